@@ -1,0 +1,3 @@
+from alignforge.cli import main
+
+main()

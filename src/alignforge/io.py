@@ -1,0 +1,366 @@
+"""Strict streaming I/O: JSONL (and Parquet) in, JSONL out, line-numbered errors, atomic appends.
+
+Reading never holds more than one line in memory. Every bad line becomes a
+:class:`DataError` naming the file, the line and the field; with
+``on_error="skip"`` the line goes to a side file with its reason instead, and
+is counted, so nothing is dropped silently.
+
+Writing appends whole lines with one ``write`` on an ``O_APPEND`` descriptor,
+so a killed process leaves at most one partial last line, which
+:func:`repair_tail` removes before a resumed run appends again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from alignforge.records import FieldError, Kind, detect_kind, validate_row
+
+__all__ = [
+    "DataError",
+    "ReadStats",
+    "iter_jsonl",
+    "read_rows",
+    "detect_file_kind",
+    "JsonlWriter",
+    "write_jsonl",
+    "append_jsonl",
+    "repair_tail",
+    "dumps",
+    "MAX_LINE_BYTES",
+]
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+OnError = Literal["raise", "skip"]
+
+
+class DataError(ValueError):
+    """Invalid input: ``path:line: field 'x': message`` in one line."""
+
+    def __init__(self, path: str | os.PathLike[str], line: int | None, message: str, *, field: str | None = None):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.message = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class ReadStats:
+    """What a read saw: rows yielded, lines skipped and why (counted, never silent)."""
+
+    rows: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    side_file: str | None = None
+
+    def count(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+def dumps(obj: Any) -> bytes:
+    """One JSONL line (with its newline), non-ASCII kept as UTF-8."""
+    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _reason_key(message: str) -> str:
+    # "field 'chosen': is empty" -> "field 'chosen': is empty"; JSON details are too varied to count apart.
+    return "not valid JSON" if message.startswith("not valid JSON") else message.split(" (", 1)[0][:80]
+
+
+class _SideFile:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    def write(self, line: int, reason: str, raw: bytes) -> None:
+        if self.path is None:
+            return
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")
+        text = raw[:4096].decode("utf-8", "replace")
+        self._fh.write(dumps({"line": line, "error": reason, "raw": text, "truncated": len(raw) > 4096}))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def iter_jsonl(
+    path: str | os.PathLike[str],
+    *,
+    on_error: OnError = "raise",
+    side_file: str | os.PathLike[str] | None = None,
+    stats: ReadStats | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    validate: Callable[[Any], None] | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, parsed_object)`` for each non-blank line of a JSONL file.
+
+    Accepts a UTF-8 BOM and CRLF endings. Refuses, naming the line: invalid
+    UTF-8, a line that is not JSON (a truncated last line says so), a line over
+    ``max_line_bytes``, a JSON array file, an empty file. ``validate`` raising
+    :class:`FieldError` turns into a ``DataError`` with the field named.
+    """
+    path = Path(path)
+    stats = stats if stats is not None else ReadStats()
+    side = _SideFile(Path(side_file) if side_file else None)
+    if side_file:
+        stats.side_file = str(side_file)
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise DataError(path, None, "is a directory, expected a JSONL file") from None
+    seen_content = False
+    try:
+        lineno = 0
+        while True:
+            raw = fh.readline(max_line_bytes + 1)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                # Skip the rest of the oversized line without holding it.
+                size = len(raw)
+                while raw and not raw.endswith(b"\n"):
+                    raw = fh.readline(1 << 20)
+                    size += len(raw)
+                msg = f"line is {size / 1e6:.1f} MB, over the {max_line_bytes / 1e6:.0f} MB limit (max_line_bytes)"
+                _fail(path, lineno, msg, None, on_error, stats, side, b"")
+                continue
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            if not seen_content and stripped[:1] == b"[":
+                raise DataError(
+                    path, lineno,
+                    "the file is a JSON array, not JSONL (one object per line); convert it with "
+                    "`python -c \"import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]\" < in.json > out.jsonl`",
+                )
+            seen_content = True
+            try:
+                stripped.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                _fail(path, lineno, f"invalid UTF-8 at byte {exc.start}", None, on_error, stats, side, raw)
+                continue
+            try:
+                obj = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                # readline() returns a line without its newline only at end of file.
+                last = not raw.endswith(b"\n")
+                msg = "truncated last line (no newline and not complete JSON)" if last else f"not valid JSON ({exc})"
+                _fail(path, lineno, msg, None, on_error, stats, side, raw)
+                continue
+            if validate is not None:
+                try:
+                    validate(obj)
+                except FieldError as exc:
+                    _fail(path, lineno, str(exc), exc.field, on_error, stats, side, raw)
+                    continue
+            stats.rows += 1
+            yield lineno, obj
+        if not seen_content:
+            raise DataError(path, None, "the file is empty (no JSON lines)")
+    finally:
+        fh.close()
+        side.close()
+
+
+def _fail(
+    path: Path, lineno: int, msg: str, fld: str | None, on_error: OnError, stats: ReadStats, side: _SideFile, raw: bytes
+) -> None:
+    if on_error == "raise":
+        raise DataError(path, lineno, msg, field=fld)
+    stats.count(_reason_key(msg))
+    side.write(lineno, msg, raw)
+
+
+def detect_file_kind(path: str | os.PathLike[str]) -> Kind:
+    """The kind of the file's first valid row (``--kind`` overrides this)."""
+    for lineno, obj in iter_jsonl(path, on_error="raise"):
+        if not isinstance(obj, dict):
+            raise DataError(path, lineno, f"expected a JSON object per line, got {type(obj).__name__}")
+        try:
+            return detect_kind(obj)
+        except FieldError as exc:
+            raise DataError(path, lineno, str(exc), field=exc.field) from None
+    raise DataError(path, None, "the file is empty (no JSON lines)")
+
+
+def read_rows(
+    path: str | os.PathLike[str],
+    kind: Kind | None = None,
+    *,
+    on_error: OnError = "raise",
+    side_file: str | os.PathLike[str] | None = None,
+    stats: ReadStats | None = None,
+    allow_mixed: bool = False,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Validated rows of one kind. A row of another kind is an error (``mixed record kinds``).
+
+    Parquet files (``.parquet``) are read in record batches through pyarrow.
+    """
+    if str(path).endswith(".parquet"):
+        yield from _read_parquet(path, kind, on_error=on_error, stats=stats)
+        return
+    kind = kind or detect_file_kind(path)
+
+    def check(obj: Any) -> None:
+        validate_row(obj, kind)
+        if not allow_mixed:
+            other = detect_kind(obj)
+            if other is not kind and not _compatible(kind, other):
+                raise FieldError(
+                    "<row>", f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}"
+                )
+
+    yield from iter_jsonl(path, on_error=on_error, side_file=side_file, stats=stats, validate=check)
+
+
+def _compatible(kind: Kind, other: Kind) -> bool:
+    # A GRPO prompt-only row may carry an answer; an SFT prompt/completion row looks like KTO minus label.
+    return (kind, other) in {(Kind.GRPO, Kind.SFT), (Kind.SFT, Kind.GRPO)}
+
+
+def _read_parquet(
+    path: str | os.PathLike[str], kind: Kind | None, *, on_error: OnError, stats: ReadStats | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    from alignforge._deps import require
+
+    pq = require("pyarrow.parquet", extra="parquet")
+    stats = stats if stats is not None else ReadStats()
+    pf = pq.ParquetFile(path)
+    n = 0
+    for batch in pf.iter_batches(batch_size=8192):
+        for row in batch.to_pylist():
+            n += 1
+            try:
+                k = kind or detect_kind(row)
+                kind = k
+                validate_row(row, k)
+            except FieldError as exc:
+                if on_error == "raise":
+                    raise DataError(path, n, str(exc), field=exc.field) from None
+                stats.count(str(exc))
+                continue
+            stats.rows += 1
+            yield n, row
+    if n == 0:
+        raise DataError(path, None, "the file is empty (no rows)")
+
+
+def repair_tail(path: str | os.PathLike[str]) -> int:
+    """Cut a partial last line left by a killed writer; return the bytes removed."""
+    p = Path(path)
+    if not p.exists() or p.stat().st_size == 0:
+        return 0
+    with open(p, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        pos = size
+        chunk = 65536
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            data = fh.read(pos - start)
+            idx = data.rfind(b"\n")
+            if idx >= 0:
+                cut = start + idx + 1
+                break
+            pos = start
+        else:
+            cut = 0
+        if cut < size:
+            fh.truncate(cut)
+        return size - cut
+
+
+class JsonlWriter:
+    """Append rows atomically: one ``os.write`` per line on an ``O_APPEND`` descriptor.
+
+    ``resume=True`` (the default for append) first removes a partial last line.
+    ``fsync=True`` makes each row durable before ``write`` returns (for paid work).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = True, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if append:
+            repair_tail(self.path)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        self._fd = os.open(self.path, flags, 0o644)
+        self._fsync = fsync
+        self.count = 0
+
+    def write(self, row: Any) -> None:
+        from alignforge.records import record_to_dict
+
+        if not isinstance(row, dict):
+            row = record_to_dict(row)
+        data = dumps(row)
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        if self._fsync:
+            os.fsync(self._fd)
+        self.count += 1
+
+    def write_many(self, rows: Iterable[Any]) -> int:
+        n = 0
+        for row in rows:
+            self.write(row)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> int:
+    """Write ``rows`` to ``path`` (replacing it) through a temporary file and an atomic rename."""
+    p = Path(path)
+    if p.suffix == ".parquet":
+        return _write_parquet(p, rows)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
+    with JsonlWriter(tmp, append=False) as w:
+        n = w.write_many(rows)
+    os.replace(tmp, p)
+    return n
+
+
+def append_jsonl(path: str | os.PathLike[str], rows: Iterable[Any], *, fsync: bool = False) -> int:
+    with JsonlWriter(path, append=True, fsync=fsync) as w:
+        return w.write_many(rows)
+
+
+def _write_parquet(path: Path, rows: Iterable[Any]) -> int:
+    from alignforge._deps import require
+
+    pa = require("pyarrow", extra="parquet")
+    pq = require("pyarrow.parquet", extra="parquet")
+    data = list(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(data), path)
+    return len(data)

@@ -1,0 +1,316 @@
+"""Record kinds, their required fields, and format detection.
+
+Rows travel through the pipeline as plain dicts (the JSONL line, parsed) so a
+million-row file streams at full speed; the typed dataclasses below are the
+Python API's view of the same rows (``to_record`` / ``Record.to_dict``).
+TRL's two shapes are both accepted: *standard* (strings) and *conversational*
+(lists of ``{"role", "content"}`` messages).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Kind",
+    "Shape",
+    "FieldError",
+    "SFTRecord",
+    "DPORecord",
+    "KTORecord",
+    "GRPORecord",
+    "RLVRTask",
+    "CompletionRecord",
+    "Verdict",
+    "VerdictStatus",
+    "detect_kind",
+    "detect_shape",
+    "validate_row",
+    "to_record",
+    "text_of",
+    "ROLES",
+]
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+class Kind(StrEnum):
+    SFT = "sft"
+    DPO = "dpo"
+    KTO = "kto"
+    GRPO = "grpo"
+    RLVR = "rlvr"
+    COMPLETION = "completion"
+    VERDICT = "verdict"
+
+
+class Shape(StrEnum):
+    STANDARD = "standard"
+    CONVERSATIONAL = "conversational"
+
+
+class VerdictStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    HACK_SUSPECTED = "hack_suspected"
+    MEMORY = "memory"
+
+
+class FieldError(ValueError):
+    """A row breaks its kind's schema; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"field '{field}': {message}")
+        self.field = field
+        self.message = message
+
+
+# --- typed records -----------------------------------------------------------------------------
+
+Text = str | list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class SFTRecord:
+    messages: list[dict[str, Any]] | None = None
+    prompt: Text | None = None
+    completion: Text | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DPORecord:
+    prompt: Text
+    chosen: Text
+    rejected: Text
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class KTORecord:
+    prompt: Text
+    completion: Text
+    label: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GRPORecord:
+    prompt: Text
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RLVRTask:
+    task_id: str
+    prompt: str
+    tests: Any
+    entry_point: str | None = None
+    answer: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CompletionRecord:
+    task_id: str
+    completion: str
+    sample_index: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Verdict:
+    task_id: str
+    passed: bool
+    reward: float
+    status: VerdictStatus
+    sample_index: int = 0
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+    cache_hit: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_TYPES: dict[Kind, type] = {
+    Kind.SFT: SFTRecord,
+    Kind.DPO: DPORecord,
+    Kind.KTO: KTORecord,
+    Kind.GRPO: GRPORecord,
+    Kind.RLVR: RLVRTask,
+    Kind.COMPLETION: CompletionRecord,
+    Kind.VERDICT: Verdict,
+}
+
+
+def to_record(row: dict[str, Any], kind: Kind) -> Any:
+    """Build the typed record for ``row``; unknown top-level keys go to ``metadata``."""
+    cls = _TYPES[kind]
+    names = {f.name for f in dataclasses.fields(cls)}
+    known = {k: v for k, v in row.items() if k in names and k != "metadata"}
+    extra = {k: v for k, v in row.items() if k not in names}
+    meta = dict(row.get("metadata") or {})
+    meta.update(extra)
+    if kind is Kind.VERDICT:
+        known["status"] = VerdictStatus(known["status"])
+    return cls(**known, metadata=meta)
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    """The JSONL form of a typed record (``metadata`` kept as a nested dict, empty dropped)."""
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    if not out.get("metadata"):
+        out.pop("metadata", None)
+    return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in out.items() if v is not None}
+
+
+# --- detection and validation ------------------------------------------------------------------
+
+
+def detect_kind(row: dict[str, Any]) -> Kind:
+    """Guess a row's kind from the fields it carries (the first row decides a file's kind)."""
+    keys = row.keys()
+    if "chosen" in keys and "rejected" in keys:
+        return Kind.DPO
+    if "passed" in keys and "task_id" in keys:
+        return Kind.VERDICT
+    if "task_id" in keys and "tests" in keys:
+        return Kind.RLVR
+    if "task_id" in keys and "completion" in keys:
+        return Kind.COMPLETION
+    if "label" in keys and "completion" in keys:
+        return Kind.KTO
+    if "messages" in keys or ("prompt" in keys and "completion" in keys):
+        return Kind.SFT
+    if "prompt" in keys:
+        return Kind.GRPO
+    raise FieldError(
+        "prompt",
+        "cannot tell the record kind: expected prompt/chosen/rejected (DPO), messages or "
+        "prompt/completion (SFT), prompt/completion/label (KTO), prompt (GRPO), or "
+        f"task_id/prompt/tests (RLVR); found keys {sorted(keys)[:8]}",
+    )
+
+
+def detect_shape(row: dict[str, Any]) -> Shape:
+    probe = row.get("messages", row.get("prompt", row.get("chosen")))
+    return Shape.CONVERSATIONAL if isinstance(probe, list) else Shape.STANDARD
+
+
+def _check_messages(name: str, value: Any, *, allow_empty_content: bool = False) -> None:
+    if not isinstance(value, list):
+        raise FieldError(name, f"expected a list of messages, got {type(value).__name__}")
+    if not value:
+        raise FieldError(name, "is an empty list of messages")
+    for i, msg in enumerate(value):
+        where = f"{name}[{i}]"
+        if not isinstance(msg, dict):
+            raise FieldError(where, f"expected an object with role and content, got {type(msg).__name__}")
+        role = msg.get("role")
+        if role not in ROLES:
+            raise FieldError(f"{where}.role", f"expected one of {sorted(ROLES)}, got {role!r}")
+        content = msg.get("content")
+        if not isinstance(content, str):
+            raise FieldError(f"{where}.content", f"expected a string, got {type(content).__name__}")
+        if not allow_empty_content and not content.strip():
+            raise FieldError(f"{where}.content", "is empty")
+
+
+def _check_text(row: dict[str, Any], name: str) -> None:
+    if name not in row:
+        raise FieldError(name, "is missing")
+    value = row[name]
+    if isinstance(value, str):
+        if not value.strip():
+            raise FieldError(name, "is an empty string")
+    elif isinstance(value, list):
+        _check_messages(name, value)
+    else:
+        raise FieldError(name, f"expected a string or a list of messages, got {type(value).__name__}")
+
+
+def _check_str(row: dict[str, Any], name: str, *, required: bool = True) -> None:
+    if name not in row or row[name] is None:
+        if required:
+            raise FieldError(name, "is missing")
+        return
+    value = row[name]
+    if not isinstance(value, str):
+        raise FieldError(name, f"expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise FieldError(name, "is an empty string")
+
+
+def _check_scores(row: dict[str, Any]) -> None:
+    meta = row.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise FieldError("metadata", f"expected an object, got {type(meta).__name__}")
+    for src in (row, meta or {}):
+        for key in ("chosen_score", "rejected_score", "score"):
+            if key in src and src[key] is not None:
+                v = src[key]
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    where = key if src is row else f"metadata.{key}"
+                    raise FieldError(where, f"expected a number, got {type(v).__name__}")
+
+
+def validate_row(row: Any, kind: Kind) -> None:
+    """Raise :class:`FieldError` when ``row`` breaks ``kind``'s schema."""
+    if not isinstance(row, dict):
+        raise FieldError("<row>", f"expected a JSON object, got {type(row).__name__}")
+    if kind is Kind.DPO:
+        for name in ("prompt", "chosen", "rejected"):
+            _check_text(row, name)
+        _check_scores(row)
+    elif kind is Kind.SFT:
+        if "messages" in row:
+            _check_messages("messages", row["messages"])
+        else:
+            _check_text(row, "prompt")
+            _check_text(row, "completion")
+        _check_scores(row)
+    elif kind is Kind.KTO:
+        _check_text(row, "prompt")
+        _check_text(row, "completion")
+        if "label" not in row:
+            raise FieldError("label", "is missing")
+        if not isinstance(row["label"], bool):
+            raise FieldError("label", f"expected true or false, got {type(row['label']).__name__}")
+        _check_scores(row)
+    elif kind is Kind.GRPO:
+        _check_text(row, "prompt")
+    elif kind is Kind.RLVR:
+        _check_str(row, "task_id")
+        _check_str(row, "prompt")
+        tests = row.get("tests")
+        if tests is None:
+            raise FieldError("tests", "is missing")
+        if not isinstance(tests, str | list):
+            raise FieldError("tests", f"expected a string or a list, got {type(tests).__name__}")
+        if not tests:
+            raise FieldError("tests", "is empty")
+        _check_str(row, "entry_point", required=False)
+    elif kind is Kind.COMPLETION:
+        _check_str(row, "task_id")
+        if not isinstance(row.get("completion"), str):
+            raise FieldError("completion", "expected a string")
+    elif kind is Kind.VERDICT:
+        _check_str(row, "task_id")
+        if not isinstance(row.get("passed"), bool):
+            raise FieldError("passed", "expected true or false")
+        status = row.get("status")
+        if status not in VerdictStatus.__members__.values():
+            raise FieldError("status", f"expected one of {[s.value for s in VerdictStatus]}, got {status!r}")
+
+
+def text_of(value: Any) -> str:
+    """Plain text of a standard string or a conversational message list (contents joined)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(m.get("content", "") for m in value if isinstance(m, dict))
+    return "" if value is None else str(value)
