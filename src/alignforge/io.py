@@ -87,7 +87,7 @@ class _SideFile:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")
-        text = raw[:4096].decode("utf-8", "replace")
+        text = raw[:4096].decode("utf-8", "replace").rstrip("\r\n")
         self._fh.write(dumps({"line": line, "error": reason, "raw": text, "truncated": len(raw) > 4096}))
 
     def close(self) -> None:
@@ -219,20 +219,24 @@ def read_rows(
     kind = kind or detect_file_kind(path)
 
     def check(obj: Any) -> None:
-        validate_row(obj, kind)
-        if not allow_mixed:
-            other = detect_kind(obj)
+        if not allow_mixed and isinstance(obj, dict):
+            try:
+                other = detect_kind(obj)
+            except FieldError:
+                other = kind  # no kind at all: validate_row names the missing field
             if other is not kind and not _compatible(kind, other):
                 raise FieldError(
                     "<row>", f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}"
                 )
+        validate_row(obj, kind)
 
     yield from iter_jsonl(path, on_error=on_error, side_file=side_file, stats=stats, validate=check)
 
 
 def _compatible(kind: Kind, other: Kind) -> bool:
-    # A GRPO prompt-only row may carry an answer; an SFT prompt/completion row looks like KTO minus label.
-    return (kind, other) in {(Kind.GRPO, Kind.SFT), (Kind.SFT, Kind.GRPO)}
+    # A prompt-only row in a DPO/SFT/KTO file is missing fields (validate_row names them), not another kind;
+    # an SFT prompt/completion row looks like KTO minus its label.
+    return other is Kind.GRPO or (kind, other) in {(Kind.GRPO, Kind.SFT), (Kind.KTO, Kind.SFT)}
 
 
 def _read_parquet(

@@ -174,7 +174,7 @@ def record_to_dict(record: Any) -> dict[str, Any]:
 def detect_kind(row: dict[str, Any]) -> Kind:
     """Guess a row's kind from the fields it carries (the first row decides a file's kind)."""
     keys = row.keys()
-    if "chosen" in keys and "rejected" in keys:
+    if "chosen" in keys or "rejected" in keys:
         return Kind.DPO
     if "passed" in keys and "task_id" in keys:
         return Kind.VERDICT
@@ -253,9 +253,11 @@ def _check_scores(row: dict[str, Any]) -> None:
         for key in ("chosen_score", "rejected_score", "score"):
             if key in src and src[key] is not None:
                 v = src[key]
+                where = key if src is row else f"metadata.{key}"
                 if isinstance(v, bool) or not isinstance(v, int | float):
-                    where = key if src is row else f"metadata.{key}"
                     raise FieldError(where, f"expected a number, got {type(v).__name__}")
+                if key != "score" and not 0.0 <= v <= 10.0:
+                    raise FieldError(where, f"{v} is outside the 0-10 judge scale (convert 0-1 or 0-100 scores first)")
 
 
 def validate_row(row: Any, kind: Kind) -> None:

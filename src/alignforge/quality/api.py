@@ -58,8 +58,8 @@ def validate_dpo_pairs(
     dpo_path: str | os.PathLike[str],
     gap_threshold: float = 3.0,
     *,
-    chosen_threshold: float = 9.0,
-    rejected_threshold: float = 6.0,
+    chosen_threshold: float | None = None,
+    rejected_threshold: float | None = None,
     min_pairs: int = 1000,
     scale: str = "0-10",
 ) -> DPOMetrics:
@@ -76,7 +76,10 @@ def validate_dpo_pairs(
             f"gap_threshold={gap_threshold} on the 0-10 judge scale; if it is a 0-1 figure pass scale='0-1'",
             stacklevel=2,
         )
-    gap, chosen, rejected = gap_threshold * factor, chosen_threshold * factor, rejected_threshold * factor
+    # Unset thresholds take the gates' defaults (9 and 6 on the 0-10 scale); set ones are on ``scale``.
+    chosen = 9.0 if chosen_threshold is None else chosen_threshold * factor
+    rejected = 6.0 if rejected_threshold is None else rejected_threshold * factor
+    gap = gap_threshold * factor
     rules = {"chosen_score": {"min": chosen}, "rejected_score": {"max": rejected}, "score_gap": {"min": gap}}
     _, figures, _ = compute_figures(dpo_path, kind=Kind.DPO, rules=rules)
     return DPOMetrics(

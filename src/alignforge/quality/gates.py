@@ -116,7 +116,7 @@ rlvr_data:
 dpo_training:
   kl_divergence: {max: 0.1, unit: "nats/token: mean per-token KL(policy || reference) on policy samples for held-out prompts"}
   reward_margin: {min: 0.15, unit: "nats: implicit reward margin beta * (chosen log-ratio - rejected log-ratio) on validation pairs"}
-  preference_accuracy: {min: 0.5, unit: "share of validation pairs with a positive implicit margin, 0-1", on_fail: flag}
+  preference_accuracy: {min: 0.5, unit: "share of validation pairs with a positive implicit margin, 0-1", on_fail: flag, optional: true}
 
 # Stage 4: reward model.
 reward_model:

@@ -38,7 +38,7 @@ def bar_chart(
     height: int = 240,
 ) -> str:
     """Grouped vertical bars as inline SVG; ``markers`` are (category position, label) dashed lines."""
-    left, right, top, bottom = 44, 10, 28, 52
+    left, right, top, bottom = 48, 10, 28, 62
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max([v for _, vals, _ in series for v in vals] + [1e-9])
     n = max(1, len(categories))
@@ -53,7 +53,9 @@ def bar_chart(
     for frac in (0.5, 1.0):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end">{fmt(peak * frac)}</text>')
+        tick = peak * frac
+        label = f"{tick:,.0f}" if peak >= 10 else f"{tick:.2f}"
+        parts.append(f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end">{label}</text>')
     for s, (name, values, color) in enumerate(series):
         for i, v in enumerate(values):
             h = plot_h * v / peak
