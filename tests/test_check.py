@@ -184,3 +184,27 @@ def test_import_and_help_load_no_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch):
+    import alignforge.quality.check as chk
+
+    path = tmp_path / "big.jsonl"
+    rows = list(synthetic_dpo_rows(3000, seed=9))
+    rows[2500] = dict(rows[10])  # a duplicate far from its original, in the second byte range
+    rows[2600] = {**rows[20], "chosen": rows[20]["rejected"], "rejected": rows[20]["chosen"]}  # a conflict
+    write_jsonl(path, rows)
+    sequential = chk.check_file(path).figures
+    monkeypatch.setattr(chk, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(chk.os, "sched_getaffinity", lambda _: {0, 1, 2})
+    parallel = chk.check_file(path).figures
+    floats = {k for k, v in sequential.items() if isinstance(v, float)}
+    assert {k: parallel[k] for k in floats} == pytest.approx({k: sequential[k] for k in floats})
+    assert {k: v for k, v in parallel.items() if k not in floats} == {k: v for k, v in sequential.items() if k not in floats}
+    assert parallel["row_failures"]["unique"]["first_lines"] == [2501]
+    assert parallel["row_failures"]["no_conflict"]["first_lines"] == [21, 2601]
+    # An error in a later range is reported with its line number in the whole file.
+    with open(path, "ab") as fh:
+        fh.write(b'{"prompt": "p", "chosen": 5, "rejected": "r"}\n')
+    with pytest.raises(chk.DataError, match=r":3001: field 'chosen'"):
+        chk.check_file(path)

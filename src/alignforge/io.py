@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+loads = orjson.loads
 OnError = Literal["raise", "skip"]
 
 
@@ -103,8 +104,14 @@ def iter_jsonl(
     stats: ReadStats | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     validate: Callable[[Any], None] | None = None,
+    byte_range: tuple[int, int] | None = None,
+    lines_seen: list[int] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_object)`` for each non-blank line of a JSONL file.
+
+    ``byte_range=(start, end)`` reads only the lines that start in that range (for parallel
+    scans); their numbers are then relative to the range, and ``lines_seen[0]`` says how many
+    lines it read, so the caller can add the offsets of the ranges before it.
 
     Accepts a UTF-8 BOM and CRLF endings. Refuses, naming the line: invalid
     UTF-8, a line that is not JSON (a truncated last line says so), a line over
@@ -122,29 +129,37 @@ def iter_jsonl(
         raise DataError(path, None, "no such file") from None
     except IsADirectoryError:
         raise DataError(path, None, "is a directory, expected a JSONL file") from None
-    seen_content = False
+    start, end = byte_range or (0, 1 << 62)
+    seen_content = start > 0  # the file-level checks (JSON array, empty file) belong to the first range
     try:
+        pos = 0
+        if start > 0:
+            fh.seek(start - 1)
+            pos = start - 1 + len(fh.readline())  # the line straddling `start` belongs to the range before
         lineno = 0
-        while True:
+        while pos < end:
             raw = fh.readline(max_line_bytes + 1)
             if not raw:
                 break
+            pos += len(raw)
             lineno += 1
+            if lines_seen is not None:
+                lines_seen[0] = lineno
             if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
                 # Skip the rest of the oversized line without holding it.
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):
                     raw = fh.readline(1 << 20)
                     size += len(raw)
+                    pos += len(raw)
                 msg = f"line is {size / 1e6:.1f} MB, over the {max_line_bytes / 1e6:.0f} MB limit (max_line_bytes)"
                 _fail(path, lineno, msg, None, on_error, stats, side, b"")
                 continue
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            stripped = raw.strip()
-            if not stripped:
+            if raw.isspace() or not raw:
                 continue
-            if not seen_content and stripped[:1] == b"[":
+            if not seen_content and raw.lstrip()[:1] == b"[":
                 raise DataError(
                     path, lineno,
                     "the file is a JSON array, not JSONL (one object per line); convert it with "
@@ -152,17 +167,9 @@ def iter_jsonl(
                 )
             seen_content = True
             try:
-                stripped.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                _fail(path, lineno, f"invalid UTF-8 at byte {exc.start}", None, on_error, stats, side, raw)
-                continue
-            try:
-                obj = orjson.loads(stripped)
+                obj = loads(raw)  # orjson also refuses invalid UTF-8; we only decode to explain an error
             except orjson.JSONDecodeError as exc:
-                # readline() returns a line without its newline only at end of file.
-                last = not raw.endswith(b"\n")
-                msg = "truncated last line (no newline and not complete JSON)" if last else f"not valid JSON ({exc})"
-                _fail(path, lineno, msg, None, on_error, stats, side, raw)
+                _fail(path, lineno, _json_error(raw, exc), None, on_error, stats, side, raw)
                 continue
             if validate is not None:
                 try:
@@ -177,6 +184,16 @@ def iter_jsonl(
     finally:
         fh.close()
         side.close()
+
+
+def _json_error(raw: bytes, exc: Exception) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"invalid UTF-8 at byte {err.start}"
+    if not raw.endswith(b"\n"):  # readline() returns a line without its newline only at end of file
+        return "truncated last line (no newline and not complete JSON)"
+    return f"not valid JSON ({exc})"
 
 
 def _fail(
@@ -208,6 +225,8 @@ def read_rows(
     side_file: str | os.PathLike[str] | None = None,
     stats: ReadStats | None = None,
     allow_mixed: bool = False,
+    byte_range: tuple[int, int] | None = None,
+    lines_seen: list[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Validated rows of one kind. A row of another kind is an error (``mixed record kinds``).
 
@@ -218,7 +237,12 @@ def read_rows(
         return
     kind = kind or detect_file_kind(path)
 
+    signature = _SIGNATURE.get(kind)
+
     def check(obj: Any) -> None:
+        if signature is not None and type(obj) is dict and signature in obj:
+            validate_row(obj, kind)  # the kind's own field is there: no other kind to suspect
+            return
         if not allow_mixed and isinstance(obj, dict):
             try:
                 other = detect_kind(obj)
@@ -230,7 +254,13 @@ def read_rows(
                 )
         validate_row(obj, kind)
 
-    yield from iter_jsonl(path, on_error=on_error, side_file=side_file, stats=stats, validate=check)
+    yield from iter_jsonl(
+        path, on_error=on_error, side_file=side_file, stats=stats, validate=check,
+        byte_range=byte_range, lines_seen=lines_seen,
+    )
+
+
+_SIGNATURE = {Kind.DPO: "chosen", Kind.KTO: "label", Kind.RLVR: "tests"}
 
 
 def _compatible(kind: Kind, other: Kind) -> bool:

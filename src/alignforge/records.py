@@ -245,14 +245,25 @@ def _check_str(row: dict[str, Any], name: str, *, required: bool = True) -> None
         raise FieldError(name, "is an empty string")
 
 
+_SCORE_KEYS = ("chosen_score", "rejected_score", "score")
+
+
 def _check_scores(row: dict[str, Any]) -> None:
     meta = row.get("metadata")
-    if meta is not None and not isinstance(meta, dict):
+    if meta is not None and type(meta) is not dict:
         raise FieldError("metadata", f"expected an object, got {type(meta).__name__}")
+    # Fast path: a judged pair with both scores as in-range floats in metadata, and no other score anywhere.
+    if meta:
+        a, b = meta.get("chosen_score"), meta.get("rejected_score")
+        if (
+            type(a) is float and type(b) is float and 0.0 <= a <= 10.0 and 0.0 <= b <= 10.0
+            and "score" not in meta and "chosen_score" not in row and "rejected_score" not in row and "score" not in row
+        ):
+            return
     for src in (row, meta or {}):
-        for key in ("chosen_score", "rejected_score", "score"):
-            if key in src and src[key] is not None:
-                v = src[key]
+        for key in _SCORE_KEYS:
+            v = src.get(key)
+            if v is not None:
                 where = key if src is row else f"metadata.{key}"
                 if isinstance(v, bool) or not isinstance(v, int | float):
                     raise FieldError(where, f"expected a number, got {type(v).__name__}")
@@ -265,8 +276,11 @@ def validate_row(row: Any, kind: Kind) -> None:
     if not isinstance(row, dict):
         raise FieldError("<row>", f"expected a JSON object, got {type(row).__name__}")
     if kind is Kind.DPO:
-        for name in ("prompt", "chosen", "rejected"):
-            _check_text(row, name)
+        p, c, r = row.get("prompt"), row.get("chosen"), row.get("rejected")
+        # Fast path for the common standard shape; anything else gets the field-by-field checks.
+        if not (type(p) is str and type(c) is str and type(r) is str and p.strip() and c.strip() and r.strip()):
+            for name in ("prompt", "chosen", "rejected"):
+                _check_text(row, name)
         _check_scores(row)
     elif kind is Kind.SFT:
         if "messages" in row:

@@ -46,6 +46,13 @@ class RowFailures:
         kept = self.lines.setdefault(gate, [])
         kept.extend(lines[: max(0, MAX_LINES_KEPT - len(kept))])
 
+    def merge(self, other: RowFailures, line_offset: int) -> None:
+        for gate, n in other.counts.items():
+            self.counts[gate] = self.counts.get(gate, 0) + n
+            kept = self.lines.setdefault(gate, [])
+            room = max(0, MAX_LINES_KEPT - len(kept))
+            kept.extend(x + line_offset for x in other.lines.get(gate, [])[:room])
+
     def as_dict(self) -> dict[str, Any]:
         return {g: {"rows": self.counts[g], "first_lines": self.lines.get(g, [])} for g in sorted(self.counts)}
 
@@ -65,8 +72,20 @@ class Accumulator:
     def add(self, line: int, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def add_batch(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
+        for line, row in zip(lines, rows, strict=True):
+            self.add(line, row)
+
     def finish(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def merge(self, other: Accumulator, line_offset: int) -> None:
+        """Fold in the accumulator of the next byte range (its line numbers start after ``line_offset``)."""
+        self.rows += other.rows
+        self.failures.merge(other.failures, line_offset)
+        self.decontam_seen += other.decontam_seen
+        self.decontam_clean += other.decontam_clean
+        self.excluded_lines.update(x + line_offset for x in other.excluded_lines)
 
     def note_decontam(self, row: dict[str, Any], meta: dict[str, Any]) -> None:
         flag = decontam_flag(row, meta)
