@@ -14,7 +14,9 @@ from alignforge.quality._synthetic import synthetic_dpo_rows
 from tests._cli import run_cli
 
 
-def pair(prompt: str, chosen: str, rejected: str, cs: float | None = 9.5, rs: float | None = 3.0, **meta) -> dict:
+def pair(
+    prompt: str, chosen: str, rejected: str, cs: float | None = 9.5, rs: float | None = 3.0, **meta
+) -> dict:
     row = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
     m = {k: v for k, v in {"chosen_score": cs, "rejected_score": rs, **meta}.items() if v is not None}
     if m:
@@ -24,8 +26,19 @@ def pair(prompt: str, chosen: str, rejected: str, cs: float | None = 9.5, rs: fl
 
 def test_dpo_figures_are_exact_on_a_hand_made_file(tmp_path):
     rows = [
-        pair("p1", "good answer", "bad", 9.5, 3.0, flaw_type="incomplete", strategy="flaw", contaminated=False),
-        pair("p2", "good answer two", "meh", 8.0, 7.0, flaw_type="hallucinated", strategy="flaw", contaminated=True),
+        pair(
+            "p1", "good answer", "bad", 9.5, 3.0, flaw_type="incomplete", strategy="flaw", contaminated=False
+        ),
+        pair(
+            "p2",
+            "good answer two",
+            "meh",
+            8.0,
+            7.0,
+            flaw_type="hallucinated",
+            strategy="flaw",
+            contaminated=True,
+        ),
         pair("p1", "good answer", "bad", 9.5, 3.0),  # exact duplicate of line 1
         pair("p3", "A", "B", 10.0, 0.0),
         pair("p3", "B", "A", 10.0, 0.0),  # conflicts with line 4
@@ -38,7 +51,12 @@ def test_dpo_figures_are_exact_on_a_hand_made_file(tmp_path):
     assert f["avg_chosen"] == pytest.approx((9.5 + 8 + 9.5 + 10 + 10) / 5)
     assert f["avg_rejected"] == pytest.approx((3 + 7 + 3 + 0 + 0) / 5)
     assert f["avg_gap"] == pytest.approx(f["avg_chosen"] - f["avg_rejected"])
-    assert (f["identical_pairs"], f["duplicate_pairs"], f["conflicting_pairs"], f["conflicting_prompts"]) == (1, 1, 2, 1)
+    assert (f["identical_pairs"], f["duplicate_pairs"], f["conflicting_pairs"], f["conflicting_prompts"]) == (
+        1,
+        1,
+        2,
+        1,
+    )
     assert f["flaw_mix"] == {"incomplete": 0.5, "hallucinated": 0.5}
     assert f["flaw_mix_max_deviation"] == pytest.approx(0.35)
     assert f["decontamination"] == 0.5 and f["decontam_checked_rows"] == 2
@@ -82,7 +100,10 @@ def test_missing_figures_fail_closed(tmp_path):
 
 def test_decontam_report_is_picked_up(tmp_path):
     write_jsonl(tmp_path / "d.jsonl", synthetic_dpo_rows(20, seed=1))
-    report = {"decontamination_score": 0.85, "per_benchmark": {"gsm8k": {"items": 1319, "overlapped_items": 40, "share": 0.0303}}}
+    report = {
+        "decontamination_score": 0.85,
+        "per_benchmark": {"gsm8k": {"items": 1319, "overlapped_items": 40, "share": 0.0303}},
+    }
     (tmp_path / "rep.json").write_text(json.dumps(report))
     r = check_file(tmp_path / "d.jsonl", decontam_report=tmp_path / "rep.json")
     status = {g.name: (g.status, g.value) for g in r.gates}
@@ -92,8 +113,14 @@ def test_decontam_report_is_picked_up(tmp_path):
 
 def test_other_kinds(tmp_path):
     sft = [
-        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}], "metadata": {"score": 0.9}},
-        {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], "metadata": {"score": 0.5}},
+        {
+            "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+            "metadata": {"score": 0.9},
+        },
+        {
+            "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "metadata": {"score": 0.5},
+        },
         {"prompt": "q", "completion": "a"},
     ]
     write_jsonl(tmp_path / "sft.jsonl", sft)
@@ -114,12 +141,33 @@ def test_other_kinds(tmp_path):
     assert f["prompt_only_share"] == 1.0 and f["reward_spec_share"] == 0.5
 
     rlvr = [
-        {"task_id": "t1", "prompt": "Write add(a, b).", "entry_point": "add", "tests": ["assert add(1,2)==3"] * 3, "domain": "code"},
-        {"task_id": "t2", "prompt": "Write a function.", "entry_point": "mul", "tests": "def test_a():\n    assert mul(2,3)==6\n", "domain": "code"},
-        {"task_id": "t1", "prompt": "What is 2+3? Use f.", "entry_point": "f", "tests": ["assert f()==5"] * 4, "domain": "math"},
+        {
+            "task_id": "t1",
+            "prompt": "Write add(a, b).",
+            "entry_point": "add",
+            "tests": ["assert add(1,2)==3"] * 3,
+            "domain": "code",
+        },
+        {
+            "task_id": "t2",
+            "prompt": "Write a function.",
+            "entry_point": "mul",
+            "tests": "def test_a():\n    assert mul(2,3)==6\n",
+            "domain": "code",
+        },
+        {
+            "task_id": "t1",
+            "prompt": "What is 2+3? Use f.",
+            "entry_point": "f",
+            "tests": ["assert f()==5"] * 4,
+            "domain": "math",
+        },
     ]
     write_jsonl(tmp_path / "rlvr.jsonl", rlvr)
-    verdicts = [{"task_id": "t1", "passed": True, "status": "passed"}, {"task_id": "t2", "passed": False, "status": "error"}]
+    verdicts = [
+        {"task_id": "t1", "passed": True, "status": "passed"},
+        {"task_id": "t2", "passed": False, "status": "error"},
+    ]
     write_jsonl(tmp_path / "v.jsonl", verdicts)
     f = check_file(tmp_path / "rlvr.jsonl", verdicts=tmp_path / "v.jsonl").figures
     assert f["entry_point_hidden_examples"] == ["t2"] and f["duplicate_task_ids"] == 1
@@ -161,7 +209,11 @@ def test_seed_api(tmp_path, capsys):
     assert check_quality_gates(ckpt, config)["gates_passed"] is False  # no metrics file: fails, not zero
     (ckpt / "training_metrics.json").write_text(json.dumps({"kl_divergence": 0.04, "reward_margin": 0.4}))
     assert check_quality_gates(ckpt, config) | {"reasons": []} == {
-        "kl_divergence": 0.04, "preference_gap": 0.4, "gates_passed": True, "reasons": []}
+        "kl_divergence": 0.04,
+        "preference_gap": 0.4,
+        "gates_passed": True,
+        "reasons": [],
+    }
     (ckpt / "training_metrics.json").write_text(json.dumps({"kl_divergence": 0.3, "reward_margin": 0.4}))
     assert check_quality_gates(ckpt, config)["gates_passed"] is False
 
@@ -200,7 +252,9 @@ def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch):
     parallel = chk.check_file(path).figures
     floats = {k for k, v in sequential.items() if isinstance(v, float)}
     assert {k: parallel[k] for k in floats} == pytest.approx({k: sequential[k] for k in floats})
-    assert {k: v for k, v in parallel.items() if k not in floats} == {k: v for k, v in sequential.items() if k not in floats}
+    assert {k: v for k, v in parallel.items() if k not in floats} == {
+        k: v for k, v in sequential.items() if k not in floats
+    }
     assert parallel["row_failures"]["unique"]["first_lines"] == [2501]
     assert parallel["row_failures"]["no_conflict"]["first_lines"] == [21, 2601]
     # An error in a later range is reported with its line number in the whole file.

@@ -14,7 +14,9 @@ from tests._cli import run_cli
 GOOD = {"prompt": "What is 2+2?", "chosen": "4, because 2+2=4.", "rejected": "5"}
 
 
-def write_lines(path: Path, lines: list[str | bytes], *, newline: bytes = b"\n", trailing: bool = True) -> Path:
+def write_lines(
+    path: Path, lines: list[str | bytes], *, newline: bytes = b"\n", trailing: bool = True
+) -> Path:
     data = newline.join(x if isinstance(x, bytes) else x.encode() for x in lines)
     path.write_bytes(data + (newline if trailing else b""))
     return path
@@ -30,14 +32,34 @@ def j(obj: object) -> str:
         ([j(GOOD), "{not json"], True, ":2: not valid JSON"),
         ([j(GOOD), j(GOOD)[:-5]], False, ":2: truncated last line"),
         ([j({"prompt": "p", "chosen": "c"})], True, ":1: field 'rejected': is missing"),
-        ([j(GOOD), j({"prompt": "p", "chosen": 3, "rejected": "r"})], True, ":2: field 'chosen': expected a string or a list of messages, got int"),
-        ([j({"prompt": "  ", "chosen": "c", "rejected": "r"})], True, ":1: field 'prompt': is an empty string"),
-        ([j(GOOD), b"{\"prompt\": \"caf\xe9\", \"chosen\": \"a\", \"rejected\": \"b\"}"], True, ":2: invalid UTF-8"),
+        (
+            [j(GOOD), j({"prompt": "p", "chosen": 3, "rejected": "r"})],
+            True,
+            ":2: field 'chosen': expected a string or a list of messages, got int",
+        ),
+        (
+            [j({"prompt": "  ", "chosen": "c", "rejected": "r"})],
+            True,
+            ":1: field 'prompt': is an empty string",
+        ),
+        ([j(GOOD), b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}'], True, ":2: invalid UTF-8"),
         ([j([GOOD, GOOD])], True, ":1: the file is a JSON array, not JSONL"),
-        ([j(GOOD), j({"prompt": "p", "completion": "c", "label": True})], True, ":2: field '<row>': mixed record kinds"),
-        ([j({**GOOD, "metadata": {"chosen_score": "high"}})], True, ":1: field 'metadata.chosen_score': expected a number"),
+        (
+            [j(GOOD), j({"prompt": "p", "completion": "c", "label": True})],
+            True,
+            ":2: field '<row>': mixed record kinds",
+        ),
+        (
+            [j({**GOOD, "metadata": {"chosen_score": "high"}})],
+            True,
+            ":1: field 'metadata.chosen_score': expected a number",
+        ),
         ([j({**GOOD, "metadata": {"chosen_score": 85}})], True, "outside the 0-10 judge scale"),
-        ([j({"prompt": [{"role": "robot", "content": "hi"}], "chosen": "a", "rejected": "b"})], True, "field 'prompt[0].role'"),
+        (
+            [j({"prompt": [{"role": "robot", "content": "hi"}], "chosen": "a", "rejected": "b"})],
+            True,
+            "field 'prompt[0].role'",
+        ),
     ],
 )
 def test_invalid_input_names_file_line_and_field(tmp_path, capsys, lines, trailing, expected):
@@ -78,7 +100,9 @@ def test_multi_megabyte_line_is_refused_without_loading_it(tmp_path):
 def test_skip_mode_counts_and_keeps_every_bad_line(tmp_path, capsys):
     path = write_lines(tmp_path / "pairs.jsonl", [j(GOOD), "{oops", j({"prompt": "p"}), j(GOOD)])
     side = tmp_path / "bad.jsonl"
-    run = run_cli(capsys, "check", path, "--on-error", "skip", "--side-file", side, "--json", tmp_path / "m.json")
+    run = run_cli(
+        capsys, "check", path, "--on-error", "skip", "--side-file", side, "--json", tmp_path / "m.json"
+    )
     assert run.code == 1  # the data is read; the gates (1000 pairs, scores) fail
     report = json.loads((tmp_path / "m.json").read_text())
     assert report["invalid_rows"]["skipped"] == 2

@@ -44,7 +44,9 @@ OnError = Literal["raise", "skip"]
 class DataError(ValueError):
     """Invalid input: ``path:line: field 'x': message`` in one line."""
 
-    def __init__(self, path: str | os.PathLike[str], line: int | None, message: str, *, field: str | None = None):
+    def __init__(
+        self, path: str | os.PathLike[str], line: int | None, message: str, *, field: str | None = None
+    ):
         self.path = str(path)
         self.line = line
         self.field = field
@@ -161,9 +163,10 @@ def iter_jsonl(
                 continue
             if not seen_content and raw.lstrip()[:1] == b"[":
                 raise DataError(
-                    path, lineno,
+                    path,
+                    lineno,
                     "the file is a JSON array, not JSONL (one object per line); convert it with "
-                    "`python -c \"import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]\" < in.json > out.jsonl`",
+                    '`python -c "import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]" < in.json > out.jsonl`',
                 )
             seen_content = True
             try:
@@ -197,7 +200,14 @@ def _json_error(raw: bytes, exc: Exception) -> str:
 
 
 def _fail(
-    path: Path, lineno: int, msg: str, fld: str | None, on_error: OnError, stats: ReadStats, side: _SideFile, raw: bytes
+    path: Path,
+    lineno: int,
+    msg: str,
+    fld: str | None,
+    on_error: OnError,
+    stats: ReadStats,
+    side: _SideFile,
+    raw: bytes,
 ) -> None:
     if on_error == "raise":
         raise DataError(path, lineno, msg, field=fld)
@@ -250,13 +260,19 @@ def read_rows(
                 other = kind  # no kind at all: validate_row names the missing field
             if other is not kind and not _compatible(kind, other):
                 raise FieldError(
-                    "<row>", f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}"
+                    "<row>",
+                    f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}",
                 )
         validate_row(obj, kind)
 
     yield from iter_jsonl(
-        path, on_error=on_error, side_file=side_file, stats=stats, validate=check,
-        byte_range=byte_range, lines_seen=lines_seen,
+        path,
+        on_error=on_error,
+        side_file=side_file,
+        stats=stats,
+        validate=check,
+        byte_range=byte_range,
+        lines_seen=lines_seen,
     )
 
 

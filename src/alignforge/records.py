@@ -256,8 +256,14 @@ def _check_scores(row: dict[str, Any]) -> None:
     if meta:
         a, b = meta.get("chosen_score"), meta.get("rejected_score")
         if (
-            type(a) is float and type(b) is float and 0.0 <= a <= 10.0 and 0.0 <= b <= 10.0
-            and "score" not in meta and "chosen_score" not in row and "rejected_score" not in row and "score" not in row
+            type(a) is float
+            and type(b) is float
+            and 0.0 <= a <= 10.0
+            and 0.0 <= b <= 10.0
+            and "score" not in meta
+            and "chosen_score" not in row
+            and "rejected_score" not in row
+            and "score" not in row
         ):
             return
     for src in (row, meta or {}):
@@ -268,7 +274,9 @@ def _check_scores(row: dict[str, Any]) -> None:
                 if isinstance(v, bool) or not isinstance(v, int | float):
                     raise FieldError(where, f"expected a number, got {type(v).__name__}")
                 if key != "score" and not 0.0 <= v <= 10.0:
-                    raise FieldError(where, f"{v} is outside the 0-10 judge scale (convert 0-1 or 0-100 scores first)")
+                    raise FieldError(
+                        where, f"{v} is outside the 0-10 judge scale (convert 0-1 or 0-100 scores first)"
+                    )
 
 
 def validate_row(row: Any, kind: Kind) -> None:
@@ -278,7 +286,9 @@ def validate_row(row: Any, kind: Kind) -> None:
     if kind is Kind.DPO:
         p, c, r = row.get("prompt"), row.get("chosen"), row.get("rejected")
         # Fast path for the common standard shape; anything else gets the field-by-field checks.
-        if not (type(p) is str and type(c) is str and type(r) is str and p.strip() and c.strip() and r.strip()):
+        if not (
+            type(p) is str and type(c) is str and type(r) is str and p.strip() and c.strip() and r.strip()
+        ):
             for name in ("prompt", "chosen", "rejected"):
                 _check_text(row, name)
         _check_scores(row)

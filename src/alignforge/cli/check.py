@@ -12,21 +12,74 @@ __all__ = ["COMMANDS"]
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["sft", "dpo", "kto", "grpo", "rlvr"]), help="Record kind (detected when omitted).")
-@click.option("--gates", "gates_path", type=click.Path(dir_okay=False, path_type=Path), help="Gates YAML (default: `gates init`).")
+@click.option(
+    "--kind",
+    type=click.Choice(["sft", "dpo", "kto", "grpo", "rlvr"]),
+    help="Record kind (detected when omitted).",
+)
+@click.option(
+    "--gates",
+    "gates_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gates YAML (default: `gates init`).",
+)
 @click.option("--stage", help="Gates stage to apply (default: the kind's data stage, e.g. preference_data).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write every figure as JSON.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="skip: keep going past invalid lines, writing them with reasons to a side file.")
-@click.option("--side-file", type=click.Path(dir_okay=False, path_type=Path), help="Where skipped lines go (default DATA.errors.jsonl).")
-@click.option("--keep-passing", type=click.Path(dir_okay=False, path_type=Path), help="Write only the rows that pass every row-level gate.")
-@click.option("--decontam-report", type=click.Path(dir_okay=False, path_type=Path), help="A report from `alignforge decontaminate --report`.")
-@click.option("--verdicts", type=click.Path(dir_okay=False, path_type=Path), help="RLVR: verdicts of reference solutions, for verifiability.")
-@click.option("--tokenizer", help="SFT: render every conversation through this tokenizer's chat template ('embedded' or a path).")
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write every figure as JSON."
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML report.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="skip: keep going past invalid lines, writing them with reasons to a side file.",
+)
+@click.option(
+    "--side-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where skipped lines go (default DATA.errors.jsonl).",
+)
+@click.option(
+    "--keep-passing",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write only the rows that pass every row-level gate.",
+)
+@click.option(
+    "--decontam-report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A report from `alignforge decontaminate --report`.",
+)
+@click.option(
+    "--verdicts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="RLVR: verdicts of reference solutions, for verifiability.",
+)
+@click.option(
+    "--tokenizer",
+    help="SFT: render every conversation through this tokenizer's chat template ('embedded' or a path).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
-def check(data, kind, gates_path, stage, json_out, html_out, on_error, side_file, keep_passing, decontam_report,
-          verdicts, tokenizer, quiet):
+def check(
+    data,
+    kind,
+    gates_path,
+    stage,
+    json_out,
+    html_out,
+    on_error,
+    side_file,
+    keep_passing,
+    decontam_report,
+    verdicts,
+    tokenizer,
+    quiet,
+):
     """Measure a dataset and hold it to quality gates. Exit 0: all pass; 1: a gate fails; 2: invalid input.
 
     \b
@@ -37,7 +90,8 @@ def check(data, kind, gates_path, stage, json_out, html_out, on_error, side_file
     """
     import orjson
 
-    from alignforge.quality import check_file, keep_passing as write_passing
+    from alignforge.quality import check_file
+    from alignforge.quality import keep_passing as write_passing
     from alignforge.quality.gates import load_gates, row_rules
 
     tok = None
@@ -52,12 +106,21 @@ def check(data, kind, gates_path, stage, json_out, html_out, on_error, side_file
         tok = transformers.AutoTokenizer.from_pretrained(tokenizer)
     gates = load_gates(gates_path)
     result = check_file(
-        data, kind=kind, gates=gates, stage=stage, on_error=on_error, side_file=side_file,
-        decontam_report=decontam_report, verdicts=verdicts, tokenizer=tok,
+        data,
+        kind=kind,
+        gates=gates,
+        stage=stage,
+        on_error=on_error,
+        side_file=side_file,
+        decontam_report=decontam_report,
+        verdicts=verdicts,
+        tokenizer=tok,
     )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        json_out.write_bytes(
+            orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        )
     if html_out:
         from alignforge.quality.html import render_html
 
@@ -75,7 +138,9 @@ def check(data, kind, gates_path, stage, json_out, html_out, on_error, side_file
 
         rules = row_rules(gates, result.stage)
         _, _, acc = compute_figures(data, kind=result.kind, rules=rules, on_error="skip")
-        kept, dropped = write_passing(data, keep_passing, kind=result.kind, rules=rules, excluded_lines=acc.excluded_lines)
+        kept, dropped = write_passing(
+            data, keep_passing, kind=result.kind, rules=rules, excluded_lines=acc.excluded_lines
+        )
         click.echo(f"kept {kept:,} rows passing every row-level gate -> {keep_passing} ({dropped:,} dropped)")
     sys.exit(0 if result.passed else 1)
 
@@ -116,8 +181,19 @@ def gates_validate(path):
 
 @click.command()
 @click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: DATA's folder.")
-@click.option("--validation", type=float, default=0.1, show_default=True, help="Validation share (0.1 = 90/10, 0.2 = 80/20).")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Default: DATA's folder.",
+)
+@click.option(
+    "--validation",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Validation share (0.1 = 90/10, 0.2 = 80/20).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 def split(data, out_dir, validation, seed):
     """Split by prompt into train and validation files, so no prompt crosses the split.

@@ -54,7 +54,9 @@ class RowFailures:
             kept.extend(x + line_offset for x in other.lines.get(gate, [])[:room])
 
     def as_dict(self) -> dict[str, Any]:
-        return {g: {"rows": self.counts[g], "first_lines": self.lines.get(g, [])} for g in sorted(self.counts)}
+        return {
+            g: {"rows": self.counts[g], "first_lines": self.lines.get(g, [])} for g in sorted(self.counts)
+        }
 
 
 class Accumulator:

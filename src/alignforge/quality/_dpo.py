@@ -167,8 +167,14 @@ class DPOAccumulator(Accumulator):
         self.len_r += sum(lr)
         self.chosen_longer += sum([a > b for a, b in zip(lc, lr, strict=True)])
         metas = [r.get("metadata") or _EMPTY for r in rows]
-        c_sc = [r["chosen_score"] if "chosen_score" in r else m.get("chosen_score") for r, m in zip(rows, metas, strict=True)]
-        r_sc = [r["rejected_score"] if "rejected_score" in r else m.get("rejected_score") for r, m in zip(rows, metas, strict=True)]
+        c_sc = [
+            r["chosen_score"] if "chosen_score" in r else m.get("chosen_score")
+            for r, m in zip(rows, metas, strict=True)
+        ]
+        r_sc = [
+            r["rejected_score"] if "rejected_score" in r else m.get("rejected_score")
+            for r, m in zip(rows, metas, strict=True)
+        ]
         rules = self.rules
         identical = [i for i, (c, r) in enumerate(zip(cs, rs, strict=True)) if c == r]
         self.identical += len(identical)
@@ -234,10 +240,25 @@ class DPOAccumulator(Accumulator):
         self.hr.extend(other.hr)
         shifted = np.frombuffer(other.lines, dtype=np.int64) + line_offset
         self.lines.frombytes(shifted.tobytes())
-        for name in ("scored", "sum_c", "sum_r", "sum_gap", "n_c_ok", "n_r_ok", "n_gap_ok", "identical",
-                     "len_c", "len_r", "chosen_longer"):
+        for name in (
+            "scored",
+            "sum_c",
+            "sum_r",
+            "sum_gap",
+            "n_c_ok",
+            "n_r_ok",
+            "n_gap_ok",
+            "identical",
+            "len_c",
+            "len_r",
+            "chosen_longer",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for mine, theirs in ((self.hist_c, other.hist_c), (self.hist_r, other.hist_r), (self.hist_gap, other.hist_gap)):
+        for mine, theirs in (
+            (self.hist_c, other.hist_c),
+            (self.hist_r, other.hist_r),
+            (self.hist_gap, other.hist_gap),
+        ):
             for i, v in enumerate(theirs):
                 mine[i] += v
         for mine_d, theirs_d in ((self.flaws, other.flaws), (self.strategies, other.strategies)):

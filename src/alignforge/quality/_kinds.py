@@ -10,7 +10,16 @@ from alignforge.records import text_of
 
 __all__ = ["SFTAccumulator", "KTOAccumulator", "GRPOAccumulator", "RLVRAccumulator", "message_problems"]
 
-REWARD_KEYS = ("answer", "ground_truth", "solution", "reward_spec", "verifier", "tests", "reference", "verification")
+REWARD_KEYS = (
+    "answer",
+    "ground_truth",
+    "solution",
+    "reward_spec",
+    "verifier",
+    "tests",
+    "reference",
+    "verification",
+)
 DOMAIN_ALIASES = {
     "math": "math",
     "code": "code",
@@ -49,7 +58,10 @@ class _LengthSketch:
         return {
             f"avg_{prefix}_chars": self.total / self.n if self.n else None,
             f"max_{prefix}_chars": self.max,
-            f"{prefix}_chars_log2_histogram": {"bins": [0] + [1 << i for i in range(39)], "counts": self.buckets},
+            f"{prefix}_chars_log2_histogram": {
+                "bins": [0] + [1 << i for i in range(39)],
+                "counts": self.buckets,
+            },
         }
 
 
@@ -259,7 +271,10 @@ class RLVRAccumulator(Accumulator):
             "domain_mix": domain_mix,
             "domain_mix_target": dict(DOMAIN_TARGET),
             "domain_mix_max_deviation": (
-                max(abs(domain_mix.get(k, 0.0) - DOMAIN_TARGET.get(k, 0.0)) for k in set(DOMAIN_TARGET) | set(domain_mix))
+                max(
+                    abs(domain_mix.get(k, 0.0) - DOMAIN_TARGET.get(k, 0.0))
+                    for k in set(DOMAIN_TARGET) | set(domain_mix)
+                )
                 if n
                 else None
             ),

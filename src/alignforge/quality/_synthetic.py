@@ -10,8 +10,18 @@ from alignforge.quality._common import FLAW_TARGET
 
 __all__ = ["synthetic_dpo_rows"]
 
-_TOPICS = ["index funds", "unit tests", "sourdough", "tax brackets", "TLS certificates", "sleep hygiene",
-           "gradient clipping", "compound interest", "git rebase", "vitamin D"]
+_TOPICS = [
+    "index funds",
+    "unit tests",
+    "sourdough",
+    "tax brackets",
+    "TLS certificates",
+    "sleep hygiene",
+    "gradient clipping",
+    "compound interest",
+    "git rebase",
+    "vitamin D",
+]
 
 
 def synthetic_dpo_rows(n: int, *, seed: int = 0, scored: bool = True) -> Iterator[dict[str, Any]]:

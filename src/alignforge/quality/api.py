@@ -143,7 +143,12 @@ def check_quality_gates(checkpoint_dir: str | os.PathLike[str], config: dict[str
     Returns the seed's dict: ``kl_divergence``, ``preference_gap``, ``gates_passed`` (and the
     reasons). A missing file or figure fails the gate; it is never read as zero.
     """
-    results: dict[str, Any] = {"kl_divergence": None, "preference_gap": None, "gates_passed": False, "reasons": []}
+    results: dict[str, Any] = {
+        "kl_divergence": None,
+        "preference_gap": None,
+        "gates_passed": False,
+        "reasons": [],
+    }
     metrics_file = Path(checkpoint_dir) / "training_metrics.json"
     if not metrics_file.exists():
         results["reasons"].append(f"{metrics_file}: no such file")

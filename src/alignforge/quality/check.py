@@ -47,11 +47,17 @@ class CheckResult:
             "passed": self.passed,
             "figures": self.figures,
             "gates": [g.as_dict() for g in self.gates],
-            "invalid_rows": {"skipped": self.read.skipped, "reasons": self.read.reasons, "side_file": self.read.side_file},
+            "invalid_rows": {
+                "skipped": self.read.skipped,
+                "reasons": self.read.reasons,
+                "side_file": self.read.side_file,
+            },
         }
 
 
-def make_accumulator(kind: Kind, rules: dict[str, Any], *, tokenizer: Any = None, verdicts: Any = None) -> Accumulator:
+def make_accumulator(
+    kind: Kind, rules: dict[str, Any], *, tokenizer: Any = None, verdicts: Any = None
+) -> Accumulator:
     if kind is Kind.DPO:
         return DPOAccumulator(rules)
     if kind is Kind.SFT:
@@ -62,7 +68,9 @@ def make_accumulator(kind: Kind, rules: dict[str, Any], *, tokenizer: Any = None
         return GRPOAccumulator(rules)
     if kind is Kind.RLVR:
         return RLVRAccumulator(rules, verdicts=verdicts)
-    raise AlignforgeError(f"check does not measure {kind.value} files (it measures sft, dpo, kto, grpo and rlvr)")
+    raise AlignforgeError(
+        f"check does not measure {kind.value} files (it measures sft, dpo, kto, grpo and rlvr)"
+    )
 
 
 def _first_shape(path: Path, kind: Kind) -> str:
@@ -90,7 +98,9 @@ def _apply_decontam_report(figures: dict[str, Any], path: str | os.PathLike[str]
     except orjson.JSONDecodeError as exc:
         raise AlignforgeError(f"{path}: not valid JSON ({exc})") from None
     if "decontamination_score" not in report:
-        raise AlignforgeError(f"{path}: field 'decontamination_score' is missing (write it with `alignforge decontaminate --report`)")
+        raise AlignforgeError(
+            f"{path}: field 'decontamination_score' is missing (write it with `alignforge decontaminate --report`)"
+        )
     figures["decontamination"] = report["decontamination_score"]
     per = report.get("per_benchmark") or {}
     figures["per_benchmark"] = per
@@ -161,7 +171,6 @@ def _feed(acc: Accumulator, rows_iter: Any) -> int:
 
 def _scan_range(path: Path, kind: Kind, rules: dict[str, Any], start: int, end: int) -> tuple[Any, int, Any]:
     """Worker: (accumulator or None, lines read, (line, message, field) of the first error or None)."""
-    from alignforge.io import DataError
 
     seen = [0]
     acc = make_accumulator(kind, rules)
@@ -175,13 +184,13 @@ def _scan_range(path: Path, kind: Kind, rules: dict[str, Any], start: int, end: 
 def _scan_parallel(path: Path, kind: Kind, rules: dict[str, Any], workers: int) -> Accumulator:
     import multiprocessing
 
-    from alignforge.io import DataError
-
     size = path.stat().st_size
     bounds = [size * i // workers for i in range(workers + 1)]
     # fork: children share the parent's string-hash seed, so their pair hashes agree.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.starmap(_scan_range, [(path, kind, rules, bounds[i], bounds[i + 1]) for i in range(workers)])
+        parts = pool.starmap(
+            _scan_range, [(path, kind, rules, bounds[i], bounds[i + 1]) for i in range(workers)]
+        )
     merged: Accumulator | None = None
     offset = 0
     for acc, seen, error in parts:
@@ -219,8 +228,14 @@ def check_file(
         side_file = path.with_name(path.name + ".errors.jsonl")
     verdict_map = _load_verdicts(verdicts) if verdicts else None
     _, figures, _ = compute_figures(
-        path, kind=k, rules=row_rules(gate_cfg, stage), on_error=on_error, side_file=side_file,
-        tokenizer=tokenizer, verdicts=verdict_map, stats=stats,
+        path,
+        kind=k,
+        rules=row_rules(gate_cfg, stage),
+        on_error=on_error,
+        side_file=side_file,
+        tokenizer=tokenizer,
+        verdicts=verdict_map,
+        stats=stats,
     )
     if decontam_report:
         _apply_decontam_report(figures, decontam_report)
@@ -229,7 +244,11 @@ def check_file(
 
 
 def keep_passing(
-    path: str | os.PathLike[str], out: str | os.PathLike[str], *, kind: Kind | str, rules: dict[str, Any],
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    kind: Kind | str,
+    rules: dict[str, Any],
     excluded_lines: set[int] | None = None,
 ) -> tuple[int, int]:
     """Write the rows of ``path`` that pass every row-level gate to ``out``: (kept, dropped).

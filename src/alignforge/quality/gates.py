@@ -164,7 +164,9 @@ def _check_stage(path: str, stage: str, body: Any) -> None:
         if name == "row_gates":
             if not isinstance(spec, dict):
                 raise ConfigError(f"{path}: '{stage}.row_gates' must be a mapping")
-            _check_stage(path, f"{stage}.row_gates", {k: v for k, v in spec.items() if not isinstance(v, bool)})
+            _check_stage(
+                path, f"{stage}.row_gates", {k: v for k, v in spec.items() if not isinstance(v, bool)}
+            )
             continue
         if isinstance(spec, bool):
             continue
@@ -172,7 +174,9 @@ def _check_stage(path: str, stage: str, body: Any) -> None:
             raise ConfigError(f"{path}: gate '{stage}.{name}' must be a mapping like {{min: 9.0, unit: ...}}")
         unknown = set(spec) - _GATE_KEYS
         if unknown:
-            raise ConfigError(f"{path}: gate '{stage}.{name}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}")
+            raise ConfigError(
+                f"{path}: gate '{stage}.{name}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}"
+            )
         if not ({"min", "max", "equals"} & set(spec)):
             raise ConfigError(f"{path}: gate '{stage}.{name}' needs min, max or equals")
         if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
@@ -196,7 +200,9 @@ def load_gates(path: str | Path | None = None) -> dict[str, Any]:
         try:
             text = Path(path).read_text(encoding="utf-8")  # type: ignore[arg-type]
         except FileNotFoundError:
-            raise ConfigError(f"{path}: no such gates file (create one with `alignforge gates init > {path}`)") from None
+            raise ConfigError(
+                f"{path}: no such gates file (create one with `alignforge gates init > {path}`)"
+            ) from None
     gates = _parse(text, where)
     for stage, body in gates.items():
         if stage == "version":
@@ -252,8 +258,15 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
         bound = _bound(spec) if isinstance(spec, dict) else "every row"
         results.append(
             GateResult(
-                stage, name, "fail" if info["rows"] else "pass", info["rows"], bound, unit or "rows failing",
-                level="row", rows_failing=info["rows"], first_lines=info["first_lines"][:20],
+                stage,
+                name,
+                "fail" if info["rows"] else "pass",
+                info["rows"],
+                bound,
+                unit or "rows failing",
+                level="row",
+                rows_failing=info["rows"],
+                first_lines=info["first_lines"][:20],
             )
         )
     for name, spec in body.items():

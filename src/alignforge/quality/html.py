@@ -74,7 +74,9 @@ def bar_chart(
             )
     for pos, label in markers or []:
         x = left + pos * group_w
-        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#333" stroke-dasharray="4 3"/>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#333" stroke-dasharray="4 3"/>'
+        )
         parts.append(f'<text x="{x + 3:.1f}" y="{top + 10}" font-size="10">{escape(label)}</text>')
     legend_y = height - 8
     x = left
@@ -100,8 +102,12 @@ def _mix_chart(figs: dict[str, Any], mix: str, target: str, title: str) -> str |
     cats = list(dict.fromkeys(list(goal) + list(actual)))
     return bar_chart(
         cats,
-        [("actual", [actual.get(c, 0.0) for c in cats], NEUTRAL), ("target", [goal.get(c, 0.0) for c in cats], TARGET)],
-        title=title, y_label="share",
+        [
+            ("actual", [actual.get(c, 0.0) for c in cats], NEUTRAL),
+            ("target", [goal.get(c, 0.0) for c in cats], TARGET),
+        ],
+        title=title,
+        y_label="share",
     )
 
 
@@ -112,46 +118,91 @@ def _charts(result: CheckResult) -> list[str]:
     if result.kind == "dpo":
         c, r = _hist(figs, "chosen_score"), _hist(figs, "rejected_score")
         if c and r:
-            markers = [(th.get("rejected_max", 6) / 0.5 + 1, "rejected ≤"), (th.get("chosen_min", 9) / 0.5, "chosen ≥")]
-            charts.append(bar_chart(c[0], [("chosen", c[1], CHOSEN), ("rejected", r[1], REJECTED)],
-                                    title="Judge scores (0–10): chosen vs rejected", y_label="pairs", markers=markers))
+            markers = [
+                (th.get("rejected_max", 6) / 0.5 + 1, "rejected ≤"),
+                (th.get("chosen_min", 9) / 0.5, "chosen ≥"),
+            ]
+            charts.append(
+                bar_chart(
+                    c[0],
+                    [("chosen", c[1], CHOSEN), ("rejected", r[1], REJECTED)],
+                    title="Judge scores (0–10): chosen vs rejected",
+                    y_label="pairs",
+                    markers=markers,
+                )
+            )
         g = _hist(figs, "score_gap")
         if g:
-            charts.append(bar_chart(g[0], [("gap", g[1], NEUTRAL)], title="Score gap (chosen − rejected, 0–10 scale)",
-                                    y_label="pairs", markers=[(th.get("gap_min", 3) + 10, "gap ≥")]))
+            charts.append(
+                bar_chart(
+                    g[0],
+                    [("gap", g[1], NEUTRAL)],
+                    title="Score gap (chosen − rejected, 0–10 scale)",
+                    y_label="pairs",
+                    markers=[(th.get("gap_min", 3) + 10, "gap ≥")],
+                )
+            )
         mix = _mix_chart(figs, "flaw_mix", "flaw_mix_target", "Flaw types: actual vs target mix")
         if mix:
             charts.append(mix)
         if figs.get("avg_chosen_chars") is not None:
             ratio = figs.get("length_ratio")
-            charts.append(bar_chart(
-                ["mean chars"], [("chosen", [figs["avg_chosen_chars"]], CHOSEN),
-                                 ("rejected", [figs["avg_rejected_chars"]], REJECTED)],
-                title=f"Length bias: chosen/rejected = {fmt(ratio)}; chosen longer in {fmt(figs.get('share_chosen_longer'))}",
-                y_label="characters",
-            ))
+            charts.append(
+                bar_chart(
+                    ["mean chars"],
+                    [
+                        ("chosen", [figs["avg_chosen_chars"]], CHOSEN),
+                        ("rejected", [figs["avg_rejected_chars"]], REJECTED),
+                    ],
+                    title=f"Length bias: chosen/rejected = {fmt(ratio)}; chosen longer in {fmt(figs.get('share_chosen_longer'))}",
+                    y_label="characters",
+                )
+            )
         if figs.get("strategy_mix"):
             sm = figs["strategy_mix"]
-            charts.append(bar_chart(list(sm), [("share", list(sm.values()), NEUTRAL)], title="Pair strategies", y_label="share"))
+            charts.append(
+                bar_chart(
+                    list(sm),
+                    [("share", list(sm.values()), NEUTRAL)],
+                    title="Pair strategies",
+                    y_label="share",
+                )
+            )
     if result.kind == "rlvr":
         mix = _mix_chart(figs, "domain_mix", "domain_mix_target", "Domains: actual vs target mix")
         if mix:
             charts.append(mix)
         hist = figs.get("tests_per_task_histogram") or {}
         if hist:
-            charts.append(bar_chart([str(k) for k in hist], [("tasks", [float(v) for v in hist.values()], NEUTRAL)],
-                                    title="Tests per task (target 3–5)", y_label="tasks"))
+            charts.append(
+                bar_chart(
+                    [str(k) for k in hist],
+                    [("tasks", [float(v) for v in hist.values()], NEUTRAL)],
+                    title="Tests per task (target 3–5)",
+                    y_label="tasks",
+                )
+            )
     if result.kind == "kto" and figs.get("label_counts"):
         lc = figs["label_counts"]
-        charts.append(bar_chart(["desirable", "undesirable"], [("rows", [lc["true"], lc["false"]], NEUTRAL)],
-                                title=f"Labels: positive share {fmt(figs.get('positive_share'))} (target 0.60–0.70)"))
+        charts.append(
+            bar_chart(
+                ["desirable", "undesirable"],
+                [("rows", [lc["true"], lc["false"]], NEUTRAL)],
+                title=f"Labels: positive share {fmt(figs.get('positive_share'))} (target 0.60–0.70)",
+            )
+        )
     for key in ("conversation_chars_log2_histogram", "completion_chars_log2_histogram"):
         h = figs.get(key)
         if h and sum(h["counts"]):
             last = max(i for i, c in enumerate(h["counts"]) if c)
-            charts.append(bar_chart([f"<{b * 2 or 1}" for b in h["bins"][: last + 1]],
-                                    [("rows", [float(c) for c in h["counts"][: last + 1]], NEUTRAL)],
-                                    title="Lengths (characters, power-of-two bins)", y_label="rows"))
+            charts.append(
+                bar_chart(
+                    [f"<{b * 2 or 1}" for b in h["bins"][: last + 1]],
+                    [("rows", [float(c) for c in h["counts"][: last + 1]], NEUTRAL)],
+                    title="Lengths (characters, power-of-two bins)",
+                    y_label="rows",
+                )
+            )
     return charts
 
 
@@ -167,7 +218,7 @@ def _gate_rows(result: CheckResult) -> str:
         name = escape(g.name) + (" <span class=sub>(per row)</span>" if g.level == "row" else "")
         rows.append(
             f'<tr class="gate {cls}" data-status="{escape(g.status)}"><td>{escape(g.status.upper())}</td><td>{name}</td>'
-            f'<td class=num>{escape(fmt(g.value))}</td><td>{escape(g.bound)}</td><td>{detail}</td></tr>'
+            f"<td class=num>{escape(fmt(g.value))}</td><td>{escape(g.bound)}</td><td>{detail}</td></tr>"
         )
     return "".join(rows)
 
@@ -176,21 +227,23 @@ def render_html(result: CheckResult) -> str:
     figs = result.figures
     failed = result.failed_gates
     verdict = (
-        '<span class="verdict ok">All gates pass</span>' if not failed
+        '<span class="verdict ok">All gates pass</span>'
+        if not failed
         else f'<span class="verdict bad">{len(failed)} of {len(result.gates)} gates fail</span>'
     )
     cards = "".join(
-        f'<div class=card><span class=sub>{escape(n)}</span><b>{escape(fmt(figs.get(n)))}</b></div>'
+        f"<div class=card><span class=sub>{escape(n)}</span><b>{escape(fmt(figs.get(n)))}</b></div>"
         for n in KEY_FIGURES.get(result.kind, [])[:6]
     )
     invalid = ""
     if result.read.skipped:
         reasons = "".join(f"<li>{n:,} × {escape(r)}</li>" for r, n in result.read.reasons.items())
         invalid = f"<h2>Invalid lines skipped: {result.read.skipped:,}</h2><ul>{reasons}</ul><p class=sub>Written with their reasons to {escape(str(result.read.side_file))}</p>"
-    charts = "".join(f'<div class=chart>{svg}</div>' for svg in _charts(result))
+    charts = "".join(f"<div class=chart>{svg}</div>" for svg in _charts(result))
     figure_rows = "".join(
         f"<tr><td>{escape(k)}</td><td class=num>{escape(fmt(v))}</td></tr>"
-        for k, v in figs.items() if not isinstance(v, dict | list)
+        for k, v in figs.items()
+        if not isinstance(v, dict | list)
     )
     return f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <title>alignforge check: {escape(result.path)}</title><style>{_CSS}</style></head><body>
@@ -200,6 +253,6 @@ def render_html(result: CheckResult) -> str:
 <table id="gate-table"><thead><tr><th>status</th><th>gate</th><th>value</th><th>bound</th><th>unit / failing rows</th></tr></thead>
 <tbody>{_gate_rows(result)}</tbody></table>
 {invalid}
-<h2>Plots</h2><div class=grid>{charts or '<p class=sub>No plottable figures (no judge scores or mixes in this file).</p>'}</div>
+<h2>Plots</h2><div class=grid>{charts or "<p class=sub>No plottable figures (no judge scores or mixes in this file).</p>"}</div>
 <h2>All figures</h2><table id="figure-table">{figure_rows}</table>
 </body></html>"""

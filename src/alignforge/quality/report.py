@@ -12,19 +12,45 @@ __all__ = ["print_report", "print_gates", "fmt", "KEY_FIGURES"]
 
 KEY_FIGURES = {
     "dpo": [
-        "total_pairs", "unique_prompts", "scored_pairs", "avg_chosen", "avg_rejected", "avg_gap",
-        "share_chosen_ge_min", "share_rejected_le_max", "share_gap_ge_min", "identical_pairs", "duplicate_pairs",
-        "conflicting_prompts", "length_ratio", "share_chosen_longer", "flaw_mix_max_deviation", "decontamination",
+        "total_pairs",
+        "unique_prompts",
+        "scored_pairs",
+        "avg_chosen",
+        "avg_rejected",
+        "avg_gap",
+        "share_chosen_ge_min",
+        "share_rejected_le_max",
+        "share_gap_ge_min",
+        "identical_pairs",
+        "duplicate_pairs",
+        "conflicting_prompts",
+        "length_ratio",
+        "share_chosen_longer",
+        "flaw_mix_max_deviation",
+        "decontamination",
     ],
     "sft": [
-        "rows", "messages_valid_share", "invalid_conversations", "render_failures", "avg_conversation_chars",
-        "score_coverage", "share_score_ge_min", "decontamination",
+        "rows",
+        "messages_valid_share",
+        "invalid_conversations",
+        "render_failures",
+        "avg_conversation_chars",
+        "score_coverage",
+        "share_score_ge_min",
+        "decontamination",
     ],
     "kto": ["rows", "positive_share", "avg_completion_chars", "decontamination"],
     "grpo": ["rows", "prompt_only_share", "reward_spec_share", "decontamination"],
     "rlvr": [
-        "tasks", "avg_tests_per_task", "share_tests_in_range", "entry_point_named_share", "entry_point_hidden_tasks",
-        "duplicate_task_ids", "domain_mix_max_deviation", "verifiability", "decontamination",
+        "tasks",
+        "avg_tests_per_task",
+        "share_tests_in_range",
+        "entry_point_named_share",
+        "entry_point_hidden_tasks",
+        "duplicate_task_ids",
+        "domain_mix_max_deviation",
+        "verifiability",
+        "decontamination",
     ],
 }
 _STYLE = {"pass": "green", "fail": "bold red", "flag": "yellow", "not measured": "bold red"}
@@ -65,7 +91,11 @@ def print_gates(results: list[GateResult], *, title: str = "Quality gates", cons
             detail = f"{g.unit} ({g.note})" if g.unit else g.note
         name = f"{g.name} (per row)" if g.level == "row" else g.name
         table.add_row(
-            f"[{_STYLE[g.status]}]{_ICON[g.status]}[/]", name, fmt(g.value), g.bound, detail,
+            f"[{_STYLE[g.status]}]{_ICON[g.status]}[/]",
+            name,
+            fmt(g.value),
+            g.bound,
+            detail,
         )
     console.print(table)
 
@@ -80,7 +110,9 @@ def print_report(result: CheckResult, *, console: Any = None) -> None:
         f"rows {fmt(figs.get('rows'))}  stage [cyan]{result.stage}[/]"
     )
     if result.read.skipped:
-        reasons = "; ".join(f"{n}× {r}" for r, n in sorted(result.read.reasons.items(), key=lambda kv: -kv[1])[:5])
+        reasons = "; ".join(
+            f"{n}× {r}" for r, n in sorted(result.read.reasons.items(), key=lambda kv: -kv[1])[:5]
+        )
         console.print(
             f"[yellow]{result.read.skipped:,} invalid lines skipped[/] ({reasons}) -> {result.read.side_file}"
         )
@@ -98,7 +130,9 @@ def print_report(result: CheckResult, *, console: Any = None) -> None:
     if figs.get("strategy_mix"):
         table.add_row("strategy_mix", "; ".join(f"{k} {v:.0%}" for k, v in figs["strategy_mix"].items()))
     for bench, info in (figs.get("per_benchmark") or {}).items():
-        table.add_row(f"overlap {bench}", f"{info.get('overlapped_items', 0)} items ({info.get('share', 0):.1%})")
+        table.add_row(
+            f"overlap {bench}", f"{info.get('overlapped_items', 0)} items ({info.get('share', 0):.1%})"
+        )
     console.print(table)
     print_gates(result.gates, console=console)
     failed = result.failed_gates
