@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -238,8 +240,13 @@ def test_import_and_help_load_no_heavy_libraries():
     assert out.strip() == "[]"
 
 
-def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch):
+@pytest.mark.parametrize("spill_rows", [None, 97])
+def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch, spill_rows):
+    import alignforge.quality._hashstore as store
     import alignforge.quality.check as chk
+
+    if spill_rows:  # hashes go to disk buckets early: same exact answers, bounded memory
+        monkeypatch.setattr(store, "SPILL_ROWS", spill_rows)
 
     path = tmp_path / "big.jsonl"
     rows = list(synthetic_dpo_rows(3000, seed=9))
@@ -262,3 +269,4 @@ def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch):
         fh.write(b'{"prompt": "p", "chosen": 5, "rejected": "r"}\n')
     with pytest.raises(chk.DataError, match=r":3001: field 'chosen'"):
         chk.check_file(path)
+    assert not list(Path(tempfile.gettempdir()).glob("alignforge-hashes-*")), "spill folders are removed"

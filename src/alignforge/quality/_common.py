@@ -89,6 +89,9 @@ class Accumulator:
         self.decontam_clean += other.decontam_clean
         self.excluded_lines.update(x + line_offset for x in other.excluded_lines)
 
+    def cleanup(self) -> None:
+        """Remove any temporary files (an accumulator abandoned before ``finish``)."""
+
     def note_decontam(self, row: dict[str, Any], meta: dict[str, Any]) -> None:
         flag = decontam_flag(row, meta)
         if flag is not None:

@@ -1,13 +1,13 @@
 """DPO figures in one streaming pass.
 
-Text is never held: each pair keeps four 8-byte numbers (prompt hash, pair hash, reversed
-pair hash, line), about 32 bytes a row, which is what exact duplicate and conflicting-preference
-detection needs. Everything else is running sums and fixed-size histograms.
+Text is never held: each pair leaves a few 64-bit hashes in a :class:`PairHashStore`, which
+spills them to hash-partitioned files past a fixed row count, so exact duplicate and
+conflicting-preference detection runs in bounded memory. Everything else is running sums and
+fixed-size histograms.
 """
 
 from __future__ import annotations
 
-from array import array
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from alignforge.quality._common import (
     mix,
     score_of,
 )
+from alignforge.quality._hashstore import PairHashStore
 
 __all__ = ["DPOAccumulator", "pair_row_failures"]
 
@@ -32,15 +33,6 @@ def _key(value: Any) -> Any:
 
 def _length(value: Any) -> int:
     return sum(len(m.get("content", "")) for m in value)
-
-
-def _distinct(values: Any) -> int:
-    import numpy as np
-
-    if values.size == 0:
-        return 0
-    ordered = np.sort(values)
-    return int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
 
 
 def pair_row_failures(row: dict[str, Any], rules: dict[str, Any]) -> list[str]:
@@ -67,10 +59,7 @@ class DPOAccumulator(Accumulator):
     def __init__(self, rules: dict[str, Any], *, flaw_target: dict[str, float] | None = None) -> None:
         super().__init__(rules)
         self.flaw_target = flaw_target or FLAW_TARGET
-        self.hp = array("q")
-        self.hf = array("q")
-        self.hr = array("q")
-        self.lines = array("q")
+        self.store = PairHashStore()
         self.scored = 0
         self.sum_c = self.sum_r = self.sum_gap = 0.0
         self.n_c_ok = self.n_r_ok = self.n_gap_ok = 0
@@ -95,10 +84,7 @@ class DPOAccumulator(Accumulator):
         else:
             lc, lr = _length(c) if type(c) is list else len(c), _length(r) if type(r) is list else len(r)
             p, c, r = _key(p), _key(c), _key(r)
-        self.hp.append(hash(p))
-        self.hf.append(hash((p, c, r)))
-        self.hr.append(hash((p, r, c)))
-        self.lines.append(line)
+        self.store.add(hash(p), hash((p, c, r)), None if c == r else hash((p, r, c)), line)
         self.len_c += lc
         self.len_r += lr
         if lc > lr:
@@ -157,10 +143,12 @@ class DPOAccumulator(Accumulator):
                 self.add(line, row)
             return
         self.rows += len(rows)
-        self.hp.extend([hash(p) for p in ps])
-        self.hf.extend([hash(t) for t in zip(ps, cs, rs, strict=True)])
-        self.hr.extend([hash(t) for t in zip(ps, rs, cs, strict=True)])
-        self.lines.extend(lines)
+        self.store.extend(
+            [hash(p) for p in ps],
+            [hash(t) for t in zip(ps, cs, rs, strict=True)],
+            [hash((p, r, c)) for p, c, r in zip(ps, cs, rs, strict=True) if c != r],
+            lines,
+        )
         lc = [len(c) for c in cs]
         lr = [len(r) for r in rs]
         self.len_c += sum(lc)
@@ -228,18 +216,13 @@ class DPOAccumulator(Accumulator):
                 self.decontam_seen += 1
                 self.decontam_clean += not flag
 
-    mergeable = True
+    def cleanup(self) -> None:
+        self.store.cleanup()
 
     def merge(self, other: Accumulator, line_offset: int) -> None:
-        import numpy as np
-
         assert isinstance(other, DPOAccumulator)
         super().merge(other, line_offset)
-        self.hp.extend(other.hp)
-        self.hf.extend(other.hf)
-        self.hr.extend(other.hr)
-        shifted = np.frombuffer(other.lines, dtype=np.int64) + line_offset
-        self.lines.frombytes(shifted.tobytes())
+        self.store.merge(other.store, line_offset)
         for name in (
             "scored",
             "sum_c",
@@ -266,23 +249,9 @@ class DPOAccumulator(Accumulator):
                 mine_d[k] = mine_d.get(k, 0) + v
 
     def finish(self) -> dict[str, Any]:
-        import numpy as np
-
         n = self.rows
-        hp = np.frombuffer(self.hp, dtype=np.int64)
-        hf = np.frombuffer(self.hf, dtype=np.int64)
-        hr = np.frombuffer(self.hr, dtype=np.int64)
-        lines = np.frombuffer(self.lines, dtype=np.int64)
-        # Exact duplicate pairs: every occurrence after the first.
-        order = np.argsort(hf, kind="stable")
-        sorted_hf = hf[order]
-        dup_sorted = np.zeros(n, dtype=bool)
-        if n > 1:
-            dup_sorted[1:] = sorted_hf[1:] == sorted_hf[:-1]
-        dup_lines = np.sort(lines[order][dup_sorted])
-        # Conflicts: A>B in one row and B>A in another (identical pairs are their own reverse).
-        conflict = np.isin(hf, hr, kind="sort") & (hf != hr)
-        conflict_lines = lines[conflict]
+        found = self.store.analyse()
+        dup_lines, conflict_lines = found["dup_lines"], found["conflict_lines"]
         rules = self.rules
         if rules.get("unique"):
             self.failures.add_many("unique", dup_lines.tolist())
@@ -299,7 +268,7 @@ class DPOAccumulator(Accumulator):
             deviation = max(abs(flaw_mix.get(k, 0.0) - self.flaw_target.get(k, 0.0)) for k in names)
         out: dict[str, Any] = {
             "total_pairs": n,
-            "unique_prompts": _distinct(hp),
+            "unique_prompts": found["distinct_prompts"],
             "scored_pairs": scored,
             "score_coverage": scored / n if n else None,
             "avg_chosen": self.sum_c / scored if scored else None,
@@ -311,7 +280,7 @@ class DPOAccumulator(Accumulator):
             "identical_pairs": self.identical,
             "duplicate_pairs": int(dup_lines.size),
             "conflicting_pairs": int(conflict_lines.size),
-            "conflicting_prompts": _distinct(hp[conflict]),
+            "conflicting_prompts": found["conflict_prompts"],
             "avg_chosen_chars": self.len_c / n if n else None,
             "avg_rejected_chars": self.len_r / n if n else None,
             "length_ratio": (self.len_c / self.len_r) if self.len_r else None,

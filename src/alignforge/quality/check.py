@@ -177,6 +177,7 @@ def _scan_range(path: Path, kind: Kind, rules: dict[str, Any], start: int, end: 
     try:
         _feed(acc, read_rows(path, kind, byte_range=(start, end), lines_seen=seen))
     except DataError as exc:
+        acc.cleanup()
         return None, seen[0], (exc.line, exc.message, exc.field)
     return acc, seen[0], None
 
@@ -195,6 +196,9 @@ def _scan_parallel(path: Path, kind: Kind, rules: dict[str, Any], workers: int) 
     offset = 0
     for acc, seen, error in parts:
         if error is not None:
+            for other, _, _ in parts:
+                if other is not None:
+                    other.cleanup()
             line, message, fld = error
             raise DataError(path, None if line is None else line + offset, message, field=fld)
         if merged is None:
