@@ -42,6 +42,19 @@ class RemoteRef:
     def __reduce__(self) -> tuple[Any, ...]:
         return (RemoteRef, (self.name,))
 
+    def __bool__(self) -> bool:
+        raise TypeError("an object of a candidate-defined class has no trusted truth value")
+
+    def __repr__(self) -> str:
+        return f"<sandbox object {self.name}>"
+
+
+class MatchResult(str):
+    """A ``re.Match`` returned by a candidate: truthy, equal to its matched text."""
+
+    def __bool__(self) -> bool:
+        return True
+
 
 def write_frame(fd: int, payload: bytes) -> None:
     view = memoryview(_HEADER.pack(len(payload)) + payload)
@@ -121,6 +134,8 @@ def decode_tree(x: Any) -> Any:
             from decimal import Decimal
 
             return Decimal(v)
+        if tag == "m" and type(v) is str:
+            return MatchResult(v)
         if tag == "q":
             from collections import deque
 

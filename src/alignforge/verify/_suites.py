@@ -96,6 +96,10 @@ class Compiled:
     setup_in_child: str | None = None
     remote_names: list[str] = field(default_factory=list)
     candidate_names: list[str] = field(default_factory=list)
+    auto_imports: list[str] = field(default_factory=list)
+
+
+_STDLIB_AUTO = ("math", "sys", "re", "collections", "itertools", "heapq", "cmath", "string")
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -155,6 +159,9 @@ def compile_task(task: dict[str, Any]) -> Compiled:
             except NameError:  # built from the candidate's own classes: build it in the child
                 comp.setup_in_child = setup
                 comp.remote_names = _assigned_names(setup)
+        used = {n.id for t in task["tests"] for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Name)}
+        imported = " ".join(task.get("test_imports") or [])
+        comp.auto_imports = [m for m in _STDLIB_AUTO if m in used and m not in imported]
         called = _called_names(task["tests"])
         defined = set(dir(builtins)) - {task.get("entry_point") or ""}
         comp.candidate_names = sorted(n for n in called if n not in defined and n not in comp.remote_names)

@@ -68,6 +68,8 @@ class _Conn:
                 raise _Abort("hack_suspected", f"malformed value: {str(exc)[:200]}") from None
         if "ok" in reply:
             return None
+        if "ref" in reply and type(reply["ref"]) is int:
+            return RemoteRef(f"#{reply['ref']}")
         if "untrusted" in reply:
             name = str(reply["untrusted"])[:100]
             if reply.get("suspect"):
@@ -143,6 +145,8 @@ def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder
     elif comp.style == "mbpp":
         for line in task.get("test_imports") or []:
             exec(line, ns)
+        for mod in comp.auto_imports:
+            ns[mod] = __import__(mod)
         if task.get("test_setup_code") and not comp.setup_in_child:
             exec(task["test_setup_code"], ns)
         for name in comp.remote_names:
