@@ -104,10 +104,11 @@ def _sweep_uid(uid: int) -> None:
         os.setresuid(0, 0, 0)
 
 
-def _reap_orphans() -> None:
+def _reap_orphans(*, block: bool) -> None:
+    """Reap re-parented descendants (we are their subreaper); block only when all were killed."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
@@ -211,7 +212,7 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool) -> dict[str, Any
         cpu = usage.ru_utime + usage.ru_stime
     except ChildProcessError:
         pass
-    _reap_orphans()
+    _reap_orphans(block=uid_switch)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "cpu_s": cpu}
 
