@@ -116,9 +116,8 @@ def test_fork_bomb_and_escaped_children_are_swept(pool):
     before = set(_zombies())
     v = _run(pool, "add", _add(body), timeout_s=1.0)
     assert not v["passed"]
-    uid = pool.info["sandbox_uid"]
-    if pool.info["uid_switch"]:
-        assert _uid_procs(uid) == []
+    if pool.info["uid_switch"]:  # at most the pre-forked spare of each worker remains
+        assert len([p for u in pool.info["sandbox_uids"] for p in _uid_procs(u)]) <= 1
     assert set(_zombies()) - before == set()
     assert _run(pool, "add", _add("return a + b"))["passed"]
 

@@ -97,6 +97,7 @@ class Compiled:
     remote_names: list[str] = field(default_factory=list)
     candidate_names: list[str] = field(default_factory=list)
     auto_imports: list[str] = field(default_factory=list)
+    prompt_code: Any = None
 
 
 _STDLIB_AUTO = ("math", "sys", "re", "collections", "itertools", "heapq", "cmath", "string")
@@ -148,7 +149,11 @@ def compile_task(task: dict[str, Any]) -> Compiled:
     units: list[str] = []
     if style == "humaneval":
         code = _rewrite(task["tests"], units, "<tests>")
-        return Compiled(style, units, [code], candidate_names=[task["entry_point"]])
+        try:
+            prompt_code = compile(task.get("prompt") or "", "<prompt>", "exec")
+        except SyntaxError:
+            prompt_code = compile("", "<prompt>", "exec")
+        return Compiled(style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code)
     if style == "mbpp":
         codes = [_rewrite(t, units, f"<test {i}>") for i, t in enumerate(task["tests"])]
         comp = Compiled(style, units, codes)

@@ -128,7 +128,7 @@ def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder
     ns: dict[str, Any] = {"__name__": "__af_tests__", "__af_check": rec.check}
     if comp.style == "humaneval":
         try:
-            exec(compile(task.get("prompt") or "", "<prompt>", "exec"), ns)
+            exec(comp.prompt_code, ns)
         except Exception:
             pass
         exec(comp.codes[0], ns)
@@ -221,8 +221,10 @@ class _Zygote:
             raise ConnectionError("zygote closed")
         return pickle.loads(raw), fds
 
-    def finish(self, pid: int, workdir: str) -> dict[str, Any]:
-        self.sock.send(pickle.dumps({"op": "finish", "pid": pid, "workdir": workdir}))
+    def finish(self, meta: dict[str, Any], *, want_status: bool) -> dict[str, Any]:
+        self.sock.send(pickle.dumps({"op": "finish", "want_status": want_status, **meta}))
+        if not want_status:
+            return {"status": 0, "cpu_s": None}
         raw = self.sock.recv(1 << 16)
         if not raw:
             raise ConnectionError("zygote closed")
@@ -238,7 +240,7 @@ def _verdict_status(rec: _Recorder, abort: _Abort | None, exit_info: dict[str, A
     sig = os.WTERMSIG(exit_info["status"]) if os.WIFSIGNALED(exit_info["status"]) else 0
     if abort is not None:
         if abort.status == "died":
-            if sig in (signal.SIGXCPU,) or exit_info["cpu_s"] >= cpu_limit:
+            if sig in (signal.SIGXCPU,) or (exit_info["cpu_s"] or 0.0) >= cpu_limit:
                 abort.detail = f"CPU time limit of {cpu_limit:g} s reached"
                 return "timeout"
             return "error"
@@ -276,7 +278,7 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> di
     finally:
         os.close(req_w)
         os.close(resp_r)
-        exit_info = zyg.finish(meta["pid"], meta["workdir"])
+        exit_info = zyg.finish(meta, want_status=abort is not None and abort.status == "died")
     status = _verdict_status(rec, abort, exit_info, job["timeout_s"])
     tests = [o or {"name": u, "outcome": "not_run"} for o, u in zip(rec.outcomes, comp.units, strict=True)]
     n_pass = sum(t["outcome"] == "passed" for t in tests)
@@ -284,7 +286,7 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> di
     if job["partial"] and status in ("passed", "failed") and tests:
         reward = n_pass / len(tests)
     out = {"passed": status == "passed", "reward": reward, "status": status, "tests": tests,
-           "duration_s": round(time.monotonic() - t0, 6), "cpu_s": round(exit_info["cpu_s"], 4)}
+           "duration_s": round(time.monotonic() - t0, 6), **({"cpu_s": round(exit_info["cpu_s"], 4)} if exit_info["cpu_s"] is not None else {})}
     if abort is not None:
         out["detail"] = abort.detail
     return out

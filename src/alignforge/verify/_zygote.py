@@ -163,42 +163,81 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     info = _isolate(tmpfs_mb)
-    uid = 1_500_000_000 + os.getpid()
-    info["sandbox_uid"] = uid if info["uid_switch"] else os.getuid()
-    _sweep_uid(uid)
-    root = "/tmp/af-sandbox"
-    os.makedirs(root, exist_ok=True)
+    base = 1_500_000_000 + 2 * os.getpid()
+    uids = [base, base + 1]  # the running job and the pre-forked spare never share a uid
+    info["sandbox_uids"] = uids if info["uid_switch"] else [os.getuid()]
+    info["sandbox_uid"] = info["sandbox_uids"][0]
+    for u in uids:
+        _sweep_uid(u)
+    os.makedirs(_ROOT, exist_ok=True)
+    signal.signal(signal.SIGCHLD, _on_sigchld)
     sock.send(pickle.dumps(info))
-    seq = 0
+    spare: dict[str, Any] | None = None
     while True:
         raw = sock.recv(1 << 16)
         if not raw:
             os._exit(0)
-        spec = pickle.loads(raw)
-        if spec["op"] == "spawn":
-            seq += 1
-            workdir = f"{root}/job{seq}"
-            os.mkdir(workdir, 0o700)
-            if info["uid_switch"]:
-                os.chown(workdir, uid, uid)
-            req_r, req_w = os.pipe()
-            resp_r, resp_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                os.close(req_w)
-                os.close(resp_r)
-                _run_child(req_r, resp_w, workdir, spec, uid)
-            os.close(req_r)
-            os.close(resp_w)
-            socket.send_fds(sock, [pickle.dumps({"pid": pid, "workdir": workdir})], [req_w, resp_r])
-            os.close(req_w)
-            os.close(resp_r)
-        elif spec["op"] == "finish":
-            sock.send(pickle.dumps(_finish(spec["pid"], spec["workdir"], uid, info["uid_switch"])))
+        msg = pickle.loads(raw)
+        if msg["op"] == "spawn":
+            spec = {k: msg[k] for k in ("cpu_s", "memory_mb", "fsize_mb", "nproc")}
+            if spare is not None and spare["spec"] != spec:
+                _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
+                spare = None
+            job = spare or _fork(sock, spec, uids[0], info["uid_switch"])
+            socket.send_fds(sock, [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
+                            job["fds"])
+            for fd in job["fds"]:
+                os.close(fd)
+            other = uids[1] if job["uid"] == uids[0] else uids[0]
+            spare = _fork(sock, spec, other, info["uid_switch"])
+        elif msg["op"] == "finish":
+            out = _finish(msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"])
+            if msg["want_status"]:
+                sock.send(pickle.dumps(out))
 
 
-def _finish(pid: int, workdir: str, uid: int, uid_switch: bool) -> dict[str, Any]:
+_ROOT = "/tmp/af-sandbox"
+_seq = [0]
+_jobs: set[int] = set()
+_exited: dict[int, tuple[int, float]] = {}
+
+
+def _on_sigchld(signum: int, frame: Any) -> None:
+    """Reap every exited child at once (candidates and re-parented orphans): no zombies stay."""
+    while True:
+        try:
+            pid, status, usage = os.wait3(os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid in _jobs:
+            _exited[pid] = (status, usage.ru_utime + usage.ru_stime)
+
+
+def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool) -> dict[str, Any]:
+    _seq[0] += 1
+    workdir = f"{_ROOT}/job{_seq[0]}"
+    os.mkdir(workdir, 0o700)
+    if uid_switch:
+        os.chown(workdir, uid, uid)
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        os.close(req_w)
+        os.close(resp_r)
+        _run_child(req_r, resp_w, workdir, spec, uid)
+    _jobs.add(pid)
+    os.close(req_r)
+    os.close(resp_w)
+    return {"pid": pid, "workdir": workdir, "uid": uid, "spec": spec, "fds": [req_w, resp_r]}
+
+
+def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: bool) -> dict[str, Any]:
+    import time
+
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             target()
@@ -207,12 +246,14 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool) -> dict[str, Any
     if uid_switch:
         _sweep_uid(uid)
     status, cpu = 0, 0.0
-    try:
-        _, status, usage = os.wait4(pid, 0)
-        cpu = usage.ru_utime + usage.ru_stime
-    except ChildProcessError:
-        pass
-    _reap_orphans(block=uid_switch)
+    if want_status:
+        deadline = time.monotonic() + 5
+        while pid not in _exited and time.monotonic() < deadline:
+            time.sleep(0.001)
+            _on_sigchld(0, None)
+    if pid in _exited:
+        status, cpu = _exited.pop(pid)
+        _jobs.discard(pid)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "cpu_s": cpu}
 
