@@ -3,12 +3,13 @@
 Rules (see docs/curate.md for why):
 
 * **n-gram coverage** - a row matches an item when its text holds at least ``coverage``
-  (default 0.5, and at least two) of the distinct n-grams of the item's question, of its
-  answer, or of the n-grams straddling question -> answer; or at least ``min_ngrams`` (default 24, a
-  31-token verbatim run for n = 8) n-grams of one part, whatever its length.
+  (default 0.6, and at least two) of the distinct n-grams of the item's question, of its
+  answer, or of the n-grams straddling question -> answer; or at least ``min_ngrams`` (default 20, a
+  27-token verbatim run for n = 8) n-grams of one part, whatever its length.
 * **short questions** - a question of fewer than ``n`` (and at least 3) tokens matches when
   a whole segment of a text field (a line, a sentence, a message) is that question, once
-  a leading label such as ``Question:`` is dropped. Inside a longer sentence it is not
+  a leading label such as ``Question:`` is dropped (a whole short field counts too, so a
+  question broken over lines is caught). Inside a longer sentence it is not
   called: five common words are no evidence. It is also caught by the straddle n-grams
   when it is followed by its answer.
 """
@@ -30,7 +31,7 @@ _SPAN_CHARS = 300
 class ScanRules:
     __slots__ = ("coverage", "min_ngrams")
 
-    def __init__(self, *, coverage: float = 0.5, min_ngrams: int = 24) -> None:
+    def __init__(self, *, coverage: float = 0.6, min_ngrams: int = 20) -> None:
         self.coverage = coverage
         self.min_ngrams = min_ngrams
 
@@ -64,10 +65,11 @@ def scan_batch(rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None =
             ids.append(-1)
             toks_all.append("")
             if short:
-                for seg in norm.split("\n"):
-                    if len(seg) > short_chars:
-                        continue
-                    st = seg.split()
+                # Each line / sentence, and the whole field (a short question broken over lines).
+                segs = [s.split() for s in norm.split("\n") if len(s) <= short_chars]
+                if len(toks) <= n and len(segs) > 1:
+                    segs.append(toks)
+                for st in segs:
                     if st and st[0] in _LABELS:
                         st = st[1:]
                     gids = short.get(tuple(st)) if len(st) < n else None
@@ -133,13 +135,23 @@ def _ngram_matches(ids: Any, toks_all: list[str], row_starts: list[int], field_s
     hi = np.maximum.reduceat(spos, first)
     where = np.searchsorted(uk, kk[flagged])
     fs = np.asarray(field_starts)
+    cands: dict[int, list[tuple[float, int, int, int, int, int]]] = {}
     for k, c, cov, w in zip(kk[flagged].tolist(), counts[flagged].tolist(), cover[flagged].tolist(),
                             where.tolist(), strict=True):
         row, code = divmod(k, ncodes)
         gid, part = divmod(code, 3)
-        a, b = int(lo[w]), int(hi[w]) + n
-        span = " ".join(toks_all[a:b])
-        fname = field_names[int(np.searchsorted(fs, a, side="right")) - 1]
-        prev = found[row].get(gid)
-        if prev is None or prev["method"] != "ngram" or prev.get("ngrams", 0) < c:
-            found[row][gid] = _record(index, gid, "ngram", span, fname, part=PARTS[part], coverage=cov, ngrams=c)
+        cands.setdefault(row, []).append((min(cov, 1.0), c, gid, part, int(lo[w]), int(hi[w]) + n))
+    for row, lst in cands.items():
+        # Explain away: where matches share a span, the best-covered item is the one copied
+        # (MBPP alone has "perimeter of a square" and "... of a pentagon").
+        lst.sort(key=lambda x: (-x[0], -x[1]))
+        kept: list[tuple[int, int]] = []
+        for cov, c, gid, part, a, b in lst:
+            if any(min(b, y) - max(a, x) > 0.5 * min(b - a, y - x) for x, y in kept):
+                continue
+            kept.append((a, b))
+            prev = found[row].get(gid)
+            if prev is None or prev["method"] != "ngram" or prev.get("ngrams", 0) < c:
+                fname = field_names[int(np.searchsorted(fs, a, side="right")) - 1]
+                found[row][gid] = _record(index, gid, "ngram", " ".join(toks_all[a:b]), fname,
+                                          part=PARTS[part], coverage=cov, ngrams=c)
