@@ -32,8 +32,9 @@ def dedup_cmd(input_path: Path, out: Path, dropped: Path | None, near: float | N
     Example:
       alignforge dedup pairs.jsonl --out unique.jsonl --near 0.8 --dropped dupes.jsonl
     """
+    from alignforge.curate.decontam import _Outputs
     from alignforge.curate.dedup import iter_dedup
-    from alignforge.io import DataError, detect_file_kind, iter_jsonl, write_jsonl
+    from alignforge.io import DataError, detect_file_kind, iter_jsonl
 
     k = kind or detect_file_kind(input_path).value
     kept = 0
@@ -45,22 +46,23 @@ def dedup_cmd(input_path: Path, out: Path, dropped: Path | None, near: float | N
                 raise DataError(input_path, line, f"expected a JSON object per line, got {type(obj).__name__}")
             yield obj
 
-    def unique() -> Any:
-        nonlocal kept
+    outputs = _Outputs(out=out, dropped=dropped)
+    ok = False
+    try:
         for row, drop in iter_dedup(rows(), kind=k, near=near):
             if drop is None:
                 kept += 1
-                yield row
-            else:
-                meta = {**(row.get("metadata") or {}), "duplicate_of": drop["duplicate_of"],
-                        "dedup_reason": drop["reason"], "row": drop["index"]}
-                if "similarity" in drop:
-                    meta["similarity"] = drop["similarity"]
-                drops.append({**row, "metadata": meta})
-
-    write_jsonl(out, unique())
-    if dropped is not None:
-        write_jsonl(dropped, drops)
+                outputs.write("out", row)
+                continue
+            meta = {**(row.get("metadata") or {}), "duplicate_of": drop["duplicate_of"],
+                    "dedup_reason": drop["reason"], "row": drop["index"]}
+            if "similarity" in drop:
+                meta["similarity"] = drop["similarity"]
+            drops.append({"metadata": {"dedup_reason": drop["reason"]}})
+            outputs.write("dropped", {**row, "metadata": meta})
+        ok = True
+    finally:
+        outputs.close(commit=ok)
     reasons: dict[str, int] = {}
     for d in drops:
         reasons[d["metadata"]["dedup_reason"]] = reasons.get(d["metadata"]["dedup_reason"], 0) + 1
