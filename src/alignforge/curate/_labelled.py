@@ -17,7 +17,7 @@ from typing import Any
 
 from alignforge.curate.benchmarks import BenchmarkItem, load_benchmark
 
-__all__ = ["labelled_set", "recall_table", "CONTAMINATED_KINDS", "paraphrase", "reformat"]
+__all__ = ["labelled_set", "recall_table", "synthetic_hellaswag", "CONTAMINATED_KINDS", "paraphrase", "reformat"]
 
 CONTAMINATED_KINDS = ("verbatim", "prompt_only", "reformatted", "embedded", "paraphrased")
 _BENCHES = ("gsm8k", "mbpp", "humaneval", "math500", "truthfulqa")
@@ -180,4 +180,30 @@ def recall_table(rows: Sequence[dict[str, Any]], flagged: Sequence[bool]) -> dic
         e["flagged"] += int(f)
     for e in out.values():
         e["rate"] = e["flagged"] / e["rows"]
+    return out
+
+
+_HS_PEOPLE = ["A man", "A woman", "A young girl", "An old man", "Two kids", "A chef", "A mechanic", "A gymnast"]
+_HS_DOING = ["kneels beside", "walks toward", "leans over", "picks up", "points at", "circles around", "lifts"]
+_HS_OBJ = ["a wooden canoe", "a bucket of soapy water", "a tall ladder", "a bowling ball", "a set of drums",
+           "a snowy windshield", "a stack of tiles", "a garden hose", "an ironing board", "a bicycle tire"]
+_HS_END = ["then scrubs it with a sponge", "then rinses it off slowly", "then shows it to the camera",
+           "then sets it down and waves", "then begins to spin around", "then measures it with a tape"]
+
+
+def synthetic_hellaswag(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
+    """Rows in the original ``hellaswag_val.jsonl`` format with synthetic text (the real file is not here)."""
+    rng = random.Random(seed)
+    words = sorted({w for s in _SYN.values() for w in s.split()} | set(_THINGS) | set(_NAMES))
+    out = []
+    for i in range(count):
+        filler = " ".join(rng.choice(words) for _ in range(6))
+        ctx_a = (f"{rng.choice(_HS_PEOPLE)} {rng.choice(_HS_DOING)} {rng.choice(_HS_OBJ)} near the {filler} "
+                 f"while {rng.choice(_NAMES)} counts to {rng.randint(2, 999)}.")
+        ctx_b = rng.choice(["he", "she", "they", "the person"])
+        endings = [f"{rng.choice(_HS_END)} and {rng.choice(_HS_END)} for {rng.randint(2, 60)} seconds."
+                   for _ in range(4)]
+        out.append({"ind": i, "activity_label": rng.choice(_HS_OBJ), "ctx_a": ctx_a, "ctx_b": ctx_b,
+                    "ctx": f"{ctx_a} {ctx_b}", "endings": endings, "label": rng.randint(0, 3), "split": "val",
+                    "split_type": rng.choice(["indomain", "zeroshot"]), "source_id": f"synthetic~{i}"})
     return out

@@ -10,7 +10,6 @@ character work in one C pass, which is most of why the scan is fast.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +30,8 @@ _BOUNDARY = ".?!:;\n\r\u3002\uff1f\uff01"
 
 def _table() -> dict[int, str]:
     table: dict[int, str] = {}
-    for cp in range(sys.maxunicode + 1):
+    # The Basic Multilingual Plane; rarer characters (emoji, historic scripts) pass through unchanged.
+    for cp in range(0x10000):
         ch = chr(cp)
         cat = unicodedata.category(ch)
         if ch in _BOUNDARY:
