@@ -208,7 +208,9 @@ class FakeServer:
         self, headers: dict[str, str], req: dict[str, Any]
     ) -> tuple[int, dict[str, str], Any] | None:
         """The checks the real Messages API makes that a client could get wrong."""
-        if self.api_key is not None and headers.get("x-api-key") != self.api_key:
+        self.last_headers = headers
+        keys = {headers.get("x-api-key"), headers.get("authorization", "").removeprefix("Bearer ")}
+        if self.api_key is not None and self.api_key not in keys:
             return self._error(True, 401, "invalid x-api-key")
         if "anthropic-version" not in headers:
             return self._error(True, 400, "anthropic-version header is required")

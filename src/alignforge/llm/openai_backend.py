@@ -18,6 +18,7 @@ from alignforge._deps import require
 from alignforge.errors import ConfigError
 from alignforge.llm._options import parse_options
 from alignforge.llm._pool import AsyncPool
+from alignforge.llm._transport import http_client
 from alignforge.llm.base import ChatRequest, ChatResponse, LLMError, Usage
 from alignforge.llm.pricing import Price, price_of
 from alignforge.llm.retry import Failure, RetryPolicy, classify_http_error
@@ -37,6 +38,7 @@ class OpenAIOptions:
     retry_max_delay: float = 30.0
     price: tuple[float, float] | None = None  # USD per 1M (input, output) tokens; default: known price table
     max_tokens_field: str = "auto"  # auto | max_tokens | max_completion_tokens
+    http: str = "lean"  # lean (our keep-alive transport, low CPU per call) | httpx (the SDK's default)
 
 
 class OpenAILLM:
@@ -46,6 +48,8 @@ class OpenAILLM:
         self.options = o = parse_options(OpenAIOptions, "openai", options)
         if o.concurrency < 1 or o.max_attempts < 1:
             raise ConfigError("backend 'openai' options 'concurrency' and 'max_attempts' must be >= 1")
+        if o.http not in ("lean", "httpx"):
+            raise ConfigError(f"backend 'openai' option 'http' must be lean or httpx, got {o.http!r}")
         if o.max_tokens_field not in ("auto", "max_tokens", "max_completion_tokens"):
             raise ConfigError(
                 f"backend 'openai' option 'max_tokens_field' must be auto, max_tokens or "
@@ -115,6 +119,7 @@ class OpenAILLM:
                 organization=self.options.organization,
                 timeout=self.options.timeout,
                 max_retries=0,
+                http_client=http_client(self.options.http, self.options.timeout),
             )
         resp = await self._client.chat.completions.create(**self.body(req))
         if not resp.choices:
