@@ -45,6 +45,7 @@ class FakeServer:
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> FakeServer:
@@ -67,7 +68,15 @@ class FakeServer:
 
     def stop(self) -> None:
         if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+
+            async def shutdown() -> None:
+                assert self._server is not None
+                self._server.close()
+                for w in list(self._writers):
+                    w.transport.abort()
+                await asyncio.sleep(0.05)
+
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
 
@@ -84,6 +93,7 @@ class FakeServer:
 
     # --- HTTP ------------------------------------------------------------------------------------
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 line = await reader.readline()
@@ -112,6 +122,7 @@ class FakeServer:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
         finally:
+            self._writers.discard(writer)
             if not writer.is_closing():
                 writer.close()
 

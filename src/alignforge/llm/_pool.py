@@ -28,6 +28,10 @@ class AsyncPool:
         self._start_lock = threading.Lock()
 
     @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._start_lock:
             if self._loop is None:

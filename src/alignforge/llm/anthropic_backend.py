@@ -8,6 +8,7 @@ to it as an instruction (the answer is not forced to match it). Stop reasons map
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -121,4 +122,8 @@ class AnthropicLLM:
         return self.pool.run(requests, self._call, on_result)
 
     def close(self) -> None:
+        """Close the HTTP connections and stop the background event loop."""
+        if self._client is not None and self.pool.running:
+            asyncio.run_coroutine_threadsafe(self._client.close(), self.pool.loop).result(10)
+            self._client = None
         self.pool.close()

@@ -7,6 +7,7 @@ AIMD concurrency limit are ours (see :mod:`alignforge.llm.retry`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -144,4 +145,8 @@ class OpenAILLM:
         return self.pool.run(requests, self._call, on_result)
 
     def close(self) -> None:
+        """Close the HTTP connections and stop the background event loop."""
+        if self._client is not None and self.pool.running:
+            asyncio.run_coroutine_threadsafe(self._client.close(), self.pool.loop).result(10)
+            self._client = None
         self.pool.close()
