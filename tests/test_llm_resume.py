@@ -22,9 +22,9 @@ _RUN = (
     """
 import sys
 from alignforge.llm import ChatRequest, Job, get_llm, run_requests
-base_url, out, cache = sys.argv[1:4]
+base_url, out, cache, N = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 llm = get_llm("openai:m", base_url=base_url, concurrency=4)
-jobs = [Job(f"row{i}", ChatRequest.chat(f"prompt {i}", max_tokens=8)) for i in range(%d)]
+jobs = [Job(f"row{i}", ChatRequest.chat(f"prompt {i}", max_tokens=8)) for i in range(N)]
 stats = run_requests(llm, jobs, out=out, cache=cache, make_row=lambda job, r: {"answer": r.text})
 print(stats.resumed, stats.written, stats.cached, stats.failed)
 """
@@ -39,7 +39,7 @@ def test_sigkill_then_rerun(tmp_path: Path) -> None:
         out, cache, script = tmp_path / "out.jsonl", tmp_path / "cache.sqlite", tmp_path / "run.py"
         script.write_text(_RUN)
         env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-        cmd = [sys.executable, str(script), srv.base_url, str(out), str(cache)]
+        cmd = [sys.executable, str(script), srv.base_url, str(out), str(cache), str(N)]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 12):
