@@ -18,8 +18,7 @@ from _llm_helpers import FakeServer  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 N = 60
 
-_RUN = (
-    """
+_RUN = """
 import sys
 from alignforge.llm import ChatRequest, Job, get_llm, run_requests
 base_url, out, cache, N = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -28,8 +27,6 @@ jobs = [Job(f"row{i}", ChatRequest.chat(f"prompt {i}", max_tokens=8)) for i in r
 stats = run_requests(llm, jobs, out=out, cache=cache, make_row=lambda job, r: {"answer": r.text})
 print(stats.resumed, stats.written, stats.cached, stats.failed)
 """
-    % N
-)
 
 
 @pytest.mark.slow
