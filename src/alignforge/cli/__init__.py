@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     from alignforge.errors import AlignforgeError
     from alignforge.io import DataError
 
+    rv: object = None
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(os.environ.get("ALIGNFORGE_DEBUG"))
     try:
-        cli.main(args=argv, prog_name="alignforge", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="alignforge", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -75,3 +76,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    if isinstance(rv, int):
+        sys.exit(rv)

@@ -1,0 +1,287 @@
+"""SFT, KTO, GRPO and RLVR figures, each in one streaming pass."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from alignforge.quality._common import DOMAIN_TARGET, Accumulator, mix, score_of
+from alignforge.records import text_of
+
+__all__ = ["SFTAccumulator", "KTOAccumulator", "GRPOAccumulator", "RLVRAccumulator", "message_problems"]
+
+REWARD_KEYS = ("answer", "ground_truth", "solution", "reward_spec", "verifier", "tests", "reference", "verification")
+DOMAIN_ALIASES = {
+    "math": "math",
+    "code": "code",
+    "general": "general",
+    "reasoning": "general",
+    "finance": "domain",
+    "science": "domain",
+    "medicine": "domain",
+    "legal": "domain",
+    "domain": "domain",
+}
+
+
+def _percentile(sorted_values: list[int], q: float) -> int | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+class _LengthSketch:
+    """Lengths kept in a bounded reservoir-free way: exact sums plus a power-of-two histogram."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.n = 0
+        self.max = 0
+        self.buckets = [0] * 40
+
+    def add(self, value: int) -> None:
+        self.total += value
+        self.n += 1
+        self.max = max(self.max, value)
+        self.buckets[min(39, value.bit_length())] += 1
+
+    def figures(self, prefix: str) -> dict[str, Any]:
+        return {
+            f"avg_{prefix}_chars": self.total / self.n if self.n else None,
+            f"max_{prefix}_chars": self.max,
+            f"{prefix}_chars_log2_histogram": {"bins": [0] + [1 << i for i in range(39)], "counts": self.buckets},
+        }
+
+
+def message_problems(messages: list[dict[str, Any]]) -> list[str]:
+    """Structural problems of a conversation: system only first, user/assistant alternating, last is assistant."""
+    problems = []
+    turns = [m["role"] for m in messages]
+    if "system" in turns[1:]:
+        problems.append("system message after the first turn")
+    chat = [r for r in turns if r != "system"]
+    if not chat or chat[0] != "user":
+        problems.append("first non-system turn is not user")
+    for a, b in zip(chat, chat[1:], strict=False):
+        if a == b and a in ("user", "assistant"):
+            problems.append(f"two {a} turns in a row")
+            break
+    if turns[-1] != "assistant":
+        problems.append("last turn is not assistant")
+    return problems
+
+
+class SFTAccumulator(Accumulator):
+    def __init__(self, rules: dict[str, Any], *, tokenizer: Any = None) -> None:
+        super().__init__(rules)
+        self.tokenizer = tokenizer
+        self.invalid = 0
+        self.problems: dict[str, int] = {}
+        self.render_failures = 0
+        self.lengths = _LengthSketch()
+        self.scored = 0
+        self.score_ok = 0
+        self.score_min = rules.get("score", {}).get("min", 0.8)
+
+    def add(self, line: int, row: dict[str, Any]) -> None:
+        self.rows += 1
+        meta = row.get("metadata") or {}
+        if "messages" in row:
+            messages = row["messages"]
+        else:
+            prompt, completion = row["prompt"], row["completion"]
+            messages = (prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]) + (
+                completion if isinstance(completion, list) else [{"role": "assistant", "content": completion}]
+            )
+        problems = message_problems(messages)
+        if problems:
+            self.invalid += 1
+            for p in problems:
+                self.problems[p] = self.problems.get(p, 0) + 1
+            if self.rules.get("messages_valid"):
+                self.failures.add("messages_valid", line)
+        if self.tokenizer is not None:
+            try:
+                self.tokenizer.apply_chat_template(messages, tokenize=False)
+            except Exception:  # any template error is a render failure, counted per row
+                self.render_failures += 1
+                self.failures.add("renders", line)
+        self.lengths.add(sum(len(m["content"]) for m in messages))
+        score = score_of(row, meta, "score")
+        if score is not None:
+            self.scored += 1
+            ok = score >= self.score_min
+            self.score_ok += ok
+            if not ok and "score" in self.rules:
+                self.failures.add("score", line)
+        self.note_decontam(row, meta)
+
+    def finish(self) -> dict[str, Any]:
+        n = self.rows
+        out = {
+            "messages_valid_share": (n - self.invalid) / n if n else None,
+            "invalid_conversations": self.invalid,
+            "conversation_problems": dict(sorted(self.problems.items(), key=lambda kv: -kv[1])),
+            "render_failures": self.render_failures if self.tokenizer is not None else None,
+            "score_coverage": self.scored / n if n else None,
+            "share_score_ge_min": self.score_ok / self.scored if self.scored else None,
+            "thresholds": {"score_min": self.score_min, "score_scale": "0-1"},
+        }
+        out.update(self.lengths.figures("conversation"))
+        out.update(self.common_figures())
+        return out
+
+
+class KTOAccumulator(Accumulator):
+    def __init__(self, rules: dict[str, Any]) -> None:
+        super().__init__(rules)
+        self.positive = 0
+        self.lengths = _LengthSketch()
+
+    def add(self, line: int, row: dict[str, Any]) -> None:
+        self.rows += 1
+        self.positive += row["label"] is True
+        self.lengths.add(len(text_of(row["completion"])))
+        self.note_decontam(row, row.get("metadata") or {})
+
+    def finish(self) -> dict[str, Any]:
+        n = self.rows
+        out = {
+            "positive_share": self.positive / n if n else None,
+            "label_counts": {"true": self.positive, "false": n - self.positive},
+        }
+        out.update(self.lengths.figures("completion"))
+        out.update(self.common_figures())
+        return out
+
+
+class GRPOAccumulator(Accumulator):
+    def __init__(self, rules: dict[str, Any]) -> None:
+        super().__init__(rules)
+        self.prompt_only = 0
+        self.with_reward = 0
+
+    def add(self, line: int, row: dict[str, Any]) -> None:
+        self.rows += 1
+        meta = row.get("metadata") or {}
+        if not any(k in row for k in ("completion", "chosen", "rejected", "messages")):
+            self.prompt_only += 1
+        elif self.rules.get("prompt_only"):
+            self.failures.add("prompt_only", line)
+        if any(row.get(k) not in (None, "") or meta.get(k) not in (None, "") for k in REWARD_KEYS):
+            self.with_reward += 1
+        elif self.rules.get("reward_spec"):
+            self.failures.add("reward_spec", line)
+        self.note_decontam(row, meta)
+
+    def finish(self) -> dict[str, Any]:
+        n = self.rows
+        out = {
+            "prompt_only_share": self.prompt_only / n if n else None,
+            "reward_spec_share": self.with_reward / n if n else None,
+        }
+        out.update(self.common_figures())
+        return out
+
+
+_ASSERT = re.compile(r"^\s*assert\b", re.M)
+_TEST_FN = re.compile(r"^\s*def test_\w*", re.M)
+
+
+def count_tests(tests: Any) -> int:
+    """Tests in a task: list items, or ``assert`` lines / ``def test_`` functions in a test program."""
+    if isinstance(tests, list):
+        return len(tests)
+    fns = len(_TEST_FN.findall(tests))
+    return fns or len(_ASSERT.findall(tests))
+
+
+class RLVRAccumulator(Accumulator):
+    def __init__(self, rules: dict[str, Any], *, verdicts: dict[str, str] | None = None) -> None:
+        super().__init__(rules)
+        self.ids: set[str] = set()
+        self.duplicate_ids: list[str] = []
+        self.tests_total = 0
+        self.tests_in_range = 0
+        self.tests_hist: dict[int, int] = {}
+        self.with_entry = 0
+        self.entry_hidden: list[str] = []
+        self.domains: dict[str, int] = {}
+        self.domain_of: dict[str, str] = {}
+        self.verdicts = verdicts
+        lo = rules.get("tests_per_task", {})
+        self.t_min, self.t_max = lo.get("min", 3), lo.get("max", 5)
+
+    def add(self, line: int, row: dict[str, Any]) -> None:
+        self.rows += 1
+        tid = row["task_id"]
+        if tid in self.ids:
+            self.duplicate_ids.append(tid)
+            if self.rules.get("unique_task_id"):
+                self.failures.add("unique_task_id", line)
+        self.ids.add(tid)
+        k = count_tests(row["tests"])
+        self.tests_total += k
+        self.tests_hist[k] = self.tests_hist.get(k, 0) + 1
+        if self.t_min <= k <= self.t_max:
+            self.tests_in_range += 1
+        elif "tests_per_task" in self.rules:
+            self.failures.add("tests_per_task", line)
+        entry = row.get("entry_point")
+        if entry:
+            self.with_entry += 1
+            if not re.search(rf"\b{re.escape(entry)}\b", row["prompt"]):
+                self.entry_hidden.append(tid)
+                if self.rules.get("entry_point_in_prompt"):
+                    self.failures.add("entry_point_in_prompt", line)
+        meta = row.get("metadata") or {}
+        raw = str(row.get("domain", meta.get("domain", "unknown"))).lower()
+        domain = DOMAIN_ALIASES.get(raw, "domain" if raw != "unknown" else "unknown")
+        self.domains[domain] = self.domains.get(domain, 0) + 1
+        self.domain_of[tid] = domain
+        self.note_decontam(row, meta)
+
+    def finish(self) -> dict[str, Any]:
+        n = self.rows
+        domain_mix = mix(self.domains, n)
+        out: dict[str, Any] = {
+            "tasks": n,
+            "avg_tests_per_task": self.tests_total / n if n else None,
+            "share_tests_in_range": self.tests_in_range / n if n else None,
+            "tests_per_task_histogram": dict(sorted(self.tests_hist.items())),
+            "duplicate_task_ids": len(self.duplicate_ids),
+            "duplicate_task_id_examples": self.duplicate_ids[:20],
+            "entry_point_named_share": (
+                (self.with_entry - len(self.entry_hidden)) / self.with_entry if self.with_entry else None
+            ),
+            "entry_point_hidden_tasks": len(self.entry_hidden),
+            "entry_point_hidden_examples": self.entry_hidden[:20],
+            "domain_mix": domain_mix,
+            "domain_mix_target": dict(DOMAIN_TARGET),
+            "domain_mix_max_deviation": (
+                max(abs(domain_mix.get(k, 0.0) - DOMAIN_TARGET.get(k, 0.0)) for k in set(DOMAIN_TARGET) | set(domain_mix))
+                if n
+                else None
+            ),
+            "thresholds": {"tests_min": self.t_min, "tests_max": self.t_max},
+        }
+        out.update(self._verifiability())
+        out.update(self.common_figures())
+        return out
+
+    def _verifiability(self) -> dict[str, Any]:
+        if self.verdicts is None:
+            return {"verifiability": None}
+        # Verifiability: share of tasks whose verdict (for the reference solution) is a pass.
+        per: dict[str, list[int]] = {}
+        for tid, domain in self.domain_of.items():
+            status = self.verdicts.get(tid)
+            bucket = per.setdefault(domain, [0, 0])
+            bucket[1] += 1
+            bucket[0] += status == "passed"
+        total_ok = sum(v[0] for v in per.values())
+        total = sum(v[1] for v in per.values())
+        return {
+            "verifiability": total_ok / total if total else None,
+            "verifiability_by_domain": {d: ok / t for d, (ok, t) in per.items() if t},
+        }

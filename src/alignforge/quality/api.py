@@ -1,0 +1,165 @@
+"""The seeds' ``training_metrics`` API: ``validate_dpo_pairs``, ``enforce_gates``, ``check_quality_gates``."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from alignforge.quality.check import compute_figures
+from alignforge.quality.gates import evaluate, load_gates
+from alignforge.records import Kind
+
+__all__ = ["DPOMetrics", "validate_dpo_pairs", "enforce_gates", "check_quality_gates"]
+
+
+@dataclass
+class DPOMetrics:
+    """Figures of a DPO file on the 0-10 judge scale, with the thresholds they are held to."""
+
+    total_pairs: int
+    avg_chosen: float | None
+    avg_rejected: float | None
+    avg_gap: float | None
+    decontamination: float | None
+    chosen_threshold: float = 9.0
+    rejected_threshold: float = 6.0
+    gap_threshold: float = 3.0
+    min_pairs: int = 1000
+    min_decontamination: float = 0.9
+    figures: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def failures(self) -> list[str]:
+        """Each threshold missed, as one readable line (an unmeasured figure is a failure)."""
+        out = []
+        checks = [
+            ("avg_chosen", self.avg_chosen, ">=", self.chosen_threshold),
+            ("avg_rejected", self.avg_rejected, "<=", self.rejected_threshold),
+            ("avg_gap", self.avg_gap, ">=", self.gap_threshold),
+            ("total_pairs", self.total_pairs, ">=", self.min_pairs),
+            ("decontamination", self.decontamination, ">=", self.min_decontamination),
+        ]
+        for name, value, op, bound in checks:
+            if value is None:
+                out.append(f"{name}: not measured (needs {op} {bound})")
+            elif (op == ">=" and value < bound) or (op == "<=" and value > bound):
+                out.append(f"{name}: {value:.4g} (needs {op} {bound})")
+        return out
+
+    def passes_thresholds(self) -> bool:
+        return not self.failures()
+
+
+def validate_dpo_pairs(
+    dpo_path: str | os.PathLike[str],
+    gap_threshold: float = 3.0,
+    *,
+    chosen_threshold: float = 9.0,
+    rejected_threshold: float = 6.0,
+    min_pairs: int = 1000,
+    scale: str = "0-10",
+) -> DPOMetrics:
+    """Measure a DPO file. Thresholds on a 0-1 scale need ``scale="0-1"`` (they are then multiplied by 10).
+
+    The seeds' workflow template passes ``gap_threshold=0.15`` meaning a 0-1 scale; a gap below 1
+    with the default 0-10 scale is almost always that mistake, so it warns.
+    """
+    if scale not in ("0-10", "0-1"):
+        raise ValueError("scale must be '0-10' or '0-1'")
+    factor = 10.0 if scale == "0-1" else 1.0
+    if scale == "0-10" and gap_threshold < 1.0:
+        warnings.warn(
+            f"gap_threshold={gap_threshold} on the 0-10 judge scale; if it is a 0-1 figure pass scale='0-1'",
+            stacklevel=2,
+        )
+    gap, chosen, rejected = gap_threshold * factor, chosen_threshold * factor, rejected_threshold * factor
+    rules = {"chosen_score": {"min": chosen}, "rejected_score": {"max": rejected}, "score_gap": {"min": gap}}
+    _, figures, _ = compute_figures(dpo_path, kind=Kind.DPO, rules=rules)
+    return DPOMetrics(
+        total_pairs=figures["total_pairs"],
+        avg_chosen=figures["avg_chosen"],
+        avg_rejected=figures["avg_rejected"],
+        avg_gap=figures["avg_gap"],
+        decontamination=figures["decontamination"],
+        chosen_threshold=chosen,
+        rejected_threshold=rejected,
+        gap_threshold=gap,
+        min_pairs=min_pairs,
+        figures=figures,
+    )
+
+
+def enforce_gates(
+    stage: str,
+    dpo_pairs_path: str | os.PathLike[str] | None = None,
+    kl_divergence: float | None = None,
+    capability_retention: float | None = None,
+    *,
+    gates: str | os.PathLike[str] | dict[str, Any] | None = None,
+    figures: dict[str, Any] | None = None,
+    verbose: bool = True,
+) -> bool:
+    """The seeds' stage gate: True when every gate of ``stage`` passes.
+
+    ``capability_retention`` is a 0-1 share (0.965); a value above 1.5 is read as a percentage (96.5).
+    """
+    from alignforge.quality.check import check_file
+
+    cfg = gates if isinstance(gates, dict) else load_gates(gates)
+    measured = dict(figures or {})
+    if stage == "preference_data":
+        if dpo_pairs_path is None and not measured:
+            raise ValueError("dpo_pairs_path is required for the preference_data stage")
+        if dpo_pairs_path is not None:
+            result = check_file(dpo_pairs_path, kind=Kind.DPO, gates=cfg, stage=stage)
+            results = result.gates
+        else:
+            results = evaluate(measured, cfg, stage)
+    else:
+        if kl_divergence is not None:
+            measured["kl_divergence"] = kl_divergence
+        if capability_retention is not None:
+            measured["capability_retention"] = (
+                capability_retention / 100.0 if capability_retention > 1.5 else capability_retention
+            )
+        results = evaluate(measured, cfg, stage)
+    if verbose:
+        from alignforge.quality.report import print_gates
+
+        print_gates(results, title=f"Quality gates: {stage}")
+    return not any(r.failed for r in results)
+
+
+def check_quality_gates(checkpoint_dir: str | os.PathLike[str], config: dict[str, Any]) -> dict[str, Any]:
+    """Read ``checkpoint_dir/training_metrics.json`` and hold it to the config's ``constraints``.
+
+    Returns the seed's dict: ``kl_divergence``, ``preference_gap``, ``gates_passed`` (and the
+    reasons). A missing file or figure fails the gate; it is never read as zero.
+    """
+    results: dict[str, Any] = {"kl_divergence": None, "preference_gap": None, "gates_passed": False, "reasons": []}
+    metrics_file = Path(checkpoint_dir) / "training_metrics.json"
+    if not metrics_file.exists():
+        results["reasons"].append(f"{metrics_file}: no such file")
+        return results
+    metrics = orjson.loads(metrics_file.read_bytes())
+    constraints = config.get("constraints", {})
+    kl_max = constraints.get("kl_target", 0.1)
+    gap_min = constraints.get("preference_gap_target", 0.15)
+    kl = metrics.get("kl_divergence")
+    gap = metrics.get("reward_margin", metrics.get("preference_gap"))
+    results["kl_divergence"] = kl
+    results["preference_gap"] = gap
+    if kl is None:
+        results["reasons"].append("kl_divergence not in training_metrics.json")
+    elif kl > kl_max:
+        results["reasons"].append(f"kl_divergence {kl:.4f} nats/token > {kl_max}")
+    if gap is None:
+        results["reasons"].append("reward_margin (preference gap) not in training_metrics.json")
+    elif gap < gap_min:
+        results["reasons"].append(f"reward margin {gap:.4f} < {gap_min}")
+    results["gates_passed"] = not results["reasons"]
+    return results

@@ -1,0 +1,279 @@
+"""Quality gates: a YAML file of thresholds per stage, each with its unit and scale spelled out.
+
+A stage maps gate names to ``{min | max | equals, unit, optional, on_fail}``; the name is
+the figure it reads (dotted for nested figures). Row-level gates sit under ``row_gates:`` and
+are judged row by row; the report names the rows that fail each.
+A gate whose figure was not measured fails (fail closed) unless it says ``optional: true``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alignforge.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_GATES_YAML",
+    "GateResult",
+    "load_gates",
+    "default_gates",
+    "evaluate",
+    "stage_for_kind",
+    "row_rules",
+    "STAGES",
+]
+
+STAGES = (
+    "preference_data",
+    "sft_data",
+    "kto_data",
+    "grpo_data",
+    "rlvr_data",
+    "dpo_training",
+    "reward_model",
+    "rl_training",
+    "evaluation",
+)
+_STAGE_OF_KIND = {
+    "dpo": "preference_data",
+    "sft": "sft_data",
+    "kto": "kto_data",
+    "grpo": "grpo_data",
+    "rlvr": "rlvr_data",
+}
+_GATE_KEYS = {"min", "max", "equals", "unit", "optional", "on_fail", "note"}
+
+DEFAULT_GATES_YAML = """\
+# alignforge quality gates. `alignforge check DATA --gates THIS_FILE` exits 1 when a gate fails.
+# Each gate names the figure it reads, a bound (min / max / equals), and its unit and scale.
+# A gate whose figure was not measured fails (fail closed) unless it says `optional: true`.
+# `on_fail: flag` reports a failure without failing the run (training gates also accept `stop`).
+version: 1
+
+# Stage 2 of the DPO workflow: preference pairs. Judge scores are on a 0-10 scale.
+preference_data:
+  row_gates:  # judged pair by pair; `check --keep-passing OUT` writes only the pairs that pass them all
+    chosen_score: {min: 9.0, unit: "judge score, 0-10 scale"}
+    rejected_score: {max: 6.0, unit: "judge score, 0-10 scale"}
+    score_gap: {min: 3.0, unit: "chosen - rejected judge score, 0-10 scale"}
+    not_identical: true
+    unique: true
+    no_conflict: true
+  total_pairs: {min: 1000, unit: "pairs"}
+  avg_chosen: {min: 9.0, unit: "mean judge score, 0-10 scale"}
+  avg_rejected: {max: 6.0, unit: "mean judge score, 0-10 scale"}
+  avg_gap: {min: 3.0, unit: "mean chosen - rejected, 0-10 scale (the seeds' 0.15 on a 0-1 scale is 1.5 here)"}
+  identical_pairs: {max: 0, unit: "pairs whose chosen equals rejected"}
+  duplicate_pairs: {max: 0, unit: "exact repeats of an earlier pair"}
+  conflicting_prompts: {max: 0, unit: "prompts with both A>B and B>A"}
+  flaw_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over the six flaw types, 0-1", optional: true}
+  length_ratio: {max: 3.0, unit: "mean chosen chars / mean rejected chars", on_fail: flag}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1", optional: true}
+
+sft_data:
+  row_gates:
+    messages_valid: true
+    score: {min: 0.80, unit: "judge score, 0-1 scale"}
+  row_count: {min: 1000, unit: "examples"}
+  messages_valid_share: {equals: 1.0, unit: "share of conversations with valid roles and turns, 0-1"}
+  share_score_ge_min: {min: 0.95, unit: "share of scored rows with score >= 0.80 (0-1 scale)", optional: true}
+  render_failures: {max: 0, unit: "rows the chat template cannot render", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+
+kto_data:
+  row_count: {min: 1000, unit: "examples"}
+  positive_share: {min: 0.60, max: 0.70, unit: "share of rows labelled desirable, 0-1"}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+
+grpo_data:
+  row_gates:
+    prompt_only: true
+    reward_spec: true
+  row_count: {min: 1000, unit: "prompts"}
+  prompt_only_share: {equals: 1.0, unit: "share of rows with a prompt and no completion, 0-1"}
+  reward_spec_share: {equals: 1.0, unit: "share of rows carrying a reward spec or ground truth, 0-1"}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+
+rlvr_data:
+  row_gates:
+    tests_per_task: {min: 3, max: 5, unit: "tests"}
+    entry_point_in_prompt: true
+    unique_task_id: true
+  tasks: {min: 1000, unit: "tasks"}
+  share_tests_in_range: {min: 0.95, unit: "share of tasks with 3-5 tests, 0-1"}
+  entry_point_hidden_tasks: {max: 0, unit: "tasks whose prompt does not name the function the tests call"}
+  duplicate_task_ids: {max: 0, unit: "task ids seen more than once"}
+  domain_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over math/code/domain/general, 0-1", optional: true}
+  verifiability: {min: 0.80, unit: "share of tasks whose reference solution passes its verifier, 0-1", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+
+# Stage 5: DPO training, read from a checkpoint's training_metrics.json.
+dpo_training:
+  kl_divergence: {max: 0.1, unit: "nats/token: mean per-token KL(policy || reference) on policy samples for held-out prompts"}
+  reward_margin: {min: 0.15, unit: "nats: implicit reward margin beta * (chosen log-ratio - rejected log-ratio) on validation pairs"}
+  preference_accuracy: {min: 0.5, unit: "share of validation pairs with a positive implicit margin, 0-1", on_fail: flag}
+
+# Stage 4: reward model.
+reward_model:
+  rm_train_accuracy: {min: 0.70, unit: "share of training pairs ranked right, ties wrong, 0-1"}
+  rm_val_accuracy: {min: 0.70, unit: "share of validation pairs ranked right, ties wrong, 0-1"}
+  rm_train_val_gap: {max: 0.10, unit: "train accuracy - validation accuracy, 0-1"}
+
+# GRPO / RAFT.
+rl_training:
+  kl_divergence: {max: 0.1, unit: "nats/token, as in dpo_training", optional: true}
+  zero_variance_group_share: {max: 0.5, unit: "share of prompt groups whose rewards are all equal, 0-1", on_fail: flag}
+
+# Stage 7: evaluation.
+evaluation:
+  capability_retention: {min: 0.95, unit: "tuned score / baseline score, 0-1 (the seeds' 95 %)"}
+  win_rate: {min: 0.5, unit: "share of pairwise wins against the baseline, 0-1", optional: true}
+"""
+
+
+@dataclass
+class GateResult:
+    stage: str
+    name: str
+    status: str  # "pass" | "fail" | "flag" | "not measured"
+    value: Any
+    bound: str
+    unit: str
+    level: str = "dataset"  # or "row"
+    rows_failing: int | None = None
+    first_lines: list[int] | None = None
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("fail", "not measured")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
+
+
+def _check_stage(path: str, stage: str, body: Any) -> None:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: stage '{stage}' must be a mapping of gate names to bounds")
+    for name, spec in body.items():
+        if name == "row_gates":
+            if not isinstance(spec, dict):
+                raise ConfigError(f"{path}: '{stage}.row_gates' must be a mapping")
+            _check_stage(path, f"{stage}.row_gates", {k: v for k, v in spec.items() if not isinstance(v, bool)})
+            continue
+        if isinstance(spec, bool):
+            continue
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: gate '{stage}.{name}' must be a mapping like {{min: 9.0, unit: ...}}")
+        unknown = set(spec) - _GATE_KEYS
+        if unknown:
+            raise ConfigError(f"{path}: gate '{stage}.{name}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}")
+        if not ({"min", "max", "equals"} & set(spec)):
+            raise ConfigError(f"{path}: gate '{stage}.{name}' needs min, max or equals")
+        if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
+            raise ConfigError(f"{path}: gate '{stage}.{name}': on_fail must be fail, flag or stop")
+
+
+def _parse(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of stages")
+    return data
+
+
+def load_gates(path: str | Path | None = None) -> dict[str, Any]:
+    """Gates from ``path`` (the defaults when None), validated: unknown stages and keys are errors."""
+    text, where = (DEFAULT_GATES_YAML, "<default gates>") if path is None else (None, str(path))
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")  # type: ignore[arg-type]
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such gates file (create one with `alignforge gates init > {path}`)") from None
+    gates = _parse(text, where)
+    for stage, body in gates.items():
+        if stage == "version":
+            continue
+        if stage not in STAGES:
+            raise ConfigError(f"{where}: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+        _check_stage(where, stage, body)
+    return gates
+
+
+def default_gates() -> dict[str, Any]:
+    return load_gates(None)
+
+
+def stage_for_kind(kind: str) -> str:
+    return _STAGE_OF_KIND[kind]
+
+
+def row_rules(gates: dict[str, Any], stage: str) -> dict[str, Any]:
+    return dict((gates.get(stage) or {}).get("row_gates") or {})
+
+
+def _lookup(figures: dict[str, Any], name: str) -> Any:
+    value: Any = figures
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _bound(spec: dict[str, Any]) -> str:
+    parts = []
+    if "min" in spec:
+        parts.append(f">= {spec['min']}")
+    if "max" in spec:
+        parts.append(f"<= {spec['max']}")
+    if "equals" in spec:
+        parts.append(f"== {spec['equals']}")
+    return " and ".join(parts)
+
+
+def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list[GateResult]:
+    """Hold ``figures`` against ``stage``'s gates; row gates report their failing rows."""
+    body = gates.get(stage)
+    if body is None:
+        raise ConfigError(f"the gates file has no stage '{stage}'")
+    results: list[GateResult] = []
+    failures = figures.get("row_failures", {})
+    for name, spec in (body.get("row_gates") or {}).items():
+        info = failures.get(name, {"rows": 0, "first_lines": []})
+        unit = spec.get("unit", "") if isinstance(spec, dict) else ""
+        bound = _bound(spec) if isinstance(spec, dict) else "every row"
+        results.append(
+            GateResult(
+                stage, name, "fail" if info["rows"] else "pass", info["rows"], bound, unit or "rows failing",
+                level="row", rows_failing=info["rows"], first_lines=info["first_lines"][:20],
+            )
+        )
+    for name, spec in body.items():
+        if name == "row_gates":
+            continue
+        value = _lookup(figures, name)
+        shown = name
+        unit = spec.get("unit", "")
+        if value is None:
+            status = "pass" if spec.get("optional") else "not measured"
+            note = "not measured (optional)" if spec.get("optional") else "not measured: gate fails closed"
+            results.append(GateResult(stage, shown, status, None, _bound(spec), unit, note=note))
+            continue
+        ok = True
+        if "min" in spec and value < spec["min"]:
+            ok = False
+        if "max" in spec and value > spec["max"]:
+            ok = False
+        if "equals" in spec and abs(value - spec["equals"]) > 1e-9:
+            ok = False
+        status = "pass" if ok else ("flag" if spec.get("on_fail") == "flag" else "fail")
+        results.append(GateResult(stage, shown, status, value, _bound(spec), unit))
+    return results
