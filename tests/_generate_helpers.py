@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from alignforge.llm.base import ChatRequest, ChatResponse, LLMError, Usage
+from alignforge.llm.pricing import Price
 
 
 class Killed(RuntimeError):
@@ -29,6 +30,7 @@ class ScriptedLLM:
         self.cost = cost
         self.die_after = die_after
         self.calls: list[ChatRequest] = []
+        self.price = Price(cost * 1e6 / 40, cost * 1e6 / 40)  # worst case = about ``cost`` for a short request
 
     def generate(self, requests: Sequence[ChatRequest], *, on_result=None) -> list[ChatResponse | LLMError]:
         out: list[ChatResponse | LLMError] = []
@@ -52,18 +54,35 @@ def last_user(req: ChatRequest) -> str:
     return [m.content for m in req.messages if m.role == "user"][-1]
 
 
+def judge_kind(req: ChatRequest) -> str | None:
+    """score / flaw / pairwise for a judge request, else None."""
+    system = req.messages[0].content if req.messages and req.messages[0].role == "system" else ""
+    if "You rate an assistant's RESPONSE" in system:
+        return "score"
+    if "for one named FLAW" in system:
+        return "flaw"
+    if "You compare two assistant answers" in system:
+        return "pairwise"
+    return None
+
+
+def judged_item(req: ChatRequest) -> str:
+    """The real item of a judge request (the last user turn in the item format, not a retry reminder)."""
+    return [m.content for m in req.messages if m.role == "user" and m.content.startswith(("REQUEST:", "FLAW:"))][-1]
+
+
 def dpo_rule(req: ChatRequest) -> str:
     """Good answers score 9, rewritten (flawed) ones 3; the flaw check confirms; the rest answers a prompt."""
-    user = last_user(req)
-    first_user = [m.content for m in req.messages if m.role == "user"][0]
-    if "Rate the RESPONSE" in first_user:
-        body = first_user.split("RESPONSE:", 1)[1]
+    kind = judge_kind(req)
+    if kind == "score":
+        body = judged_item(req).split("RESPONSE:", 1)[1]
         return "Score: 3\nRationale: flawed." if "FLAWED" in body else "Score: 9\nRationale: solid."
-    if "Check the RESPONSE for one specific flaw" in user:
+    if kind == "flaw":
         return "Flaw: yes\nFluent: yes\nRationale: it shows it."
-    if "Which one is better" in user:
-        a = user.split("ANSWER A:", 1)[1].split("ANSWER B:", 1)[0]
+    if kind == "pairwise":
+        a = judged_item(req).split("ANSWER A:", 1)[1].split("ANSWER B:", 1)[0]
         return "Winner: B\nRationale: x" if "FLAWED" in a else "Winner: A\nRationale: x"
+    user = last_user(req)
     if "Here is a question and an answer." in user:
         return "Here is the rewritten answer:\nFLAWED answer that sounds fine."
     return f"A careful answer to: {user[:40]} (t={req.temperature}, seed={req.seed})"

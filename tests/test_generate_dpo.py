@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from _generate_helpers import Killed, ScriptedLLM, dpo_rule, last_user, write_prompts
+from _generate_helpers import Killed, ScriptedLLM, dpo_rule, judge_kind, judged_item, last_user, write_prompts
 
 from alignforge.errors import ConfigError
 from alignforge.generate import DEFAULT_MIX, flaw_sequence, generate_dpo_pairs, parse_mix
@@ -55,7 +55,7 @@ def test_gate_failures_are_dropped_with_reasons(tmp_path):
     write_prompts(tmp_path / "p.jsonl", 3)
 
     def rule(req):
-        if "Rate the RESPONSE" in last_user(req):
+        if judge_kind(req) == "score":
             return "Score: 7\nRationale: meh"  # chosen too low, rejected too high, gap 0
         return dpo_rule(req)
 
@@ -82,8 +82,7 @@ def test_parse_failed_scores_never_become_numbers(tmp_path):
     write_prompts(tmp_path / "p.jsonl", 2)
 
     def rule(req):
-        judging = any("Rate the RESPONSE" in m.content for m in req.messages)
-        return "nice answer, 9/10!" if judging else dpo_rule(req)
+        return "nice answer, 9/10!" if judge_kind(req) == "score" else dpo_rule(req)
 
     s = generate_dpo_pairs(
         tmp_path / "p.jsonl",
@@ -188,9 +187,8 @@ def test_other_strategies_record_themselves(tmp_path, strategy):
         return "FLAWED weak answer"
 
     def scored(req):
-        u = last_user(req)
-        if "Rate the RESPONSE" in u:
-            resp = u.split("RESPONSE:", 1)[1]
+        if judge_kind(req) == "score":
+            resp = judged_item(req).split("RESPONSE:", 1)[1]
             if strategy == "reference":
                 return "Score: 9" if "REF" in resp else "Score: 4"
             if strategy == "temperature":

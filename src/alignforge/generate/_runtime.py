@@ -36,14 +36,26 @@ def short_hash(*parts: Any) -> str:
 
 
 def resolve_llm(
-    model: str | LLM, *, cache: str | os.PathLike[str] | None, options: dict[str, Any] | None = None
+    model: str | LLM,
+    *,
+    cache: str | os.PathLike[str] | None,
+    options: dict[str, Any] | None = None,
+    budget: Any = None,
 ) -> LLM:
-    """An ``LLM`` from a spec (``local``, ``openai:gpt-4o``, ...) behind the SQLite request cache, or one given as is."""
-    if not isinstance(model, str):
-        return model
-    from alignforge.llm import get_llm
+    """An ``LLM`` from a spec (``local``, ``openai:gpt-4o``, ...) behind the SQLite request cache, or one given as is.
 
-    return get_llm(model, cache=cache, **(options or {}))
+    With ``budget`` (an ``alignforge.llm.Budget`` shared by every model of the run) no call is sent
+    whose worst-case cost no longer fits; it ends as ``LLMError("budget")`` instead.
+    """
+    if isinstance(model, str):
+        from alignforge.llm import get_llm
+
+        model = get_llm(model, cache=cache, **(options or {}))
+    if budget is not None:
+        from alignforge.llm import BudgetedLLM
+
+        model = BudgetedLLM(model, budget)
+    return model
 
 
 def rough_cost(model: str, n_requests: int, prompt_chars: int, max_tokens: int) -> float | None:
@@ -65,7 +77,6 @@ class Tracker:
     requests: int = 0
     cached: int = 0
     cost_usd: float = 0.0
-    max_cost: float | None = None
     reasons: dict[str, int] = field(default_factory=dict)
 
     def on_usage(self, resp: ChatResponse) -> None:
@@ -81,10 +92,6 @@ class Tracker:
     def pass_rate(self) -> float:
         return self.passed / self.done if self.done else 0.0
 
-    def budget_left(self, next_cost: float | None = 0.0) -> bool:
-        if self.max_cost is None:
-            return True
-        return self.cost_usd + (next_cost or 0.0) <= self.max_cost + 1e-12
 
 
 @contextmanager

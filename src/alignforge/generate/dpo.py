@@ -254,10 +254,13 @@ def generate_dpo_pairs(
         }
         return summary
     cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
-    llm = resolve_llm(model, cache=cache_path, options=llm_options)
-    weak = resolve_llm(weak_model, cache=cache_path, options=llm_options) if weak_model is not None else None
-    jllm = resolve_llm(judge_model, cache=cache_path, options=llm_options) if judge_model is not None else llm
-    tracker = Tracker(target=target, max_cost=max_cost)
+    from alignforge.llm import Budget
+
+    budget = Budget(max_cost) if max_cost is not None else None
+    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
+    weak = resolve_llm(weak_model, cache=cache_path, options=llm_options, budget=budget) if weak_model else None
+    jllm = resolve_llm(judge_model, cache=cache_path, options=llm_options, budget=budget) if judge_model else llm
+    tracker = Tracker(target=target)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.on_usage)
     ctx = GenContext(
         llm=llm,
@@ -301,8 +304,8 @@ def generate_dpo_pairs(
                 if max_candidates is not None and tracker.done >= max_candidates:
                     stopped = f"candidate budget of {max_candidates} used"
                     break
-                if not tracker.budget_left():
-                    stopped = f"cost budget ${max_cost} reached"
+                if budget is not None and budget.stopped:
+                    stopped = f"cost budget ${max_cost} reached (${budget.spent_usd:.4f} spent)"
                     break
                 chunk: list[Candidate] = []
                 size = min(batch_size, target - tracker.passed)

@@ -29,6 +29,7 @@ class JudgeFileSummary:
     parse_failed: int = 0
     failed: int = 0
     skipped_done: int = 0
+    budget_reached: bool = False
     disagreements: int = 0
     mean: dict[str, float] = field(default_factory=dict)
     cost_usd: float = 0.0
@@ -47,6 +48,8 @@ class JudgeFileSummary:
         return [
             f"judged {self.rows} rows ({self.skipped_done} already done): {self.scored} scores, "
             f"{self.parse_failed} parse_failed, {self.failed} failed calls -> {self.outputs.get('failures')}",
+            *(["stopped: the cost budget was reached; rerun with a larger --max-cost to finish"]
+              if self.budget_reached else []),
             f"{means}; pairwise disagreements {self.disagreements}; requests {self.requests}, cost ${self.cost_usd:.4f}",
         ]
 
@@ -114,7 +117,10 @@ def judge_file(
     todo = [(ln, r) for ln, r in rows if ln not in done]
     summary.skipped_done = len(rows) - len(todo)
     cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
-    llm = resolve_llm(model, cache=cache_path, options=llm_options)
+    from alignforge.llm import Budget
+
+    budget = Budget(max_cost) if max_cost is not None else None
+    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
     tracker = Tracker(
         target=len(rows), max_cost=max_cost, done=summary.skipped_done, passed=summary.skipped_done
     )
@@ -126,7 +132,8 @@ def judge_file(
         progress_bar(tracker, "judge", enabled=progress, count="done") as update,
     ):
         for start in range(0, len(todo), batch_size):
-            if not tracker.budget_left():
+            if budget is not None and budget.stopped:
+                summary.budget_reached = True
                 break
             chunk = todo[start : start + batch_size]
             keys = ("chosen_score", "rejected_score") if kind is Kind.DPO else ("score",)

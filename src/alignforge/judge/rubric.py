@@ -88,16 +88,13 @@ class Judge:
     def name(self) -> str:
         return getattr(self.llm, "name", type(self.llm).__name__)
 
-    def _conv(self, text: str) -> list[dict[str, str]]:
-        return [{"role": "system", "content": _prompts.SYSTEM}, {"role": "user", "content": text}]
-
     def score_many(
         self, items: Sequence[tuple[str, str]], *, references: Sequence[str | None] | None = None
     ) -> list[JudgeResult]:
         """Score ``(prompt, response)`` pairs; ``references`` (correct answers) sharpen the rubric where known."""
         refs = references if references is not None else [None] * len(items)
         convs = [
-            self._conv(_prompts.score_prompt(p, r, rubric=self.rubric, reference=ref))
+            _prompts.score_messages(p, r, rubric=self.rubric, reference=ref)
             for (p, r), ref in zip(items, refs, strict=True)
         ]
         answers = ask_strict(
@@ -122,7 +119,7 @@ class Judge:
     def check_flaws(self, items: Sequence[tuple[str, str, str, str]]) -> list[FlawCheck]:
         """``(prompt, response, flaw_name, flaw_description)``: does the response show the flaw, and is it fluent?"""
         convs = [
-            self._conv(_prompts.flaw_prompt(p, r, flaw_name=name, flaw_description=desc))
+            _prompts.flaw_messages(p, r, flaw_name=name, flaw_description=desc)
             for p, r, name, desc in items
         ]
 
@@ -150,8 +147,8 @@ class Judge:
         """``(prompt, a, b)``: asks with a first and with b first, and records whether the two verdicts agree."""
         convs = []
         for p, a, b in items:
-            convs.append(self._conv(_prompts.pairwise_prompt(p, a, b)))
-            convs.append(self._conv(_prompts.pairwise_prompt(p, b, a)))
+            convs.append(_prompts.pairwise_messages(p, a, b))
+            convs.append(_prompts.pairwise_messages(p, b, a))
 
         def parse(text: str) -> str | None:
             return parse_choice(text, "Winner", ("a", "b", "tie"))
