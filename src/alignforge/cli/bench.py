@@ -1,0 +1,116 @@
+"""``alignforge bench``: checkpoint scores (pass@k from the verify module, retention, win rate)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from alignforge.cli.verify import bench_group
+
+__all__ = ["COMMANDS"]
+
+
+def _emit(report: dict, json_out: Path | None) -> None:
+    import orjson
+
+    if json_out:
+        json_out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+
+
+@bench_group.command("retention")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON: benchmark -> 0-1 score of the baseline (or a `bench checkpoint` report.json).",
+)
+@click.option(
+    "--tuned",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The same for the tuned model.",
+)
+@click.option(
+    "--gates",
+    "gates_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gates YAML (evaluation stage).",
+)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
+def retention_cmd(baseline: Path, tuned: Path, gates_path: Path | None, json_out: Path | None) -> None:
+    """Capability retention (tuned / baseline, the worst benchmark counts); exit 1 when below the gate.
+
+    \b
+    Example:
+      alignforge bench retention --baseline sft_scores.json --tuned dpo_scores.json
+    """
+    from alignforge.bench import capability_retention, load_scores
+    from alignforge.quality.gates import evaluate, load_gates
+    from alignforge.quality.report import fmt, print_gates
+
+    report = capability_retention(load_scores(baseline), load_scores(tuned))
+    for name, ratio in report["per_benchmark"].items():
+        click.echo(f"{name:32s} {fmt(ratio)}")
+    results = evaluate(report, load_gates(gates_path), "evaluation")
+    results = [r for r in results if r.name == "capability_retention"]
+    print_gates(results, title="Gate: capability retention")
+    report["gates"] = [r.as_dict() for r in results]
+    _emit(report, json_out)
+    sys.exit(1 if any(r.failed for r in results) else 0)
+
+
+@bench_group.command("winrate")
+@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
+def winrate_cmd(judgments: Path, json_out: Path | None) -> None:
+    """Win rate against the baseline from pairwise judgments (``{"winner": tuned|baseline|tie}``).
+
+    \b
+    Example:
+      alignforge bench winrate judgments.jsonl
+    """
+    from alignforge.bench import win_rate
+
+    r = win_rate(judgments)
+    lo, hi = r["ci95"]
+    click.echo(
+        f"win rate {r['win_rate']:.3f} (95% CI {lo:.3f}-{hi:.3f}) over {r['judgments']} judgments: "
+        f"{r['wins']} wins, {r['ties']} ties, {r['losses']} losses; {r['order_disagreements']} order disagreements"
+    )
+    _emit(r, json_out)
+
+
+@bench_group.command("checkpoint")
+@click.option(
+    "--model", required=True, help="Backend spec: local, local:/path/to/checkpoint, openai:<model>, ..."
+)
+@click.option(
+    "--tasks", type=click.Path(dir_okay=False, path_type=Path), required=True, help="RLVR task file."
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--n", type=int, default=10, show_default=True, help="Samples per task.")
+@click.option("--k", "ks", default="1,5,10", show_default=True)
+@click.option("--temperature", type=float, default=0.8, show_default=True)
+@click.option("--max-tokens", type=int, default=384, show_default=True)
+@click.option("--limit", type=int, help="Only the first N tasks.")
+def checkpoint_cmd(model, tasks, out_dir, n, ks, temperature, max_tokens, limit) -> None:
+    """Sample n completions per task, verify them in the sandbox, report pass@k (resumable: cached).
+
+    \b
+    Example:
+      alignforge bench checkpoint --model local:outputs/dpo --tasks data/rlvr/humaneval_validation.jsonl --out scores/dpo
+    """
+    from alignforge.bench import score_checkpoint
+
+    k_list = [int(x) for x in ks.split(",") if x.strip()]
+    report = score_checkpoint(
+        model, tasks, out_dir, n=n, ks=k_list, temperature=temperature, max_tokens=max_tokens, limit=limit
+    )
+    for name, value in report["scores"].items():
+        click.echo(f"{name:32s} {value:.3f}")
+    click.echo(f"statuses {report['statuses']}; report -> {out_dir}/report.json")
+
+
+COMMANDS: list[click.Command] = []  # the `bench` group itself is registered by cli/verify.py
