@@ -117,11 +117,11 @@ def test_other_kinds(tmp_path):
     sft = [
         {
             "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
-            "metadata": {"score": 0.9},
+            "metadata": {"score": 9.0},
         },
         {
             "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
-            "metadata": {"score": 0.5},
+            "metadata": {"score": 5.0},
         },
         {"prompt": "q", "completion": "a"},
     ]

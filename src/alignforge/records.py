@@ -273,7 +273,7 @@ def _check_scores(row: dict[str, Any]) -> None:
                 where = key if src is row else f"metadata.{key}"
                 if isinstance(v, bool) or not isinstance(v, int | float):
                     raise FieldError(where, f"expected a number, got {type(v).__name__}")
-                if key != "score" and not 0.0 <= v <= 10.0:
+                if not 0.0 <= v <= 10.0:
                     raise FieldError(
                         where, f"{v} is outside the 0-10 judge scale (convert 0-1 or 0-100 scores first)"
                     )

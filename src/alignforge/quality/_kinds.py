@@ -93,7 +93,7 @@ class SFTAccumulator(Accumulator):
         self.lengths = _LengthSketch()
         self.scored = 0
         self.score_ok = 0
-        self.score_min = rules.get("score", {}).get("min", 0.8)
+        self.score_min = rules.get("score", {}).get("min", 8.0)
 
     def add(self, line: int, row: dict[str, Any]) -> None:
         self.rows += 1
@@ -137,7 +137,7 @@ class SFTAccumulator(Accumulator):
             "render_failures": self.render_failures if self.tokenizer is not None else None,
             "score_coverage": self.scored / n if n else None,
             "share_score_ge_min": self.score_ok / self.scored if self.scored else None,
-            "thresholds": {"score_min": self.score_min, "score_scale": "0-1"},
+            "thresholds": {"score_min": self.score_min, "score_scale": "0-10"},
         }
         out.update(self.lengths.figures("conversation"))
         out.update(self.common_figures())

@@ -78,10 +78,10 @@ preference_data:
 sft_data:
   row_gates:
     messages_valid: true
-    score: {min: 0.80, unit: "judge score, 0-1 scale"}
+    score: {min: 8.0, unit: "judge score, 0-10 scale (the training guide's 0.80 on a 0-1 scale)"}
   row_count: {min: 1000, unit: "examples"}
   messages_valid_share: {equals: 1.0, unit: "share of conversations with valid roles and turns, 0-1"}
-  share_score_ge_min: {min: 0.95, unit: "share of scored rows with score >= 0.80 (0-1 scale)", optional: true}
+  share_score_ge_min: {min: 0.95, unit: "share of scored rows with judge score >= 8.0 (0-10 scale), 0-1", optional: true}
   render_failures: {max: 0, unit: "rows the chat template cannot render", optional: true}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
 
