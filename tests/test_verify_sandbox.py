@@ -218,3 +218,10 @@ def test_markdown_fences_and_cache(pool):
     assert [v["sample_index"] for v in out] == [0, 1, 2]
     assert [v["cache_hit"] for v in out] == [False, True, True]
     assert ADD_PROMPT.startswith("def add")
+
+
+def test_stdlib_imports_work_but_home_dirs_stay_hidden(pool):
+    body = ("import hashlib, random, statistics, os\nhidden = [n for n in os.listdir('/root') if n != '.pyenv']"
+            " if os.path.isdir('/root') else []\nreturn a + b + len(hidden) + (hashlib.md5(b'x').hexdigest() != "
+            "'9dd4e461268c8034f5c8564e155c67a6')")
+    assert _run(pool, "add", _add(body))["passed"]

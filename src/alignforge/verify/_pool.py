@@ -53,6 +53,7 @@ class _Worker:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self.sent: set[str] = set()  # task keys this worker already holds
 
     def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
         import time
@@ -105,8 +106,12 @@ class SandboxPool:
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         backstop = job["timeout_s"] * (job["wall_factor"] + 1) + 20
         w = self._idle.get()
+        key = job.get("task_key")
+        if key in w.sent:
+            job = {**job, "task": None}
         try:
             verdict = w.call(job, backstop)
+            w.sent.add(key)
         except (ChannelClosed, ChannelTimeout, BrokenPipeError, OSError, EOFError) as exc:
             w.kill()
             with self._lock:

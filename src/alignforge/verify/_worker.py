@@ -47,10 +47,34 @@ class CandidateException(Exception):
 class _Conn:
     def __init__(self, req_w: int, resp_r: int, deadline: float) -> None:
         self.req_w, self.resp_r, self.deadline = req_w, resp_r, deadline
+        self.pending_load = False
+
+    def send_load(self, msg: dict[str, Any]) -> None:
+        """Send the program without waiting; its reply is read before the first call's."""
+        try:
+            write_frame(self.req_w, pickle.dumps(msg))
+        except BrokenPipeError:
+            raise _Abort("died", "candidate process exited") from None
+        self.pending_load = True
+
+    def drain_load(self) -> None:
+        if self.pending_load:
+            self.pending_load = False
+            try:
+                self._reply()
+            except Exception as exc:
+                raise _Abort("error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}") from None
 
     def request(self, msg: dict[str, Any]) -> Any:
         try:
             write_frame(self.req_w, pickle.dumps(msg))
+        except BrokenPipeError:
+            raise _Abort("died", "candidate process exited") from None
+        self.drain_load()
+        return self._reply()
+
+    def _reply(self) -> Any:
+        try:
             raw = read_frame(self.resp_r, deadline=self.deadline)
             reply = json.loads(raw)
         except ChannelTimeout:
@@ -250,12 +274,11 @@ def _verdict_status(rec: _Recorder, abort: _Abort | None, exit_info: dict[str, A
     return "failed"
 
 
-def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> dict[str, Any]:
-    task = job["task"]
+def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]) -> dict[str, Any]:
     key = job["task_key"]
-    comp = cache.get(key)
-    if comp is None:
-        comp = cache[key] = compile_task(task)
+    if key not in cache:  # the pool sends each task to a worker once
+        cache[key] = (job["task"], compile_task(job["task"]))
+    task, comp = cache[key]
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
     spec = {"cpu_s": job["timeout_s"], "memory_mb": job["memory_mb"], "fsize_mb": job["fsize_mb"], "nproc": 64}
@@ -266,11 +289,11 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> di
         load = {"op": "load", "program": job["program"], "stdio": comp.style == "stdio"}
         if comp.setup_in_child:
             load["setup"] = comp.setup_in_child
+        conn.send_load(load)
         try:
-            conn.request(load)
-        except Exception as exc:
-            raise _Abort("error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}") from None
-        _run_units(comp, task, conn, rec)
+            _run_units(comp, task, conn, rec)
+        finally:
+            conn.drain_load()
     except StopRun:
         pass
     except _Abort as exc:
@@ -299,7 +322,7 @@ def main() -> None:
     os.dup2(null, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     zyg: _Zygote | None = None
-    cache: dict[str, Compiled] = {}
+    cache: dict[str, tuple[dict[str, Any], Compiled]] = {}
     while True:
         try:
             job = pickle.loads(read_frame(chan_in, max_bytes=1 << 30))

@@ -24,9 +24,10 @@ _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
-_WARM_MODULES = ("math", "re", "itertools", "functools", "heapq", "bisect", "string", "typing", "random",
-                 "statistics", "hashlib", "copy", "operator", "datetime", "cmath", "array", "fractions",
-                 "decimal", "collections.abc", "io", "json")
+# Modules candidates use most (HumanEval prompts import typing). Every module here makes each fork
+# dearer (page tables), so the list stays short: random/statistics/datetime double the fork time.
+_WARM_MODULES = ("math", "re", "itertools", "functools", "heapq", "bisect", "string", "typing", "copy",
+                 "operator", "collections.abc")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -64,9 +65,51 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
     return info
 
 
+def _blocked_ancestor(path: str) -> tuple[str, str] | None:
+    """(first ancestor others cannot traverse, its child on the way to ``path``), or None."""
+    parts = os.path.realpath(path).split("/")[1:]
+    cur = ""
+    for i, name in enumerate(parts[:-1]):
+        cur += "/" + name
+        try:
+            if not os.stat(cur).st_mode & 0o001:
+                return cur, cur + "/" + parts[i + 1]
+        except OSError:
+            return None
+    return None
+
+
+def _expose_interpreter() -> list[str]:
+    """Make the interpreter's own paths readable to the sandbox uid without exposing their neighbours.
+
+    A home directory such as /root (mode 700) that holds the Python install is covered by an empty
+    read-only tmpfs, and only the needed subtree is bind-mounted back into it (read-only).
+    """
+    import sys
+
+    wanted: dict[str, set[str]] = {}
+    for p in [*sys.path, sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix]:
+        if p and os.path.exists(p):
+            hit = _blocked_ancestor(p if os.path.isdir(p) else os.path.dirname(p) + "/x")
+            if hit:
+                wanted.setdefault(hit[0], set()).add(hit[1])
+    exposed = []
+    for top, subs in wanted.items():
+        fds = {sub: os.open(sub, os.O_PATH) for sub in subs if os.path.exists(sub)}
+        _mount("tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
+        for sub, fd in fds.items():
+            os.mkdir(sub, 0o755)
+            _mount(f"/proc/self/fd/{fd}", sub, None, _MS_BIND | _MS_REC)
+            os.close(fd)
+            exposed.append(sub)
+        _mount(None, top, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    return exposed
+
+
 def _private_mounts(tmpfs_mb: int) -> str:
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        exposed = _expose_interpreter()
         points = []
         with open("/proc/self/mountinfo") as fh:
             for line in fh:
@@ -86,7 +129,8 @@ def _private_mounts(tmpfs_mb: int) -> str:
         for point in ("/tmp", "/var/tmp", "/dev/shm"):
             if os.path.isdir(point):
                 _mount("tmpfs", point, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
-        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm"
+        shown = f"; {', '.join(exposed)} exposed read-only in an otherwise empty parent" if exposed else ""
+        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm{shown}"
     except OSError as exc:
         return f"host filesystem visible and writable where permissions allow ({exc.strerror})"
 
@@ -139,14 +183,14 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
         for what, value in limits:
             resource.setrlimit(what, value)
         os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"})
         if os.geteuid() == 0:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         from alignforge.verify._child import serve
 
+        # A spare waits for its job: fault in the compiler's pages now, off the job's critical path.
+        exec(compile("def _w(a):\n    return [a, (a,), {a: a}]\n_w(1)\n", "<warm>", "exec"), {})
         serve(3, 4)
     finally:
         os._exit(0)
@@ -163,6 +207,8 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     info = _isolate(tmpfs_mb)
+    os.environ.clear()  # the worker passed only PATH/LANG/PYTHONPATH; children see even less
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"})
     base = 1_500_000_000 + 2 * os.getpid()
     uids = [base, base + 1]  # the running job and the pre-forked spare never share a uid
     info["sandbox_uids"] = uids if info["uid_switch"] else [os.getuid()]
@@ -171,6 +217,10 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
         _sweep_uid(u)
     os.makedirs(_ROOT, exist_ok=True)
     signal.signal(signal.SIGCHLD, _on_sigchld)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # keep the collector from touching (and copying) the zygote's pages in every child
     sock.send(pickle.dumps(info))
     spare: dict[str, Any] | None = None
     while True:
