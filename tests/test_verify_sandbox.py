@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -116,9 +117,16 @@ def test_fork_bomb_and_escaped_children_are_swept(pool):
     before = set(_zombies())
     v = _run(pool, "add", _add(body), timeout_s=1.0)
     assert not v["passed"]
-    if pool.info["uid_switch"]:  # at most the pre-forked spare of each worker remains
-        assert len([p for u in pool.info["sandbox_uids"] for p in _uid_procs(u)]) <= 1
-    assert set(_zombies()) - before == set()
+    assert _run(pool, "add", _add("return a + b"))["passed"]
+    # Clean-up runs right after each verdict is sent; give it a moment, then nothing may remain.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [p for u in pool.info["sandbox_uids"] for p in _uid_procs(u)] if pool.info["uid_switch"] else []
+        zombies = set(_zombies()) - before
+        if len(left) <= 1 and not zombies:  # at most the pre-forked spare
+            break
+        time.sleep(0.1)
+    assert len(left) <= 1 and not zombies
     assert _run(pool, "add", _add("return a + b"))["passed"]
 
 
