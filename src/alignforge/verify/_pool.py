@@ -20,7 +20,7 @@ from typing import Any
 
 from alignforge.verify._protocol import ChannelClosed, ChannelTimeout, read_frame, write_frame
 
-_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ")
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "AF_VERIFY_CHILD_CPU")
 ISOLATIONS = ("process", "bwrap")
 
 

@@ -31,6 +31,9 @@ from alignforge.verify._protocol import (
 from alignforge.verify._suites import Compiled, StopRun, compile_task, normalize_output
 
 
+_DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
+
+
 class _Abort(BaseException):
     """Ends a run; ``status`` is the verdict status it implies."""
 
@@ -342,7 +345,7 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, 
     finally:
         os.close(req_w)
         os.close(resp_r)
-        exit_info = zyg.finish(meta, want_status=abort is not None and abort.status == "died")
+        exit_info = zyg.finish(meta, want_status=(abort is not None and abort.status == "died") or _DEBUG_CPU)
         zyg.request_spawn(spec)
     status = _verdict_status(rec, abort, exit_info, job["timeout_s"])
     tests = [o or {"name": u, "outcome": "not_run"} for o, u in zip(rec.outcomes, comp.units, strict=True)]
