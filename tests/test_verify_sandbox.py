@@ -233,3 +233,13 @@ def test_stdlib_imports_work_but_home_dirs_stay_hidden(pool):
             " if os.path.isdir('/root') else []\nreturn a + b + len(hidden) + (hashlib.md5(b'x').hexdigest() != "
             "'9dd4e461268c8034f5c8564e155c67a6')")
     assert _run(pool, "add", _add(body))["passed"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("bwrap") is None, reason="bubblewrap not installed (apt-get install -y bubblewrap)")
+def test_bwrap_isolation_hides_the_host_tree():
+    code = ("import os, hashlib\ndef add(a, b):\n    seen = os.listdir('/')\n"
+            "    return a + b + ('home' in seen or 'opt' in seen or 'var' in seen and 'lib' in os.listdir('/var'))\n")
+    with SandboxPool(1, isolation="bwrap") as p:
+        assert p.info["isolation"] == "bwrap"
+        assert _run(p, "add", code)["passed"]
+        assert _run(p, "add", _add("class E:\n    def __eq__(s, o): return True\nreturn E()"))["status"] == "hack_suspected"

@@ -36,8 +36,12 @@ def _bwrap_prefix() -> list[str]:
                         os.path.realpath(sys.executable).rsplit("/bin/", 1)[0], pkg_root}):
         if os.path.exists(path):
             binds += ["--ro-bind", path, path]
-    return [exe, *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-all",
-            "--die-with-parent", "--cap-add", "ALL", "--"]
+    # No user namespace: as root the zygote keeps the power to drop each child to its own uid.
+    unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    if os.geteuid() != 0:
+        unshare.append("--unshare-user")
+    return [exe, *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *unshare,
+            "--die-with-parent", "--new-session", *(["--cap-add", "ALL"] if os.geteuid() == 0 else []), "--"]
 
 
 class _Worker:

@@ -259,7 +259,9 @@ class _Zygote:
     def __init__(self, tmpfs_mb: int, prefix: list[str]) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH", "LANG") if k in os.environ}
-        cmd = [*prefix, sys.executable, "-m", "alignforge.verify._zygote", str(child.fileno()), str(tmpfs_mb)]
+        uid_base = 1_500_000_000 + 2 * os.getpid()  # host pid: unique even when the zygote has its own pid ns
+        cmd = [*prefix, sys.executable, "-m", "alignforge.verify._zygote", str(child.fileno()), str(tmpfs_mb),
+               str(uid_base)]
         self.proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL)
         child.close()
         self.sock = parent

@@ -87,13 +87,21 @@ def _expose_interpreter() -> list[str]:
     """
     import sys
 
-    wanted: dict[str, set[str]] = {}
-    for p in [*sys.path, sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix]:
-        if p and os.path.exists(p):
-            hit = _blocked_ancestor(p if os.path.isdir(p) else os.path.dirname(p) + "/x")
-            if hit:
-                wanted.setdefault(hit[0], set()).add(hit[1])
-    exposed = []
+    exposed: list[str] = []
+    for _ in range(6):  # each pass opens one more level (a 700 dir inside an exposed one)
+        wanted: dict[str, set[str]] = {}
+        for p in [*sys.path, sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix]:
+            if p and os.path.exists(p):
+                hit = _blocked_ancestor(p if os.path.isdir(p) else os.path.dirname(p) + "/x")
+                if hit:
+                    wanted.setdefault(hit[0], set()).add(hit[1])
+        if not wanted:
+            break
+        _expose_level(wanted, exposed)
+    return exposed
+
+
+def _expose_level(wanted: dict[str, set[str]], exposed: list[str]) -> None:
     for top, subs in wanted.items():
         fds = {sub: os.open(sub, os.O_PATH) for sub in subs if os.path.exists(sub)}
         _mount("tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
@@ -103,7 +111,6 @@ def _expose_interpreter() -> list[str]:
             os.close(fd)
             exposed.append(sub)
         _mount(None, top, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-    return exposed
 
 
 def _private_mounts(tmpfs_mb: int) -> str:
@@ -196,7 +203,7 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
         os._exit(0)
 
 
-def main(sock_fd: int, tmpfs_mb: int) -> None:
+def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
     import pickle
 
     from alignforge.verify import _child  # noqa: F401  (warm: binds the encoder before any candidate exists)
@@ -209,8 +216,7 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
     info = _isolate(tmpfs_mb)
     os.environ.clear()  # the worker passed only PATH/LANG/PYTHONPATH; children see even less
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"})
-    base = 1_500_000_000 + 2 * os.getpid()
-    uids = [base, base + 1]  # the running job and the pre-forked spare never share a uid
+    uids = [uid_base, uid_base + 1]  # the running job and the pre-forked spare never share a uid
     info["sandbox_uids"] = uids if info["uid_switch"] else [os.getuid()]
     info["sandbox_uid"] = info["sandbox_uids"][0]
     for u in uids:
@@ -222,6 +228,15 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
     gc.collect()
     gc.freeze()  # keep the collector from touching (and copying) the zygote's pages in every child
     sock.send(pickle.dumps(info))
+    try:
+        _serve(sock, info, uids)
+    except OSError:  # the worker went away
+        os._exit(0)
+
+
+def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
+    import pickle
+
     spare: dict[str, Any] | None = None
     while True:
         raw = sock.recv(1 << 16)
@@ -309,4 +324,4 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
