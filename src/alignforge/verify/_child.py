@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import decimal
 import fractions
 import io
@@ -37,9 +38,28 @@ _Counter, _OrderedDict, _defaultdict, _deque = (
     collections.deque,
 )
 _Fraction, _Decimal = fractions.Fraction, decimal.Decimal
-_SUSPECT_DUNDERS = ("__eq__", "__ne__", "__bool__", "__len__", "__hash__", "__lt__", "__gt__", "__le__",
-                    "__ge__", "__float__", "__int__", "__index__", "__abs__", "__sub__", "__contains__",
-                    "__iter__", "__getattribute__", "__getattr__", "__instancecheck__", "__class__")
+_SUSPECT_DUNDERS = (
+    "__eq__",
+    "__ne__",
+    "__bool__",
+    "__len__",
+    "__hash__",
+    "__lt__",
+    "__gt__",
+    "__le__",
+    "__ge__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__abs__",
+    "__sub__",
+    "__contains__",
+    "__iter__",
+    "__getattribute__",
+    "__getattr__",
+    "__instancecheck__",
+    "__class__",
+)
 _DICT_TYPES = (dict, _Counter, _OrderedDict, _defaultdict)
 _Match = type(__import__("re").match("", ""))
 _handles: list[Any] = []
@@ -118,10 +138,8 @@ def _run_stdio(code: Any, stdin_text: str) -> str:
     old = sys.stdin, sys.stdout
     sys.stdin, sys.stdout = io.StringIO(stdin_text), out
     try:
-        try:
+        with contextlib.suppress(SystemExit):
             exec(code, {"__name__": "__main__", "__builtins__": builtins})
-        except SystemExit:
-            pass
     finally:
         sys.stdin, sys.stdout = old
     return out.getvalue()

@@ -38,7 +38,9 @@ def detect_style(row: dict[str, Any]) -> str:
             return "mbpp"
         if all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
             return "stdio"
-    raise ValueError("tests must be a check() string, pytest source, a list of asserts, or input/output cases")
+    raise ValueError(
+        "tests must be a check() string, pytest source, a list of asserts, or input/output cases"
+    )
 
 
 def strip_fences(text: str) -> str:
@@ -163,9 +165,7 @@ class _Rewriter(ast.NodeTransformer):
             args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
             body=node.test,
         )
-        call = ast.Call(
-            func=ast.Name("__af_check", ast.Load()), args=[ast.Constant(idx), thunk], keywords=[]
-        )
+        call = ast.Call(func=ast.Name("__af_check", ast.Load()), args=[ast.Constant(idx), thunk], keywords=[])
         return ast.copy_location(ast.Expr(call), node)
 
 
@@ -203,9 +203,13 @@ def compile_task(task: dict[str, Any]) -> Compiled:
         tree = ast.parse(task["tests"])
         check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
         param = check.args.args[0].arg if check is not None and check.args.args else "candidate"
-        pre = [(task["entry_point"], a, k) for _, a, k in _prefetch([task["tests"]], {param, task["entry_point"]})]
-        return Compiled(style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code,
-                        prefetch=pre)
+        pre = [
+            (task["entry_point"], a, k)
+            for _, a, k in _prefetch([task["tests"]], {param, task["entry_point"]})
+        ]
+        return Compiled(
+            style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code, prefetch=pre
+        )
     if style == "mbpp":
         codes = [_rewrite(t, units, f"<test {i}>") for i, t in enumerate(task["tests"])]
         comp = Compiled(style, units, codes)

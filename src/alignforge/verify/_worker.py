@@ -9,6 +9,7 @@ pool with a verdict. Exit codes and the candidate's output never decide a pass.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import pickle
@@ -29,7 +30,6 @@ from alignforge.verify._protocol import (
     write_frame,
 )
 from alignforge.verify._suites import Compiled, StopRun, compile_task, normalize_output
-
 
 _DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
 
@@ -68,7 +68,9 @@ class _Conn:
             try:
                 self._reply()
             except Exception as exc:
-                raise _Abort("error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}") from None
+                raise _Abort(
+                    "error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}"
+                ) from None
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.drain_load()
@@ -160,7 +162,11 @@ class _Recorder:
     def set(self, idx: int, outcome: str, detail: str = "") -> None:
         cur = self.outcomes[idx]
         if cur is None or (cur["outcome"] == "passed" and outcome != "passed"):
-            self.outcomes[idx] = {"name": self.units[idx], "outcome": outcome, **({"detail": detail} if detail else {})}
+            self.outcomes[idx] = {
+                "name": self.units[idx],
+                "outcome": outcome,
+                **({"detail": detail} if detail else {}),
+            }
         if outcome != "passed" and not self.partial:
             raise StopRun()
 
@@ -178,10 +184,8 @@ class _Recorder:
 def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder) -> None:
     ns: dict[str, Any] = {"__name__": "__af_tests__", "__af_check": rec.check}
     if comp.style == "humaneval":
-        try:
+        with contextlib.suppress(Exception):
             exec(comp.prompt_code, ns)
-        except Exception:
-            pass
         exec(comp.codes[0], ns)
         proxy = _Remote(conn, task["entry_point"])
         ns[task["entry_point"]] = proxy
@@ -232,7 +236,9 @@ class _SolutionModule:
         return _Remote(self._conn, name)
 
 
-def _run_pytest_style(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder, ns: dict[str, Any]) -> None:
+def _run_pytest_style(
+    comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder, ns: dict[str, Any]
+) -> None:
     module_name = task.get("module") or "solution"
     sys.modules[module_name] = _SolutionModule(conn)  # type: ignore[assignment]
     names = task.get("candidate_names") or ([task["entry_point"]] if task.get("entry_point") else [])
@@ -260,8 +266,15 @@ class _Zygote:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH", "LANG") if k in os.environ}
         uid_base = 1_500_000_000 + 2 * os.getpid()  # host pid: unique even when the zygote has its own pid ns
-        cmd = [*prefix, sys.executable, "-m", "alignforge.verify._zygote", str(child.fileno()), str(tmpfs_mb),
-               str(uid_base)]
+        cmd = [
+            *prefix,
+            sys.executable,
+            "-m",
+            "alignforge.verify._zygote",
+            str(child.fileno()),
+            str(tmpfs_mb),
+            str(uid_base),
+        ]
         self.proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL)
         child.close()
         self.sock = parent
@@ -317,14 +330,21 @@ def _verdict_status(rec: _Recorder, abort: _Abort | None, exit_info: dict[str, A
     return "failed"
 
 
-def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]) -> dict[str, Any]:
+def run_job(
+    zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]
+) -> dict[str, Any]:
     key = job["task_key"]
     if key not in cache:  # the pool sends each task to a worker once
         cache[key] = (job["task"], compile_task(job["task"]))
     task, comp = cache[key]
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
-    spec = {"cpu_s": job["timeout_s"], "memory_mb": job["memory_mb"], "fsize_mb": job["fsize_mb"], "nproc": 64}
+    spec = {
+        "cpu_s": job["timeout_s"],
+        "memory_mb": job["memory_mb"],
+        "fsize_mb": job["fsize_mb"],
+        "nproc": 64,
+    }
     meta, (req_w, resp_r) = zyg.spawn(spec)
     conn = _Conn(req_w, resp_r, t0 + job["timeout_s"] * job["wall_factor"] + 0.5)
     abort: _Abort | None = None
@@ -355,8 +375,14 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, 
     reward = 1.0 if status == "passed" else 0.0
     if job["partial"] and status in ("passed", "failed") and tests:
         reward = n_pass / len(tests)
-    out = {"passed": status == "passed", "reward": reward, "status": status, "tests": tests,
-           "duration_s": round(time.monotonic() - t0, 6), **({"cpu_s": round(exit_info["cpu_s"], 4)} if exit_info["cpu_s"] is not None else {})}
+    out = {
+        "passed": status == "passed",
+        "reward": reward,
+        "status": status,
+        "tests": tests,
+        "duration_s": round(time.monotonic() - t0, 6),
+        **({"cpu_s": round(exit_info["cpu_s"], 4)} if exit_info["cpu_s"] is not None else {}),
+    }
     if abort is not None:
         out["detail"] = abort.detail
     return out
@@ -387,8 +413,14 @@ def main() -> None:
         except (ConnectionError, OSError) as exc:  # the zygote died under us: a candidate killed its parent
             zyg.close()
             zyg = None
-            verdict = {"passed": False, "reward": 0.0, "status": "hack_suspected", "tests": [],
-                       "duration_s": 0.0, "detail": f"sandbox parent lost: {exc}"}
+            verdict = {
+                "passed": False,
+                "reward": 0.0,
+                "status": "hack_suspected",
+                "tests": [],
+                "duration_s": 0.0,
+                "detail": f"sandbox parent lost: {exc}",
+            }
         write_frame(chan_out, pickle.dumps(verdict))
     if zyg is not None:
         zyg.close()

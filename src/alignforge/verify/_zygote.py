@@ -11,6 +11,7 @@ process of the child's uid) when the worker says the job is over.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -26,8 +27,19 @@ _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 # Modules candidates use most (HumanEval prompts import typing). Every module here makes each fork
 # dearer (page tables), so the list stays short: random/statistics/datetime double the fork time.
-_WARM_MODULES = ("math", "re", "itertools", "functools", "heapq", "bisect", "string", "typing", "copy",
-                 "operator", "collections.abc")
+_WARM_MODULES = (
+    "math",
+    "re",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "string",
+    "typing",
+    "copy",
+    "operator",
+    "collections.abc",
+)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -39,7 +51,9 @@ def _call(fn: Any, *args: Any) -> None:
 
 
 def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)
+    def enc(s):
+        return s.encode() if s is not None else None
+
     _call(_libc.mount, enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
@@ -51,7 +65,11 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
         if os.geteuid() != 0:
             uid, gid = os.getuid(), os.getgid()
             _call(_libc.unshare, flags | _CLONE_NEWUSER)
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{gid} {gid} 1"),
+            ):
                 with open(f"/proc/self/{name}", "w") as fh:
                     fh.write(text)
             info["user_namespace"] = True
@@ -249,14 +267,19 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
                 _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
                 spare = None
             job = spare or _fork(sock, spec, uids[0], info["uid_switch"])
-            socket.send_fds(sock, [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
-                            job["fds"])
+            socket.send_fds(
+                sock,
+                [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
+                job["fds"],
+            )
             for fd in job["fds"]:
                 os.close(fd)
             other = uids[1] if job["uid"] == uids[0] else uids[0]
             spare = _fork(sock, spec, other, info["uid_switch"])
         elif msg["op"] == "finish":
-            out = _finish(msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"])
+            out = _finish(
+                msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
+            )
             if msg["want_status"]:
                 sock.send(pickle.dumps(out))
 
@@ -304,10 +327,8 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
     import time
 
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
+        with contextlib.suppress(OSError):
             target()
-        except OSError:
-            pass
     if uid_switch:
         _sweep_uid(uid)
     status, cpu = 0, 0.0
