@@ -87,6 +87,26 @@ def test_verify_then_passk(tmp_path):
         "cache_hit",
     } <= set(verdicts[0])
     assert "pass@1 0.5833" in r.stdout  # (2/3 + 1/2) / 2
+    # a killed run resumes: keep 2 verdicts and half of the third line, run again
+    lines = (tmp_path / "v.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "v.jsonl").write_text("".join(lines[:2]) + lines[2][:20])
+    r = _cli(
+        "verify",
+        "--tasks",
+        str(tasks),
+        "--completions",
+        str(comp),
+        "--out",
+        "v.jsonl",
+        "--workers",
+        "1",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0 and "resumed: 2 verdicts" in r.stdout, r.stderr
+    again = [json.loads(x) for x in (tmp_path / "v.jsonl").read_text().splitlines()]
+    assert [(v["task_id"], v["sample_index"], v["passed"]) for v in again] == [
+        (v["task_id"], v["sample_index"], v["passed"]) for v in verdicts
+    ]
     r = _cli("bench", "passk", "v.jsonl", "--k", "1,3", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (
@@ -106,7 +126,7 @@ def test_bad_input_is_one_line_with_file_and_line(tmp_path):
     )
     r = _cli("verify", "--tasks", str(tasks), "--completions", str(comp), "--out", "v.jsonl", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
-    assert "<completions>:2" in r.stderr and "unknown task 'nope'" in r.stderr
+    assert "samples.jsonl:2" in r.stderr and "unknown task 'nope'" in r.stderr
     bad_tasks = _write(tmp_path / "bad.jsonl", [{"task_id": "x", "prompt": "p", "tests": "print(1)"}])
     r = _cli(
         "verify", "--tasks", str(bad_tasks), "--completions", str(comp), "--out", "v.jsonl", cwd=tmp_path

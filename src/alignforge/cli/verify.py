@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -65,6 +67,7 @@ def prepare_cmd(
 @click.option("--partial", is_flag=True, help="Reward = fraction of tests passed.")
 @click.option("--isolation", type=click.Choice(["process", "bwrap"]), default="process", show_default=True)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="SQLite verdict cache.")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming an existing --out file.")
 @click.pass_context
 def verify_group(
     ctx: click.Context,
@@ -78,6 +81,7 @@ def verify_group(
     partial: bool,
     isolation: str,
     cache_path: str | None,
+    fresh: bool,
 ) -> None:
     """Verify completions in the sandbox and write one verdict per line.
 
@@ -91,18 +95,21 @@ def verify_group(
         return
     if not tasks or not completions or not out:
         raise click.UsageError("give --tasks, --completions and --out (or a subcommand such as calibrate)")
-    from alignforge.io import JsonlWriter, iter_jsonl
+    from alignforge.io import JsonlWriter
     from alignforge.verify.engine import VerdictCache, verify_completions
     from alignforge.verify.passk import pass_at_k_table
+    from alignforge.verify.tasks import load_tasks
 
     k_list = _ks(ks) if ks else []
-    rows = (row for _, row in iter_jsonl(completions))
-    cache = VerdictCache(cache_path)
+    task_map = load_tasks(tasks)
+    done = [] if fresh else _finished(out)
+    verdicts = [{"task_id": v["task_id"], "passed": v["passed"]} for v in done]
     counts: dict[str, int] = {}
-    verdicts = []
-    with JsonlWriter(out, append=False) as writer:
+    cache = VerdictCache(cache_path)
+    rows = _rows(completions, task_map, done, out)
+    with JsonlWriter(out, append=not fresh) as writer:
         for v in verify_completions(
-            tasks,
+            task_map,
             rows,
             workers=workers,
             timeout_s=timeout_s,
@@ -114,6 +121,8 @@ def verify_group(
             writer.write(v)
             counts[v["status"]] = counts.get(v["status"], 0) + 1
             verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
+    if done:
+        click.echo(f"resumed: {len(done)} verdicts were already in {out}")
     total = sum(counts.values())
     click.echo(
         f"{total} verdicts -> {out}: "
@@ -130,12 +139,55 @@ def verify_group(
         )
 
 
+def _finished(out: str) -> list[dict[str, Any]]:
+    """Verdicts already written by an earlier (possibly killed) run, partial last line removed."""
+    from alignforge.io import iter_jsonl, repair_tail
+
+    if not Path(out).is_file() or Path(out).stat().st_size == 0:
+        return []
+    repair_tail(out)
+    return [row for _, row in iter_jsonl(out)]
+
+
+def _rows(
+    path: str, task_map: dict[str, Any], done: list[dict[str, Any]], out: str
+) -> Iterator[dict[str, Any]]:
+    """Completion rows with sample indices filled in; rows already verdicted in ``done`` are skipped."""
+    from alignforge.io import DataError, iter_jsonl
+
+    counters: dict[str, int] = {}
+    for n, (line, row) in enumerate(iter_jsonl(path)):
+        if not isinstance(row, dict) or not isinstance(row.get("completion"), str) or "task_id" not in row:
+            raise DataError(
+                path, line, "field 'completion': expected an object with task_id and a string completion"
+            )
+        tid = str(row["task_id"])
+        if tid not in task_map:
+            raise DataError(path, line, f"field 'task_id': unknown task {tid!r} (not in the --tasks file)")
+        idx = row.get("sample_index")
+        if idx is None:
+            idx = counters.get(tid, 0)
+        elif not isinstance(idx, int) or isinstance(idx, bool):
+            raise DataError(path, line, "field 'sample_index': expected an integer")
+        counters[tid] = max(counters.get(tid, 0), idx + 1)
+        if n < len(done):
+            if str(done[n].get("task_id")) != tid or done[n].get("sample_index") != idx:
+                raise DataError(out, n + 1, f"does not match {path}:{line}; run again with --fresh")
+            continue
+        yield {**row, "task_id": tid, "sample_index": idx}
+
+
 @verify_group.command("calibrate")
 @click.option("--tasks", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--limit", type=click.IntRange(1), help="Only the first N tasks.")
 @click.option("--workers", type=click.IntRange(1))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the report as JSON.")
-def calibrate_cmd(tasks: str, limit: int | None, workers: int | None, json_out: str | None) -> None:
+@click.option(
+    "--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per probe."
+)
+def calibrate_cmd(
+    tasks: str, limit: int | None, workers: int | None, json_out: str | None, timeout_s: float
+) -> None:
     """Measure false-positive and false-negative rates with references, wrong variants and hack probes.
 
     \b
@@ -145,7 +197,7 @@ def calibrate_cmd(tasks: str, limit: int | None, workers: int | None, json_out: 
     """
     from alignforge.verify.calibrate import calibrate, format_report
 
-    report = calibrate(tasks, limit=limit, workers=workers)
+    report = calibrate(tasks, limit=limit, workers=workers, timeout_s=timeout_s)
     click.echo(format_report(report))
     if json_out:
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")

@@ -111,7 +111,7 @@ def calibrate(
     *,
     limit: int | None = None,
     workers: int | None = None,
-    timeout_s: float = 2.0,
+    timeout_s: float = 5.0,
     slow_probes: int = 2,
 ) -> dict[str, Any]:
     """Run every probe; report rates by kind and probe, verifiability by domain, and the targets."""

@@ -117,8 +117,9 @@ def _equivalent(pred: str, gold: str) -> tuple[bool, str]:
     main = threading.current_thread() is threading.main_thread()
     tkw: dict[str, Any] = {} if main else {"parsing_timeout": None}
     vkw: dict[str, Any] = {} if main else {"timeout_seconds": None}
-    g = mv.parse(f"${gold}$", **tkw)
-    p = mv.parse(f"${pred}$", **tkw)
+    latex_only = [mv.LatexExtractionConfig()]  # the plain-expression extractor eval()s text via sympy
+    g = mv.parse(f"${gold}$", extraction_config=latex_only, **tkw)
+    p = mv.parse(f"${pred}$", extraction_config=latex_only, **tkw)
     if not g or not p:
         return False, "math-verify could not parse"
     return bool(mv.verify(g, p, **vkw)), "math-verify"
