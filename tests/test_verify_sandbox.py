@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -47,17 +48,29 @@ def _add(body: str) -> str:
     return "def add(a, b):\n" + "".join(f"    {line}\n" for line in body.splitlines())
 
 
-def _zombies() -> list[int]:
+def _zombies(parents: set[int] | None = None) -> list[int]:
+    """Zombie processes (whose parent is in ``parents``, when given)."""
     out = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                stat = (d / "stat").read_text()
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            if fields[0] == "Z" and (parents is None or int(fields[1]) in parents):
                 out.append(int(d.name))
     return out
+
+
+def _pool_pids(pool) -> set[int]:
+    pids = set()
+    for w in pool._all:
+        pids.add(w.proc.pid)
+        with contextlib.suppress(OSError):
+            pids.update(
+                int(x) for x in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split()
+            )
+    return pids
 
 
 def _uid_procs(uid: int) -> list[int]:
@@ -136,7 +149,6 @@ def test_fork_bomb_and_escaped_children_are_swept(pool):
         "import os\nfor _ in range(200):\n    try:\n        if os.fork() == 0:\n            os.setsid()\n"
         "            while True: pass\n    except OSError:\n        break\nreturn a + b + 1"
     )
-    before = set(_zombies())
     v = _run(pool, "add", _add(body), timeout_s=1.0)
     assert not v["passed"]
     assert _run(pool, "add", _add("return a + b"))["passed"]
@@ -146,7 +158,7 @@ def test_fork_bomb_and_escaped_children_are_swept(pool):
         left = (
             [p for u in pool.info["sandbox_uids"] for p in _uid_procs(u)] if pool.info["uid_switch"] else []
         )
-        zombies = set(_zombies()) - before
+        zombies = set(_zombies(_pool_pids(pool)))
         if len(left) <= 2 and not zombies:  # at most the next child and the pre-forked spare
             break
         time.sleep(0.1)

@@ -105,6 +105,7 @@ def verify_group(
     done = [] if fresh else _finished(out)
     verdicts = [{"task_id": v["task_id"], "passed": v["passed"]} for v in done]
     counts: dict[str, int] = {}
+    hits = 0
     cache = VerdictCache(cache_path)
     rows = _rows(completions, task_map, done, out)
     with JsonlWriter(out, append=not fresh) as writer:
@@ -120,6 +121,7 @@ def verify_group(
         ):
             writer.write(v)
             counts[v["status"]] = counts.get(v["status"], 0) + 1
+            hits += bool(v.get("cache_hit"))
             verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
     if done:
         click.echo(f"resumed: {len(done)} verdicts were already in {out}")
@@ -127,7 +129,7 @@ def verify_group(
     click.echo(
         f"{total} verdicts -> {out}: "
         + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
-        + f"; cache hits {cache.hits}"
+        + f"; cache hits {hits}"
     )
     if k_list:
         table = pass_at_k_table(verdicts, k_list)["overall"]
