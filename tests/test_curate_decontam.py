@@ -5,7 +5,14 @@ from typing import Any
 
 import orjson
 import pytest
-from _curate_helpers import SHARED_BENCHES, curate_cache, hellaswag_rows, read_jsonl, shared_index, write_jsonl
+from _curate_helpers import (
+    SHARED_BENCHES,
+    curate_cache,
+    hellaswag_rows,
+    read_jsonl,
+    shared_index,
+    write_jsonl,
+)
 
 from alignforge.cli import main
 from alignforge.curate import (

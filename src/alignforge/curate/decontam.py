@@ -218,6 +218,8 @@ def decontaminate(
         ok = True
     finally:
         outputs.close(commit=ok)
+    if embedder is not None:
+        report.methods["embedding"].update(embedder.stats)
     report.timings["scan_s"] = round(time.perf_counter() - t1, 3)
     report.timings["total_s"] = round(time.perf_counter() - t0, 3)
     for bench, items in sorted(idx.benchmarks.items()):
