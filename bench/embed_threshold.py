@@ -21,7 +21,9 @@ BENCHES = ["humaneval", "mbpp", "gsm8k", "math500", "truthfulqa"]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--benchmark-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
+    ap.add_argument(
+        "--benchmark-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+    )
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

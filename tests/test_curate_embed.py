@@ -18,16 +18,34 @@ __all__ = ["curate_cache"]
 pytestmark = pytest.mark.slow
 
 ITEMS = [
-    {"id": "b/1", "question": "A farmer has 17 sheep and buys 5 more each week. How many sheep does he have after "
-                              "4 weeks?", "answer": "37"},
-    {"id": "b/2", "question": "Write a function that reverses the words in a sentence but keeps punctuation in "
-                              "place.", "answer": "def f(s): ..."},
-    {"id": "b/3", "question": "Why does the moon always show the same face to the Earth?", "answer": "Tidal locking."},
+    {
+        "id": "b/1",
+        "question": "A farmer has 17 sheep and buys 5 more each week. How many sheep does he have after "
+        "4 weeks?",
+        "answer": "37",
+    },
+    {
+        "id": "b/2",
+        "question": "Write a function that reverses the words in a sentence but keeps punctuation in place.",
+        "answer": "def f(s): ...",
+    },
+    {
+        "id": "b/3",
+        "question": "Why does the moon always show the same face to the Earth?",
+        "answer": "Tidal locking.",
+    },
 ]
-PARAPHRASE = {"prompt": "A farmer owns 17 sheep and purchases 5 additional ones every week. After 4 weeks, what "
-                        "number of sheep does he own?", "chosen": "37", "rejected": "22"}
-CLEAN = {"prompt": "Explain how to season a cast iron pan before its first use.", "chosen": "Oil it.",
-         "rejected": "Soap."}
+PARAPHRASE = {
+    "prompt": "A farmer owns 17 sheep and purchases 5 additional ones every week. After 4 weeks, what "
+    "number of sheep does he own?",
+    "chosen": "37",
+    "rejected": "22",
+}
+CLEAN = {
+    "prompt": "Explain how to season a cast iron pan before its first use.",
+    "chosen": "Oil it.",
+    "rejected": "Soap.",
+}
 
 
 class _Judge:
@@ -39,7 +57,9 @@ class _Judge:
         self.answer = answer
         self.calls = 0
 
-    def generate(self, requests: Sequence[ChatRequest], *, on_result: Any = None) -> list[ChatResponse | LLMError]:
+    def generate(
+        self, requests: Sequence[ChatRequest], *, on_result: Any = None
+    ) -> list[ChatResponse | LLMError]:
         self.calls += len(requests)
         return [self.answer(r) for r in requests]
 
@@ -73,8 +93,10 @@ def test_judge_error_keeps_row_flagged(matcher: EmbeddingMatcher) -> None:
     assert [m["method"] for m in res[0]] == ["embedding+judge_unanswered"]
 
 
-@pytest.mark.parametrize(("reply", "expected"), [("YES", ["embedding+judge"]), ("no.", []),
-                                                 ("I think they might be", ["embedding+judge_unanswered"])])
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [("YES", ["embedding+judge"]), ("no.", []), ("I think they might be", ["embedding+judge_unanswered"])],
+)
 def test_judge_answers(matcher: EmbeddingMatcher, reply: str, expected: list[str]) -> None:
     matcher.judge = _Judge(lambda r: ChatResponse(text=reply, model="t"))
     assert [m["method"] for m in matcher.scan([PARAPHRASE])[0]] == expected

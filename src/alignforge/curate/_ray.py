@@ -33,8 +33,9 @@ def _scan_fn(idx: NgramIndex, rules: ScanRules) -> Any:
     return fn
 
 
-def ray_scan(batches: Iterator[Batch], idx: NgramIndex, rules: ScanRules, *,
-             window: int = 16) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
+def ray_scan(
+    batches: Iterator[Batch], idx: NgramIndex, rules: ScanRules, *, window: int = 16
+) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
     from alignforge._deps import require
 
     ray = require("ray", extra="ray")
