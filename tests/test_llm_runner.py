@@ -12,7 +12,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _llm_helpers import FakeServer  # noqa: E402
 
 from alignforge.errors import ConfigError  # noqa: E402
-from alignforge.llm import Budget, BudgetedLLM, ChatRequest, Drop, Job, LLMError, get_llm, run_requests  # noqa: E402
+from alignforge.llm import (  # noqa: E402
+    Budget,
+    BudgetedLLM,
+    ChatRequest,
+    Drop,
+    Job,
+    LLMError,
+    estimate_requests,
+    get_llm,
+    run_requests,
+)
 
 
 @pytest.fixture
@@ -105,3 +115,17 @@ def test_budget_needs_a_price(server: FakeServer, tmp_path: Path) -> None:
         run_requests(unpriced, _jobs(["a"]), out=tmp_path / "o.jsonl", max_cost=1.0)
     free = get_llm("openai:my-finetune", base_url=server.base_url, price=(0, 0))
     assert run_requests(free, _jobs(["a"]), out=tmp_path / "o.jsonl", max_cost=0.0).written == 1
+
+
+def test_dry_run_estimate_counts_cache_hits_and_prices(server: FakeServer, tmp_path: Path) -> None:
+    llm = get_llm("openai:gpt-4o-mini", base_url=server.base_url, cache=tmp_path / "c.sqlite")
+    reqs = [ChatRequest.chat("x" * 300, max_tokens=100) for _ in range(1)] + [
+        ChatRequest.chat("y", max_tokens=50)
+    ]
+    llm.generate(reqs[1:])
+    est = estimate_requests(llm, reqs)
+    assert (est.requests, est.cached, est.max_completion_tokens) == (1, 1, 100)
+    assert 100 <= est.prompt_tokens <= 110
+    assert est.max_cost_usd == pytest.approx((est.prompt_tokens * 0.15 + 100 * 0.60) / 1e6)
+    assert "1 requests to send (1 more answered from the cache)" in str(est)
+    assert estimate_requests(get_llm("openai:custom", base_url=server.base_url), reqs).max_cost_usd is None
