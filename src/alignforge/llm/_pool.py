@@ -79,13 +79,13 @@ class AsyncPool:
             try:
                 resp = await call(req)
             except asyncio.CancelledError:
-                await self.limiter.release(ok=None)
+                self.limiter.release(ok=None)
                 raise
             except Exception as exc:
                 fail = self.classify(exc)
-                await self.limiter.release(ok=False if fail.kind == "rate_limit" else None)
+                self.limiter.release(ok=False if fail.kind == "rate_limit" else None)
             else:
-                await self.limiter.release(ok=True)
+                self.limiter.release(ok=True)
                 resp.latency_s = time.perf_counter() - t0
                 q.put((i, resp))
                 return
