@@ -18,6 +18,7 @@ from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
+from alignforge.llm.budget import Budget, BudgetedLLM
 
 __all__ = ["Job", "Drop", "RunStats", "run_requests", "default_row", "failed_path"]
 
@@ -83,7 +84,7 @@ def run_requests(
     make_row: Callable[[Job, ChatResponse], dict[str, Any] | Drop] = default_row,
     id_field: str = "id",
     failed: str | os.PathLike[str] | None = None,
-    max_cost: float | None = None,
+    max_cost: float | Budget | None = None,
     cache: str | os.PathLike[str] | None = None,
     progress: bool = False,
     chunk_size: int = 2048,
@@ -94,12 +95,11 @@ def run_requests(
 
     ``make_row(job, response)`` builds the row (``row[id_field]`` is set to ``job.id``)
     or returns :class:`Drop`. ``cache`` wraps ``llm`` in a :class:`CachedLLM`;
-    ``max_cost`` (USD) caps spending: jobs that no longer fit are not sent and are
+    ``max_cost`` (USD, or a :class:`Budget` shared by several stages) caps spending: jobs that no longer fit are not sent and are
     counted in ``not_run_budget``. Errors go to ``failed`` (default ``<out>.failed.jsonl``)
     as ``{"id", "error", "kind", "attempts", "key"}``; rerun to retry them.
     """
     from alignforge.io import JsonlWriter, iter_jsonl, repair_tail
-    from alignforge.llm.budget import BudgetedLLM
 
     if cache is not None:
         from alignforge.llm.cache import CachedLLM
