@@ -108,7 +108,8 @@ def run_requests(
     if max_cost is not None:
         llm = BudgetedLLM(llm, max_cost)
     out = Path(out)
-    stats = RunStats(failed_file=str(failed or failed_path(out)))
+    side_path = Path(failed) if failed is not None else failed_path(out)
+    stats = RunStats(failed_file=str(side_path))
     done: set[str] = set()
     if out.exists() and out.stat().st_size:
         repair_tail(out)
@@ -125,7 +126,7 @@ def run_requests(
     seen: set[str] = set()
     with (
         JsonlWriter(out, append=True, fsync=fsync) as writer,
-        JsonlWriter(stats.failed_file, append=True) as side,
+        JsonlWriter(side_path, append=True) as side,
     ):
         it: Iterator[Job] = iter(jobs)
         while True:
@@ -191,7 +192,7 @@ def run_requests(
                     f"backend {llm.name} returned {len(results)} results for {len(chunk)} requests"
                 )
     bar.close()
-    stats.failed_file = _compact_failed(Path(stats.failed_file), done)
+    stats.failed_file = _compact_failed(side_path, done)
     return stats
 
 
