@@ -55,7 +55,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "train_file": _k(str, _REQUIRED),
         "validation_file": _k(str),
         "validation_split": _k(_NUM, 0.1),
-        "max_length": _k(int, 1024, _ALL - _GEN),
+        "max_length": _k(int, 1024, _ALL - {"grpo"}),
         "truncation_mode": _k(str, "keep_start", frozenset({"sft", "dpo"}), ("keep_start", "keep_end")),
         "max_rows": _k(int),
     },
