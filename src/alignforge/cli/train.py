@@ -79,6 +79,10 @@ def _make(stage: str, summary: str) -> click.Command:
         cfg = load_config(config_path, stage, overrides=parsed)
         _quiet()
         result = run_stage(cfg)
+        from alignforge.train._runtime import is_main_process
+
+        if not is_main_process():
+            return
         _show(result)  # gates that failed under on_fail: stop raised GateFailure (exit 1) already
         if not result.passed:
             click.echo(

@@ -306,7 +306,7 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
             f"{source}: training.padding_free: TRL 1.16's DPOTrainer disables padding-free batches "
             "(it falls back to padding with a warning); remove the key"
         )
-    if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"]:
+    if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"] and stage != "raft":
         raise ConfigError(f"{source}: constraints.check_at_eval needs training.eval_steps")
     report = cfg["logging"]["report_to"]
     report = [report] if isinstance(report, str) else list(report)

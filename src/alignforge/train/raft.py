@@ -110,10 +110,10 @@ def run_raft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
             (cycle_dir / ".complete").write_text("ok\n")
         cycles.append(metrics)
         monitor.metrics.update({k2: v for k2, v in metrics.items() if k2 != "cycle"})
-        if cfg.constraints["check_at_eval"] and any(not g.passed for g in monitor.check()):
-            if cfg.constraints["on_fail"] == "stop":
-                monitor.stopped_by = [g for g in monitor.check() if not g.passed]
-                break
+        failed = [g for g in monitor.check() if not g.passed] if cfg.constraints["check_at_eval"] else []
+        if failed and cfg.constraints["on_fail"] == "stop":  # gates after every cycle, when asked
+            monitor.stopped_by = failed
+            break
 
     # 6. Gates on the last cycle, the final model, the run card (with every cycle's figures).
     last = cycles[-1]
