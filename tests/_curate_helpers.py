@@ -43,16 +43,31 @@ def read_jsonl(path: Path) -> list[Any]:
 
 
 _HS_CTX = [
-    ("Removing ice from car", "A man in a red jacket scrapes frost off the windshield of a parked sedan while snow "
-     "keeps falling on the quiet street. He"),
-    ("Baking cookies", "A girl measures two cups of flour into a glass bowl, cracks an egg and whisks the batter "
-     "on the kitchen counter. She"),
-    ("Painting fence", "An older woman dips a wide brush into white paint and sweeps it along the wooden "
-     "slats of the garden fence. She"),
-    ("Washing dog", "Two boys lift a muddy spaniel into a metal tub in the backyard and pour warm water "
-     "over its back. They"),
-    ("Tying a tie", "A student stands in front of a hallway mirror, drapes a striped tie around his collar "
-     "and crosses the wide end over. He"),
+    (
+        "Removing ice from car",
+        "A man in a red jacket scrapes frost off the windshield of a parked sedan while snow "
+        "keeps falling on the quiet street. He",
+    ),
+    (
+        "Baking cookies",
+        "A girl measures two cups of flour into a glass bowl, cracks an egg and whisks the batter "
+        "on the kitchen counter. She",
+    ),
+    (
+        "Painting fence",
+        "An older woman dips a wide brush into white paint and sweeps it along the wooden "
+        "slats of the garden fence. She",
+    ),
+    (
+        "Washing dog",
+        "Two boys lift a muddy spaniel into a metal tub in the backyard and pour warm water "
+        "over its back. They",
+    ),
+    (
+        "Tying a tie",
+        "A student stands in front of a hallway mirror, drapes a striped tie around his collar "
+        "and crosses the wide end over. He",
+    ),
 ]
 _HS_END = [
     "then wipes the glass with a cloth and climbs into the driver seat to start the engine.",
@@ -69,10 +84,23 @@ def hellaswag_rows(count: int = 5) -> list[dict[str, Any]]:
     for i in range(count):
         act, ctx = _HS_CTX[i % len(_HS_CTX)]
         ctx_a, ctx_b = ctx.rsplit(". ", 1)
-        out.append({
-            "ind": 100 + i, "activity_label": act, "ctx_a": ctx_a + ".", "ctx_b": ctx_b, "ctx": ctx,
-            "endings": ["suddenly flies away on a broom.", _HS_END[i % len(_HS_END)],
-                        "a dog runs across the road.", "the camera pans to the sky."],
-            "label": 1, "split": "val", "split_type": "indomain", "source_id": f"activitynet~v_{i:04d}",
-        })
+        out.append(
+            {
+                "ind": 100 + i,
+                "activity_label": act,
+                "ctx_a": ctx_a + ".",
+                "ctx_b": ctx_b,
+                "ctx": ctx,
+                "endings": [
+                    "suddenly flies away on a broom.",
+                    _HS_END[i % len(_HS_END)],
+                    "a dog runs across the road.",
+                    "the camera pans to the sky.",
+                ],
+                "label": 1,
+                "split": "val",
+                "split_type": "indomain",
+                "source_id": f"activitynet~v_{i:04d}",
+            }
+        )
     return out

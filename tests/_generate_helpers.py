@@ -30,7 +30,9 @@ class ScriptedLLM:
         self.cost = cost
         self.die_after = die_after
         self.calls: list[ChatRequest] = []
-        self.price = Price(cost * 1e6 / 40, cost * 1e6 / 40)  # worst case = about ``cost`` for a short request
+        self.price = Price(
+            cost * 1e6 / 40, cost * 1e6 / 40
+        )  # worst case = about ``cost`` for a short request
 
     def generate(self, requests: Sequence[ChatRequest], *, on_result=None) -> list[ChatResponse | LLMError]:
         out: list[ChatResponse | LLMError] = []
@@ -68,7 +70,9 @@ def judge_kind(req: ChatRequest) -> str | None:
 
 def judged_item(req: ChatRequest) -> str:
     """The real item of a judge request (the last user turn in the item format, not a retry reminder)."""
-    return [m.content for m in req.messages if m.role == "user" and m.content.startswith(("REQUEST:", "FLAW:"))][-1]
+    return [
+        m.content for m in req.messages if m.role == "user" and m.content.startswith(("REQUEST:", "FLAW:"))
+    ][-1]
 
 
 def dpo_rule(req: ChatRequest) -> str:

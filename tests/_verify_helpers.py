@@ -13,21 +13,29 @@ def tasks() -> dict[str, dict]:
     rows = {
         "add": {"prompt": ADD_PROMPT, "entry_point": "add", "tests": ADD_TESTS},
         "leak": {"prompt": "def leak():\n    pass\n", "entry_point": "leak", "tests": ECHO_TESTS},
-        "net": {"prompt": "def net(port):\n    pass\n", "entry_point": "net",
-                "tests": "def check(candidate):\n    assert candidate(PORT) == 'connected'\n"},
+        "net": {
+            "prompt": "def net(port):\n    pass\n",
+            "entry_point": "net",
+            "tests": "def check(candidate):\n    assert candidate(PORT) == 'connected'\n",
+        },
         "mbpp_tree": {
             "prompt": "Write a function max_height(node) for a binary tree.",
             "tests": ["assert max_height(root) == 3", "assert max_height(root1) == 2"],
             "test_setup_code": "root = Node(1)\nroot.left = Node(2)\nroot.left.left = Node(3)\n"
-                               "root1 = Node(1)\nroot1.right = Node(2)\n",
+            "root1 = Node(1)\nroot1.right = Node(2)\n",
             "entry_point": "max_height",
         },
-        "pyt": {"prompt": "Write square(x).", "test_style": "pytest",
-                "tests": "from solution import square\n\ndef test_small():\n    assert square(2) == 4\n\n"
-                         "def test_neg():\n    assert square(-3) == 9\n\ndef test_raises():\n    import pytest\n"
-                         "    with pytest.raises(TypeError):\n        square('a')\n"},
-        "stdio": {"prompt": "Read two ints, print their sum.", "tests": [
-            {"input": "1 2\n", "output": "3\n"}, {"input": "5 7\n", "output": "12"}]},
+        "pyt": {
+            "prompt": "Write square(x).",
+            "test_style": "pytest",
+            "tests": "from solution import square\n\ndef test_small():\n    assert square(2) == 4\n\n"
+            "def test_neg():\n    assert square(-3) == 9\n\ndef test_raises():\n    import pytest\n"
+            "    with pytest.raises(TypeError):\n        square('a')\n",
+        },
+        "stdio": {
+            "prompt": "Read two ints, print their sum.",
+            "tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 7\n", "output": "12"}],
+        },
         "math": {"prompt": "What is 6*3?", "answer": "18", "domain": "math"},
     }
     return {tid: normalize_task({"task_id": tid, **row}) for tid, row in rows.items()}

@@ -10,10 +10,18 @@ from alignforge.curate import BenchmarkItem, BenchmarkNotFound, load_benchmark, 
 
 @pytest.mark.parametrize(
     ("name", "count", "first_id"),
-    [("humaneval", 164, "HumanEval/0"), ("mbpp", 974, "mbpp/1"), ("gsm8k", 1319, "gsm8k/test/0"),
-     ("math500", 500, "test/precalculus/807.json"), ("truthfulqa", 817, "truthfulqa/0"), ("arc", 1172, None)],
+    [
+        ("humaneval", 164, "HumanEval/0"),
+        ("mbpp", 974, "mbpp/1"),
+        ("gsm8k", 1319, "gsm8k/test/0"),
+        ("math500", 500, "test/precalculus/807.json"),
+        ("truthfulqa", 817, "truthfulqa/0"),
+        ("arc", 1172, None),
+    ],
 )
-def test_loaders_read_the_original_files(benchmarks_dir: Path, name: str, count: int, first_id: str | None) -> None:
+def test_loaders_read_the_original_files(
+    benchmarks_dir: Path, name: str, count: int, first_id: str | None
+) -> None:
     items = list(load_benchmark(name, benchmark_dir=benchmarks_dir))
     assert len(items) == count
     assert all(it.question.strip() for it in items)
@@ -57,11 +65,16 @@ def test_hellaswag_original_format(tmp_path: Path) -> None:
 
 
 def test_user_jsonl_and_registered_benchmarks(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "mine.jsonl", [{"id": "m1", "question": "Why is the sky blue at noon?",
-                                                 "answer": "Rayleigh scattering."}])
-    assert list(load_benchmark(str(path))) == [BenchmarkItem("m1", "Why is the sky blue at noon?",
-                                                             "Rayleigh scattering.", "mine")]
-    register_benchmark("tiny_test_bench", lambda _dir: iter([BenchmarkItem("t/1", "q text here", "a", "tiny")]))
+    path = write_jsonl(
+        tmp_path / "mine.jsonl",
+        [{"id": "m1", "question": "Why is the sky blue at noon?", "answer": "Rayleigh scattering."}],
+    )
+    assert list(load_benchmark(str(path))) == [
+        BenchmarkItem("m1", "Why is the sky blue at noon?", "Rayleigh scattering.", "mine")
+    ]
+    register_benchmark(
+        "tiny_test_bench", lambda _dir: iter([BenchmarkItem("t/1", "q text here", "a", "tiny")])
+    )
     assert [it.id for it in load_benchmark("tiny_test_bench")] == ["t/1"]
     with pytest.raises(BenchmarkNotFound, match="unknown benchmark 'nope'"):
         list(load_benchmark("nope"))

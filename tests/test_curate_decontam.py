@@ -5,7 +5,14 @@ from typing import Any
 
 import orjson
 import pytest
-from _curate_helpers import SHARED_BENCHES, curate_cache, hellaswag_rows, read_jsonl, shared_index, write_jsonl
+from _curate_helpers import (
+    SHARED_BENCHES,
+    curate_cache,
+    hellaswag_rows,
+    read_jsonl,
+    shared_index,
+    write_jsonl,
+)
 
 from alignforge.cli import main
 from alignforge.curate import (
@@ -45,11 +52,18 @@ def test_catches_each_kind_of_copy(shared_index: Any, items: dict[str, list[Any]
     assert [(h["benchmark"], h["item_id"], h["method"]) for h in hits] == [("gsm8k", "gsm8k/test/0", "ngram")]
     assert hits[0]["field"] == "prompt" and "janet s ducks lay 16 eggs" in hits[0]["span"]
     # embedded in a longer conversation
-    conv = {"messages": [{"role": "system", "content": "Be brief."},
-                         {"role": "user", "content": "Warm-up first: what is 2 + 2?"},
-                         {"role": "assistant", "content": "4"},
-                         {"role": "user", "content": f"Now this one, from my worksheet: {items['mbpp'][10].question} "
-                                                     "Use a loop please and add docstrings."}]}
+    conv = {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Warm-up first: what is 2 + 2?"},
+            {"role": "assistant", "content": "4"},
+            {
+                "role": "user",
+                "content": f"Now this one, from my worksheet: {items['mbpp'][10].question} "
+                "Use a loop please and add docstrings.",
+            },
+        ]
+    }
     hits = _hits(shared_index, conv)
     assert [h["item_id"] for h in hits] == ["mbpp/11"] and hits[0]["field"] == "messages[3]"
     # the answer alone (code solution pasted as a completion)
@@ -73,7 +87,10 @@ def test_short_questions_match_whole_segments_only(shared_index: Any, items: dic
     hits = _hits(shared_index, {"prompt": f"Quick quiz.\n{short.question.upper()}\nThanks!"})
     assert [h["item_id"] for h in hits] == [short.id]
     # the same words inside a longer sentence are not a copy
-    assert _hits(shared_index, {"prompt": f"My friend wrote an essay on {short.question.rstrip('?')} and more"}) == []
+    assert (
+        _hits(shared_index, {"prompt": f"My friend wrote an essay on {short.question.rstrip('?')} and more"})
+        == []
+    )
 
 
 def test_clean_rows_on_the_same_topics_pass(shared_index: Any) -> None:
@@ -81,14 +98,19 @@ def test_clean_rows_on_the_same_topics_pass(shared_index: Any) -> None:
         {"prompt": "Tomas has 48 apples and gives 13 to his sister. How many apples does he keep?"},
         {"prompt": "Write a python function to find the maximum of three numbers."},
         {"prompt": "What is the least common multiple of 84 and 126?"},
-        {"messages": [{"role": "user", "content": "Why do cats purr when they are content?"},
-                      {"role": "assistant", "content": "Purring is produced by the laryngeal muscles."}]},
+        {
+            "messages": [
+                {"role": "user", "content": "Why do cats purr when they are content?"},
+                {"role": "assistant", "content": "Purring is produced by the laryngeal muscles."},
+            ]
+        },
     ]
     assert [r for r in scan_batch(clean, shared_index) if r] == []
 
 
-def test_n_is_configurable_and_the_index_is_cached(curate_cache: Path, benchmarks_dir_module: Path,
-                                                   items: dict[str, list[Any]]) -> None:
+def test_n_is_configurable_and_the_index_is_cached(
+    curate_cache: Path, benchmarks_dir_module: Path, items: dict[str, list[Any]]
+) -> None:
     first = build_index(["gsm8k"], benchmark_dir=benchmarks_dir_module, n=13)
     again = build_index(["gsm8k"], benchmark_dir=benchmarks_dir_module, n=13)
     assert (first.n, again.n, again.cached) == (13, 13, True)
@@ -101,16 +123,28 @@ def test_n_is_configurable_and_the_index_is_cached(curate_cache: Path, benchmark
     assert scan_batch([{"prompt": q}], again, strict)[0]
 
 
-def test_report_removed_annotate_and_gates(tmp_path: Path, shared_index: Any, items: dict[str, list[Any]],
-                                           benchmarks_dir_module: Path) -> None:
-    rows = [{"prompt": f"Say a fact about the number {i}.", "chosen": f"{i} is nice.", "rejected": "no"}
-            for i in range(40)]
-    rows[7] = {"prompt": items["gsm8k"][0].question, "chosen": items["gsm8k"][0].answer, "rejected": "no",
-               "metadata": {"source": "web"}}
+def test_report_removed_annotate_and_gates(
+    tmp_path: Path, shared_index: Any, items: dict[str, list[Any]], benchmarks_dir_module: Path
+) -> None:
+    rows = [
+        {"prompt": f"Say a fact about the number {i}.", "chosen": f"{i} is nice.", "rejected": "no"}
+        for i in range(40)
+    ]
+    rows[7] = {
+        "prompt": items["gsm8k"][0].question,
+        "chosen": items["gsm8k"][0].answer,
+        "rejected": "no",
+        "metadata": {"source": "web"},
+    }
     src = write_jsonl(tmp_path / "pairs.jsonl", rows)
-    rep = decontaminate(src, against=["gsm8k", "mbpp"], benchmark_dir=benchmarks_dir_module,
-                        out=tmp_path / "clean.jsonl", removed=tmp_path / "removed.jsonl",
-                        annotate=tmp_path / "ann.jsonl")
+    rep = decontaminate(
+        src,
+        against=["gsm8k", "mbpp"],
+        benchmark_dir=benchmarks_dir_module,
+        out=tmp_path / "clean.jsonl",
+        removed=tmp_path / "removed.jsonl",
+        annotate=tmp_path / "ann.jsonl",
+    )
     assert (rep.rows, rep.clean_rows, rep.contaminated_rows) == (40, 39, 1)
     assert rep.decontamination_score == pytest.approx(39 / 40)
     assert rep.per_benchmark["gsm8k"] == {"items": 1319, "overlapped_items": 1, "share": 1 / 1319}
@@ -125,12 +159,21 @@ def test_report_removed_annotate_and_gates(tmp_path: Path, shared_index: Any, it
     assert rep.removed[0]["line"] == 8
     rep.write_json(tmp_path / "r.json")
     data = orjson.loads((tmp_path / "r.json").read_bytes())
-    for key in ("decontamination_score", "rows", "clean_rows", "contaminated_rows", "n", "per_benchmark",
-                "max_benchmark_share", "methods"):
+    for key in (
+        "decontamination_score",
+        "rows",
+        "clean_rows",
+        "contaminated_rows",
+        "n",
+        "per_benchmark",
+        "max_benchmark_share",
+        "methods",
+    ):
         assert key in data
     assert data["methods"]["ngram"]["rows"] == 1
-    assert calculate_decontamination(training_data=src, eval_benchmarks=["gsm8k"],
-                                     benchmark_dir=benchmarks_dir_module) == pytest.approx(39 / 40)
+    assert calculate_decontamination(
+        training_data=src, eval_benchmarks=["gsm8k"], benchmark_dir=benchmarks_dir_module
+    ) == pytest.approx(39 / 40)
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -140,20 +183,51 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
     return int(exc.value.code or 0), out.out + out.err
 
 
-def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], curate_cache: Path,
-                        items: dict[str, list[Any]], benchmarks_dir_module: Path) -> None:
+def test_cli_exit_codes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    curate_cache: Path,
+    items: dict[str, list[Any]],
+    benchmarks_dir_module: Path,
+) -> None:
     bdir = str(benchmarks_dir_module)
     mbpp = items["mbpp"]
-    rows = [{"prompt": f"Invent a riddle about the colour number {i}.", "completion": "ok"} for i in range(60)]
+    rows = [
+        {"prompt": f"Invent a riddle about the colour number {i}.", "completion": "ok"} for i in range(60)
+    ]
     src = write_jsonl(tmp_path / "ok.jsonl", rows)
-    code, out = _cli(["decontaminate", str(src), "--against", "mbpp,humaneval", "--benchmark-dir", bdir,
-                      "--report", str(tmp_path / "r.json")], capsys)
+    code, out = _cli(
+        [
+            "decontaminate",
+            str(src),
+            "--against",
+            "mbpp,humaneval",
+            "--benchmark-dir",
+            bdir,
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        capsys,
+    )
     assert code == 0 and "decontamination score 1.0000" in out
     # 25 MBPP tasks copied: 2.6 % of MBPP's 974 items -> the per-benchmark gate fails, the score gate passes
     bad = rows + [{"prompt": m.question, "completion": m.answer} for m in mbpp[:25]] + rows * 4
     src = write_jsonl(tmp_path / "bad.jsonl", bad)
-    code, out = _cli(["decontaminate", str(src), "--against", "mbpp,humaneval", "--benchmark-dir", bdir,
-                      "--report", str(tmp_path / "r.json"), "--annotate", str(tmp_path / "a.jsonl")], capsys)
+    code, out = _cli(
+        [
+            "decontaminate",
+            str(src),
+            "--against",
+            "mbpp,humaneval",
+            "--benchmark-dir",
+            bdir,
+            "--report",
+            str(tmp_path / "r.json"),
+            "--annotate",
+            str(tmp_path / "a.jsonl"),
+        ],
+        capsys,
+    )
     data = orjson.loads((tmp_path / "r.json").read_bytes())
     assert code == 1, out
     assert data["decontamination_score"] >= 0.9 and data["per_benchmark"]["mbpp"]["overlapped_items"] == 25
@@ -163,8 +237,10 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], cura
     code, out = _cli(["decontaminate", str(src), "--against", "hellaswag", "--benchmark-dir", bdir], capsys)
     assert code == 2 and "hellaswag_val.jsonl" in out
     (tmp_path / "broken.jsonl").write_text('{"prompt": "a"}\n{"prompt": \n')
-    code, out = _cli(["decontaminate", str(tmp_path / "broken.jsonl"), "--against", "mbpp",
-                      "--benchmark-dir", bdir], capsys)
+    code, out = _cli(
+        ["decontaminate", str(tmp_path / "broken.jsonl"), "--against", "mbpp", "--benchmark-dir", bdir],
+        capsys,
+    )
     assert code == 2 and "broken.jsonl:2" in out
 
 
@@ -172,7 +248,10 @@ def test_hellaswag_file_in_original_format(tmp_path: Path, curate_cache: Path) -
     (tmp_path / "hellaswag").mkdir()
     hs = hellaswag_rows(4)
     write_jsonl(tmp_path / "hellaswag" / "hellaswag_val.jsonl", hs)
-    rows = [{"text": hs[2]["ctx"] + " " + hs[2]["endings"][1]}, {"text": "A person paints a fence quickly, then rests."}]
+    rows = [
+        {"text": hs[2]["ctx"] + " " + hs[2]["endings"][1]},
+        {"text": "A person paints a fence quickly, then rests."},
+    ]
     rep = decontaminate(rows, against="hellaswag", benchmark_dir=tmp_path)
     assert rep.contaminated_rows == 1 and rep.removed[0]["contamination"][0]["item_id"] == "hellaswag/102"
     with pytest.raises(BenchmarkNotFound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,19 @@ def test_sdk_default_transport_also_works(server: FakeServer) -> None:
     llm = _llm(server, http="httpx")
     out = llm.generate([ChatRequest.chat("a #429*1"), ChatRequest.chat("b")])
     assert [r.text for r in out if isinstance(r, ChatResponse)] == ["echo: a #429*1", "echo: b"]
+
+
+def test_a_failing_callback_stops_the_remaining_calls() -> None:
+    srv = FakeServer(latency_s=0.3).start()
+    try:
+        llm = get_llm("openai:m", base_url=srv.base_url, concurrency=2)
+
+        def boom(i: int, res: object) -> None:
+            raise RuntimeError("disk full")
+
+        with pytest.raises(RuntimeError, match="disk full"):
+            llm.generate([ChatRequest.chat(f"q{i}") for i in range(20)], on_result=boom)
+        time.sleep(1.2)  # uncancelled, four more rounds of two would go out in this time
+        assert sum(srv.attempts.values()) <= 4  # the two in flight when it raised, and the two before
+    finally:
+        srv.stop()

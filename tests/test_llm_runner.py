@@ -12,7 +12,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _llm_helpers import FakeServer  # noqa: E402
 
 from alignforge.errors import ConfigError  # noqa: E402
-from alignforge.llm import Budget, BudgetedLLM, ChatRequest, Drop, Job, LLMError, get_llm, run_requests  # noqa: E402
+from alignforge.llm import (  # noqa: E402
+    Budget,
+    BudgetedLLM,
+    ChatRequest,
+    Drop,
+    Job,
+    LLMError,
+    estimate_requests,
+    get_llm,
+    run_requests,
+)
 
 
 @pytest.fixture
@@ -105,3 +115,32 @@ def test_budget_needs_a_price(server: FakeServer, tmp_path: Path) -> None:
         run_requests(unpriced, _jobs(["a"]), out=tmp_path / "o.jsonl", max_cost=1.0)
     free = get_llm("openai:my-finetune", base_url=server.base_url, price=(0, 0))
     assert run_requests(free, _jobs(["a"]), out=tmp_path / "o.jsonl", max_cost=0.0).written == 1
+
+
+def test_dry_run_estimate_counts_cache_hits_and_prices(server: FakeServer, tmp_path: Path) -> None:
+    llm = get_llm("openai:gpt-4o-mini", base_url=server.base_url, cache=tmp_path / "c.sqlite")
+    reqs = [ChatRequest.chat("x" * 300, max_tokens=100) for _ in range(1)] + [
+        ChatRequest.chat("y", max_tokens=50)
+    ]
+    llm.generate(reqs[1:])
+    est = estimate_requests(llm, reqs)
+    assert (est.requests, est.cached, est.max_completion_tokens) == (1, 1, 100)
+    assert 100 <= est.prompt_tokens <= 110
+    assert est.max_cost_usd == pytest.approx((est.prompt_tokens * 0.15 + 100 * 0.60) / 1e6)
+    assert "1 requests to send (1 more answered from the cache)" in str(est)
+    assert estimate_requests(get_llm("openai:custom", base_url=server.base_url), reqs).max_cost_usd is None
+
+
+def test_one_budget_shared_by_two_stages_and_a_progress_bar(server: FakeServer, tmp_path: Path) -> None:
+    llm = get_llm("openai:gpt-4o", base_url=server.base_url)
+    # One request reserves $0.0001125 (5 + 10 tokens) and really costs $0.0000225 (1 + 2 tokens):
+    # stage a fits (one at a time), stage b has room for one more request only.
+    budget = Budget(0.00016)
+    a = run_requests(
+        llm, _jobs(["a", "b"], max_tokens=10), out=tmp_path / "a.jsonl", max_cost=budget, progress=True
+    )
+    b = run_requests(
+        llm, _jobs(["c", "d"], max_tokens=10), out=tmp_path / "b.jsonl", max_cost=budget, progress=True
+    )
+    assert (a.written, b.written, b.not_run_budget) == (2, 1, 1)
+    assert budget.spent_usd == pytest.approx(a.cost_usd + b.cost_usd) and budget.spent_usd <= 0.00016

@@ -12,7 +12,9 @@ from alignforge.verify._protocol import ProtocolError, decode_value
 from alignforge.verify._suites import build_program, detect_style, strip_fences
 
 
-@pytest.mark.parametrize("n,c,k", [(10, 3, 1), (10, 3, 5), (10, 0, 3), (10, 10, 10), (200, 17, 10), (5, 4, 2)])
+@pytest.mark.parametrize(
+    "n,c,k", [(10, 3, 1), (10, 3, 5), (10, 0, 3), (10, 10, 10), (200, 17, 10), (5, 4, 2)]
+)
 def test_pass_at_k_matches_the_exact_formula(n, c, k):
     assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k), abs=1e-12)
 
@@ -34,28 +36,34 @@ def test_pass_at_k_table_skips_k_above_n():
     assert t["overall"]["skipped@3"] == 1 and t["overall"]["pass@3"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("so x = 4. \\boxed{4} ... wait, \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
-    ("Janet makes 9 * 2 = 18.\n#### 18", "18"),
-    ("Adding them up, the answer is 1,000.", "1,000"),
-    ("We get 3 apples and then 7 apples", "7"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("so x = 4. \\boxed{4} ... wait, \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+        ("Janet makes 9 * 2 = 18.\n#### 18", "18"),
+        ("Adding them up, the answer is 1,000.", "1,000"),
+        ("We get 3 apples and then 7 apples", "7"),
+    ],
+)
 def test_extract_answer(text, expected):
     assert extract_answer(text) == expected
 
 
-@pytest.mark.parametrize("completion,answer,passed", [
-    ("The total is \\boxed{18.0}", "18", True),
-    ("#### 1,000", "1000", True),
-    ("The answer is 18.", "18", True),
-    ("\\boxed{\\frac{3}{4}}", "0.75", True),
-    ("\\boxed{17}", "18", False),
-    ("It is \\boxed{18} or \\boxed{19}", "18", False),  # two different final answers
-    ("no idea", "18", False),
-    ("\\boxed{\\frac{\\pi}{2}}", "\\frac{\\pi}{2}", True),
-    ("\\boxed{x^2+2x+1}", "(x+1)^2", True),
-    ("\\boxed{p - q}", "p - q", True),
-])
+@pytest.mark.parametrize(
+    "completion,answer,passed",
+    [
+        ("The total is \\boxed{18.0}", "18", True),
+        ("#### 1,000", "1000", True),
+        ("The answer is 18.", "18", True),
+        ("\\boxed{\\frac{3}{4}}", "0.75", True),
+        ("\\boxed{17}", "18", False),
+        ("It is \\boxed{18} or \\boxed{19}", "18", False),  # two different final answers
+        ("no idea", "18", False),
+        ("\\boxed{\\frac{\\pi}{2}}", "\\frac{\\pi}{2}", True),
+        ("\\boxed{x^2+2x+1}", "(x+1)^2", True),
+        ("\\boxed{p - q}", "p - q", True),
+    ],
+)
 def test_verify_math_table(completion, answer, passed):
     assert verify_math(completion, answer).passed is passed
 
@@ -74,8 +82,12 @@ def test_codec_refuses_anything_but_builtin_trees():
 
 
 def test_styles_fences_and_programs():
-    he = {"prompt": "def f(x):\n    \"\"\"doc\"\"\"\n", "entry_point": "f", "style": "humaneval",
-          "tests": "def check(candidate):\n    assert candidate(1) == 1\n"}
+    he = {
+        "prompt": 'def f(x):\n    """doc"""\n',
+        "entry_point": "f",
+        "style": "humaneval",
+        "tests": "def check(candidate):\n    assert candidate(1) == 1\n",
+    }
     assert detect_style(he) == "humaneval"
     assert detect_style({"tests": ["assert f(1) == 1"]}) == "mbpp"
     assert detect_style({"tests": "def test_a():\n    assert True\n"}) == "pytest"
@@ -114,4 +126,6 @@ def test_prepare_humaneval_and_small_mbpp(tmp_path, benchmarks_dir):
     assert out["mbpp"]["written"] == 3 and out["mbpp_train"]["written"] == 2
     assert list(out["mbpp"]["reference_failures"]) == [f"Mbpp/{rows[12]['task_id']}"]
     prompt = json.loads((tmp_path / "mbpp_prompts.jsonl").read_text().splitlines()[0])["prompt"]
-    assert "assert" in prompt and json.loads((tmp_path / "dataset_summary.json").read_text())["datasets"]["mbpp"]
+    assert (
+        "assert" in prompt and json.loads((tmp_path / "dataset_summary.json").read_text())["datasets"]["mbpp"]
+    )

@@ -158,4 +158,183 @@ def dpo_cmd(
     _print(summary)
 
 
+@generate_group.command("sft")
+@click.option("--taxonomy", type=click.Path(dir_okay=False), help="YAML taxonomy: domain, topics, tasks.")
+@click.option("--prompts", type=click.Path(dir_okay=False), help="Or a JSONL of prompts to answer.")
+@click.option("--out", "output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--min-score",
+    default=0.80,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Keep rows whose judge score / 10 is at least this (0-1 scale).",
+)
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N inputs.")
+@_common
+def sft_cmd(
+    taxonomy: str | None,
+    prompts: str | None,
+    output: str,
+    min_score: float,
+    limit: int | None,
+    model: str,
+    judge_model: str | None,
+    max_tokens: int,
+    judge_max_tokens: int,
+    batch_size: int,
+    max_cost: float | None,
+    cache: str,
+    dry_run: bool,
+    no_progress: bool,
+) -> None:
+    """SFT rows: inputs from a taxonomy (or prompts), one strong answer each, judge filter >= 0.80.
+
+    \b
+    Example:
+      alignforge generate sft --taxonomy examples/taxonomy.yaml --out sft.jsonl --model openai:gpt-4o
+    """
+    from alignforge.generate import generate_sft_data
+
+    if dry_run:
+        raise click.UsageError("--dry-run is not supported by generate sft yet (inputs come from the model)")
+    _print(
+        generate_sft_data(
+            output,
+            taxonomy=taxonomy,
+            prompts=prompts,
+            model=model,
+            judge_model=judge_model,
+            min_score=min_score,
+            max_tokens=max_tokens,
+            judge_max_tokens=judge_max_tokens,
+            batch_size=batch_size,
+            max_cost=max_cost,
+            cache=None if cache == "none" else cache,
+            limit=limit,
+            progress=not no_progress,
+        )
+    )
+
+
+@generate_group.command("kto")
+@click.option("--prompts", "input_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--threshold", default=7.0, show_default=True, type=float, help="label = judge score (0-10) >= this."
+)
+@click.option(
+    "--per-prompt", default=2, show_default=True, type=click.IntRange(1), help="Answers per prompt."
+)
+@click.option(
+    "--positive-share", default="0.60-0.70", show_default=True, help="Band the positive share is held in."
+)
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N prompts.")
+@_common
+def kto_cmd(
+    input_file: str,
+    output: str,
+    threshold: float,
+    per_prompt: int,
+    positive_share: str,
+    limit: int | None,
+    model: str,
+    judge_model: str | None,
+    max_tokens: int,
+    judge_max_tokens: int,
+    batch_size: int,
+    max_cost: float | None,
+    cache: str,
+    dry_run: bool,
+    no_progress: bool,
+) -> None:
+    """KTO rows labelled by the rubric, positive share held at 60-70 %.
+
+    \b
+    Example:
+      alignforge generate kto --prompts examples/prompts.jsonl --out kto.jsonl --per-prompt 2
+    """
+    from alignforge.generate import generate_kto_data
+
+    if dry_run:
+        raise click.UsageError("--dry-run is not supported by generate kto yet")
+    try:
+        lo, hi = (float(x) for x in positive_share.split("-"))
+    except ValueError:
+        raise click.BadParameter("expected LOW-HIGH, e.g. 0.60-0.70", param_hint="--positive-share") from None
+    _print(
+        generate_kto_data(
+            input_file,
+            output,
+            model=model,
+            judge_model=judge_model,
+            threshold=threshold,
+            per_prompt=per_prompt,
+            min_positive=lo,
+            max_positive=hi,
+            max_tokens=max_tokens,
+            judge_max_tokens=judge_max_tokens,
+            batch_size=batch_size,
+            max_cost=max_cost,
+            cache=None if cache == "none" else cache,
+            limit=limit,
+            progress=not no_progress,
+        )
+    )
+
+
+@generate_group.command("grpo")
+@click.option(
+    "--prompts",
+    "input_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Prompts, RLVR tasks or SFT rows.",
+)
+@click.option("--out", "output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--reward",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "math", "tests", "judge"]),
+    help="Reward spec to attach (auto: tests if the row has tests, math if it has an answer, else judge).",
+)
+def grpo_cmd(input_file: str, output: str, reward: str) -> None:
+    """GRPO prompt-only rows carrying the spec of their reward (no LLM needed).
+
+    \b
+    Example:
+      alignforge generate grpo --prompts math_tasks.jsonl --out grpo.jsonl
+    """
+    from alignforge.generate import generate_grpo_data
+
+    _print(generate_grpo_data(input_file, output, reward=reward))
+
+
+@generate_group.command("rlvr")
+@click.option("--domain", required=True, type=click.Choice(["math", "code"]))
+@click.option("--out", "output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False),
+    help="Generator specs or tasks to check (default: built-in generators).",
+)
+@click.option("--verification-type", default=None, help="math: math|exact; code: tests (default by domain).")
+@click.option("--n", default=100, show_default=True, type=click.IntRange(1), help="Tasks without --input.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def rlvr_cmd(
+    domain: str, output: str, input_file: str | None, verification_type: str | None, n: int, seed: int
+) -> None:
+    """RLVR tasks: procedural math with exact answers, or code tasks whose reference passes 3-5 tests in the sandbox.
+
+    \b
+    Example:
+      alignforge generate rlvr --domain math --n 200 --out math_tasks.jsonl
+      alignforge generate rlvr --domain code --n 50 --out code_tasks.jsonl
+    """
+    from alignforge.generate import generate_rlvr_data
+
+    _print(generate_rlvr_data(input_file, output, domain, verification_type, n=n, seed=seed))
+
+
 COMMANDS = [generate_group]

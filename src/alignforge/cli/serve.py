@@ -77,8 +77,8 @@ def serve(
         )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    h, p = server.server_address[:2]
-    click.echo(f"alignforge serve: {spec} at http://{h}:{p}/v1 (Ctrl-C stops)", err=True)
+    bound = server.server_address
+    click.echo(f"alignforge serve: {spec} at http://{bound[0]!s}:{bound[1]}/v1 (Ctrl-C stops)", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,10 +25,14 @@ def _ks(text: str) -> list[int]:
 @click.command("prepare")
 @click.argument("name", type=click.Choice(["humaneval", "mbpp", "gsm8k", "math500"]))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--source", type=click.Path(exists=True, file_okay=False), help="Folder with the original files.")
+@click.option(
+    "--source", type=click.Path(exists=True, file_okay=False), help="Folder with the original files."
+)
 @click.option("--validation-size", default=20, show_default=True, type=click.IntRange(0))
 @click.option("--workers", type=click.IntRange(1), help="Sandbox workers for the reference check.")
-def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None) -> None:
+def prepare_cmd(
+    name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None
+) -> None:
     """Turn a benchmark into RLVR task files; every reference solution is checked against its tests.
 
     \b
@@ -38,9 +44,11 @@ def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: in
 
     summary = prepare_dataset(name, out_dir, source=source, validation_size=validation_size, workers=workers)
     for split, s in summary["splits"].items():
-        click.echo(f"{split}: {s['written']}/{s['tasks']} tasks written; reference failures "
-                   f"{len(s['reference_failures'])}; prompts repaired {s['prompts_repaired']}, "
-                   f"refused {len(s['prompts_refused'])}")
+        click.echo(
+            f"{split}: {s['written']}/{s['tasks']} tasks written; reference failures "
+            f"{len(s['reference_failures'])}; prompts repaired {s['prompts_repaired']}, "
+            f"refused {len(s['prompts_refused'])}"
+        )
         for tid, why in list(s["reference_failures"].items())[:10]:
             click.echo(f"  reference fails: {tid}: {why[:160]}")
     click.echo(f"summary: {Path(out_dir) / 'dataset_summary.json'}")
@@ -52,15 +60,29 @@ def prepare_cmd(name: str, out_dir: str, source: str | None, validation_size: in
 @click.option("--out", type=click.Path(dir_okay=False), help="Verdicts (JSONL).")
 @click.option("--k", "ks", default=None, help="Also print pass@k, e.g. 1,5,10.")
 @click.option("--workers", type=click.IntRange(1))
-@click.option("--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per sample.")
+@click.option(
+    "--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per sample."
+)
 @click.option("--memory-mb", default=1024, show_default=True, type=click.IntRange(64))
 @click.option("--partial", is_flag=True, help="Reward = fraction of tests passed.")
 @click.option("--isolation", type=click.Choice(["process", "bwrap"]), default="process", show_default=True)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="SQLite verdict cache.")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming an existing --out file.")
 @click.pass_context
-def verify_group(ctx: click.Context, tasks: str | None, completions: str | None, out: str | None, ks: str | None,
-                 workers: int | None, timeout_s: float, memory_mb: int, partial: bool, isolation: str,
-                 cache_path: str | None) -> None:
+def verify_group(
+    ctx: click.Context,
+    tasks: str | None,
+    completions: str | None,
+    out: str | None,
+    ks: str | None,
+    workers: int | None,
+    timeout_s: float,
+    memory_mb: int,
+    partial: bool,
+    isolation: str,
+    cache_path: str | None,
+    fresh: bool,
+) -> None:
     """Verify completions in the sandbox and write one verdict per line.
 
     \b
@@ -73,28 +95,88 @@ def verify_group(ctx: click.Context, tasks: str | None, completions: str | None,
         return
     if not tasks or not completions or not out:
         raise click.UsageError("give --tasks, --completions and --out (or a subcommand such as calibrate)")
-    from alignforge.io import JsonlWriter, iter_jsonl
+    from alignforge.io import JsonlWriter
     from alignforge.verify.engine import VerdictCache, verify_completions
     from alignforge.verify.passk import pass_at_k_table
+    from alignforge.verify.tasks import load_tasks
 
     k_list = _ks(ks) if ks else []
-    rows = (row for _, row in iter_jsonl(completions))
-    cache = VerdictCache(cache_path)
+    task_map = load_tasks(tasks)
+    done = [] if fresh else _finished(out)
+    verdicts = [{"task_id": v["task_id"], "passed": v["passed"]} for v in done]
     counts: dict[str, int] = {}
-    verdicts = []
-    with JsonlWriter(out, append=False) as writer:
-        for v in verify_completions(tasks, rows, workers=workers, timeout_s=timeout_s, partial=partial,
-                                    isolation=isolation, memory_mb=memory_mb, cache=cache):
+    hits = 0
+    cache = VerdictCache(cache_path)
+    rows = _rows(completions, task_map, done, out)
+    with JsonlWriter(out, append=not fresh) as writer:
+        for v in verify_completions(
+            task_map,
+            rows,
+            workers=workers,
+            timeout_s=timeout_s,
+            partial=partial,
+            isolation=isolation,
+            memory_mb=memory_mb,
+            cache=cache,
+        ):
             writer.write(v)
             counts[v["status"]] = counts.get(v["status"], 0) + 1
+            hits += bool(v.get("cache_hit"))
             verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
+    if done:
+        click.echo(f"resumed: {len(done)} verdicts were already in {out}")
     total = sum(counts.values())
-    click.echo(f"{total} verdicts -> {out}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
-               + f"; cache hits {cache.hits}")
+    click.echo(
+        f"{total} verdicts -> {out}: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+        + f"; cache hits {hits}"
+    )
     if k_list:
         table = pass_at_k_table(verdicts, k_list)["overall"]
-        click.echo("  ".join(f"pass@{k} {table[f'pass@{k}']:.4f}" if table[f"pass@{k}"] is not None
-                             else f"pass@{k} n/a" for k in k_list))
+        click.echo(
+            "  ".join(
+                f"pass@{k} {table[f'pass@{k}']:.4f}" if table[f"pass@{k}"] is not None else f"pass@{k} n/a"
+                for k in k_list
+            )
+        )
+
+
+def _finished(out: str) -> list[dict[str, Any]]:
+    """Verdicts already written by an earlier (possibly killed) run, partial last line removed."""
+    from alignforge.io import iter_jsonl, repair_tail
+
+    if not Path(out).is_file() or Path(out).stat().st_size == 0:
+        return []
+    repair_tail(out)
+    return [row for _, row in iter_jsonl(out)]
+
+
+def _rows(
+    path: str, task_map: dict[str, Any], done: list[dict[str, Any]], out: str
+) -> Iterator[dict[str, Any]]:
+    """Completion rows with sample indices filled in; rows already verdicted in ``done`` are skipped."""
+    from alignforge.io import DataError, iter_jsonl
+
+    counters: dict[str, int] = {}
+    for n, (line, row) in enumerate(iter_jsonl(path)):
+        if not isinstance(row, dict) or not isinstance(row.get("completion"), str) or "task_id" not in row:
+            raise DataError(
+                path, line, "field 'completion': expected an object with task_id and a string completion"
+            )
+        tid = str(row["task_id"])
+        if tid not in task_map:
+            raise DataError(path, line, f"field 'task_id': unknown task {tid!r} (not in the --tasks file)")
+        idx = row.get("sample_index")
+        if idx is None:
+            idx = counters.get(tid, 0)
+        elif not isinstance(idx, int) or isinstance(idx, bool):
+            raise DataError(path, line, "field 'sample_index': expected an integer")
+        counters[tid] = max(counters.get(tid, 0), idx + 1)
+        if n < len(done):
+            if str(done[n].get("task_id")) != tid or done[n].get("sample_index") != idx:
+                raise DataError(out, n + 1, f"does not match {path}:{line}; run again with --fresh")
+            continue
+        yield {**row, "task_id": tid, "sample_index": idx}
 
 
 @verify_group.command("calibrate")
@@ -102,7 +184,12 @@ def verify_group(ctx: click.Context, tasks: str | None, completions: str | None,
 @click.option("--limit", type=click.IntRange(1), help="Only the first N tasks.")
 @click.option("--workers", type=click.IntRange(1))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the report as JSON.")
-def calibrate_cmd(tasks: str, limit: int | None, workers: int | None, json_out: str | None) -> None:
+@click.option(
+    "--timeout", "timeout_s", default=5.0, show_default=True, type=float, help="CPU seconds per probe."
+)
+def calibrate_cmd(
+    tasks: str, limit: int | None, workers: int | None, json_out: str | None, timeout_s: float
+) -> None:
     """Measure false-positive and false-negative rates with references, wrong variants and hack probes.
 
     \b
@@ -112,7 +199,7 @@ def calibrate_cmd(tasks: str, limit: int | None, workers: int | None, json_out: 
     """
     from alignforge.verify.calibrate import calibrate, format_report
 
-    report = calibrate(tasks, limit=limit, workers=workers)
+    report = calibrate(tasks, limit=limit, workers=workers, timeout_s=timeout_s)
     click.echo(format_report(report))
     if json_out:
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
@@ -147,13 +234,18 @@ def passk_cmd(verdicts: str, ks: str, per_task: bool) -> None:
     table = pass_at_k_table(rows, _ks(ks))
     if per_task:
         for tid, t in table["tasks"].items():
-            click.echo(f"{tid}\tn={t['n']}\tc={t['c']}\t" + "\t".join(
-                f"{k}={v:.4f}" for k, v in t.items() if k.startswith("pass@")))
+            click.echo(
+                f"{tid}\tn={t['n']}\tc={t['c']}\t"
+                + "\t".join(f"{k}={v:.4f}" for k, v in t.items() if k.startswith("pass@"))
+            )
     o = table["overall"]
     for k in _ks(ks):
         val = o[f"pass@{k}"]
-        click.echo(f"pass@{k}: " + (f"{val:.4f}" if val is not None else "n/a")
-                   + f"  ({o[f'tasks@{k}']} tasks; {o[f'skipped@{k}']} with fewer than {k} samples skipped)")
+        click.echo(
+            f"pass@{k}: "
+            + (f"{val:.4f}" if val is not None else "n/a")
+            + f"  ({o[f'tasks@{k}']} tasks; {o[f'skipped@{k}']} with fewer than {k} samples skipped)"
+        )
 
 
 COMMANDS = [prepare_cmd, verify_group, bench_group]

@@ -83,7 +83,7 @@ def window_hashes(ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     h *= np.uint64(0x9E3779B97F4A7C15)
     h ^= h >> np.uint64(29)
     bad = np.concatenate(([0], np.cumsum(ids < 0)))
-    valid = (bad[n:] - bad[: count]) == 0
+    valid = (bad[n:] - bad[:count]) == 0
     return h, valid
 
 
@@ -121,8 +121,12 @@ def build_index(
     t0 = time.perf_counter()
     if n < 3:
         raise ValueError(f"n must be at least 3, got {n}")
-    names = sorted({x.lower() if "/" not in x and not x.endswith(".gz") and not x.endswith(".jsonl") else x
-                    for x in names})
+    names = sorted(
+        {
+            x.lower() if "/" not in x and not x.endswith(".gz") and not x.endswith(".jsonl") else x
+            for x in names
+        }
+    )
     key, _ = _fingerprint(names, benchmark_dir)
     key = f"{key}-n{n}-df{max_df}"
     path = cache_dir() / f"index-{key}.pkl"
@@ -174,7 +178,7 @@ def _build(items: list[BenchmarkItem], *, n: int, max_df: int) -> NgramIndex:
             hs.append(h)
             codes.append(np.full(len(h), gid * 3 + part, np.int64))
         if len(q) and len(a):
-            both = np.concatenate((q[-(n - 1):], a[: n - 1]))
+            both = np.concatenate((q[-(n - 1) :], a[: n - 1]))
             h, _ = window_hashes(both, n)
             hs.append(h)
             codes.append(np.full(len(h), gid * 3 + 2, np.int64))
@@ -196,5 +200,14 @@ def _build(items: list[BenchmarkItem], *, n: int, max_df: int) -> NgramIndex:
     uh, start = np.unique(h_all, return_index=True)
     ptr = np.append(start, len(h_all)).astype(np.int64)
     sizes = np.bincount(c_all, minlength=len(items) * 3).astype(np.int64)
-    return NgramIndex(n=n, max_df=max_df, vocab=vocab, hashes=uh, ptr=ptr, postings=c_all, part_sizes=sizes,
-                      items=refs, short=short)
+    return NgramIndex(
+        n=n,
+        max_df=max_df,
+        vocab=vocab,
+        hashes=uh,
+        ptr=ptr,
+        postings=c_all,
+        part_sizes=sizes,
+        items=refs,
+        short=short,
+    )

@@ -17,19 +17,53 @@ from typing import Any
 
 from alignforge.curate.benchmarks import BenchmarkItem, load_benchmark
 
-__all__ = ["labelled_set", "recall_table", "synthetic_hellaswag", "CONTAMINATED_KINDS", "paraphrase", "reformat"]
+__all__ = [
+    "labelled_set",
+    "recall_table",
+    "synthetic_hellaswag",
+    "CONTAMINATED_KINDS",
+    "paraphrase",
+    "reformat",
+]
 
 CONTAMINATED_KINDS = ("verbatim", "prompt_only", "reformatted", "embedded", "paraphrased")
 _BENCHES = ("gsm8k", "mbpp", "humaneval", "math500", "truthfulqa")
 
 _SYN = {
-    "find": "determine", "write": "create", "how many": "what number of", "how much": "what amount of",
-    "total": "overall", "each": "every", "buys": "purchases", "bought": "purchased", "gets": "receives",
-    "makes": "earns", "wants": "would like", "needs": "requires", "given": "provided", "list": "array",
-    "returns": "gives back", "return": "give back", "check": "verify", "whether": "if", "calculate": "compute",
-    "people": "persons", "large": "big", "small": "little", "start": "begin", "number": "figure",
-    "function": "routine", "what": "which", "happens": "occurs", "true": "correct", "does": "will",
-    "day": "daily period", "costs": "is priced at", "has": "owns", "sells": "sold", "remove": "delete",
+    "find": "determine",
+    "write": "create",
+    "how many": "what number of",
+    "how much": "what amount of",
+    "total": "overall",
+    "each": "every",
+    "buys": "purchases",
+    "bought": "purchased",
+    "gets": "receives",
+    "makes": "earns",
+    "wants": "would like",
+    "needs": "requires",
+    "given": "provided",
+    "list": "array",
+    "returns": "gives back",
+    "return": "give back",
+    "check": "verify",
+    "whether": "if",
+    "calculate": "compute",
+    "people": "persons",
+    "large": "big",
+    "small": "little",
+    "start": "begin",
+    "number": "figure",
+    "function": "routine",
+    "what": "which",
+    "happens": "occurs",
+    "true": "correct",
+    "does": "will",
+    "day": "daily period",
+    "costs": "is priced at",
+    "has": "owns",
+    "sells": "sold",
+    "remove": "delete",
 }
 _SYN_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SYN), key=len, reverse=True)) + r")\b", re.I)
 
@@ -62,7 +96,20 @@ _EMBED = [
     "Task description follows.\n---\n{q}\n---\nRespond with a complete solution and a one-line summary.",
 ]
 
-_NAMES = ["Ava", "Bilal", "Chen", "Dara", "Emeka", "Farah", "Goran", "Hina", "Ines", "Jonas", "Kemal", "Lucia"]
+_NAMES = [
+    "Ava",
+    "Bilal",
+    "Chen",
+    "Dara",
+    "Emeka",
+    "Farah",
+    "Goran",
+    "Hina",
+    "Ines",
+    "Jonas",
+    "Kemal",
+    "Lucia",
+]
 _THINGS = ["marbles", "stickers", "postcards", "seashells", "bolts", "notebooks", "lemons", "tiles"]
 _WORD = [
     "{n} collects {a} {t} on Monday and {b} {t} on Tuesday. On Wednesday {n} trades away {c} {t}. "
@@ -87,9 +134,15 @@ _TRIVIA = [
     ("How long does a hummingbird's heart beat per minute at rest?", "Roughly 250 times."),
     ("What was the first metal that humans learned to smelt?", "Copper, most historians say."),
     ("Does shaving make hair on your legs grow back thicker over time?", "No, it only looks blunter."),
-    ("Which ocean current keeps western Europe milder than Labrador?", "The Gulf Stream and North Atlantic Drift."),
+    (
+        "Which ocean current keeps western Europe milder than Labrador?",
+        "The Gulf Stream and North Atlantic Drift.",
+    ),
     ("Can goldfish really remember things for months, not seconds?", "Yes, studies show months."),
-    ("Why does bread go stale faster in the fridge than on the counter?", "Starch retrogrades faster when cool."),
+    (
+        "Why does bread go stale faster in the fridge than on the counter?",
+        "Starch retrogrades faster when cool.",
+    ),
     ("Is it safe to wake a person who is sleepwalking?", "Generally yes; guide them back gently."),
 ]
 _MATH = [
@@ -119,8 +172,14 @@ def _clean_rows(rng: random.Random, count: int) -> list[dict[str, Any]]:
         else:
             q = rng.choice(_MATH).format(a=a, b=b, c=c)
             ans = f"Working through it with {a} and {b} gives the answer."
-        rows.append({"prompt": q, "chosen": ans, "rejected": "I am not sure.",
-                     "metadata": {"label": "clean", "topic": kind}})
+        rows.append(
+            {
+                "prompt": q,
+                "chosen": ans,
+                "rejected": "I am not sure.",
+                "metadata": {"label": "clean", "topic": kind},
+            }
+        )
     return rows
 
 
@@ -130,22 +189,37 @@ def _row(kind: str, it: BenchmarkItem, rng: random.Random) -> dict[str, Any]:
     if kind == "verbatim":
         return {"prompt": q, "chosen": it.answer, "rejected": "I do not know.", "metadata": meta}
     if kind == "prompt_only":
-        return {"prompt": q, "chosen": "Let us reason it out carefully and check each step.",
-                "rejected": "No idea.", "metadata": meta}
+        return {
+            "prompt": q,
+            "chosen": "Let us reason it out carefully and check each step.",
+            "rejected": "No idea.",
+            "metadata": meta,
+        }
     if kind == "reformatted":
-        return {"prompt": [{"role": "user", "content": reformat(q, rng)}],
-                "chosen": [{"role": "assistant", "content": "Here is my answer."}],
-                "rejected": [{"role": "assistant", "content": "Pass."}], "metadata": meta}
+        return {
+            "prompt": [{"role": "user", "content": reformat(q, rng)}],
+            "chosen": [{"role": "assistant", "content": "Here is my answer."}],
+            "rejected": [{"role": "assistant", "content": "Pass."}],
+            "metadata": meta,
+        }
     if kind == "embedded":
-        return {"messages": [
-            {"role": "system", "content": "You are a patient tutor."},
-            {"role": "user", "content": "Hi! Can you help me with some homework today?"},
-            {"role": "assistant", "content": "Of course, send me the first exercise."},
-            {"role": "user", "content": rng.choice(_EMBED).format(q=q)},
-            {"role": "assistant", "content": "Sure, let us start by restating what is asked."},
-        ], "metadata": meta}
+        return {
+            "messages": [
+                {"role": "system", "content": "You are a patient tutor."},
+                {"role": "user", "content": "Hi! Can you help me with some homework today?"},
+                {"role": "assistant", "content": "Of course, send me the first exercise."},
+                {"role": "user", "content": rng.choice(_EMBED).format(q=q)},
+                {"role": "assistant", "content": "Sure, let us start by restating what is asked."},
+            ],
+            "metadata": meta,
+        }
     if kind == "paraphrased":
-        return {"prompt": paraphrase(q, rng), "chosen": "A worked answer.", "rejected": "Nope.", "metadata": meta}
+        return {
+            "prompt": paraphrase(q, rng),
+            "chosen": "A worked answer.",
+            "rejected": "Nope.",
+            "metadata": meta,
+        }
     raise ValueError(kind)
 
 
@@ -183,12 +257,45 @@ def recall_table(rows: Sequence[dict[str, Any]], flagged: Sequence[bool]) -> dic
     return out
 
 
-_HS_PEOPLE = ["A man", "A woman", "A young girl", "An old man", "Two kids", "A chef", "A mechanic", "A gymnast"]
-_HS_DOING = ["kneels beside", "walks toward", "leans over", "picks up", "points at", "circles around", "lifts"]
-_HS_OBJ = ["a wooden canoe", "a bucket of soapy water", "a tall ladder", "a bowling ball", "a set of drums",
-           "a snowy windshield", "a stack of tiles", "a garden hose", "an ironing board", "a bicycle tire"]
-_HS_END = ["then scrubs it with a sponge", "then rinses it off slowly", "then shows it to the camera",
-           "then sets it down and waves", "then begins to spin around", "then measures it with a tape"]
+_HS_PEOPLE = [
+    "A man",
+    "A woman",
+    "A young girl",
+    "An old man",
+    "Two kids",
+    "A chef",
+    "A mechanic",
+    "A gymnast",
+]
+_HS_DOING = [
+    "kneels beside",
+    "walks toward",
+    "leans over",
+    "picks up",
+    "points at",
+    "circles around",
+    "lifts",
+]
+_HS_OBJ = [
+    "a wooden canoe",
+    "a bucket of soapy water",
+    "a tall ladder",
+    "a bowling ball",
+    "a set of drums",
+    "a snowy windshield",
+    "a stack of tiles",
+    "a garden hose",
+    "an ironing board",
+    "a bicycle tire",
+]
+_HS_END = [
+    "then scrubs it with a sponge",
+    "then rinses it off slowly",
+    "then shows it to the camera",
+    "then sets it down and waves",
+    "then begins to spin around",
+    "then measures it with a tape",
+]
 
 
 def synthetic_hellaswag(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
@@ -198,12 +305,27 @@ def synthetic_hellaswag(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
     out = []
     for i in range(count):
         filler = " ".join(rng.choice(words) for _ in range(6))
-        ctx_a = (f"{rng.choice(_HS_PEOPLE)} {rng.choice(_HS_DOING)} {rng.choice(_HS_OBJ)} near the {filler} "
-                 f"while {rng.choice(_NAMES)} counts to {rng.randint(2, 999)}.")
+        ctx_a = (
+            f"{rng.choice(_HS_PEOPLE)} {rng.choice(_HS_DOING)} {rng.choice(_HS_OBJ)} near the {filler} "
+            f"while {rng.choice(_NAMES)} counts to {rng.randint(2, 999)}."
+        )
         ctx_b = rng.choice(["he", "she", "they", "the person"])
-        endings = [f"{rng.choice(_HS_END)} and {rng.choice(_HS_END)} for {rng.randint(2, 60)} seconds."
-                   for _ in range(4)]
-        out.append({"ind": i, "activity_label": rng.choice(_HS_OBJ), "ctx_a": ctx_a, "ctx_b": ctx_b,
-                    "ctx": f"{ctx_a} {ctx_b}", "endings": endings, "label": rng.randint(0, 3), "split": "val",
-                    "split_type": rng.choice(["indomain", "zeroshot"]), "source_id": f"synthetic~{i}"})
+        endings = [
+            f"{rng.choice(_HS_END)} and {rng.choice(_HS_END)} for {rng.randint(2, 60)} seconds."
+            for _ in range(4)
+        ]
+        out.append(
+            {
+                "ind": i,
+                "activity_label": rng.choice(_HS_OBJ),
+                "ctx_a": ctx_a,
+                "ctx_b": ctx_b,
+                "ctx": f"{ctx_a} {ctx_b}",
+                "endings": endings,
+                "label": rng.randint(0, 3),
+                "split": "val",
+                "split_type": rng.choice(["indomain", "zeroshot"]),
+                "source_id": f"synthetic~{i}",
+            }
+        )
     return out

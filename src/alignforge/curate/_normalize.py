@@ -21,8 +21,20 @@ __all__ = ["normalize", "tokens", "segments", "row_texts", "TEXT_FIELDS", "NORMA
 NORMALIZER_VERSION = 1
 #: Fields scanned in a training row (message lists are read message by message).
 TEXT_FIELDS = (
-    "prompt", "messages", "chosen", "rejected", "completion", "text",
-    "instruction", "input", "output", "response", "question", "answer", "problem", "solution",
+    "prompt",
+    "messages",
+    "chosen",
+    "rejected",
+    "completion",
+    "text",
+    "instruction",
+    "input",
+    "output",
+    "response",
+    "question",
+    "answer",
+    "problem",
+    "solution",
 )
 
 _BOUNDARY = ".?!:;\n\r\u3002\uff1f\uff01"

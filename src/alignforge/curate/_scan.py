@@ -36,7 +36,9 @@ class ScanRules:
         self.min_ngrams = min_ngrams
 
 
-def scan_batch(rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None = None) -> list[list[dict[str, Any]]]:
+def scan_batch(
+    rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None = None
+) -> list[list[dict[str, Any]]]:
     """For each row, the list of its matches (empty = clean). Each match names benchmark, item, method, span."""
     import numpy as np
 
@@ -75,26 +77,61 @@ def scan_batch(rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None =
                     gids = short.get(tuple(st)) if len(st) < n else None
                     if gids:
                         for gid in gids:
-                            found[r].setdefault(gid, _record(index, gid, "short_question", " ".join(st),
-                                                             fname, part="question", coverage=1.0))
+                            found[r].setdefault(
+                                gid,
+                                _record(
+                                    index,
+                                    gid,
+                                    "short_question",
+                                    " ".join(st),
+                                    fname,
+                                    part="question",
+                                    coverage=1.0,
+                                ),
+                            )
     if ids:
-        _ngram_matches(np.asarray(ids, np.int64), toks_all, row_starts, field_starts, field_names, index, rules, found)
+        _ngram_matches(
+            np.asarray(ids, np.int64), toks_all, row_starts, field_starts, field_names, index, rules, found
+        )
     return [list(f.values()) for f in found]
 
 
-def _record(index: NgramIndex, gid: int, method: str, span: str, fname: str, *, part: str,
-            coverage: float, ngrams: int | None = None) -> dict[str, Any]:
+def _record(
+    index: NgramIndex,
+    gid: int,
+    method: str,
+    span: str,
+    fname: str,
+    *,
+    part: str,
+    coverage: float,
+    ngrams: int | None = None,
+) -> dict[str, Any]:
     bench, item_id = index.items[gid]
-    rec: dict[str, Any] = {"benchmark": bench, "item_id": item_id, "method": method,
-                           "span": span[:_SPAN_CHARS], "field": fname, "part": part, "coverage": round(coverage, 3)}
+    rec: dict[str, Any] = {
+        "benchmark": bench,
+        "item_id": item_id,
+        "method": method,
+        "span": span[:_SPAN_CHARS],
+        "field": fname,
+        "part": part,
+        "coverage": round(coverage, 3),
+    }
     if ngrams is not None:
         rec["ngrams"] = ngrams
     return rec
 
 
-def _ngram_matches(ids: Any, toks_all: list[str], row_starts: list[int], field_starts: list[int],
-                   field_names: list[str], index: NgramIndex, rules: ScanRules,
-                   found: list[dict[int, dict[str, Any]]]) -> None:
+def _ngram_matches(
+    ids: Any,
+    toks_all: list[str],
+    row_starts: list[int],
+    field_starts: list[int],
+    field_names: list[str],
+    index: NgramIndex,
+    rules: ScanRules,
+    found: list[dict[int, dict[str, Any]]],
+) -> None:
     import numpy as np
 
     n = index.n
@@ -136,8 +173,9 @@ def _ngram_matches(ids: Any, toks_all: list[str], row_starts: list[int], field_s
     where = np.searchsorted(uk, kk[flagged])
     fs = np.asarray(field_starts)
     cands: dict[int, list[tuple[float, int, int, int, int, int]]] = {}
-    for k, c, cov, w in zip(kk[flagged].tolist(), counts[flagged].tolist(), cover[flagged].tolist(),
-                            where.tolist(), strict=True):
+    for k, c, cov, w in zip(
+        kk[flagged].tolist(), counts[flagged].tolist(), cover[flagged].tolist(), where.tolist(), strict=True
+    ):
         row, code = divmod(k, ncodes)
         gid, part = divmod(code, 3)
         cands.setdefault(row, []).append((min(cov, 1.0), c, gid, part, int(lo[w]), int(hi[w]) + n))
@@ -153,5 +191,13 @@ def _ngram_matches(ids: Any, toks_all: list[str], row_starts: list[int], field_s
             prev = found[row].get(gid)
             if prev is None or prev["method"] != "ngram" or prev.get("ngrams", 0) < c:
                 fname = field_names[int(np.searchsorted(fs, a, side="right")) - 1]
-                found[row][gid] = _record(index, gid, "ngram", " ".join(toks_all[a:b]), fname,
-                                          part=PARTS[part], coverage=cov, ngrams=c)
+                found[row][gid] = _record(
+                    index,
+                    gid,
+                    "ngram",
+                    " ".join(toks_all[a:b]),
+                    fname,
+                    part=PARTS[part],
+                    coverage=cov,
+                    ngrams=c,
+                )

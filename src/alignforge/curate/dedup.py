@@ -35,7 +35,9 @@ def dedup_text(row: dict[str, Any], kind: Kind | str | None) -> str:
 @dataclass
 class DedupResult:
     kept: list[dict[str, Any]] = field(default_factory=list)
-    dropped: list[dict[str, Any]] = field(default_factory=list)  # {"row", "index", "duplicate_of", "reason", ...}
+    dropped: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"row", "index", "duplicate_of", "reason", ...}
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -98,8 +100,15 @@ def iter_dedup(
                     best = (cand, sim)
             if best is not None:
                 seen[digest] = rids[best[0]]  # a later exact copy of this row points at the same kept row
-                yield row, {"index": position, "duplicate_of": rids[best[0]], "reason": "near",
-                            "similarity": round(best[1], 3)}
+                yield (
+                    row,
+                    {
+                        "index": position,
+                        "duplicate_of": rids[best[0]],
+                        "reason": "near",
+                        "similarity": round(best[1], 3),
+                    },
+                )
                 continue
             lean = datasketch.LeanMinHash(mh)
             key = str(position)
@@ -111,7 +120,11 @@ def iter_dedup(
 
 
 def dedup(
-    rows: Iterable[dict[str, Any]], *, kind: Kind | str | None = None, near: float | None = None, num_perm: int = 128
+    rows: Iterable[dict[str, Any]],
+    *,
+    kind: Kind | str | None = None,
+    near: float | None = None,
+    num_perm: int = 128,
 ) -> DedupResult:
     """Keep the first of each group of duplicates; see :func:`iter_dedup`."""
     result = DedupResult()

@@ -93,7 +93,6 @@ class Tracker:
         return self.passed / self.done if self.done else 0.0
 
 
-
 @contextmanager
 def progress_bar(
     tracker: Tracker, description: str, *, enabled: bool = True, count: str = "passed"

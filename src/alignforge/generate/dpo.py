@@ -258,8 +258,12 @@ def generate_dpo_pairs(
 
     budget = Budget(max_cost) if max_cost is not None else None
     llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
-    weak = resolve_llm(weak_model, cache=cache_path, options=llm_options, budget=budget) if weak_model else None
-    jllm = resolve_llm(judge_model, cache=cache_path, options=llm_options, budget=budget) if judge_model else llm
+    weak = (
+        resolve_llm(weak_model, cache=cache_path, options=llm_options, budget=budget) if weak_model else None
+    )
+    jllm = (
+        resolve_llm(judge_model, cache=cache_path, options=llm_options, budget=budget) if judge_model else llm
+    )
     tracker = Tracker(target=target)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.on_usage)
     ctx = GenContext(

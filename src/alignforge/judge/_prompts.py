@@ -8,8 +8,15 @@ without them).
 
 from __future__ import annotations
 
-__all__ = ["RUBRIC", "score_messages", "SCORE_RETRY", "pairwise_messages", "PAIR_RETRY", "flaw_messages",
-           "FLAW_RETRY"]
+__all__ = [
+    "RUBRIC",
+    "score_messages",
+    "SCORE_RETRY",
+    "pairwise_messages",
+    "PAIR_RETRY",
+    "flaw_messages",
+    "FLAW_RETRY",
+]
 
 Messages = list[dict[str, str]]
 
@@ -25,10 +32,14 @@ You are a strict, fair grader. You rate an assistant's RESPONSE to a REQUEST fro
 Reply with exactly two lines: 'Score: <integer 0-10>' and 'Rationale: <one sentence>'."""
 
 _SCORE_SHOTS = [
-    ("REQUEST: What is the capital of France?\nRESPONSE: The capital of France is Paris.",
-     "Score: 10\nRationale: Correct, direct and complete."),
-    ("REQUEST: How many legs does a spider have?\nRESPONSE: Spiders have six legs, like all insects.",
-     "Score: 2\nRationale: Wrong: spiders have eight legs and are not insects."),
+    (
+        "REQUEST: What is the capital of France?\nRESPONSE: The capital of France is Paris.",
+        "Score: 10\nRationale: Correct, direct and complete.",
+    ),
+    (
+        "REQUEST: How many legs does a spider have?\nRESPONSE: Spiders have six legs, like all insects.",
+        "Score: 2\nRationale: Wrong: spiders have eight legs and are not insects.",
+    ),
 ]
 
 SCORE_RETRY = (
@@ -45,7 +56,9 @@ def _chat(system: str, shots: list[tuple[str, str]], final: str) -> Messages:
     return msgs
 
 
-def score_messages(prompt: str, response: str, *, rubric: str = RUBRIC, reference: str | None = None) -> Messages:
+def score_messages(
+    prompt: str, response: str, *, rubric: str = RUBRIC, reference: str | None = None
+) -> Messages:
     ref = f"\nREFERENCE ANSWER (known correct): {reference}" if reference else ""
     final = f"REQUEST: {prompt}{ref}\nRESPONSE: {response}"
     return _chat(_SCORE_SYS.format(rubric=rubric), _SCORE_SHOTS, final)
@@ -57,10 +70,14 @@ You compare two assistant answers, A and B, to the same REQUEST and say which is
 Reply with exactly two lines: 'Winner: <A or B or tie>' and 'Rationale: <one sentence>'."""
 
 _PAIR_SHOTS = [
-    ("REQUEST: What is 2 + 2?\nANSWER A: 2 + 2 = 5.\nANSWER B: 2 + 2 = 4.",
-     "Winner: B\nRationale: B is correct, A is wrong."),
-    ("REQUEST: Name a primary color.\nANSWER A: Red is a primary color.\nANSWER B: Green grass is nice.",
-     "Winner: A\nRationale: A answers the question, B does not."),
+    (
+        "REQUEST: What is 2 + 2?\nANSWER A: 2 + 2 = 5.\nANSWER B: 2 + 2 = 4.",
+        "Winner: B\nRationale: B is correct, A is wrong.",
+    ),
+    (
+        "REQUEST: Name a primary color.\nANSWER A: Red is a primary color.\nANSWER B: Green grass is nice.",
+        "Winner: A\nRationale: A answers the question, B does not.",
+    ),
 ]
 
 PAIR_RETRY = "Your reply did not follow the format. Reply with exactly:\nWinner: <A or B or tie>\nRationale: <one sentence>"
@@ -76,12 +93,16 @@ plausible (well-formed sentences a reader could believe, not garbage).
 Reply with exactly three lines: 'Flaw: <yes or no>', 'Fluent: <yes or no>' and 'Rationale: <one sentence>'."""
 
 _FLAW_SHOTS = [
-    ("FLAW: hallucinated (it states made-up facts as if true)\nREQUEST: Who wrote Hamlet?\n"
-     "RESPONSE: Hamlet was written by Charles Dickens in 1850.",
-     "Flaw: yes\nFluent: yes\nRationale: The author and date are made up, but it reads naturally."),
-    ("FLAW: incomplete (it leaves out a key part of the request)\nREQUEST: Name two primary colors.\n"
-     "RESPONSE: red blue blue red the the",
-     "Flaw: no\nFluent: no\nRationale: It lists both colors but is not a fluent sentence."),
+    (
+        "FLAW: hallucinated (it states made-up facts as if true)\nREQUEST: Who wrote Hamlet?\n"
+        "RESPONSE: Hamlet was written by Charles Dickens in 1850.",
+        "Flaw: yes\nFluent: yes\nRationale: The author and date are made up, but it reads naturally.",
+    ),
+    (
+        "FLAW: incomplete (it leaves out a key part of the request)\nREQUEST: Name two primary colors.\n"
+        "RESPONSE: red blue blue red the the",
+        "Flaw: no\nFluent: no\nRationale: It lists both colors but is not a fluent sentence.",
+    ),
 ]
 
 FLAW_RETRY = (

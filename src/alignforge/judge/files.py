@@ -48,8 +48,11 @@ class JudgeFileSummary:
         return [
             f"judged {self.rows} rows ({self.skipped_done} already done): {self.scored} scores, "
             f"{self.parse_failed} parse_failed, {self.failed} failed calls -> {self.outputs.get('failures')}",
-            *(["stopped: the cost budget was reached; rerun with a larger --max-cost to finish"]
-              if self.budget_reached else []),
+            *(
+                ["stopped: the cost budget was reached; rerun with a larger --max-cost to finish"]
+                if self.budget_reached
+                else []
+            ),
             f"{means}; pairwise disagreements {self.disagreements}; requests {self.requests}, cost ${self.cost_usd:.4f}",
         ]
 

@@ -119,8 +119,7 @@ class Judge:
     def check_flaws(self, items: Sequence[tuple[str, str, str, str]]) -> list[FlawCheck]:
         """``(prompt, response, flaw_name, flaw_description)``: does the response show the flaw, and is it fluent?"""
         convs = [
-            _prompts.flaw_messages(p, r, flaw_name=name, flaw_description=desc)
-            for p, r, name, desc in items
+            _prompts.flaw_messages(p, r, flaw_name=name, flaw_description=desc) for p, r, name, desc in items
         ]
 
         def parse(text: str) -> dict[str, bool] | None:

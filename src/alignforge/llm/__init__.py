@@ -10,7 +10,7 @@ Importing this package is light: torch, transformers and the API SDKs load on fi
 from __future__ import annotations
 
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError, Message, Usage
-from alignforge.llm.budget import Budget, BudgetedLLM
+from alignforge.llm.budget import Budget, BudgetedLLM, CostEstimate, estimate_requests
 from alignforge.llm.cache import CachedLLM, ResponseCache
 from alignforge.llm.pricing import PRICES, Price, estimate_cost, price_of
 from alignforge.llm.registry import backends, get_llm, register_backend
@@ -30,6 +30,8 @@ __all__ = [
     "ResponseCache",
     "Budget",
     "BudgetedLLM",
+    "CostEstimate",
+    "estimate_requests",
     "PRICES",
     "Price",
     "estimate_cost",

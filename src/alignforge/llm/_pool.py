@@ -53,17 +53,21 @@ class AsyncPool:
         q: queue.SimpleQueue[tuple[int, ChatResponse | LLMError]] = queue.SimpleQueue()
         fut = asyncio.run_coroutine_threadsafe(self._run_all(requests, call, q), self.loop)
         got = 0
-        while got < len(requests):
-            try:
-                i, res = q.get(timeout=0.5)
-            except queue.Empty:
-                if fut.done():
-                    fut.result()  # re-raises a crash of the loop side instead of hanging
-                continue
-            results[i] = res
-            got += 1
-            if on_result is not None:
-                on_result(i, res)
+        try:
+            while got < len(requests):
+                try:
+                    i, res = q.get(timeout=0.5)
+                except queue.Empty:
+                    if fut.done():
+                        fut.result()  # re-raises a crash of the loop side instead of hanging
+                    continue
+                results[i] = res
+                got += 1
+                if on_result is not None:
+                    on_result(i, res)
+        except BaseException:  # Ctrl-C or a failing on_result: stop sending, leave nothing running
+            fut.cancel()
+            raise
         return results  # type: ignore[return-value]
 
     async def _run_all(self, requests: Sequence[ChatRequest], call: Call, q: queue.SimpleQueue) -> None:  # type: ignore[type-arg]
@@ -79,13 +83,13 @@ class AsyncPool:
             try:
                 resp = await call(req)
             except asyncio.CancelledError:
-                await self.limiter.release(ok=None)
+                self.limiter.release(ok=None)
                 raise
             except Exception as exc:
                 fail = self.classify(exc)
-                await self.limiter.release(ok=False if fail.kind == "rate_limit" else None)
+                self.limiter.release(ok=False if fail.kind == "rate_limit" else None)
             else:
-                await self.limiter.release(ok=True)
+                self.limiter.release(ok=True)
                 resp.latency_s = time.perf_counter() - t0
                 q.put((i, resp))
                 return

@@ -66,9 +66,8 @@ class LeanTransport(httpx2.AsyncBaseTransport):
             reader, writer = conn
             try:
                 writer.write(data)
-                status, headers, content, keep = await asyncio.wait_for(
-                    _read_response(reader, request.method), timeouts.get("read")
-                )
+                async with asyncio.timeout(timeouts.get("read")):
+                    status, headers, content, keep = await _read_response(reader, request.method)
             except TimeoutError:
                 writer.close()
                 raise httpx2.ReadTimeout(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
 from alignforge.llm.pricing import Price, rough_prompt_tokens
 
-__all__ = ["Budget", "BudgetExceeded", "BudgetedLLM", "worst_case_cost"]
+__all__ = ["Budget", "BudgetExceeded", "BudgetedLLM", "CostEstimate", "estimate_requests", "worst_case_cost"]
 
 
 class BudgetExceeded(Exception):
@@ -139,3 +140,44 @@ class BudgetedLLM:
                 done(j, res)
             todo = rest
         return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """A pre-run (``--dry-run``) estimate: token counts are rough (~3 characters a token), cost a ceiling."""
+
+    model: str
+    requests: int
+    cached: int
+    prompt_tokens: int
+    max_completion_tokens: int
+    max_cost_usd: float | None  # None: no price known for the model
+
+    def __str__(self) -> str:
+        cost = (
+            "cost unknown (no price for this model)"
+            if self.max_cost_usd is None
+            else f"at most ${self.max_cost_usd:,.4f}"
+        )
+        return (
+            f"{self.model}: {self.requests:,} requests to send ({self.cached:,} more answered from the cache), "
+            f"~{self.prompt_tokens:,} prompt tokens + up to {self.max_completion_tokens:,} completion tokens; "
+            f"{cost}"
+        )
+
+
+def estimate_requests(llm: LLM, requests: Sequence[ChatRequest]) -> CostEstimate:
+    """What sending ``requests`` through ``llm`` could cost, without sending anything."""
+    cached_keys = getattr(llm, "cached_keys", None)
+    free = cached_keys(requests) if cached_keys is not None else set()
+    todo = [r for r in requests if r.key() not in free]
+    prompt = sum(
+        rough_prompt_tokens(
+            sum(len(m.content) for m in r.messages) + len(r.json_schema or ""), len(r.messages)
+        )
+        for r in todo
+    )
+    completion = sum(r.max_tokens for r in todo)
+    price: Price | None = getattr(llm, "price", None)
+    cost = None if price is None else price.cost(prompt, completion)
+    return CostEstimate(llm.name, len(todo), len(requests) - len(todo), prompt, completion, cost)

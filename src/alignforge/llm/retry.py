@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,12 @@ def classify_http_error(
 
 
 class AIMDLimiter:
-    """An async concurrency limit: additive increase on success, multiplicative decrease on 429."""
+    """An async concurrency limit: additive increase on success, multiplicative decrease on 429.
+
+    Waiters queue in FIFO order and a release hands its slot straight to the next one,
+    so a slot costs O(1) however many requests wait (asyncio.Condition is O(waiters)).
+    Use it from one event loop only.
+    """
 
     def __init__(self, limit: int, *, min_limit: int = 1, cooldown_s: float = 1.0) -> None:
         self.max_limit = max(1, limit)
@@ -105,17 +111,34 @@ class AIMDLimiter:
         self.decreases = 0
         self._cooldown = cooldown_s
         self._last_decrease = -1e9
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        if not self._waiters and self.in_flight < int(self.limit):
+            self._take()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # the slot was handed over just as we were cancelled
+                self.in_flight -= 1
+                self._wake()
+            raise
 
-    async def release(self, *, ok: bool | None) -> None:
+    def _take(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self._take()
+                fut.set_result(None)
+
+    def release(self, *, ok: bool | None) -> None:
         """``ok=True`` success, ``False`` rate-limited, ``None`` another failure (no change)."""
         if ok:
             self.limit = min(float(self.max_limit), self.limit + 1.0 / self.limit)
@@ -125,9 +148,5 @@ class AIMDLimiter:
                 self.limit = max(float(self.min_limit), self.limit / 2)
                 self._last_decrease = now
                 self.decreases += 1
-        assert self._cond is not None
-        async with self._cond:
-            self.in_flight -= 1
-            free = int(self.limit) - self.in_flight
-            if free > 0:
-                self._cond.notify(free)
+        self.in_flight -= 1
+        self._wake()

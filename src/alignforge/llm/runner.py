@@ -18,6 +18,7 @@ from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
+from alignforge.llm.budget import Budget, BudgetedLLM
 
 __all__ = ["Job", "Drop", "RunStats", "run_requests", "default_row", "failed_path"]
 
@@ -83,7 +84,7 @@ def run_requests(
     make_row: Callable[[Job, ChatResponse], dict[str, Any] | Drop] = default_row,
     id_field: str = "id",
     failed: str | os.PathLike[str] | None = None,
-    max_cost: float | None = None,
+    max_cost: float | Budget | None = None,
     cache: str | os.PathLike[str] | None = None,
     progress: bool = False,
     chunk_size: int = 2048,
@@ -94,12 +95,11 @@ def run_requests(
 
     ``make_row(job, response)`` builds the row (``row[id_field]`` is set to ``job.id``)
     or returns :class:`Drop`. ``cache`` wraps ``llm`` in a :class:`CachedLLM`;
-    ``max_cost`` (USD) caps spending: jobs that no longer fit are not sent and are
+    ``max_cost`` (USD, or a :class:`Budget` shared by several stages) caps spending: jobs that no longer fit are not sent and are
     counted in ``not_run_budget``. Errors go to ``failed`` (default ``<out>.failed.jsonl``)
     as ``{"id", "error", "kind", "attempts", "key"}``; rerun to retry them.
     """
     from alignforge.io import JsonlWriter, iter_jsonl, repair_tail
-    from alignforge.llm.budget import BudgetedLLM
 
     if cache is not None:
         from alignforge.llm.cache import CachedLLM
@@ -108,7 +108,8 @@ def run_requests(
     if max_cost is not None:
         llm = BudgetedLLM(llm, max_cost)
     out = Path(out)
-    stats = RunStats(failed_file=str(failed or failed_path(out)))
+    side_path = Path(failed) if failed is not None else failed_path(out)
+    stats = RunStats(failed_file=str(side_path))
     done: set[str] = set()
     if out.exists() and out.stat().st_size:
         repair_tail(out)
@@ -125,7 +126,7 @@ def run_requests(
     seen: set[str] = set()
     with (
         JsonlWriter(out, append=True, fsync=fsync) as writer,
-        JsonlWriter(stats.failed_file, append=True) as side,
+        JsonlWriter(side_path, append=True) as side,
     ):
         it: Iterator[Job] = iter(jobs)
         while True:
@@ -191,7 +192,7 @@ def run_requests(
                     f"backend {llm.name} returned {len(results)} results for {len(chunk)} requests"
                 )
     bar.close()
-    stats.failed_file = _compact_failed(Path(stats.failed_file), done)
+    stats.failed_file = _compact_failed(side_path, done)
     return stats
 
 

@@ -55,7 +55,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "train_file": _k(str, _REQUIRED),
         "validation_file": _k(str),
         "validation_split": _k(_NUM, 0.1),
-        "max_length": _k(int, 1024, _ALL - _GEN),
+        "max_length": _k(int, 1024, _ALL - {"grpo"}),
         "truncation_mode": _k(str, "keep_start", frozenset({"sft", "dpo"}), ("keep_start", "keep_end")),
         "max_rows": _k(int),
     },
@@ -306,7 +306,7 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
             f"{source}: training.padding_free: TRL 1.16's DPOTrainer disables padding-free batches "
             "(it falls back to padding with a warning); remove the key"
         )
-    if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"]:
+    if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"] and stage != "raft":
         raise ConfigError(f"{source}: constraints.check_at_eval needs training.eval_steps")
     report = cfg["logging"]["report_to"]
     report = [report] if isinstance(report, str) else list(report)

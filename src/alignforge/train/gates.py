@@ -39,6 +39,8 @@ UNITS = {
     "train_loss_first": "loss at the first logged step",
     "train_loss_last": "loss at the last logged step",
     "eval_loss": "validation loss",
+    "kept_samples": "RAFT: verified completions kept for SFT in the cycle",
+    "train_loss": "RAFT: mean SFT loss of the cycle",
 }
 
 _CONSTRAINTS = {
@@ -50,7 +52,6 @@ _CONSTRAINTS = {
     "pass_rate_target": ("pass_rate", "min"),
     "zero_variance_max": ("frac_zero_std_groups", "max"),
 }
-_ALIASES = {"capability_retention": "capability_retention", "preference_gap": "preference_gap"}
 
 
 @dataclass(frozen=True)

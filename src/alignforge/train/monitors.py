@@ -93,6 +93,7 @@ def policy_kl(
                     top_p=1.0,
                     max_new_tokens=max_new_tokens,
                     pad_token_id=tokenizer.pad_token_id,
+                    use_cache=True,
                 )
                 plen = enc["input_ids"].shape[1]
                 completion = seq[:, plen:]
@@ -168,6 +169,7 @@ class Monitor(TrainerCallback):
         self.warnings: list[str] = []
         self.stopped_by: list[GateResult] = []
         self._logps: list[tuple[float, float]] = []
+        self._kl_step = -1
 
     # -- measurements -------------------------------------------------------------------------
     def measure_kl(self, model: Any, *, key: str = "kl_divergence") -> float | None:
@@ -235,6 +237,7 @@ class Monitor(TrainerCallback):
             self.absorb(metrics)
         if model is not None and state.global_step > 0:
             self.measure_kl(model)
+            self._kl_step = state.global_step
         if self.check_at_eval and self.gates:
             failed = [r for r in self.check() if not r.passed]
             if failed and self.on_fail == "stop":
@@ -247,7 +250,10 @@ class Monitor(TrainerCallback):
                     + "; ".join(f"{r.metric} {r.reason}" for r in failed)
                 )
 
-    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_save(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+        if model is not None and self._kl_step != state.global_step:  # every checkpoint gets its KL
+            self.measure_kl(model)
+            self._kl_step = state.global_step
         if self.is_main and state.is_world_process_zero:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():

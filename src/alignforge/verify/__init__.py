@@ -4,21 +4,15 @@ Untrusted code runs in a limited child process (own uid, no network, read-only
 filesystem, private tmpfs); the tests run in a trusted worker and call the
 candidate's functions remotely, getting back only rebuilt builtin values, so an
 object with a custom ``__eq__``, an exit code or printed output never decides a pass.
+
+Names load lazily: the sandbox's zygote imports submodules of this package and must
+stay small, because every candidate process is a fork of it.
 """
 
-from alignforge.verify.calibrate import assess_rlvr_verifiability, calibrate
-from alignforge.verify.code import CodeVerifier, HumanEvalVerifier, MBPPVerifier, RLVRPytestVerifier
-from alignforge.verify.engine import VerdictCache, verify_completions
-from alignforge.verify.math import (
-    MathVerdict,
-    extract_answer,
-    verify_choice,
-    verify_exact,
-    verify_math,
-)
-from alignforge.verify.passk import pass_at_k, pass_at_k_table
-from alignforge.verify.prepare import prepare_dataset
-from alignforge.verify.tasks import load_tasks
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "CodeVerifier",
@@ -27,6 +21,7 @@ __all__ = [
     "MathVerdict",
     "RLVRPytestVerifier",
     "VerdictCache",
+    "Verifiability",
     "assess_rlvr_verifiability",
     "calibrate",
     "extract_answer",
@@ -39,3 +34,37 @@ __all__ = [
     "verify_exact",
     "verify_math",
 ]
+
+_WHERE = {
+    "CodeVerifier": "code",
+    "HumanEvalVerifier": "code",
+    "MBPPVerifier": "code",
+    "RLVRPytestVerifier": "code",
+    "MathVerdict": "math",
+    "extract_answer": "math",
+    "verify_choice": "math",
+    "verify_exact": "math",
+    "verify_math": "math",
+    "VerdictCache": "engine",
+    "verify_completions": "engine",
+    "Verifiability": "calibrate",
+    "assess_rlvr_verifiability": "calibrate",
+    "calibrate": "calibrate",
+    "load_tasks": "tasks",
+    "pass_at_k": "passk",
+    "pass_at_k_table": "passk",
+    "prepare_dataset": "prepare",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alignforge.verify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"alignforge.verify.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import decimal
 import fractions
 import io
@@ -37,9 +38,28 @@ _Counter, _OrderedDict, _defaultdict, _deque = (
     collections.deque,
 )
 _Fraction, _Decimal = fractions.Fraction, decimal.Decimal
-_SUSPECT_DUNDERS = ("__eq__", "__ne__", "__bool__", "__len__", "__hash__", "__lt__", "__gt__", "__le__",
-                    "__ge__", "__float__", "__int__", "__index__", "__abs__", "__sub__", "__contains__",
-                    "__iter__", "__getattribute__", "__getattr__", "__instancecheck__", "__class__")
+_SUSPECT_DUNDERS = (
+    "__eq__",
+    "__ne__",
+    "__bool__",
+    "__len__",
+    "__hash__",
+    "__lt__",
+    "__gt__",
+    "__le__",
+    "__ge__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__abs__",
+    "__sub__",
+    "__contains__",
+    "__iter__",
+    "__getattribute__",
+    "__getattr__",
+    "__instancecheck__",
+    "__class__",
+)
 _DICT_TYPES = (dict, _Counter, _OrderedDict, _defaultdict)
 _Match = type(__import__("re").match("", ""))
 _handles: list[Any] = []
@@ -118,26 +138,54 @@ def _run_stdio(code: Any, stdin_text: str) -> str:
     old = sys.stdin, sys.stdout
     sys.stdin, sys.stdout = io.StringIO(stdin_text), out
     try:
-        try:
+        with contextlib.suppress(SystemExit):
             exec(code, {"__name__": "__main__", "__builtins__": builtins})
-        except SystemExit:
-            pass
     finally:
         sys.stdin, sys.stdout = old
     return out.getvalue()
 
 
+def _call(ns: dict[str, Any], name: str, args: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    result: Any = None
+    try:
+        fn = ns.get(name)
+        if fn is None:
+            raise NameError(f"name '{name}' is not defined")
+        result = fn(*_resolve(tuple(args), ns), **kwargs)
+        return {"v": encode(result)}
+    except Untrusted as u:
+        if u.suspect:
+            return {"untrusted": u.typename[:100], "suspect": True}
+        _handles.append(result)  # a plain object of the candidate's own class: keep it, hand out a handle
+        return {"ref": _len(_handles) - 1, "type": u.typename[:100]}
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from candidate code included
+        return _exc_reply(exc)
+
+
+def _dump(reply: dict[str, Any]) -> str:
+    try:
+        return _dumps(reply)
+    except BaseException as exc:
+        return _dumps(_exc_reply(exc))
+
+
 def serve(req_fd: int, resp_fd: int) -> None:
-    """Answer frames until the worker closes the pipe. Never returns normally."""
+    """Answer frames until the worker closes the pipe. Never returns normally.
+
+    ``load`` may carry ``prefetch``: calls whose arguments are literals in the tests; they run
+    right after the program, in test order, and their replies ride back with the load reply,
+    saving one round trip per call.
+    """
     ns: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
     stdio_code: Any = None
-    send, reply_dumps = write_frame, _dumps
+    send = write_frame
     while True:
         try:
             msg = _loads(read_frame(req_fd, deadline=None))
         except BaseException:
             os._exit(0)
         op = msg["op"]
+        reply: dict[str, Any]
         try:
             if op == "load":
                 if msg.get("stdio"):
@@ -146,33 +194,18 @@ def serve(req_fd: int, resp_fd: int) -> None:
                     exec(compile(msg["program"], "<candidate>", "exec"), ns)
                     if msg.get("setup"):
                         exec(compile(msg["setup"], "<setup>", "exec"), ns)
-                reply: dict[str, Any] = {"ok": True}
+                reply = {"ok": True}
+                if msg.get("prefetch"):
+                    reply["pre"] = [_dump(_call(ns, name, a, kw)) for name, a, kw in msg["prefetch"]]
             elif op == "call":
-                fn = ns.get(msg["name"])
-                if fn is None:
-                    raise NameError(f"name '{msg['name']}' is not defined")
-                args = _resolve(tuple(msg["args"]), ns)
-                result = fn(*args, **msg["kwargs"])
-                reply = {"v": encode(result)}
+                reply = _call(ns, msg["name"], msg["args"], msg["kwargs"])
             elif op == "stdio":
                 reply = {"v": _run_stdio(stdio_code, msg["input"])}
             else:
                 reply = {"exc": "RuntimeError", "name": "RuntimeError", "msg": f"unknown op {op!r}"}
-        except Untrusted as u:
-            if u.suspect or op != "call":
-                reply = {"untrusted": u.typename[:100], "suspect": u.suspect}
-            else:  # a plain object of the candidate's own class: keep it here, hand out an opaque handle
-                _handles.append(result)
-                reply = {"ref": _len(_handles) - 1, "type": u.typename[:100]}
-        except RecursionError as exc:
-            reply = _exc_reply(exc)
-        except BaseException as exc:  # SystemExit and KeyboardInterrupt from candidate code included
-            reply = _exc_reply(exc)
-        try:
-            payload = reply_dumps(reply).encode()
         except BaseException as exc:
-            payload = reply_dumps(_exc_reply(exc)).encode()
+            reply = _exc_reply(exc)
         try:
-            send(resp_fd, payload)
+            send(resp_fd, _dump(reply).encode())
         except BaseException:
             os._exit(0)

@@ -7,6 +7,7 @@ worker's own limits, so even a hung test file cannot stall a run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
@@ -20,7 +21,7 @@ from typing import Any
 
 from alignforge.verify._protocol import ChannelClosed, ChannelTimeout, read_frame, write_frame
 
-_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ")
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "AF_VERIFY_CHILD_CPU")
 ISOLATIONS = ("process", "bwrap")
 
 
@@ -32,12 +33,40 @@ def _bwrap_prefix() -> list[str]:
         raise AlignforgeError("--isolation bwrap needs bubblewrap: apt-get install -y bubblewrap")
     binds: list[str] = []
     pkg_root = str(Path(__file__).resolve().parents[2])
-    for path in sorted({"/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", sys.prefix, sys.base_prefix,
-                        os.path.realpath(sys.executable).rsplit("/bin/", 1)[0], pkg_root}):
+    for path in sorted(
+        {
+            "/usr",
+            "/lib",
+            "/lib64",
+            "/bin",
+            "/etc/alternatives",
+            sys.prefix,
+            sys.base_prefix,
+            os.path.realpath(sys.executable).rsplit("/bin/", 1)[0],
+            pkg_root,
+        }
+    ):
         if os.path.exists(path):
             binds += ["--ro-bind", path, path]
-    return [exe, *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-all",
-            "--die-with-parent", "--cap-add", "ALL", "--"]
+    # No user namespace: as root the zygote keeps the power to drop each child to its own uid.
+    unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    if os.geteuid() != 0:
+        unshare.append("--unshare-user")
+    return [
+        exe,
+        *binds,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        *unshare,
+        "--die-with-parent",
+        "--new-session",
+        *(["--cap-add", "ALL"] if os.geteuid() == 0 else []),
+        "--",
+    ]
 
 
 class _Worker:
@@ -49,10 +78,14 @@ class _Worker:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "alignforge.verify._worker", json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self.sent: set[str] = set()  # task keys this worker already holds
 
     def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
         import time
@@ -61,10 +94,8 @@ class _Worker:
         return pickle.loads(read_frame(self.r, deadline=time.monotonic() + timeout, max_bytes=1 << 30))
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout):
             if f is not None:
@@ -74,7 +105,9 @@ class _Worker:
 class SandboxPool:
     """``workers`` sandbox workers; :meth:`run` is thread-safe and blocks until a verdict."""
 
-    def __init__(self, workers: int | None = None, *, isolation: str = "process", tmpfs_mb: int = 256) -> None:
+    def __init__(
+        self, workers: int | None = None, *, isolation: str = "process", tmpfs_mb: int = 256
+    ) -> None:
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
         self.size = workers or os.cpu_count() or 1
@@ -105,8 +138,12 @@ class SandboxPool:
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         backstop = job["timeout_s"] * (job["wall_factor"] + 1) + 20
         w = self._idle.get()
+        key = str(job.get("task_key"))
+        if key in w.sent:
+            job = {**job, "task": None}
         try:
             verdict = w.call(job, backstop)
+            w.sent.add(key)
         except (ChannelClosed, ChannelTimeout, BrokenPipeError, OSError, EOFError) as exc:
             w.kill()
             with self._lock:
@@ -114,8 +151,14 @@ class SandboxPool:
             if not self._closed:
                 self._add()
             status = "timeout" if isinstance(exc, ChannelTimeout) else "error"
-            return {"passed": False, "reward": 0.0, "status": status, "tests": [], "duration_s": backstop,
-                    "detail": f"worker lost ({type(exc).__name__}); restarted"}
+            return {
+                "passed": False,
+                "reward": 0.0,
+                "status": status,
+                "tests": [],
+                "duration_s": backstop,
+                "detail": f"worker lost ({type(exc).__name__}); restarted",
+            }
         self._idle.put(w)
         return verdict
 

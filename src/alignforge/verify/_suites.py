@@ -38,7 +38,9 @@ def detect_style(row: dict[str, Any]) -> str:
             return "mbpp"
         if all(isinstance(t, dict) and "input" in t and "output" in t for t in tests):
             return "stdio"
-    raise ValueError("tests must be a check() string, pytest source, a list of asserts, or input/output cases")
+    raise ValueError(
+        "tests must be a check() string, pytest source, a list of asserts, or input/output cases"
+    )
 
 
 def strip_fences(text: str) -> str:
@@ -98,6 +100,53 @@ class Compiled:
     candidate_names: list[str] = field(default_factory=list)
     auto_imports: list[str] = field(default_factory=list)
     prompt_code: Any = None
+    prefetch: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+
+
+class _LiteralCalls(ast.NodeVisitor):
+    """Calls of candidate functions with literal arguments in straight-line asserts, in source order."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names, self.calls = names, []  # type: ignore[var-annotated]
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        for sub in _in_order(node.test):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in self.names:
+                try:
+                    args = tuple(ast.literal_eval(a) for a in sub.args)
+                    kwargs = {k.arg: ast.literal_eval(k.value) for k in sub.keywords if k.arg}
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+                if len(kwargs) == len(sub.keywords):
+                    self.calls.append((sub.func.id, args, kwargs))
+
+    def _skip(self, node: ast.AST) -> None:  # calls in loops or branches may run any number of times
+        return None
+
+    visit_For = visit_While = visit_If = visit_With = visit_Try = visit_Lambda = _skip  # type: ignore[assignment]
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _skip  # type: ignore[assignment]
+
+
+def _in_order(node: ast.AST) -> list[ast.AST]:
+    """Sub-nodes in evaluation order (arguments before the call that uses them)."""
+    out: list[ast.AST] = []
+    for child in ast.iter_child_nodes(node):
+        out += _in_order(child)
+    out.append(node)
+    return out
+
+
+def _prefetch(sources: list[str], names: set[str]) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    finder = _LiteralCalls(names)
+    for src in sources:
+        tree = ast.parse(src)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):  # check(candidate): its straight-line body
+                for stmt in node.body:
+                    finder.visit(stmt)
+            else:
+                finder.visit(node)
+    return finder.calls
 
 
 _STDLIB_AUTO = ("math", "sys", "re", "collections", "itertools", "heapq", "cmath", "string")
@@ -116,9 +165,7 @@ class _Rewriter(ast.NodeTransformer):
             args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]),
             body=node.test,
         )
-        call = ast.Call(
-            func=ast.Name("__af_check", ast.Load()), args=[ast.Constant(idx), thunk], keywords=[]
-        )
+        call = ast.Call(func=ast.Name("__af_check", ast.Load()), args=[ast.Constant(idx), thunk], keywords=[])
         return ast.copy_location(ast.Expr(call), node)
 
 
@@ -153,7 +200,16 @@ def compile_task(task: dict[str, Any]) -> Compiled:
             prompt_code = compile(task.get("prompt") or "", "<prompt>", "exec")
         except SyntaxError:
             prompt_code = compile("", "<prompt>", "exec")
-        return Compiled(style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code)
+        tree = ast.parse(task["tests"])
+        check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
+        param = check.args.args[0].arg if check is not None and check.args.args else "candidate"
+        pre = [
+            (task["entry_point"], a, k)
+            for _, a, k in _prefetch([task["tests"]], {param, task["entry_point"]})
+        ]
+        return Compiled(
+            style, units, [code], candidate_names=[task["entry_point"]], prompt_code=prompt_code, prefetch=pre
+        )
     if style == "mbpp":
         codes = [_rewrite(t, units, f"<test {i}>") for i, t in enumerate(task["tests"])]
         comp = Compiled(style, units, codes)
@@ -170,6 +226,7 @@ def compile_task(task: dict[str, Any]) -> Compiled:
         called = _called_names(task["tests"])
         defined = set(dir(builtins)) - {task.get("entry_point") or ""}
         comp.candidate_names = sorted(n for n in called if n not in defined and n not in comp.remote_names)
+        comp.prefetch = _prefetch(task["tests"], set(comp.candidate_names))
         return comp
     if style == "pytest":
         tree = ast.parse(task["tests"])

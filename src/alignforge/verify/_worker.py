@@ -9,6 +9,7 @@ pool with a verdict. Exit codes and the candidate's output never decide a pass.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import pickle
@@ -30,6 +31,8 @@ from alignforge.verify._protocol import (
 )
 from alignforge.verify._suites import Compiled, StopRun, compile_task, normalize_output
 
+_DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
+
 
 class _Abort(BaseException):
     """Ends a run; ``status`` is the verdict status it implies."""
@@ -47,18 +50,69 @@ class CandidateException(Exception):
 class _Conn:
     def __init__(self, req_w: int, resp_r: int, deadline: float) -> None:
         self.req_w, self.resp_r, self.deadline = req_w, resp_r, deadline
+        self.pending_load = False
+        self.prefetched: dict[bytes, Any] = {}
+        self.prefetch_calls: list[Any] = []
+
+    def send_load(self, msg: dict[str, Any]) -> None:
+        """Send the program without waiting; its reply is read before the first call's."""
+        try:
+            write_frame(self.req_w, pickle.dumps(msg))
+        except BrokenPipeError:
+            raise _Abort("died", "candidate process exited") from None
+        self.pending_load = True
+
+    def drain_load(self) -> None:
+        if self.pending_load:
+            self.pending_load = False
+            try:
+                self._reply()
+            except Exception as exc:
+                raise _Abort(
+                    "error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}"
+                ) from None
+
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.drain_load()
+        if self.prefetched:
+            queue = self.prefetched.get(pickle.dumps((name, args, kwargs)))
+            if queue:
+                return self._interpret(queue.popleft())
+        return self.request({"op": "call", "name": name, "args": args, "kwargs": kwargs})
 
     def request(self, msg: dict[str, Any]) -> Any:
         try:
             write_frame(self.req_w, pickle.dumps(msg))
+        except BrokenPipeError:
+            raise _Abort("died", "candidate process exited") from None
+        self.drain_load()
+        return self._reply()
+
+    def _reply(self) -> Any:
+        try:
             raw = read_frame(self.resp_r, deadline=self.deadline)
             reply = json.loads(raw)
+            if type(reply) is dict and "pre" in reply:
+                self._store_prefetched(reply.pop("pre"))
         except ChannelTimeout:
             raise _Abort("timeout", "time limit reached") from None
         except (ChannelClosed, BrokenPipeError):
             raise _Abort("died", "candidate process exited") from None
         except (ProtocolError, ValueError, RecursionError) as exc:
             raise _Abort("hack_suspected", f"malformed reply: {str(exc)[:200]}") from None
+        return self._interpret(reply)
+
+    def _store_prefetched(self, pre: Any) -> None:
+        from collections import deque
+
+        if type(pre) is not list or len(pre) != len(self.prefetch_calls):
+            raise _Abort("hack_suspected", "malformed prefetch reply")
+        for (name, args, kwargs), item in zip(self.prefetch_calls, pre, strict=True):
+            if type(item) is not str:
+                raise _Abort("hack_suspected", "malformed prefetch reply")
+            self.prefetched.setdefault(pickle.dumps((name, args, kwargs)), deque()).append(json.loads(item))
+
+    def _interpret(self, reply: Any) -> Any:
         if type(reply) is not dict:
             raise _Abort("hack_suspected", "malformed reply")
         if "v" in reply:
@@ -94,11 +148,10 @@ class _Remote:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            payload = {"op": "call", "name": self._name, "args": args, "kwargs": kwargs}
-            pickle.dumps(payload)
+            pickle.dumps((args, kwargs))
         except Exception as exc:
             raise TypeError(f"arguments cannot be sent to the sandbox: {exc}") from None
-        return self._conn.request(payload)
+        return self._conn.call(self._name, args, kwargs)
 
 
 class _Recorder:
@@ -109,7 +162,11 @@ class _Recorder:
     def set(self, idx: int, outcome: str, detail: str = "") -> None:
         cur = self.outcomes[idx]
         if cur is None or (cur["outcome"] == "passed" and outcome != "passed"):
-            self.outcomes[idx] = {"name": self.units[idx], "outcome": outcome, **({"detail": detail} if detail else {})}
+            self.outcomes[idx] = {
+                "name": self.units[idx],
+                "outcome": outcome,
+                **({"detail": detail} if detail else {}),
+            }
         if outcome != "passed" and not self.partial:
             raise StopRun()
 
@@ -127,10 +184,8 @@ class _Recorder:
 def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder) -> None:
     ns: dict[str, Any] = {"__name__": "__af_tests__", "__af_check": rec.check}
     if comp.style == "humaneval":
-        try:
+        with contextlib.suppress(Exception):
             exec(comp.prompt_code, ns)
-        except Exception:
-            pass
         exec(comp.codes[0], ns)
         proxy = _Remote(conn, task["entry_point"])
         ns[task["entry_point"]] = proxy
@@ -181,7 +236,9 @@ class _SolutionModule:
         return _Remote(self._conn, name)
 
 
-def _run_pytest_style(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder, ns: dict[str, Any]) -> None:
+def _run_pytest_style(
+    comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder, ns: dict[str, Any]
+) -> None:
     module_name = task.get("module") or "solution"
     sys.modules[module_name] = _SolutionModule(conn)  # type: ignore[assignment]
     names = task.get("candidate_names") or ([task["entry_point"]] if task.get("entry_point") else [])
@@ -208,18 +265,41 @@ class _Zygote:
     def __init__(self, tmpfs_mb: int, prefix: list[str]) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH", "LANG") if k in os.environ}
-        cmd = [*prefix, sys.executable, "-m", "alignforge.verify._zygote", str(child.fileno()), str(tmpfs_mb)]
+        uid_base = 1_500_000_000 + 2 * os.getpid()  # host pid: unique even when the zygote has its own pid ns
+        cmd = [
+            *prefix,
+            sys.executable,
+            "-m",
+            "alignforge.verify._zygote",
+            str(child.fileno()),
+            str(tmpfs_mb),
+            str(uid_base),
+        ]
         self.proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL)
         child.close()
         self.sock = parent
         self.info: dict[str, Any] = pickle.loads(self.sock.recv(1 << 16))
+        self.requested: dict[str, Any] | None = None
+
+    def request_spawn(self, spec: dict[str, Any]) -> None:
+        """Ask for the next child now; its pipes are collected by :meth:`spawn` (one round trip saved)."""
+        self.sock.send(pickle.dumps({"op": "spawn", **spec}))
+        self.requested = spec
 
     def spawn(self, spec: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-        self.sock.send(pickle.dumps({"op": "spawn", **spec}))
+        if self.requested is None:
+            self.request_spawn(spec)
+        asked, self.requested = self.requested, None
         raw, fds, _flags, _addr = socket.recv_fds(self.sock, 1 << 16, 2)
         if not raw:
             raise ConnectionError("zygote closed")
-        return pickle.loads(raw), fds
+        meta = pickle.loads(raw)
+        if asked != spec:  # limits changed since the early request: discard that child
+            for fd in fds:
+                os.close(fd)
+            self.finish(meta, want_status=False)
+            return self.spawn(spec)
+        return meta, fds
 
     def finish(self, meta: dict[str, Any], *, want_status: bool) -> dict[str, Any]:
         self.sock.send(pickle.dumps({"op": "finish", "want_status": want_status, **meta}))
@@ -250,15 +330,21 @@ def _verdict_status(rec: _Recorder, abort: _Abort | None, exit_info: dict[str, A
     return "failed"
 
 
-def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> dict[str, Any]:
-    task = job["task"]
+def run_job(
+    zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]
+) -> dict[str, Any]:
     key = job["task_key"]
-    comp = cache.get(key)
-    if comp is None:
-        comp = cache[key] = compile_task(task)
+    if key not in cache:  # the pool sends each task to a worker once
+        cache[key] = (job["task"], compile_task(job["task"]))
+    task, comp = cache[key]
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
-    spec = {"cpu_s": job["timeout_s"], "memory_mb": job["memory_mb"], "fsize_mb": job["fsize_mb"], "nproc": 64}
+    spec = {
+        "cpu_s": job["timeout_s"],
+        "memory_mb": job["memory_mb"],
+        "fsize_mb": job["fsize_mb"],
+        "nproc": 64,
+    }
     meta, (req_w, resp_r) = zyg.spawn(spec)
     conn = _Conn(req_w, resp_r, t0 + job["timeout_s"] * job["wall_factor"] + 0.5)
     abort: _Abort | None = None
@@ -266,11 +352,14 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> di
         load = {"op": "load", "program": job["program"], "stdio": comp.style == "stdio"}
         if comp.setup_in_child:
             load["setup"] = comp.setup_in_child
+        if comp.prefetch:
+            load["prefetch"] = comp.prefetch
+            conn.prefetch_calls = comp.prefetch
+        conn.send_load(load)
         try:
-            conn.request(load)
-        except Exception as exc:
-            raise _Abort("error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}") from None
-        _run_units(comp, task, conn, rec)
+            _run_units(comp, task, conn, rec)
+        finally:
+            conn.drain_load()
     except StopRun:
         pass
     except _Abort as exc:
@@ -278,15 +367,22 @@ def run_job(zyg: _Zygote, job: dict[str, Any], cache: dict[str, Compiled]) -> di
     finally:
         os.close(req_w)
         os.close(resp_r)
-        exit_info = zyg.finish(meta, want_status=abort is not None and abort.status == "died")
+        exit_info = zyg.finish(meta, want_status=(abort is not None and abort.status == "died") or _DEBUG_CPU)
+        zyg.request_spawn(spec)
     status = _verdict_status(rec, abort, exit_info, job["timeout_s"])
     tests = [o or {"name": u, "outcome": "not_run"} for o, u in zip(rec.outcomes, comp.units, strict=True)]
     n_pass = sum(t["outcome"] == "passed" for t in tests)
     reward = 1.0 if status == "passed" else 0.0
     if job["partial"] and status in ("passed", "failed") and tests:
         reward = n_pass / len(tests)
-    out = {"passed": status == "passed", "reward": reward, "status": status, "tests": tests,
-           "duration_s": round(time.monotonic() - t0, 6), **({"cpu_s": round(exit_info["cpu_s"], 4)} if exit_info["cpu_s"] is not None else {})}
+    out = {
+        "passed": status == "passed",
+        "reward": reward,
+        "status": status,
+        "tests": tests,
+        "duration_s": round(time.monotonic() - t0, 6),
+        **({"cpu_s": round(exit_info["cpu_s"], 4)} if exit_info["cpu_s"] is not None else {}),
+    }
     if abort is not None:
         out["detail"] = abort.detail
     return out
@@ -299,7 +395,7 @@ def main() -> None:
     os.dup2(null, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     zyg: _Zygote | None = None
-    cache: dict[str, Compiled] = {}
+    cache: dict[str, tuple[dict[str, Any], Compiled]] = {}
     while True:
         try:
             job = pickle.loads(read_frame(chan_in, max_bytes=1 << 30))
@@ -317,8 +413,14 @@ def main() -> None:
         except (ConnectionError, OSError) as exc:  # the zygote died under us: a candidate killed its parent
             zyg.close()
             zyg = None
-            verdict = {"passed": False, "reward": 0.0, "status": "hack_suspected", "tests": [],
-                       "duration_s": 0.0, "detail": f"sandbox parent lost: {exc}"}
+            verdict = {
+                "passed": False,
+                "reward": 0.0,
+                "status": "hack_suspected",
+                "tests": [],
+                "duration_s": 0.0,
+                "detail": f"sandbox parent lost: {exc}",
+            }
         write_frame(chan_out, pickle.dumps(verdict))
     if zyg is not None:
         zyg.close()

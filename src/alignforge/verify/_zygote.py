@@ -11,6 +11,7 @@ process of the child's uid) when the worker says the job is over.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -24,9 +25,21 @@ _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
-_WARM_MODULES = ("math", "re", "itertools", "functools", "heapq", "bisect", "string", "typing", "random",
-                 "statistics", "hashlib", "copy", "operator", "datetime", "cmath", "array", "fractions",
-                 "decimal", "collections.abc", "io", "json")
+# Modules candidates use most (HumanEval prompts import typing). Every module here makes each fork
+# dearer (page tables), so the list stays short: random/statistics/datetime double the fork time.
+_WARM_MODULES = (
+    "math",
+    "re",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "string",
+    "typing",
+    "copy",
+    "operator",
+    "collections.abc",
+)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -38,7 +51,9 @@ def _call(fn: Any, *args: Any) -> None:
 
 
 def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)
+    def enc(s):
+        return s.encode() if s is not None else None
+
     _call(_libc.mount, enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
@@ -50,7 +65,11 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
         if os.geteuid() != 0:
             uid, gid = os.getuid(), os.getgid()
             _call(_libc.unshare, flags | _CLONE_NEWUSER)
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            for name, text in (
+                ("setgroups", "deny"),
+                ("uid_map", f"{uid} {uid} 1"),
+                ("gid_map", f"{gid} {gid} 1"),
+            ):
                 with open(f"/proc/self/{name}", "w") as fh:
                     fh.write(text)
             info["user_namespace"] = True
@@ -64,9 +83,58 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
     return info
 
 
+def _blocked_ancestor(path: str) -> tuple[str, str] | None:
+    """(first ancestor others cannot traverse, its child on the way to ``path``), or None."""
+    parts = os.path.realpath(path).split("/")[1:]
+    cur = ""
+    for i, name in enumerate(parts[:-1]):
+        cur += "/" + name
+        try:
+            if not os.stat(cur).st_mode & 0o001:
+                return cur, cur + "/" + parts[i + 1]
+        except OSError:
+            return None
+    return None
+
+
+def _expose_interpreter() -> list[str]:
+    """Make the interpreter's own paths readable to the sandbox uid without exposing their neighbours.
+
+    A home directory such as /root (mode 700) that holds the Python install is covered by an empty
+    read-only tmpfs, and only the needed subtree is bind-mounted back into it (read-only).
+    """
+    import sys
+
+    exposed: list[str] = []
+    for _ in range(6):  # each pass opens one more level (a 700 dir inside an exposed one)
+        wanted: dict[str, set[str]] = {}
+        for p in [*sys.path, sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix]:
+            if p and os.path.exists(p):
+                hit = _blocked_ancestor(p if os.path.isdir(p) else os.path.dirname(p) + "/x")
+                if hit:
+                    wanted.setdefault(hit[0], set()).add(hit[1])
+        if not wanted:
+            break
+        _expose_level(wanted, exposed)
+    return exposed
+
+
+def _expose_level(wanted: dict[str, set[str]], exposed: list[str]) -> None:
+    for top, subs in wanted.items():
+        fds = {sub: os.open(sub, os.O_PATH) for sub in subs if os.path.exists(sub)}
+        _mount("tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
+        for sub, fd in fds.items():
+            os.mkdir(sub, 0o755)
+            _mount(f"/proc/self/fd/{fd}", sub, None, _MS_BIND | _MS_REC)
+            os.close(fd)
+            exposed.append(sub)
+        _mount(None, top, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
 def _private_mounts(tmpfs_mb: int) -> str:
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        exposed = _expose_interpreter()
         points = []
         with open("/proc/self/mountinfo") as fh:
             for line in fh:
@@ -86,7 +154,8 @@ def _private_mounts(tmpfs_mb: int) -> str:
         for point in ("/tmp", "/var/tmp", "/dev/shm"):
             if os.path.isdir(point):
                 _mount("tmpfs", point, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
-        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm"
+        shown = f"; {', '.join(exposed)} exposed read-only in an otherwise empty parent" if exposed else ""
+        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm{shown}"
     except OSError as exc:
         return f"host filesystem visible and writable where permissions allow ({exc.strerror})"
 
@@ -139,20 +208,20 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
         for what, value in limits:
             resource.setrlimit(what, value)
         os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"})
         if os.geteuid() == 0:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         from alignforge.verify._child import serve
 
+        # A spare waits for its job: fault in the compiler's pages now, off the job's critical path.
+        exec(compile("def _w(a):\n    return [a, (a,), {a: a}]\n_w(1)\n", "<warm>", "exec"), {})
         serve(3, 4)
     finally:
         os._exit(0)
 
 
-def main(sock_fd: int, tmpfs_mb: int) -> None:
+def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
     import pickle
 
     from alignforge.verify import _child  # noqa: F401  (warm: binds the encoder before any candidate exists)
@@ -163,15 +232,29 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     info = _isolate(tmpfs_mb)
-    base = 1_500_000_000 + 2 * os.getpid()
-    uids = [base, base + 1]  # the running job and the pre-forked spare never share a uid
+    os.environ.clear()  # the worker passed only PATH/LANG/PYTHONPATH; children see even less
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"})
+    uids = [uid_base, uid_base + 1]  # the running job and the pre-forked spare never share a uid
     info["sandbox_uids"] = uids if info["uid_switch"] else [os.getuid()]
     info["sandbox_uid"] = info["sandbox_uids"][0]
     for u in uids:
         _sweep_uid(u)
     os.makedirs(_ROOT, exist_ok=True)
     signal.signal(signal.SIGCHLD, _on_sigchld)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # keep the collector from touching (and copying) the zygote's pages in every child
     sock.send(pickle.dumps(info))
+    try:
+        _serve(sock, info, uids)
+    except OSError:  # the worker went away
+        os._exit(0)
+
+
+def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
+    import pickle
+
     spare: dict[str, Any] | None = None
     while True:
         raw = sock.recv(1 << 16)
@@ -184,14 +267,19 @@ def main(sock_fd: int, tmpfs_mb: int) -> None:
                 _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
                 spare = None
             job = spare or _fork(sock, spec, uids[0], info["uid_switch"])
-            socket.send_fds(sock, [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
-                            job["fds"])
+            socket.send_fds(
+                sock,
+                [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
+                job["fds"],
+            )
             for fd in job["fds"]:
                 os.close(fd)
             other = uids[1] if job["uid"] == uids[0] else uids[0]
             spare = _fork(sock, spec, other, info["uid_switch"])
         elif msg["op"] == "finish":
-            out = _finish(msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"])
+            out = _finish(
+                msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
+            )
             if msg["want_status"]:
                 sock.send(pickle.dumps(out))
 
@@ -239,10 +327,8 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
     import time
 
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        try:
+        with contextlib.suppress(OSError):
             target()
-        except OSError:
-            pass
     if uid_switch:
         _sweep_uid(uid)
     status, cpu = 0, 0.0
@@ -259,4 +345,4 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -18,8 +18,15 @@ class CodeVerifier:
 
     completion_style = "full"
 
-    def __init__(self, tasks: str | os.PathLike[str] | Mapping[str, Any], *, workers: int | None = None,
-                 timeout_s: float = 5.0, partial: bool = False, isolation: str = "process") -> None:
+    def __init__(
+        self,
+        tasks: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        workers: int | None = None,
+        timeout_s: float = 5.0,
+        partial: bool = False,
+        isolation: str = "process",
+    ) -> None:
         self.tasks = load_tasks(tasks)
         self.workers, self.timeout_s, self.partial, self.isolation = workers, timeout_s, partial, isolation
         self.cache = VerdictCache()
@@ -36,13 +43,17 @@ class CodeVerifier:
 
     def verify(self, code: str, *, task_id: str | int, completion_style: str | None = None) -> dict[str, Any]:
         """One verdict dict (``passed``, ``reward``, ``status``, ``tests``, ...)."""
-        row = {"task_id": str(task_id), "completion": code,
-               "completion_style": completion_style or self.completion_style}
+        row = {
+            "task_id": str(task_id),
+            "completion": code,
+            "completion_style": completion_style or self.completion_style,
+        }
         return next(iter(self.verify_many([row])))
 
     def verify_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
-        return verify_completions(self.tasks, rows, timeout_s=self.timeout_s, partial=self.partial,
-                                  cache=self.cache, pool=self.pool)
+        return verify_completions(
+            self.tasks, rows, timeout_s=self.timeout_s, partial=self.partial, cache=self.cache, pool=self.pool
+        )
 
     def close(self) -> None:
         if self._pool is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -9,7 +10,6 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-
 from typing import Any
 
 from alignforge.verify._suites import build_program
@@ -53,7 +53,9 @@ class VerdictCache:
         with self._lock:
             self._mem[key] = verdict
             if self._db is not None:
-                self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?)", (key, orjson.dumps(verdict)))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO verdicts VALUES (?, ?)", (key, orjson.dumps(verdict))
+                )
                 self._db.commit()
 
 
@@ -64,8 +66,17 @@ def _job_key(task: dict[str, Any], program: str, limits: tuple[Any, ...]) -> str
 
 
 class _Runner:
-    def __init__(self, *, pool: Any, timeout_s: float, partial: bool, memory_mb: int, cache: VerdictCache,
-                 retry_timeouts: bool, math_timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        pool: Any,
+        timeout_s: float,
+        partial: bool,
+        memory_mb: int,
+        cache: VerdictCache,
+        retry_timeouts: bool,
+        math_timeout_s: float,
+    ) -> None:
         self.pool, self.timeout_s, self.partial, self.memory_mb = pool, timeout_s, partial, memory_mb
         self.cache, self.retry_timeouts, self.math_timeout_s = cache, retry_timeouts, math_timeout_s
         self.math_pool: Any = None
@@ -74,11 +85,24 @@ class _Runner:
         try:
             program = build_program(task, completion, style)
         except ValueError as exc:
-            return {"passed": False, "reward": 0.0, "status": "error", "tests": [], "duration_s": 0.0,
-                    "detail": str(exc)}
-        job = {"task": {k: v for k, v in task.items() if k != "_key"}, "task_key": task["_key"],
-               "program": program, "timeout_s": self.timeout_s, "wall_factor": 2.0, "partial": self.partial,
-               "memory_mb": self.memory_mb, "fsize_mb": 16}
+            return {
+                "passed": False,
+                "reward": 0.0,
+                "status": "error",
+                "tests": [],
+                "duration_s": 0.0,
+                "detail": str(exc),
+            }
+        job = {
+            "task": {k: v for k, v in task.items() if k != "_key"},
+            "task_key": task["_key"],
+            "program": program,
+            "timeout_s": self.timeout_s,
+            "wall_factor": 2.0,
+            "partial": self.partial,
+            "memory_mb": self.memory_mb,
+            "fsize_mb": 16,
+        }
         verdict = self.pool.run(job)
         if verdict["status"] == "timeout" and self.retry_timeouts:
             again = self.pool.run(job)
@@ -95,14 +119,21 @@ class _Runner:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self.math_pool = ProcessPoolExecutor(self.pool.size if self.pool else 1,
-                                                 mp_context=multiprocessing.get_context("forkserver"))
+            self.math_pool = ProcessPoolExecutor(
+                self.pool.size if self.pool else 1, mp_context=multiprocessing.get_context("forkserver")
+            )
         fut = self.math_pool.submit(grade_in_process, task, completion)
         try:
             return fut.result(timeout=self.math_timeout_s * 4 + 30)
         except Exception as exc:
-            return {"passed": False, "reward": 0.0, "status": "error", "tests": [], "duration_s": 0.0,
-                    "detail": f"{type(exc).__name__}: {exc}"}
+            return {
+                "passed": False,
+                "reward": 0.0,
+                "status": "error",
+                "tests": [],
+                "duration_s": 0.0,
+                "detail": f"{type(exc).__name__}: {exc}",
+            }
 
 
 def verify_completions(
@@ -129,19 +160,28 @@ def verify_completions(
     from alignforge.io import DataError
     from alignforge.verify._pool import SandboxPool
 
-    task_map = tasks if isinstance(tasks, dict) and all("_key" in t for t in tasks.values()) else load_tasks(tasks)
+    task_map = (
+        tasks if isinstance(tasks, dict) and all("_key" in t for t in tasks.values()) else load_tasks(tasks)
+    )
     cache = cache if cache is not None else VerdictCache()
     needs_pool = any(t["domain"] == "code" for t in task_map.values())
     own = pool is None and needs_pool
     if own:
         pool = SandboxPool(workers, isolation=isolation)
-    runner = _Runner(pool=pool, timeout_s=timeout_s, partial=partial, memory_mb=memory_mb, cache=cache,
-                     retry_timeouts=retry_timeouts, math_timeout_s=timeout_s)
+    runner = _Runner(
+        pool=pool,
+        timeout_s=timeout_s,
+        partial=partial,
+        memory_mb=memory_mb,
+        cache=cache,
+        retry_timeouts=retry_timeouts,
+        math_timeout_s=timeout_s,
+    )
     size = pool.size if pool is not None else (workers or os.cpu_count() or 1)
     counters: dict[str, int] = {}
     inflight: dict[str, Future[dict[str, Any]]] = {}
 
-    def submit(ex: ThreadPoolExecutor, i: int, row: Mapping[str, Any]) -> tuple[dict[str, Any], Future[Any] | dict]:
+    def submit(ex: ThreadPoolExecutor, i: int, row: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
         if not isinstance(row, Mapping) or "task_id" not in row or not isinstance(row.get("completion"), str):
             raise DataError("<completions>", i + 1, "expected an object with task_id and a string completion")
         tid = str(row["task_id"])
@@ -166,7 +206,7 @@ def verify_completions(
             else:
                 fut = ex.submit(runner.answer, task, program)
             inflight[key] = fut
-            fut.add_done_callback(lambda f, k=key: _store(cache, inflight, k, f))
+            fut.add_done_callback(functools.partial(_store, cache, inflight, key))
             return head, fut
         return head, _Dup(fut)
 
@@ -203,5 +243,3 @@ def _resolve(head: dict[str, Any], item: Any) -> dict[str, Any]:
     if isinstance(item, _Dup):
         return {**head, **item.fut.result(), "cache_hit": True}
     return {**head, **item.result(), "cache_hit": False}
-
-

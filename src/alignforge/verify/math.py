@@ -16,10 +16,19 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["MathVerdict", "extract_answer", "final_answers", "verify_math", "verify_choice", "verify_exact",
-           "grade_in_process"]
+__all__ = [
+    "MathVerdict",
+    "extract_answer",
+    "final_answers",
+    "verify_math",
+    "verify_choice",
+    "verify_exact",
+    "grade_in_process",
+]
 
-_ANSWER_IS = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.I | re.M)
+_ANSWER_IS = re.compile(
+    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.I | re.M
+)
 _HASH = re.compile(r"^\s*####\s*(.+?)\s*$", re.M)
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
@@ -108,8 +117,9 @@ def _equivalent(pred: str, gold: str) -> tuple[bool, str]:
     main = threading.current_thread() is threading.main_thread()
     tkw: dict[str, Any] = {} if main else {"parsing_timeout": None}
     vkw: dict[str, Any] = {} if main else {"timeout_seconds": None}
-    g = mv.parse(f"${gold}$", **tkw)
-    p = mv.parse(f"${pred}$", **tkw)
+    latex_only = [mv.LatexExtractionConfig()]  # the plain-expression extractor eval()s text via sympy
+    g = mv.parse(f"${gold}$", extraction_config=latex_only, **tkw)
+    p = mv.parse(f"${pred}$", extraction_config=latex_only, **tkw)
     if not g or not p:
         return False, "math-verify could not parse"
     return bool(mv.verify(g, p, **vkw)), "math-verify"
@@ -141,7 +151,9 @@ def verify_choice(completion: str, answer: str, *, labels: str = "ABCDE") -> Mat
     """Multiple choice: the stated option letter (boxed, "answer is (B)", or a lone last letter)."""
     found = _boxed(completion) or _CHOICE.findall(completion)
     if not found:
-        found = re.findall(rf"\b([{labels}])\b", completion.strip().splitlines()[-1] if completion.strip() else "")
+        found = re.findall(
+            rf"\b([{labels}])\b", completion.strip().splitlines()[-1] if completion.strip() else ""
+        )
     picks = [f.strip("() ").upper() for f in found if f.strip("() ")]
     if len({p for p in picks if p in labels}) > 1 and picks[-1] != picks[0]:
         return MathVerdict(False, "failed", picks[-1], answer, "states different options")
@@ -168,8 +180,17 @@ def grade_in_process(task: dict[str, Any], completion: str) -> dict[str, Any]:
         v = verify_choice(completion, answer)
     else:
         v = verify_exact(completion, answer)
-    test = {"name": "final answer", "outcome": "passed" if v.passed else ("error" if v.status == "error" else "failed")}
+    test = {
+        "name": "final answer",
+        "outcome": "passed" if v.passed else ("error" if v.status == "error" else "failed"),
+    }
     if v.detail:
         test["detail"] = v.detail
-    return {"passed": v.passed, "reward": v.reward, "status": v.status, "tests": [test],
-            "duration_s": round(time.perf_counter() - t0, 6), "extracted": v.extracted}
+    return {
+        "passed": v.passed,
+        "reward": v.reward,
+        "status": v.status,
+        "tests": [test],
+        "duration_s": round(time.perf_counter() - t0, 6),
+        "extracted": v.extracted,
+    }

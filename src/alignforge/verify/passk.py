@@ -32,8 +32,10 @@ def pass_at_k_table(verdicts: Iterable[Mapping[str, Any]], ks: Sequence[int]) ->
         n_c = per.setdefault(str(v["task_id"]), [0, 0])
         n_c[0] += 1
         n_c[1] += bool(v["passed"])
-    tasks = {tid: {"n": n, "c": c, **{f"pass@{k}": pass_at_k(n, c, k) for k in ks if k <= n}}
-             for tid, (n, c) in sorted(per.items())}
+    tasks = {
+        tid: {"n": n, "c": c, **{f"pass@{k}": pass_at_k(n, c, k) for k in ks if k <= n}}
+        for tid, (n, c) in sorted(per.items())
+    }
     overall: dict[str, Any] = {}
     for k in ks:
         vals = [t[f"pass@{k}"] for t in tasks.values() if f"pass@{k}" in t]

@@ -17,8 +17,11 @@ from typing import Any
 __all__ = ["prepare_dataset", "DATASETS", "mbpp_prompt"]
 
 DATASETS = ("humaneval", "mbpp", "gsm8k", "math500")
-_HF = {"mbpp": ("google-research-datasets/mbpp", "full"), "gsm8k": ("openai/gsm8k", "main"),
-       "math500": ("HuggingFaceH4/MATH-500", None)}
+_HF = {
+    "mbpp": ("google-research-datasets/mbpp", "full"),
+    "gsm8k": ("openai/gsm8k", "main"),
+    "math500": ("HuggingFaceH4/MATH-500", None),
+}
 
 
 def _open_rows(folder: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -45,8 +48,10 @@ def _hf_rows(name: str, split: str) -> list[dict[str, Any]]:
     try:
         return [dict(r) for r in datasets.load_dataset(repo, config, split=split)]
     except Exception as exc:
-        raise AlignforgeError(f"no --source given and {repo} could not be loaded ({type(exc).__name__}); "
-                              f"pass --source ../shared/benchmarks/{name}") from None
+        raise AlignforgeError(
+            f"no --source given and {repo} could not be loaded ({type(exc).__name__}); "
+            f"pass --source ../shared/benchmarks/{name}"
+        ) from None
 
 
 def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
@@ -64,8 +69,10 @@ def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
 
 def mbpp_prompt(text: str, tests: list[str]) -> str:
     """The standard MBPP prompt (Austin et al.): the task and its tests, which name the function."""
-    return (f"You are an expert Python programmer, and here is your task: {text.strip()} "
-            "Your code should pass these tests:\n\n" + "\n".join(tests) + "\n")
+    return (
+        f"You are an expert Python programmer, and here is your task: {text.strip()} "
+        "Your code should pass these tests:\n\n" + "\n".join(tests) + "\n"
+    )
 
 
 def _entry_point(code: str, tests: list[str]) -> str | None:
@@ -94,26 +101,49 @@ def _mbpp_tasks(rows: list[dict[str, Any]], *, sanitized: bool) -> Iterator[tupl
         entry = _entry_point(code, tests)
         repaired = entry is None or entry not in (text or "")
         if entry is None:
-            yield {"task_id": f"Mbpp/{r['task_id']}", "refused": "the tests call no function the reference defines"}, True
+            yield (
+                {
+                    "task_id": f"Mbpp/{r['task_id']}",
+                    "refused": "the tests call no function the reference defines",
+                },
+                True,
+            )
             continue
-        task = {"task_id": f"Mbpp/{r['task_id']}", "prompt": mbpp_prompt(text or "", tests),
-                "entry_point": entry, "tests": tests,
-                "test_setup_code": (r.get("test_setup_code") or "").replace("\r\n", "\n"),
-                "test_imports": list(r.get("test_imports") or []), "canonical_solution": code,
-                "test_style": "mbpp", "domain": "code", "source": "mbpp-sanitized" if sanitized else "mbpp"}
+        task = {
+            "task_id": f"Mbpp/{r['task_id']}",
+            "prompt": mbpp_prompt(text or "", tests),
+            "entry_point": entry,
+            "tests": tests,
+            "test_setup_code": (r.get("test_setup_code") or "").replace("\r\n", "\n"),
+            "test_imports": list(r.get("test_imports") or []),
+            "canonical_solution": code,
+            "test_style": "mbpp",
+            "domain": "code",
+            "source": "mbpp-sanitized" if sanitized else "mbpp",
+        }
         yield task, repaired
 
 
-def _collect(name: str, source: Path | None) -> dict[str, tuple[list[dict[str, Any]], int]]:
+def _collect(name: str, source: Path | None) -> dict[str, tuple[list[Any], int]]:
     """split name -> (task rows with a reference solution, prompts repaired)."""
     if name == "humaneval":
-        tasks = [{"task_id": r["task_id"], "prompt": r["prompt"], "entry_point": r["entry_point"],
-                  "tests": r["test"], "canonical_solution": r["canonical_solution"], "test_style": "humaneval",
-                  "domain": "code", "source": "humaneval"} for r in _humaneval_rows(source)]
+        tasks = [
+            {
+                "task_id": r["task_id"],
+                "prompt": r["prompt"],
+                "entry_point": r["entry_point"],
+                "tests": r["test"],
+                "canonical_solution": r["canonical_solution"],
+                "test_style": "humaneval",
+                "domain": "code",
+                "source": "humaneval",
+            }
+            for r in _humaneval_rows(source)
+        ]
         return {"humaneval": (tasks, 0)}
     if name == "mbpp":
         rows = _open_rows(source, ("mbpp.jsonl",)) if source else _hf_rows("mbpp", "test")
-        out = {}
+        out: dict[str, tuple[list[Any], int]] = {}
         for split, lo, hi in (("mbpp", 11, 510), ("mbpp_train", 601, 974), ("mbpp_valsplit", 511, 600)):
             pairs = list(_mbpp_tasks([r for r in rows if lo <= int(r["task_id"]) <= hi], sanitized=False))
             out[split] = (pairs, 0)
@@ -125,16 +155,34 @@ def _collect(name: str, source: Path | None) -> dict[str, tuple[list[dict[str, A
         out = {}
         for split in ("test", "train"):
             rows = _open_rows(source, (f"{split}.jsonl",)) if source else _hf_rows("gsm8k", split)
-            tasks = [{"task_id": f"gsm8k/{split}/{i}", "prompt": r["question"],
-                      "answer": r["answer"].rsplit("####", 1)[-1].strip(), "canonical_solution": r["answer"],
-                      "domain": "math", "source": "gsm8k"} for i, r in enumerate(rows)]
+            tasks = [
+                {
+                    "task_id": f"gsm8k/{split}/{i}",
+                    "prompt": r["question"],
+                    "answer": r["answer"].rsplit("####", 1)[-1].strip(),
+                    "canonical_solution": r["answer"],
+                    "domain": "math",
+                    "source": "gsm8k",
+                }
+                for i, r in enumerate(rows)
+            ]
             out["gsm8k" if split == "test" else "gsm8k_train"] = (tasks, 0)
         return out
     if name == "math500":
         rows = _open_rows(source, ("test.jsonl",)) if source else _hf_rows("math500", "test")
-        tasks = [{"task_id": f"math500/{r['unique_id']}", "prompt": r["problem"], "answer": r["answer"],
-                  "canonical_solution": r["solution"], "subject": r.get("subject"), "level": r.get("level"),
-                  "domain": "math", "source": "math500"} for r in rows]
+        tasks = [
+            {
+                "task_id": f"math500/{r['unique_id']}",
+                "prompt": r["problem"],
+                "answer": r["answer"],
+                "canonical_solution": r["solution"],
+                "subject": r.get("subject"),
+                "level": r.get("level"),
+                "domain": "math",
+                "source": "math500",
+            }
+            for r in rows
+        ]
         return {"math500": (tasks, 0)}
     from alignforge.errors import AlignforgeError
 
@@ -149,8 +197,14 @@ def _check_references(tasks: list[dict[str, Any]], workers: int | None) -> dict[
     failed: dict[str, str] = {}
     code = {t["task_id"]: t for t in tasks if t["domain"] == "code"}
     if code:
-        rows = [{"task_id": tid, "completion": t["canonical_solution"], "completion_style":
-                 "body" if t.get("test_style") == "humaneval" else "full"} for tid, t in code.items()]
+        rows = [
+            {
+                "task_id": tid,
+                "completion": t["canonical_solution"],
+                "completion_style": "body" if t.get("test_style") == "humaneval" else "full",
+            }
+            for tid, t in code.items()
+        ]
         for v in verify_completions(code, rows, workers=workers, timeout_s=10.0):
             if not v["passed"]:
                 bad = [t for t in v["tests"] if t["outcome"] != "passed"][:1]
@@ -163,22 +217,37 @@ def _check_references(tasks: list[dict[str, Any]], workers: int | None) -> dict[
     return failed
 
 
-def prepare_dataset(name: str, out_dir: str | os.PathLike[str], *, source: str | os.PathLike[str] | None = None,
-                    validation_size: int = 20, workers: int | None = None) -> dict[str, Any]:
+def prepare_dataset(
+    name: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    source: str | os.PathLike[str] | None = None,
+    validation_size: int = 20,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """Write ``<split>_prompts/_full/_solutions.jsonl``, ``<name>_validation.jsonl`` and the summary."""
     from alignforge.io import write_jsonl
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     splits = _collect(name, Path(source) if source else None)
-    summary: dict[str, Any] = {"dataset": name, "source": str(source) if source else "package/hub", "splits": {}}
+    summary: dict[str, Any] = {
+        "dataset": name,
+        "source": str(source) if source else "package/hub",
+        "splits": {},
+    }
     for split, (items, _) in splits.items():
         pairs = [it if isinstance(it, tuple) else (it, False) for it in items]
         refused = {t["task_id"]: t["refused"] for t, _ in pairs if "refused" in t}
         tasks = [t for t, _ in pairs if "refused" not in t]
         repaired = sum(rep for t, rep in pairs if "refused" not in t)
-        refused.update({t["task_id"]: "prompt does not name the function the tests call"
-                        for t in tasks if t.get("entry_point") and t["entry_point"] not in t["prompt"]})
+        refused.update(
+            {
+                t["task_id"]: "prompt does not name the function the tests call"
+                for t in tasks
+                if t.get("entry_point") and t["entry_point"] not in t["prompt"]
+            }
+        )
         tasks = [t for t in tasks if t["task_id"] not in refused]
         failed = _check_references(tasks, workers)
         kept = [t for t in tasks if t["task_id"] not in failed]
@@ -187,17 +256,28 @@ def prepare_dataset(name: str, out_dir: str | os.PathLike[str], *, source: str |
             write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
         else:
             files = {kind: out / f"{split}_{kind}.jsonl" for kind in ("prompts", "full", "solutions")}
-            write_jsonl(files["prompts"], ({k: t.get(k) for k in ("task_id", "prompt", "entry_point")
-                                            if t.get(k) is not None} for t in kept))
+            write_jsonl(
+                files["prompts"],
+                (
+                    {k: t.get(k) for k in ("task_id", "prompt", "entry_point") if t.get(k) is not None}
+                    for t in kept
+                ),
+            )
             write_jsonl(files["full"], (_full(t) for t in kept))
-            write_jsonl(files["solutions"], ({"task_id": t["task_id"], "solution": t["canonical_solution"]}
-                                             for t in kept))
+            write_jsonl(
+                files["solutions"],
+                ({"task_id": t["task_id"], "solution": t["canonical_solution"]} for t in kept),
+            )
             if split == name and name != "mbpp":
                 files["validation"] = out / f"{name}_validation.jsonl"
                 write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
         summary["splits"][split] = {
-            "tasks": len(pairs), "written": len(kept), "reference_failures": failed,
-            "prompts_repaired": repaired, "prompts_refused": refused, "files": {k: str(v) for k, v in files.items()},
+            "tasks": len(pairs),
+            "written": len(kept),
+            "reference_failures": failed,
+            "prompts_repaired": repaired,
+            "prompts_refused": refused,
+            "files": {k: str(v) for k, v in files.items()},
         }
     path = out / "dataset_summary.json"
     total = json.loads(path.read_text()) if path.is_file() else {}
@@ -208,4 +288,5 @@ def prepare_dataset(name: str, out_dir: str | os.PathLike[str], *, source: str |
 
 def _full(t: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in t.items() if k != "canonical_solution" and v not in (None, "", [])} | {
-        "solution": t["canonical_solution"]}
+        "solution": t["canonical_solution"]
+    }

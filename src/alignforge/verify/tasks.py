@@ -43,9 +43,23 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError("field 'entry_point': is missing (a check(candidate) test needs it)")
     elif "answer" not in task:
         raise ValueError("field 'tests': is missing (or give 'answer' for a math/general task)")
-    blob = json.dumps({k: task.get(k) for k in ("prompt", "tests", "entry_point", "test_setup_code",
-                                                "test_imports", "answer", "style", "choices")},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            k: task.get(k)
+            for k in (
+                "prompt",
+                "tests",
+                "entry_point",
+                "test_setup_code",
+                "test_imports",
+                "answer",
+                "style",
+                "choices",
+            )
+        },
+        sort_keys=True,
+        default=str,
+    )
     task["_key"] = hashlib.sha256(blob.encode()).hexdigest()[:32]
     return task
 

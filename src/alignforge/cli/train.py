@@ -1,0 +1,106 @@
+"""``alignforge train <stage> --config FILE``: thin wrappers over :mod:`alignforge.train` recipes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["COMMANDS", "train"]
+
+_STAGES = {
+    "sft": "Supervised fine-tuning on messages or prompt/completion rows.",
+    "reward": "A reward model (sequence classifier) on preference pairs; train/validation accuracy gates.",
+    "dpo": "Direct preference optimisation with KL, margin and log-prob monitors.",
+    "kto": "KTO on prompt/completion/label rows.",
+    "grpo": "GRPO with verifiers (math equivalence, code tests) as reward functions.",
+    "raft": "RAFT cycles: sample N per prompt, verify, keep passing samples, SFT on them; pass@k per cycle.",
+}
+
+
+@click.group("train")
+def train() -> None:
+    """Training stages over TRL, with model gates, monitors and a run card.
+
+    \b
+    Example:
+      alignforge train dpo --config examples/dpo_config.yaml
+      accelerate launch --num_processes 2 -m alignforge train dpo --config examples/dpo_config.yaml
+    """
+
+
+def _show(result: Any) -> None:
+    from alignforge.train.gates import UNITS
+
+    click.echo(f"train {result.stage}: model and run card in {result.output_dir}")
+    for key, value in sorted(result.metrics.items()):
+        unit = UNITS.get(key, "")
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        click.echo(f"  {key:<24} {shown:<12} {unit.split(',')[0]}")
+    for g in result.gates:
+        click.echo(f"  gate {g.metric:<19} {'pass' if g.passed else 'FAIL'}  {g.reason}")
+    for w in result.warnings:
+        click.echo(f"  warning: {w}", err=True)
+
+
+def _make(stage: str, summary: str) -> click.Command:
+    @click.command(
+        stage,
+        help=f"""{summary}
+
+    \b
+    Example:
+      alignforge train {stage} --config examples/{"dpo_config" if stage == "dpo" else stage}.yaml
+      alignforge train {stage} --config my.yaml --set training.max_steps=10 --set logging.output_dir=out
+    """,
+    )
+    @click.option(
+        "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config."
+    )
+    @click.option(
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="SECTION.KEY=VALUE",
+        help="Override one config key (YAML value), repeatable.",
+    )
+    def command(config_path: str, overrides: tuple[str, ...]) -> None:
+        import yaml
+
+        from alignforge.errors import ConfigError
+        from alignforge.train import load_config, run_stage
+
+        parsed = {}
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            if not sep or "." not in key:
+                raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+            parsed[key] = yaml.safe_load(value)
+        cfg = load_config(config_path, stage, overrides=parsed)
+        _quiet()
+        result = run_stage(cfg)
+        from alignforge.train._runtime import is_main_process
+
+        if not is_main_process():
+            return
+        _show(result)  # gates that failed under on_fail: stop raised GateFailure (exit 1) already
+        if not result.passed:
+            click.echo(
+                "gates failed (on_fail: flag): the model is saved and flagged in the run card", err=True
+            )
+
+    return command
+
+
+def _quiet() -> None:
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
+for _stage, _summary in _STAGES.items():
+    train.add_command(_make(_stage, _summary))
+
+COMMANDS = [train]

@@ -1,0 +1,177 @@
+"""The quickstart on the embedded model, offline: ``python -m alignforge.demo --out DIR`` (``make demo``).
+
+1. RLVR math tasks generated procedurally, with exact answers (no LLM).
+2. The embedded model answers a few of them; the math verifier grades the answers.
+3. DPO pairs with the flaw strategy on ``examples/prompts.jsonl``: answer, rewrite with a
+   planned flaw, judge both sides (0-10) and confirm the flaw.
+4. ``check`` with the default gates: terminal report, JSON, HTML, and the ``--keep-passing`` set.
+
+SmolLM2-135M is a weak generator and a weaker judge, so most pairs fail the gates: the demo
+shows the report and the filtered set; it does not fail when gates fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "run_demo"]
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "prompts.jsonl"
+
+
+def _say(step: str, text: str) -> None:
+    print(f"\n== {step}: {text}", flush=True)
+
+
+def _solve_and_verify(tasks_path: Path, out_dir: Path, llm: Any, k: int, max_tokens: int) -> dict[str, Any]:
+    from alignforge.io import iter_jsonl, write_jsonl
+    from alignforge.llm import ChatRequest, ChatResponse
+    from alignforge.verify import verify_completions
+
+    tasks = [row for _, row in iter_jsonl(tasks_path)][:k]
+    reqs = [ChatRequest.chat(t["prompt"], max_tokens=max_tokens, temperature=0.0) for t in tasks]
+    comps = []
+    for t, res in zip(tasks, llm.generate(reqs), strict=True):
+        if isinstance(res, ChatResponse):
+            comps.append({"task_id": t["task_id"], "completion": res.text})
+    write_jsonl(out_dir / "math_completions.jsonl", comps)
+    verdicts = list(verify_completions({t["task_id"]: t for t in tasks}, comps))
+    write_jsonl(out_dir / "math_verdicts.jsonl", verdicts)
+    passed = sum(v["passed"] for v in verdicts)
+    for c, v in list(zip(comps, verdicts, strict=True))[:3]:
+        print(f"   {v['task_id']}: {'PASS' if v['passed'] else 'FAIL'}  answer={c['completion'][-60:]!r}")
+    return {"answered": len(comps), "passed": passed}
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    prompts: str | Path | None = None,
+    n_prompts: int = 30,
+    model: str = "local",
+    max_tokens: int = 64,
+    judge_max_tokens: int = 32,
+    math_tasks: int = 6,
+) -> dict[str, Any]:
+    """Run every step into ``out``; returns the figures it printed."""
+    from alignforge.generate import generate_dpo_pairs, generate_rlvr_data
+    from alignforge.generate._runtime import resolve_llm
+    from alignforge.quality import check_file, keep_passing
+    from alignforge.quality.check import compute_figures
+    from alignforge.quality.gates import load_gates, row_rules
+    from alignforge.quality.html import render_html
+    from alignforge.quality.report import print_report
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    figures: dict[str, Any] = {}
+
+    _say("1/4 generate rlvr", "20 math tasks with exact answers, no LLM needed")
+    s = generate_rlvr_data(None, out_dir / "math_tasks.jsonl", "math", n=20)
+    for line in s.lines():
+        print("   " + line)
+
+    _say(
+        "2/4 verify",
+        f"the embedded model ({model}) answers {math_tasks} tasks; the math verifier grades them",
+    )
+    print("   loading the model (first run converts the embedded GGUF once) ...", flush=True)
+    llm = resolve_llm(model, cache=out_dir / "cache.sqlite")
+    figures["math"] = _solve_and_verify(out_dir / "math_tasks.jsonl", out_dir, llm, math_tasks, max_tokens)
+    print(f"   verified correct: {figures['math']['passed']}/{figures['math']['answered']}")
+
+    src = Path(prompts) if prompts else _EXAMPLES
+    _say(
+        "3/4 generate dpo",
+        f"flaw strategy on {n_prompts} prompts from {src}: answer, inject a planned flaw, "
+        "judge both sides 0-10, confirm the flaw",
+    )
+    pairs = out_dir / "pairs.jsonl"
+    dpo = generate_dpo_pairs(
+        src,
+        pairs,
+        model=llm,
+        strategy="flaw",
+        keep_all=True,
+        max_rounds=1,
+        limit=n_prompts,
+        max_tokens=max_tokens,
+        judge_max_tokens=judge_max_tokens,
+        batch_size=16,
+        cache=None,
+    )
+    for line in dpo.lines():
+        print("   " + line)
+    status: dict[str, int] = {}
+    for row in map(json.loads, pairs.read_text().splitlines()) if pairs.exists() else []:
+        for side in ("chosen", "rejected"):
+            st = row["metadata"]["judge_status"][side]
+            status[st] = status.get(st, 0) + 1
+    print(
+        f"   judge outcomes (both sides): {status}  (parse_failed = the judge's answer did not follow "
+        "the format, recorded without a score)"
+    )
+    figures["dpo"] = {"written": dpo.written, "passed": dpo.passed, "judge_status": status}
+
+    _say(
+        "4/4 check", "quality gates (chosen >= 9, rejected <= 6, gap >= 3, ...) with report and filtered set"
+    )
+    if not pairs.exists() or pairs.stat().st_size == 0:
+        print("   no pairs were written (every candidate failed an LLM call): see pairs.failures.jsonl")
+        return figures
+    gates = load_gates(None)
+    result = check_file(pairs, gates=gates)
+    print_report(result)
+    (out_dir / "report.html").write_text(render_html(result), encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
+    rules = row_rules(gates, result.stage)
+    _, _, acc = compute_figures(pairs, kind=result.kind, rules=rules, on_error="skip")
+    kept, dropped = keep_passing(
+        pairs,
+        out_dir / "pairs.passing.jsonl",
+        kind=result.kind,
+        rules=rules,
+        excluded_lines=acc.excluded_lines,
+    )
+    figures["check"] = {
+        "passed": result.passed,
+        "failed_gates": [g.name for g in result.failed_gates],
+        "kept": kept,
+        "dropped": dropped,
+    }
+    print(
+        f"\n   gates {'PASSED' if result.passed else 'FAILED'} "
+        f"({len(result.failed_gates)} failed: {', '.join(figures['check']['failed_gates']) or '-'})"
+    )
+    print(
+        f"   --keep-passing: {kept} pairs pass every row-level gate -> {out_dir / 'pairs.passing.jsonl'} "
+        f"({dropped} left out)"
+    )
+    print(f"   HTML report: {out_dir / 'report.html'}   JSON: {out_dir / 'report.json'}")
+    print(
+        f"\ndone in {time.monotonic() - t0:.0f} s. A stronger model (--model openai:gpt-4o or a local checkpoint) "
+        "is what makes pairs pass; the pipeline is the same."
+    )
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m alignforge.demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--prompts", default=None, help="prompts JSONL (default: examples/prompts.jsonl)")
+    ap.add_argument("--n-prompts", type=int, default=30)
+    ap.add_argument("--model", default="local")
+    ap.add_argument("--max-tokens", type=int, default=64)
+    args = ap.parse_args(argv)
+    run_demo(
+        args.out, prompts=args.prompts, n_prompts=args.n_prompts, model=args.model, max_tokens=args.max_tokens
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""KTO recipe: config -> checked prompt/completion/label rows -> TRL KTOTrainer -> train -> margin, KL -> gates."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from alignforge._deps import require
+from alignforge.records import Kind
+from alignforge.train._data import load_split, to_dataset
+from alignforge.train._run import RunResult, finish, last_checkpoint, make_monitor, set_report_env
+from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
+from alignforge.train.config import TrainConfig, trl_args
+
+__all__ = ["run_kto"]
+
+
+def run_kto(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResult:
+    trl = require("trl", extra="train")
+    started = time.time()
+    set_report_env(cfg)
+
+    # 1. Data: prompt/completion/label rows, read strictly; both labels must be present.
+    data = load_split(cfg, Kind.KTO, stage="kto")
+    labels = {bool(r["label"]) for r in data.train}
+    data.report["desirable_rows"] = sum(bool(r["label"]) for r in data.train)
+    if labels != {True, False}:
+        from alignforge.io import DataError
+
+        raise DataError(
+            cfg.data["train_file"],
+            None,
+            "KTO needs both desirable (true) and undesirable (false) rows",
+            field="label",
+        )
+
+    # 2. Policy, tokenizer, frozen reference (for the KL monitor; PEFT needs none).
+    tokenizer = load_tokenizer(cfg)
+    policy = load_causal_lm(cfg)
+    peft_config = lora_config(cfg)
+    need_ref = peft_config is None and (cfg.monitors["kl_prompts"] or cfg.model["reference_model"])
+    ref = load_causal_lm(cfg, "reference") if need_ref else None
+
+    # 3. The TRL trainer.
+    prompts = list(
+        dict.fromkeys(
+            r["prompt"] if isinstance(r["prompt"], str) else str(r["prompt"]) for r in data.validation
+        )
+    )
+    monitor = make_monitor(cfg, "kto", tokenizer=tokenizer, prompts=prompts, ref_model=ref)
+    trainer = trl.KTOTrainer(
+        model=policy,
+        ref_model=ref,
+        args=trl_args(cfg),
+        train_dataset=to_dataset(data.train, Kind.KTO),
+        eval_dataset=to_dataset(data.validation, Kind.KTO),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[monitor, *(callbacks or [])],
+    )
+    if ref is not None:
+        monitor.ref_model = trainer.ref_model
+
+    # 4. Train, resuming when a checkpoint exists.
+    resume = last_checkpoint(cfg)
+    if resume:
+        monitor.restore(resume)
+    trainer.train(resume_from_checkpoint=resume)
+
+    # 5. Measure: margin and TRL's KL estimate on validation rows; our KL on policy samples.
+    trainer.evaluate()
+
+    # 6. Gates, saved model, run card.
+    return finish(
+        cfg, monitor, trainer=trainer, data_report=data.report, resumed_from=resume, started=started
+    )

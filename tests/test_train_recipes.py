@@ -1,0 +1,163 @@
+"""Every recipe end to end on a tiny random Llama (CPU, a few steps): loss moves, metrics files, gates."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from _train_helpers import build_tiny_model, write_config
+
+from alignforge.errors import GateFailure
+from alignforge.train import load_config, run_stage
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama")
+
+
+def _run(tmp_path: Path, stage: str, model: Path, **sections: dict):
+    path = write_config(tmp_path / f"{stage}.yaml", stage, model, tmp_path / "out", **sections)
+    return run_stage(load_config(path, stage))
+
+
+def _metrics_file(folder: Path) -> dict:
+    return json.loads((folder / "training_metrics.json").read_text())
+
+
+def test_dpo_moves_the_loss_and_reports_kl_margin_and_gates(tmp_path: Path, tiny_model: Path) -> None:
+    result = _run(
+        tmp_path,
+        "dpo",
+        tiny_model,
+        training={"max_steps": 4, "save_steps": 2, "beta": 0.1},
+        monitors={"kl_prompts": 3, "kl_max_new_tokens": 8},
+        constraints={"kl_target": 10.0, "preference_gap_target": 100.0, "on_fail": "flag"},
+    )
+    m = result.metrics
+    # The policy starts as a copy of the reference: the DPO loss is ln 2 and KL is 0 before step 1.
+    assert m["train_loss_first"] == pytest.approx(math.log(2), abs=1e-4)
+    assert m["kl_divergence_initial"] == pytest.approx(0.0, abs=1e-6)
+    assert m["eval_loss"] < math.log(2) - 1e-3  # training moved the validation loss
+    assert m["kl_divergence"] > 1e-6  # and the policy away from the reference
+    assert m["preference_gap"] == m["reward_margin"] and 0.0 <= m["preference_accuracy"] <= 1.0
+    gates = {g.metric: g for g in result.gates}
+    assert gates["kl_divergence"].passed and not gates["preference_gap"].passed
+    assert not result.passed
+    out = tmp_path / "out"
+    saved = _metrics_file(out)
+    assert saved["kl_divergence"] == pytest.approx(m["kl_divergence"])
+    assert "nats/token" in saved["units"]["kl_divergence"]
+    assert saved["gates_passed"] is False
+    assert [p.name for p in sorted(out.glob("checkpoint-*"))] == ["checkpoint-2", "checkpoint-4"]
+    assert "kl_divergence" in _metrics_file(out / "checkpoint-2")
+    card = json.loads((out / "run_card.json").read_text())
+    assert card["gates_passed"] is False and card["data"]["train_rows"] == 18
+    assert "| preference_gap | >= 100 |" in (out / "run_card.md").read_text()
+
+
+def test_gate_stops_at_evaluation_and_the_run_resumes_from_its_checkpoint(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    gate = {"preference_gap_target": 100.0, "on_fail": "stop", "check_at_eval": True}
+    common = {"training": {"max_steps": 4, "eval_steps": 2, "save_steps": 2}, "monitors": {"kl_prompts": 0}}
+    with pytest.raises(GateFailure, match="preference_gap .* misses >= 100"):
+        _run(tmp_path, "dpo", tiny_model, constraints=gate, **common)
+    out = tmp_path / "out"
+    card = json.loads((out / "run_card.json").read_text())
+    assert card["stopped_early"] is True
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]  # stopped at the first evaluation
+
+    result = _run(tmp_path, "dpo", tiny_model, constraints={"on_fail": "stop"}, **common)
+    assert result.resumed_from and result.resumed_from.endswith("checkpoint-2")
+    assert result.passed and not result.stopped_early
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert _metrics_file(out)["step"] == 4
+    # The first loss of the whole run survives the resume (restored from checkpoint-2's metrics).
+    assert result.metrics["train_loss_first"] == pytest.approx(math.log(2), abs=1e-4)
+
+
+def test_sft_lowers_the_loss(tmp_path: Path, tiny_model: Path) -> None:
+    result = _run(tmp_path, "sft", tiny_model, training={"max_steps": 5, "learning_rate": 3e-3})
+    m = result.metrics
+    assert m["train_loss_last"] < m["train_loss_first"]
+    assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_reward_model_accuracies_and_gate(tmp_path: Path, tiny_model: Path) -> None:
+    with pytest.raises(GateFailure, match="rm_val_accuracy"):
+        _run(
+            tmp_path,
+            "reward",
+            tiny_model,
+            training={"max_steps": 3},
+            constraints={"rm_accuracy_target": 1.01, "rm_gap_max": 1.0},
+        )
+    saved = _metrics_file(tmp_path / "out")
+    for key in ("rm_train_accuracy", "rm_val_accuracy", "rm_train_val_gap"):
+        assert saved[key] is not None, key
+    assert saved["rm_train_val_gap"] == pytest.approx(saved["rm_train_accuracy"] - saved["rm_val_accuracy"])
+    assert saved["units"]["rm_val_accuracy"] == "fraction, ties count as wrong"
+
+
+def test_kto_trains_with_kl_monitor(tmp_path: Path, tiny_model: Path) -> None:
+    result = _run(
+        tmp_path,
+        "kto",
+        tiny_model,
+        training={"max_steps": 3},
+        monitors={"kl_prompts": 2, "kl_max_new_tokens": 6},
+        constraints={"kl_target": 10.0},
+    )
+    m = result.metrics
+    assert m["kl_divergence_initial"] == pytest.approx(0.0, abs=1e-6)
+    assert m["kl_divergence"] > 0 and "reward_margin" in m and result.passed
+
+
+def test_grpo_with_the_math_verifier_as_reward(tmp_path: Path, tiny_model: Path) -> None:
+    result = _run(
+        tmp_path,
+        "grpo",
+        tiny_model,
+        training={"max_steps": 2, "batch_size": 4, "num_generations": 4, "max_completion_length": 8},
+        rewards={"functions": ["math", "exact_match"]},
+        monitors={"kl_prompts": 0},
+        constraints={"zero_variance_max": 1.0, "on_fail": "flag"},
+    )
+    m = result.metrics
+    # A random model never answers right: every group has zero reward variance, and the gate reads it.
+    assert m["mean_reward"] == 0.0 and m["frac_zero_std_groups"] == 1.0
+    assert m["pass_rate"] == 0.0 and result.passed
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert set(card["data"]["rewards"]) == {"math", "exact_match"}
+
+
+def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) -> None:
+    raft = {"cycles": 2, "samples_per_prompt": 2, "max_new_tokens": 6, "eval_samples": 5, "pass_k": [1, 5]}
+    result = _run(
+        tmp_path,
+        "raft",
+        tiny_model,
+        raft=raft,
+        rewards={"functions": ["exact_match"]},
+        constraints={"pass_rate_target": 0.5, "on_fail": "flag"},
+    )
+    out = tmp_path / "out"
+    assert [p.name for p in sorted(out.glob("cycle_*"))] == ["cycle_1", "cycle_2"]
+    first = _metrics_file(out / "cycle_1")
+    assert first["pass_at_1"] == 0.0 and first["pass_at_5"] == 0.0 and first["kept_samples"] == 0
+    samples = [json.loads(x) for x in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 8 * 2 and all(s["drop_reason"] == "failed verification" for s in samples)
+    assert not result.passed  # pass_rate 0 < 0.5, flagged
+
+    again = _run(
+        tmp_path,
+        "raft",
+        tiny_model,
+        raft=raft,
+        rewards={"functions": ["exact_match"]},
+        constraints={"on_fail": "flag"},
+    )
+    assert again.resumed_from and again.resumed_from.endswith("cycle_2")
