@@ -26,8 +26,15 @@ def generated(tmp_path_factory):
     d = tmp_path_factory.mktemp("gen")
     write_prompts(d / "p.jsonl", 6)
     conv = d / "conv.jsonl"
-    conv.write_text("\n".join(json.dumps({"id": f"c{i}", "messages": [
-        {"role": "user", "content": f"Conversational question {i}?"}]}) for i in range(4)) + "\n")
+    conv.write_text(
+        "\n".join(
+            json.dumps(
+                {"id": f"c{i}", "messages": [{"role": "user", "content": f"Conversational question {i}?"}]}
+            )
+            for i in range(4)
+        )
+        + "\n"
+    )
     opts = {"cache": None, "progress": False}
     generate_dpo_pairs(d / "p.jsonl", d / "dpo.jsonl", model=ScriptedLLM(dpo_rule), **opts)
     generate_dpo_pairs(conv, d / "dpo_conv.jsonl", model=ScriptedLLM(dpo_rule), **opts)
@@ -94,4 +101,8 @@ def test_trl_applies_the_chat_template(generated, case):
     ds = load_dataset("json", data_files=str(generated / CASES[case][0]), split="train")
     row = {k: v for k, v in ds[0].items() if k != "metadata"}
     out = maybe_apply_chat_template(row, tok)
-    assert all(isinstance(v, str) for k, v in out.items() if k in ("prompt", "chosen", "rejected", "completion", "text"))
+    assert all(
+        isinstance(v, str)
+        for k, v in out.items()
+        if k in ("prompt", "chosen", "rejected", "completion", "text")
+    )

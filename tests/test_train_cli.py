@@ -17,11 +17,18 @@ from alignforge.train import load_config, run_stage
 
 def test_cli_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("model: {base_model: m}\ndata: {train_file: a.jsonl, max_prompt_length: 512}\n"
-                   "logging: {output_dir: o}\n")
+    bad.write_text(
+        "model: {base_model: m}\ndata: {train_file: a.jsonl, max_prompt_length: 512}\n"
+        "logging: {output_dir: o}\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.run([sys.executable, "-m", "alignforge", "train", "dpo", "--config", str(bad)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "alignforge", "train", "dpo", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"error: {bad}: data.max_prompt_length is obsolete: TRL >= 0.25 DPOConfig has no max_prompt_length: "
@@ -37,31 +44,60 @@ def test_cli_help_lists_every_stage_with_an_example() -> None:
     out = CliRunner().invoke(cli, ["train", "--help"]).output
     for stage in ("sft", "reward", "dpo", "kto", "grpo", "raft"):
         assert stage in out
-    assert "alignforge train dpo --config examples/dpo_config.yaml" in CliRunner().invoke(
-        cli, ["train", "dpo", "--help"]).output
+    assert (
+        "alignforge train dpo --config examples/dpo_config.yaml"
+        in CliRunner().invoke(cli, ["train", "dpo", "--help"]).output
+    )
 
 
 @pytest.mark.slow
 def test_dpo_under_accelerate_with_two_cpu_processes(tmp_path: Path) -> None:
     model = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "out"
-    config = write_config(tmp_path / "dpo.yaml", "dpo", model, out,
-                          training={"max_steps": 2, "batch_size": 2},
-                          monitors={"kl_prompts": 2, "kl_max_new_tokens": 4}, constraints={"kl_target": 10.0})
+    config = write_config(
+        tmp_path / "dpo.yaml",
+        "dpo",
+        model,
+        out,
+        training={"max_steps": 2, "batch_size": 2},
+        monitors={"kl_prompts": 2, "kl_max_new_tokens": 4},
+        constraints={"kl_target": 10.0},
+    )
     # accelerate 1.15's `--cpu` runs the simple single-process launcher; `--multi_gpu` with no visible
     # GPU starts torch.distributed processes on the gloo backend, the same code path as on GPUs.
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CUDA_VISIBLE_DEVICES": ""}
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    proc = subprocess.run([*launcher, "-m", "alignforge", "train", "dpo", "--config", str(config)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    launcher = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+    ]
+    proc = subprocess.run(
+        [*launcher, "-m", "alignforge", "train", "dpo", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("train dpo: model and run card") == 1  # only rank 0 reports
     card = json.loads((out / "run_card.json").read_text())
     assert card["processes"] == 2 and card["gates_passed"] is True
     assert card["metrics"]["kl_divergence_initial"] == pytest.approx(0.0, abs=1e-6)
     # Two processes x batch 2 = 4 pairs per step: 2 steps cover 8 of the 18 training pairs.
-    state = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").exists() else None
+    state = (
+        json.loads((out / "trainer_state.json").read_text())
+        if (out / "trainer_state.json").exists()
+        else None
+    )
     if state is not None:
         assert state["epoch"] == pytest.approx(8 / 18, abs=0.01)
     assert (out / "model.safetensors").exists()
@@ -71,7 +107,10 @@ def test_dpo_under_accelerate_with_two_cpu_processes(tmp_path: Path) -> None:
 def test_dpo_with_lora_on_the_embedded_smollm2(tmp_path: Path) -> None:
     out = tmp_path / "out"
     config = write_config(
-        tmp_path / "dpo.yaml", "dpo", Path("embedded"), out,
+        tmp_path / "dpo.yaml",
+        "dpo",
+        Path("embedded"),
+        out,
         model={"base_model": "embedded", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}},
         data={"max_length": 48, "max_rows": 4},
         training={"max_steps": 2, "batch_size": 2, "learning_rate": 5e-4},
