@@ -75,6 +75,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "seed": _k(int, 42),
         "loss_type": _k(str, stages=_REF),
         "precompute_ref_log_probs": _k(bool, False, _REF),
+        "precompute_ref_batch_size": _k(int, stages=_REF),
         "padding_free": _k(bool, False, frozenset({"sft", "dpo"})),
         "packing": _k(bool, False, frozenset({"sft", "raft"})),
         "desirable_weight": _k(_NUM, 1.0, frozenset({"kto"})),
@@ -306,6 +307,14 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
             f"{source}: training.padding_free: TRL 1.16's DPOTrainer disables padding-free batches "
             "(it falls back to padding with a warning); remove the key"
         )
+    t = cfg["training"]
+    if t["precompute_ref_batch_size"] is not None and not t["precompute_ref_log_probs"]:
+        raise ConfigError(
+            f"{source}: training.precompute_ref_batch_size needs training.precompute_ref_log_probs: true"
+        )
+    for key in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "precompute_ref_batch_size"):
+        if t[key] is not None and t[key] < 1:
+            raise ConfigError(f"{source}: training.{key} must be >= 1, got {t[key]}")
     if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"] and stage != "raft":
         raise ConfigError(f"{source}: constraints.check_at_eval needs training.eval_steps")
     report = cfg["logging"]["report_to"]
@@ -392,6 +401,8 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
         kw.update(packing=t["packing"], padding_free=t["padding_free"] if stage == "sft" else False)
     if stage in ("dpo", "kto"):
         kw["precompute_ref_log_probs"] = t["precompute_ref_log_probs"]
+        if t["precompute_ref_batch_size"] is not None:
+            kw["precompute_ref_batch_size"] = t["precompute_ref_batch_size"]
         if t["beta"] is not None:
             kw["beta"] = t["beta"]
         if t["loss_type"] is not None:
@@ -405,8 +416,10 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
             temperature=t["temperature"],
             beta=t["beta"] if t["beta"] is not None else 0.0,
         )
-    kw.update(extra)
     names = {f.name for f in dataclasses.fields(cls)}
+    if "activation_checkpointing" in names:  # newer transformers renamed it; the old name warns
+        kw["activation_checkpointing"] = kw.pop("gradient_checkpointing")
+    kw.update(extra)
     missing = sorted(set(kw) - names)
     if missing:
         raise ConfigError(f"the installed TRL's {cls.__name__} has no field(s) {', '.join(missing)}")
