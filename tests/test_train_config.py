@@ -138,7 +138,7 @@ def test_mapping_onto_trl_dpo_config(tmp_path: Path) -> None:
     assert args.gradient_checkpointing is False  # TRL's default is True; ours is off
     if hasattr(args, "activation_checkpointing"):  # transformers' new name for it
         assert args.activation_checkpointing is False
-    assert args.optim == "adamw_torch" and args.lr_scheduler_type == "cosine"
+    assert args.optim == "adamw_torch_fused" and args.lr_scheduler_type == "cosine"
     assert args.eval_strategy == "steps" and args.eval_steps == 5
     assert args.report_to == ["tensorboard"]
     assert not args.bf16 and not args.fp16  # precision auto on CPU is fp32

@@ -332,9 +332,12 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
     cfg["logging"]["report_to"] = [r for r in report if r != "none"] or ["none"]
 
 
+# "adamw" is the fused AdamW (one kernel per parameter group), as transformers' own default on
+# torch >= 2.8; "adamw_unfused" is the per-tensor loop.
 _OPTIMIZERS = {
-    "adamw": "adamw_torch",
+    "adamw": "adamw_torch_fused",
     "adamw_fused": "adamw_torch_fused",
+    "adamw_unfused": "adamw_torch",
     "sgd": "sgd",
     "adafactor": "adafactor",
 }
