@@ -83,6 +83,7 @@ def test_seed_config_without_obsolete_keys_validates_and_keeps_the_shape() -> No
     [
         ("training", {"learnin_rate": 1e-6}, r"training\.learnin_rate: unknown key"),
         ("training", {"batch_size": "4"}, r"training\.batch_size: expected int"),
+        ("training", {"learning_rate": "1e-6"}, r"YAML reads 1e-6 as text: write it as 1\.0e-06\)"),
         ("training", {"warmup_ratio": 0.1}, r"warmup_ratio is obsolete: .*warmup_steps"),
         ("training", {"rpo_alpha": 0.5}, r"rpo_alpha is obsolete: .*loss_type"),
         ("training", {"padding_free": True}, r"padding_free: TRL 1\.16's DPOTrainer"),

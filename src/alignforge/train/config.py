@@ -258,7 +258,9 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
             continue
         if isinstance(value, bool) and bool not in spec.types or not isinstance(value, spec.types):
             wanted = " or ".join(t.__name__ for t in spec.types)
-            raise ConfigError(f"{where}: expected {wanted}, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"{where}: expected {wanted}, got {type(value).__name__} {value!r}{_number_hint(value, spec)}"
+            )
         if spec.choices and value not in spec.choices:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, spec.choices))}")
     out = {}
@@ -272,6 +274,20 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
     if name == "model" and out["lora"] is not None:
         out["lora"] = _lora(out["lora"], source)
     return out
+
+
+def _number_hint(value: Any, spec: _Key) -> str:
+    """PyYAML follows YAML 1.1, which reads ``1e-6`` (no dot) as a string."""
+    if not isinstance(value, str) or float not in spec.types:
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    text = repr(number)
+    if "e" in text and "." not in text:  # YAML 1.1 floats need the dot: 1.0e-06
+        text = text.replace("e", ".0e")
+    return f" (YAML reads {value} as text: write it as {text})"
 
 
 def _lora(body: dict[str, Any], source: str) -> dict[str, Any]:
