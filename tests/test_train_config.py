@@ -95,6 +95,7 @@ def test_seed_config_without_obsolete_keys_validates_and_keeps_the_shape() -> No
             r"precompute_ref_batch_size must be >= 1",
         ),
         ("training", {"batch_size": 0}, r"training\.batch_size must be >= 1"),
+        ("training", {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0]}, r"1 values for 2 loss type"),
         ("compute", {"fp16": True, "bf16": True}, r"both true"),
         ("constraints", {"on_fail": "halt"}, r"'halt' is not one of stop, flag"),
         ("logging", {"output_dir": "o", "report_to": "comet"}, r"'comet' is not one of"),
@@ -136,6 +137,9 @@ def test_mapping_onto_trl_dpo_config(tmp_path: Path) -> None:
     assert (args.beta, args.per_device_train_batch_size, args.max_steps, args.max_length) == (0.2, 8, 7, 640)
     assert args.precompute_ref_log_probs is True and args.precompute_ref_batch_size == 32
     assert args.loss_type == ["ipo"]
+    raw["training"].update(loss_type=["sigmoid", "sft"], loss_weights=[1.0, 0.5])  # the rpo_alpha replacement
+    args = trl_args(parse_config(raw, "dpo"))
+    assert (args.loss_type, args.loss_weights) == (["sigmoid", "sft"], [1.0, 0.5])
     assert args.gradient_checkpointing is False  # TRL's default is True; ours is off
     if hasattr(args, "activation_checkpointing"):  # transformers' new name for it
         assert args.activation_checkpointing is False
@@ -192,3 +196,13 @@ def test_gates_file_in_the_seed_quality_thresholds_shape(tmp_path: Path) -> None
     results = [g.check({"kl_divergence": 0.05}) for g in gates]
     assert [r.passed for r in results] == [True, False]
     assert results[1].reason == "not measured"
+
+
+def test_num_devices_that_the_launcher_does_not_give_is_a_run_card_warning(tmp_path: Path) -> None:
+    from alignforge.train._run import make_monitor
+
+    raw = _seed(data={"train_file": "a.jsonl"})  # the template's num_devices: 8, in one process here
+    monitor = make_monitor(parse_config(raw, "dpo"), "dpo")
+    assert any("compute.num_devices is 8 but this run has 1 process" in w for w in monitor.warnings)
+    raw["compute"]["num_devices"] = 1
+    assert not make_monitor(parse_config(raw, "dpo"), "dpo").warnings

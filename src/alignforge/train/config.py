@@ -73,7 +73,8 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "save_steps": _k(int),
         "save_total_limit": _k(int),
         "seed": _k(int, 42),
-        "loss_type": _k(str, stages=_REF),
+        "loss_type": _k((str, list), stages=_REF),
+        "loss_weights": _k(list, stages=frozenset({"dpo"})),
         "precompute_ref_log_probs": _k(bool, False, _REF),
         "precompute_ref_batch_size": _k(int, stages=_REF),
         "padding_free": _k(bool, False, frozenset({"sft", "dpo"})),
@@ -331,6 +332,15 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
     for key in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "precompute_ref_batch_size"):
         if t[key] is not None and t[key] < 1:
             raise ConfigError(f"{source}: training.{key} must be >= 1, got {t[key]}")
+    if stage == "kto" and isinstance(t["loss_type"], list):
+        raise ConfigError(f"{source}: training.loss_type: KTO takes one loss type (a string)")
+    if t["loss_weights"] is not None:
+        types = t["loss_type"] if isinstance(t["loss_type"], list) else [t["loss_type"] or "sigmoid"]
+        if len(t["loss_weights"]) != len(types):
+            raise ConfigError(
+                f"{source}: training.loss_weights has {len(t['loss_weights'])} values for "
+                f"{len(types)} loss type(s) {types}"
+            )
     if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"] and stage != "raft":
         raise ConfigError(f"{source}: constraints.check_at_eval needs training.eval_steps")
     report = cfg["logging"]["report_to"]
@@ -425,7 +435,11 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
         if t["beta"] is not None:
             kw["beta"] = t["beta"]
         if t["loss_type"] is not None:
-            kw["loss_type"] = [t["loss_type"]] if stage == "dpo" else t["loss_type"]
+            kw["loss_type"] = (
+                [t["loss_type"]] if stage == "dpo" and isinstance(t["loss_type"], str) else t["loss_type"]
+            )
+        if t.get("loss_weights") is not None:
+            kw["loss_weights"] = t["loss_weights"]
     if stage == "kto":
         kw.update(desirable_weight=t["desirable_weight"], undesirable_weight=t["undesirable_weight"])
     if stage == "grpo":
