@@ -99,6 +99,9 @@ def test_reward_model_accuracies_and_gate(tmp_path: Path, tiny_model: Path) -> N
     for key in ("rm_train_accuracy", "rm_val_accuracy", "rm_train_val_gap"):
         assert saved[key] is not None, key
     assert saved["rm_train_val_gap"] == pytest.approx(saved["rm_train_accuracy"] - saved["rm_val_accuracy"])
+    # Counted over every pair (18 train, 6 validation at batch 4: ragged last batches), not batch-averaged.
+    for key, pairs in (("rm_train_accuracy", 18), ("rm_val_accuracy", 6)):
+        assert saved[key] * pairs == pytest.approx(round(saved[key] * pairs)), (key, saved[key])
     assert saved["units"]["rm_val_accuracy"] == "fraction, ties count as wrong"
 
 

@@ -1,8 +1,8 @@
 """Reward-model recipe: config -> checked pairs -> TRL RewardTrainer -> train -> train/validation accuracy.
 
 Accuracy is the share of pairs whose chosen reward is strictly above the rejected one (ties count
-as wrong, as in TRL). Both are measured after training with the same evaluation pass, so the
-train/validation gap compares like with like (not TRL's running average over training batches).
+as wrong, as in TRL), counted over every pair after training with the same pass on both splits, so
+the train/validation gap compares like with like (not TRL's mean of per-batch accuracies).
 """
 
 from __future__ import annotations
@@ -52,15 +52,40 @@ def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunRe
         monitor.restore(resume)
     trainer.train(resume_from_checkpoint=resume)
 
-    # 5. Measure: train accuracy, then validation accuracy with the same evaluation pass. TRL names
-    #    its own metrics eval_* whatever the prefix, so the validation pass runs last for the monitor.
-    on_train = trainer.evaluate(eval_dataset=train_set, metric_key_prefix="train_eval")
-    train_acc = float(on_train.get("train_eval_accuracy", on_train["eval_accuracy"]))
-    trainer.evaluate()
-    monitor.metrics["rm_train_accuracy"] = train_acc
-    monitor.metrics["rm_train_val_gap"] = train_acc - monitor.metrics["rm_val_accuracy"]
+    # 5. Measure: train and validation accuracy with the same exact pass over every pair (TRL's own
+    #    eval accuracy is a mean of per-batch means, off when the last batch is short).
+    trainer.evaluate()  # eval loss and TRL's figures for the monitor
+    train_acc = _pair_accuracy(trainer, trainer.train_dataset)
+    val_acc = _pair_accuracy(trainer, trainer.eval_dataset)
+    monitor.metrics.update(
+        rm_train_accuracy=train_acc, rm_val_accuracy=val_acc, rm_train_val_gap=train_acc - val_acc
+    )
 
     # 6. Gates, saved model, run card.
     return finish(
         cfg, monitor, trainer=trainer, data_report=data.report, resumed_from=resume, started=started
     )
+
+
+def _pair_accuracy(trainer: Any, dataset: Any) -> float:
+    """Share of pairs whose chosen reward is strictly above the rejected one, over every pair."""
+    import torch
+
+    model = trainer.model
+    was_training = model.training
+    model.eval()
+    right = total = 0
+    try:
+        with torch.no_grad():
+            for batch in trainer.get_eval_dataloader(dataset):
+                batch = trainer._prepare_inputs(batch)
+                out = model(
+                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+                )
+                chosen, rejected = torch.chunk(out.logits.squeeze(-1), chunks=2)
+                wins = trainer.accelerator.gather_for_metrics(chosen > rejected)  # ties count as wrong
+                right += int(wins.sum())
+                total += int(wins.numel())
+    finally:
+        model.train(was_training)
+    return right / total
