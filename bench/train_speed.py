@@ -20,20 +20,25 @@ rejected sequences after truncation, which every mode sees identically. Targets 
 alignforge >= 5x TRL defaults' tokens/s and MFU >= 30 %; lean within TRL defaults' peak memory at
 >= 2x their speed.
 
-GPU (the device tool, nvidia-h100-x1; the image has torch but not trl/datasets/liger, so wheels
-travel with the tree). Step 1, here, once, in the repository root:
+GPU (the device tool, nvidia-h100-x1; its image has torch, transformers 5.17 and accelerate but not
+trl, datasets or liger-kernel, so wheels travel with the tree, ~17 MB). Step 1, here, once, in the
+repository root:
 
     echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps --only-binary=:all: \
       --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
       --platform manylinux2014_x86_64 -d .whl trl==1.16.0 transformers==5.23.0 datasets==5.2.0 \
-      dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0 liger-kernel==0.8.5
+      dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0 regex==2026.11.15 liger-kernel==0.8.5
 
-Step 2, device.run with carry [".whl"] and timeout_s 600:
+Step 2, device.run with carry [".whl"] and timeout_s 600 (the first line prints the versions in
+use; datasets 5.2 needs pyarrow >= 24: if the image's is older, replace transformers in step 1
+by pyarrow==26.0.1, 55 MB, since the image's transformers also satisfies TRL):
 
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:src HF_HUB_OFFLINE=1 \
-      PYTHONUNBUFFERED=1 || exit; nvidia-smi --query-gpu=name --format=csv,noheader; \
-      python3 bench/train_speed.py --steps 60 --out $OUT/train_speed.json 2>&1 | tee $OUT/log.txt
+      PYTHONUNBUFFERED=1 || exit; python3 -c "import torch, transformers, trl, datasets, pyarrow, \
+      liger_kernel; print(torch.cuda.get_device_name(), torch.__version__, transformers.__version__, \
+      trl.__version__, datasets.__version__, pyarrow.__version__)"; \
+      python3 bench/train_speed.py --out $OUT/train_speed.json 2>&1 | tee $OUT/log.txt
 
 CPU smoke (seconds; what tests/test_train_bench.py runs):
 
@@ -75,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--micro-batch", type=int, help="alignforge/lean per-device batch (default: --batch)")
     d.add_argument("--precompute-batch", type=int, default=32, help="reference pass batch (alignforge)")
     d.add_argument("--max-length", type=int, default=640, help="prompt + completion tokens")
-    d.add_argument("--steps", type=int, default=60, help="optimizer steps in the epoch (pairs = steps*batch)")
+    d.add_argument("--steps", type=int, default=100, help="optimizer steps in the epoch (pairs = steps*batch)")
     d.add_argument("--prompt-tokens", help="LO:HI prompt length range (default: 5%%:40%% of max-length)")
     d.add_argument("--completion-tokens", help="LO:HI completion length range (default: 10%%:60%%)")
     r = p.add_argument_group("run")
@@ -149,6 +154,8 @@ def _build(a: argparse.Namespace, work: Path) -> dict[str, Any]:
     model.save_pretrained(model_dir)  # fp32 on disk: TRL defaults train it as loaded
     tok.save_pretrained(model_dir)
     del model
+    if device == "cuda":
+        torch.cuda.empty_cache()  # the modes run in child processes; leave them the whole GPU
 
     rng = random.Random(a.seed)
     p_lo, p_hi = _range(a.prompt_tokens, 0.05, 0.40, a.max_length)
