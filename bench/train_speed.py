@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--micro-batch", type=int, help="alignforge/lean per-device batch (default: --batch)")
     d.add_argument("--precompute-batch", type=int, default=32, help="reference pass batch (alignforge)")
     d.add_argument("--max-length", type=int, default=640, help="prompt + completion tokens")
-    d.add_argument("--steps", type=int, default=100, help="optimizer steps in the epoch (pairs = steps*batch)")
+    d.add_argument(
+        "--steps", type=int, default=100, help="optimizer steps in the epoch (pairs = steps*batch)"
+    )
     d.add_argument("--prompt-tokens", help="LO:HI prompt length range (default: 5%%:40%% of max-length)")
     d.add_argument("--completion-tokens", help="LO:HI completion length range (default: 10%%:60%%)")
     r = p.add_argument_group("run")
