@@ -105,6 +105,21 @@ def test_reward_model_accuracies_and_gate(tmp_path: Path, tiny_model: Path) -> N
     assert saved["units"]["rm_val_accuracy"] == "fraction, ties count as wrong"
 
 
+def test_reward_gates_checked_at_each_evaluation_see_both_accuracies(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    result = _run(
+        tmp_path,
+        "reward",
+        tiny_model,
+        training={"max_steps": 2, "eval_steps": 1},
+        constraints={"rm_accuracy_target": 0.0, "check_at_eval": True, "on_fail": "stop"},
+    )
+    # Both accuracies exist at step 1's evaluation, so the gates pass there instead of "not measured".
+    assert result.passed and not result.stopped_early
+    assert 0.0 <= result.metrics["rm_train_accuracy"] <= 1.0
+
+
 def test_kto_trains_with_kl_monitor(tmp_path: Path, tiny_model: Path) -> None:
     result = _run(
         tmp_path,

@@ -1,14 +1,17 @@
 """Reward-model recipe: config -> checked pairs -> TRL RewardTrainer -> train -> train/validation accuracy.
 
 Accuracy is the share of pairs whose chosen reward is strictly above the rejected one (ties count
-as wrong, as in TRL), counted over every pair after training with the same pass on both splits, so
-the train/validation gap compares like with like (not TRL's mean of per-batch accuracies).
+as wrong, as in TRL), counted over every pair with the same pass on both splits at every
+evaluation (so gates can be checked there) and after training; the train/validation gap compares
+like with like (not TRL's mean of per-batch accuracies, nor its running average over training).
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from transformers import TrainerCallback
 
 from alignforge._deps import require
 from alignforge.records import Kind
@@ -33,8 +36,9 @@ def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunRe
     model = load_causal_lm(cfg, sequence_classification=True)
     model.config.pad_token_id = tokenizer.pad_token_id
 
-    # 3. The TRL trainer.
+    # 3. The TRL trainer; exact accuracies at every evaluation, before the monitor checks gates.
     monitor = make_monitor(cfg, "reward")
+    accuracy = _Accuracy(monitor)
     train_set = to_dataset(data.train, Kind.DPO)
     trainer = trl.RewardTrainer(
         model=model,
@@ -43,8 +47,9 @@ def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunRe
         eval_dataset=to_dataset(data.validation, Kind.DPO),
         processing_class=tokenizer,
         peft_config=lora_config(cfg, task_type="SEQ_CLS"),
-        callbacks=[monitor, *(callbacks or [])],
+        callbacks=[accuracy, monitor, *(callbacks or [])],
     )
+    accuracy.trainer = trainer
 
     # 4. Train, resuming when a checkpoint exists.
     resume = last_checkpoint(cfg)
@@ -52,19 +57,31 @@ def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunRe
         monitor.restore(resume)
     trainer.train(resume_from_checkpoint=resume)
 
-    # 5. Measure: train and validation accuracy with the same exact pass over every pair (TRL's own
-    #    eval accuracy is a mean of per-batch means, off when the last batch is short).
-    trainer.evaluate()  # eval loss and TRL's figures for the monitor
-    train_acc = _pair_accuracy(trainer, trainer.train_dataset)
-    val_acc = _pair_accuracy(trainer, trainer.eval_dataset)
-    monitor.metrics.update(
-        rm_train_accuracy=train_acc, rm_val_accuracy=val_acc, rm_train_val_gap=train_acc - val_acc
-    )
+    # 5. Measure: the final evaluation (train and validation accuracy, see _Accuracy).
+    trainer.evaluate()
 
     # 6. Gates, saved model, run card.
     return finish(
         cfg, monitor, trainer=trainer, data_report=data.report, resumed_from=resume, started=started
     )
+
+
+class _Accuracy(TrainerCallback):
+    """Train and validation accuracy over every pair, with the same pass, at each evaluation (TRL's own
+    eval accuracy is a mean of per-batch means, off when the last batch is short)."""
+
+    def __init__(self, monitor: Any) -> None:
+        self.monitor = monitor
+        self.trainer: Any = None
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if self.trainer is None:
+            return
+        train_acc = _pair_accuracy(self.trainer, self.trainer.train_dataset)
+        val_acc = _pair_accuracy(self.trainer, self.trainer.eval_dataset)
+        self.monitor.metrics.update(
+            rm_train_accuracy=train_acc, rm_val_accuracy=val_acc, rm_train_val_gap=train_acc - val_acc
+        )
 
 
 def _pair_accuracy(trainer: Any, dataset: Any) -> float:
