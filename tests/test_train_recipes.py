@@ -160,7 +160,7 @@ def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) ->
         tiny_model,
         raft=raft,
         rewards={"functions": ["exact_match"]},
-        constraints={"pass_rate_target": 0.5, "on_fail": "flag"},
+        constraints={"pass_rate_target": 0.5, "on_fail": "flag", "check_at_eval": True},
     )
     out = tmp_path / "out"
     assert [p.name for p in sorted(out.glob("cycle_*"))] == ["cycle_1", "cycle_2"]
@@ -169,6 +169,7 @@ def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) ->
     samples = [json.loads(x) for x in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 8 * 2 and all(s["drop_reason"] == "failed verification" for s in samples)
     assert not result.passed  # pass_rate 0 < 0.5, flagged
+    assert [w.split(":")[0] for w in result.warnings] == ["cycle 1", "cycle 2"]  # checked after each cycle
 
     again = _run(
         tmp_path,
