@@ -206,3 +206,15 @@ def test_num_devices_that_the_launcher_does_not_give_is_a_run_card_warning(tmp_p
     assert any("compute.num_devices is 8 but this run has 1 process" in w for w in monitor.warnings)
     raw["compute"]["num_devices"] = 1
     assert not make_monitor(parse_config(raw, "dpo"), "dpo").warnings
+
+
+def test_raft_has_no_kl_gate_to_fail_as_not_measured() -> None:
+    raw = {
+        "model": {"base_model": "m"},
+        "data": {"train_file": "a.jsonl"},
+        "constraints": {"kl_target": 0.1},
+        "logging": {"output_dir": "o"},
+    }
+    with pytest.raises(ConfigError, match=r"constraints\.kl_target is not used by `train raft`"):
+        parse_config(raw, "raft")
+    assert parse_config(raw, "grpo").constraints["kl_target"] == 0.1

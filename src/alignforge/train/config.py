@@ -96,7 +96,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "adam_epsilon": _k(_NUM, 1e-8),
     },
     "constraints": {
-        "kl_target": _k(_NUM, stages=_REF | _GEN),
+        "kl_target": _k(_NUM, stages=_REF | {"grpo"}),  # RAFT keeps no reference to measure KL against
         "preference_gap_target": _k(_NUM, stages=frozenset({"dpo"})),
         "preference_accuracy_target": _k(_NUM, stages=frozenset({"dpo"})),
         "rm_accuracy_target": _k(_NUM, stages=frozenset({"reward"})),
@@ -128,9 +128,9 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "mlflow_tracking_uri": _k(str),
     },
     "monitors": {
-        "kl_prompts": _k(int, 8, _REF | _GEN),
-        "kl_max_new_tokens": _k(int, 32, _REF | _GEN),
-        "kl_temperature": _k(_NUM, 1.0, _REF | _GEN),
+        "kl_prompts": _k(int, 8, _REF | {"grpo"}),
+        "kl_max_new_tokens": _k(int, 32, _REF | {"grpo"}),
+        "kl_temperature": _k(_NUM, 1.0, _REF | {"grpo"}),
         "logp_trend_warning": _k(bool, True, frozenset({"dpo"})),
     },
     "raft": {
