@@ -1,0 +1,155 @@
+"""Prompts for the seven steps: short, each with a worked example whose format the parser reads.
+
+Small local models (SmolLM2-135M) copy the example's shape far more reliably than they
+follow an instruction, so every step shows one; the parsers reject an answer that copies
+the example's content (see ``EXAMPLES``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "LEVELS",
+    "EXAMPLES",
+    "categories_messages",
+    "catalog_messages",
+    "challenge_messages",
+    "implementation_messages",
+    "judge_rubric",
+    "challenge_text",
+    "spans_messages",
+    "retry_message",
+]
+
+Messages = list[dict[str, str]]
+LEVELS = ("Beginner", "Intermediate", "Advanced")
+
+
+def _chat(system: str, shot_user: str, shot_answer: str, final: str) -> Messages:
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": shot_user},
+        {"role": "assistant", "content": shot_answer},
+        {"role": "user", "content": final},
+    ]
+
+
+_CAT_SHOT = "1. Writing a first test function with assert\n2. Running tests with pytest\n3. Reading a failing test report"
+_CAT_ITEMS = (
+    "Writing a first test function with assert",
+    "Running tests with pytest",
+    "Reading a failing test report",
+)
+
+
+def categories_messages(topic: str, level: str) -> Messages:
+    system = (
+        "You list subtopics of a topic for one difficulty level. Reply with a numbered list of 3 short items."
+    )
+    return _chat(
+        system, "Topic: Python unit testing\nLevel: Beginner", _CAT_SHOT, f"Topic: {topic}\nLevel: {level}"
+    )
+
+
+_CATALOG_SHOT = (
+    "1. Comparing floats with == instead of a tolerance - Impact: flaky tests\n"
+    "2. Sharing mutable state between tests - Impact: order-dependent failures\n"
+    "3. Mocking the function under test itself - Impact: tests that cannot fail"
+)
+_CATALOG_ITEMS = (
+    "Comparing floats with == instead of a tolerance - Impact: flaky tests",
+    "Sharing mutable state between tests - Impact: order-dependent failures",
+    "Mocking the function under test itself - Impact: tests that cannot fail",
+)
+
+
+def catalog_messages(topic: str, advanced: list[str]) -> Messages:
+    system = (
+        "You list mistakes that weak engineers make when implementing a topic and strong ones avoid. "
+        "Reply with a numbered list: '<mistake> - Impact: <what goes wrong>'."
+    )
+    final = f"Topic: {topic}\nHard parts: {'; '.join(advanced[:3])}"
+    return _chat(system, "Topic: Python unit testing\nHard parts: fixtures; mocking", _CATALOG_SHOT, final)
+
+
+_CHALLENGE_SHOT = """\
+Title: Retry-safe payment webhook handler
+Task: Implement a handler that processes payment webhooks exactly once.
+Context: A shop receives duplicate webhook deliveries when its server is slow.
+Requirements:
+1. Verify the webhook signature before doing anything
+2. Store processed event ids so a duplicate is ignored
+3. Return 200 only after the order is saved
+Success criteria: Replaying the same event twice charges the customer once."""
+
+
+def challenge_messages(topic: str, focus: list[str]) -> Messages:
+    system = (
+        "You write one realistic implementation challenge on a topic. Do not give hints or name mistakes. "
+        "Reply with: Title, Task, Context, Requirements (numbered), Success criteria."
+    )
+    final = f"Topic: {topic}\nFocus: {'; '.join(focus[:2])}"
+    return _chat(system, "Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT, final)
+
+
+def challenge_text(ch: dict[str, Any]) -> str:
+    """The challenge as the implementing models and the judge see it."""
+    parts = [f"{ch['title']}\n\nTask: {ch['task']}"]
+    if ch.get("context"):
+        parts.append(f"Context: {ch['context']}")
+    parts.append("Requirements:\n" + "\n".join(f"{i}. {r}" for i, r in enumerate(ch["requirements"], 1)))
+    if ch.get("success_criteria"):
+        parts.append(f"Success criteria: {ch['success_criteria']}")
+    return "\n\n".join(parts)
+
+
+def implementation_messages(challenge: str) -> Messages:
+    system = (
+        "You are a software engineer. Implement the challenge in Python. Reply with one ```python code block."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": challenge}]
+
+
+def judge_rubric(topic: str, catalog: list[dict[str, Any]]) -> str:
+    """The judge's 0-10 rubric for one implementation, naming the known error patterns."""
+    errors = "\n".join(f"  * {e['error']}" for e in catalog)
+    return (
+        f"The RESPONSE is an implementation for a challenge on {topic}.\n"
+        "- 9-10: correct and complete, avoids every known mistake.\n"
+        "- 6-8: mostly correct, one minor mistake or gap.\n"
+        "- 3-5: several mistakes or missing requirements.\n"
+        "- 0-2: wrong, not code, or unrelated.\n"
+        f"Known mistakes:\n{errors}"
+    )
+
+
+_SPANS_SHOT_USER = """\
+CHALLENGE: Sum the prices of a cart.
+CODE:
+def total(cart):
+    t = 0
+    for item in cart:
+        t = item.price
+    return t"""
+_SPANS_SHOT = "Line: t = item.price\nProblem: It overwrites the total instead of adding to it."
+
+
+def spans_messages(challenge: str, code: str) -> Messages:
+    system = (
+        "You review code. Copy each wrong line exactly after 'Line:' and explain it after 'Problem:'. "
+        "List up to 3 lines."
+    )
+    return _chat(system, _SPANS_SHOT_USER, _SPANS_SHOT, f"CHALLENGE: {challenge}\nCODE:\n{code}")
+
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "categories": _CAT_ITEMS,
+    "catalog": _CATALOG_ITEMS,
+    "challenge": ("Retry-safe payment webhook handler",),
+}
+
+
+def retry_message(reason: str, fmt: str) -> str:
+    """The re-ask after an answer that did not parse: the reason, then the format again."""
+    return f"Your reply could not be used: {reason}. Reply again, in this format:\n{fmt}"
