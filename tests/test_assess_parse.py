@@ -59,7 +59,7 @@ def test_items_copied_from_the_example_are_rejected() -> None:
         )
 
 
-def test_catalog_splits_the_impact_and_needs_three_mistakes() -> None:
+def test_catalog_splits_the_impact_and_needs_two_mistakes() -> None:
     got = parse_catalog(
         "1. Using raw logits instead of log probs - Impact: no learning\n"
         "2. **Not freezing the reference model** (impact: drift)\n"
@@ -71,7 +71,9 @@ def test_catalog_splits_the_impact_and_needs_three_mistakes() -> None:
         {"error": "Forgetting to scale by beta", "impact": None},
     ]
     with pytest.raises(Unparsable):
-        parse_catalog("1. Using raw logits instead of log probs\n2. Not freezing the reference model")
+        parse_catalog(
+            "1. Using raw logits instead of log probs\n2. Using raw logits instead of log probs\n3. Oops"
+        )
 
 
 def test_challenge_from_labelled_lines_or_json() -> None:

@@ -111,8 +111,9 @@ def test_unparsable_answer_is_reasked_then_fails_naming_the_step(
     assert res.differentiated
     catalog_reqs = [r for r in server.requests if "list mistakes" in r["messages"][0]["content"]]
     assert len(catalog_reqs) == 3  # two re-asks, each continuing the conversation with the reason
+    assert [r["temperature"] for r in catalog_reqs] == [0.0, 0.7, 0.7]  # re-asks sample
     assert (
-        "could not be used: needs a list of at least 3 distinct items"
+        "could not be used: needs a list of at least 2 distinct items"
         in catalog_reqs[1]["messages"][-1]["content"]
     )
     assert catalog_reqs[1]["messages"][-2]["content"] == "Sure! Here are some mistakes people make."

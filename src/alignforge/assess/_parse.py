@@ -100,8 +100,8 @@ _IMPACT = re.compile(
 def parse_catalog(
     text: str, *, truncated: bool = False, examples: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """Error patterns ``N. <error> - Impact: <impact>``; the impact part is optional (``None`` when absent)."""
-    items = parse_items(text, truncated=truncated, min_items=3, min_words=3, examples=examples)
+    """2+ error patterns ``N. <error> - Impact: <impact>``; the impact part is optional (``None`` when absent)."""
+    items = parse_items(text, truncated=truncated, min_items=2, min_words=3, examples=examples)
     out = []
     for item in items:
         m = _IMPACT.match(item)

@@ -26,51 +26,58 @@ Messages = list[dict[str, str]]
 LEVELS = ("Beginner", "Intermediate", "Advanced")
 
 
-def _chat(system: str, shot_user: str, shot_answer: str, final: str) -> Messages:
-    return [
-        {"role": "system", "content": system},
-        {"role": "user", "content": shot_user},
-        {"role": "assistant", "content": shot_answer},
-        {"role": "user", "content": final},
-    ]
+def _chat(system: str, shots: list[tuple[str, str]], final: str) -> Messages:
+    msgs = [{"role": "system", "content": system}]
+    for user, answer in shots:
+        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+    return [*msgs, {"role": "user", "content": final}]
 
 
-_CAT_SHOT = "1. Writing a first test function with assert\n2. Running tests with pytest\n3. Reading a failing test report"
-_CAT_ITEMS = (
-    "Writing a first test function with assert",
-    "Running tests with pytest",
-    "Reading a failing test report",
-)
+def _items(shots: list[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(line.split(" ", 1)[1] for _, answer in shots for line in answer.splitlines())
+
+
+_CAT_SHOTS = [
+    (
+        "Topic: Python unit testing\nLevel: Beginner",
+        "1. Writing a first test with assert\n2. Running tests with pytest",
+    ),
+    (
+        "Topic: SQL databases\nLevel: Advanced",
+        "1. Reading query plans of slow joins\n2. Choosing isolation levels",
+    ),
+]
 
 
 def categories_messages(topic: str, level: str) -> Messages:
     system = (
-        "You list subtopics of a topic for one difficulty level. Reply with a numbered list of 3 short items."
+        "You list subtopics of a topic for one difficulty level. Reply with a numbered list of short items."
     )
-    return _chat(
-        system, "Topic: Python unit testing\nLevel: Beginner", _CAT_SHOT, f"Topic: {topic}\nLevel: {level}"
-    )
+    return _chat(system, _CAT_SHOTS, f"Topic: {topic}\nLevel: {level}")
 
 
-_CATALOG_SHOT = (
-    "1. Comparing floats with == instead of a tolerance - Impact: flaky tests\n"
-    "2. Sharing mutable state between tests - Impact: order-dependent failures\n"
-    "3. Mocking the function under test itself - Impact: tests that cannot fail"
-)
-_CATALOG_ITEMS = (
-    "Comparing floats with == instead of a tolerance - Impact: flaky tests",
-    "Sharing mutable state between tests - Impact: order-dependent failures",
-    "Mocking the function under test itself - Impact: tests that cannot fail",
-)
+_CATALOG_SHOTS = [
+    (
+        "Topic: Python unit testing",
+        "1. Comparing floats with == - Impact: flaky tests\n"
+        "2. Sharing state between tests - Impact: order-dependent failures\n"
+        "3. Mocking the code under test - Impact: tests that cannot fail",
+    ),
+    (
+        "Topic: SQL databases",
+        "1. Building queries by string concatenation - Impact: SQL injection\n"
+        "2. Missing an index on a join key - Impact: slow queries\n"
+        "3. Reading without a transaction - Impact: inconsistent results",
+    ),
+]
 
 
-def catalog_messages(topic: str, advanced: list[str]) -> Messages:
+def catalog_messages(topic: str) -> Messages:
     system = (
-        "You list mistakes that weak engineers make when implementing a topic and strong ones avoid. "
+        "You list mistakes weak engineers make on a topic. "
         "Reply with a numbered list: '<mistake> - Impact: <what goes wrong>'."
     )
-    final = f"Topic: {topic}\nHard parts: {'; '.join(advanced[:3])}"
-    return _chat(system, "Topic: Python unit testing\nHard parts: fixtures; mocking", _CATALOG_SHOT, final)
+    return _chat(system, _CATALOG_SHOTS, f"Topic: {topic}")
 
 
 _CHALLENGE_SHOT = """\
@@ -90,7 +97,7 @@ def challenge_messages(topic: str, focus: list[str]) -> Messages:
         "Reply with: Title, Task, Context, Requirements (numbered), Success criteria."
     )
     final = f"Topic: {topic}\nFocus: {'; '.join(focus[:2])}"
-    return _chat(system, "Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT, final)
+    return _chat(system, [("Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT)], final)
 
 
 def challenge_text(ch: dict[str, Any]) -> str:
@@ -140,12 +147,12 @@ def spans_messages(challenge: str, code: str) -> Messages:
         "You review code. Copy each wrong line exactly after 'Line:' and explain it after 'Problem:'. "
         "List up to 3 lines."
     )
-    return _chat(system, _SPANS_SHOT_USER, _SPANS_SHOT, f"CHALLENGE: {challenge}\nCODE:\n{code}")
+    return _chat(system, [(_SPANS_SHOT_USER, _SPANS_SHOT)], f"CHALLENGE: {challenge}\nCODE:\n{code}")
 
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "categories": _CAT_ITEMS,
-    "catalog": _CATALOG_ITEMS,
+    "categories": _items(_CAT_SHOTS),
+    "catalog": _items(_CATALOG_SHOTS),
     "challenge": ("Retry-safe payment webhook handler",),
 }
 

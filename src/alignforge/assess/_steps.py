@@ -74,15 +74,18 @@ def ask(
     retries: int,
     temperature: float = 0.0,
     seed: int | None = None,
+    stop: tuple[str, ...] = (),
 ) -> list[tuple[Any, str, int]]:
     """``(value, raw answer, tries)`` per conversation; raises :class:`StepFailed` naming ``step``."""
     convs = [list(c) for c in conversations]
     done: list[tuple[Any, str, int] | None] = [None] * len(convs)
     pending = list(range(len(convs)))
     for attempt in range(1, retries + 2):
+        # A re-ask samples (seeded): greedy decoding of a small model tends to repeat the same bad answer.
+        temp, sd = (temperature, seed) if attempt == 1 else (max(temperature, 0.7), (seed or 0) + attempt)
         reqs = [
             ChatRequest.chat(
-                convs[i], model=role.spec, max_tokens=max_tokens, temperature=temperature, seed=seed
+                convs[i], model=role.spec, max_tokens=max_tokens, temperature=temp, seed=sd, stop=stop
             )
             for i in pending
         ]
@@ -114,7 +117,7 @@ def step_categories(role: Role, s: Settings) -> dict[str, Any]:
     convs = [P.categories_messages(s.topic, level) for level in P.LEVELS]
 
     def parse(text: str, cut: bool) -> list[str]:
-        return parse_items(text, truncated=cut, min_items=2, examples=P.EXAMPLES["categories"])
+        return parse_items(text, truncated=cut, min_items=1, examples=P.EXAMPLES["categories"])
 
     got = ask(
         role,
@@ -124,6 +127,7 @@ def step_categories(role: Role, s: Settings) -> dict[str, Any]:
         fmt="1. <subtopic>\n2. <subtopic>",
         max_tokens=s.tokens("categories"),
         retries=s.retries,
+        stop=("\n4.",),
     )
     return {
         "categories": {level: v for level, (v, _, _) in zip(P.LEVELS, got, strict=True)},
@@ -131,8 +135,8 @@ def step_categories(role: Role, s: Settings) -> dict[str, Any]:
     }
 
 
-def step_catalog(role: Role, s: Settings, categories: dict[str, list[str]]) -> dict[str, Any]:
-    conv = P.catalog_messages(s.topic, categories["Advanced"] + categories["Intermediate"])
+def step_catalog(role: Role, s: Settings) -> dict[str, Any]:
+    conv = P.catalog_messages(s.topic)
 
     def parse(text: str, cut: bool) -> list[dict[str, Any]]:
         return parse_catalog(text, truncated=cut, examples=P.EXAMPLES["catalog"])
@@ -145,6 +149,7 @@ def step_catalog(role: Role, s: Settings, categories: dict[str, list[str]]) -> d
         fmt="1. <mistake> - Impact: <what goes wrong>",
         max_tokens=s.tokens("catalog"),
         retries=s.retries,
+        stop=("\n5.",),
     )
     return {"errors": errors, "tries": tries}
 

@@ -97,7 +97,7 @@ def run_assessment(
         )
         cats = steps["1"]["categories"]
         steps["2"] = load_or_run(
-            outp / STEP_FILES[2], lambda: _steps.step_catalog(j, s, cats), header=header(2, j), echo=say
+            outp / STEP_FILES[2], lambda: _steps.step_catalog(j, s), header=header(2, j), echo=say
         )
         catalog = steps["2"]["errors"]
         chosen = run_attempts(result, roles, s, cats, catalog, say)
