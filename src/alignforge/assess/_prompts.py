@@ -83,18 +83,17 @@ def catalog_messages(topic: str) -> Messages:
 _CHALLENGE_SHOT = """\
 Title: Retry-safe payment webhook handler
 Task: Implement a handler that processes payment webhooks exactly once.
-Context: A shop receives duplicate webhook deliveries when its server is slow.
 Requirements:
-1. Verify the webhook signature before doing anything
-2. Store processed event ids so a duplicate is ignored
-3. Return 200 only after the order is saved
-Success criteria: Replaying the same event twice charges the customer once."""
+1. Verify the webhook signature first
+2. Ignore an event id seen before
+Success criteria: Replaying an event charges the customer once.
+Context: A shop gets duplicate webhooks when its server is slow."""
 
 
 def challenge_messages(topic: str, focus: list[str]) -> Messages:
     system = (
         "You write one realistic implementation challenge on a topic. Do not give hints or name mistakes. "
-        "Reply with: Title, Task, Context, Requirements (numbered), Success criteria."
+        "Reply with: Title, Task, Requirements (numbered), Success criteria, Context."
     )
     final = f"Topic: {topic}\nFocus: {'; '.join(focus[:2])}"
     return _chat(system, [("Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT)], final)

@@ -174,7 +174,7 @@ def step_challenge(
                 raise Unparsable(f"the challenge names a known mistake ({h!r}): it must give no hints")
         return ch
 
-    fmt = "Title: ...\nTask: ...\nContext: ...\nRequirements:\n1. ...\n2. ...\nSuccess criteria: ..."
+    fmt = "Title: ...\nTask: ...\nRequirements:\n1. ...\n2. ...\nSuccess criteria: ...\nContext: ..."
     [(ch, _, tries)] = ask(
         role,
         [P.challenge_messages(s.topic, focus)],

@@ -108,10 +108,10 @@ def run_assessment(
                 write_json(outp / STEP_FILES[n], data)
                 steps[str(n)] = data
         best = next((a for a in result.attempts if a.status == "differentiated"), None)
+        p7 = outp / STEP_FILES[7]
+        if p7.exists() and (best is None or read_json(p7).get("attempt") != best.attempt):
+            p7.unlink()  # built from an attempt that is not the chosen one (the threshold changed)
         if best is not None:
-            p7 = outp / STEP_FILES[7]
-            if p7.exists() and read_json(p7).get("attempt") != best.attempt:
-                p7.unlink()  # built from another attempt (the threshold changed): build it again
             weak = steps["5"]["code"]
             steps["7"] = load_or_run(
                 p7,
