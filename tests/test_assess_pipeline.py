@@ -205,3 +205,28 @@ def test_invalid_input_exits_2(server: ScriptedServer, tmp_path: Path, capsys) -
     assert broken.code == 2 and "step1_categories.json: not valid JSON" in broken.err
     with pytest.raises(ConfigError):
         run_assessment(TOPIC, out=tmp_path / "c", attempts=0)
+
+
+def test_a_stricter_threshold_on_a_finished_run_asks_nothing_and_fails_the_gate(
+    server: ScriptedServer, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "a"
+    assert run_cli(capsys, "assess", "--topic", TOPIC, "--out", out, *MODELS).code == 0
+    sent = len(server.requests)
+    run = run_cli(
+        capsys,
+        "assess",
+        "--topic",
+        TOPIC,
+        "--out",
+        out,
+        *MODELS,
+        "--min-differentiation",
+        "8",
+        "--attempts",
+        "1",
+    )
+    assert run.code == 1 and len(server.requests) == sent
+    assert "attempt 1: strong 9 - weak 2 = 7 (< 8): not_differentiated" in run.out
+    assert not (out / STEP_FILES[7]).exists()  # built from an attempt that no longer passes
+    assert _load(out, "assessment.json")["differentiated"] is False
