@@ -162,16 +162,15 @@ def parse_challenge(text: str, *, truncated: bool = False, examples: tuple[str, 
         reqs = parse_items(json.dumps([str(r) for r in reqs]), min_items=2, min_words=3)
     else:
         raise Unparsable("no 'Requirements:' list")
-    out = {
-        name: _clean(str(fields.get(name) or "")) or None
-        for name in ("title", "task", "context", "success_criteria")
+    text_fields = {
+        n: _clean(str(fields.get(n) or "")) or None for n in ("title", "task", "context", "success_criteria")
     }
-    out["requirements"] = reqs
-    if not out["title"] or not out["task"] or _words(out["task"]) < 5:
+    title, task = text_fields["title"], text_fields["task"]
+    if not title or not task or _words(task) < 5:
         raise Unparsable("needs a 'Title:' and a 'Task:' of at least 5 words")
-    if out["title"].lower() in {e.lower() for e in examples}:
-        raise Unparsable(f"copied the worked example's title ({out['title']!r})")
-    return out
+    if title.lower() in {e.lower() for e in examples}:
+        raise Unparsable(f"copied the worked example's title ({title!r})")
+    return {**text_fields, "requirements": reqs}
 
 
 def parse_implementation(text: str, *, truncated: bool = False, task: str = "") -> dict[str, str]:

@@ -32,7 +32,7 @@ from alignforge.llm.base import LLM
 __all__ = ["run_assessment"]
 
 
-def _roles(specs: dict[str, str | LLM], cache: Path) -> tuple[dict[str, Role], list[Any]]:
+def _roles(specs: dict[str, str | LLM], cache: Path) -> tuple[dict[str, Role], dict[Any, Any]]:
     """One cached backend per distinct spec (the local model loads once), shared by the roles using it."""
     from alignforge.llm import CachedLLM, get_llm
 
@@ -44,7 +44,7 @@ def _roles(specs: dict[str, str | LLM], cache: Path) -> tuple[dict[str, Role], l
             made[key] = get_llm(spec, cache=cache) if isinstance(spec, str) else CachedLLM(spec, cache)
         name = spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__name__))
         roles[role] = Role(name, made[key])
-    return roles, list(made.values())
+    return roles, made
 
 
 def run_assessment(
@@ -121,10 +121,14 @@ def run_assessment(
             )
             result.assessment = steps["7"]
     finally:
-        result.requests_sent = sum(b.stats.misses for b in backends)
-        result.cache_hits = sum(b.stats.hits for b in backends)
-        for b in backends:
-            b.cache.close()
+        result.requests_sent = sum(b.stats.misses for b in backends.values())
+        result.cache_hits = sum(b.stats.hits for b in backends.values())
+        for key, b in backends.items():
+            # Backends built here are closed; a caller's LLM object stays open (only our cache closes).
+            if isinstance(key, str):
+                b.close()
+            else:
+                b.cache.close()
     summary = _summary(result, steps)
     write_json(outp / "assessment.json", summary)
     (outp / "report.md").write_text(render_report(summary, steps), encoding="utf-8")
