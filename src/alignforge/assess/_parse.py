@@ -131,9 +131,12 @@ _LABEL = re.compile(
 )
 
 
-def parse_challenge(text: str, *, truncated: bool = False, examples: tuple[str, ...] = ()) -> dict[str, Any]:
+def parse_challenge(
+    text: str, *, truncated: bool = False, examples: tuple[str, ...] = (), min_requirements: int = 2
+) -> dict[str, Any]:
     """A challenge as a JSON object or labelled lines (``Title:``, ``Task:``, ``Context:``,
-    ``Requirements:`` + list, ``Success criteria:``). Title, task and 2+ requirements are required."""
+    ``Requirements:`` + list, ``Success criteria:``). Title, task (5+ words) and ``min_requirements``
+    requirements of 3+ words are required; with ``min_requirements=0`` a missing list is ``[]``."""
     fields: dict[str, Any] = {}
     value = _json_value(text)
     if isinstance(value, dict):
@@ -153,15 +156,17 @@ def parse_challenge(text: str, *, truncated: bool = False, examples: tuple[str, 
         for name, lines in parts.items():
             fields[name] = "\n".join(lines).strip()
     reqs = fields.get("requirements")
-    if isinstance(reqs, str):
+    if isinstance(reqs, list):
+        reqs = json.dumps([str(r) for r in reqs])
+    if reqs is None and min_requirements == 0:
+        reqs = []
+    elif not isinstance(reqs, str):
+        raise Unparsable("no 'Requirements:' list")
+    else:
         try:
-            reqs = parse_items(reqs, truncated=truncated, min_items=2, min_words=3)
+            reqs = parse_items(reqs, truncated=truncated, min_items=min_requirements, min_words=3)
         except Unparsable as exc:
             raise Unparsable(f"requirements: {exc}") from None
-    elif isinstance(reqs, list):
-        reqs = parse_items(json.dumps([str(r) for r in reqs]), min_items=2, min_words=3)
-    else:
-        raise Unparsable("no 'Requirements:' list")
     text_fields = {
         n: _clean(str(fields.get(n) or "")) or None for n in ("title", "task", "context", "success_criteria")
     }

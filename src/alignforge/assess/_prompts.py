@@ -15,6 +15,7 @@ __all__ = [
     "categories_messages",
     "catalog_messages",
     "challenge_messages",
+    "requirements_messages",
     "implementation_messages",
     "judge_rubric",
     "challenge_text",
@@ -99,6 +100,23 @@ def challenge_messages(topic: str, focus: list[str]) -> Messages:
     return _chat(system, [("Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT)], final)
 
 
+_REQ_SHOTS = [
+    (
+        "Task: Implement a handler that processes payment webhooks exactly once.",
+        "1. Verify the webhook signature first\n2. Ignore an event id seen before",
+    ),
+    (
+        "Task: Write a function that merges two sorted lists.",
+        "1. Run in linear time\n2. Keep equal items stable",
+    ),
+]
+
+
+def requirements_messages(task: str) -> Messages:
+    system = "You list the requirements an implementation of a task must meet. Reply with a numbered list."
+    return _chat(system, _REQ_SHOTS, f"Task: {task}")
+
+
 def challenge_text(ch: dict[str, Any]) -> str:
     """The challenge as the implementing models and the judge see it."""
     parts = [f"{ch['title']}\n\nTask: {ch['task']}"]
@@ -153,6 +171,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "categories": _items(_CAT_SHOTS),
     "catalog": _items(_CATALOG_SHOTS),
     "challenge": ("Retry-safe payment webhook handler",),
+    "requirements": _items(_REQ_SHOTS),
 }
 
 

@@ -166,25 +166,49 @@ def step_challenge(
     focus = levels[(attempt - 1) % len(levels) :] + levels[: (attempt - 1) % len(levels)]
     hints = [e["error"].lower() for e in catalog]
 
-    def parse(text: str, cut: bool) -> dict[str, Any]:
-        ch = parse_challenge(text, truncated=cut, examples=P.EXAMPLES["challenge"])
+    def check(ch: dict[str, Any]) -> dict[str, Any]:
         body = P.challenge_text(ch).lower()
         for h in hints:
             if h in body:
                 raise Unparsable(f"the challenge names a known mistake ({h!r}): it must give no hints")
         return ch
 
+    def parse(text: str, cut: bool) -> dict[str, Any]:
+        return check(
+            parse_challenge(text, truncated=cut, examples=P.EXAMPLES["challenge"], min_requirements=0)
+        )
+
     fmt = "Title: ...\nTask: ...\nRequirements:\n1. ...\n2. ...\nSuccess criteria: ...\nContext: ..."
+    step = f"step 3 (challenge), attempt {attempt}"
     [(ch, _, tries)] = ask(
         role,
         [P.challenge_messages(s.topic, focus)],
         parse,
-        step=f"step 3 (challenge), attempt {attempt}",
+        step=step,
         fmt=fmt,
         max_tokens=s.tokens("challenge"),
         retries=s.retries,
         **_sampling(attempt),
     )
+    if not ch["requirements"]:  # small models often stop after the task: ask for the list on its own
+
+        def parse_reqs(text: str, cut: bool) -> list[str]:
+            reqs = parse_items(
+                text, truncated=cut, min_items=1, min_words=3, examples=P.EXAMPLES["requirements"]
+            )
+            return check({**ch, "requirements": reqs})["requirements"]  # type: ignore[no-any-return]
+
+        [(reqs, _, more)] = ask(
+            role,
+            [P.requirements_messages(ch["task"])],
+            parse_reqs,
+            step=f"{step} requirements",
+            fmt="1. <requirement>\n2. <requirement>",
+            max_tokens=s.tokens("catalog"),
+            retries=s.retries,
+            **_sampling(attempt),
+        )
+        ch, tries = {**ch, "requirements": reqs}, tries + more
     return {"challenge": ch, "text": P.challenge_text(ch), "tries": tries}
 
 
