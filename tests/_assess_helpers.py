@@ -50,6 +50,7 @@ DEFAULTS = {
         "2. Make beta configurable for the preference strength\n"
         "Success criteria: The loss falls and chosen answers gain probability."
     ),
+    "requirements": "1. Compute the loss from log probabilities\n2. Keep the reference model frozen",
     "judge": None,  # computed from the response
     "spans": (
         "Line: chosen_probs = torch.softmax(chosen_logits, dim=-1)\n"
@@ -65,6 +66,7 @@ def step_of(req: dict[str, Any]) -> str:
         ("list subtopics", "categories"),
         ("list mistakes", "catalog"),
         ("implementation challenge", "challenge"),
+        ("requirements an implementation", "requirements"),
         ("software engineer", "implementation"),
         ("strict, fair grader", "judge"),
         ("You review code", "spans"),

@@ -230,3 +230,23 @@ def test_a_stricter_threshold_on_a_finished_run_asks_nothing_and_fails_the_gate(
     assert "attempt 1: strong 9 - weak 2 = 7 (< 8): not_differentiated" in run.out
     assert not (out / STEP_FILES[7]).exists()  # built from an attempt that no longer passes
     assert _load(out, "assessment.json")["differentiated"] is False
+
+
+def test_a_challenge_without_requirements_gets_them_asked_for_on_their_own(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    server.queue["challenge"] = ["Title: Support DPO\nTask: Implement the DPO loss for support replies now."]
+    res = _run(tmp_path / "a")
+    assert res.differentiated and server.calls["requirements"] == 1
+    ch = _load(tmp_path / "a", STEP_FILES[3])["challenge"]
+    assert ch["title"] == "Support DPO"
+    assert ch["requirements"] == [
+        "Compute the loss from log probabilities",
+        "Keep the reference model frozen",
+    ]
+    # A requirement that names a step 2 mistake is a hint: re-asked, then the attempt fails.
+    server.queue["challenge"] = ["Title: Support DPO\nTask: Implement the DPO loss for support replies now."]
+    server.queue["requirements"] = ["1. Avoid Using raw logits instead of log probabilities here"] * 3
+    res = _run(tmp_path / "b", attempts=1)
+    assert res.attempts[0].status == "failed"
+    assert "names a known mistake" in (res.attempts[0].error or "")
