@@ -136,9 +136,22 @@ def test_spans_must_quote_the_code_and_say_why() -> None:
         "3. Line: return -(p - b).mean()\nProblem: bad"
     )
     kept, dropped = parse_spans(text, code=CODE)
-    assert [(s.quote, s.line, s.start) for s in kept] == [("p = torch.softmax(a, dim=-1)", 4, 4)]
+    assert [(s.text, s.line, s.start) for s in kept] == [("p = torch.softmax(a, dim=-1)", 4, 4)]
     assert [d["reason"].split(" ")[0] for d in dropped] == ["quote", "no"]
     with pytest.raises(Unparsable, match="no error span copied"):
         parse_spans("The code looks fine to me.", code=CODE)
-    with pytest.raises(Unparsable, match="not a line of the weak implementation"):
+    with pytest.raises(Unparsable, match="not on a line of the weak implementation"):
         parse_spans("Line: t = item.price\nProblem: It overwrites the total.", code=CODE)
+
+
+def test_a_slightly_misquoted_line_maps_to_the_real_code() -> None:
+    code = 'def create_dpo_based_llm(dpo_list):\n    return [{"name": "Demon"}]'
+    # Real SmolLM2-135M output: the quote adds an assignment that is not in the code.
+    kept, _ = parse_spans(
+        "Line: dpo_list = create_dpo_based_llm(dpo_list)\nProblem: It creates a list of DPO-based LLM.",
+        code=code,
+    )
+    assert [(s.text, s.line, s.start, s.end) for s in kept] == [("create_dpo_based_llm(dpo_list)", 1, 4, 34)]
+    assert kept[0].quote == "dpo_list = create_dpo_based_llm(dpo_list)"
+    with pytest.raises(Unparsable):  # sharing a few characters is not enough
+        parse_spans("Line: x = build(dpo)\nProblem: It builds the wrong thing here.", code=code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 __all__ = [
@@ -196,13 +197,17 @@ def parse_implementation(text: str, *, truncated: bool = False, task: str = "") 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """An error span: ``quote`` found on line ``line`` (1-based) of the code, at ``start``:``end``."""
+    """An error span: ``text`` is ``code`` line ``line`` (1-based) at ``start``:``end``, always real code.
 
-    quote: str
+    ``quote`` is what the reviewer wrote; it may be a little longer or shorter than ``text``.
+    """
+
+    text: str
     line: int
     start: int
     end: int
     problem: str
+    quote: str
 
 
 _SPAN_LABEL = re.compile(
@@ -210,8 +215,30 @@ _SPAN_LABEL = re.compile(
 )
 
 
+def _locate(q: str, code_lines: list[str], used: set[int]) -> tuple[int, int, int] | None:
+    """``(line index, start, end)`` of ``q`` in the code: an exact hit, else the longest stretch the quote
+    shares with one line when it covers 60%+ of the quote and 8+ characters (the reviewer misquoted a
+    little); the span is always the code's own text."""
+    exact = next(((i, ln.find(q)) for i, ln in enumerate(code_lines) if q in ln and i not in used), None)
+    if exact is not None:
+        return exact[0], exact[1], exact[1] + len(q)
+    best = (0, -1, 0)
+    for i, ln in enumerate(code_lines):
+        if i in used:
+            continue
+        m = SequenceMatcher(None, q, ln, autojunk=False).find_longest_match(0, len(q), 0, len(ln))
+        if m.size > best[0] and ln[m.b : m.b + m.size].strip():
+            best = (m.size, i, m.b)
+    size, i, start = best
+    if i < 0 or size < max(8, 0.6 * len(q)):
+        return None
+    text = code_lines[i][start : start + size]
+    lead = len(text) - len(text.lstrip())
+    return i, start + lead, start + len(text.rstrip())
+
+
 def parse_spans(text: str, *, code: str) -> tuple[list[Span], list[dict[str, str]]]:
-    """``Line: <copied code>`` / ``Problem: <why>`` pairs whose quote really occurs in ``code``.
+    """``Line: <copied code>`` / ``Problem: <why>`` pairs whose quote is found in ``code`` (see ``_locate``).
 
     Returns the spans kept and the ones dropped, each with its reason; at least one must be kept.
     """
@@ -231,23 +258,20 @@ def parse_spans(text: str, *, code: str) -> tuple[list[Span], list[dict[str, str
     used: set[int] = set()
     for quote, problem in pairs:
         q = quote.strip().strip("`\"'").strip()
-        reason = None
+        hit = None
         if len(q.replace(" ", "")) < 4:
             reason = "quote shorter than 4 characters"
         elif _words(problem) < 3:
             reason = "no 'Problem:' of 3+ words after it"
-        hit = (
-            None
-            if reason
-            else next(((i, ln.find(q)) for i, ln in enumerate(code_lines) if q in ln and i not in used), None)
-        )
-        if reason is None and hit is None:
-            reason = "quote is not a line of the weak implementation (or that line is already used)"
-        if reason is not None or hit is None:
-            dropped.append({"quote": quote, "problem": problem, "reason": reason or ""})
+        else:
+            hit = _locate(q, code_lines, used)
+            reason = "quote is not on a line of the weak implementation (or that line is already used)"
+        if hit is None:
+            dropped.append({"quote": quote, "problem": problem, "reason": reason})
             continue
-        used.add(hit[0])
-        kept.append(Span(q, hit[0] + 1, hit[1], hit[1] + len(q), problem))
+        i, start, end = hit
+        used.add(i)
+        kept.append(Span(code_lines[i][start:end], i + 1, start, end, problem, q))
     if not kept:
         why = dropped[0]["reason"] if dropped else "no 'Line:' / 'Problem:' pairs"
         raise Unparsable(f"no error span copied from the weak implementation ({why})")

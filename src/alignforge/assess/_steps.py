@@ -254,7 +254,7 @@ def step_spans(role: Role, s: Settings, challenge: dict[str, Any], weak_code: st
         "scenario": challenge.get("context") or challenge["task"],
         "code": _markup(weak_code, spans),
         "errors": [
-            {"id": str(k), "line": sp.line, "span": sp.quote, "description": sp.problem}
+            {"id": str(k), "line": sp.line, "span": sp.text, "quote": sp.quote, "description": sp.problem}
             for k, sp in enumerate(spans, 1)
         ],
         "total_errors": len(spans),
