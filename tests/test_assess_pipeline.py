@@ -67,6 +67,7 @@ def test_cli_success_writes_every_step_and_exits_0(server: ScriptedServer, tmp_p
     assert _load(out, STEP_FILES[5])["model"] == "openai:weak"
     six = _load(out, STEP_FILES[6])
     assert (six["strong_score"], six["weak_score"], six["min_differentiation"]) == (9.0, 2.0, 6.0)
+    assert six["differentiated"] is True
     # Step 7: only the span that really is in the weak code survives; the invented one is dropped with a reason.
     a = _load(out, STEP_FILES[7])
     assert a["total_errors"] == 1 and a["errors"][0]["line"] == 4

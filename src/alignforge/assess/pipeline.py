@@ -105,6 +105,9 @@ def run_assessment(
             for n in (3, 4, 5, 6):
                 data = read_json(outp / "attempts" / str(chosen) / STEP_FILES[n])
                 data["min_differentiation"] = result.min_differentiation
+                if n == 6:
+                    gap = data["strong_score"] - data["weak_score"]
+                    data["differentiated"] = gap >= result.min_differentiation
                 write_json(outp / STEP_FILES[n], data)
                 steps[str(n)] = data
         best = next((a for a in result.attempts if a.status == "differentiated"), None)
