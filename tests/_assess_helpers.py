@@ -2,13 +2,15 @@
 
 It reuses ``FakeServer`` from ``_llm_helpers`` (HTTP/1.1 keep-alive, JSON shapes, error shapes)
 and answers by pipeline step, recognised from the system prompt. ``queue[step]`` holds answers
-to give first (one per request, in order); ``"HTTP400"`` there answers with a 400 error.
+to give first (one per request, in order); ``"HTTP400"`` there answers with a 400 error,
+``"SLOW:<text>"`` answers ``<text>`` after ``slow_s`` seconds.
 By default: the ``strong`` model writes a correct DPO loss, the ``weak`` model a wrong one,
 and the judge scores code that uses ``logsigmoid`` 9, anything else 2.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections import Counter, defaultdict
@@ -108,4 +110,9 @@ class ScriptedServer(FakeServer):
         text = self.answer(req)
         if text == "HTTP400":
             return self._error(False, 400, "scripted bad request")
+        if text.startswith(
+            "SLOW:"
+        ):  # answer after slow_s (a request still in flight when a test kills the run)
+            await asyncio.sleep(self.slow_s)
+            text = text.removeprefix("SLOW:")
         return 200, {}, self._reply(False, req, text)

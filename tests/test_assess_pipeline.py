@@ -251,3 +251,35 @@ def test_a_challenge_without_requirements_gets_them_asked_for_on_their_own(
     res = _run(tmp_path / "b", attempts=1)
     assert res.attempts[0].status == "failed"
     assert "names a known mistake" in (res.attempts[0].error or "")
+
+
+def test_sigkill_mid_run_then_rerun_repeats_no_finished_request(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import time
+
+    from _assess_helpers import WEAK_CODE as weak
+
+    server.slow_s = 60.0
+    server.queue["implementation:weak"] = [f"SLOW:{weak}"]
+    out = tmp_path / "a"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    cmd = [sys.executable, "-m", "alignforge", "assess", "--topic", TOPIC, "--out", str(out), *MODELS]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while server.calls["implementation"] < 2 and time.monotonic() < deadline:  # the weak one in flight
+            time.sleep(0.05)
+        assert server.calls["implementation"] == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    finished = [r["model"] for r in server.requests]
+    assert finished == ["judge"] * 5 + ["strong", "weak"]  # 3 categories, catalog, challenge, strong, weak
+    server.queue.clear()
+    res = _run(out)
+    assert res.differentiated
+    # Only the request that was in flight is sent again, then what never ran: judge x2, spans.
+    assert [r["model"] for r in server.requests[len(finished) :]] == ["weak", "judge", "judge", "judge"]
