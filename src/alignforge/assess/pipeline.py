@@ -76,21 +76,21 @@ def run_assessment(
     roles, backends = _roles(specs, outp / "llm_cache.sqlite")
     models = {r: roles[r].spec for r in specs}
     s = Settings(topic, retries=retries, max_tokens=max_tokens)
-    check_manifest(
-        outp,
-        {
-            "pipeline": PIPELINE,
-            "topic": topic,
-            "models": models,
-            "max_tokens": max_tokens,
-            "retries": retries,
-        },
-    )
     result = AssessmentResult(topic, outp, models, float(min_differentiation), attempts)
-    if models["strong"] == models["weak"]:
-        say(f"note: strong and weak are the same model ({models['strong']}); expect no differentiation")
     steps: dict[str, dict[str, Any]] = {}
     try:
+        check_manifest(
+            outp,
+            {
+                "pipeline": PIPELINE,
+                "topic": topic,
+                "models": models,
+                "max_tokens": max_tokens,
+                "retries": retries,
+            },
+        )
+        if models["strong"] == models["weak"]:
+            say(f"note: strong and weak are the same model ({models['strong']}); expect no differentiation")
         j = roles["judge"]
         steps["1"] = load_or_run(
             outp / STEP_FILES[1], lambda: _steps.step_categories(j, s), header=header(1, j), echo=say
@@ -104,10 +104,12 @@ def run_assessment(
         if chosen is not None:
             for n in (3, 4, 5, 6):
                 data = read_json(outp / "attempts" / str(chosen) / STEP_FILES[n])
-                data["min_differentiation"] = result.min_differentiation
-                if n == 6:
-                    gap = data["strong_score"] - data["weak_score"]
-                    data["differentiated"] = gap >= result.min_differentiation
+                if n == 6:  # re-decided with this run's threshold
+                    gap = round(data["strong_score"] - data["weak_score"], 3)
+                    data.update(
+                        min_differentiation=result.min_differentiation,
+                        differentiated=gap >= result.min_differentiation,
+                    )
                 write_json(outp / STEP_FILES[n], data)
                 steps[str(n)] = data
         best = next((a for a in result.attempts if a.status == "differentiated"), None)
