@@ -85,6 +85,17 @@ class ScriptedServer(FakeServer):
         self.calls: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
 
+    def stop(self) -> None:
+        if self._loop is not None:  # cancel handlers still sleeping (SLOW:) so the loop stops clean
+
+            async def cancel() -> None:
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+            asyncio.run_coroutine_threadsafe(cancel(), self._loop).result(5)
+        super().stop()
+
     def answer(self, req: dict[str, Any]) -> str:
         step = step_of(req)
         self.calls[step] += 1
