@@ -68,6 +68,19 @@ def test_a_different_parameter_is_a_different_entry(server: FakeServer, tmp_path
     assert isinstance(res, ChatResponse) and not res.cached
 
 
+def test_two_backends_never_share_an_answer(server: FakeServer, tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    strong = get_llm("openai:strong", base_url=server.base_url, cache=db)
+    weak = get_llm("openai:weak", base_url=server.base_url, cache=db)
+    req = ChatRequest.chat("same prompt", max_tokens=4)  # model "" on the request: the backend decides
+    [a] = strong.generate([req])
+    [b] = weak.generate([req])
+    assert isinstance(a, ChatResponse) and isinstance(b, ChatResponse)
+    assert not b.cached and sum(server.attempts.values()) == 2
+    [again] = weak.generate([req])
+    assert isinstance(again, ChatResponse) and again.cached and again.text == b.text
+
+
 _WRITER = """
 import sys
 from alignforge.llm import ResponseCache, ChatResponse, Usage

@@ -1,6 +1,6 @@
 """A SQLite request cache in front of any backend: a finished call is never paid for twice.
 
-Rows are keyed by :meth:`ChatRequest.key` (sha256 of the canonical request) and hold
+Rows are keyed by the backend's name and :meth:`ChatRequest.key` (sha256 of the canonical request) and hold
 the response text, finish reason and token usage. Each response is committed as it
 arrives, in WAL mode, so several processes can share one file and a process killed
 with SIGKILL loses only the calls still in flight. Errors are not cached: a rerun
@@ -8,6 +8,8 @@ tries them again.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import os
 import sqlite3
@@ -116,8 +118,14 @@ class CachedLLM:
     def __getattr__(self, attr: str) -> Any:  # model, price, close ... of the wrapped backend
         return getattr(self.inner, attr)
 
+    def _key(self, req: ChatRequest) -> str:
+        """The request's key salted with the backend's name: two backends never share an answer."""
+        return hashlib.sha256(f"{self.name}\0{req.key()}".encode()).hexdigest()
+
     def cached_keys(self, requests: Sequence[ChatRequest]) -> set[str]:
-        return set(self.cache.get_many(r.key() for r in requests))
+        """``ChatRequest.key()`` of each request already answered in the cache."""
+        hits = self.cache.get_many(self._key(r) for r in requests)
+        return {r.key() for r in requests if self._key(r) in hits}
 
     def generate(
         self,
@@ -125,7 +133,7 @@ class CachedLLM:
         *,
         on_result: Callable[[int, ChatResponse | LLMError], None] | None = None,
     ) -> list[ChatResponse | LLMError]:
-        keys = [r.key() for r in requests]
+        keys = [self._key(r) for r in requests]
         hits = self.cache.get_many(keys)
         results: list[ChatResponse | LLMError | None] = [None] * len(requests)
         todo: dict[str, list[int]] = {}
