@@ -168,7 +168,24 @@ def run_demo(
         f"   --keep-passing: {kept} pairs pass every row-level gate -> {out_dir / 'pairs.passing.jsonl'} "
         f"({dropped} left out)"
     )
+    if kept != dpo.passed:
+        print(
+            f"   ({kept} vs the {dpo.passed} that passed generation: check's row gates read the scores; "
+            "generation also needs the judge to confirm the planned flaw in a fluent answer, "
+            "see metadata.drop_reasons in pairs.jsonl)"
+        )
+    if not result.passed:
+        avg = result.figures.get("avg_chosen")
+        print(
+            "   why: "
+            + (f"the 135M model's answers score low (mean chosen {avg:.1f}/10, gate >= 9); " if avg else "")
+            + "total_pairs >= 1000 needs a full run; decontamination fails closed until "
+            "`alignforge decontaminate --report` is given to check"
+        )
     print(f"   HTML report: {out_dir / 'report.html'}   JSON: {out_dir / 'report.json'}")
+    print(
+        f"   this demo exits 0 because every step ran; `alignforge check {pairs}` exits 1 on the same gates"
+    )
     print(
         f"\ndone in {time.monotonic() - t0:.0f} s. A stronger model (--model openai:gpt-4o or a local checkpoint) "
         "is what makes pairs pass; the pipeline is the same."
