@@ -65,13 +65,16 @@ def run_demo(
     *,
     prompts: str | Path | None = None,
     n_prompts: int = 30,
-    model: str = "local",
+    model: Any = "local",
     max_tokens: int = 64,
     judge_max_tokens: int = 32,
     math_tasks: int = 6,
     threads: int | None = 1,
 ) -> dict[str, Any]:
-    """Run every step into ``out``; returns the figures it printed."""
+    """Run every step into ``out``; returns the figures it printed.
+
+    ``model`` is a spec (``local``, ``openai:gpt-4o``, ...) or an ``LLM`` object.
+    """
     from alignforge.generate import generate_dpo_pairs, generate_rlvr_data
     from alignforge.generate._runtime import resolve_llm
     from alignforge.quality import check_file, keep_passing
@@ -92,10 +95,11 @@ def run_demo(
 
     _say(
         "2/4 verify",
-        f"the embedded model ({model}) answers {math_tasks} tasks; the math verifier grades them",
+        f"the model ({getattr(model, 'name', model)}) answers {math_tasks} tasks; the math verifier grades them",
     )
     print("   loading the model (first run converts the embedded GGUF once) ...", flush=True)
-    options = {"threads": threads} if threads and model.split(":", 1)[0] == "local" else None
+    local = isinstance(model, str) and model.split(":", 1)[0] == "local"
+    options = {"threads": threads} if threads and local else None
     _quiet_transformers()
     llm = resolve_llm(model, cache=out_dir / "cache.sqlite", options=options)
     figures["math"] = _solve_and_verify(out_dir / "math_tasks.jsonl", out_dir, llm, math_tasks, max_tokens)
@@ -169,16 +173,25 @@ def run_demo(
         f"({dropped} left out)"
     )
     if kept != dpo.passed:
+        extra: dict[str, int] = {}
+        for line in (out_dir / "pairs.passing.jsonl").read_text().splitlines():
+            for r in json.loads(line)["metadata"].get("drop_reasons", []):
+                extra[r] = extra.get(r, 0) + 1
         print(
             f"   ({kept} vs the {dpo.passed} that passed generation: check's row gates read the scores; "
-            "generation also needs the judge to confirm the planned flaw in a fluent answer, "
-            "see metadata.drop_reasons in pairs.jsonl)"
+            "generation also checks the flaw and the math verifier, and dropped these for "
+            + ", ".join(f"{k}={v}" for k, v in sorted(extra.items()))
+            + ")"
         )
     if not result.passed:
         avg = result.figures.get("avg_chosen")
         print(
             "   why: "
-            + (f"the 135M model's answers score low (mean chosen {avg:.1f}/10, gate >= 9); " if avg else "")
+            + (
+                f"the model's answers score low (mean chosen {avg:.1f}/10, gate >= 9); "
+                if avg is not None and avg < 9.0
+                else ""
+            )
             + "total_pairs >= 1000 needs a full run; decontamination fails closed until "
             "`alignforge decontaminate --report` is given to check"
         )
