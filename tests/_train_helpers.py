@@ -41,7 +41,7 @@ def build_tiny_model(folder: Path) -> Path:
     return folder
 
 
-def write_config(path: Path, stage: str, model: Path, out: Path, **sections: dict[str, Any]) -> Path:
+def write_config(path: Path, stage: str, base_model: Path, out: Path, /, **sections: dict[str, Any]) -> Path:
     """A small config for ``stage`` on the example data; ``sections`` override keys per section."""
     files = {
         "dpo": ("pairs_train.jsonl", "pairs_val.jsonl"),
@@ -52,7 +52,7 @@ def write_config(path: Path, stage: str, model: Path, out: Path, **sections: dic
         "raft": ("math_train.jsonl", "math_val.jsonl"),
     }[stage]
     cfg: dict[str, Any] = {
-        "model": {"base_model": str(model)},
+        "model": {"base_model": str(base_model)},
         "data": {"train_file": str(DATA / files[0]), "validation_file": str(DATA / files[1])},
         "training": {"batch_size": 4, "max_steps": 3, "logging_steps": 1, "learning_rate": 1e-3},
         "compute": {"device": "cpu", "dataloader_num_workers": 0},

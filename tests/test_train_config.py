@@ -83,10 +83,19 @@ def test_seed_config_without_obsolete_keys_validates_and_keeps_the_shape() -> No
     [
         ("training", {"learnin_rate": 1e-6}, r"training\.learnin_rate: unknown key"),
         ("training", {"batch_size": "4"}, r"training\.batch_size: expected int"),
+        ("training", {"learning_rate": "1e-6"}, r"YAML reads 1e-6 as text: write it as 1\.0e-06\)"),
         ("training", {"warmup_ratio": 0.1}, r"warmup_ratio is obsolete: .*warmup_steps"),
         ("training", {"rpo_alpha": 0.5}, r"rpo_alpha is obsolete: .*loss_type"),
         ("training", {"padding_free": True}, r"padding_free: TRL 1\.16's DPOTrainer"),
         ("training", {"num_generations": 4}, r"not used by `train dpo`"),
+        ("training", {"precompute_ref_batch_size": 32}, r"needs training\.precompute_ref_log_probs: true"),
+        (
+            "training",
+            {"precompute_ref_log_probs": True, "precompute_ref_batch_size": 0},
+            r"precompute_ref_batch_size must be >= 1",
+        ),
+        ("training", {"batch_size": 0}, r"training\.batch_size must be >= 1"),
+        ("training", {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0]}, r"1 values for 2 loss type"),
         ("compute", {"fp16": True, "bf16": True}, r"both true"),
         ("constraints", {"on_fail": "halt"}, r"'halt' is not one of stop, flag"),
         ("logging", {"output_dir": "o", "report_to": "comet"}, r"'comet' is not one of"),
@@ -114,6 +123,7 @@ def test_mapping_onto_trl_dpo_config(tmp_path: Path) -> None:
             "batch_size": 8,
             "max_steps": 7,
             "precompute_ref_log_probs": True,
+            "precompute_ref_batch_size": 32,
             "eval_steps": 5,
             "save_steps": 5,
             "loss_type": "ipo",
@@ -125,13 +135,33 @@ def test_mapping_onto_trl_dpo_config(tmp_path: Path) -> None:
     args = trl_args(parse_config(raw, "dpo"))
     assert type(args).__name__ == "DPOConfig"
     assert (args.beta, args.per_device_train_batch_size, args.max_steps, args.max_length) == (0.2, 8, 7, 640)
-    assert args.precompute_ref_log_probs is True
+    assert args.precompute_ref_log_probs is True and args.precompute_ref_batch_size == 32
     assert args.loss_type == ["ipo"]
+    raw["training"].update(loss_type=["sigmoid", "sft"], loss_weights=[1.0, 0.5])  # the rpo_alpha replacement
+    args = trl_args(parse_config(raw, "dpo"))
+    assert (args.loss_type, args.loss_weights) == (["sigmoid", "sft"], [1.0, 0.5])
     assert args.gradient_checkpointing is False  # TRL's default is True; ours is off
-    assert args.optim == "adamw_torch" and args.lr_scheduler_type == "cosine"
+    if hasattr(args, "activation_checkpointing"):  # transformers' new name for it
+        assert args.activation_checkpointing is False
+    assert args.optim == "adamw_torch_fused" and args.lr_scheduler_type == "cosine"
     assert args.eval_strategy == "steps" and args.eval_steps == 5
     assert args.report_to == ["tensorboard"]
     assert not args.bf16 and not args.fp16  # precision auto on CPU is fp32
+
+
+def test_gradient_checkpointing_on_reaches_trl_without_the_deprecated_name(tmp_path: Path) -> None:
+    import warnings
+
+    raw = {
+        "model": {"base_model": "m"},
+        "data": {"train_file": "a.jsonl"},
+        "compute": {"device": "cpu", "gradient_checkpointing": True},
+        "logging": {"output_dir": str(tmp_path / "o"), "report_to": "none"},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # transformers warns on the old name
+        args = trl_args(parse_config(raw, "dpo"))
+    assert args.gradient_checkpointing is True
 
 
 @pytest.mark.parametrize("name", ["sft", "reward", "dpo_config", "kto", "grpo", "raft"])
@@ -166,3 +196,25 @@ def test_gates_file_in_the_seed_quality_thresholds_shape(tmp_path: Path) -> None
     results = [g.check({"kl_divergence": 0.05}) for g in gates]
     assert [r.passed for r in results] == [True, False]
     assert results[1].reason == "not measured"
+
+
+def test_num_devices_that_the_launcher_does_not_give_is_a_run_card_warning(tmp_path: Path) -> None:
+    from alignforge.train._run import make_monitor
+
+    raw = _seed(data={"train_file": "a.jsonl"})  # the template's num_devices: 8, in one process here
+    monitor = make_monitor(parse_config(raw, "dpo"), "dpo")
+    assert any("compute.num_devices is 8 but this run has 1 process" in w for w in monitor.warnings)
+    raw["compute"]["num_devices"] = 1
+    assert not make_monitor(parse_config(raw, "dpo"), "dpo").warnings
+
+
+def test_raft_has_no_kl_gate_to_fail_as_not_measured() -> None:
+    raw = {
+        "model": {"base_model": "m"},
+        "data": {"train_file": "a.jsonl"},
+        "constraints": {"kl_target": 0.1},
+        "logging": {"output_dir": "o"},
+    }
+    with pytest.raises(ConfigError, match=r"constraints\.kl_target is not used by `train raft`"):
+        parse_config(raw, "raft")
+    assert parse_config(raw, "grpo").constraints["kl_target"] == 0.1

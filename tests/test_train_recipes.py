@@ -99,7 +99,25 @@ def test_reward_model_accuracies_and_gate(tmp_path: Path, tiny_model: Path) -> N
     for key in ("rm_train_accuracy", "rm_val_accuracy", "rm_train_val_gap"):
         assert saved[key] is not None, key
     assert saved["rm_train_val_gap"] == pytest.approx(saved["rm_train_accuracy"] - saved["rm_val_accuracy"])
+    # Counted over every pair (18 train, 6 validation at batch 4: ragged last batches), not batch-averaged.
+    for key, pairs in (("rm_train_accuracy", 18), ("rm_val_accuracy", 6)):
+        assert saved[key] * pairs == pytest.approx(round(saved[key] * pairs)), (key, saved[key])
     assert saved["units"]["rm_val_accuracy"] == "fraction, ties count as wrong"
+
+
+def test_reward_gates_checked_at_each_evaluation_see_both_accuracies(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    result = _run(
+        tmp_path,
+        "reward",
+        tiny_model,
+        training={"max_steps": 2, "eval_steps": 1},
+        constraints={"rm_accuracy_target": 0.0, "check_at_eval": True, "on_fail": "stop"},
+    )
+    # Both accuracies exist at step 1's evaluation, so the gates pass there instead of "not measured".
+    assert result.passed and not result.stopped_early
+    assert 0.0 <= result.metrics["rm_train_accuracy"] <= 1.0
 
 
 def test_kto_trains_with_kl_monitor(tmp_path: Path, tiny_model: Path) -> None:
@@ -142,7 +160,7 @@ def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) ->
         tiny_model,
         raft=raft,
         rewards={"functions": ["exact_match"]},
-        constraints={"pass_rate_target": 0.5, "on_fail": "flag"},
+        constraints={"pass_rate_target": 0.5, "on_fail": "flag", "check_at_eval": True},
     )
     out = tmp_path / "out"
     assert [p.name for p in sorted(out.glob("cycle_*"))] == ["cycle_1", "cycle_2"]
@@ -151,6 +169,7 @@ def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) ->
     samples = [json.loads(x) for x in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 8 * 2 and all(s["drop_reason"] == "failed verification" for s in samples)
     assert not result.passed  # pass_rate 0 < 0.5, flagged
+    assert [w.split(":")[0] for w in result.warnings] == ["cycle 1", "cycle 2"]  # checked after each cycle
 
     again = _run(
         tmp_path,

@@ -76,6 +76,12 @@ def make_monitor(
     )
     if skipped:
         monitor.warnings.append(f"gates not applicable to train {stage}: {', '.join(skipped)}")
+    wanted = cfg.compute["num_devices"]
+    if wanted is not None and wanted != world_size():
+        monitor.warnings.append(
+            f"compute.num_devices is {wanted} but this run has {world_size()} process(es): the launcher decides "
+            f"(accelerate launch --num_processes {wanted} -m alignforge train {stage} --config ...)"
+        )
     return monitor
 
 

@@ -73,8 +73,10 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "save_steps": _k(int),
         "save_total_limit": _k(int),
         "seed": _k(int, 42),
-        "loss_type": _k(str, stages=_REF),
+        "loss_type": _k((str, list), stages=_REF),
+        "loss_weights": _k(list, stages=frozenset({"dpo"})),
         "precompute_ref_log_probs": _k(bool, False, _REF),
+        "precompute_ref_batch_size": _k(int, stages=_REF),
         "padding_free": _k(bool, False, frozenset({"sft", "dpo"})),
         "packing": _k(bool, False, frozenset({"sft", "raft"})),
         "desirable_weight": _k(_NUM, 1.0, frozenset({"kto"})),
@@ -94,7 +96,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "adam_epsilon": _k(_NUM, 1e-8),
     },
     "constraints": {
-        "kl_target": _k(_NUM, stages=_REF | _GEN),
+        "kl_target": _k(_NUM, stages=_REF | {"grpo"}),  # RAFT keeps no reference to measure KL against
         "preference_gap_target": _k(_NUM, stages=frozenset({"dpo"})),
         "preference_accuracy_target": _k(_NUM, stages=frozenset({"dpo"})),
         "rm_accuracy_target": _k(_NUM, stages=frozenset({"reward"})),
@@ -126,9 +128,9 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "mlflow_tracking_uri": _k(str),
     },
     "monitors": {
-        "kl_prompts": _k(int, 8, _REF | _GEN),
-        "kl_max_new_tokens": _k(int, 32, _REF | _GEN),
-        "kl_temperature": _k(_NUM, 1.0, _REF | _GEN),
+        "kl_prompts": _k(int, 8, _REF | {"grpo"}),
+        "kl_max_new_tokens": _k(int, 32, _REF | {"grpo"}),
+        "kl_temperature": _k(_NUM, 1.0, _REF | {"grpo"}),
         "logp_trend_warning": _k(bool, True, frozenset({"dpo"})),
     },
     "raft": {
@@ -257,7 +259,9 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
             continue
         if isinstance(value, bool) and bool not in spec.types or not isinstance(value, spec.types):
             wanted = " or ".join(t.__name__ for t in spec.types)
-            raise ConfigError(f"{where}: expected {wanted}, got {type(value).__name__} {value!r}")
+            raise ConfigError(
+                f"{where}: expected {wanted}, got {type(value).__name__} {value!r}{_number_hint(value, spec)}"
+            )
         if spec.choices and value not in spec.choices:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, spec.choices))}")
     out = {}
@@ -271,6 +275,20 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
     if name == "model" and out["lora"] is not None:
         out["lora"] = _lora(out["lora"], source)
     return out
+
+
+def _number_hint(value: Any, spec: _Key) -> str:
+    """PyYAML follows YAML 1.1, which reads ``1e-6`` (no dot) as a string."""
+    if not isinstance(value, str) or float not in spec.types:
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    text = repr(number)
+    if "e" in text and "." not in text:  # YAML 1.1 floats need the dot: 1.0e-06
+        text = text.replace("e", ".0e")
+    return f" (YAML reads {value} as text: write it as {text})"
 
 
 def _lora(body: dict[str, Any], source: str) -> dict[str, Any]:
@@ -306,6 +324,23 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
             f"{source}: training.padding_free: TRL 1.16's DPOTrainer disables padding-free batches "
             "(it falls back to padding with a warning); remove the key"
         )
+    t = cfg["training"]
+    if t["precompute_ref_batch_size"] is not None and not t["precompute_ref_log_probs"]:
+        raise ConfigError(
+            f"{source}: training.precompute_ref_batch_size needs training.precompute_ref_log_probs: true"
+        )
+    for key in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "precompute_ref_batch_size"):
+        if t[key] is not None and t[key] < 1:
+            raise ConfigError(f"{source}: training.{key} must be >= 1, got {t[key]}")
+    if stage == "kto" and isinstance(t["loss_type"], list):
+        raise ConfigError(f"{source}: training.loss_type: KTO takes one loss type (a string)")
+    if t["loss_weights"] is not None:
+        types = t["loss_type"] if isinstance(t["loss_type"], list) else [t["loss_type"] or "sigmoid"]
+        if len(t["loss_weights"]) != len(types):
+            raise ConfigError(
+                f"{source}: training.loss_weights has {len(t['loss_weights'])} values for "
+                f"{len(types)} loss type(s) {types}"
+            )
     if cfg["constraints"]["check_at_eval"] and not cfg["training"]["eval_steps"] and stage != "raft":
         raise ConfigError(f"{source}: constraints.check_at_eval needs training.eval_steps")
     report = cfg["logging"]["report_to"]
@@ -323,9 +358,12 @@ def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> No
     cfg["logging"]["report_to"] = [r for r in report if r != "none"] or ["none"]
 
 
+# "adamw" is the fused AdamW (one kernel per parameter group), as transformers' own default on
+# torch >= 2.8; "adamw_unfused" is the per-tensor loop.
 _OPTIMIZERS = {
-    "adamw": "adamw_torch",
+    "adamw": "adamw_torch_fused",
     "adamw_fused": "adamw_torch_fused",
+    "adamw_unfused": "adamw_torch",
     "sgd": "sgd",
     "adafactor": "adafactor",
 }
@@ -392,10 +430,16 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
         kw.update(packing=t["packing"], padding_free=t["padding_free"] if stage == "sft" else False)
     if stage in ("dpo", "kto"):
         kw["precompute_ref_log_probs"] = t["precompute_ref_log_probs"]
+        if t["precompute_ref_batch_size"] is not None:
+            kw["precompute_ref_batch_size"] = t["precompute_ref_batch_size"]
         if t["beta"] is not None:
             kw["beta"] = t["beta"]
         if t["loss_type"] is not None:
-            kw["loss_type"] = [t["loss_type"]] if stage == "dpo" else t["loss_type"]
+            kw["loss_type"] = (
+                [t["loss_type"]] if stage == "dpo" and isinstance(t["loss_type"], str) else t["loss_type"]
+            )
+        if t.get("loss_weights") is not None:
+            kw["loss_weights"] = t["loss_weights"]
     if stage == "kto":
         kw.update(desirable_weight=t["desirable_weight"], undesirable_weight=t["undesirable_weight"])
     if stage == "grpo":
@@ -405,8 +449,10 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
             temperature=t["temperature"],
             beta=t["beta"] if t["beta"] is not None else 0.0,
         )
-    kw.update(extra)
     names = {f.name for f in dataclasses.fields(cls)}
+    if "activation_checkpointing" in names:  # newer transformers renamed it; the old name warns
+        kw["activation_checkpointing"] = kw.pop("gradient_checkpointing")
+    kw.update(extra)
     missing = sorted(set(kw) - names)
     if missing:
         raise ConfigError(f"the installed TRL's {cls.__name__} has no field(s) {', '.join(missing)}")

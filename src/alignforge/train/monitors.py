@@ -32,7 +32,7 @@ _FROM_TRL = {
         "eval_loss": ("eval_loss",),
     },
     "kto": {"eval_rewards/margins": ("reward_margin",), "eval_kl": ("kto_kl",), "eval_loss": ("eval_loss",)},
-    "reward": {"eval_accuracy": ("rm_val_accuracy",), "eval_loss": ("eval_loss",)},
+    "reward": {"eval_loss": ("eval_loss",)},  # accuracies: counted over every pair by the recipe
     "sft": {"eval_loss": ("eval_loss",)},
     "raft": {"eval_loss": ("eval_loss",)},
     "grpo": {"reward": ("mean_reward",), "frac_reward_zero_std": ("frac_zero_std_groups",)},

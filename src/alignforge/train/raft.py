@@ -114,6 +114,10 @@ def run_raft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
         if failed and cfg.constraints["on_fail"] == "stop":  # gates after every cycle, when asked
             monitor.stopped_by = failed
             break
+        if failed:
+            monitor.warnings.append(
+                f"cycle {k}: gates failed: " + "; ".join(f"{g.metric} {g.reason}" for g in failed)
+            )
 
     # 6. Gates on the last cycle, the final model, the run card (with every cycle's figures).
     last = cycles[-1]
