@@ -43,6 +43,7 @@ def generated(tmp_path_factory):
     generate_rlvr_data(None, d / "math.jsonl", "math", n=7)
     generate_rlvr_data(None, d / "code.jsonl", "code", n=10)
     generate_grpo_data(d / "math.jsonl", d / "grpo.jsonl")
+    generate_grpo_data(d / "code.jsonl", d / "grpo_code.jsonl")
     return d
 
 
@@ -52,7 +53,8 @@ CASES = {
     "dpo_conv": ("dpo_conv.jsonl", "dpo", {"prompt", "chosen", "rejected"}),
     "sft": ("sft.jsonl", "sft", {"messages"}),  # SFTTrainer (conversational)
     "kto": ("kto.jsonl", "kto", {"prompt", "completion", "label"}),  # KTOTrainer
-    "grpo": ("grpo.jsonl", "grpo", {"prompt"}),  # GRPOTrainer
+    "grpo": ("grpo.jsonl", "grpo", {"prompt", "answer"}),  # GRPOTrainer (answer -> reward functions)
+    "grpo_code": ("grpo_code.jsonl", "grpo", {"prompt", "tests", "entry_point"}),
     "code": ("code.jsonl", "rlvr", {"task_id", "prompt", "tests", "entry_point"}),
 }
 
@@ -63,6 +65,14 @@ def test_generated_file_passes_check_structure(generated, case):
     result = check_file(generated / name)
     assert result.kind == kind
     assert result.read.skipped == 0 and result.read.rows > 0
+    # Every row-level gate of the kind's stage passes (format, reward spec, tests 3-5, and with a
+    # judge that scores 9 vs 3 the pair gates); dataset-size gates such as `>= 1000 rows` are not
+    # about the format and fail on a small file by design.
+    row_gates = [g for g in result.gates if g.level == "row"]
+    assert row_gates or kind == "kto"
+    assert [g.name for g in row_gates if g.failed] == []
+    if kind == "grpo":
+        assert result.figures["reward_spec_share"] == 1.0 and result.figures["prompt_only_share"] == 1.0
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -7,6 +7,7 @@ from alignforge.errors import ConfigError
 from alignforge.generate import generate_grpo_data, generate_kto_data, generate_rlvr_data, generate_sft_data
 from alignforge.generate.kto import balance
 from alignforge.io import DataError
+from alignforge.quality import check_file
 
 
 def rows(path):
@@ -79,8 +80,13 @@ def test_grpo_rows_carry_their_reward_spec(tmp_path):
     )
     s = generate_grpo_data(src, tmp_path / "g.jsonl")
     out = rows(tmp_path / "g.jsonl")
-    assert [r["metadata"]["reward"]["type"] for r in out] == ["math", "tests", "judge"]
-    assert out[0]["metadata"]["reward"]["answer"] == "4" and set(out[0]) == {"prompt", "metadata"}
+    assert [r["reward_spec"]["type"] for r in out] == ["math", "tests", "judge"]
+    # the columns TRL's GRPOTrainer passes to reward functions (alignforge.train.rewards)
+    assert out[0]["answer"] == "4" and set(out[0]) == {"prompt", "reward_spec", "answer", "metadata"}
+    assert (out[1]["tests"], out[1]["entry_point"]) == (["assert f() == 1"], "f") and "task_id" not in out[1]
+    assert set(out[2]) == {"prompt", "reward_spec", "metadata"}
+    result = check_file(tmp_path / "g.jsonl")
+    assert result.kind == "grpo" and result.figures["reward_spec_share"] == 1.0
     assert s.rewards == {"math": 1, "tests": 1, "judge": 1}
     with pytest.raises(DataError, match="needs an 'answer'"):
         generate_grpo_data(src, tmp_path / "g2.jsonl", reward="math")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ def progress_bar(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(file=sys.stderr)
+    if not console.is_terminal:  # a log or a pipe: rich would draw nothing until the end
+        yield _plain_progress(tracker, description, count)
+        return
     cols = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -128,6 +132,27 @@ def progress_bar(
 
         update()
         yield update
+
+
+def _plain_progress(tracker: Tracker, description: str, count: str) -> Any:
+    """One line per update on stderr, for output that is not a terminal."""
+    start = time.monotonic()
+
+    def update() -> None:
+        rate = f"{tracker.pass_rate:.0%}" if tracker.done else "-"
+        rows = (
+            f"{tracker.passed}/{tracker.target} passed of {tracker.done} tried"
+            if count == "passed"
+            else f"{tracker.done}/{tracker.target} rows ({tracker.passed} passed)"
+        )
+        print(
+            f"   {description}: {rows}, pass rate {rate}, ${tracker.cost_usd:.4f}, "
+            f"{tracker.requests} req, {time.monotonic() - start:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return update
 
 
 @dataclass(frozen=True)

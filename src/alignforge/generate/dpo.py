@@ -67,6 +67,10 @@ class DPOSummary:
             f"({self.outputs.get('dropped')}), LLM failures {self.failed} ({self.outputs.get('failures')})",
             f"requests {self.requests} ({self.cached} from cache), cost ${self.cost_usd:.4f}",
         ]
+        if self.resumed:
+            out.append(
+                f"resumed: {self.resumed} candidates were already in the output files and were skipped"
+            )
         if self.reasons:
             out.append(
                 "drop reasons: "

@@ -1,10 +1,14 @@
 """GRPO prompts: prompt-only rows that carry the spec of the reward that will score them online.
 
-The reward spec (``metadata.reward``) is one of:
-``{"type": "math", "answer": ...}`` (exact answer, math verifier),
-``{"type": "tests", "tests": [...], "entry_point": ...}`` (code run in the sandbox), or
-``{"type": "judge", "rubric": ..., "scale": "0-10"}`` (LLM rubric, for open-ended prompts).
-No LLM is called here.
+Each row has ``prompt``, the spec as ``reward_spec``, and the columns TRL's ``GRPOTrainer`` hands
+to reward functions as keyword lists (see :mod:`alignforge.train.rewards`):
+
+* ``{"type": "math", "answer": ...}`` -> column ``answer`` (exact answer, math verifier);
+* ``{"type": "tests", "tests": [...], "entry_point": ...}`` -> columns ``tests`` and ``entry_point``
+  (code run in the sandbox); no top-level ``task_id``, so ``check`` still reads the file as GRPO;
+* ``{"type": "judge", "rubric": ..., "scale": "0-10"}`` (LLM rubric, for open-ended prompts).
+
+``metadata`` keeps ``source_id`` and ``domain``. No LLM is called here.
 """
 
 from __future__ import annotations
@@ -73,10 +77,11 @@ def generate_grpo_data(
             spec = _reward(row, reward, rubric)
         except ValueError as exc:
             raise DataError(input_file, line, str(exc)) from None
-        meta = {"reward": spec, "source_id": str(row.get("task_id") or row.get("id") or short_hash(prompt))}
+        meta = {"source_id": str(row.get("task_id") or row.get("id") or short_hash(prompt))}
         if row.get("domain"):
             meta["domain"] = row["domain"]
-        rows.append({"prompt": prompt, "metadata": meta})
+        columns = {k: v for k, v in spec.items() if k in ("answer", "tests", "entry_point")}
+        rows.append({"prompt": prompt, "reward_spec": spec, **columns, "metadata": meta})
         summary.rewards[spec["type"]] = summary.rewards.get(spec["type"], 0) + 1
     summary.written = write_jsonl(output_file, rows)
     return summary

@@ -124,9 +124,7 @@ def judge_file(
 
     budget = Budget(max_cost) if max_cost is not None else None
     llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
-    tracker = Tracker(
-        target=len(rows), max_cost=max_cost, done=summary.skipped_done, passed=summary.skipped_done
-    )
+    tracker = Tracker(target=len(rows), done=summary.skipped_done, passed=summary.skipped_done)
     judge = Judge(llm, max_tokens=max_tokens, retries=retries, on_usage=tracker.on_usage)
     sums: dict[str, list[float]] = {}
     with (

@@ -30,9 +30,18 @@ _SCHEMA_HINT = "Answer with JSON only, following this JSON schema:\n"
 @dataclass
 class LocalOptions:
     batch_size: int = 16
-    dtype: str = "auto"  # auto (bf16 on CPU and GPU) | bfloat16 | float16 | float32
+    dtype: str = "auto"  # auto: bf16 on GPU and on CPUs with native bf16, else float32
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # torch CPU threads; None keeps torch's default
+
+
+def _cpu_has_fast_bf16(torch: Any) -> bool:
+    """Native bf16 on this CPU (AVX512-BF16 or AMX). Without it (AVX2 only) torch emulates bf16 and the
+    embedded model generated 3-4x slower in bf16 than in float32 (256 tokens: 32-41 s vs 7-11 s)."""
+    return any(
+        bool(getattr(torch.cpu, name, lambda: False)())
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    )
 
 
 class LocalLLM:
@@ -81,7 +90,7 @@ class LocalLLM:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = {
-            "auto": torch.bfloat16,
+            "auto": torch.bfloat16 if device != "cpu" or _cpu_has_fast_bf16(torch) else torch.float32,
             "bfloat16": torch.bfloat16,
             "float16": torch.float16,
             "float32": torch.float32,
