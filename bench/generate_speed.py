@@ -90,7 +90,8 @@ def bench_local(n: int, batch: int, max_tokens: int, threads: int, reps: int) ->
         ours()
         ours_t.append(time.perf_counter() - t)
     r, o = statistics.median(raw_t), statistics.median(ours_t)
-    return {"raw_s": r, "ours_s": o, "ratio": r / o, "raw_req_s": n / r, "ours_req_s": n / o}
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    return {"raw_s": r, "ours_s": o, "ratio": r / o, "raw_req_s": n / r, "ours_req_s": n / o, "dtype": dtype}
 
 
 def bench_api(n: int, concurrency: int, latency: float, reps: int, http: str) -> dict[str, float]:
@@ -152,7 +153,7 @@ def main() -> None:
         r = bench_local(args.prompts, args.batch, args.max_tokens, args.threads, args.reps)
         print(
             f"| local, {args.prompts} prompts, batch {args.batch}, {args.max_tokens} new tokens, "
-            f"{args.threads} thread(s), bf16 | raw model.generate {r['raw_s']:.2f} s ({r['raw_req_s']:.2f} req/s) "
+            f"{args.threads} thread(s), {r['dtype']} | raw model.generate {r['raw_s']:.2f} s ({r['raw_req_s']:.2f} req/s) "
             f"| {r['ours_s']:.2f} s ({r['ours_req_s']:.2f} req/s) | {r['ratio']:.2f}x throughput | >= 0.8x |",
             flush=True,
         )

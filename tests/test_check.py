@@ -178,6 +178,28 @@ def test_other_kinds(tmp_path):
     assert f["verifiability"] == pytest.approx(0.5)
 
 
+def test_math_tasks_with_an_answer_are_rlvr_and_exempt_from_the_tests_gate(tmp_path):
+    rows = [
+        {"task_id": "m1", "prompt": "What is 2+2?", "answer": "4", "domain": "math"},
+        {"task_id": "m2", "prompt": "What is 3*3?", "answer": 9, "domain": "math"},
+        {
+            "task_id": "c1",
+            "prompt": "Write add(a, b).",
+            "entry_point": "add",
+            "tests": ["assert add(1,2)==3"] * 3,
+        },
+    ]
+    write_jsonl(tmp_path / "t.jsonl", rows)
+    res = check_file(tmp_path / "t.jsonl")
+    assert res.kind == "rlvr"
+    f = res.figures
+    assert (f["tasks"], f["tasks_with_tests"], f["tasks_with_answer_only"]) == (3, 1, 2)
+    assert f["share_tests_in_range"] == 1.0 and f["tests_per_task_histogram"] == {3: 1}
+    write_jsonl(tmp_path / "bad.jsonl", [{"task_id": "m1", "prompt": "What is 2+2?", "answer": ""}])
+    with pytest.raises(Exception, match="bad.jsonl:1.*answer"):
+        check_file(tmp_path / "bad.jsonl", kind="rlvr")
+
+
 def test_split_keeps_prompts_on_one_side(tmp_path):
     rows = [pair(f"prompt {i % 50}", f"c{i}", f"r{i}") for i in range(500)]
     write_jsonl(tmp_path / "d.jsonl", rows)

@@ -109,7 +109,7 @@ class GRPORecord:
 class RLVRTask:
     task_id: str
     prompt: str
-    tests: Any
+    tests: Any = None  # code tasks; a math task carries ``answer`` instead
     entry_point: str | None = None
     answer: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -178,7 +178,7 @@ def detect_kind(row: dict[str, Any]) -> Kind:
         return Kind.DPO
     if "passed" in keys and "task_id" in keys:
         return Kind.VERDICT
-    if "task_id" in keys and "tests" in keys:
+    if "task_id" in keys and ("tests" in keys or ("answer" in keys and "completion" not in keys)):
         return Kind.RLVR
     if "task_id" in keys and "completion" in keys:
         return Kind.COMPLETION
@@ -192,7 +192,7 @@ def detect_kind(row: dict[str, Any]) -> Kind:
         "prompt",
         "cannot tell the record kind: expected prompt/chosen/rejected (DPO), messages or "
         "prompt/completion (SFT), prompt/completion/label (KTO), prompt (GRPO), or "
-        f"task_id/prompt/tests (RLVR); found keys {sorted(keys)[:8]}",
+        f"task_id/prompt/tests or answer (RLVR); found keys {sorted(keys)[:8]}",
     )
 
 
@@ -314,10 +314,14 @@ def validate_row(row: Any, kind: Kind) -> None:
         _check_str(row, "prompt")
         tests = row.get("tests")
         if tests is None:
-            raise FieldError("tests", "is missing")
-        if not isinstance(tests, str | list):
+            answer = row.get("answer")
+            if answer is None:
+                raise FieldError("tests", "is missing (a math task carries 'answer' instead)")
+            if not isinstance(answer, str | int | float) or isinstance(answer, bool) or answer == "":
+                raise FieldError("answer", "expected a non-empty string or a number")
+        elif not isinstance(tests, str | list):
             raise FieldError("tests", f"expected a string or a list, got {type(tests).__name__}")
-        if not tests:
+        elif not tests:
             raise FieldError("tests", "is empty")
         _check_str(row, "entry_point", required=False)
     elif kind is Kind.COMPLETION:

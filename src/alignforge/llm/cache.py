@@ -10,7 +10,6 @@ tries them again.
 from __future__ import annotations
 
 import hashlib
-
 import os
 import sqlite3
 import threading
