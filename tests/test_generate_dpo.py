@@ -221,3 +221,39 @@ def test_other_strategies_record_themselves(tmp_path, strategy):
         assert out[0]["metadata"]["models"] == {"chosen": "strong", "rejected": "weak", "judge": "strong"}
     if strategy == "best-of-n":
         assert out[0]["metadata"]["sample_scores"] == [10.0, 7.0, 7.0, 2.0]
+
+
+@pytest.mark.parametrize("chosen_code, kept", [("return a + b", True), ("return a * b", False)])
+def test_code_prompts_are_decided_by_the_sandbox_not_the_judge(tmp_path, chosen_code, kept):
+    task = {
+        "id": "add",
+        "prompt": "Write a Python function add(a, b) that returns the sum of a and b.",
+        "entry_point": "add",
+        "tests": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(0, 0) == 0"],
+    }
+    (tmp_path / "p.jsonl").write_text(json.dumps(task) + "\n")
+
+    def rule(req):
+        if judge_kind(req) is not None:
+            return dpo_rule(req)  # the judge likes any answer that is not marked FLAWED: 9/10
+        if "Here is a question and an answer." in last_user(req):
+            return "FLAWED version:\n```python\ndef add(a, b):\n    return a - b\n```"
+        return f"Here you go:\n```python\ndef add(a, b):\n    {chosen_code}\n```"
+
+    s = generate_dpo_pairs(
+        tmp_path / "p.jsonl",
+        tmp_path / "pairs.jsonl",
+        model=ScriptedLLM(rule),
+        n=1,
+        cache=None,
+        progress=False,
+    )
+    kept_rows, dropped = rows(tmp_path / "pairs.jsonl"), rows(tmp_path / "pairs.dropped.jsonl")
+    row = (kept_rows or dropped)[0]
+    meta = row["metadata"]
+    assert meta["chosen_score"] == 9.0  # the judge's opinion is the same in both cases ...
+    assert meta["chosen_verified"] is kept and meta["rejected_verified"] is False  # ... the tests decide
+    assert meta["rejected_verdict"] == "failed"
+    assert (s.passed == 1) is kept
+    if not kept:
+        assert "chosen_failed_verification" in meta["drop_reasons"]

@@ -70,3 +70,31 @@ def test_judge_cli_dry_run_calls_nothing(tmp_path, capsys):
     assert res.code == 0, res.err
     assert "dry run: 12 judge requests for 3 rows" in res.out
     assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_verifiers_decide_correctness_for_math_and_code_rows(tmp_path):
+    rows = [
+        {
+            "prompt": "What is 6*7?",
+            "chosen": "6*7 = 42. The answer is 42.",
+            "rejected": "The answer is 48.",
+            "metadata": {"answer": "42"},
+        },
+        {
+            "prompt": "Write add(a, b).",
+            "chosen": "```python\ndef add(a, b):\n    return a + b\n```",
+            "rejected": "def add(a, b):\n    return a - b\n",
+            "entry_point": "add",
+            "tests": ["assert add(1, 2) == 3", "assert add(2, 2) == 4", "assert add(0, 5) == 5"],
+        },
+        {"prompt": "Why is the sky blue?", "chosen": "Rayleigh scattering.", "rejected": "FLAWED: paint."},
+    ]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    llm = ScriptedLLM(lambda req: "Score: 9\nRationale: looks right.")  # the judge likes everything
+    judge_file(tmp_path / "p.jsonl", tmp_path / "j.jsonl", model=llm, cache=None, progress=False)
+    out = [r["metadata"] for r in _rows(tmp_path / "j.jsonl")]
+    assert (out[0]["chosen_verified"], out[0]["rejected_verified"]) == (True, False)
+    assert (out[1]["chosen_verified"], out[1]["rejected_verified"]) == (True, False)
+    assert "chosen_verified" not in out[2]  # nothing to verify against: the judge's score stands alone
+    math_req = next(r for r in llm.calls if "6*7" in judged_item(r))
+    assert "REFERENCE ANSWER (known correct): 42" in judged_item(math_req)

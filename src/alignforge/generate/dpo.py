@@ -135,16 +135,30 @@ def _score(cands: list[Candidate], ctx: GenContext, *, strategy: str, confirm_fl
                 "fluent": fc.fluent,
                 "rationale": fc.rationale,
             }
-    for c in live:
-        if c.item.answer is not None:
-            from alignforge.generate._verify import math_correct
-
-            c.extra["chosen_verified"] = math_correct(c.chosen or "", c.item.answer)
-            c.extra["rejected_verified"] = math_correct(c.rejected or "", c.item.answer)
+    _verify(live)
     for c in live:
         for j in (c.chosen_judge, c.rejected_judge):
             if j is not None and j.status == "error":
                 c.error = f"judge: {j.error}"
+
+
+def _verify(live: list[Candidate]) -> None:
+    """Math answers and code tests decide correctness (recorded as chosen/rejected_verified)."""
+    from alignforge.generate._verify import code_correct_many, code_task, math_correct
+
+    jobs: list[tuple[Candidate, str, dict[str, Any]]] = []
+    for c in live:
+        if "chosen_verified" in c.extra:
+            continue
+        if c.item.answer is not None:
+            c.extra["chosen_verified"] = math_correct(c.chosen or "", c.item.answer)
+            c.extra["rejected_verified"] = math_correct(c.rejected or "", c.item.answer)
+        elif (task := code_task(c.item.id, c.item.text, c.item.meta)) is not None:
+            jobs += [(c, "chosen", task), (c, "rejected", task)]
+    verdicts = code_correct_many([(task, getattr(c, side) or "") for c, side, task in jobs])
+    for (c, side, _), v in zip(jobs, verdicts, strict=True):
+        c.extra[f"{side}_verified"] = v["passed"]
+        c.extra[f"{side}_verdict"] = v["status"]
 
 
 def _row(c: Candidate, *, strategy: str, judge_name: str, reasons: list[str]) -> dict[str, Any]:

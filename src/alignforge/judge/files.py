@@ -4,7 +4,9 @@ DPO rows get ``chosen_score`` / ``rejected_score`` (and with ``pairwise`` a both
 SFT and KTO rows get ``score``. A score that does not parse is recorded as
 ``judge_status: parse_failed`` with no number. Rows whose judge call failed for good go to
 ``<out>.failures.jsonl`` and are retried by the next run; finished rows (keyed by their input
-line, ``metadata.source_line``) are never judged twice.
+line, ``metadata.source_line``) are never judged twice. Rows that carry an exact ``answer`` (math)
+or ``tests`` (code, run in the sandbox) also get ``chosen_verified`` / ``rejected_verified`` (DPO)
+or ``verified``: correctness is the verifier's call, and the answer is shown to the judge.
 """
 
 from __future__ import annotations
@@ -68,6 +70,31 @@ def _set(meta: dict[str, Any], key: str, res: JudgeResult, judge_name: str) -> N
     if isinstance(rat, dict):
         rat[key] = res.rationale
     meta["judge_model"] = judge_name
+
+
+def _verify_chunk(chunk: list[tuple[int, dict[str, Any]]], kind: Kind) -> list[dict[str, bool]]:
+    """Per row, ``{side: passed}`` from the math verifier (an ``answer``) or the sandbox (``tests``)."""
+    from alignforge.generate._verify import code_correct_many, code_task, math_correct
+
+    out: list[dict[str, bool]] = [{} for _ in chunk]
+    jobs: list[tuple[int, str, dict[str, Any], str]] = []
+    for k, (ln, r) in enumerate(chunk):
+        spec = {**(r.get("metadata") or {}), **r}
+        prompt = text_of(r["prompt"] if "prompt" in r else r["messages"][:-1])
+        sides = (
+            {"chosen": r["chosen"], "rejected": r["rejected"]}
+            if kind is Kind.DPO
+            else {"response": r["completion"] if "completion" in r else r["messages"][-1:]}
+        )
+        task = code_task(str(spec.get("task_id", f"line{ln}")), prompt, spec)
+        for side, resp in sides.items():
+            if spec.get("answer") is not None and task is None:
+                out[k][side] = math_correct(text_of(resp), str(spec["answer"]))
+            elif task is not None:
+                jobs.append((k, side, task, text_of(resp)))
+    for (k, side, _, _), v in zip(jobs, code_correct_many([(t, c) for _, _, t, c in jobs]), strict=True):
+        out[k][side] = bool(v["passed"])
+    return out
 
 
 def _done_lines(path: os.PathLike[str]) -> set[int]:
@@ -139,7 +166,10 @@ def judge_file(
             chunk = todo[start : start + batch_size]
             keys = ("chosen_score", "rejected_score") if kind is Kind.DPO else ("score",)
             items: list[tuple[str, str]] = []
+            refs: list[str | None] = []
             for _, r in chunk:
+                answer = r.get("answer", (r.get("metadata") or {}).get("answer"))
+                refs += [None if answer is None else str(answer)] * len(keys)
                 prompt = r["prompt"] if "prompt" in r else r["messages"][:-1]
                 for key in keys:
                     field_name = key.removesuffix("_score") if kind is Kind.DPO else None
@@ -149,7 +179,8 @@ def judge_file(
                         else (r["completion"] if "completion" in r else r["messages"][-1:])
                     )
                     items.append((text_of(prompt), text_of(resp)))
-            results = judge.score_many(items)
+            results = judge.score_many(items, references=refs)
+            verified = _verify_chunk(chunk, kind)
             pairs = (
                 judge.pairwise_many(
                     [(items[2 * k][0], items[2 * k][1], items[2 * k + 1][1]) for k in range(len(chunk))]
@@ -186,6 +217,8 @@ def judge_file(
                         "second_order": p.second,
                     }
                     summary.disagreements += int(p.status == "disagree")
+                for side, ok in verified[k].items():  # correctness: the verifier's, not the judge's
+                    meta["verified" if side == "response" else f"{side}_verified"] = ok
                 meta["source_line"] = ln
                 row["metadata"] = meta
                 out_w.write(row)
