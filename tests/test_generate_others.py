@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from _generate_helpers import ScriptedLLM, judge_kind, judged_item, last_user, write_prompts
@@ -149,3 +150,40 @@ def test_kto_labels_from_rubric_and_balances_positive_share(tmp_path):
         5,
         2,
     ]
+
+
+def test_sft_and_kto_dry_runs_count_requests_and_call_nothing(tmp_path, capsys):
+    from _cli import run_cli
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    out = tmp_path / "x.jsonl"
+    r = run_cli(
+        capsys,
+        "generate",
+        "sft",
+        "--taxonomy",
+        root / "taxonomy.yaml",
+        "--out",
+        out,
+        "--model",
+        "openai:gpt-4o",
+        "--dry-run",
+    )
+    # 15 taxonomy leaves x (write the input, answer it, judge it)
+    assert r.code == 0 and "15 inputs, 45 LLM requests" in r.out and "$" in r.out
+    r = run_cli(
+        capsys,
+        "generate",
+        "kto",
+        "--prompts",
+        root / "prompts.jsonl",
+        "--out",
+        out,
+        "--per-prompt",
+        "2",
+        "--limit",
+        "10",
+        "--dry-run",
+    )
+    assert r.code == 0 and "10 inputs, 40 LLM requests" in r.out
+    assert not out.exists() and not list(tmp_path.iterdir())

@@ -47,6 +47,20 @@ def _print(summary: Any) -> None:
         click.echo(line)
 
 
+def _estimate(label: str, inputs: int, per_input: list[tuple[str, int, int]], chars: int) -> None:
+    """Print a dry-run estimate: ``per_input`` lists (role, requests per input, max tokens)."""
+    from alignforge.generate._runtime import rough_cost
+
+    total, cost, unknown = 0, 0.0, False
+    for model, n, max_tokens in per_input:
+        c = rough_cost(model, n * inputs, chars, max_tokens)
+        total += n * inputs
+        unknown |= c is None
+        cost += c or 0.0
+    price = "unknown (no price for a model)" if unknown else f"${cost:.4f}"
+    click.echo(f"dry run: {label}: {inputs} inputs, {total} LLM requests, estimated worst-case cost {price}")
+
+
 @click.group("generate")
 def generate_group() -> None:
     """Generate SFT, DPO, KTO, GRPO and RLVR data (resumable: rerun the same command after a kill).
@@ -196,7 +210,20 @@ def sft_cmd(
     from alignforge.generate import generate_sft_data
 
     if dry_run:
-        raise click.UsageError("--dry-run is not supported by generate sft yet (inputs come from the model)")
+        from alignforge.generate._inputs import load_prompts
+        from alignforge.generate.sft import _leaves, load_taxonomy
+
+        if (taxonomy is None) == (prompts is None):
+            raise click.UsageError("give exactly one of --taxonomy or --prompts")
+        if taxonomy is not None:
+            n = len(_leaves(load_taxonomy(taxonomy))[:limit])
+            steps = [(model, 1, 96), (model, 1, max_tokens), (judge_model or model, 1, judge_max_tokens)]
+            _estimate("generate sft (taxonomy)", n, steps, 1200)
+        else:
+            n = len(load_prompts(prompts, limit=limit))  # type: ignore[arg-type]
+            steps = [(model, 1, max_tokens), (judge_model or model, 1, judge_max_tokens)]
+            _estimate("generate sft", n, steps, 1200)
+        return
     _print(
         generate_sft_data(
             output,
@@ -256,7 +283,12 @@ def kto_cmd(
     from alignforge.generate import generate_kto_data
 
     if dry_run:
-        raise click.UsageError("--dry-run is not supported by generate kto yet")
+        from alignforge.generate._inputs import load_prompts
+
+        n = len(load_prompts(input_file, limit=limit))
+        steps = [(model, per_prompt, max_tokens), (judge_model or model, per_prompt, judge_max_tokens)]
+        _estimate("generate kto", n, steps, 1200)
+        return
     try:
         lo, hi = (float(x) for x in positive_share.split("-"))
     except ValueError:
