@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from alignforge.assess import STEP_FILES, run_assessment
+from alignforge.llm import get_llm
 
 pytestmark = pytest.mark.slow
 
@@ -20,14 +21,16 @@ pytestmark = pytest.mark.slow
 def test_local_model_end_to_end_and_resume(tmp_path: Path) -> None:
     out = tmp_path / "assess"
     lines: list[str] = []
-    kw = {"out": out, "model": "local", "max_tokens": 64, "attempts": 1, "min_differentiation": 0.0}
+    # float32 pinned: greedy output must not depend on whether this CPU has native bf16 (dtype auto)
+    llm = get_llm("local", dtype="float32")
+    kw = {"out": out, "model": llm, "max_tokens": 64, "attempts": 1, "min_differentiation": 0.0}
     res = run_assessment("LLM post-training with DPO", echo=lines.append, **kw)
     assert res.models == {"strong": "local", "weak": "local", "judge": "local"}
     assert [(a.status, a.gap) for a in res.attempts] == [("differentiated", 0.0)]
     assert res.success_rate == "100% (1/1 attempts)"
     steps = {n: json.loads((out / name).read_text()) for n, name in STEP_FILES.items()}
     assert all(steps[1]["categories"][level] for level in ("Beginner", "Intermediate", "Advanced"))
-    assert len(steps[2]["errors"]) >= 2 and len(steps[3]["challenge"]["requirements"]) >= 2
+    assert len(steps[2]["errors"]) >= 2 and len(steps[3]["challenge"]["requirements"]) >= 1  # the minimums
     assert steps[4]["text"] == steps[5]["text"]  # the same model, greedy: one answer, sent once
     assert 0 <= steps[6]["strong_score"] == steps[6]["weak_score"] <= 10
     assert steps[7]["total_errors"] >= 1

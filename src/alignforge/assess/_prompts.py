@@ -96,7 +96,7 @@ def challenge_messages(topic: str, focus: list[str]) -> Messages:
         "You write one realistic implementation challenge on a topic. Do not give hints or name mistakes. "
         "Reply with: Title, Task, Requirements (numbered), Success criteria, Context."
     )
-    final = f"Topic: {topic}\nFocus: {'; '.join(focus[:2])}"
+    final = f"Topic: {topic}\nFocus: {focus[0] if focus else topic}"
     return _chat(system, [("Topic: web backends\nFocus: idempotency", _CHALLENGE_SHOT)], final)
 
 
