@@ -48,7 +48,7 @@ def capability_retention(baseline: dict[str, float], tuned: dict[str, float]) ->
     missing = sorted(set(baseline) - set(tuned))
     if missing:
         raise AlignforgeError(f"tuned scores lack {', '.join(missing)} (present in the baseline)")
-    per = {}
+    per: dict[str, float | None] = {}
     for name, base in baseline.items():
         if base <= 0.0:
             per[name] = None  # nothing to retain; reported, not counted
@@ -61,6 +61,6 @@ def capability_retention(baseline: dict[str, float], tuned: dict[str, float]) ->
         "capability_retention": min(counted),
         "capability_retention_mean": sum(counted) / len(counted),
         "per_benchmark": per,
-        "worst_benchmark": min((k for k, v in per.items() if v is not None), key=lambda k: per[k]),
+        "worst_benchmark": min((k for k, v in per.items() if v is not None), key=lambda k: per[k] or 0.0),
         "unit": "tuned score / baseline score, 0-1 (gate: evaluation.capability_retention)",
     }

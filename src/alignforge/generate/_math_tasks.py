@@ -58,12 +58,12 @@ def _discount(rng: random.Random) -> tuple[str, Fraction]:
 def _change(rng: random.Random) -> tuple[str, Fraction]:
     name = rng.choice(["Maya", "Omar", "Lena", "Ravi", "Sofia", "Tom"])
     item, unit = rng.choice([("pencils", 3), ("notebooks", 4), ("apples", 2), ("stickers", 1), ("pens", 5)])
-    unit = unit + rng.choice([0, 0.5])
+    price = unit + rng.choice([0, 0.5])
     qty = rng.randint(2, 9)
     paid = rng.choice([50, 100])
-    value = paid - Fraction(str(unit)) * qty
+    value = paid - Fraction(str(price)) * qty
     return (
-        f"{item.capitalize()} cost ${unit:g} each. {name} buys {qty} {item} and pays with a ${paid} bill. "
+        f"{item.capitalize()} cost ${price:g} each. {name} buys {qty} {item} and pays with a ${paid} bill. "
         f"How much change, in dollars, does {name} get?"
     ), value
 

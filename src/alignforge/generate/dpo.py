@@ -197,7 +197,7 @@ def _passed_state(path: os.PathLike[str]) -> tuple[set[str], dict[str, int]]:
         for _, row in iter_jsonl(path):
             meta = row.get("metadata") or {}
             if meta.get("gates_passed"):
-                prompts.add(meta.get("prompt_id"))
+                prompts.add(str(meta.get("prompt_id")))
                 if meta.get("flaw_type"):
                     flaws[meta["flaw_type"]] = flaws.get(meta["flaw_type"], 0) + 1
     return prompts, flaws

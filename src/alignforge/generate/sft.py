@@ -148,24 +148,24 @@ def generate_sft_data(
                         fail_w.write({"item_id": s.job.item_id, "error": s.error})
                         summary.failed += 1
                         continue
-                    j = s.judge
+                    jr = s.judge
                     msgs = [m for m in s.job.messages if system or m["role"] != "system"]
                     meta: dict[str, Any] = {
                         "item_id": s.job.item_id,
                         **s.job.meta,
-                        "judge_status": j.status if j else None,
+                        "judge_status": jr.status if jr else None,
                     }
-                    if j is not None and j.ok:
-                        meta["score"] = j.score
-                    meta["rationale"] = j.rationale if j else ""
+                    if jr is not None and jr.ok:
+                        meta["score"] = jr.score
+                    meta["rationale"] = jr.rationale if jr else ""
                     row = {
                         "messages": [*msgs, {"role": "assistant", "content": s.response}],
                         "metadata": meta,
                     }
                     reason = None
-                    if j is None or not j.ok:
+                    if jr is None or not jr.ok:
                         reason = "judge_parse_failed"
-                    elif (j.score or 0) < 10 * min_score:
+                    elif (jr.score or 0) < 10 * min_score:
                         reason = "score_below_min"
                     tracker.done += 1
                     if reason:

@@ -97,7 +97,7 @@ def _verify_chunk(chunk: list[tuple[int, dict[str, Any]]], kind: Kind) -> list[d
     return out
 
 
-def _done_lines(path: os.PathLike[str]) -> set[int]:
+def _done_lines(path: os.PathLike[str]) -> set[int | None]:
     if not os.path.exists(path):
         return set()
     repair_tail(path)

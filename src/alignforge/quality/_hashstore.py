@@ -111,7 +111,9 @@ class PairHashStore:
         if len(self.hf) or len(self.hr):
             self.spill()  # what is still in memory (or merged from a worker) joins the buckets
         for k in range(BUCKETS):
-            parts_a, parts_b, parts_c = [], [], []
+            parts_a: list[Any] = []
+            parts_b: list[Any] = []
+            parts_c: list[Any] = []
             for folder, offset in self.sources:
                 for name, parts, width in (("a", parts_a, 3), ("b", parts_b, 1), ("c", parts_c, 1)):
                     f = folder / f"{name}{k}.bin"

@@ -8,6 +8,7 @@ A gate whose figure was not measured fails (fail closed) unless it says ``option
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,7 +194,7 @@ def _parse(text: str, path: str) -> dict[str, Any]:
     return data
 
 
-def load_gates(path: str | Path | None = None) -> dict[str, Any]:
+def load_gates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Gates from ``path`` (the defaults when None), validated: unknown stages and keys are errors."""
     text, where = (DEFAULT_GATES_YAML, "<default gates>") if path is None else (None, str(path))
     if text is None:

@@ -149,7 +149,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "judge_model": _k(str, stages=_GEN),
     },
 }
-_LORA = {
+_LORA: dict[str, tuple[Any, Any]] = {
     "r": (int, 16),
     "alpha": (_NUM, 32),
     "dropout": (_NUM, 0.05),

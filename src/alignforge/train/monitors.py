@@ -23,7 +23,7 @@ __all__ = ["METRICS_FILE", "Monitor", "policy_kl", "write_metrics"]
 METRICS_FILE = "training_metrics.json"
 
 # TRL's logged names -> ours, per stage (eval_ prefixed names come from trainer.evaluate()).
-_FROM_TRL = {
+_FROM_TRL: dict[str, dict[str, tuple[str, ...]]] = {
     "dpo": {
         "eval_rewards/margins": ("preference_gap", "reward_margin"),
         "eval_rewards/accuracies": ("preference_accuracy",),
@@ -158,7 +158,11 @@ class Monitor(TrainerCallback):
         self.tokenizer = tokenizer
         self.kl_prompts = kl_prompts or []
         self.ref_model = ref_model
-        self.kl_kwargs = {"max_new_tokens": kl_max_new_tokens, "temperature": kl_temperature, "seed": seed}
+        self.kl_kwargs: dict[str, Any] = {
+            "max_new_tokens": kl_max_new_tokens,
+            "temperature": kl_temperature,
+            "seed": seed,
+        }
         self.gates = gates or []
         self.check_at_eval = check_at_eval
         self.on_fail = on_fail

@@ -51,33 +51,13 @@ def exact_match_reward(
 
 
 def _verify_math() -> tuple[Callable[[str, str], bool], str]:
-    try:
-        from alignforge.verify import verify_math  # type: ignore[attr-defined]
-    except ImportError:
-        verify_math = None
-    if verify_math is not None:
-
-        def check(completion: str, gold: str) -> bool:
-            verdict = verify_math(completion, gold)
-            passed = (
-                verdict.get("passed") if isinstance(verdict, dict) else getattr(verdict, "passed", verdict)
-            )
-            return bool(passed)
-
-        return check, "alignforge.verify.verify_math"
-    from alignforge._deps import require
-
-    mv = require("math_verify", extra="math", package="math-verify")
+    """The verification engine's math check (answer extraction, then math-verify equivalence)."""
+    from alignforge.verify import verify_math
 
     def check(completion: str, gold: str) -> bool:
-        # math-verify's own timeouts use SIGALRM, which fails off the main thread: disabled here.
-        gold_parsed = mv.parse(
-            f"${gold}$" if "$" not in gold and "\\" not in gold else gold, parsing_timeout=None
-        )
-        pred = mv.parse(completion, parsing_timeout=None)
-        return bool(gold_parsed and pred and mv.verify(gold_parsed, pred, timeout_seconds=None))
+        return bool(verify_math(completion, gold).passed)
 
-    return check, "math_verify.verify (in process)"
+    return check, "alignforge.verify.verify_math"
 
 
 def math_reward(prompts: list[Any], completions: list[Any], answer: list[Any], **_: Any) -> list[float]:
@@ -90,16 +70,12 @@ def math_reward(prompts: list[Any], completions: list[Any], answer: list[Any], *
 
 def code_tests_reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
     """The verification engine's reward for each completion against its task's tests (sandboxed)."""
-    try:
-        from alignforge.verify import verify_completions  # type: ignore[attr-defined]
-    except ImportError:
-        raise ConfigError(
-            "reward 'code_tests' needs alignforge.verify.verify_completions (the verify branch), not installed here"
-        ) from None
+    from alignforge.verify import verify_completions
+
     keys = [k for k in ("task_id", "prompt", "tests", "entry_point") if k in columns or k == "prompt"]
     tasks = []
     for i, prompt in enumerate(prompts):
-        task = {k: columns[k][i] for k in keys if k != "prompt"}
+        task: dict[str, Any] = {k: columns[k][i] for k in keys if k != "prompt"}
         task.setdefault("task_id", f"task-{i}")
         task["prompt"] = columns["prompt"][i] if "prompt" in columns else completion_text(prompt)
         tasks.append(task)
