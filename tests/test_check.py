@@ -173,7 +173,7 @@ def test_other_kinds(tmp_path):
     write_jsonl(tmp_path / "v.jsonl", verdicts)
     f = check_file(tmp_path / "rlvr.jsonl", verdicts=tmp_path / "v.jsonl").figures
     assert f["entry_point_hidden_examples"] == ["t2"] and f["duplicate_task_ids"] == 1
-    assert f["tests_per_task_histogram"] == {1: 1, 3: 1, 4: 1}
+    assert f["tests_per_task_histogram"] == {"1": 1, "3": 1, "4": 1}
     assert f["domain_mix"] == {"code": pytest.approx(2 / 3), "math": pytest.approx(1 / 3)}
     assert f["verifiability"] == pytest.approx(0.5)
 
@@ -194,7 +194,7 @@ def test_math_tasks_with_an_answer_are_rlvr_and_exempt_from_the_tests_gate(tmp_p
     assert res.kind == "rlvr"
     f = res.figures
     assert (f["tasks"], f["tasks_with_tests"], f["tasks_with_answer_only"]) == (3, 1, 2)
-    assert f["share_tests_in_range"] == 1.0 and f["tests_per_task_histogram"] == {3: 1}
+    assert f["share_tests_in_range"] == 1.0 and f["tests_per_task_histogram"] == {"3": 1}
     write_jsonl(tmp_path / "bad.jsonl", [{"task_id": "m1", "prompt": "What is 2+2?", "answer": ""}])
     with pytest.raises(Exception, match="bad.jsonl:1.*answer"):
         check_file(tmp_path / "bad.jsonl", kind="rlvr")
@@ -224,6 +224,8 @@ def test_seed_api(tmp_path, capsys):
         validate_dpo_pairs(path, gap_threshold=0.15)
     assert enforce_gates("dpo_training", kl_divergence=0.08, figures={"reward_margin": 0.3}, verbose=False)
     assert not enforce_gates("dpo_training", kl_divergence=0.2, figures={"reward_margin": 0.3}, verbose=False)
+    assert enforce_gates("dpo_training", kl_divergence=0.08, reward_margin=0.21, verbose=False)
+    assert not enforce_gates("dpo_training", kl_divergence=0.08, verbose=False)  # margin unmeasured: fails
     assert not enforce_gates("evaluation", capability_retention=94.0, verbose=False)
     assert enforce_gates("evaluation", capability_retention=96.5, verbose=True)
     assert "capability_retention" in capsys.readouterr().out

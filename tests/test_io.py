@@ -86,14 +86,14 @@ def test_bom_and_crlf_are_accepted(tmp_path):
 
 def test_multi_megabyte_line_is_refused_without_loading_it(tmp_path):
     path = tmp_path / "big.jsonl"
-    big = {**GOOD, "chosen": "x" * 3_000_000}
+    big = {**GOOD, "chosen": "x" * 3 * 2**20}
     write_lines(path, [j(GOOD), j(big), j(GOOD)])
-    with pytest.raises(DataError, match=r":2: line is 3\.0 MB, over the 1 MB limit"):
-        list(iter_jsonl(path, max_line_bytes=1_000_000))
+    with pytest.raises(DataError, match=r":2: line is 3\.0 MiB, over the 1 MiB limit"):
+        list(iter_jsonl(path, max_line_bytes=2**20))
     stats = ReadStats()
-    rows = list(iter_jsonl(path, max_line_bytes=1_000_000, on_error="skip", stats=stats))
+    rows = list(iter_jsonl(path, max_line_bytes=2**20, on_error="skip", stats=stats))
     assert [n for n, _ in rows] == [1, 3] and stats.skipped == 1
-    # Under the default 16 MB limit the same line is ordinary data.
+    # Under the default 16 MiB limit the same line is ordinary data.
     assert len(list(read_rows(path, Kind.DPO))) == 3
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "iter_jsonl",
     "read_rows",
     "detect_file_kind",
+    "first_row",
     "JsonlWriter",
     "write_jsonl",
     "append_jsonl",
@@ -154,7 +155,7 @@ def iter_jsonl(
                     raw = fh.readline(1 << 20)
                     size += len(raw)
                     pos += len(raw)
-                msg = f"line is {size / 1e6:.1f} MB, over the {max_line_bytes / 1e6:.0f} MB limit (max_line_bytes)"
+                msg = f"line is {size / 2**20:.1f} MiB, over the {max_line_bytes / 2**20:g} MiB limit (max_line_bytes)"
                 _fail(path, lineno, msg, None, on_error, stats, side, b"")
                 continue
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -215,16 +216,40 @@ def _fail(
     side.write(lineno, msg, raw)
 
 
-def detect_file_kind(path: str | os.PathLike[str]) -> Kind:
-    """The kind of the file's first valid row (``--kind`` overrides this)."""
-    for lineno, obj in iter_jsonl(path, on_error="raise"):
+def detect_file_kind(path: str | os.PathLike[str], *, on_error: OnError = "raise") -> Kind:
+    """The kind of the file's first row (``--kind`` overrides this).
+
+    With ``on_error="skip"`` lines that are not JSON objects of a known kind are passed over (the
+    read that follows counts them), so a bad first line does not stop a skip-mode run.
+    """
+    rows = _iter_parquet_raw(path) if _is_parquet(path) else iter_jsonl(path, on_error=on_error)
+    for lineno, obj in rows:
         if not isinstance(obj, dict):
-            raise DataError(path, lineno, f"expected a JSON object per line, got {type(obj).__name__}")
+            if on_error == "raise":
+                raise DataError(path, lineno, f"expected a JSON object per line, got {type(obj).__name__}")
+            continue
         try:
             return detect_kind(obj)
         except FieldError as exc:
-            raise DataError(path, lineno, str(exc), field=exc.field) from None
-    raise DataError(path, None, "the file is empty (no JSON lines)")
+            if on_error == "raise":
+                raise DataError(path, lineno, str(exc), field=exc.field) from None
+    raise DataError(path, None, "no row of a known kind (every line was invalid)")
+
+
+def first_row(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The first JSON object of a JSONL or Parquet file, passing over invalid lines; None if there is none."""
+    rows = _iter_parquet_raw(path) if _is_parquet(path) else iter_jsonl(path, on_error="skip")
+    try:
+        for _, obj in rows:
+            if isinstance(obj, dict):
+                return obj
+    except DataError:
+        return None
+    return None
+
+
+def _is_parquet(path: str | os.PathLike[str]) -> bool:
+    return str(path).endswith(".parquet")
 
 
 def read_rows(
@@ -240,13 +265,29 @@ def read_rows(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Validated rows of one kind. A row of another kind is an error (``mixed record kinds``).
 
-    Parquet files (``.parquet``) are read in record batches through pyarrow.
+    Parquet files (``.parquet``) are read in record batches through pyarrow, with the same
+    checks; their "line" numbers are row numbers (1-based).
     """
-    if str(path).endswith(".parquet"):
-        yield from _read_parquet(path, kind, on_error=on_error, stats=stats)
+    kind = kind or detect_file_kind(path, on_error=on_error)
+    check = _row_validator(kind, allow_mixed)
+    if _is_parquet(path):
+        yield from _read_parquet(path, check, on_error=on_error, side_file=side_file, stats=stats)
         return
-    kind = kind or detect_file_kind(path)
+    yield from iter_jsonl(
+        path,
+        on_error=on_error,
+        side_file=side_file,
+        stats=stats,
+        validate=check,
+        byte_range=byte_range,
+        lines_seen=lines_seen,
+    )
 
+
+_SIGNATURE = {Kind.DPO: "chosen", Kind.KTO: "label", Kind.RLVR: "tests"}
+
+
+def _row_validator(kind: Kind, allow_mixed: bool) -> Callable[[Any], None]:
     signature = _SIGNATURE.get(kind)
 
     def check(obj: Any) -> None:
@@ -265,18 +306,7 @@ def read_rows(
                 )
         validate_row(obj, kind)
 
-    yield from iter_jsonl(
-        path,
-        on_error=on_error,
-        side_file=side_file,
-        stats=stats,
-        validate=check,
-        byte_range=byte_range,
-        lines_seen=lines_seen,
-    )
-
-
-_SIGNATURE = {Kind.DPO: "chosen", Kind.KTO: "label", Kind.RLVR: "tests"}
+    return check
 
 
 def _compatible(kind: Kind, other: Kind) -> bool:
@@ -285,31 +315,49 @@ def _compatible(kind: Kind, other: Kind) -> bool:
     return other is Kind.GRPO or (kind, other) in {(Kind.GRPO, Kind.SFT), (Kind.KTO, Kind.SFT)}
 
 
-def _read_parquet(
-    path: str | os.PathLike[str], kind: Kind | None, *, on_error: OnError, stats: ReadStats | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def _iter_parquet_raw(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     from alignforge._deps import require
 
     pq = require("pyarrow.parquet", extra="parquet")
-    stats = stats if stats is not None else ReadStats()
-    pf = pq.ParquetFile(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise DataError(path, None, "no such file") from None
+    except Exception as exc:  # pyarrow raises ArrowInvalid for a file that is not Parquet
+        raise DataError(path, None, f"not a readable Parquet file ({exc})") from None
     n = 0
     for batch in pf.iter_batches(batch_size=8192):
         for row in batch.to_pylist():
             n += 1
-            try:
-                k = kind or detect_kind(row)
-                kind = k
-                validate_row(row, k)
-            except FieldError as exc:
-                if on_error == "raise":
-                    raise DataError(path, n, str(exc), field=exc.field) from None
-                stats.count(str(exc))
-                continue
-            stats.rows += 1
             yield n, row
     if n == 0:
         raise DataError(path, None, "the file is empty (no rows)")
+
+
+def _read_parquet(
+    path: str | os.PathLike[str],
+    check: Callable[[Any], None],
+    *,
+    on_error: OnError,
+    side_file: str | os.PathLike[str] | None,
+    stats: ReadStats | None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    stats = stats if stats is not None else ReadStats()
+    side = _SideFile(Path(side_file) if side_file else None)
+    if side_file:
+        stats.side_file = str(side_file)
+    try:
+        for n, row in _iter_parquet_raw(path):
+            try:
+                check(row)
+            except FieldError as exc:
+                raw = dumps(row) if on_error == "skip" else b""
+                _fail(Path(path), n, str(exc), exc.field, on_error, stats, side, raw)
+                continue
+            stats.rows += 1
+            yield n, row
+    finally:
+        side.close()
 
 
 def repair_tail(path: str | os.PathLike[str]) -> int:
@@ -405,12 +453,50 @@ def append_jsonl(path: str | os.PathLike[str], rows: Iterable[Any], *, fsync: bo
         return w.write_many(rows)
 
 
-def _write_parquet(path: Path, rows: Iterable[Any]) -> int:
+def _write_parquet(path: Path, rows: Iterable[Any], *, batch_rows: int = 8192) -> int:
+    """Write in record batches (memory bounded by one batch); the first batch fixes the schema."""
     from alignforge._deps import require
+    from alignforge.records import record_to_dict
 
     pa = require("pyarrow", extra="parquet")
     pq = require("pyarrow.parquet", extra="parquet")
-    data = list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(data), path)
-    return len(data)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    writer: Any = None
+    n = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal writer
+        if writer is None:
+            table = pa.Table.from_pylist(batch)
+            writer = pq.ParquetWriter(tmp, table.schema)
+        else:
+            extra = {k for r in batch for k in r} - set(writer.schema.names)
+            if extra:
+                raise DataError(
+                    path,
+                    n,
+                    f"field {sorted(extra)[0]!r} first appears after row {batch_rows}: "
+                    "Parquet needs every field in the first batch (write JSONL instead)",
+                )
+            table = pa.Table.from_pylist(batch, schema=writer.schema)
+        writer.write_table(table)
+        batch.clear()
+
+    try:
+        for row in rows:
+            batch.append(row if isinstance(row, dict) else record_to_dict(row))
+            n += 1
+            if len(batch) == batch_rows:
+                flush()
+        if batch or writer is None:
+            if not batch:
+                raise DataError(path, None, "no rows to write (Parquet needs at least one for its schema)")
+            flush()
+        writer.close()
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return n

@@ -49,7 +49,7 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: known errors print one line (tracebacks with --debug) and exit non-zero."""
+    """Entry point: known errors print one line (tracebacks with --debug) and exit 2; a bug exits 3."""
     from alignforge._deps import MissingDependency
     from alignforge.errors import AlignforgeError
     from alignforge.io import DataError
@@ -76,5 +76,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:  # a bug, not bad input or a failed gate: its own exit code, so CI can tell
+        if debug:
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
+        )
+        sys.exit(3)
     if isinstance(rv, int):
         sys.exit(rv)

@@ -64,6 +64,11 @@ __all__ = ["COMMANDS"]
     "--tokenizer",
     help="SFT: render every conversation through this tokenizer's chat template ('embedded' or a path).",
 )
+@click.option(
+    "--score-scale",
+    type=click.Choice(["0-10", "0-1"]),
+    help="SFT: the scale of rows' score when a row does not say (default 0-10, the judge's).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 def check(
     data,
@@ -78,6 +83,7 @@ def check(
     decontam_report,
     verdicts,
     tokenizer,
+    score_scale,
     quiet,
 ):
     """Measure a dataset and hold it to quality gates. Exit 0: all pass; 1: a gate fails; 2: invalid input.
@@ -115,11 +121,15 @@ def check(
         decontam_report=decontam_report,
         verdicts=verdicts,
         tokenizer=tok,
+        score_scale=score_scale,
     )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_bytes(
-            orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+            orjson.dumps(
+                result.as_dict(),
+                option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+            )
         )
     if html_out:
         from alignforge.quality.html import render_html
@@ -189,7 +199,7 @@ def gates_validate(path):
 )
 @click.option(
     "--validation",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.1,
     show_default=True,
     help="Validation share (0.1 = 90/10, 0.2 = 80/20).",

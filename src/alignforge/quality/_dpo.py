@@ -62,7 +62,7 @@ class DPOAccumulator(Accumulator):
         self.store = PairHashStore()
         self.scored = 0
         self.sum_c = self.sum_r = self.sum_gap = 0.0
-        self.n_c_ok = self.n_r_ok = self.n_gap_ok = 0
+        self.n_c_ok = self.n_r_ok = self.n_gap_ok = self.n_all_ok = 0
         self.hist_c = [0] * len(SCORE_BINS)
         self.hist_r = [0] * len(SCORE_BINS)
         self.hist_gap = [0] * len(GAP_BINS)
@@ -115,6 +115,7 @@ class DPOAccumulator(Accumulator):
             self.n_c_ok += c_ok
             self.n_r_ok += r_ok
             self.n_gap_ok += g_ok
+            self.n_all_ok += c_ok and r_ok and g_ok
         else:
             c_ok = r_ok = g_ok = False
         if not c_ok and "chosen_score" in self.rules:
@@ -173,7 +174,7 @@ class DPOAccumulator(Accumulator):
         c_min, r_max, g_min = self.c_min, self.r_max, self.g_min
         hist_c, hist_r, hist_g = self.hist_c, self.hist_r, self.hist_gap
         sum_c = sum_r = 0.0
-        scored = n_c = n_r = n_g = 0
+        scored = n_c = n_r = n_g = n_a = 0
         check_c, check_r, check_g = "chosen_score" in rules, "rejected_score" in rules, "score_gap" in rules
         for i, (a, b) in enumerate(zip(c_sc, r_sc, strict=True)):
             if a is None or b is None:
@@ -190,6 +191,7 @@ class DPOAccumulator(Accumulator):
                 n_c += c_ok
                 n_r += r_ok
                 n_g += g_ok
+                n_a += c_ok and r_ok and g_ok
             if not c_ok and check_c:
                 add_fail("chosen_score", lines[i])
             if not r_ok and check_r:
@@ -203,6 +205,7 @@ class DPOAccumulator(Accumulator):
         self.n_c_ok += n_c
         self.n_r_ok += n_r
         self.n_gap_ok += n_g
+        self.n_all_ok += n_a
         flaws, strategies = self.flaws, self.strategies
         for r, m in zip(rows, metas, strict=True):
             flaw = r["flaw_type"] if "flaw_type" in r else m.get("flaw_type")
@@ -231,6 +234,7 @@ class DPOAccumulator(Accumulator):
             "n_c_ok",
             "n_r_ok",
             "n_gap_ok",
+            "n_all_ok",
             "identical",
             "len_c",
             "len_r",
@@ -277,6 +281,7 @@ class DPOAccumulator(Accumulator):
             "share_chosen_ge_min": self.n_c_ok / scored if scored else None,
             "share_rejected_le_max": self.n_r_ok / scored if scored else None,
             "share_gap_ge_min": self.n_gap_ok / scored if scored else None,
+            "share_meeting_all": self.n_all_ok / scored if scored else None,
             "identical_pairs": self.identical,
             "duplicate_pairs": int(dup_lines.size),
             "conflicting_pairs": int(conflict_lines.size),

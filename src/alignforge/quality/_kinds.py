@@ -8,6 +8,8 @@ from typing import Any
 from alignforge.quality._common import DOMAIN_TARGET, Accumulator, mix, score_of
 from alignforge.records import text_of
 
+SCALE_TOP = {"0-10": 10.0, "0-1": 1.0}
+
 __all__ = ["SFTAccumulator", "KTOAccumulator", "GRPOAccumulator", "RLVRAccumulator", "message_problems"]
 
 REWARD_KEYS = (
@@ -84,7 +86,9 @@ def message_problems(messages: list[dict[str, Any]]) -> list[str]:
 
 
 class SFTAccumulator(Accumulator):
-    def __init__(self, rules: dict[str, Any], *, tokenizer: Any = None) -> None:
+    def __init__(
+        self, rules: dict[str, Any], *, tokenizer: Any = None, score_scale: str | None = None
+    ) -> None:
         super().__init__(rules)
         self.tokenizer = tokenizer
         self.invalid = 0
@@ -93,7 +97,14 @@ class SFTAccumulator(Accumulator):
         self.lengths = _LengthSketch()
         self.scored = 0
         self.score_ok = 0
-        self.score_min = rules.get("score", {}).get("min", 8.0)
+        self.out_of_range = 0
+        self.max_score = float("-inf")
+        rule = rules.get("score") or {}
+        # The threshold is stated on its own scale (the guide's 0.80 on 0-1); row scores are on the
+        # judge's 0-10 unless the row (metadata.score_scale) or the rule (data_scale) says 0-1.
+        threshold_scale = rule.get("scale", "0-10")
+        self.data_scale = score_scale or rule.get("data_scale", "0-10")
+        self.score_min_01 = rule.get("min", 8.0) / SCALE_TOP[threshold_scale]
 
     def add(self, line: int, row: dict[str, Any]) -> None:
         self.rows += 1
@@ -122,7 +133,11 @@ class SFTAccumulator(Accumulator):
         score = score_of(row, meta, "score")
         if score is not None:
             self.scored += 1
-            ok = score >= self.score_min
+            top = SCALE_TOP.get(meta.get("score_scale", self.data_scale), 10.0)
+            in_range = 0 <= score <= top
+            self.out_of_range += not in_range
+            self.max_score = max(self.max_score, score / top * 10)
+            ok = in_range and score / top >= self.score_min_01 - 1e-12
             self.score_ok += ok
             if not ok and "score" in self.rules:
                 self.failures.add("score", line)
@@ -130,15 +145,25 @@ class SFTAccumulator(Accumulator):
 
     def finish(self) -> dict[str, Any]:
         n = self.rows
-        out = {
+        out: dict[str, Any] = {
             "messages_valid_share": (n - self.invalid) / n if n else None,
             "invalid_conversations": self.invalid,
             "conversation_problems": dict(sorted(self.problems.items(), key=lambda kv: -kv[1])),
             "render_failures": self.render_failures if self.tokenizer is not None else None,
             "score_coverage": self.scored / n if n else None,
             "share_score_ge_min": self.score_ok / self.scored if self.scored else None,
-            "thresholds": {"score_min": self.score_min, "score_scale": "0-10"},
+            "scores_out_of_range": self.out_of_range,
+            "thresholds": {
+                "score_min_0_1": self.score_min_01,
+                "score_min_0_10": self.score_min_01 * 10,
+                "data_scale": self.data_scale,
+            },
         }
+        if self.scored and self.data_scale == "0-10" and self.max_score <= 1.0:
+            out["score_scale_warning"] = (
+                "every score is <= 1 on a 0-10 scale: if this file is scored on 0-1, "
+                "pass --score-scale 0-1 (or set metadata.score_scale)"
+            )
         out.update(self.lengths.figures("conversation"))
         out.update(self.common_figures())
         return out
@@ -208,6 +233,45 @@ def count_tests(tests: Any) -> int:
     return fns or len(_ASSERT.findall(tests))
 
 
+_BUILTINS = frozenset(dir(__import__("builtins")))
+
+
+def called_function(tests: Any) -> str | None:
+    """The function a task's tests call, when the task does not name its ``entry_point``.
+
+    The most frequent plain-name call in the tests that is neither a builtin nor defined or
+    imported by the tests themselves; None when the tests call a ``candidate`` argument
+    (HumanEval style: the harness names the function) or cannot be parsed.
+    """
+    import ast
+    from collections import Counter
+
+    sources = tests if isinstance(tests, list) else [tests]
+    calls: Counter[str] = Counter()
+    local: set[str] = set()
+    for src in sources:
+        if not isinstance(src, str):
+            return None  # stdin/stdout cases: no function is called
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                local.add(node.name)
+                local.update(a.arg for a in node.args.args) if not isinstance(node, ast.ClassDef) else None
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                local.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.Assign):
+                local.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                calls[node.func.id] += 1
+    if "candidate" in calls:
+        return None
+    named = [(n, c) for n, c in calls.most_common() if n not in _BUILTINS and n not in local]
+    return named[0][0] if named else None
+
+
 class RLVRAccumulator(Accumulator):
     def __init__(self, rules: dict[str, Any], *, verdicts: dict[str, str] | None = None) -> None:
         super().__init__(rules)
@@ -218,6 +282,7 @@ class RLVRAccumulator(Accumulator):
         self.tests_hist: dict[int, int] = {}
         self.answer_tasks = 0
         self.with_entry = 0
+        self.entry_inferred = 0  # tasks without entry_point whose tests' called function was found
         self.entry_hidden: list[str] = []
         self.domains: dict[str, int] = {}
         self.domain_of: dict[str, str] = {}
@@ -244,6 +309,9 @@ class RLVRAccumulator(Accumulator):
             elif "tests_per_task" in self.rules:
                 self.failures.add("tests_per_task", line)
         entry = row.get("entry_point")
+        if not entry and row.get("tests") is not None:
+            entry = called_function(row["tests"])
+            self.entry_inferred += entry is not None
         if entry:
             self.with_entry += 1
             if not re.search(rf"\b{re.escape(entry)}\b", row["prompt"]):
@@ -267,13 +335,14 @@ class RLVRAccumulator(Accumulator):
             "tasks_with_answer_only": self.answer_tasks,
             "avg_tests_per_task": self.tests_total / coded if coded else None,
             "share_tests_in_range": self.tests_in_range / coded if coded else None,
-            "tests_per_task_histogram": dict(sorted(self.tests_hist.items())),
+            "tests_per_task_histogram": {str(k): v for k, v in sorted(self.tests_hist.items())},
             "duplicate_task_ids": len(self.duplicate_ids),
             "duplicate_task_id_examples": self.duplicate_ids[:20],
             "entry_point_named_share": (
                 (self.with_entry - len(self.entry_hidden)) / self.with_entry if self.with_entry else None
             ),
             "entry_point_hidden_tasks": len(self.entry_hidden),
+            "entry_point_inferred_from_tests": self.entry_inferred,
             "entry_point_hidden_examples": self.entry_hidden[:20],
             "domain_mix": domain_mix,
             "domain_mix_target": dict(DOMAIN_TARGET),

@@ -102,6 +102,7 @@ def enforce_gates(
     kl_divergence: float | None = None,
     capability_retention: float | None = None,
     *,
+    reward_margin: float | None = None,
     gates: str | os.PathLike[str] | dict[str, Any] | None = None,
     figures: dict[str, Any] | None = None,
     verbose: bool = True,
@@ -109,6 +110,8 @@ def enforce_gates(
     """The seeds' stage gate: True when every gate of ``stage`` passes.
 
     ``capability_retention`` is a 0-1 share (0.965); a value above 1.5 is read as a percentage (96.5).
+    A gate whose figure is not given fails (``dpo_training`` needs ``kl_divergence`` and
+    ``reward_margin``, the implicit reward margin in nats), unless the gates file marks it optional.
     """
     from alignforge.quality.check import check_file
 
@@ -125,6 +128,8 @@ def enforce_gates(
     else:
         if kl_divergence is not None:
             measured["kl_divergence"] = kl_divergence
+        if reward_margin is not None:
+            measured["reward_margin"] = reward_margin
         if capability_retention is not None:
             measured["capability_retention"] = (
                 capability_retention / 100.0 if capability_retention > 1.5 else capability_retention

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from alignforge.errors import AlignforgeError
-from alignforge.io import DataError, JsonlWriter, ReadStats, detect_file_kind, iter_jsonl, read_rows
+from alignforge.io import DataError, JsonlWriter, ReadStats, detect_file_kind, first_row, read_rows
 from alignforge.quality._common import Accumulator
 from alignforge.quality._dpo import DPOAccumulator
 from alignforge.quality._kinds import GRPOAccumulator, KTOAccumulator, RLVRAccumulator, SFTAccumulator
@@ -56,12 +56,17 @@ class CheckResult:
 
 
 def make_accumulator(
-    kind: Kind, rules: dict[str, Any], *, tokenizer: Any = None, verdicts: Any = None
+    kind: Kind,
+    rules: dict[str, Any],
+    *,
+    tokenizer: Any = None,
+    verdicts: Any = None,
+    score_scale: str | None = None,
 ) -> Accumulator:
     if kind is Kind.DPO:
         return DPOAccumulator(rules)
     if kind is Kind.SFT:
-        return SFTAccumulator(rules, tokenizer=tokenizer)
+        return SFTAccumulator(rules, tokenizer=tokenizer, score_scale=score_scale)
     if kind is Kind.KTO:
         return KTOAccumulator(rules)
     if kind is Kind.GRPO:
@@ -73,12 +78,9 @@ def make_accumulator(
     )
 
 
-def _first_shape(path: Path, kind: Kind) -> str:
-    if str(path).endswith(".parquet"):
-        return "standard"
-    for _, obj in iter_jsonl(path):
-        return detect_shape(obj).value if isinstance(obj, dict) else "standard"
-    return "standard"
+def _first_shape(path: Path) -> str:
+    row = first_row(path)
+    return detect_shape(row).value if row is not None else "standard"
 
 
 def _load_verdicts(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -119,10 +121,11 @@ def compute_figures(
     tokenizer: Any = None,
     verdicts: dict[str, str] | None = None,
     stats: ReadStats | None = None,
+    score_scale: str | None = None,
 ) -> tuple[Kind, dict[str, Any], Accumulator]:
     """One streaming pass over ``path``: (kind, figures, the accumulator)."""
     path = Path(path)
-    k = Kind(kind) if kind else detect_file_kind(path)
+    k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
     workers = _parallel_workers(path, k, on_error)
     if workers > 1:
         acc = _scan_parallel(path, k, rules or {}, workers)
@@ -131,7 +134,7 @@ def compute_figures(
             stats.rows = acc.rows
             figures["invalid_rows"] = 0
         return k, figures, acc
-    acc = make_accumulator(k, rules or {}, tokenizer=tokenizer, verdicts=verdicts)
+    acc = make_accumulator(k, rules or {}, tokenizer=tokenizer, verdicts=verdicts, score_scale=score_scale)
     _feed(acc, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats))  # type: ignore[arg-type]
     figures = acc.finish()
     if stats is not None:
@@ -221,11 +224,16 @@ def check_file(
     decontam_report: str | os.PathLike[str] | None = None,
     verdicts: str | os.PathLike[str] | None = None,
     tokenizer: Any = None,
+    score_scale: str | None = None,
 ) -> CheckResult:
-    """Measure ``path`` and evaluate its stage's gates (the defaults of ``gates init`` when None)."""
+    """Measure ``path`` and evaluate its stage's gates (the defaults of ``gates init`` when None).
+
+    ``score_scale`` ("0-10" or "0-1") says what scale SFT rows' ``score`` is on when a row does not
+    say (``metadata.score_scale``); the judge's 0-10 by default.
+    """
     path = Path(path)
     gate_cfg = gates if isinstance(gates, dict) else load_gates(gates)
-    k = Kind(kind) if kind else detect_file_kind(path)
+    k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
     stage = stage or stage_for_kind(k.value)
     stats = ReadStats()
     if on_error == "skip" and side_file is None:
@@ -240,11 +248,12 @@ def check_file(
         tokenizer=tokenizer,
         verdicts=verdict_map,
         stats=stats,
+        score_scale=score_scale,
     )
     if decontam_report:
         _apply_decontam_report(figures, decontam_report)
     results = evaluate(figures, gate_cfg, stage)
-    return CheckResult(str(path), k.value, _first_shape(path, k), stage, figures, results, stats)
+    return CheckResult(str(path), k.value, _first_shape(path), stage, figures, results, stats)
 
 
 def keep_passing(

@@ -46,7 +46,23 @@ _STAGE_OF_KIND = {
     "grpo": "grpo_data",
     "rlvr": "rlvr_data",
 }
-_GATE_KEYS = {"min", "max", "equals", "unit", "optional", "on_fail", "note"}
+_GATE_KEYS = {"min", "max", "equals", "unit", "optional", "on_fail", "note", "scale", "data_scale"}
+_SCALES = ("0-10", "0-1")
+# Row-level gates each stage knows: a bounded gate takes {min/max}; a check takes true/false.
+_ROW_GATES: dict[str, dict[str, str]] = {
+    "preference_data": {
+        "chosen_score": "bounds",
+        "rejected_score": "bounds",
+        "score_gap": "bounds",
+        "not_identical": "check",
+        "unique": "check",
+        "no_conflict": "check",
+    },
+    "sft_data": {"messages_valid": "check", "score": "bounds", "renders": "check"},
+    "kto_data": {},
+    "grpo_data": {"prompt_only": "check", "reward_spec": "check"},
+    "rlvr_data": {"tests_per_task": "bounds", "entry_point_in_prompt": "check", "unique_task_id": "check"},
+}
 
 DEFAULT_GATES_YAML = """\
 # alignforge quality gates. `alignforge check DATA --gates THIS_FILE` exits 1 when a gate fails.
@@ -79,17 +95,21 @@ preference_data:
 sft_data:
   row_gates:
     messages_valid: true
-    score: {min: 8.0, unit: "judge score, 0-10 scale (the training guide's 0.80 on a 0-1 scale)"}
+    # the training guide's 0.80 on a 0-1 scale (8.0 of the judge's 0-10); rows are read as 0-10
+    # unless metadata.score_scale or `check --score-scale 0-1` says otherwise
+    score: {min: 0.80, scale: "0-1", unit: "judge score, stated on a 0-1 scale"}
   row_count: {min: 1000, unit: "examples"}
   messages_valid_share: {equals: 1.0, unit: "share of conversations with valid roles and turns, 0-1"}
-  share_score_ge_min: {min: 0.95, unit: "share of scored rows with judge score >= 8.0 (0-10 scale), 0-1", optional: true}
+  share_score_ge_min: {min: 0.95, unit: "share of scored rows meeting the score row gate (>= 0.80 on 0-1), 0-1", optional: true}
   render_failures: {max: 0, unit: "rows the chat template cannot render", optional: true}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
 
 kto_data:
   row_count: {min: 1000, unit: "examples"}
   positive_share: {min: 0.60, max: 0.70, unit: "share of rows labelled desirable, 0-1"}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
 
 grpo_data:
   row_gates:
@@ -99,6 +119,7 @@ grpo_data:
   prompt_only_share: {equals: 1.0, unit: "share of rows with a prompt and no completion, 0-1"}
   reward_spec_share: {equals: 1.0, unit: "share of rows carrying a reward spec or ground truth, 0-1"}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
 
 rlvr_data:
   row_gates:
@@ -112,6 +133,7 @@ rlvr_data:
   domain_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over math/code/domain/general, 0-1", optional: true}
   verifiability: {min: 0.80, unit: "share of tasks whose reference solution passes its verifier, 0-1", optional: true}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
 
 # Stage 5: DPO training, read from a checkpoint's training_metrics.json.
 dpo_training:
@@ -128,7 +150,7 @@ reward_model:
 # GRPO / RAFT.
 rl_training:
   kl_divergence: {max: 0.1, unit: "nats/token, as in dpo_training", optional: true}
-  zero_variance_group_share: {max: 0.5, unit: "share of prompt groups whose rewards are all equal, 0-1", on_fail: flag}
+  frac_zero_std_groups: {max: 0.5, unit: "share of prompt groups whose rewards are all equal, 0-1", on_fail: flag}
 
 # Stage 7: evaluation.
 evaluation:
@@ -163,25 +185,55 @@ def _check_stage(path: str, stage: str, body: Any) -> None:
         raise ConfigError(f"{path}: stage '{stage}' must be a mapping of gate names to bounds")
     for name, spec in body.items():
         if name == "row_gates":
-            if not isinstance(spec, dict):
-                raise ConfigError(f"{path}: '{stage}.row_gates' must be a mapping")
-            _check_stage(
-                path, f"{stage}.row_gates", {k: v for k, v in spec.items() if not isinstance(v, bool)}
-            )
+            _check_row_gates(path, stage, spec)
             continue
         if isinstance(spec, bool):
             continue
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{path}: gate '{stage}.{name}' must be a mapping like {{min: 9.0, unit: ...}}")
-        unknown = set(spec) - _GATE_KEYS
-        if unknown:
+        _check_bounds(path, f"{stage}.{name}", spec)
+
+
+def _check_row_gates(path: str, stage: str, spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: '{stage}.row_gates' must be a mapping")
+    known = _ROW_GATES.get(stage)
+    if known is None:
+        raise ConfigError(f"{path}: stage '{stage}' has no row-level gates (they belong to the data stages)")
+    for name, rule in spec.items():
+        where = f"{stage}.row_gates.{name}"
+        if name not in known:
             raise ConfigError(
-                f"{path}: gate '{stage}.{name}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}"
+                f"{path}: unknown row gate '{where}'; {stage} knows {', '.join(known) or 'none'}"
             )
-        if not ({"min", "max", "equals"} & set(spec)):
-            raise ConfigError(f"{path}: gate '{stage}.{name}' needs min, max or equals")
-        if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
-            raise ConfigError(f"{path}: gate '{stage}.{name}': on_fail must be fail, flag or stop")
+        if known[name] == "check":
+            if not isinstance(rule, bool):
+                raise ConfigError(f"{path}: row gate '{where}' is a check: write `{name}: true` (or false)")
+        elif isinstance(rule, bool):
+            raise ConfigError(
+                f"{path}: row gate '{where}' needs bounds, like {{min: 9.0, unit: ...}}, not {rule}"
+            )
+        else:
+            _check_bounds(path, where, rule)
+
+
+def _check_bounds(path: str, where: str, spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: gate '{where}' must be a mapping like {{min: 9.0, unit: ...}}")
+    unknown = set(spec) - _GATE_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: gate '{where}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}"
+        )
+    if not ({"min", "max", "equals"} & set(spec)):
+        raise ConfigError(f"{path}: gate '{where}' needs min, max or equals")
+    for key in ("min", "max", "equals"):
+        value = spec.get(key)
+        if key in spec and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"{path}: gate '{where}': {key} must be a number, got {value!r}")
+    if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
+        raise ConfigError(f"{path}: gate '{where}': on_fail must be fail, flag or stop")
+    for key in ("scale", "data_scale"):
+        if key in spec and spec[key] not in _SCALES:
+            raise ConfigError(f"{path}: gate '{where}': {key} must be one of {', '.join(_SCALES)}")
 
 
 def _parse(text: str, path: str) -> dict[str, Any]:
@@ -257,11 +309,14 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
         info = failures.get(name, {"rows": 0, "first_lines": []})
         unit = spec.get("unit", "") if isinstance(spec, dict) else ""
         bound = _bound(spec) if isinstance(spec, dict) else "every row"
+        if spec is False:
+            continue
+        flag = isinstance(spec, dict) and spec.get("on_fail") == "flag"
         results.append(
             GateResult(
                 stage,
                 name,
-                "fail" if info["rows"] else "pass",
+                ("flag" if flag else "fail") if info["rows"] else "pass",
                 info["rows"],
                 bound,
                 unit or "rows failing",
@@ -281,6 +336,16 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
             note = "not measured (optional)" if spec.get("optional") else "not measured: gate fails closed"
             results.append(GateResult(stage, shown, status, None, _bound(spec), unit, note=note))
             continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = "a mapping" if isinstance(value, dict) else type(value).__name__
+            hint = (
+                f"; gate one entry with a dotted name such as '{name}.{next(iter(value))}'"
+                if isinstance(value, dict) and value
+                else ""
+            )
+            raise ConfigError(
+                f"gate '{stage}.{name}' reads figure '{name}', which is {kind}, not a number{hint}"
+            )
         ok = True
         if "min" in spec and value < spec["min"]:
             ok = False
