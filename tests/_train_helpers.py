@@ -13,7 +13,12 @@ EXAMPLES = REPO / "examples"
 DATA = EXAMPLES / "data"
 
 
-def build_tiny_model(folder: Path) -> Path:
+def always_pass(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+    """A reward every completion earns (``_train_helpers:always_pass``): drives RAFT's SFT path."""
+    return [1.0] * len(completions)
+
+
+def build_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     """A randomly initialised Llama (hidden 64, 2 layers, 4 heads) with the SmolLM2 tokenizer."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -34,7 +39,7 @@ def build_tiny_model(folder: Path) -> Path:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(torch.float32)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

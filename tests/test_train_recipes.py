@@ -18,8 +18,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "llama")
 
 
-def _run(tmp_path: Path, stage: str, model: Path, **sections: dict):
-    path = write_config(tmp_path / f"{stage}.yaml", stage, model, tmp_path / "out", **sections)
+def _run(tmp_path: Path, stage: str, base: Path, /, **sections: dict):
+    path = write_config(tmp_path / f"{stage}.yaml", stage, base, tmp_path / "out", **sections)
     return run_stage(load_config(path, stage))
 
 
@@ -180,3 +180,41 @@ def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) ->
         constraints={"on_fail": "flag"},
     )
     assert again.resumed_from and again.resumed_from.endswith("cycle_2")
+
+
+def test_raft_trains_on_kept_samples_and_reports_pass_at_k(tmp_path: Path, tiny_model: Path) -> None:
+    # A reward every sample earns: each cycle keeps samples, fine-tunes on them and scores pass@k.
+    raft = {"cycles": 1, "samples_per_prompt": 2, "max_new_tokens": 4, "eval_samples": 5, "pass_k": [1, 5]}
+    result = _run(
+        tmp_path,
+        "raft",
+        tiny_model,
+        raft=raft,
+        training={"max_steps": 2},
+        rewards={"functions": ["_train_helpers:always_pass"]},
+        constraints={"zero_variance_max": 1.0, "on_fail": "flag"},
+    )
+    cycle = _metrics_file(tmp_path / "out" / "cycle_1")
+    assert cycle["kept_samples"] > 0 and cycle["train_loss"] is not None and cycle["train_loss"] > 0
+    assert cycle["pass_at_1"] == 1.0 and cycle["pass_at_5"] == 1.0 and cycle["pass_rate"] == 1.0
+    assert cycle["frac_zero_std_groups"] == 1.0  # every group all-pass: no variance to learn from
+    assert result.passed and (tmp_path / "out" / "config.json").exists()
+
+
+def test_initial_kl_check_catches_a_reference_that_is_not_the_policy(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    other = build_tiny_model(tmp_path / "other", seed=1)
+    result = _run(
+        tmp_path,
+        "dpo",
+        tiny_model,
+        model={"reference_model": str(other)},
+        training={"max_steps": 1},
+        monitors={"kl_prompts": 2, "kl_max_new_tokens": 4},
+        constraints={"initial_kl_max": 1e-3, "on_fail": "flag"},
+    )
+    assert result.metrics["kl_divergence_initial"] > 1e-3
+    assert any("before the first step" in w for w in result.warnings)
+    gate = next(g for g in result.gates if g.metric == "kl_divergence_initial")
+    assert not gate.passed and not result.passed

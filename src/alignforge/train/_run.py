@@ -14,7 +14,7 @@ from alignforge.train._runtime import is_main_process, world_size
 from alignforge.train.gates import GateResult, gates_for
 from alignforge.train.monitors import Monitor, write_metrics
 
-__all__ = ["RunResult", "finish", "last_checkpoint", "make_monitor", "set_report_env"]
+__all__ = ["RunResult", "finish", "last_checkpoint", "make_monitor", "set_report_env", "train_resuming"]
 
 RUN_CARD = "run_card.json"
 
@@ -53,6 +53,15 @@ def last_checkpoint(cfg: Any) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     return get_last_checkpoint(str(cfg.output_dir))
+
+
+def train_resuming(trainer: Any, cfg: Any, monitor: Monitor) -> str | None:
+    """``trainer.train()``, resuming from the newest checkpoint (and its monitor state) when there is one."""
+    resume = last_checkpoint(cfg)
+    if resume:
+        monitor.restore(resume)
+    trainer.train(resume_from_checkpoint=resume)
+    return resume
 
 
 def make_monitor(
@@ -174,7 +183,9 @@ def _run_card(
     for g in result.gates:
         sign = ">=" if g.kind == "min" else "<="
         value = "not measured" if g.value is None else f"{g.value:.4g}"
-        lines.append(f"| {g.metric} | {sign} {g.threshold:g} | {value} | {'pass' if g.passed else 'FAIL'} |")
+        lines.append(
+            f"| {g.metric} | {sign} {g.threshold:g} | {value} | {'flag' if g.flagged else 'pass' if g.passed else 'FAIL'} |"
+        )
     lines += ["", "## Metrics", ""] + [f"- {k}: {v}" for k, v in sorted(result.metrics.items())]
     if result.warnings:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in result.warnings]

@@ -102,7 +102,8 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "rm_accuracy_target": _k(_NUM, stages=frozenset({"reward"})),
         "rm_gap_max": _k(_NUM, stages=frozenset({"reward"})),
         "pass_rate_target": _k(_NUM, stages=_GEN),
-        "zero_variance_max": _k(_NUM, stages=frozenset({"grpo"})),
+        "zero_variance_max": _k(_NUM, stages=frozenset({"grpo", "raft"})),
+        "initial_kl_max": _k(_NUM, stages=_REF | {"grpo"}),  # Stage 3: KL ~ 0 before the first step
         "gates_file": _k(str),
         "on_fail": _k(str, "stop", choices=("stop", "flag")),
         "check_at_eval": _k(bool, False),

@@ -13,7 +13,14 @@ from typing import Any
 from alignforge._deps import require
 from alignforge.records import Kind
 from alignforge.train._data import load_split, to_dataset
-from alignforge.train._run import RunResult, finish, last_checkpoint, make_monitor, set_report_env
+from alignforge.train._run import (
+    RunResult,
+    finish,
+    last_checkpoint,
+    make_monitor,
+    set_report_env,
+    train_resuming,
+)
 from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 
@@ -53,11 +60,11 @@ def run_dpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResul
     if ref is not None:
         monitor.ref_model = trainer.ref_model
 
-    # 4. Train (resuming from the newest checkpoint when there is one).
-    resume = last_checkpoint(cfg)
-    if resume:
-        monitor.restore(resume)
-    trainer.train(resume_from_checkpoint=resume)
+    # 4. Train (resuming from the newest checkpoint when there is one). A fresh run first evaluates
+    #    once: the log-prob baseline of the "chosen and rejected both fell" warning.
+    if monitor.logp_trend_warning and data.validation and last_checkpoint(cfg) is None:
+        trainer.evaluate()
+    resume = train_resuming(trainer, cfg, monitor)
 
     # 5. Measure: the monitor takes margin, accuracy and log-probs on the validation pairs from this
     #    evaluation and samples the policy on held-out prompts for KL.

@@ -1,9 +1,13 @@
 """Model gates: thresholds on the training metrics, from ``constraints:`` and an optional gates file.
 
 A gate is ``metric`` ``>=``/``<=`` ``threshold``. A gate whose metric was not measured fails with the
-reason ``not measured`` (it never passes by default). The gates file uses the seed's
-``quality_thresholds`` shape (``kl_divergence: {max: 0.1}``), at the top level or under
-``quality_thresholds:`` / ``train:``; entries for metrics a training stage does not produce
+reason ``not measured`` (it never passes by default, unless the gates file marks it ``optional``).
+
+The gates file is either the project's own (``alignforge gates init``: stages ``dpo_training``,
+``reward_model``, ``rl_training``, each gate with ``min``/``max``/``equals``, ``unit``, ``optional``,
+``on_fail: flag``), of which the training stage's section is read, or the seed's
+``quality_thresholds`` shape (``kl_divergence: {max: 0.1}``) at the top level or under
+``quality_thresholds:`` / ``train:``, where entries for metrics a training stage does not produce
 (data gates such as ``decontamination``) are listed as not applicable, not failed.
 """
 
@@ -26,6 +30,8 @@ UNITS = {
     "preference_accuracy": "fraction of validation pairs with chosen reward > rejected reward",
     "logps_chosen": "nats per sequence (sum of completion token log-probs), validation",
     "logps_rejected": "nats per sequence (sum of completion token log-probs), validation",
+    "logps_chosen_initial": "nats per sequence, validation, before training (the trend's baseline)",
+    "logps_rejected_initial": "nats per sequence, validation, before training (the trend's baseline)",
     "rm_train_accuracy": "fraction, ties count as wrong",
     "rm_val_accuracy": "fraction, ties count as wrong",
     "rm_train_val_gap": "fraction (train accuracy - validation accuracy)",
@@ -43,6 +49,10 @@ UNITS = {
     "train_loss": "RAFT: mean SFT loss of the cycle",
 }
 
+# The project gates file's section for each training stage.
+_GATES_STAGE = {"dpo": "dpo_training", "reward": "reward_model", "grpo": "rl_training", "raft": "rl_training"}
+
+
 _CONSTRAINTS = {
     "kl_target": ("kl_divergence", "max"),
     "preference_gap_target": ("preference_gap", "min"),
@@ -51,6 +61,7 @@ _CONSTRAINTS = {
     "rm_gap_max": ("rm_train_val_gap", "max"),
     "pass_rate_target": ("pass_rate", "min"),
     "zero_variance_max": ("frac_zero_std_groups", "max"),
+    "initial_kl_max": ("kl_divergence_initial", "max"),
 }
 
 
@@ -60,12 +71,15 @@ class Gate:
     kind: str  # "min" or "max"
     threshold: float
     source: str
+    optional: bool = False  # unmeasured passes (stated as such) instead of failing
+    flag: bool = False  # a miss is reported, never fails the run
 
     def check(self, metrics: dict[str, Any]) -> GateResult:
         value = metrics.get(self.metric)
         if value is None or (isinstance(value, float) and math.isnan(value)):
+            reason = "not measured (optional)" if self.optional else "not measured"
             return GateResult(
-                self.metric, self.kind, self.threshold, None, False, "not measured", self.source
+                self.metric, self.kind, self.threshold, None, self.optional, reason, self.source
             )
         ok = value >= self.threshold if self.kind == "min" else value <= self.threshold
         sign = ">=" if self.kind == "min" else "<="
@@ -74,6 +88,17 @@ class Gate:
             if ok
             else f"{value:.4g} misses {sign} {self.threshold:g}"
         )
+        if not ok and self.flag:
+            return GateResult(
+                self.metric,
+                self.kind,
+                self.threshold,
+                float(value),
+                True,
+                f"flagged: {reason}",
+                self.source,
+                True,
+            )
         return GateResult(self.metric, self.kind, self.threshold, float(value), ok, reason, self.source)
 
 
@@ -86,6 +111,7 @@ class GateResult:
     passed: bool
     reason: str
     source: str
+    flagged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "unit": UNITS.get(self.metric, "")}
@@ -102,13 +128,15 @@ def gates_for(cfg: Any) -> tuple[list[Gate], list[str]]:
             gates.append(Gate(m, kind, float(c[key]), f"constraints.{key}"))
     skipped: list[str] = []
     if c.get("gates_file"):
-        file_gates, skipped = _load_gates_file(Path(c["gates_file"]))
+        file_gates, skipped = _load_gates_file(Path(c["gates_file"]), cfg.stage)
         gates.extend(file_gates)
     return gates, skipped
 
 
-def _load_gates_file(path: Path) -> tuple[list[Gate], list[str]]:
+def _load_gates_file(path: Path, stage: str) -> tuple[list[Gate], list[str]]:
     import yaml
+
+    from alignforge.quality.gates import STAGES
 
     if not path.exists():
         raise ConfigError(f"{path}: gates file not found")
@@ -116,6 +144,8 @@ def _load_gates_file(path: Path) -> tuple[list[Gate], list[str]]:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML/JSON ({exc})") from None
+    if isinstance(raw, dict) and set(raw) & set(STAGES):
+        return _project_gates(path, stage), []
     if isinstance(raw, dict):
         raw = raw.get("train") or raw.get("quality_thresholds") or raw
     if not isinstance(raw, dict):
@@ -132,6 +162,44 @@ def _load_gates_file(path: Path) -> tuple[list[Gate], list[str]]:
                 raise ConfigError(f"{path}: {metric}.{kind}: expected a number, got {value!r}")
             gates.append(Gate(metric, kind, float(value), str(path)))
     return gates, skipped
+
+
+def _project_gates(path: Path, stage: str) -> list[Gate]:
+    """The training stage's section of an ``alignforge gates init`` file, validated by its own loader."""
+    from alignforge.quality.gates import load_gates
+
+    cfg = load_gates(path)
+    section = _GATES_STAGE.get(stage)
+    if section is None or not isinstance(cfg.get(section), dict) or not cfg[section]:
+        wanted = section or "none (train sft and kto have no model-gate stage: use constraints:)"
+        raise ConfigError(
+            f"{path}: no gates for train {stage} (its section is {wanted}); a gates file that applies "
+            "nothing would let every run pass"
+        )
+    gates = []
+    for name, spec in cfg[section].items():
+        if not isinstance(spec, dict):
+            continue
+        metric = name
+        if metric not in UNITS:
+            raise ConfigError(
+                f"{path}: {section}.{name}: train {stage} measures no such metric (known: {', '.join(sorted(UNITS))})"
+            )
+        bounds = [(k, spec[k]) for k in ("min", "max") if k in spec]
+        if "equals" in spec:
+            bounds += [("min", spec["equals"]), ("max", spec["equals"])]
+        for kind, value in bounds:
+            gates.append(
+                Gate(
+                    metric,
+                    kind,
+                    float(value),
+                    f"{path}:{section}",
+                    optional=bool(spec.get("optional")),
+                    flag=spec.get("on_fail") == "flag",
+                )
+            )
+    return gates
 
 
 def evaluate_gates(gates: list[Gate], metrics: dict[str, Any]) -> list[GateResult]:

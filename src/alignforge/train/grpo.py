@@ -15,7 +15,7 @@ from alignforge._deps import require
 from alignforge.errors import ConfigError
 from alignforge.train._data import load_split
 from alignforge.train._rollout import pass_at_k, sample, score, task_columns
-from alignforge.train._run import RunResult, finish, last_checkpoint, make_monitor, set_report_env
+from alignforge.train._run import RunResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 from alignforge.train.rewards import implementation, resolve_rewards
@@ -32,7 +32,7 @@ def run_grpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
     # 1. Data: prompts with what the verifiers need (answer, or tests + entry_point), read strictly.
     data = load_split(cfg, None, stage="grpo")
     names = cfg.rewards["functions"]
-    funcs = resolve_rewards(names)
+    funcs = resolve_rewards(names, timeout_s=cfg.rewards["timeout_s"], judge_model=cfg.rewards["judge_model"])
     weights = cfg.rewards["weights"]
     if weights is not None and len(weights) != len(funcs):
         raise ConfigError(
@@ -62,10 +62,7 @@ def run_grpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
     )
 
     # 4. Train, resuming when a checkpoint exists.
-    resume = last_checkpoint(cfg)
-    if resume:
-        monitor.restore(resume)
-    trainer.train(resume_from_checkpoint=resume)
+    resume = train_resuming(trainer, cfg, monitor)
 
     # 5. Measure: validation pass rate from fresh samples, and KL on policy samples.
     n = cfg.training["num_generations"]

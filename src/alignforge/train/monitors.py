@@ -21,6 +21,7 @@ from alignforge.train.gates import UNITS, Gate, GateResult, evaluate_gates
 __all__ = ["METRICS_FILE", "Monitor", "policy_kl", "write_metrics"]
 
 METRICS_FILE = "training_metrics.json"
+INITIAL_KL_TOLERANCE = 1e-3  # nats/token; the exact KL of a model against itself is 0 up to float error
 
 # TRL's logged names -> ours, per stage (eval_ prefixed names come from trainer.evaluate()).
 _FROM_TRL: dict[str, dict[str, tuple[str, ...]]] = {
@@ -193,7 +194,11 @@ class Monitor(TrainerCallback):
             self.metrics.setdefault("train_loss_first", float(logs["loss"]))
             self.metrics["train_loss_last"] = float(logs["loss"])
         if "eval_logps/chosen" in logs and "eval_logps/rejected" in logs:
-            self._logps.append((float(logs["eval_logps/chosen"]), float(logs["eval_logps/rejected"])))
+            c, r = float(logs["eval_logps/chosen"]), float(logs["eval_logps/rejected"])
+            # the baseline survives a resume: it is saved with the metrics of every checkpoint
+            self.metrics.setdefault("logps_chosen_initial", c)
+            self.metrics.setdefault("logps_rejected_initial", r)
+            self._logps.append((c, r))
             self._check_logp_trend()
         if step is not None:
             self.history.append(
@@ -201,9 +206,10 @@ class Monitor(TrainerCallback):
             )
 
     def _check_logp_trend(self) -> None:
-        if not self.logp_trend_warning or len(self._logps) < 2:
+        if not self.logp_trend_warning or not self._logps:
             return
-        (c0, r0), (c1, r1) = self._logps[0], self._logps[-1]
+        c0, r0 = self.metrics["logps_chosen_initial"], self.metrics["logps_rejected_initial"]
+        c1, r1 = self._logps[-1]
         if c1 < c0 and r1 < r0:
             msg = (
                 f"chosen and rejected log-probs both fell (chosen {c0:.2f} -> {c1:.2f}, rejected {r0:.2f} -> "
@@ -220,7 +226,13 @@ class Monitor(TrainerCallback):
     # -- TrainerCallback hooks ----------------------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
         if state.global_step == 0 and "kl_divergence_initial" not in self.metrics and model is not None:
-            self.measure_kl(model, key="kl_divergence_initial")
+            value = self.measure_kl(model, key="kl_divergence_initial")
+            if value is not None and value > INITIAL_KL_TOLERANCE:
+                # Stage 3 of the DPO workflow: before any step the policy must equal its reference.
+                self.warnings.append(
+                    f"KL(policy || reference) is {value:.4g} nats/token before the first step (expected ~0, "
+                    f"tolerance {INITIAL_KL_TOLERANCE:g}): the reference is not the starting policy"
+                )
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
@@ -242,7 +254,7 @@ class Monitor(TrainerCallback):
         if model is not None and state.global_step > 0:
             self.measure_kl(model)
             self._kl_step = state.global_step
-        if self.check_at_eval and self.gates:
+        if self.check_at_eval and self.gates and state.global_step > 0:  # step 0 is the baseline
             failed = [r for r in self.check() if not r.passed]
             if failed and self.on_fail == "stop":
                 self.stopped_by = failed

@@ -35,7 +35,7 @@ def run_raft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
     # 1. Data: tasks (prompt + answer, or prompt + tests) and the verifier that decides "passed".
     data = load_split(cfg, None, stage="raft")
     names = cfg.rewards["functions"]
-    funcs = resolve_rewards(names)
+    funcs = resolve_rewards(names, timeout_s=cfg.rewards["timeout_s"], judge_model=cfg.rewards["judge_model"])
     data.report["rewards"] = {n: implementation(n) for n in names}
     tokenizer = load_tokenizer(cfg)
     monitor = make_monitor(cfg, "raft")
@@ -102,6 +102,8 @@ def run_raft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
             kept_samples=len(kept),
             train_loss=train_loss,
             mean_reward=sum(x for g in rewards for x in g) / len(flat),
+            # prompts whose samples all scored the same teach nothing to a group-relative method
+            frac_zero_std_groups=sum(len(set(g)) <= 1 for g in rewards) / len(rewards),
         )
         if is_main_process():
             model.save_pretrained(cycle_dir)

@@ -16,7 +16,7 @@ from transformers import TrainerCallback
 from alignforge._deps import require
 from alignforge.records import Kind
 from alignforge.train._data import load_split, to_dataset
-from alignforge.train._run import RunResult, finish, last_checkpoint, make_monitor, set_report_env
+from alignforge.train._run import RunResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 
@@ -52,10 +52,7 @@ def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunRe
     accuracy.trainer = trainer
 
     # 4. Train, resuming when a checkpoint exists.
-    resume = last_checkpoint(cfg)
-    if resume:
-        monitor.restore(resume)
-    trainer.train(resume_from_checkpoint=resume)
+    resume = train_resuming(trainer, cfg, monitor)
 
     # 5. Measure: the final evaluation (train and validation accuracy, see _Accuracy).
     trainer.evaluate()

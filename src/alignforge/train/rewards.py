@@ -9,6 +9,7 @@ optional), or ``package.module:function`` for your own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Callable
@@ -17,7 +18,15 @@ from typing import Any
 from alignforge.errors import ConfigError
 from alignforge.records import text_of
 
-__all__ = ["RewardFunc", "completion_text", "exact_match_reward", "math_reward", "resolve_rewards"]
+__all__ = [
+    "RewardFunc",
+    "code_tests_reward",
+    "completion_text",
+    "exact_match_reward",
+    "judge_reward",
+    "math_reward",
+    "resolve_rewards",
+]
 
 RewardFunc = Callable[..., list[float]]
 
@@ -68,49 +77,114 @@ def math_reward(prompts: list[Any], completions: list[Any], answer: list[Any], *
     ]
 
 
-def code_tests_reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
-    """The verification engine's reward for each completion against its task's tests (sandboxed)."""
+def _completion_style(text: str, entry_point: str | None) -> str:
+    """``full`` when the completion defines the function itself (chat models), else ``body``."""
+    if entry_point and re.search(rf"^\s*(async\s+)?def\s+{re.escape(entry_point)}\s*\(", text, re.M):
+        return "full"
+    return "body"
+
+
+def code_tests_reward(
+    prompts: list[Any], completions: list[Any], *, timeout_s: float = 10.0, **columns: Any
+) -> list[float]:
+    """The verification engine's reward for each completion against its task's tests (sandboxed).
+
+    Tasks are keyed by ``task_id`` (or a hash of the prompt); one sandbox pool and one verdict
+    cache serve every call of a run, so GRPO's repeated completions are answered from the cache.
+    """
+    import hashlib
+
     from alignforge.verify import verify_completions
 
-    keys = [k for k in ("task_id", "prompt", "tests", "entry_point") if k in columns or k == "prompt"]
-    tasks = []
-    for i, prompt in enumerate(prompts):
-        task: dict[str, Any] = {k: columns[k][i] for k in keys if k != "prompt"}
-        task.setdefault("task_id", f"task-{i}")
-        task["prompt"] = columns["prompt"][i] if "prompt" in columns else completion_text(prompt)
-        tasks.append(task)
-    texts = [completion_text(c) for c in completions]
-    verdicts = list(verify_completions(tasks, texts))
-    return [float(v["reward"] if isinstance(v, dict) else v.reward) for v in verdicts]
+    if "tests" not in columns:
+        raise ConfigError("reward 'code_tests' needs a 'tests' column in the training data")
+    tasks: dict[str, dict[str, Any]] = {}
+    jobs = []
+    for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+        text = columns["prompt"][i] if "prompt" in columns else prompt
+        text = text if isinstance(text, str) else text_of(text)
+        ids = columns.get("task_id")
+        tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
+        entry = (columns.get("entry_point") or [None] * len(prompts))[i]
+        row: dict[str, Any] = {"prompt": text, "tests": columns["tests"][i], "domain": "code"}
+        if entry:
+            row["entry_point"] = entry
+        for extra in ("test_setup_code", "test_imports"):
+            if columns.get(extra):
+                row[extra] = columns[extra][i]
+        tasks.setdefault(tid, row)
+        body = completion_text(completion)
+        jobs.append({"task_id": tid, "completion": body, "completion_style": _completion_style(body, entry)})
+    pool, cache = _sandbox()
+    verdicts = verify_completions(tasks, jobs, timeout_s=timeout_s, pool=pool, cache=cache)
+    return [float(v["reward"]) for v in verdicts]
 
 
-def _judge_reward() -> RewardFunc:
-    try:
-        module = importlib.import_module("alignforge.judge")
-    except ImportError:
-        raise ConfigError(
-            "reward 'judge' needs alignforge.judge (the judge package), not installed here"
-        ) from None
-    func = getattr(module, "judge_reward", None)
-    if func is None:
-        raise ConfigError("reward 'judge': alignforge.judge has no judge_reward(prompts, completions, **kw)")
-    return func
+_SANDBOX: list[Any] = []
 
 
-_BUILTIN: dict[str, Callable[[], RewardFunc]] = {
-    "math": lambda: math_reward,
-    "exact_match": lambda: exact_match_reward,
-    "code_tests": lambda: code_tests_reward,
-    "judge": _judge_reward,
+def _sandbox() -> tuple[Any, Any]:
+    """One warm sandbox pool and verdict cache per process, closed at exit."""
+    if not _SANDBOX:
+        import atexit
+
+        from alignforge.verify._pool import SandboxPool
+        from alignforge.verify.engine import VerdictCache
+
+        pool = SandboxPool(None)
+        atexit.register(pool.close)
+        _SANDBOX.extend([pool, VerdictCache()])
+    return _SANDBOX[0], _SANDBOX[1]
+
+
+def judge_reward(
+    prompts: list[Any], completions: list[Any], *, judge_model: str, max_tokens: int = 96, **_: Any
+) -> list[float | None]:
+    """The 0-10 rubric judge's score / 10. An answer that never parses is ``None`` (TRL skips it),
+    never a made-up number."""
+    from alignforge.generate._runtime import resolve_llm
+    from alignforge.judge import Judge
+
+    judge = _JUDGES.get(judge_model)
+    if judge is None:
+        judge = _JUDGES[judge_model] = Judge(resolve_llm(judge_model, cache=None), max_tokens=max_tokens)
+    items = [
+        (p if isinstance(p, str) else text_of(p), completion_text(c))
+        for p, c in zip(prompts, completions, strict=True)
+    ]
+    return [r.score / 10.0 if r.ok and r.score is not None else None for r in judge.score_many(items)]
+
+
+_JUDGES: dict[str, Any] = {}
+
+
+_BUILTIN: dict[str, Callable[..., list[Any]]] = {
+    "math": math_reward,
+    "exact_match": exact_match_reward,
+    "code_tests": code_tests_reward,
+    "judge": judge_reward,
 }
 
 
-def resolve_rewards(names: list[str]) -> list[RewardFunc]:
-    """Reward functions for ``rewards.functions``; unknown names and bad imports fail with one line."""
-    out = []
+def resolve_rewards(
+    names: list[str], *, timeout_s: float = 10.0, judge_model: str | None = None
+) -> list[RewardFunc]:
+    """Reward functions for ``rewards.functions``; unknown names and bad imports fail with one line.
+
+    ``timeout_s`` (``rewards.timeout_s``) bounds each sandboxed test run; ``judge_model``
+    (``rewards.judge_model``) is the LLM the ``judge`` reward asks.
+    """
+    out: list[RewardFunc] = []
     for name in names:
-        if name in _BUILTIN:
-            func = _BUILTIN[name]()
+        func: Any
+        if name == "code_tests":
+            func = functools.partial(code_tests_reward, timeout_s=timeout_s)
+        elif name == "judge":
+            if not judge_model:
+                raise ConfigError("reward 'judge' needs rewards.judge_model (e.g. local or openai:gpt-4o)")
+            func = functools.partial(judge_reward, judge_model=judge_model)
+        elif name in _BUILTIN:
+            func = _BUILTIN[name]
         elif ":" in name:
             module_name, _, attr = name.partition(":")
             try:
@@ -121,15 +195,8 @@ def resolve_rewards(names: list[str]) -> list[RewardFunc]:
             raise ConfigError(
                 f"rewards.functions: unknown reward {name!r} (built in: {', '.join(_BUILTIN)}; or module:function)"
             )
-        if name == "code_tests":
-            try:
-                importlib.import_module("alignforge.verify").verify_completions  # noqa: B018
-            except (ImportError, AttributeError):
-                raise ConfigError(
-                    "reward 'code_tests' needs alignforge.verify.verify_completions (the verify branch), "
-                    "not installed here"
-                ) from None
-        func.__name__ = getattr(func, "__name__", name)
+        if isinstance(func, functools.partial):
+            func.__name__ = name  # type: ignore[attr-defined]  # TRL logs rewards by __name__
         out.append(func)
     return out
 
@@ -139,6 +206,7 @@ def implementation(name: str) -> str:
     if name == "math":
         return _verify_math()[1]
     return {
-        "code_tests": "alignforge.verify.verify_completions",
+        "code_tests": "alignforge.verify.verify_completions (sandbox)",
         "exact_match": "alignforge.train.rewards",
+        "judge": "alignforge.judge.Judge (0-10 rubric / 10)",
     }.get(name, name)

@@ -8,7 +8,7 @@ from typing import Any
 from alignforge._deps import require
 from alignforge.records import Kind
 from alignforge.train._data import load_split, to_dataset
-from alignforge.train._run import RunResult, finish, last_checkpoint, make_monitor, set_report_env
+from alignforge.train._run import RunResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 
@@ -40,10 +40,7 @@ def run_sft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResul
     )
 
     # 4. Train, resuming when a checkpoint exists.
-    resume = last_checkpoint(cfg)
-    if resume:
-        monitor.restore(resume)
-    trainer.train(resume_from_checkpoint=resume)
+    resume = train_resuming(trainer, cfg, monitor)
 
     # 5. Measure: validation loss.
     trainer.evaluate()
