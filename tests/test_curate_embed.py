@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,38 @@ def test_judge_that_raises_or_returns_too_little_fails_closed(matcher: Embedding
     matcher.judge = Short(lambda r: ChatResponse(text="NO", model="t"))
     assert [m["method"] for m in matcher.scan([PARAPHRASE])[0]] == ["embedding+judge_unanswered"]
     assert matcher.stats["judge_unanswered"] >= 2
+
+
+def test_cli_judge_model_over_http_fails_closed(
+    bench_file: Path, curate_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """`decontaminate --embeddings --judge-model openai:...` asks a real loopback server; its answer
+    (an echo, not YES/NO) leaves the paraphrase flagged, never cleared."""
+    from _cli import run_cli
+    from _llm_helpers import FakeServer
+
+    loose = {
+        **PARAPHRASE,
+        "prompt": "A shepherd starts with 17 sheep and gains 5 per week; how many after 4 weeks?",
+    }
+    data = write_jsonl(tmp_path / "rows.jsonl", [loose, CLEAN])  # similarity 0.83: below SURE, judged
+    server = FakeServer().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        res = run_cli(
+            capsys, "decontaminate", data, "--against", bench_file, "--embeddings",
+            "--embedding-threshold", "0.5", "--judge-model", "openai:judge",
+            "--report", tmp_path / "r.json", "--removed", tmp_path / "removed.jsonl",
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert res.code == 1, res.err  # 1 of 2 rows contaminated: the 0.9 score gate fails
+    assert server.attempts  # the judge was asked over HTTP
+    removed = [
+        row["metadata"]["contamination"][0]["method"]
+        for row in map(json.loads, (tmp_path / "removed.jsonl").read_text().splitlines())
+    ]
+    assert removed == ["embedding+judge_unanswered"]
+    res = run_cli(capsys, "decontaminate", data, "--against", bench_file, "--judge-model", "local")
+    assert res.code == 2 and "add --embeddings" in res.err

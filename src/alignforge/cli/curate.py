@@ -135,6 +135,12 @@ def dedup_cmd(
     help="Cosine threshold for --embeddings (default: the one chosen on data, see docs/curate.md).",
 )
 @click.option(
+    "--judge-model",
+    default=None,
+    help="With --embeddings: an LLM (local, openai:<model>, ...) reviews borderline matches; "
+    "an unanswered review keeps the row flagged (fails closed).",
+)
+@click.option(
     "--executor",
     type=click.Choice(["local", "ray"]),
     default="local",
@@ -163,6 +169,7 @@ def decontaminate_cmd(
     n: int,
     embeddings: bool,
     embedding_threshold: float | None,
+    judge_model: str | None,
     executor: str,
     min_score: float,
     max_share: float,
@@ -180,6 +187,14 @@ def decontaminate_cmd(
     """
     from alignforge.curate.decontam import decontaminate
 
+    judge = None
+    if judge_model:
+        if not embeddings:
+            raise click.UsageError("--judge-model reviews embedding matches: add --embeddings")
+        from alignforge.llm import get_llm
+
+        cache = (report or out or input_path).with_name(".alignforge-decontam-judge.sqlite")
+        judge = get_llm(judge_model, cache=cache)
     rep = decontaminate(
         input_path,
         against=against,
@@ -187,6 +202,7 @@ def decontaminate_cmd(
         n=n,
         embeddings=embeddings,
         embedding_threshold=embedding_threshold,
+        judge=judge,
         out=out,
         removed=removed,
         annotate=annotate,
