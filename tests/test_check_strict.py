@@ -212,3 +212,30 @@ def test_default_gates_state_every_scale():
     for line in DEFAULT_GATES_YAML.splitlines():
         if "score" in line.split(":")[0] and "{" in line:
             assert "0-10" in line or "0-1" in line, line
+
+
+def test_failing_rows_per_gate_ready_to_filter(tmp_path, capsys):
+    rows = [
+        pair(0),
+        pair(1, c=7.0),  # chosen_score and score_gap (7 - 3 = 4 passes the gap: only chosen_score)
+        pair(0),  # exact duplicate of line 1
+        {**pair(3), "rejected": pair(3)["chosen"]},  # identical chosen and rejected
+        pair(4, c=9.0, r=7.5),  # rejected_score and score_gap
+    ]
+    data = jsonl(tmp_path / "p.jsonl", rows)
+    res = run_cli(
+        capsys, "check", data, "--failing-rows", tmp_path / "failing", "--keep-passing", tmp_path / "ok.jsonl"
+    )
+    assert res.code == 1 and "4 rows failing a row-level gate" in res.out
+
+    def lines(gate: str) -> list[int]:
+        path = tmp_path / "failing" / f"{gate}.jsonl"
+        return [json.loads(x)["line"] for x in path.read_text().splitlines()] if path.exists() else []
+
+    assert lines("chosen_score") == [2]
+    assert lines("rejected_score") == [5] and lines("score_gap") == [5]
+    assert lines("unique") == [3] and lines("not_identical") == [4]
+    kept = [json.loads(x) for x in (tmp_path / "ok.jsonl").read_text().splitlines()]
+    assert kept == [rows[0]]
+    row = json.loads((tmp_path / "failing" / "chosen_score.jsonl").read_text())
+    assert row["gate"] == "chosen_score" and row["row"] == rows[1]

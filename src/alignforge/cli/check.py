@@ -51,6 +51,11 @@ __all__ = ["COMMANDS"]
     help="Write only the rows that pass every row-level gate.",
 )
 @click.option(
+    "--failing-rows",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each row-level gate's failing rows to DIR/<gate>.jsonl (line, gate, row).",
+)
+@click.option(
     "--decontam-report",
     type=click.Path(dir_okay=False, path_type=Path),
     help="A report from `alignforge decontaminate --report`.",
@@ -80,6 +85,7 @@ def check(
     on_error,
     side_file,
     keep_passing,
+    failing_rows,
     decontam_report,
     verdicts,
     tokenizer,
@@ -93,6 +99,7 @@ def check(
       alignforge check pairs.jsonl
       alignforge check pairs.jsonl --gates gates.yaml --html report.html --json metrics.json
       alignforge check pairs.jsonl --on-error skip --keep-passing clean.jsonl
+      alignforge check pairs.jsonl --failing-rows failing/      # failing/chosen_score.jsonl, ...
     """
     import orjson
 
@@ -142,16 +149,28 @@ def check(
         from alignforge.quality.report import print_report
 
         print_report(result)
-    if keep_passing:
-        from alignforge.quality._dpo import DPOAccumulator  # noqa: F401  (kind-specific exclusions come from pass 1)
+    if keep_passing or failing_rows:
         from alignforge.quality.check import compute_figures
 
         rules = row_rules(gates, result.stage)
         _, _, acc = compute_figures(data, kind=result.kind, rules=rules, on_error="skip")
-        kept, dropped = write_passing(
-            data, keep_passing, kind=result.kind, rules=rules, excluded_lines=acc.excluded_lines
-        )
-        click.echo(f"kept {kept:,} rows passing every row-level gate -> {keep_passing} ({dropped:,} dropped)")
+        try:
+            kept, dropped = write_passing(
+                data,
+                keep_passing,
+                kind=result.kind,
+                rules=rules,
+                excluded_by=acc.excluded_by,
+                failing_dir=failing_rows,
+            )
+        finally:
+            acc.cleanup()
+        if keep_passing:
+            click.echo(
+                f"kept {kept:,} rows passing every row-level gate -> {keep_passing} ({dropped:,} dropped)"
+            )
+        if failing_rows:
+            click.echo(f"{dropped:,} rows failing a row-level gate -> {failing_rows}/<gate>.jsonl")
     sys.exit(0 if result.passed else 1)
 
 

@@ -70,6 +70,7 @@ class Accumulator:
         self.decontam_clean = 0
         # Rows that fail a gate only known after the whole pass (duplicates, conflicts): exact, for --keep-passing.
         self.excluded_lines: set[int] = set()
+        self.excluded_by: dict[str, set[int]] = {}  # gate -> lines (pair-level, from the whole file)
 
     def add(self, line: int, row: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -88,6 +89,8 @@ class Accumulator:
         self.decontam_seen += other.decontam_seen
         self.decontam_clean += other.decontam_clean
         self.excluded_lines.update(x + line_offset for x in other.excluded_lines)
+        for gate, lines in other.excluded_by.items():
+            self.excluded_by.setdefault(gate, set()).update(x + line_offset for x in lines)
 
     def cleanup(self) -> None:
         """Remove any temporary files (an accumulator abandoned before ``finish``)."""

@@ -260,9 +260,11 @@ class DPOAccumulator(Accumulator):
         if rules.get("unique"):
             self.failures.add_many("unique", dup_lines.tolist())
             self.excluded_lines.update(dup_lines.tolist())
+            self.excluded_by["unique"] = set(dup_lines.tolist())
         if rules.get("no_conflict"):
             self.failures.add_many("no_conflict", conflict_lines.tolist())
             self.excluded_lines.update(conflict_lines.tolist())
+            self.excluded_by["no_conflict"] = set(conflict_lines.tolist())
         scored = self.scored
         flaw_total = sum(self.flaws.values())
         flaw_mix = mix(self.flaws, flaw_total)

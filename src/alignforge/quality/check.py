@@ -258,30 +258,55 @@ def check_file(
 
 def keep_passing(
     path: str | os.PathLike[str],
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None,
     *,
     kind: Kind | str,
     rules: dict[str, Any],
     excluded_lines: set[int] | None = None,
+    excluded_by: dict[str, set[int]] | None = None,
+    failing_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[int, int]:
     """Write the rows of ``path`` that pass every row-level gate to ``out``: (kept, dropped).
 
     A second streaming pass: a fresh accumulator sees each row in turn, so "first occurrence
-    wins" for duplicates; pair-level duplicates and conflicts come from the first pass.
+    wins" for duplicates; pair-level duplicates and conflicts come from the first pass
+    (``excluded_by``: gate -> lines). With ``failing_dir`` every failing row also goes to
+    ``failing_dir/<gate>.jsonl`` as ``{"line", "gate", "row"}``, once per gate it fails.
     """
     k = Kind(kind)
     acc = make_accumulator(k, rules)
-    excluded = excluded_lines or set()
+    by_gate = excluded_by or {}
+    excluded = set(excluded_lines or set()).union(*by_gate.values()) if by_gate else (excluded_lines or set())
     kept = dropped = 0
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp{os.getpid()}")
-    with JsonlWriter(tmp, append=False) as writer:
+    tmp = Path(out).with_name(f".{Path(out).name}.tmp{os.getpid()}") if out is not None else None
+    writer = JsonlWriter(tmp, append=False) if tmp is not None else None
+    sides: dict[str, JsonlWriter] = {}
+
+    def side(gate: str) -> JsonlWriter:
+        if gate not in sides:
+            sides[gate] = JsonlWriter(Path(failing_dir) / f"{gate}.jsonl", append=False)  # type: ignore[arg-type]
+        return sides[gate]
+
+    try:
         for line, row in read_rows(path, k, on_error="skip"):
-            before = sum(acc.failures.counts.values())
+            before = dict(acc.failures.counts)
             acc.add(line, row)
-            if sum(acc.failures.counts.values()) == before and line not in excluded:
-                writer.write(row)
+            failed = [g for g, n in acc.failures.counts.items() if n != before.get(g, 0)]
+            failed += [g for g, lines in by_gate.items() if line in lines]
+            if not failed and line not in excluded:
+                if writer is not None:
+                    writer.write(row)
                 kept += 1
-            else:
-                dropped += 1
-    os.replace(tmp, out)
+                continue
+            dropped += 1
+            if failing_dir is not None:
+                for gate in failed:
+                    side(gate).write({"line": line, "gate": gate, "row": row})
+    finally:
+        acc.cleanup()
+        for w in [writer, *sides.values()]:
+            if w is not None:
+                w.close()
+    if tmp is not None:
+        os.replace(tmp, out)  # type: ignore[arg-type]
     return kept, dropped
