@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,25 @@ def test_raft_has_no_kl_gate_to_fail_as_not_measured() -> None:
     with pytest.raises(ConfigError, match=r"constraints\.kl_target is not used by `train raft`"):
         parse_config(raw, "raft")
     assert parse_config(raw, "grpo").constraints["kl_target"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"max_prompt_length": 512}, "max_prompt_length (at the top level) is obsolete: TRL >= 0.25"),
+        (
+            {"training": {"max_completion_length": 128}},
+            "training.max_completion_length is not a `train dpo` setting: for DPO/KTO/SFT set data.max_length",
+        ),
+        (
+            {"model": {"base_model": "x", "reference_model": "y", "lora": {"r": 8}}},
+            "model.reference_model is not used with model.lora",
+        ),
+    ],
+)
+def test_misplaced_and_contradictory_keys_name_the_fix(raw, expected):
+    base = {"model": {"base_model": "x"}, "data": {"train_file": "a.jsonl"}, "logging": {"output_dir": "o"}}
+    for key, value in raw.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        parse_config(base, "dpo")

@@ -226,6 +226,8 @@ def parse_config(
     sections: dict[str, dict[str, Any]] = {}
     for name, body in raw.items():
         name = _SECTION_ALIASES.get(name, name)
+        if name in _OBSOLETE:
+            raise ConfigError(f"{source}: {name} (at the top level) is obsolete: {_OBSOLETE[name]}")
         if name not in _SCHEMA:
             raise ConfigError(f"{source}: unknown section {name!r} (sections: {', '.join(_SCHEMA)})")
         if body is None:
@@ -252,6 +254,8 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
         spec = schema.get(key)
         if spec is None:
             raise ConfigError(f"{where}: unknown key (allowed in {name}: {', '.join(sorted(schema))})")
+        if stage not in spec.stages and key in _OBSOLETE:
+            raise ConfigError(f"{where} is not a `train {stage}` setting: {_OBSOLETE[key]}")
         if stage not in spec.stages:
             raise ConfigError(
                 f"{where} is not used by `train {stage}` (used by {', '.join(sorted(spec.stages))})"
@@ -307,6 +311,11 @@ def _lora(body: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _cross_checks(cfg: dict[str, dict[str, Any]], stage: str, source: str) -> None:
     compute = cfg["compute"]
+    if cfg["model"].get("reference_model") and cfg["model"]["lora"] is not None:
+        raise ConfigError(
+            f"{source}: model.reference_model is not used with model.lora (the policy with its adapters "
+            "switched off is the reference): remove one of them"
+        )
     if compute["fp16"] and compute["bf16"]:
         raise ConfigError(
             f"{source}: compute.fp16 and compute.bf16 are both true; pick one (or precision: ...)"
