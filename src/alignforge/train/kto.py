@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -42,11 +43,10 @@ def run_kto(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResul
     ref = load_causal_lm(cfg, "reference") if need_ref else None
 
     # 3. The TRL trainer.
-    prompts = list(
-        dict.fromkeys(
-            r["prompt"] if isinstance(r["prompt"], str) else str(r["prompt"]) for r in data.validation
-        )
-    )
+    # One KL prompt per distinct validation prompt (KTO rows repeat prompts), kept in its own shape:
+    # conversational prompts go through the chat template, as TRL renders them.
+    unique = {json.dumps(r["prompt"], sort_keys=True): r["prompt"] for r in data.validation}
+    prompts = list(unique.values())
     monitor = make_monitor(cfg, "kto", tokenizer=tokenizer, prompts=prompts, ref_model=ref)
     trainer = trl.KTOTrainer(
         model=policy,
