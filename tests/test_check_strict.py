@@ -239,3 +239,19 @@ def test_failing_rows_per_gate_ready_to_filter(tmp_path, capsys):
     assert kept == [rows[0]]
     row = json.loads((tmp_path / "failing" / "chosen_score.jsonl").read_text())
     assert row["gate"] == "chosen_score" and row["row"] == rows[1]
+
+
+@pytest.mark.slow
+def test_sft_conversations_render_through_the_embedded_chat_template(tmp_path, capsys):
+    conv = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+    data = jsonl(tmp_path / "s.jsonl", [{"messages": conv}, {"prompt": "2+2?", "completion": "4"}])
+    res = run_cli(capsys, "check", data, "--tokenizer", "embedded", "--json", tmp_path / "m.json")
+    assert res.code == 1, res.err  # 2 rows < 1000: the row-count gate fails, nothing else
+    figures = json.loads((tmp_path / "m.json").read_text())["figures"]
+    assert figures["render_failures"] == 0 and figures["messages_valid_share"] == 1.0
+    res = run_cli(capsys, "check", data, "--json", tmp_path / "n.json")
+    assert json.loads((tmp_path / "n.json").read_text())["figures"]["render_failures"] is None  # not measured
