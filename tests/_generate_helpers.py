@@ -92,6 +92,19 @@ def dpo_rule(req: ChatRequest) -> str:
     return f"A careful answer to: {user[:40]} (t={req.temperature}, seed={req.seed})"
 
 
+def http_rule(rule: Callable[[ChatRequest], str | LLMError]) -> Callable[[dict, int], str | int]:
+    """``rule`` as a ``FakeServer(reply=...)``: the request body read back into a ChatRequest; an LLMError is a 503."""
+
+    def reply(body: dict, attempt: int) -> str | int:
+        req = ChatRequest.chat(
+            body["messages"], temperature=body.get("temperature", 1.0), seed=body.get("seed")
+        )
+        ans = rule(req)
+        return 503 if isinstance(ans, LLMError) else ans
+
+    return reply
+
+
 def write_prompts(path, n: int, **extra) -> None:
     import json
 

@@ -3,8 +3,10 @@
 Faults are asked for in the last user message: ``#429*2`` (the first two attempts get
 429 with Retry-After), ``#500*1``, ``#529*1``, ``#drop*1`` (connection closed without a
 reply), ``#slow*1`` (the reply takes ``slow_s``), ``#400`` (always a 400). The reply
-text is ``echo: <last user message>``. The server counts attempts per request (keyed by
-model + messages) and the peak number of requests in flight.
+text is ``echo: <last user message>``, or what ``reply(body, attempt)`` returns (an int: that
+HTTP error instead). The server counts attempts per request (keyed by model + messages) and
+the peak number of requests in flight, logs the key and arrival time of every request body
+(``received``) and the usage of every 200 reply (``served``: model, prompt and completion tokens).
 
 Run standalone (used by the bench and the resume test): ``python tests/_llm_helpers.py
 --latency 0.1`` prints ``PORT <n>`` and serves until killed.
@@ -19,6 +21,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 _FAULT = re.compile(r"#(429|500|529|503|drop|slow)\*(\d+)|#(400)")
@@ -32,8 +35,12 @@ class FakeServer:
         retry_after: str | None = "0.2",
         slow_s: float = 5.0,
         api_key: str | None = None,
+        reply: Callable[[dict[str, Any], int], str | int] | None = None,
     ) -> None:
         self.latency_s = latency_s
+        self.reply = reply
+        self.received: list[tuple[str, float]] = []  # (body_key, time.monotonic()) per request, in order
+        self.served: list[tuple[str, int, int]] = []  # (model, prompt_tokens, completion_tokens) per 200
         self.retry_after = retry_after
         self.slow_s = slow_s
         self.api_key = api_key
@@ -91,6 +98,11 @@ class FakeServer:
     def key_of(self, text: str) -> str:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    @staticmethod
+    def body_key(body: dict[str, Any]) -> str:
+        """Every field of a request body: two requests share it only if they are the same request."""
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
     # --- HTTP ------------------------------------------------------------------------------------
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -140,6 +152,7 @@ class FakeServer:
             return 404, {}, {"error": {"message": f"no route {method} {path}", "type": "not_found"}}
         req = json.loads(body)
         self.bodies.append(req)
+        self.received.append((self.body_key(req), time.monotonic()))
         if anthropic:
             problem = self._check_anthropic(headers, req)
             if problem:
@@ -169,13 +182,17 @@ class FakeServer:
                     await asyncio.sleep(self.slow_s)
                     continue
                 return self._error(anthropic, int(fault), f"injected {fault}")
-            return 200, {}, self._reply(anthropic, req, f"echo: {last}")
+            text: str | int = f"echo: {last}" if self.reply is None else self.reply(req, n)
+            if isinstance(text, int):
+                return self._error(anthropic, text, f"error {text} asked for by reply()")
+            return 200, {}, self._reply(anthropic, req, text)
         finally:
             self.in_flight -= 1
 
     def _reply(self, anthropic: bool, req: dict[str, Any], text: str) -> dict[str, Any]:
         pt = sum(len(str(m["content"]).split()) for m in req["messages"])
         ct = len(text.split())
+        self.served.append((req["model"], pt, ct))
         if anthropic:
             return {
                 "id": "msg_fake",

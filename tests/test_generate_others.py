@@ -120,10 +120,32 @@ def test_sft_from_taxonomy_keeps_rows_at_or_above_0_80(tmp_path):
     assert out[0]["messages"][1] == {"role": "user", "content": "Request about rice: storage?"}
     assert [m["role"] for m in out[0]["messages"]] == ["system", "user", "assistant"]
     assert out[0]["metadata"]["score"] == 8.0
-    again = generate_sft_data(
-        tmp_path / "sft.jsonl", taxonomy=tax, model=ScriptedLLM(rule), cache=None, progress=False
-    )
+    rerun = ScriptedLLM(rule)
+    again = generate_sft_data(tmp_path / "sft.jsonl", taxonomy=tax, model=rerun, cache=None, progress=False)
     assert again.resumed == 3 and again.written == 0 and len(rows(tmp_path / "sft.jsonl")) == 2
+    assert rerun.calls == []  # a finished leaf does not ask for its input again (even without a cache)
+
+
+def test_sft_input_failures_go_to_the_side_file_and_leave_it_once_they_succeed(tmp_path):
+    from alignforge.llm.base import LLMError
+
+    tax = tmp_path / "t.yaml"
+    tax.write_text("domain: cooking\ntasks: [explain]\ntopics: [rice, eggs]\n")
+    good = _scoring_rule(lambda item: 9)
+
+    def flaky(req):
+        if "Topic: eggs" in last_user(req):
+            return LLMError("server", "503 from the test")
+        return good(req)
+
+    out = tmp_path / "sft.jsonl"
+    s = generate_sft_data(out, taxonomy=tax, model=ScriptedLLM(flaky), cache=None, progress=False)
+    assert (s.written, s.failed) == (1, 1)
+    [fail] = rows(tmp_path / "sft.failures.jsonl")
+    assert fail["item_id"] == "eggs/-/explain#0" and fail["error"].startswith("input: server: 503")
+    s = generate_sft_data(out, taxonomy=tax, model=ScriptedLLM(good), cache=None, progress=False)
+    assert (s.resumed, s.written, s.failed) == (1, 1, 0)
+    assert not (tmp_path / "sft.failures.jsonl").exists()  # nothing is failing any more
 
 
 def test_kto_labels_from_rubric_and_balances_positive_share(tmp_path):

@@ -15,6 +15,8 @@ from alignforge.llm import (
     backends,
     estimate_cost,
     get_llm,
+    llm_for_estimate,
+    parse_cli_options,
     price_of,
     register_backend,
 )
@@ -66,6 +68,36 @@ def test_string_options_are_converted() -> None:
     llm = get_llm("openai:m", base_url="http://127.0.0.1:9/v1", concurrency="3", timeout="2.5", price="1,2")
     assert llm.options.concurrency == 3 and llm.options.timeout == 2.5  # type: ignore[attr-defined]
     assert llm.price is not None and llm.price.output_per_mtok == 2.0  # type: ignore[attr-defined]
+
+
+def test_cli_options_are_yaml_and_still_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    opts = parse_cli_options(
+        ["base_url=http://127.0.0.1:9/v1", "price=[2.5, 10]", "concurrency=8", "api_key=12345", "timeout=2.5"]
+    )
+    assert opts == {
+        "base_url": "http://127.0.0.1:9/v1",
+        "price": [2.5, 10],
+        "concurrency": 8,
+        "api_key": 12345,
+        "timeout": 2.5,
+    }
+    llm = get_llm("openai:my-model", **opts)
+    assert llm.price is not None and (llm.price.input_per_mtok, llm.price.output_per_mtok) == (2.5, 10.0)  # type: ignore[attr-defined]
+    assert llm.options.concurrency == 8 and llm.api_key == "12345"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=r"option 'price' must be 2 values"):
+        get_llm("openai:m", **parse_cli_options(["base_url=http://h/v1", "price=[1, 2, 3]"]))
+    with pytest.raises(ConfigError, match=r"option 'price' must be numbers"):
+        get_llm("openai:m", **parse_cli_options(["base_url=http://h/v1", "price=[a, b]"]))
+    with pytest.raises(ConfigError, match=r"--judge-option 'x': expected KEY=VALUE"):
+        parse_cli_options(["x"], flag="--judge-option")
+    with pytest.raises(ConfigError, match=r"expected a scalar or a list, got a mapping"):
+        parse_cli_options(["price={a: 1}"])
+    # A dry run needs no key: the placeholder prices the run, and option checking is unchanged.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert llm_for_estimate("openai:gpt-4o").price == price_of("gpt-4o")  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="no option 'bogus'"):
+        llm_for_estimate("openai:gpt-4o", bogus=1)
 
 
 def test_openai_without_key_or_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

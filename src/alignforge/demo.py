@@ -2,8 +2,9 @@
 
 1. RLVR math tasks generated procedurally, with exact answers (no LLM).
 2. The embedded model answers a few of them; the math verifier grades the answers.
-3. DPO pairs with the flaw strategy on ``examples/prompts.jsonl``: answer, rewrite with a
-   planned flaw, judge both sides (0-10) and confirm the flaw.
+3. DPO pairs with the flaw strategy on the 30 example prompts shipped in the package
+   (``alignforge/data/prompts.jsonl``, the same as ``examples/prompts.jsonl``): answer, rewrite
+   with a planned flaw, judge both sides (0-10) and confirm the flaw.
 4. ``check`` with the default gates: terminal report, JSON, HTML, and the ``--keep-passing`` set.
 
 SmolLM2-135M is a weak generator and a weaker judge, so most pairs fail the gates: the demo
@@ -16,14 +17,23 @@ exits non-zero only when a step crashes. The local model runs on one torch threa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "run_demo"]
+__all__ = ["main", "run_demo", "example_prompts"]
 
-_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "prompts.jsonl"
+
+@contextlib.contextmanager
+def example_prompts() -> Iterator[Path]:
+    """A path to the example prompts shipped as package data (so an installed alignforge has them)."""
+    from importlib.resources import as_file, files
+
+    with as_file(files("alignforge").joinpath("data", "prompts.jsonl")) as path:
+        yield Path(path)
 
 
 def _say(step: str, text: str) -> None:
@@ -60,6 +70,26 @@ def _solve_and_verify(tasks_path: Path, out_dir: Path, llm: Any, k: int, max_tok
     return {"answered": len(comps), "passed": passed}
 
 
+def _generate_pairs(
+    src: Path, pairs: Path, llm: Any, n_prompts: int, max_tokens: int, judge_max_tokens: int
+) -> Any:
+    from alignforge.generate import generate_dpo_pairs
+
+    return generate_dpo_pairs(
+        src,
+        pairs,
+        model=llm,
+        strategy="flaw",
+        keep_all=True,
+        max_rounds=1,
+        limit=n_prompts,
+        max_tokens=max_tokens,
+        judge_max_tokens=judge_max_tokens,
+        batch_size=16,
+        cache=None,
+    )
+
+
 def run_demo(
     out: str | Path,
     *,
@@ -75,7 +105,7 @@ def run_demo(
 
     ``model`` is a spec (``local``, ``openai:gpt-4o``, ...) or an ``LLM`` object.
     """
-    from alignforge.generate import generate_dpo_pairs, generate_rlvr_data
+    from alignforge.generate import generate_rlvr_data
     from alignforge.generate._runtime import resolve_llm
     from alignforge.quality import check_file, keep_passing
     from alignforge.quality.check import compute_figures
@@ -105,26 +135,15 @@ def run_demo(
     figures["math"] = _solve_and_verify(out_dir / "math_tasks.jsonl", out_dir, llm, math_tasks, max_tokens)
     print(f"   verified correct: {figures['math']['passed']}/{figures['math']['answered']}")
 
-    src = Path(prompts) if prompts else _EXAMPLES
-    _say(
-        "3/4 generate dpo",
-        f"flaw strategy on {n_prompts} prompts from {src}: answer, inject a planned flaw, "
-        "judge both sides 0-10, confirm the flaw",
-    )
+    with contextlib.ExitStack() as stack:
+        src = Path(prompts) if prompts else stack.enter_context(example_prompts())
+        _say(
+            "3/4 generate dpo",
+            f"flaw strategy on {n_prompts} prompts from {src if prompts else 'the bundled examples'}: "
+            "answer, inject a planned flaw, judge both sides 0-10, confirm the flaw",
+        )
+        dpo = _generate_pairs(src, out_dir / "pairs.jsonl", llm, n_prompts, max_tokens, judge_max_tokens)
     pairs = out_dir / "pairs.jsonl"
-    dpo = generate_dpo_pairs(
-        src,
-        pairs,
-        model=llm,
-        strategy="flaw",
-        keep_all=True,
-        max_rounds=1,
-        limit=n_prompts,
-        max_tokens=max_tokens,
-        judge_max_tokens=judge_max_tokens,
-        batch_size=16,
-        cache=None,
-    )
     for line in dpo.lines():
         print("   " + line)
     status: dict[str, int] = {}
@@ -209,7 +228,11 @@ def run_demo(
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m alignforge.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--prompts", default=None, help="prompts JSONL (default: examples/prompts.jsonl)")
+    ap.add_argument(
+        "--prompts",
+        default=None,
+        help="prompts JSONL (default: the 30 example prompts shipped with alignforge)",
+    )
     ap.add_argument("--n-prompts", type=int, default=30)
     ap.add_argument("--model", default="local")
     ap.add_argument("--max-tokens", type=int, default=64)

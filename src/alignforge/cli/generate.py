@@ -19,7 +19,22 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="LLM: local, local:/path, openai:<model>, anthropic:<model>.",
         ),
+        click.option(
+            "--option",
+            "options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Backend option for --model, repeatable; values are YAML "
+            "(--option base_url=http://127.0.0.1:8000/v1 --option price=[2.5,10] --option concurrency=8).",
+        ),
         click.option("--judge-model", default=None, help="Judge LLM (default: --model)."),
+        click.option(
+            "--judge-option",
+            "judge_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Backend option for --judge-model, repeatable.",
+        ),
         click.option("--max-tokens", default=256, show_default=True, type=click.IntRange(8)),
         click.option("--judge-max-tokens", default=96, show_default=True, type=click.IntRange(8)),
         click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1)),
@@ -47,18 +62,11 @@ def _print(summary: Any) -> None:
         click.echo(line)
 
 
-def _estimate(label: str, inputs: int, per_input: list[tuple[str, int, int]], chars: int) -> None:
-    """Print a dry-run estimate: ``per_input`` lists (role, requests per input, max tokens)."""
-    from alignforge.generate._runtime import rough_cost
+def backend_options(items: tuple[str, ...], flag: str) -> dict[str, Any] | None:
+    """``--option KEY=VALUE`` pairs as a dict (values read as YAML); the backend refuses unknown keys."""
+    from alignforge.llm import parse_cli_options
 
-    total, cost, unknown = 0, 0.0, False
-    for model, n, max_tokens in per_input:
-        c = rough_cost(model, n * inputs, chars, max_tokens)
-        total += n * inputs
-        unknown |= c is None
-        cost += c or 0.0
-    price = "unknown (no price for a model)" if unknown else f"${cost:.4f}"
-    click.echo(f"dry run: {label}: {inputs} inputs, {total} LLM requests, estimated worst-case cost {price}")
+    return parse_cli_options(items, flag=flag) or None
 
 
 @click.group("generate")
@@ -89,6 +97,13 @@ def generate_group() -> None:
     type=click.Choice(["flaw", "strong-weak", "reference", "temperature", "best-of-n"]),
 )
 @click.option("--weak-model", default=None, help="strong-weak: the model for the rejected side.")
+@click.option(
+    "--weak-option",
+    "weak_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Backend option for --weak-model, repeatable.",
+)
 @click.option("--chosen-threshold", default=9.0, show_default=True, type=float)
 @click.option("--rejected-threshold", default=6.0, show_default=True, type=float)
 @click.option("--gap-threshold", default=3.0, show_default=True, type=float)
@@ -115,6 +130,7 @@ def dpo_cmd(
     n: int | None,
     strategy: str,
     weak_model: str | None,
+    weak_options: tuple[str, ...],
     chosen_threshold: float,
     rejected_threshold: float,
     gap_threshold: float,
@@ -125,7 +141,9 @@ def dpo_cmd(
     best_of: int,
     keep_all: bool,
     model: str,
+    options: tuple[str, ...],
     judge_model: str | None,
+    judge_options: tuple[str, ...],
     max_tokens: int,
     judge_max_tokens: int,
     batch_size: int,
@@ -141,6 +159,8 @@ def dpo_cmd(
       alignforge generate dpo --prompts prompts.jsonl --out pairs.jsonl --n 1000 --strategy flaw --model local
       alignforge generate dpo --prompts prompts.jsonl --out pairs.jsonl --strategy strong-weak \\
           --model openai:gpt-4o --weak-model openai:gpt-4o-mini --max-cost 5
+      alignforge generate dpo --prompts prompts.jsonl --out pairs.jsonl --model openai:my-model \\
+          --option base_url=http://127.0.0.1:8000/v1 --option price=[0,0] --max-cost 1
     """
     from alignforge.generate import generate_dpo_pairs
 
@@ -152,6 +172,9 @@ def dpo_cmd(
         model=model,
         weak_model=weak_model,
         judge_model=judge_model,
+        llm_options=backend_options(options, "--option"),
+        weak_options=backend_options(weak_options, "--weak-option"),
+        judge_options=backend_options(judge_options, "--judge-option"),
         chosen_threshold=chosen_threshold,
         rejected_threshold=rejected_threshold,
         gap_threshold=gap_threshold,
@@ -192,7 +215,9 @@ def sft_cmd(
     min_score: float,
     limit: int | None,
     model: str,
+    options: tuple[str, ...],
     judge_model: str | None,
+    judge_options: tuple[str, ...],
     max_tokens: int,
     judge_max_tokens: int,
     batch_size: int,
@@ -209,21 +234,8 @@ def sft_cmd(
     """
     from alignforge.generate import generate_sft_data
 
-    if dry_run:
-        from alignforge.generate._inputs import load_prompts
-        from alignforge.generate.sft import _leaves, load_taxonomy
-
-        if (taxonomy is None) == (prompts is None):
-            raise click.UsageError("give exactly one of --taxonomy or --prompts")
-        if taxonomy is not None:
-            n = len(_leaves(load_taxonomy(taxonomy))[:limit])
-            steps = [(model, 1, 96), (model, 1, max_tokens), (judge_model or model, 1, judge_max_tokens)]
-            _estimate("generate sft (taxonomy)", n, steps, 1200)
-        else:
-            n = len(load_prompts(prompts, limit=limit))  # type: ignore[arg-type]
-            steps = [(model, 1, max_tokens), (judge_model or model, 1, judge_max_tokens)]
-            _estimate("generate sft", n, steps, 1200)
-        return
+    if (taxonomy is None) == (prompts is None):
+        raise click.UsageError("give exactly one of --taxonomy or --prompts")
     _print(
         generate_sft_data(
             output,
@@ -231,6 +243,9 @@ def sft_cmd(
             prompts=prompts,
             model=model,
             judge_model=judge_model,
+            llm_options=backend_options(options, "--option"),
+            judge_options=backend_options(judge_options, "--judge-option"),
+            dry_run=dry_run,
             min_score=min_score,
             max_tokens=max_tokens,
             judge_max_tokens=judge_max_tokens,
@@ -265,7 +280,9 @@ def kto_cmd(
     positive_share: str,
     limit: int | None,
     model: str,
+    options: tuple[str, ...],
     judge_model: str | None,
+    judge_options: tuple[str, ...],
     max_tokens: int,
     judge_max_tokens: int,
     batch_size: int,
@@ -282,13 +299,6 @@ def kto_cmd(
     """
     from alignforge.generate import generate_kto_data
 
-    if dry_run:
-        from alignforge.generate._inputs import load_prompts
-
-        n = len(load_prompts(input_file, limit=limit))
-        steps = [(model, per_prompt, max_tokens), (judge_model or model, per_prompt, judge_max_tokens)]
-        _estimate("generate kto", n, steps, 1200)
-        return
     try:
         lo, hi = (float(x) for x in positive_share.split("-"))
     except ValueError:
@@ -299,6 +309,9 @@ def kto_cmd(
             output,
             model=model,
             judge_model=judge_model,
+            llm_options=backend_options(options, "--option"),
+            judge_options=backend_options(judge_options, "--judge-option"),
+            dry_run=dry_run,
             threshold=threshold,
             per_prompt=per_prompt,
             min_positive=lo,

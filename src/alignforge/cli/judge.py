@@ -18,6 +18,13 @@ __all__ = ["COMMANDS"]
     show_default=True,
     help="Judge LLM: local, local:/path, openai:<m>, anthropic:<m>.",
 )
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Backend option for --model, repeatable; values are YAML (--option price=[2.5,10]).",
+)
 @click.option("--pairwise", is_flag=True, help="DPO only: also ask which side is better, in both orders.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1))
 @click.option(
@@ -33,6 +40,7 @@ def judge_cmd(
     input_file: str,
     output: str,
     model: str,
+    options: tuple[str, ...],
     pairwise: bool,
     batch_size: int,
     max_tokens: int,
@@ -47,13 +55,17 @@ def judge_cmd(
     Example:
       alignforge judge pairs.jsonl --out judged.jsonl --model anthropic:claude-sonnet-4-5
       alignforge judge pairs.jsonl --out judged.jsonl --model local --pairwise --dry-run
+      alignforge judge pairs.jsonl --out judged.jsonl --model openai:my-judge \\
+          --option base_url=http://127.0.0.1:8000/v1 --option price=[0,0] --max-cost 1
     """
+    from alignforge.cli.generate import backend_options
     from alignforge.judge import judge_file
 
     summary = judge_file(
         input_file,
         output,
         model=model,
+        llm_options=backend_options(options, "--option"),
         pairwise=pairwise,
         batch_size=batch_size,
         max_tokens=max_tokens,

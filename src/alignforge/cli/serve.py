@@ -54,15 +54,10 @@ def serve(
     """
     from alignforge.errors import ConfigError
     from alignforge.llm import get_llm
+    from alignforge.llm._options import parse_cli_options
     from alignforge.llm.serve import make_server
 
-    opts: dict[str, str] = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
-        opts[key] = value
-    llm = get_llm(spec, **opts)
+    llm = get_llm(spec, **parse_cli_options(options))
     load = getattr(llm, "load", None)
     if load is not None:
         load()

@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +18,13 @@ from alignforge.llm.base import LLM, ChatResponse
 
 __all__ = [
     "Tracker",
+    "ModelUsage",
     "resolve_llm",
     "progress_bar",
     "side_paths",
     "done_ids",
     "short_hash",
-    "rough_cost",
+    "usage_lines",
     "SidePaths",
 ]
 
@@ -52,6 +53,11 @@ def resolve_llm(
         from alignforge.llm import get_llm
 
         model = get_llm(model, cache=cache, **(options or {}))
+    elif options:
+        raise ConfigError(
+            f"backend options {sorted(options)} were given for an LLM object ({model.name}); "
+            "they apply to a model spec such as 'openai:gpt-4o'"
+        )
     if budget is not None:
         from alignforge.llm import BudgetedLLM
 
@@ -59,32 +65,50 @@ def resolve_llm(
     return model
 
 
-def rough_cost(model: str, n_requests: int, prompt_chars: int, max_tokens: int) -> float | None:
-    """Worst-case USD for ``n_requests`` (prompt about ``prompt_chars`` each, ``max_tokens`` out); None if unpriced."""
-    from alignforge.llm.pricing import estimate_cost, rough_prompt_tokens
+@dataclass
+class ModelUsage:
+    """One model's answered requests in a run; tokens and cost count only what was sent (a cache hit is free)."""
 
-    one = estimate_cost(model, rough_prompt_tokens(prompt_chars, 2), max_tokens)
-    return None if one is None else one * n_requests
+    requests: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass
 class Tracker:
-    """Counts for the progress bar and the summary: rows written, passes, cost, requests."""
+    """Counts for the progress bar and the summary: rows written, passes, cost, requests (also per model)."""
 
     target: int
     done: int = 0
     passed: int = 0
-    failed_requests: int = 0
     requests: int = 0
     cached: int = 0
     cost_usd: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    models: dict[str, ModelUsage] = field(default_factory=dict)
 
-    def on_usage(self, resp: ChatResponse) -> None:
+    def on_usage(self, resp: ChatResponse, model: str) -> None:
+        """Count an answered request of the LLM named ``model`` (its ``name``: ``openai:gpt-4o``, ``local``)."""
+        use = self.models.setdefault(model, ModelUsage())
         self.requests += 1
-        self.cached += int(resp.cached)
-        if not resp.cached:
-            self.cost_usd += resp.usage.cost_usd
+        use.requests += 1
+        if resp.cached:
+            self.cached += 1
+            use.cached += 1
+            return
+        self.cost_usd += resp.usage.cost_usd
+        use.cost_usd += resp.usage.cost_usd
+        use.prompt_tokens += resp.usage.prompt_tokens
+        use.completion_tokens += resp.usage.completion_tokens
+
+    def recorder(self, model: str) -> Callable[[ChatResponse], None]:
+        """``on_usage`` bound to one model, for a :class:`~alignforge.judge.Judge`."""
+        return lambda resp: self.on_usage(resp, model)
+
+    def models_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(vars(use)) for name, use in sorted(self.models.items())}
 
     def drop(self, reason: str) -> None:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
@@ -92,6 +116,15 @@ class Tracker:
     @property
     def pass_rate(self) -> float:
         return self.passed / self.done if self.done else 0.0
+
+
+def usage_lines(models: dict[str, dict[str, Any]]) -> list[str]:
+    """One summary line per model: requests (cache hits), tokens sent, cost."""
+    return [
+        f"model {name}: {u['requests']} requests ({u['cached']} from cache), {u['prompt_tokens']:,} prompt + "
+        f"{u['completion_tokens']:,} completion tokens, cost ${u['cost_usd']:.4f}"
+        for name, u in models.items()
+    ]
 
 
 @contextmanager
@@ -174,16 +207,21 @@ def side_paths(output: str | os.PathLike[str]) -> SidePaths:
     return SidePaths(out, Path(f"{stem}.dropped.jsonl"), Path(f"{stem}.failures.jsonl"))
 
 
-def done_ids(*paths: Path, key: str = "candidate_id") -> dict[str, int]:
-    """``metadata[key]`` of rows already written (resume): id -> how many files hold it."""
+def done_ids(*paths: Path, key: str = "candidate_id", repair: bool = True) -> dict[str, int]:
+    """``metadata[key]`` of rows already written (resume): id -> how many files hold it.
+
+    ``repair`` cuts a partial last line left by a killed run; without it (a dry run changes no file)
+    such a line is skipped.
+    """
     seen: dict[str, int] = {}
     for path in paths:
         if not path.exists():
             continue
-        repair_tail(path)
+        if repair:
+            repair_tail(path)
         if path.stat().st_size == 0:
             continue
-        for _, row in iter_jsonl(path):
+        for _, row in iter_jsonl(path, on_error="raise" if repair else "skip"):
             cid = (row.get("metadata") or {}).get(key) if isinstance(row, dict) else None
             if cid:
                 seen[cid] = seen.get(cid, 0) + 1

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignforge.generate._runtime import Tracker
-from alignforge.generate._strategies import complete
+from alignforge.generate._strategies import answer_request, complete
 from alignforge.judge.rubric import Judge, JudgeResult
-from alignforge.llm.base import LLM, LLMError
+from alignforge.llm.base import LLM, ChatRequest, LLMError
 
-__all__ = ["Job", "Scored", "answer_and_score"]
+__all__ = ["Job", "Scored", "answer_and_score", "job_request"]
 
 
 @dataclass
@@ -29,6 +29,11 @@ class Scored:
     response: str | None = None
     judge: JudgeResult | None = None
     error: str | None = None
+
+
+def job_request(job: Job, max_tokens: int) -> ChatRequest:
+    """The request :func:`answer_and_score` sends to answer ``job`` (a dry run prices it)."""
+    return answer_request(job.messages, temperature=job.temperature, max_tokens=max_tokens, seed=job.seed)
 
 
 def answer_and_score(

@@ -20,7 +20,15 @@ from alignforge.generate.flaws import FLAWS
 from alignforge.judge.rubric import Judge, JudgeResult
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
 
-__all__ = ["STRATEGIES", "Candidate", "GenContext", "complete", "requests_per_candidate"]
+__all__ = [
+    "STRATEGIES",
+    "Candidate",
+    "GenContext",
+    "complete",
+    "answer_request",
+    "plan_requests",
+    "requests_per_candidate",
+]
 
 
 @dataclass
@@ -67,18 +75,25 @@ def complete(
     """One answer per conversation; an empty answer is an ``LLMError("empty")`` (it goes to the failures file)."""
     temps = [temperature] * len(convs) if isinstance(temperature, int | float) else list(temperature)
     reqs = [
-        ChatRequest.chat(c, temperature=t, max_tokens=max_tokens, seed=s)
+        answer_request(c, temperature=t, max_tokens=max_tokens, seed=s)
         for c, t, s in zip(convs, temps, seeds, strict=True)
     ]
     out: list[str | LLMError] = []
     for res in llm.generate(reqs):
         if isinstance(res, ChatResponse):
-            tracker.on_usage(res)
+            tracker.on_usage(res, llm.name)
             text = res.text.strip()
             out.append(text if text else LLMError("empty", "the model returned an empty answer"))
         else:
             out.append(res)
     return out
+
+
+def answer_request(
+    conv: list[dict[str, str]], *, temperature: float, max_tokens: int, seed: int | None
+) -> ChatRequest:
+    """The request :func:`complete` sends for one conversation."""
+    return ChatRequest.chat(conv, temperature=temperature, max_tokens=max_tokens, seed=seed)
 
 
 def _with_answers(
@@ -244,6 +259,63 @@ STRATEGIES: dict[str, Callable[[list[Candidate], GenContext], None]] = {
     "temperature": _temperature,
     "best-of-n": _best_of_n,
 }
+
+
+Planned = list[tuple[str, ChatRequest]]
+
+
+def plan_requests(
+    strategy: str, cands: Sequence[Candidate], ctx: GenContext, *, confirm_flaws: bool
+) -> tuple[Planned, Planned]:
+    """The ``(role, request)`` pairs a strategy and the scoring send for ``cands``, for a dry run.
+
+    ``known`` are exactly the requests the strategy above builds from the input alone (so a cache
+    lookup of them is exact); ``dependent`` stand in for requests that embed an earlier answer, with
+    an answer of ``max_tokens`` tokens in its place. Roles: ``model``, ``weak``, ``judge``. Keep this in
+    step with the strategies (``test_dry_run_known_requests_match_the_run`` checks it).
+    """
+    filler = "x" * (3 * ctx.max_tokens)  # ~max_tokens tokens at the estimate's 3 characters a token
+    known: Planned = []
+    dependent: Planned = []
+
+    def answer(role: str, conv: list[dict[str, str]], temperature: float, seed: int) -> None:
+        req = answer_request(conv, temperature=temperature, max_tokens=ctx.max_tokens, seed=seed)
+        known.append((role, req))
+
+    for c in cands:
+        msgs = c.item.messages()
+        if strategy == "flaw":
+            if not c.item.response:
+                answer("model", msgs, _temp(ctx, c), c.round)
+            conv = templates.flaw_rewrite_messages(
+                c.item.text, c.item.response or filler, FLAWS[c.flaw or ""].instruction
+            )
+            rewrite = answer_request(conv, temperature=0.7, max_tokens=ctx.max_tokens, seed=c.round)
+            (known if c.item.response else dependent).append(("model", rewrite))
+        elif strategy == "strong-weak":
+            answer("model", msgs, _temp(ctx, c), c.round)
+            answer("weak", msgs, _temp(ctx, c), c.round)
+        elif strategy == "reference":
+            if not c.item.reference:
+                continue  # fails before any call
+            answer("model", templates.reference_messages(msgs, c.item.reference), _temp(ctx, c), c.round)
+            answer("model", msgs, _temp(ctx, c), c.round)
+        elif strategy == "temperature":
+            answer("model", msgs, ctx.low_temperature, c.round)
+            answer("model", msgs, ctx.high_temperature, c.round)
+        elif strategy == "best-of-n":
+            for j in range(ctx.best_of):
+                answer("model", msgs, 0.8, c.round * ctx.best_of + j)
+        n_scores = ctx.best_of if strategy == "best-of-n" else 2
+        scores = ctx.judge.score_requests(
+            [(c.item.text, filler)] * n_scores, references=[c.item.answer] * n_scores
+        )
+        dependent += [("judge", r) for r in scores]
+        if strategy == "flaw" and confirm_flaws:
+            flaw = FLAWS[c.flaw or ""]
+            check = ctx.judge.flaw_requests([(c.item.text, filler, c.flaw or "", flaw.description)])
+            dependent += [("judge", r) for r in check]
+    return known, dependent
 
 
 def requests_per_candidate(strategy: str, *, best_of: int, confirm_flaws: bool) -> int:

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignforge.errors import ConfigError
+from alignforge.generate._dpo_dryrun import estimate_dpo
+from alignforge.generate._dryrun import cost_text, estimate_lines
 from alignforge.generate._inputs import PromptItem, load_prompts
-from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, rough_cost, side_paths
+from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths, usage_lines
 from alignforge.generate._strategies import STRATEGIES, Candidate, GenContext, requests_per_candidate
 from alignforge.generate.flaws import FLAWS, flaw_sequence, parse_mix
 from alignforge.io import iter_jsonl
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
+from alignforge.llm.runner import compact_failed
 
 __all__ = ["generate_dpo_pairs", "DPOSummary", "Thresholds", "pair_gate_reasons"]
 
@@ -49,16 +52,23 @@ class DPOSummary:
     cached: int = 0
     stopped_because: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # per LLM name: requests, tokens, cost
     estimate: dict[str, Any] | None = None
 
     def lines(self) -> list[str]:
         if self.estimate is not None:
             e = self.estimate
-            cost = "unknown (no price for this model)" if e["cost_usd"] is None else f"${e['cost_usd']:.4f}"
-            return [
-                f"dry run: {e['candidates']} candidates x {e['requests_per_candidate']} requests = "
-                f"{e['requests']} LLM requests (worst case {e['max_requests']}), estimated cost {cost}"
-            ]
+            head = (
+                f"dry run: {e['candidates']} candidates to try, {e['planned']} LLM requests ({e['requests']} to "
+                f"send, {e['cached']} answered from the cache; worst case {e['max_requests']} for "
+                f"{e['max_candidates']} candidates), estimated cost {cost_text(e['cost_usd'])}"
+            )
+            done = (
+                [f"   resumed: {e['resumed']} candidates ({e['passed']} passing pairs) are already written"]
+                if e["resumed"]
+                else []
+            )
+            return estimate_lines(head, e) + done
         rate = f"{self.passed / self.candidates:.0%}" if self.candidates else "-"
         out = [
             f"{self.passed}/{self.target} pairs passed the gates after {self.candidates} candidates "
@@ -66,6 +76,7 @@ class DPOSummary:
             f"written {self.written} to {self.outputs.get('out')}, dropped {self.dropped} "
             f"({self.outputs.get('dropped')}), LLM failures {self.failed} ({self.outputs.get('failures')})",
             f"requests {self.requests} ({self.cached} from cache), cost ${self.cost_usd:.4f}",
+            *usage_lines(self.models),
         ]
         if self.resumed:
             out.append(
@@ -190,11 +201,11 @@ def _row(c: Candidate, *, strategy: str, judge_name: str, reasons: list[str]) ->
     }
 
 
-def _passed_state(path: os.PathLike[str]) -> tuple[set[str], dict[str, int]]:
+def _passed_state(path: os.PathLike[str], *, strict: bool = True) -> tuple[set[str], dict[str, int]]:
     prompts: set[str] = set()
     flaws: dict[str, int] = {}
     if os.path.exists(path) and os.path.getsize(path) > 0:
-        for _, row in iter_jsonl(path):
+        for _, row in iter_jsonl(path, on_error="raise" if strict else "skip"):
             meta = row.get("metadata") or {}
             if meta.get("gates_passed"):
                 prompts.add(str(meta.get("prompt_id")))
@@ -205,6 +216,31 @@ def _passed_state(path: os.PathLike[str]) -> tuple[set[str], dict[str, int]]:
 
 def _name(model: str | LLM) -> str:
     return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
+
+
+def _queue(items: list[PromptItem], max_rounds: int, flaws: list[str]) -> list[Candidate]:
+    """Every candidate the run may try, round by round; candidate k always gets flaw k."""
+    return [
+        Candidate(
+            cid=f"{item.id}#{r}",
+            index=r * len(items) + i,
+            round=r,
+            item=item,
+            flaw=flaws[r * len(items) + i] if flaws else None,
+        )
+        for r in range(max_rounds)
+        for i, item in enumerate(items)
+    ]
+
+
+class _Settled:
+    """Candidates with nothing left to retry: written, or their prompt already has a passing pair."""
+
+    def __init__(self, done: set[str], passed_prompts: set[str]) -> None:
+        self.done, self.passed_prompts = done, passed_prompts
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self.done or str(cid).rpartition("#")[0] in self.passed_prompts
 
 
 def generate_dpo_pairs(
@@ -234,6 +270,8 @@ def generate_dpo_pairs(
     best_of: int = 4,
     cache: str | os.PathLike[str] | None = "auto",
     llm_options: dict[str, Any] | None = None,
+    weak_options: dict[str, Any] | None = None,
+    judge_options: dict[str, Any] | None = None,
     progress: bool = True,
     dry_run: bool = False,
     limit: int | None = None,
@@ -244,6 +282,10 @@ def generate_dpo_pairs(
     gap >= ``gap_threshold``, not identical, and for ``flaw`` the judge confirms the planned flaw
     in a fluent answer); each prompt gives at most one pair and is retried up to ``max_rounds``
     times. Stops early when ``max_candidates`` or ``max_cost`` (USD) is reached, and says so.
+
+    ``llm_options``, ``weak_options`` and ``judge_options`` are backend options (``{"price": [2.5, 10]}``)
+    for ``model``, ``weak_model`` and ``judge_model`` given as specs. ``dry_run`` calls nothing and
+    returns the estimate of what is left to do (see :mod:`alignforge.generate._dryrun`).
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -255,65 +297,76 @@ def generate_dpo_pairs(
         raise ConfigError(
             f"--n {target} is more than the {len(items)} prompts in {input_file} (one pair per prompt)"
         )
+    if strategy == "strong-weak" and weak_model is None:
+        raise ConfigError("strategy strong-weak needs a weak model: --weak-model (e.g. openai:gpt-4o-mini)")
+    if weak_options and weak_model is None:
+        raise ConfigError("weak-model options (--weak-option) need a weak model (--weak-model)")
+    if judge_options and judge_model is None:
+        raise ConfigError(
+            "judge options (--judge-option) need a judge model (--judge-model); the default judge is "
+            "--model, set with --option"
+        )
     paths = side_paths(output_file)
     summary = DPOSummary(target=target, outputs={k: str(v) for k, v in vars(paths).items()})
     rpc = requests_per_candidate(strategy, best_of=best_of, confirm_flaws=confirm_flaws)
-    if dry_run:
-        cands = target
-        worst = max_candidates or len(items) * max_rounds
-        chars = sum(len(i.text) for i in items) // max(len(items), 1) + 600
-        cost = rough_cost(_name(model), cands * rpc, chars, max(max_tokens, judge_max_tokens))
-        summary.estimate = {
-            "candidates": cands,
-            "requests_per_candidate": rpc,
-            "requests": cands * rpc,
-            "max_requests": worst * rpc,
-            "cost_usd": cost,
-        }
-        return summary
     cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
+    done = done_ids(paths.out, paths.dropped, repair=not dry_run)
+    passed_prompts, flaw_counts = _passed_state(paths.out, strict=not dry_run)
+    flaws = flaw_sequence(mix, len(items) * max_rounds) if strategy == "flaw" else []
+    queue = _queue(items, max_rounds, flaws)
+    params: dict[str, Any] = {
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "low_temperature": low_temperature,
+        "high_temperature": high_temperature,
+        "best_of": best_of,
+    }
+    if dry_run:
+        summary.estimate = estimate_dpo(
+            queue,
+            done,
+            passed_prompts,
+            target=target,
+            max_candidates=max_candidates,
+            rpc=rpc,
+            cache=cache_path,
+            strategy=strategy,
+            confirm_flaws=confirm_flaws,
+            models={
+                "model": (model, llm_options),
+                "weak": (weak_model, weak_options),
+                "judge": (judge_model, judge_options),
+            },
+            judge_max_tokens=judge_max_tokens,
+            params=params,
+        )
+        return summary
     from alignforge.llm import Budget
 
     budget = Budget(max_cost) if max_cost is not None else None
     llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
     weak = (
-        resolve_llm(weak_model, cache=cache_path, options=llm_options, budget=budget) if weak_model else None
+        resolve_llm(weak_model, cache=cache_path, options=weak_options, budget=budget) if weak_model else None
     )
     jllm = (
-        resolve_llm(judge_model, cache=cache_path, options=llm_options, budget=budget) if judge_model else llm
+        resolve_llm(judge_model, cache=cache_path, options=judge_options, budget=budget)
+        if judge_model
+        else llm
     )
     tracker = Tracker(target=target)
-    judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.on_usage)
+    judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     ctx = GenContext(
         llm=llm,
         judge=judge,
         tracker=tracker,
         weak_llm=weak,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        low_temperature=low_temperature,
-        high_temperature=high_temperature,
-        best_of=best_of,
         model_name=_name(model),
         weak_name=_name(weak_model) if weak_model else None,
+        **params,
     )
-
-    done = done_ids(paths.out, paths.dropped)
-    passed_prompts, flaw_counts = _passed_state(paths.out)
     summary.resumed = len(done)
     tracker.passed, tracker.done = len(passed_prompts), len(done)
-    flaws = flaw_sequence(mix, len(items) * max_rounds) if strategy == "flaw" else []
-    queue = [
-        Candidate(
-            cid=f"{item.id}#{r}",
-            index=r * len(items) + i,
-            round=r,
-            item=item,
-            flaw=flaws[r * len(items) + i] if flaws else None,
-        )
-        for r in range(max_rounds)
-        for i, item in enumerate(items)
-    ]
+    finished = set(done)
     stopped = "every prompt was tried max_rounds times"
     out_w, drop_w, fail_w = paths.writers()
     try:
@@ -364,6 +417,7 @@ def generate_dpo_pairs(
                         (out_w if keep_all else drop_w).write(row)
                         summary.written += int(keep_all)
                         summary.dropped += int(not keep_all)
+                    finished.add(c.cid)
                 update()
     finally:
         for w in (out_w, drop_w, fail_w):
@@ -372,5 +426,7 @@ def generate_dpo_pairs(
     summary.candidates = tracker.done
     summary.reasons, summary.flaw_counts = dict(tracker.reasons), flaw_counts
     summary.cost_usd, summary.requests, summary.cached = tracker.cost_usd, tracker.requests, tracker.cached
+    summary.models = tracker.models_dict()
     summary.stopped_because = stopped
+    compact_failed(paths.failures, _Settled(finished, passed_prompts), id_field="candidate_id")
     return summary

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
+from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
 from alignforge.generate._inputs import load_prompts
-from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths
-from alignforge.generate._scored import Job, answer_and_score
+from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths, usage_lines
+from alignforge.generate._scored import Job, answer_and_score, job_request
 from alignforge.io import JsonlWriter, iter_jsonl, write_jsonl
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
+from alignforge.llm.runner import compact_failed
 
 __all__ = ["generate_kto_data", "KTOSummary", "balance"]
 
@@ -37,12 +39,24 @@ class KTOSummary:
     requests: int = 0
     cost_usd: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # per LLM name: requests, tokens, cost
+    estimate: dict[str, Any] | None = None
 
     def lines(self) -> list[str]:
+        if self.estimate is not None:
+            e = self.estimate
+            done = f"; {e['resumed']} answers done before" if e["resumed"] else ""
+            head = (
+                f"dry run: generate kto: {e['inputs']} inputs, {e['planned']} LLM requests ({e['requests']} to "
+                f"send, {e['cached']} answered from the cache{done}), "
+                f"estimated worst-case cost {cost_text(e['cost_usd'])}"
+            )
+            return estimate_lines(head, e)
         share = f"{self.positives / self.written:.0%}" if self.written else "-"
         out = [
             f"wrote {self.written} KTO rows ({self.positives} positive, {share}) to {self.outputs.get('out')}; "
-            f"dropped {self.dropped}, LLM failures {self.failed}; requests {self.requests}, cost ${self.cost_usd:.4f}"
+            f"dropped {self.dropped}, LLM failures {self.failed}; requests {self.requests}, cost ${self.cost_usd:.4f}",
+            *usage_lines(self.models),
         ]
         if self.reasons:
             out.append("drop reasons: " + ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items())))
@@ -87,21 +101,23 @@ def generate_kto_data(
     cache: str | os.PathLike[str] | None = "auto",
     limit: int | None = None,
     progress: bool = True,
+    llm_options: dict[str, Any] | None = None,
+    judge_options: dict[str, Any] | None = None,
+    dry_run: bool = False,
 ) -> KTOSummary:
-    """Write ``prompt, completion, label`` rows with ``metadata.score`` (0-10) to ``output_file``."""
+    """Write ``prompt, completion, label`` rows with ``metadata.score`` (0-10) to ``output_file``.
+
+    ``llm_options`` / ``judge_options``: backend options for ``model`` / ``judge_model`` given as specs.
+    ``dry_run`` calls nothing and returns the estimate for the answers not scored yet.
+    """
     if not 0 <= min_positive <= max_positive <= 1:
         raise ConfigError(f"need 0 <= min_positive <= max_positive <= 1, got {min_positive}, {max_positive}")
+    if judge_options and judge_model is None:
+        raise ConfigError("judge options (--judge-option) need a judge model (--judge-model)")
     paths = side_paths(output_file)
     stage = Path(f"{paths.out.with_suffix('')}.scored.jsonl")
     summary = KTOSummary(outputs={**{k: str(v) for k, v in vars(paths).items()}, "scored": str(stage)})
     cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
-    from alignforge.llm import Budget
-
-    budget = Budget(max_cost) if max_cost is not None else None
-    llm = resolve_llm(model, cache=cache_path, budget=budget)
-    jllm = resolve_llm(judge_model, cache=cache_path, budget=budget) if judge_model else llm
-    tracker = Tracker(target=0)
-    judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.on_usage)
     items = {i.id: i for i in load_prompts(input_file, limit=limit)}
     step = (high_temperature - low_temperature) / max(per_prompt - 1, 1)
     jobs = [
@@ -116,9 +132,30 @@ def generate_kto_data(
         for i in items.values()
         for k in range(per_prompt)
     ]
-    done = done_ids(stage, paths.dropped, key="item_id")
+    done = done_ids(stage, paths.dropped, key="item_id", repair=not dry_run)
     todo = [j for j in jobs if j.item_id not in done]
-    tracker.target, tracker.done = len(jobs), len(jobs) - len(todo)
+    if dry_run:
+        summary.estimate = _estimate(
+            todo,
+            cache=cache_path,
+            models={"model": (model, llm_options), "judge": (judge_model, judge_options)},
+            max_tokens=max_tokens,
+            judge_max_tokens=judge_max_tokens,
+        )
+        summary.estimate.update(inputs=len(items), resumed=len(jobs) - len(todo))
+        return summary
+    from alignforge.llm import Budget
+
+    budget = Budget(max_cost) if max_cost is not None else None
+    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
+    jllm = (
+        resolve_llm(judge_model, cache=cache_path, options=judge_options, budget=budget)
+        if judge_model
+        else llm
+    )
+    tracker = Tracker(target=len(jobs), done=len(jobs) - len(todo))
+    judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
+    finished = set(done)
     with (
         JsonlWriter(stage) as stage_w,
         JsonlWriter(paths.dropped) as drop_w,
@@ -146,6 +183,7 @@ def generate_kto_data(
                 }
                 row: dict[str, Any] = {"prompt": item.prompt, "completion": s.response}
                 tracker.done += 1
+                finished.add(s.job.item_id)
                 if j is None or not j.ok or j.score is None:
                     meta["drop_reason"] = "judge_parse_failed"
                     drop_w.write({**row, "metadata": meta})
@@ -174,4 +212,28 @@ def generate_kto_data(
             summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
     summary.dropped = sum(summary.reasons.values())
     summary.requests, summary.cost_usd = tracker.requests, tracker.cost_usd
+    summary.models = tracker.models_dict()
+    compact_failed(paths.failures, finished, id_field="item_id")
     return summary
+
+
+def _estimate(
+    todo: list[Job],
+    *,
+    cache: str | os.PathLike[str] | None,
+    models: dict[str, tuple[str | LLM | None, dict[str, Any] | None]],
+    max_tokens: int,
+    judge_max_tokens: int,
+) -> dict[str, Any]:
+    """Each answer not scored yet: the answer request (known), then its judge call (depends on it)."""
+    dry = DryRun(cache)
+    try:
+        _, jllm = dry.model_and_judge(models)
+        dry.add("model", [job_request(j, max_tokens) for j in todo])
+        filler = "x" * (3 * max_tokens)
+        judge = Judge(jllm, max_tokens=judge_max_tokens)
+        dry.add("judge", judge.score_requests([(j.prompt_text, filler) for j in todo]), dependent=True)
+        est = dry.result()
+    finally:
+        dry.close()
+    return {**est, "planned": est["requests"] + est["cached"]}

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
 
-__all__ = ["Answer", "ask_strict", "AskParams"]
+__all__ = ["Answer", "ask_strict", "AskParams", "first_requests"]
 
 T = TypeVar("T")
 
@@ -37,6 +37,17 @@ class Answer(Generic[T]):
     cost_usd: float = 0.0
 
 
+def _request(conv: list[dict[str, str]], params: AskParams) -> ChatRequest:
+    return ChatRequest.chat(
+        conv, temperature=params.temperature, max_tokens=params.max_tokens, model=params.model
+    )
+
+
+def first_requests(conversations: Sequence[list[dict[str, str]]], params: AskParams) -> list[ChatRequest]:
+    """The requests :func:`ask_strict` sends first (a dry run prices them; re-asks come on top)."""
+    return [_request(list(c), params) for c in conversations]
+
+
 def ask_strict(
     llm: LLM,
     conversations: Sequence[list[dict[str, str]]],
@@ -54,12 +65,7 @@ def ask_strict(
     for attempt in range(1, params.retries + 2):
         if not pending:
             break
-        reqs = [
-            ChatRequest.chat(
-                convs[i], temperature=params.temperature, max_tokens=params.max_tokens, model=params.model
-            )
-            for i in pending
-        ]
+        reqs = [_request(convs[i], params) for i in pending]
         results = llm.generate(reqs)
         still: list[int] = []
         for i, res in zip(pending, results, strict=True):

@@ -15,10 +15,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignforge.generate._runtime import Tracker, progress_bar, resolve_llm, rough_cost, side_paths
+from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
+from alignforge.generate._runtime import Tracker, progress_bar, resolve_llm, side_paths, usage_lines
 from alignforge.io import DataError, JsonlWriter, iter_jsonl, read_rows, repair_tail
 from alignforge.judge.rubric import Judge, JudgeResult
 from alignforge.llm.base import LLM
+from alignforge.llm.runner import compact_failed
 from alignforge.records import Kind, text_of
 
 __all__ = ["judge_file", "JudgeFileSummary"]
@@ -38,14 +40,17 @@ class JudgeFileSummary:
     requests: int = 0
     estimate: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # per LLM name: requests, tokens, cost
 
     def lines(self) -> list[str]:
         if self.estimate is not None:
-            c = self.estimate["cost_usd"]
-            return [
-                f"dry run: {self.estimate['requests']} judge requests for {self.rows} rows, estimated cost "
-                + ("unknown (no price for this model)" if c is None else f"${c:.4f}")
-            ]
+            e = self.estimate
+            done = f" ({self.skipped_done} already done)" if self.skipped_done else ""
+            head = (
+                f"dry run: {e['requests']} judge requests for {self.rows - self.skipped_done} rows{done}, "
+                f"{e['cached']} more answered from the cache, estimated cost {cost_text(e['cost_usd'])}"
+            )
+            return estimate_lines(head, e)
         means = ", ".join(f"mean {k} {v:.2f}" for k, v in self.mean.items())
         return [
             f"judged {self.rows} rows ({self.skipped_done} already done): {self.scored} scores, "
@@ -56,6 +61,7 @@ class JudgeFileSummary:
                 else []
             ),
             f"{means}; pairwise disagreements {self.disagreements}; requests {self.requests}, cost ${self.cost_usd:.4f}",
+            *usage_lines(self.models),
         ]
 
 
@@ -97,13 +103,42 @@ def _verify_chunk(chunk: list[tuple[int, dict[str, Any]]], kind: Kind) -> list[d
     return out
 
 
-def _done_lines(path: os.PathLike[str]) -> set[int | None]:
+def _done_lines(path: os.PathLike[str], *, repair: bool = True) -> set[int | None]:
     if not os.path.exists(path):
         return set()
-    repair_tail(path)
+    if repair:
+        repair_tail(path)
     if os.path.getsize(path) == 0:
         return set()
-    return {(row.get("metadata") or {}).get("source_line") for _, row in iter_jsonl(path)}
+    rows = iter_jsonl(path, on_error="raise" if repair else "skip")
+    return {(row.get("metadata") or {}).get("source_line") for _, row in rows}
+
+
+def _items(
+    chunk: list[tuple[int, dict[str, Any]]], kind: Kind
+) -> tuple[tuple[str, ...], list[tuple[str, str]], list[str | None]]:
+    """The score keys of ``kind`` and, per row and key, the ``(prompt, response)`` to judge and its reference."""
+    keys = ("chosen_score", "rejected_score") if kind is Kind.DPO else ("score",)
+    items: list[tuple[str, str]] = []
+    refs: list[str | None] = []
+    for _, r in chunk:
+        answer = r.get("answer", (r.get("metadata") or {}).get("answer"))
+        refs += [None if answer is None else str(answer)] * len(keys)
+        prompt = r["prompt"] if "prompt" in r else r["messages"][:-1]
+        for key in keys:
+            field_name = key.removesuffix("_score") if kind is Kind.DPO else None
+            resp = (
+                r[field_name]
+                if field_name
+                else (r["completion"] if "completion" in r else r["messages"][-1:])
+            )
+            items.append((text_of(prompt), text_of(resp)))
+    return keys, items, refs
+
+
+def _pair_items(items: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """``(prompt, chosen, rejected)`` per DPO row from its two score items."""
+    return [(items[2 * k][0], items[2 * k][1], items[2 * k + 1][1]) for k in range(len(items) // 2)]
 
 
 def judge_file(
@@ -132,27 +167,29 @@ def judge_file(
     if kind not in (Kind.DPO, Kind.SFT, Kind.KTO):
         raise DataError(input_file, rows[0][0], f"cannot judge {kind.value} rows: give DPO, SFT or KTO data")
     summary = JudgeFileSummary(rows=len(rows), outputs={k: str(v) for k, v in vars(paths).items()})
-    per_row = (2 if kind is Kind.DPO else 1) + (2 if pairwise and kind is Kind.DPO else 0)
-    if dry_run:
-        chars = sum(len(text_of(r.get("prompt", r.get("messages")))) for _, r in rows[:200]) // min(
-            len(rows), 200
-        )
-        name = model if isinstance(model, str) else getattr(model, "name", "llm")
-        summary.estimate = {
-            "requests": per_row * len(rows),
-            "cost_usd": rough_cost(name, per_row * len(rows), chars + 1500, max_tokens),
-        }
-        return summary
-    done = _done_lines(paths.out)
+    done = _done_lines(paths.out, repair=not dry_run)
     todo = [(ln, r) for ln, r in rows if ln not in done]
     summary.skipped_done = len(rows) - len(todo)
     cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
+    if dry_run:
+        dry = DryRun(cache_path)
+        try:
+            judge = Judge(dry.role("judge", model, llm_options), max_tokens=max_tokens)
+            _, items, refs = _items(todo, kind)
+            dry.add("judge", judge.score_requests(items, references=refs))
+            if pairwise and kind is Kind.DPO:
+                dry.add("judge", judge.pairwise_requests(_pair_items(items)))
+            summary.estimate = dry.result()
+        finally:
+            dry.close()
+        return summary
     from alignforge.llm import Budget
 
     budget = Budget(max_cost) if max_cost is not None else None
     llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
     tracker = Tracker(target=len(rows), done=summary.skipped_done, passed=summary.skipped_done)
-    judge = Judge(llm, max_tokens=max_tokens, retries=retries, on_usage=tracker.on_usage)
+    judge = Judge(llm, max_tokens=max_tokens, retries=retries, on_usage=tracker.recorder(llm.name))
+    finished = {str(ln) for ln in done}
     sums: dict[str, list[float]] = {}
     with (
         JsonlWriter(paths.out) as out_w,
@@ -164,30 +201,10 @@ def judge_file(
                 summary.budget_reached = True
                 break
             chunk = todo[start : start + batch_size]
-            keys = ("chosen_score", "rejected_score") if kind is Kind.DPO else ("score",)
-            items: list[tuple[str, str]] = []
-            refs: list[str | None] = []
-            for _, r in chunk:
-                answer = r.get("answer", (r.get("metadata") or {}).get("answer"))
-                refs += [None if answer is None else str(answer)] * len(keys)
-                prompt = r["prompt"] if "prompt" in r else r["messages"][:-1]
-                for key in keys:
-                    field_name = key.removesuffix("_score") if kind is Kind.DPO else None
-                    resp = (
-                        r[field_name]
-                        if field_name
-                        else (r["completion"] if "completion" in r else r["messages"][-1:])
-                    )
-                    items.append((text_of(prompt), text_of(resp)))
+            keys, items, refs = _items(chunk, kind)
             results = judge.score_many(items, references=refs)
             verified = _verify_chunk(chunk, kind)
-            pairs = (
-                judge.pairwise_many(
-                    [(items[2 * k][0], items[2 * k][1], items[2 * k + 1][1]) for k in range(len(chunk))]
-                )
-                if pairwise and kind is Kind.DPO
-                else []
-            )
+            pairs = judge.pairwise_many(_pair_items(items)) if pairwise and kind is Kind.DPO else []
             for k, (ln, r) in enumerate(chunk):
                 mine = results[k * len(keys) : (k + 1) * len(keys)]
                 if any(m.status == "error" for m in mine):
@@ -222,9 +239,12 @@ def judge_file(
                 meta["source_line"] = ln
                 row["metadata"] = meta
                 out_w.write(row)
+                finished.add(str(ln))
                 tracker.done += 1
                 tracker.passed += int(all(m.ok for m in mine))
             update()
     summary.mean = {k: sum(v) / len(v) for k, v in sums.items() if v}
     summary.cost_usd, summary.requests = tracker.cost_usd, tracker.requests
+    summary.models = tracker.models_dict()
+    compact_failed(paths.failures, finished, id_field="source_line")
     return summary

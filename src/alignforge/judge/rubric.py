@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alignforge.judge import _prompts
-from alignforge.judge._ask import AskParams, ask_strict
+from alignforge.judge._ask import AskParams, ask_strict, first_requests
 from alignforge.judge._parse import parse_choice, parse_score, parse_yes_no_fields
-from alignforge.llm.base import LLM, ChatResponse
+from alignforge.judge._prompts import Messages
+from alignforge.llm.base import LLM, ChatRequest, ChatResponse
 
 __all__ = ["JudgeResult", "FlawCheck", "PairwiseResult", "Judge", "judge_response"]
 
@@ -92,14 +93,9 @@ class Judge:
         self, items: Sequence[tuple[str, str]], *, references: Sequence[str | None] | None = None
     ) -> list[JudgeResult]:
         """Score ``(prompt, response)`` pairs; ``references`` (correct answers) sharpen the rubric where known."""
-        refs = references if references is not None else [None] * len(items)
-        convs = [
-            _prompts.score_messages(p, r, rubric=self.rubric, reference=ref)
-            for (p, r), ref in zip(items, refs, strict=True)
-        ]
         answers = ask_strict(
             self.llm,
-            convs,
+            self._score_convs(items, references),
             parse_score,
             retry_message=_prompts.SCORE_RETRY,
             params=self.params,
@@ -118,16 +114,13 @@ class Judge:
 
     def check_flaws(self, items: Sequence[tuple[str, str, str, str]]) -> list[FlawCheck]:
         """``(prompt, response, flaw_name, flaw_description)``: does the response show the flaw, and is it fluent?"""
-        convs = [
-            _prompts.flaw_messages(p, r, flaw_name=name, flaw_description=desc) for p, r, name, desc in items
-        ]
 
         def parse(text: str) -> dict[str, bool] | None:
             return parse_yes_no_fields(text, ("Flaw", "Fluent"))
 
         answers = ask_strict(
             self.llm,
-            convs,
+            self._flaw_convs(items),
             parse,
             retry_message=_prompts.FLAW_RETRY,
             params=self.params,
@@ -144,17 +137,13 @@ class Judge:
 
     def pairwise_many(self, items: Sequence[tuple[str, str, str]]) -> list[PairwiseResult]:
         """``(prompt, a, b)``: asks with a first and with b first, and records whether the two verdicts agree."""
-        convs = []
-        for p, a, b in items:
-            convs.append(_prompts.pairwise_messages(p, a, b))
-            convs.append(_prompts.pairwise_messages(p, b, a))
 
         def parse(text: str) -> str | None:
             return parse_choice(text, "Winner", ("a", "b", "tie"))
 
         answers = ask_strict(
             self.llm,
-            convs,
+            self._pair_convs(items),
             parse,
             retry_message=_prompts.PAIR_RETRY,
             params=self.params,
@@ -176,6 +165,41 @@ class Judge:
             else:
                 out.append(PairwiseResult(None, False, first, second, "disagree", rationale))
         return out
+
+    # The first requests of score_many / check_flaws / pairwise_many, for dry-run estimates.
+    def score_requests(
+        self, items: Sequence[tuple[str, str]], *, references: Sequence[str | None] | None = None
+    ) -> list[ChatRequest]:
+        return first_requests(self._score_convs(items, references), self.params)
+
+    def flaw_requests(self, items: Sequence[tuple[str, str, str, str]]) -> list[ChatRequest]:
+        return first_requests(self._flaw_convs(items), self.params)
+
+    def pairwise_requests(self, items: Sequence[tuple[str, str, str]]) -> list[ChatRequest]:
+        return first_requests(self._pair_convs(items), self.params)
+
+    def _score_convs(
+        self, items: Sequence[tuple[str, str]], references: Sequence[str | None] | None
+    ) -> list[Messages]:
+        refs = references if references is not None else [None] * len(items)
+        return [
+            _prompts.score_messages(p, r, rubric=self.rubric, reference=ref)
+            for (p, r), ref in zip(items, refs, strict=True)
+        ]
+
+    @staticmethod
+    def _flaw_convs(items: Sequence[tuple[str, str, str, str]]) -> list[Messages]:
+        return [
+            _prompts.flaw_messages(p, r, flaw_name=name, flaw_description=desc) for p, r, name, desc in items
+        ]
+
+    @staticmethod
+    def _pair_convs(items: Sequence[tuple[str, str, str]]) -> list[Messages]:
+        convs = []
+        for p, a, b in items:
+            convs.append(_prompts.pairwise_messages(p, a, b))
+            convs.append(_prompts.pairwise_messages(p, b, a))
+        return convs
 
 
 def judge_response(

@@ -9,12 +9,13 @@ Importing this package is light: torch, transformers and the API SDKs load on fi
 
 from __future__ import annotations
 
+from alignforge.llm._options import MissingCredentials, parse_cli_options
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError, Message, Usage
 from alignforge.llm.budget import Budget, BudgetedLLM, CostEstimate, estimate_requests
 from alignforge.llm.cache import CachedLLM, ResponseCache
 from alignforge.llm.pricing import PRICES, Price, estimate_cost, price_of
-from alignforge.llm.registry import backends, get_llm, register_backend
-from alignforge.llm.runner import Drop, Job, RunStats, default_row, failed_path, run_requests
+from alignforge.llm.registry import backends, get_llm, llm_for_estimate, register_backend
+from alignforge.llm.runner import Drop, Job, RunStats, compact_failed, default_row, failed_path, run_requests
 
 __all__ = [
     "LLM",
@@ -24,8 +25,11 @@ __all__ = [
     "Message",
     "Usage",
     "get_llm",
+    "llm_for_estimate",
     "register_backend",
     "backends",
+    "parse_cli_options",
+    "MissingCredentials",
     "CachedLLM",
     "ResponseCache",
     "Budget",
@@ -42,4 +46,5 @@ __all__ = [
     "run_requests",
     "default_row",
     "failed_path",
+    "compact_failed",
 ]

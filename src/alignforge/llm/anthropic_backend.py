@@ -16,7 +16,7 @@ from typing import Any
 
 from alignforge._deps import require
 from alignforge.errors import ConfigError
-from alignforge.llm._options import parse_options
+from alignforge.llm._options import MissingCredentials, parse_options
 from alignforge.llm._pool import AsyncPool
 from alignforge.llm._transport import http_client
 from alignforge.llm.base import ChatRequest, ChatResponse, LLMError, Usage
@@ -56,7 +56,7 @@ class AnthropicLLM:
         self.base_url = o.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.api_key = o.api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not self.api_key:
-            raise ConfigError("anthropic backend: set ANTHROPIC_API_KEY or pass api_key=...")
+            raise MissingCredentials("anthropic backend: set ANTHROPIC_API_KEY or pass api_key=...")
         self.price: Price | None = Price(*o.price) if o.price is not None else price_of(model)
         self._sdk = require("anthropic", extra="api")
         self._client: Any = None

@@ -17,7 +17,7 @@ import orjson
 
 from alignforge._deps import require
 from alignforge.errors import ConfigError
-from alignforge.llm._options import parse_options
+from alignforge.llm._options import MissingCredentials, parse_options
 from alignforge.llm._pool import AsyncPool
 from alignforge.llm._transport import http_client
 from alignforge.llm.base import ChatRequest, ChatResponse, LLMError, Usage
@@ -62,7 +62,7 @@ class OpenAILLM:
         self.api_key = o.api_key or os.environ.get("OPENAI_API_KEY")
         if not self.api_key:
             if self.base_url is None:
-                raise ConfigError(
+                raise MissingCredentials(
                     "openai backend: set OPENAI_API_KEY or pass api_key=... "
                     "(or base_url=... for a local server)"
                 )

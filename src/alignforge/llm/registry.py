@@ -14,7 +14,7 @@ from typing import Any
 from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM
 
-__all__ = ["register_backend", "get_llm", "backends", "BackendFactory"]
+__all__ = ["register_backend", "get_llm", "llm_for_estimate", "backends", "BackendFactory"]
 
 BackendFactory = Callable[..., LLM]
 _FACTORIES: dict[str, BackendFactory] = {}
@@ -47,6 +47,25 @@ def get_llm(spec: str, *, cache: str | os.PathLike[str] | None = None, **options
         raise ConfigError(f"unknown LLM backend {name!r} in {spec!r}; known: {', '.join(backends())}")
     llm = factory(model, **options)
     if cache is not None:
+        from alignforge.llm.cache import CachedLLM
+
+        llm = CachedLLM(llm, cache)
+    return llm
+
+
+def llm_for_estimate(spec: str, *, cache: str | os.PathLike[str] | None = None, **options: Any) -> LLM:
+    """The backend for ``spec`` as :func:`get_llm` builds it (options checked, price known), for a dry run.
+
+    Nothing is sent through it, so a missing API key is replaced by a placeholder, and the cache is
+    read only if ``cache`` already exists (a dry run creates no file).
+    """
+    from alignforge.llm._options import MissingCredentials
+
+    try:
+        llm = get_llm(spec, **options)
+    except MissingCredentials:
+        llm = get_llm(spec, **{**options, "api_key": "dry-run"})
+    if cache is not None and os.path.exists(cache):
         from alignforge.llm.cache import CachedLLM
 
         llm = CachedLLM(llm, cache)

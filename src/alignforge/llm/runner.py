@@ -10,7 +10,7 @@ a rerun pays for nothing twice. Failed requests go to a side file with their err
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -20,7 +20,7 @@ from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
 from alignforge.llm.budget import Budget, BudgetedLLM
 
-__all__ = ["Job", "Drop", "RunStats", "run_requests", "default_row", "failed_path"]
+__all__ = ["Job", "Drop", "RunStats", "run_requests", "default_row", "failed_path", "compact_failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,19 +192,24 @@ def run_requests(
                     f"backend {llm.name} returned {len(results)} results for {len(chunk)} requests"
                 )
     bar.close()
-    stats.failed_file = _compact_failed(side_path, done)
+    stats.failed_file = compact_failed(side_path, done)
     return stats
 
 
-def _compact_failed(path: Path, done: set[str]) -> str | None:
-    """Keep the last entry per id that still has no output row; remove the file when none is left."""
+def compact_failed(path: str | os.PathLike[str], done: Container[str], *, id_field: str = "id") -> str | None:
+    """Keep the last entry per ``row[id_field]`` that is not ``in done``; remove the file when none is left.
+
+    A side file of failures only grows while a run goes (one line per failed attempt); compacting it at
+    the end leaves one line per request that is still failing. Returns the path, or None when removed.
+    """
     from alignforge.io import iter_jsonl, write_jsonl
 
+    path = Path(path)
     last: dict[str, Any] = {}
     if path.exists() and path.stat().st_size:
         for _, row in iter_jsonl(path, on_error="skip"):
-            if isinstance(row, dict) and str(row.get("id")) not in done:
-                last[str(row.get("id"))] = row
+            if isinstance(row, dict) and str(row.get(id_field)) not in done:
+                last[str(row.get(id_field))] = row
     if not last:
         path.unlink(missing_ok=True)
         return None
