@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from _curate_helpers import curate_cache, shared_index
 
 from alignforge.curate import scan_batch
 from alignforge.curate._labelled import CONTAMINATED_KINDS, labelled_set, recall_table
+from alignforge.curate.benchmarks import load_benchmark
 
 __all__ = ["curate_cache", "shared_index"]
 
@@ -36,3 +38,23 @@ def test_recall_per_kind_and_false_positives(benchmarks_dir: Path, shared_index:
         meta = row["metadata"]
         if meta["label"] in ("verbatim", "prompt_only", "embedded") and res:
             assert meta["item_id"] in {m["item_id"] for m in res}, (meta, res)
+
+
+def test_near_misses_are_reported_apart_and_name_their_template(
+    benchmarks_dir: Path, shared_index: Any
+) -> None:
+    rows = labelled_set(benchmarks_dir, per_kind=0, clean=0, near_miss=60, seed=5)
+    assert len(rows) == 60 and {r["metadata"]["label"] for r in rows} == {"near_miss"}
+    items = {it.id: it.question for it in load_benchmark("gsm8k", benchmark_dir=benchmarks_dir)}
+    for row in rows:  # the numbers changed, the words did not
+        original = items[row["metadata"]["item_id"]]
+        assert row["prompt"] != original
+        assert re.sub(r"\d", "", re.sub(r"\d+(?:[.,]\d+)*", "0", row["prompt"])) == re.sub(
+            r"\d", "", re.sub(r"\d+(?:[.,]\d+)*", "0", original)
+        )
+    results = scan_batch(rows, shared_index)
+    table = recall_table(rows, [bool(r) for r in results])
+    print("near-miss flag rate", round(table["near_miss"]["rate"], 3))
+    for row, res in zip(rows, results, strict=True):
+        if res:  # a flagged near miss points at the very item whose template it copies
+            assert row["metadata"]["item_id"] in {m["item_id"] for m in res}

@@ -5,7 +5,10 @@ Kinds of contaminated rows (``metadata.label``): ``verbatim`` (question + gold a
 punctuation, 1000 -> 1,000, markdown), ``embedded`` (inside a longer instruction or a
 conversation) and ``paraphrased`` (light word-level rewording). ``clean`` rows are new
 items on the same topics: word problems with other numbers, new small function tasks,
-new arithmetic and trivia questions. Tests and ``bench/decontam_speed.py`` share it.
+new arithmetic and trivia questions. ``near_miss`` rows (asked for with ``near_miss=``) are real
+GSM8K items with every number changed: the same template, another task. They are neither
+contaminated nor clean by fiat, so their flag rate is reported on its own. Tests and
+``bench/decontam_speed.py`` share the set.
 """
 
 from __future__ import annotations
@@ -230,8 +233,10 @@ def labelled_set(
     clean: int = 200,
     seed: int = 0,
     benchmarks: Sequence[str] = _BENCHES,
+    near_miss: int = 0,
 ) -> list[dict[str, Any]]:
-    """``per_kind`` rows per (benchmark, contaminated kind) plus ``clean`` clean rows, shuffled."""
+    """``per_kind`` rows per (benchmark, contaminated kind), ``clean`` clean rows and ``near_miss``
+    GSM8K items with their numbers changed, shuffled."""
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     for name in benchmarks:
@@ -240,8 +245,37 @@ def labelled_set(
             for it in rng.sample(items, min(per_kind, len(items))):
                 rows.append(_row(kind, it, rng))
     rows.extend(_clean_rows(rng, clean))
+    if near_miss:
+        # items that state at least two numbers in digits (some spell them out: nothing to change)
+        items = [
+            it
+            for it in load_benchmark("gsm8k", benchmark_dir=benchmark_dir)
+            if len(_NUM.findall(it.question)) >= 2
+        ]
+        rows.extend(_near_miss(it, rng) for it in rng.sample(items, min(near_miss, len(items))))
     rng.shuffle(rows)
     return rows
+
+
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _near_miss(it: BenchmarkItem, rng: random.Random) -> dict[str, Any]:
+    """The item's question with every number replaced by another one (same words, another task)."""
+
+    def other(m: re.Match[str]) -> str:
+        old = int(re.sub(r"\D", "", m.group(0)) or 0)
+        new = old
+        while new == old:
+            new = rng.randint(2, max(20, old * 3))
+        return str(new)
+
+    return {
+        "prompt": _NUM.sub(other, it.question),
+        "chosen": "Let us work it out step by step.",
+        "rejected": "No idea.",
+        "metadata": {"label": "near_miss", "benchmark": it.benchmark, "item_id": it.id},
+    }
 
 
 def recall_table(rows: Sequence[dict[str, Any]], flagged: Sequence[bool]) -> dict[str, dict[str, float]]:
