@@ -46,3 +46,32 @@ TREE_SOLUTION = (
     "        self.right = None\n\ndef max_height(node):\n    if node is None:\n        return 0\n"
     "    return 1 + max(max_height(node.left), max_height(node.right))\n"
 )
+
+
+def more_tasks() -> dict[str, dict]:
+    """Tasks for the pytest-style runner's edge cases and numpy scalar returns."""
+    square = "from solution import square\n\n"
+    rows = {
+        "pyt_import_error": {
+            "prompt": "Write square(x).",
+            "test_style": "pytest",
+            "tests": square + "V = square(3)\n\ndef test_v():\n    assert V == 9\n",
+        },
+        "pyt_async_class": {
+            "prompt": "Write square(x).",
+            "test_style": "pytest",
+            "tests": square + "async def test_async():\n    assert square(3) == 9\n\n"
+            "class TestSquare:\n    def test_method(self):\n        assert square(-2) == 4\n",
+        },
+        "pyt_fixture": {
+            "prompt": "Write square(x).",
+            "test_style": "pytest",
+            "tests": square + "def test_with_fixture(tmp_path):\n    assert square(2) == 4\n",
+        },
+        "is_pos": {
+            "prompt": "def is_pos(x):\n    pass\n",
+            "entry_point": "is_pos",
+            "tests": "def check(candidate):\n    assert candidate(3) is True\n    assert candidate(-1) is False\n",
+        },
+    }
+    return {tid: normalize_task({"task_id": tid, **row}) for tid, row in rows.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ MATH = {
 }
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess[str]:
     env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "alignforge", *args],
@@ -35,7 +36,17 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
+        **kw,
     )
+
+
+def _without_cap_sys_admin() -> None:
+    """Runs in the child before exec: no CAP_SYS_ADMIN, so no namespace can be made (as on many hosts)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(24, 21, 0, 0, 0) != 0:  # PR_CAPBSET_DROP, CAP_SYS_ADMIN
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -115,6 +126,21 @@ def test_verify_then_passk(tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to take CAP_SYS_ADMIN away from a child")
+def test_verify_says_what_isolation_it_fell_back_to(tmp_path):
+    tasks = _write(tmp_path / "tasks.jsonl", [ADD])
+    comp = _write(tmp_path / "samples.jsonl", [{"task_id": "T/add", "completion": "    return a + b\n"}])
+    args = ("verify", "--tasks", str(tasks), "--completions", str(comp), "--out", "v.jsonl", "--workers", "1")
+    r = _cli(*args, cwd=tmp_path)
+    assert r.returncode == 0 and "fell back" not in r.stderr, r.stderr
+    r = _cli(*args, "--fresh", cwd=tmp_path, preexec_fn=_without_cap_sys_admin)
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if "fell back" in line]
+    assert len(said) == 1 and "network NOT isolated" in said[0] and "/tmp shared" in said[0], r.stderr
+    assert json.loads((tmp_path / "v.jsonl").read_text())["passed"]  # it still verifies
+
+
 def test_bad_input_is_one_line_with_file_and_line(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [ADD])
     comp = tmp_path / "samples.jsonl"
@@ -147,6 +173,21 @@ def test_calibrate_reports_rates(tmp_path):
     assert report["false_positive_rate"] == 0.0 and report["kinds"]["hack"]["passed"] == 0
     assert report["verifiability"]["code"]["rate"] == 1.0 and report["verifiability"]["math"]["rate"] == 1.0
     assert "false-positive rate 0.00%" in r.stdout
+    probes = report["probes"]
+    for name in (
+        "fork_loop",
+        "stdout_flood",
+        "unbounded_allocation",
+        "print_passed_ok",
+        "sleep_past_timeout",
+        "network_socket",
+    ):
+        assert probes[f"hack:{name}"]["n"] == 1 and probes[f"hack:{name}"]["passed"] == 0, name
+    assert probes["hack:answer_then_boxed"]["passed"] == 0
+    # add's reference `return a + b` has one mutation site (swap + and -); its tests kill it
+    assert report["mutants"] == {"n": 1, "killed": 1, "kill_rate": 1.0}
+    assert probes["mutant:swap_add_sub"]["statuses"] == {"failed": 1}
+    assert "mutants killed 1/1" in r.stdout
 
 
 @pytest.mark.slow
@@ -155,6 +196,28 @@ def test_calibrate_catches_a_weak_test_suite(tmp_path):
     tasks = _write(tmp_path / "tasks.jsonl", [weak])
     r = _cli("verify", "calibrate", "--tasks", str(tasks), "--workers", "1", cwd=tmp_path)
     assert r.returncode == 1 and "targets NOT met" in r.stdout
+
+
+@pytest.mark.slow
+def test_calibrate_reports_surviving_mutants_apart_from_false_positives(tmp_path):
+    # The tests never try x = 1, so they cannot tell `x > 0` from `x > 1`: that mutant survives and
+    # is reported as weak tests, not as a false positive (every wrong variant and hack still fails).
+    task = {
+        "task_id": "T/relu",
+        "prompt": 'def relu(x):\n    """x when positive, else 0."""\n',
+        "entry_point": "relu",
+        "tests": "def check(candidate):\n    assert candidate(5) == 5\n    assert candidate(-3) == 0\n"
+        "    assert candidate(0) == 0\n",
+        "solution": "    return x if x > 0 else 0\n",
+    }
+    tasks = _write(tmp_path / "tasks.jsonl", [task])
+    r = _cli(
+        "verify", "calibrate", "--tasks", str(tasks), "--workers", "1", "--json", "cal.json", cwd=tmp_path
+    )
+    report = json.loads((tmp_path / "cal.json").read_text())
+    assert r.returncode == 0 and report["false_positive_rate"] == 0.0, r.stdout
+    assert report["mutants"] == {"n": 3, "killed": 2, "kill_rate": 2 / 3}
+    assert report["surviving_mutants"] == [{"task_id": "T/relu", "mutant": "off_by_one"}]
 
 
 def test_prepare_without_source_offline_says_what_to_do(tmp_path):

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _verify_helpers import ADD_PROMPT, TREE_SOLUTION, tasks
+from _verify_helpers import ADD_PROMPT, TREE_SOLUTION, more_tasks, tasks
 
 from alignforge.verify import verify_completions
 from alignforge.verify._pool import SandboxPool
@@ -22,9 +22,58 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pool():
     os.environ["AF_TEST_SECRET"] = "s3cret-token-value"
-    with SandboxPool(2) as p:
+    p = SandboxPool(2)
+    try:
         yield p
-    os.environ.pop("AF_TEST_SECRET", None)
+    finally:
+        procs = _pool_procs(p)
+        p.close()
+        os.environ.pop("AF_TEST_SECRET", None)
+    _assert_nothing_left(procs, p.info)  # after every hack in this module, once the pool is closed
+
+
+@pytest.fixture(autouse=True)
+def _no_zombie_after_each_test(request):
+    yield
+    if "pool" in request.fixturenames:
+        p = request.getfixturevalue("pool")
+        assert _wait(lambda: not _zombies(_pool_pids(p))), f"zombies left: {_zombies(_pool_pids(p))}"
+
+
+def _wait(cond, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def _pool_procs(pool) -> dict[int, str | None]:
+    """Every worker, zygote and candidate of the pool, with its start time (pids get reused)."""
+    pids = _pool_pids(pool)
+    for pid in list(pids):
+        with contextlib.suppress(OSError):
+            pids.update(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    return {pid: _start_time(pid) for pid in pids}
+
+
+def _assert_nothing_left(procs: dict[int, str | None], info: dict) -> None:
+    """No zombie child of this process, no process of the closed pool, no process of a sandbox uid."""
+
+    def clean() -> bool:
+        alive = [pid for pid, start in procs.items() if start is not None and _start_time(pid) == start]
+        uids = [p for u in info["sandbox_uids"] for p in _uid_procs(u)] if info["uid_switch"] else []
+        return not alive and not uids and not _zombies({os.getpid()})
+
+    assert procs and _wait(clean), "processes or zombies outlived the pool"
 
 
 def _run(pool, task_id, code, *, style="full", timeout_s=2.0, partial=False, task_map=None, memory_mb=1024):
@@ -129,6 +178,43 @@ def test_exit_codes_stdout_and_forged_frames_never_pass(pool, body):
     assert not v["passed"] and v["reward"] == 0.0
 
 
+@pytest.mark.parametrize(
+    "task_id,body",
+    [
+        ("add", "import numpy as np\nreturn np.int64(a + b)"),
+        ("add", "import numpy as np\nreturn np.float64(a + b)"),
+        ("add", "import numpy as np\nreturn np.int32(a) + np.int32(b)"),
+        ("add", "import numpy as np\nreturn np.array([a, b]).sum()"),
+        ("is_pos", "import numpy as np\nreturn np.bool_(a > 0)"),
+        ("is_pos", "import numpy as np\nreturn (np.array([a]) > 0)[0]"),
+    ],
+)
+def test_numpy_scalars_compare_as_numbers(pool, task_id, body):
+    pytest.importorskip("numpy")
+    code = _add(body) if task_id == "add" else _add(body).replace("def add(a, b)", "def is_pos(a)")
+    v = _run(pool, task_id, code, task_map={**tasks(), **more_tasks()})
+    assert v["status"] == "passed", v
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "import numpy as np\nclass I(np.int64):\n    def __eq__(self, o): return True\nreturn I(0)",
+        "import numpy as np\nclass F(np.float64):\n    def __eq__(self, o): return True\n"
+        "    __hash__ = np.float64.__hash__\nreturn F(0.0)",
+        "import numpy as np\nclass J(np.int64):\n    pass\nreturn [J(a + b)]",  # not numpy's own type
+        # a look-alike: a class named numpy.int64 in a fake numpy module, with item() and __eq__
+        "import sys, types\nfake = types.ModuleType('numpy')\nclass int64:\n    __module__ = 'numpy'\n"
+        "    def __eq__(self, o): return True\n    def item(self): return 3\nfake.int64 = int64\n"
+        "sys.modules['numpy'] = fake\nreturn int64()",
+    ],
+)
+def test_numpy_subclasses_and_look_alikes_are_flagged(pool, body):
+    pytest.importorskip("numpy")
+    v = _run(pool, "add", _add(body))
+    assert v["status"] == "hack_suspected" and not v["passed"], v
+
+
 def test_exit_at_import_is_not_a_pass(pool):
     v = _run(pool, "add", "import os\nos._exit(0)\n" + _add("return a + b"))
     assert v["status"] == "error" and not v["passed"]
@@ -188,13 +274,17 @@ def test_unbounded_allocation_is_memory(pool):
 
 
 def test_stdout_flood_survives(pool):
-    v = _run(
-        pool,
-        "add",
-        _add("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)\nreturn a + b"),
-        timeout_s=1.0,
+    # 60 MB on stdout, on fd 1 directly and on stderr: the channel is untouched and the right answer counts.
+    flood = (
+        "import os, sys\nfor _ in range(2000):\n    sys.stdout.write('x' * 10000)\n"
+        "    os.write(1, b'passed\\n' * 1000)\n    sys.stderr.write('OK ' * 3000)\nreturn a + b"
     )
-    assert not v["passed"] or v["status"] == "passed"  # either finished or timed out; never a crash
+    v = _run(pool, "add", _add(flood), timeout_s=10.0)
+    assert v["status"] == "passed" and v["passed"], v
+    # A flood of "passed" that never returns is a timeout, not a pass and not a lost worker.
+    endless = "import sys\nwhile True:\n    sys.stdout.write('passed\\n' * 1000)"
+    v = _run(pool, "add", _add(endless), timeout_s=1.0)
+    assert v["status"] == "timeout" and not v["passed"], v
     assert _run(pool, "add", _add("return a + b"))["passed"]
 
 
@@ -270,6 +360,122 @@ def test_stdio_style(pool):
     good = "a, b = map(int, input().split())\nprint(a + b)\n"
     assert _run(pool, "stdio", good)["passed"]
     assert not _run(pool, "stdio", "print(3)\n")["passed"]
+
+
+def _worker_pids(pool) -> list[int]:
+    return sorted(w.proc.pid for w in pool._all)
+
+
+@pytest.mark.parametrize(
+    "program,detail",
+    [
+        ("raise ValueError('boom')\n", "ValueError: boom"),
+        ("a, b = map(int, input().split())\nprint(a + b)\n1 / 0\n", "ZeroDivisionError"),
+        ("class E(Exception):\n    pass\nraise E('mine')\n", "E: mine"),
+        ("import ctypes\nctypes.string_at(0)\n", ""),  # a segfault: the whole job is an error
+    ],
+)
+def test_stdio_runtime_error_is_that_tests_error(pool, program, detail):
+    before = _worker_pids(pool)
+    v = _run(pool, "stdio", program, partial=True)
+    assert v["status"] in ("failed", "error") and not v["passed"], v
+    assert "worker lost" not in v.get("detail", ""), v
+    if detail:
+        assert v["status"] == "failed" and v["tests"][0]["outcome"] == "error", v
+        assert detail in v["tests"][0]["detail"]
+    assert _worker_pids(pool) == before  # the worker lived: no restart
+    assert _run(pool, "stdio", "a, b = map(int, input().split())\nprint(a + b)\n")["passed"]
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(b'%d\\n' % (a + b))\n",
+        "a, b = map(int, open(0).read().split())\nprint(a + b)\n",
+        "import os\na, b = map(int, os.read(0, 100).split())\nos.write(1, str(a + b).encode())\n",
+        "import sys\nfor line in sys.stdin:\n    print(sum(map(int, line.split())))\nsys.exit(0)\n",
+        "import sys\ninput = sys.stdin.readline\na, b = map(int, input().split())\nprint(a + b, flush=True)\n",
+    ],
+)
+def test_stdio_programs_may_use_the_real_file_descriptors(pool, program):
+    v = _run(pool, "stdio", program)
+    assert v["passed"], v
+
+
+def test_stdio_output_flood_fails_fast(pool):
+    before = _worker_pids(pool)
+    v = _run(pool, "stdio", "while True:\n    print('3' * 1000)\n", timeout_s=5.0)
+    assert v["status"] == "failed" and not v["passed"] and v["duration_s"] < 5, v
+    v = _run(pool, "stdio", "print('3\\n' * 10**6)\n")  # finishes, but far longer than any answer
+    assert v["status"] == "failed" and "longer than" in v["tests"][0].get("detail", ""), v
+    assert _worker_pids(pool) == before
+
+
+def _pytest_run(pool, task_id, code="def square(x):\n    return x * x\n", **kw):
+    return _run(pool, task_id, code, task_map={**tasks(), **more_tasks()}, **kw)
+
+
+def test_pytest_module_that_raises_at_import_is_an_error(pool):
+    before = _worker_pids(pool)
+    v = _pytest_run(pool, "pyt_import_error", "def square(x):\n    raise ValueError('no')\n")
+    assert v["status"] == "error" and not v["passed"], v
+    assert "at import" in v["detail"] and v["tests"][0]["outcome"] == "error"
+    assert _worker_pids(pool) == before
+    assert _pytest_run(pool, "pyt_import_error")["passed"]
+
+
+def test_candidate_errors_never_reach_the_terminal(tmp_path):
+    # The workers inherit the stderr of whoever makes the pool: make one whose stderr is a file.
+    err = tmp_path / "stderr"
+    saved = os.dup(2)
+    try:
+        with err.open("w") as fh:
+            os.dup2(fh.fileno(), 2)
+            p = SandboxPool(1)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    with p:
+        assert _run(p, "stdio", "raise ValueError('boom')\n")["status"] == "failed"
+        v = _pytest_run(p, "pyt_import_error", "def square(x):\n    raise ValueError('no')\n")
+        assert v["status"] == "error"
+        assert _run(p, "stdio", "a, b = map(int, input().split())\nprint(a + b)\n")["passed"]
+    assert "Traceback" not in err.read_text(), err.read_text()
+
+
+def test_pytest_async_tests_and_test_classes_run(pool):
+    v = _pytest_run(pool, "pyt_async_class")
+    assert v["passed"] and [t["name"] for t in v["tests"]] == ["test_async", "TestSquare::test_method"], v
+    v = _pytest_run(pool, "pyt_async_class", "def square(x):\n    return 9\n", partial=True)
+    assert [t["outcome"] for t in v["tests"]] == ["passed", "failed"], v
+
+
+def test_pytest_fixtures_are_reported_not_run(pool):
+    v = _pytest_run(pool, "pyt_fixture")
+    assert v["status"] == "error" and "fixtures" in v["detail"], v
+
+
+def test_tmp_is_private_to_each_sample():
+    # One worker, so the samples run one after another on the same zygote (and alternate uids).
+    names = ["/tmp/pwn-x", "/var/tmp/pwn-x", "/dev/shm/pwn-x", "pwn-x"]
+    write = (
+        "import os, tempfile\n"
+        f"for p in {names!r} + [os.path.join(tempfile.gettempdir(), 'pwn-t'), os.path.expanduser('~/pwn-h')]:\n"
+        "    open(p, 'w').write('secret')\n"
+        "os.chmod('/tmp/pwn-x', 0o666)\nreturn a + b"
+    )
+    look = (
+        "import os, glob\n"
+        f"seen = [p for p in {names!r} if os.path.exists(p)]\n"
+        "seen += glob.glob('/tmp/**/pwn-*', recursive=True) + glob.glob('/dev/shm/pwn-*')\n"
+        "return a + b + len(seen)"
+    )
+    with SandboxPool(1) as p:
+        if "filesystem" not in p.info:
+            pytest.skip("no mount namespace here: /tmp is the host's (the documented fallback)")
+        assert _run(p, "add", _add(write))["passed"]  # sample A wrote them all ...
+        for _ in range(3):  # ... and none of B, C (A's uid again), D sees any of them
+            assert _run(p, "add", _add(look))["passed"]
 
 
 def test_markdown_fences_and_cache(pool):

@@ -68,6 +68,37 @@ def test_verify_math_table(completion, answer, passed):
     assert verify_math(completion, answer).passed is passed
 
 
+@pytest.mark.parametrize(
+    "completion,answer,passed",
+    [
+        # two different final answers, across styles: wrong, whichever style ranks first
+        ("The answer is 20. So \\boxed{18}", "18", False),
+        ("#### 20\n\\boxed{18}", "18", False),
+        ("\\boxed{18}\n#### 20", "18", False),
+        ("The answer is 20.\n#### 18", "18", False),
+        ("#### 18\nThe final answer is 20", "18", False),
+        ("First \\boxed{20}, then the answer is 18.", "18", False),
+        ("The answer is therefore 20.\n#### 18", "18", False),
+        ("Final answer: 17\n\nThe answer is \\boxed{18}", "18", False),
+        # one answer stated several ways: right
+        ("The answer is 18.\n#### 18", "18", True),
+        ("The answer is 18 apples. So \\boxed{18}", "18", True),
+        ("so the answer is $\\boxed{18}$.", "18", True),
+        ("The answer is 18.0. \\boxed{18}", "18", True),
+        ("Janet sells 9 * 2 = $<<9*2=18>>18.\nThe answer is 18.\n#### 18", "18", True),
+        ("The total is 1,000 dollars, so the answer is 1,000.\n#### 1000", "1000", True),
+        ("Answer: Let's think step by step. 6*3 = 18, so \\boxed{18}", "18", True),
+        ("We may check our answer: $6 \\cdot 3 = 18$, so our answer is correct. \\boxed{18}", "18", True),
+        ("\\boxed{18.0} and the answer is 18", "18", True),
+    ],
+)
+def test_verify_math_holds_a_completion_to_every_answer_it_states(completion, answer, passed):
+    v = verify_math(completion, answer)
+    assert v.passed is passed, v
+    if not passed and extract_answer(completion) in ("18", "18.0"):
+        assert "different final answers" in v.detail
+
+
 def test_verify_choice():
     assert verify_choice("Thinking... The answer is (B).", "B").passed
     assert not verify_choice("The answer is (C).", "B").passed
@@ -129,3 +160,69 @@ def test_prepare_humaneval_and_small_mbpp(tmp_path, benchmarks_dir):
     assert (
         "assert" in prompt and json.loads((tmp_path / "dataset_summary.json").read_text())["datasets"]["mbpp"]
     )
+
+
+@pytest.mark.slow
+def test_prepare_mbpp_from_the_hub_loads_every_split(tmp_path, benchmarks_dir, monkeypatch):
+    """Without --source, MBPP comes through `datasets`: every split of both configs, not just test.
+
+    The Hub cannot be reached here, so a stand-in `datasets` serves the shared copy split by task id
+    the way the Hub does (train 601-974, test 11-510, validation 511-600, prompt 1-10).
+    """
+    import gzip
+    import sys
+    import types
+
+    from alignforge.verify import prepare_dataset
+
+    full = [json.loads(x) for x in gzip.open(benchmarks_dir / "mbpp" / "mbpp.jsonl.gz", "rt")]
+    sanitized = json.loads(gzip.open(benchmarks_dir / "mbpp" / "sanitized-mbpp.json.gz", "rt").read())
+    keep = {2, 11, 12, 512, 513, 601, 602}
+    ranges = {"train": (601, 974), "test": (11, 510), "validation": (511, 600), "prompt": (1, 10)}
+    calls = []
+
+    def load_dataset(repo, config, split):
+        calls.append((repo, config, split))
+        lo, hi = ranges[split]
+        rows = full if config == "full" else sanitized
+        return [r for r in rows if lo <= r["task_id"] <= hi and r["task_id"] in keep]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    out = prepare_dataset("mbpp", tmp_path, validation_size=5, workers=1)["splits"]
+    assert {(c, s) for _, c, s in calls} == {(c, s) for c in ("full", "sanitized") for s in ranges}
+    assert {k: v["written"] for k, v in out.items()} == {
+        "mbpp": 2,
+        "mbpp_train": 2,
+        "mbpp_valsplit": 2,
+        "mbpp_sanitized": sum(r["task_id"] in keep for r in sanitized),
+    }
+    assert len((tmp_path / "mbpp_validation.jsonl").read_text().splitlines()) == 2
+    assert (tmp_path / "mbpp_train_full.jsonl").is_file() and (
+        tmp_path / "mbpp_sanitized_full.jsonl"
+    ).is_file()
+
+
+def test_mutants_change_the_reference_one_operator_at_a_time():
+    from alignforge.verify._mutants import mutants
+
+    ref = (
+        "def helper(x):\n    return x < 100\n\n"
+        "def f(xs, k):\n    total = 0\n    for x in xs:\n        if x > k:\n            total += x\n"
+        "        else:\n            total -= 1\n    return total\n"
+    )
+
+    def run(code):
+        ns: dict = {}
+        exec(code, ns)
+        return ns["f"]([1, 5, 9], 4)
+
+    out = dict(mutants(ref, "f"))
+    assert run(ref) == 13
+    assert {name: run(code) for name, code in out.items()} == {
+        "flip_compare": -1,  # x > k -> x <= k
+        "off_by_one": 14,  # total = 0 -> total = 1
+        "swap_add_sub": -15,  # total += x -> total -= x
+        "first_branch": 15,  # the if always takes its first branch
+    }
+    assert all("x < 100" in code for code in out.values())  # only the entry point is mutated
+    assert mutants("def g():\n    return None\n", "g") == [] and mutants("not python(", "g") == []

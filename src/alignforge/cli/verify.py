@@ -108,21 +108,26 @@ def verify_group(
     hits = 0
     cache = VerdictCache(cache_path)
     rows = _rows(completions, task_map, done, out)
-    with JsonlWriter(out, append=not fresh) as writer:
-        for v in verify_completions(
-            task_map,
-            rows,
-            workers=workers,
-            timeout_s=timeout_s,
-            partial=partial,
-            isolation=isolation,
-            memory_mb=memory_mb,
-            cache=cache,
-        ):
-            writer.write(v)
-            counts[v["status"]] = counts.get(v["status"], 0) + 1
-            hits += bool(v.get("cache_hit"))
-            verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
+    pool = _pool(task_map, workers, isolation)
+    try:
+        with JsonlWriter(out, append=not fresh) as writer:
+            for v in verify_completions(
+                task_map,
+                rows,
+                timeout_s=timeout_s,
+                partial=partial,
+                memory_mb=memory_mb,
+                cache=cache,
+                pool=pool,
+                workers=workers,
+            ):
+                writer.write(v)
+                counts[v["status"]] = counts.get(v["status"], 0) + 1
+                hits += bool(v.get("cache_hit"))
+                verdicts.append({"task_id": v["task_id"], "passed": v["passed"]})
+    finally:
+        if pool is not None:
+            pool.close()
     if done:
         click.echo(f"resumed: {len(done)} verdicts were already in {out}")
     total = sum(counts.values())
@@ -139,6 +144,18 @@ def verify_group(
                 for k in k_list
             )
         )
+
+
+def _pool(task_map: dict[str, Any], workers: int | None, isolation: str) -> Any:
+    """The sandbox pool when any task runs code (None otherwise); says on stderr what isolation it fell back to."""
+    if not any(t["domain"] == "code" for t in task_map.values()):
+        return None
+    from alignforge.verify._pool import SandboxPool
+
+    pool = SandboxPool(workers, isolation=isolation)
+    if pool.fallback:
+        click.echo(f"warning: {pool.fallback}", err=True)
+    return pool
 
 
 def _finished(out: str) -> list[dict[str, Any]]:
@@ -198,8 +215,15 @@ def calibrate_cmd(
     Exit code 1 when a target is missed.
     """
     from alignforge.verify.calibrate import calibrate, format_report
+    from alignforge.verify.tasks import load_tasks
 
-    report = calibrate(tasks, limit=limit, workers=workers, timeout_s=timeout_s)
+    task_map = load_tasks(tasks)
+    pool = _pool(task_map, workers, "process")
+    try:
+        report = calibrate(task_map, limit=limit, workers=workers, timeout_s=timeout_s, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
     click.echo(format_report(report))
     if json_out:
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")

@@ -61,6 +61,12 @@ _SUSPECT_DUNDERS = (
     "__class__",
 )
 _DICT_TYPES = (dict, _Counter, _OrderedDict, _defaultdict)
+_type_flags = type.__dict__["__flags__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_type_name = type.__dict__["__name__"].__get__
+_type_mro = type.__dict__["__mro__"].__get__
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set on every class made by a class statement or type()
+_NUMPY_SKIP = ("datetime64", "timedelta64", "object_", "void")
 _Match = type(__import__("re").match("", ""))
 _handles: list[Any] = []
 
@@ -110,7 +116,27 @@ def encode(obj: Any) -> Any:
         return {"q": [encode(x) for x in obj]}
     if t is _Match:
         return {"m": obj.group(0)}
+    if _is_numpy_scalar(t):
+        return encode(t.item(obj))
     raise Untrusted(_getattr(t, "__qualname__", "?"), _suspect(t))
+
+
+def _is_numpy_scalar(t: Any) -> bool:
+    """Exactly one of numpy's own scalar classes (``np.int64``, ``np.float64``, ``np.bool_``, ...).
+
+    They are static C types, which no Python code can make: a subclass, or a look-alike class named
+    ``numpy.int64`` in a fake ``numpy`` module, is a heap type and is refused. The test reads the
+    type's slots through descriptors bound at import, so a metaclass cannot answer for it.
+    """
+    try:
+        if _type_flags(t) & _HEAPTYPE or _type_module(t) != "numpy" or _type_name(t) in _NUMPY_SKIP:
+            return False
+        return any(
+            not _type_flags(k) & _HEAPTYPE and _type_module(k) == "numpy" and _type_name(k) == "generic"
+            for k in _type_mro(t)
+        )
+    except Exception:
+        return False
 
 
 def _exc_reply(exc: BaseException) -> dict[str, Any]:
@@ -133,16 +159,40 @@ def _resolve(value: Any, ns: dict[str, Any]) -> Any:
     return value
 
 
-def _run_stdio(code: Any, stdin_text: str) -> str:
-    out = io.StringIO()
+def _run_stdio(code: Any, stdin_text: str, limit: int, null_fd: int) -> tuple[str, bool]:
+    """Run the program as ``__main__`` with real fds 0 and 1 (so ``sys.stdin.buffer``, ``open(0)``,
+    ``sys.stdout.buffer`` and ``os.write(1, ...)`` work); return (at most ``limit`` bytes of its
+    stdout, decoded, and whether there was more)."""
+    fd_in, fd_out = os.memfd_create("stdin"), os.memfd_create("stdout")
     old = sys.stdin, sys.stdout
-    sys.stdin, sys.stdout = io.StringIO(stdin_text), out
+    g: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        with contextlib.suppress(SystemExit):
-            exec(code, {"__name__": "__main__", "__builtins__": builtins})
+        data = memoryview(stdin_text.encode("utf-8", "surrogateescape"))
+        while data:
+            data = data[os.write(fd_in, data) :]
+        os.lseek(fd_in, 0, os.SEEK_SET)
+        os.dup2(fd_in, 0)
+        os.dup2(fd_out, 1)
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
+        out = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
+        sys.stdout = out
+        try:
+            with contextlib.suppress(SystemExit):
+                exec(code, g)
+            out.flush()
+            g.clear()  # drops (and so flushes) files the program opened on fd 1 while fd 1 is its stdout
+            with contextlib.suppress(Exception):
+                sys.__stdout__.flush()  # type: ignore[union-attr]
+        finally:
+            g.clear()
+            sys.stdin, sys.stdout = old
+            os.dup2(null_fd, 0)
+            os.dup2(null_fd, 1)
+        raw = os.pread(fd_out, limit + 1, 0)
+        return raw[:limit].decode("utf-8", "replace"), _len(raw) > limit
     finally:
-        sys.stdin, sys.stdout = old
-    return out.getvalue()
+        os.close(fd_in)
+        os.close(fd_out)
 
 
 def _call(ns: dict[str, Any], name: str, args: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +228,7 @@ def serve(req_fd: int, resp_fd: int) -> None:
     """
     ns: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
     stdio_code: Any = None
+    null_fd = os.open(os.devnull, os.O_RDWR)
     send = write_frame
     while True:
         try:
@@ -200,7 +251,7 @@ def serve(req_fd: int, resp_fd: int) -> None:
             elif op == "call":
                 reply = _call(ns, msg["name"], msg["args"], msg["kwargs"])
             elif op == "stdio":
-                reply = {"v": _run_stdio(stdio_code, msg["input"])}
+                reply = {"v": encode(_run_stdio(stdio_code, msg["input"], msg["limit"], null_fd))}
             else:
                 reply = {"exc": "RuntimeError", "name": "RuntimeError", "msg": f"unknown op {op!r}"}
         except BaseException as exc:

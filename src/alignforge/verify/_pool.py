@@ -93,7 +93,14 @@ class _Worker:
         write_frame(self.w, pickle.dumps(msg))
         return pickle.loads(read_frame(self.r, deadline=time.monotonic() + timeout, max_bytes=1 << 30))
 
-    def kill(self) -> None:
+    def kill(self, *, graceful: bool = False) -> None:
+        """SIGKILL the worker's process group; ``graceful`` first lets an idle worker exit on EOF
+        (it then removes what its zygote left on a shared /tmp)."""
+        if graceful and self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2)
         with contextlib.suppress(OSError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -117,9 +124,13 @@ class SandboxPool:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
-        for _ in range(self.size):
-            self._add()
-        self.info = self._info()
+        try:
+            for _ in range(self.size):
+                self._add()
+            self.info = self._info()
+        except BaseException:  # a worker that cannot start: leave no process behind
+            self.close()
+            raise
 
     def _add(self) -> None:
         w = _Worker(self.config)
@@ -134,6 +145,23 @@ class SandboxPool:
         finally:
             self._idle.put(w)
         return {"isolation": self.isolation, **info}
+
+    @property
+    def fallback(self) -> str | None:
+        """One line saying what isolation the sandbox fell back to, or None when it got all of it."""
+        net, fs = str(self.info.get("network", "")), str(self.info.get("filesystem", ""))
+        lost = []
+        if self.isolation != "bwrap" and not net.startswith("new network namespace"):
+            lost.append(f"network {net}")
+        if not self.info.get("private_tmp"):
+            lost.append(f"filesystem: {fs or 'host filesystem visible'}; /tmp shared between samples")
+        if not lost:
+            return None
+        kept = "its own uid, " if self.info.get("uid_switch") else ""
+        return (
+            f"sandbox isolation fell back: {'; '.join(lost)}. Each candidate still runs in a separate "
+            f"process with {kept}CPU, memory and file-size limits and a scrubbed environment"
+        )
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         backstop = job["timeout_s"] * (job["wall_factor"] + 1) + 20
@@ -167,7 +195,11 @@ class SandboxPool:
         with self._lock:
             workers, self._all = self._all, []
         for w in workers:
-            w.kill()
+            if w.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    w.proc.stdin.close()  # all at once: the idle ones exit together
+        for w in workers:
+            w.kill(graceful=True)
 
     def __enter__(self) -> SandboxPool:
         return self

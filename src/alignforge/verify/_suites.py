@@ -101,6 +101,7 @@ class Compiled:
     auto_imports: list[str] = field(default_factory=list)
     prompt_code: Any = None
     prefetch: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    unsupported: str = ""
 
 
 class _LiteralCalls(ast.NodeVisitor):
@@ -230,11 +231,43 @@ def compile_task(task: dict[str, Any]) -> Compiled:
         return comp
     if style == "pytest":
         tree = ast.parse(task["tests"])
-        units = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
-        return Compiled(style, units, [compile(tree, "<tests>", "exec")])
+        units, needs_args = _pytest_units(tree)
+        unsupported = ""
+        if needs_args:
+            unsupported = (
+                f"{', '.join(needs_args[:5])} take arguments: this runner calls test_* functions without "
+                "fixtures or parametrize"
+            )
+        return Compiled(style, units, [compile(tree, "<tests>", "exec")], unsupported=unsupported)
     if style == "stdio":
         return Compiled(style, [f"case {i}" for i in range(len(task["tests"]))])
     raise ValueError(f"unknown test style {style!r}")
+
+
+def _pytest_units(tree: ast.Module) -> tuple[list[str], list[str]]:
+    """Test names as pytest collects them (``test*`` functions, ``Test*`` classes' ``test*`` methods,
+    async ones included) and the tests that need arguments (fixtures or parametrize)."""
+    units: list[str] = []
+    needs_args: list[str] = []
+    funcs = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+    def add(name: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, skip: int) -> None:
+        units.append(name)
+        a = fn.args
+        positional = [*a.posonlyargs, *a.args][skip:]
+        required = len(positional) - len(a.defaults)
+        kw_required = sum(d is None for d in a.kw_defaults)
+        if required > 0 or kw_required > 0:
+            needs_args.append(name)
+
+    for node in tree.body:
+        if isinstance(node, funcs) and node.name.startswith("test"):
+            add(node.name, node, 0)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            for item in node.body:
+                if isinstance(item, funcs) and item.name.startswith("test"):
+                    add(f"{node.name}::{item.name}", item, 1)
+    return units, needs_args
 
 
 def normalize_output(text: str) -> str:

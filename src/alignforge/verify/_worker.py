@@ -8,8 +8,8 @@ pool with a verdict. Exit codes and the candidate's output never decide a pass.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
+import inspect
 import json
 import os
 import pickle
@@ -20,138 +20,11 @@ import sys
 import time
 from typing import Any
 
-from alignforge.verify._protocol import (
-    ChannelClosed,
-    ChannelTimeout,
-    ProtocolError,
-    RemoteRef,
-    decode_tree,
-    read_frame,
-    write_frame,
-)
+from alignforge.verify._calls import Abort, Conn, Remote
+from alignforge.verify._protocol import ChannelClosed, RemoteRef, read_frame, write_frame
 from alignforge.verify._suites import Compiled, StopRun, compile_task, normalize_output
 
 _DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
-
-
-class _Abort(BaseException):
-    """Ends a run; ``status`` is the verdict status it implies."""
-
-    def __init__(self, status: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class CandidateException(Exception):
-    """A non-builtin exception raised by candidate code (name and message only)."""
-
-
-class _Conn:
-    def __init__(self, req_w: int, resp_r: int, deadline: float) -> None:
-        self.req_w, self.resp_r, self.deadline = req_w, resp_r, deadline
-        self.pending_load = False
-        self.prefetched: dict[bytes, Any] = {}
-        self.prefetch_calls: list[Any] = []
-
-    def send_load(self, msg: dict[str, Any]) -> None:
-        """Send the program without waiting; its reply is read before the first call's."""
-        try:
-            write_frame(self.req_w, pickle.dumps(msg))
-        except BrokenPipeError:
-            raise _Abort("died", "candidate process exited") from None
-        self.pending_load = True
-
-    def drain_load(self) -> None:
-        if self.pending_load:
-            self.pending_load = False
-            try:
-                self._reply()
-            except Exception as exc:
-                raise _Abort(
-                    "error", f"program failed to load: {type(exc).__name__}: {str(exc)[:300]}"
-                ) from None
-
-    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        self.drain_load()
-        if self.prefetched:
-            queue = self.prefetched.get(pickle.dumps((name, args, kwargs)))
-            if queue:
-                return self._interpret(queue.popleft())
-        return self.request({"op": "call", "name": name, "args": args, "kwargs": kwargs})
-
-    def request(self, msg: dict[str, Any]) -> Any:
-        try:
-            write_frame(self.req_w, pickle.dumps(msg))
-        except BrokenPipeError:
-            raise _Abort("died", "candidate process exited") from None
-        self.drain_load()
-        return self._reply()
-
-    def _reply(self) -> Any:
-        try:
-            raw = read_frame(self.resp_r, deadline=self.deadline)
-            reply = json.loads(raw)
-            if type(reply) is dict and "pre" in reply:
-                self._store_prefetched(reply.pop("pre"))
-        except ChannelTimeout:
-            raise _Abort("timeout", "time limit reached") from None
-        except (ChannelClosed, BrokenPipeError):
-            raise _Abort("died", "candidate process exited") from None
-        except (ProtocolError, ValueError, RecursionError) as exc:
-            raise _Abort("hack_suspected", f"malformed reply: {str(exc)[:200]}") from None
-        return self._interpret(reply)
-
-    def _store_prefetched(self, pre: Any) -> None:
-        from collections import deque
-
-        if type(pre) is not list or len(pre) != len(self.prefetch_calls):
-            raise _Abort("hack_suspected", "malformed prefetch reply")
-        for (name, args, kwargs), item in zip(self.prefetch_calls, pre, strict=True):
-            if type(item) is not str:
-                raise _Abort("hack_suspected", "malformed prefetch reply")
-            self.prefetched.setdefault(pickle.dumps((name, args, kwargs)), deque()).append(json.loads(item))
-
-    def _interpret(self, reply: Any) -> Any:
-        if type(reply) is not dict:
-            raise _Abort("hack_suspected", "malformed reply")
-        if "v" in reply:
-            try:
-                return decode_tree(reply["v"])
-            except (ProtocolError, TypeError, RecursionError) as exc:
-                raise _Abort("hack_suspected", f"malformed value: {str(exc)[:200]}") from None
-        if "ok" in reply:
-            return None
-        if "ref" in reply and type(reply["ref"]) is int:
-            return RemoteRef(f"#{reply['ref']}")
-        if "untrusted" in reply:
-            name = str(reply["untrusted"])[:100]
-            if reply.get("suspect"):
-                raise _Abort("hack_suspected", f"returned a {name} whose type overrides comparison dunders")
-            raise CandidateException(f"returned an object of type {name}, which cannot be compared safely")
-        return _raise_candidate(reply)
-
-
-def _raise_candidate(reply: dict[str, Any]) -> Any:
-    name, msg = str(reply.get("exc", "")), str(reply.get("msg", ""))[:500]
-    if name == "MemoryError":
-        raise _Abort("memory", "MemoryError in candidate code")
-    klass = getattr(builtins, name, None)
-    if isinstance(klass, type) and issubclass(klass, Exception):
-        raise klass(msg)
-    raise CandidateException(f"{reply.get('name', name)}: {msg}")
-
-
-class _Remote:
-    def __init__(self, conn: _Conn, name: str) -> None:
-        self._conn, self._name = conn, name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            pickle.dumps((args, kwargs))
-        except Exception as exc:
-            raise TypeError(f"arguments cannot be sent to the sandbox: {exc}") from None
-        return self._conn.call(self._name, args, kwargs)
 
 
 class _Recorder:
@@ -173,7 +46,7 @@ class _Recorder:
     def check(self, idx: int, thunk: Any) -> None:
         try:
             ok = bool(thunk())
-        except (_Abort, StopRun):
+        except (Abort, StopRun):
             raise
         except Exception as exc:
             self.set(idx, "error", f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -181,17 +54,17 @@ class _Recorder:
         self.set(idx, "passed" if ok else "failed")
 
 
-def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder) -> None:
+def _run_units(comp: Compiled, task: dict[str, Any], conn: Conn, rec: _Recorder) -> None:
     ns: dict[str, Any] = {"__name__": "__af_tests__", "__af_check": rec.check}
     if comp.style == "humaneval":
         with contextlib.suppress(Exception):
             exec(comp.prompt_code, ns)
         exec(comp.codes[0], ns)
-        proxy = _Remote(conn, task["entry_point"])
+        proxy = Remote(conn, task["entry_point"])
         ns[task["entry_point"]] = proxy
         try:
             ns["check"](proxy)
-        except (_Abort, StopRun):
+        except (Abort, StopRun):
             raise
         except Exception as exc:  # the check body raised outside an assert
             first = next((i for i, o in enumerate(rec.outcomes) if o is None), None)
@@ -207,11 +80,11 @@ def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder
         for name in comp.remote_names:
             ns[name] = RemoteRef(name)
         for name in comp.candidate_names:
-            ns[name] = _Remote(conn, name)
+            ns[name] = Remote(conn, name)
         for i, code in enumerate(comp.codes):
             try:
                 exec(code, ns)
-            except (_Abort, StopRun):
+            except (Abort, StopRun):
                 raise
             except Exception as exc:
                 rec.set(i, "error", f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -219,44 +92,87 @@ def _run_units(comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder
         _run_pytest_style(comp, task, conn, rec, ns)
     elif comp.style == "stdio":
         for i, case in enumerate(task["tests"]):
-            out = conn.request({"op": "stdio", "input": case["input"]})
-            same = isinstance(out, str) and normalize_output(out) == normalize_output(case["output"])
-            rec.set(i, "passed" if same else "failed")
+            _run_stdio_case(conn, rec, i, case)
+
+
+def _run_stdio_case(conn: Conn, rec: _Recorder, i: int, case: dict[str, Any]) -> None:
+    """One input/output case: a runtime error in the program is this case's ``error``, nothing more."""
+    expected = str(case["output"])
+    # Enough for any output equal to the expected one after trimming; more is a flood, not an answer.
+    limit = 2 * len(expected.encode("utf-8", "surrogatepass")) + (64 << 10)
+    try:
+        reply = conn.request({"op": "stdio", "input": case["input"], "limit": limit})
+    except (Abort, StopRun):
+        raise
+    except Exception as exc:
+        rec.set(i, "error", f"{type(exc).__name__}: {str(exc)[:300]}")
+        return
+    if type(reply) is not tuple or len(reply) != 2 or type(reply[0]) is not str:
+        raise Abort("hack_suspected", "malformed stdio reply")
+    out, more = reply
+    if more:
+        rec.set(i, "failed", f"output longer than {limit} bytes")
+    else:
+        rec.set(i, "passed" if normalize_output(out) == normalize_output(expected) else "failed")
 
 
 class _SolutionModule:
     """Stands in for ``solution`` / the candidate module in ``from solution import f``."""
 
-    def __init__(self, conn: _Conn) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return _Remote(self._conn, name)
+        return Remote(self._conn, name)
 
 
 def _run_pytest_style(
-    comp: Compiled, task: dict[str, Any], conn: _Conn, rec: _Recorder, ns: dict[str, Any]
+    comp: Compiled, task: dict[str, Any], conn: Conn, rec: _Recorder, ns: dict[str, Any]
 ) -> None:
+    """Collect and call the test module's ``test_*`` functions (and ``Test*`` classes' methods).
+
+    A pytest-compatible runner, not pytest: no fixtures, no parametrize, no conftest. A test
+    that needs arguments, a module with no tests and a module that raises at import are an
+    ``error`` verdict, never a quiet zero.
+    """
+    if comp.unsupported:
+        raise Abort("error", comp.unsupported)
+    if not comp.units:
+        raise Abort("error", "the test module defines no test_* functions")
     module_name = task.get("module") or "solution"
     sys.modules[module_name] = _SolutionModule(conn)  # type: ignore[assignment]
     names = task.get("candidate_names") or ([task["entry_point"]] if task.get("entry_point") else [])
     for name in names:
-        ns[name] = _Remote(conn, name)
-    exec(comp.codes[0], ns)
+        ns[name] = Remote(conn, name)
+    try:
+        exec(comp.codes[0], ns)
+    except (Abort, StopRun):
+        raise
+    except BaseException as exc:  # like a pytest collection error: every test errors
+        detail = f"test module raised at import: {type(exc).__name__}: {str(exc)[:300]}"
+        for i, unit in enumerate(comp.units):
+            rec.outcomes[i] = {"name": unit, "outcome": "error", "detail": detail}
+        raise Abort("error", detail) from None
     for name in names:  # a test module's own `from solution import f` rebinds to the same proxy kind
-        ns.setdefault(name, _Remote(conn, name))
+        ns.setdefault(name, Remote(conn, name))
     for i, unit in enumerate(comp.units):
         try:
-            ns[unit]()
-        except (_Abort, StopRun):
+            klass, _, method = unit.rpartition("::")
+            result = getattr(ns[klass](), method)() if klass else ns[unit]()
+            if inspect.iscoroutine(result):
+                import asyncio
+
+                asyncio.run(result)
+        except (Abort, StopRun):
             raise
         except AssertionError as exc:
             rec.set(i, "failed", str(exc)[:300])
             continue
-        except Exception as exc:
-            rec.set(i, "error", f"{type(exc).__name__}: {str(exc)[:300]}")
+        except BaseException as exc:  # pytest.fail() and pytest.skip() raise BaseException subclasses
+            outcome = "failed" if type(exc).__name__ == "Failed" else "error"
+            rec.set(i, outcome, f"{type(exc).__name__}: {str(exc)[:300]}")
             continue
         rec.set(i, "passed")
 
@@ -314,9 +230,14 @@ class _Zygote:
         self.sock.close()
         self.proc.kill()
         self.proc.wait()
+        root = self.info.get("root")
+        if root and not self.info.get("private_tmp"):  # the fallback's job root on the host's /tmp
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
 
 
-def _verdict_status(rec: _Recorder, abort: _Abort | None, exit_info: dict[str, Any], cpu_limit: float) -> str:
+def _verdict_status(rec: _Recorder, abort: Abort | None, exit_info: dict[str, Any], cpu_limit: float) -> str:
     sig = os.WTERMSIG(exit_info["status"]) if os.WIFSIGNALED(exit_info["status"]) else 0
     if abort is not None:
         if abort.status == "died":
@@ -335,7 +256,10 @@ def run_job(
 ) -> dict[str, Any]:
     key = job["task_key"]
     if key not in cache:  # the pool sends each task to a worker once
-        cache[key] = (job["task"], compile_task(job["task"]))
+        try:
+            cache[key] = (job["task"], compile_task(job["task"]))
+        except Exception as exc:  # the task's own tests do not compile
+            return _error_verdict(f"the task's tests cannot be compiled: {type(exc).__name__}: {exc}"[:400])
     task, comp = cache[key]
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
@@ -346,8 +270,8 @@ def run_job(
         "nproc": 64,
     }
     meta, (req_w, resp_r) = zyg.spawn(spec)
-    conn = _Conn(req_w, resp_r, t0 + job["timeout_s"] * job["wall_factor"] + 0.5)
-    abort: _Abort | None = None
+    conn = Conn(req_w, resp_r, t0 + job["timeout_s"] * job["wall_factor"] + 0.5)
+    abort: Abort | None = None
     try:
         load = {"op": "load", "program": job["program"], "stdio": comp.style == "stdio"}
         if comp.setup_in_child:
@@ -358,11 +282,15 @@ def run_job(
         conn.send_load(load)
         try:
             _run_units(comp, task, conn, rec)
+        except (Abort, StopRun):
+            raise
+        except Exception as exc:  # raised outside any recorded test (test code around the asserts)
+            raise Abort("error", f"{type(exc).__name__} outside a test: {str(exc)[:300]}") from None
         finally:
             conn.drain_load()
     except StopRun:
         pass
-    except _Abort as exc:
+    except Abort as exc:
         abort = exc
     finally:
         os.close(req_w)
@@ -386,6 +314,17 @@ def run_job(
     if abort is not None:
         out["detail"] = abort.detail
     return out
+
+
+def _error_verdict(detail: str, status: str = "error") -> dict[str, Any]:
+    return {
+        "passed": False,
+        "reward": 0.0,
+        "status": status,
+        "tests": [],
+        "duration_s": 0.0,
+        "detail": detail,
+    }
 
 
 def main() -> None:
@@ -413,14 +352,11 @@ def main() -> None:
         except (ConnectionError, OSError) as exc:  # the zygote died under us: a candidate killed its parent
             zyg.close()
             zyg = None
-            verdict = {
-                "passed": False,
-                "reward": 0.0,
-                "status": "hack_suspected",
-                "tests": [],
-                "duration_s": 0.0,
-                "detail": f"sandbox parent lost: {exc}",
-            }
+            verdict = _error_verdict(f"sandbox parent lost: {exc}", "hack_suspected")
+        except Exception as exc:  # a harness bug: this job errors, the worker lives on with a fresh zygote
+            zyg.close()
+            zyg = None
+            verdict = _error_verdict(f"harness error: {type(exc).__name__}: {str(exc)[:300]}")
         write_frame(chan_out, pickle.dumps(verdict))
     if zyg is not None:
         zyg.close()

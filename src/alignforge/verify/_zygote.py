@@ -6,7 +6,8 @@ task's tests, so a forked child cannot find the expected answers in memory. At s
 it isolates itself once (network and mount namespaces, read-only mounts, private
 tmpfs for /tmp); every child inherits that and then drops to its own uid, limits
 and working directory. Children are reaped and swept (process group, then every
-process of the child's uid) when the worker says the job is over.
+process of the child's uid) when the worker says the job is over; then the private
+/tmp, /var/tmp and /dev/shm are emptied, so nothing one sample wrote reaches the next.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: s
 
 def _isolate(tmpfs_mb: int) -> dict[str, Any]:
     """Enter new network and mount namespaces; say what worked and what it fell back to."""
-    info: dict[str, Any] = {"uid_switch": os.geteuid() == 0}
+    info: dict[str, Any] = {"uid_switch": os.geteuid() == 0, "private_tmp": False}
     flags = _CLONE_NEWNET | _CLONE_NEWNS
     try:
         if os.geteuid() != 0:
@@ -79,7 +80,7 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
     except OSError as exc:
         info["network"] = f"NOT isolated: unshare failed ({exc.strerror}); use --isolation bwrap"
         return info
-    info["filesystem"] = _private_mounts(tmpfs_mb)
+    info["filesystem"], info["private_tmp"] = _private_mounts(tmpfs_mb)
     return info
 
 
@@ -131,7 +132,8 @@ def _expose_level(wanted: dict[str, set[str]], exposed: list[str]) -> None:
         _mount(None, top, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
 
 
-def _private_mounts(tmpfs_mb: int) -> str:
+def _private_mounts(tmpfs_mb: int) -> tuple[str, bool]:
+    """(what was done, whether /tmp, /var/tmp and /dev/shm are this zygote's own tmpfs)."""
     try:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
         exposed = _expose_interpreter()
@@ -155,9 +157,10 @@ def _private_mounts(tmpfs_mb: int) -> str:
             if os.path.isdir(point):
                 _mount("tmpfs", point, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
         shown = f"; {', '.join(exposed)} exposed read-only in an otherwise empty parent" if exposed else ""
-        return f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm{shown}"
+        text = f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm"
+        return text + f", emptied after every job{shown}", True
     except OSError as exc:
-        return f"host filesystem visible and writable where permissions allow ({exc.strerror})"
+        return f"host filesystem visible and writable where permissions allow ({exc.strerror})", False
 
 
 def _sweep_uid(uid: int) -> None:
@@ -190,6 +193,9 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
+        # Past the file-size limit a write fails with EFBIG (an exception in candidate code), not a kill.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        os.environ.update({"HOME": workdir, "TMPDIR": workdir})
         os.dup2(req_r, 3)
         os.dup2(resp_w, 4)
         null = os.open(os.devnull, os.O_RDWR)
@@ -222,6 +228,7 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
 
 
 def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
+    global _ROOT
     import pickle
 
     from alignforge.verify import _child  # noqa: F401  (warm: binds the encoder before any candidate exists)
@@ -239,7 +246,18 @@ def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
     info["sandbox_uid"] = info["sandbox_uids"][0]
     for u in uids:
         _sweep_uid(u)
-    os.makedirs(_ROOT, exist_ok=True)
+    if info["private_tmp"]:
+        os.makedirs(_ROOT, exist_ok=True)
+    else:  # /tmp is the host's, shared with other zygotes and earlier runs: a directory of our own
+        while True:
+            try:
+                _ROOT = f"/tmp/af-sandbox-{os.getpid()}-{os.urandom(4).hex()}"
+                os.mkdir(_ROOT, 0o711)
+                break
+            except FileExistsError:
+                continue
+        os.chmod(_ROOT, 0o711)
+    info["root"] = _ROOT
     signal.signal(signal.SIGCHLD, _on_sigchld)
     import gc
 
@@ -259,6 +277,7 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
     import pickle
 
     spare: dict[str, Any] | None = None
+    wipe = info["private_tmp"]  # never in the fallback: there /tmp is the host's
     while True:
         raw = sock.recv(1 << 16)
         if not raw:
@@ -283,6 +302,8 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
             out = _finish(
                 msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
             )
+            if wipe:
+                _wipe_tmp(spare["workdir"] if spare is not None else None)
             if msg["want_status"]:
                 sock.send(pickle.dumps(out))
 
@@ -345,6 +366,31 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
         _jobs.discard(pid)
     shutil.rmtree(workdir, ignore_errors=True)
     return {"status": status, "cpu_s": cpu}
+
+
+def _wipe_tmp(keep: str | None) -> None:
+    """Empty the private /tmp, /var/tmp and /dev/shm after a job (its processes are already dead).
+
+    ``keep`` is the waiting spare's working directory: its cwd stays, its contents go (without the
+    uid switch the finished job could have planted files there).
+    """
+    for top in ("/tmp", "/var/tmp", "/dev/shm", _ROOT, keep):
+        if top is None:
+            continue
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.path in (_ROOT, keep):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":

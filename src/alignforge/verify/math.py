@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 _ANSWER_IS = re.compile(
-    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.I | re.M
+    r"(?<![/\w])(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.I | re.M
 )
 _HASH = re.compile(r"^\s*####\s*(.+?)\s*$", re.M)
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
@@ -49,7 +49,7 @@ class MathVerdict:
         return {**asdict(self), "reward": self.reward}
 
 
-def _boxed(text: str) -> list[str]:
+def _boxed_at(text: str) -> list[tuple[int, str]]:
     out = []
     for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
         depth, i = 1, m.end()
@@ -57,26 +57,64 @@ def _boxed(text: str) -> list[str]:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         if depth == 0:
-            out.append(text[m.end() : i - 1].strip())
+            out.append((m.start(), text[m.end() : i - 1].strip()))
     return out
 
 
+def _boxed(text: str) -> list[str]:
+    return [b for _, b in _boxed_at(text)]
+
+
+_STYLES = ("boxed", "hash", "answer_is")  # extraction priority
+
+
+def _stated(text: str) -> list[tuple[int, str, str]]:
+    """(position, style, answer) for every final answer the text states, in text order."""
+    found = [(pos, "boxed", b) for pos, b in _boxed_at(text)]
+    found += [(m.start(), "hash", m.group(1)) for m in _HASH.finditer(text)]
+    for m in _ANSWER_IS.finditer(text):
+        value = m.group(1).strip().rstrip(".").strip("$ ")
+        if "\\boxed" not in value and "\\fbox" not in value:  # "the answer is $\\boxed{4}$": listed once
+            found.append((m.start(), "answer_is", value))
+    return sorted((f for f in found if f[2]), key=lambda f: f[0])
+
+
 def final_answers(text: str) -> list[str]:
-    """Every final answer the text states (boxed, ``#### n``, "the answer is"), in order."""
-    found = _boxed(text) or [m.group(1) for m in _HASH.finditer(text)]
-    if not found:
-        found = [m.group(1).strip().rstrip(".").strip("$ ") for m in _ANSWER_IS.finditer(text)]
-    return [f for f in found if f]
+    """Every final answer the text states (boxed, ``#### n``, "the answer is"), in text order."""
+    return [answer for _, _, answer in _stated(text)]
 
 
 def extract_answer(text: str) -> str | None:
     """The final answer: last ``\\boxed{}``, else GSM8K ``#### n``, else "the answer is", else the last number."""
-    found = final_answers(text)
-    if found:
-        return found[-1]
+    stated = _stated(text)
+    for style in _STYLES:
+        of_style = [answer for _, s, answer in stated if s == style]
+        if of_style:
+            return of_style[-1]
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     nums = _NUMBER.findall(lines[-1]) if lines else []
     return nums[-1] if nums else None
+
+
+# "therefore 18 apples" claims 18; a phrase with three or more words is prose ("our answer is correct").
+_WITH_WORDS = re.compile(r"(?:[A-Za-z]+\s+){0,3}(-?\$?\d[\d,]*(?:\.\d+)?%?)(?:\s+[A-Za-z][A-Za-z ]*)?")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_CALCULATOR = re.compile(r"<<[^<>\n]*>>")  # GSM8K's calculator annotations: <<6*3=18>>
+
+
+def _claims(text: str) -> list[str]:
+    """The final answers a text is held to: every boxed and ``####`` answer, and each "the answer
+    is ..." that states a number or some mathematics (prose after "answer:" is no claim)."""
+    out = []
+    for _, style, answer in _stated(_CALCULATOR.sub("", text)):
+        if style == "answer_is":
+            m = _WITH_WORDS.fullmatch(answer)
+            if m:
+                answer = m.group(1)
+            elif len(_PROSE_WORD.findall(answer)) >= 3 or not re.search(r"\d|\\[A-Za-z]|[\^=/{}]", answer):
+                continue
+        out.append(answer)
+    return out
 
 
 def _as_number(text: str) -> Fraction | None:
@@ -129,16 +167,17 @@ def verify_math(completion: str, answer: str) -> MathVerdict:
     """Grade a completion against a gold answer; two different final answers count as wrong."""
     gold = extract_answer(answer) if ("####" in answer or "\\boxed" in answer) else answer.strip()
     gold = gold or answer.strip()
-    stated = final_answers(completion)
-    if len(stated) > 1:
-        first = stated[0]
-        if any(not _equivalent(s, first)[0] for s in stated[1:]):
-            return MathVerdict(False, "failed", stated[-1], gold, "states different final answers")
     pred = extract_answer(completion)
     if pred is None:
         return MathVerdict(False, "failed", None, gold, "no final answer found")
     try:
         ok, how = _equivalent(pred, gold)
+        if ok:  # every answer it states, in any style, must be the gold one: hedging is wrong
+            for other in dict.fromkeys(c for c in _claims(completion) if c != pred):
+                if not _equivalent(other, gold)[0]:
+                    return MathVerdict(
+                        False, "failed", pred, gold, f"states different final answers ({other!r})"
+                    )
     except Exception as exc:  # math-verify timeouts and parse errors end as an error, never a pass
         return MathVerdict(False, "error", pred, gold, f"{type(exc).__name__}: {exc}")
     return MathVerdict(ok, "passed" if ok else "failed", pred, gold, how)

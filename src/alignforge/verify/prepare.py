@@ -39,19 +39,28 @@ def _open_rows(folder: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
     raise AlignforgeError(f"{folder}: none of {', '.join(names)} (or .gz) found")
 
 
-def _hf_rows(name: str, split: str) -> list[dict[str, Any]]:
+_MBPP_SPLITS = ("train", "test", "validation", "prompt")  # the Hub's split of the 974 (427 sanitized) tasks
+
+
+def _hf_rows(name: str, split: str | tuple[str, ...], config: str | None = None) -> list[dict[str, Any]]:
+    """Rows of one Hub split, or of several joined (in task-id order when they carry one)."""
     from alignforge._deps import require
     from alignforge.errors import AlignforgeError
 
     datasets = require("datasets", extra="train")
-    repo, config = _HF[name]
+    repo, default_config = _HF[name]
+    config = config or default_config
+    splits = (split,) if isinstance(split, str) else split
     try:
-        return [dict(r) for r in datasets.load_dataset(repo, config, split=split)]
+        rows = [dict(r) for s in splits for r in datasets.load_dataset(repo, config, split=s)]
     except Exception as exc:
         raise AlignforgeError(
             f"no --source given and {repo} could not be loaded ({type(exc).__name__}); "
             f"pass --source ../shared/benchmarks/{name}"
         ) from None
+    if len(splits) > 1 and all("task_id" in r for r in rows):
+        rows.sort(key=lambda r: int(r["task_id"]))
+    return rows
 
 
 def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
@@ -142,14 +151,17 @@ def _collect(name: str, source: Path | None) -> dict[str, tuple[list[Any], int]]
         ]
         return {"humaneval": (tasks, 0)}
     if name == "mbpp":
-        rows = _open_rows(source, ("mbpp.jsonl",)) if source else _hf_rows("mbpp", "test")
+        # The task-id ranges below pick the splits, so every Hub split is loaded, as the local file holds all 974.
+        rows = _open_rows(source, ("mbpp.jsonl",)) if source else _hf_rows("mbpp", _MBPP_SPLITS)
         out: dict[str, tuple[list[Any], int]] = {}
         for split, lo, hi in (("mbpp", 11, 510), ("mbpp_train", 601, 974), ("mbpp_valsplit", 511, 600)):
             pairs = list(_mbpp_tasks([r for r in rows if lo <= int(r["task_id"]) <= hi], sanitized=False))
             out[split] = (pairs, 0)
         if source is not None:
             san = _open_rows(source, ("sanitized-mbpp.json",))
-            out["mbpp_sanitized"] = (list(_mbpp_tasks(san, sanitized=True)), 0)
+        else:
+            san = _hf_rows("mbpp", _MBPP_SPLITS, config="sanitized")
+        out["mbpp_sanitized"] = (list(_mbpp_tasks(san, sanitized=True)), 0)
         return out
     if name == "gsm8k":
         out = {}
