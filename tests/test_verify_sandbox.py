@@ -518,3 +518,37 @@ def test_bwrap_isolation_hides_the_host_tree():
             _run(p, "add", _add("class E:\n    def __eq__(s, o): return True\nreturn E()"))["status"]
             == "hack_suspected"
         )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs the uid switch (root) to find the candidates by uid")
+def test_candidates_die_with_a_harness_killed_by_sigkill(tmp_path):
+    """A fork loop running when the harness itself is SIGKILLed (a CI timeout, an OOM kill) must not
+    live on: the candidates' PID namespace dies with the zygote."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "harness.py"
+    script.write_text(
+        "import json, os, threading, time\n"
+        "from alignforge.verify import verify_completions\n"
+        "from alignforge.verify._pool import SandboxPool\n"
+        "pool = SandboxPool(1)\n"
+        "print(json.dumps(pool.info), flush=True)\n"
+        "code = 'import os\\ndef add(a, b):\\n    while True:\\n        try:\\n            os.fork()\\n"
+        "        except OSError:\\n            pass\\n'\n"
+        "tasks = {'add': {'prompt': '', 'tests': ['assert add(1, 2) == 3'], 'entry_point': 'add'}}\n"
+        "rows = [{'task_id': 'add', 'completion': code, 'completion_style': 'full'}]\n"
+        "threading.Thread(target=lambda: list(verify_completions(tasks, rows, pool=pool, timeout_s=60)),"
+        " daemon=True).start()\n"
+        "time.sleep(2)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    info = json.loads(proc.stdout.splitlines()[0])
+    assert info["pid_namespace"] is True
+    uids = info["sandbox_uids"]
+    assert _wait(lambda: not [p for u in uids for p in _uid_procs(u)], seconds=10), (
+        f"{sum(len(_uid_procs(u)) for u in uids)} candidate processes outlived the killed harness"
+    )

@@ -77,7 +77,12 @@ class _Worker:
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alignforge.verify._worker", json.dumps(config)],
+            [
+                sys.executable,
+                "-m",
+                "alignforge.verify._worker",
+                json.dumps({**config, "parent_pid": os.getpid()}),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

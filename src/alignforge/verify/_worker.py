@@ -327,8 +327,20 @@ def _error_verdict(detail: str, status: str = "error") -> dict[str, Any]:
     }
 
 
+def _die_with_parent(parent: int | None) -> None:
+    """SIGKILL this worker when the harness dies, even mid-job (its zygote, and with it the
+    candidates' PID namespace, follow)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(0)
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
+    _die_with_parent(config.get("parent_pid"))
     chan_in, chan_out = 0, os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)

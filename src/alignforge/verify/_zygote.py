@@ -22,7 +22,7 @@ import socket
 import sys
 from typing import Any
 
-_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
@@ -81,7 +81,39 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
         info["network"] = f"NOT isolated: unshare failed ({exc.strerror}); use --isolation bwrap"
         return info
     info["filesystem"], info["private_tmp"] = _private_mounts(tmpfs_mb)
+    info["pid_namespace"] = _pid_namespace()
     return info
+
+
+def _pid_namespace() -> bool:
+    """Put every candidate in a new PID namespace whose init dies with this zygote.
+
+    The kernel kills every process of a namespace when its init exits, so candidates (forked
+    grandchildren included) cannot outlive the harness, even when it is killed with SIGKILL and
+    never gets to sweep their uid. The init only reaps orphans. False when unshare is refused.
+    """
+    try:
+        _call(_libc.unshare, _CLONE_NEWPID)
+    except OSError:
+        return False
+    zygote = os.getpid()
+    pid = os.fork()  # the first child of the namespace is its init (pid 1)
+    if pid == 0:
+        try:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            # getppid() is 0 inside the new namespace; /proc still shows the zygote by its host pid
+            if not os.path.exists(f"/proc/{zygote}"):  # it died before the line above took effect
+                os._exit(0)
+            os.closerange(0, 65536)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+            while True:
+                signal.sigwait({signal.SIGCHLD})
+                with contextlib.suppress(ChildProcessError):
+                    while os.waitpid(-1, os.WNOHANG)[0]:
+                        pass
+        finally:
+            os._exit(0)
+    return True
 
 
 def _blocked_ancestor(path: str) -> tuple[str, str] | None:
@@ -174,17 +206,6 @@ def _sweep_uid(uid: int) -> None:
         pass
     finally:
         os.setresuid(0, 0, 0)
-
-
-def _reap_orphans(*, block: bool) -> None:
-    """Reap re-parented descendants (we are their subreaper); block only when all were killed."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
