@@ -20,6 +20,7 @@ __all__ = [
     "Tracker",
     "ModelUsage",
     "resolve_llm",
+    "resolve_llms",
     "progress_bar",
     "side_paths",
     "done_ids",
@@ -74,6 +75,25 @@ class ModelUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+
+
+def resolve_llms(
+    specs: dict[str, tuple[str | LLM | None, dict[str, Any] | None]],
+    *,
+    cache: str | os.PathLike[str] | None,
+    max_cost: float | None,
+) -> tuple[dict[str, LLM | None], Any]:
+    """One ``LLM`` per role (``{"model": (spec, options), "judge": ..., "weak": ...}``) and the one
+    budget (``max_cost`` USD, or None) they share; a role without a spec is None (callers fall back
+    to ``model``)."""
+    from alignforge.llm import Budget
+
+    budget = Budget(max_cost) if max_cost is not None else None
+    llms = {
+        role: resolve_llm(spec, cache=cache, options=options, budget=budget) if spec else None
+        for role, (spec, options) in specs.items()
+    }
+    return llms, budget
 
 
 @dataclass

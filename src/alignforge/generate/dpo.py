@@ -18,7 +18,14 @@ from alignforge.errors import ConfigError
 from alignforge.generate._dpo_dryrun import estimate_dpo
 from alignforge.generate._dryrun import cost_text, estimate_lines
 from alignforge.generate._inputs import PromptItem, load_prompts
-from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths, usage_lines
+from alignforge.generate._runtime import (
+    Tracker,
+    done_ids,
+    progress_bar,
+    resolve_llms,
+    side_paths,
+    usage_lines,
+)
 from alignforge.generate._strategies import STRATEGIES, Candidate, GenContext, requests_per_candidate
 from alignforge.generate.flaws import FLAWS, flaw_sequence, parse_mix
 from alignforge.io import iter_jsonl
@@ -341,18 +348,19 @@ def generate_dpo_pairs(
             params=params,
         )
         return summary
-    from alignforge.llm import Budget
-
-    budget = Budget(max_cost) if max_cost is not None else None
-    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
-    weak = (
-        resolve_llm(weak_model, cache=cache_path, options=weak_options, budget=budget) if weak_model else None
+    llms, budget = resolve_llms(
+        {
+            "model": (model, llm_options),
+            "weak": (weak_model, weak_options),
+            "judge": (judge_model, judge_options),
+        },
+        cache=cache_path,
+        max_cost=max_cost,
     )
-    jllm = (
-        resolve_llm(judge_model, cache=cache_path, options=judge_options, budget=budget)
-        if judge_model
-        else llm
-    )
+    llm = llms["model"]
+    assert llm is not None
+    weak = llms["weak"]
+    jllm = llms["judge"] or llm
     tracker = Tracker(target=target)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     ctx = GenContext(

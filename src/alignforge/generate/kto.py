@@ -19,7 +19,14 @@ from typing import Any
 from alignforge.errors import ConfigError
 from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
 from alignforge.generate._inputs import load_prompts
-from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths, usage_lines
+from alignforge.generate._runtime import (
+    Tracker,
+    done_ids,
+    progress_bar,
+    resolve_llms,
+    side_paths,
+    usage_lines,
+)
 from alignforge.generate._scored import Job, answer_and_score, job_request
 from alignforge.io import JsonlWriter, iter_jsonl, write_jsonl
 from alignforge.judge.rubric import Judge
@@ -144,15 +151,14 @@ def generate_kto_data(
         )
         summary.estimate.update(inputs=len(items), resumed=len(jobs) - len(todo))
         return summary
-    from alignforge.llm import Budget
-
-    budget = Budget(max_cost) if max_cost is not None else None
-    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
-    jllm = (
-        resolve_llm(judge_model, cache=cache_path, options=judge_options, budget=budget)
-        if judge_model
-        else llm
+    llms, budget = resolve_llms(
+        {"model": (model, llm_options), "judge": (judge_model, judge_options)},
+        cache=cache_path,
+        max_cost=max_cost,
     )
+    llm = llms["model"]
+    assert llm is not None
+    jllm = llms["judge"] or llm
     tracker = Tracker(target=len(jobs), done=len(jobs) - len(todo))
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     finished = set(done)

@@ -15,7 +15,14 @@ from alignforge.errors import ConfigError
 from alignforge.generate import templates
 from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
 from alignforge.generate._inputs import load_prompts
-from alignforge.generate._runtime import Tracker, done_ids, progress_bar, resolve_llm, side_paths, usage_lines
+from alignforge.generate._runtime import (
+    Tracker,
+    done_ids,
+    progress_bar,
+    resolve_llms,
+    side_paths,
+    usage_lines,
+)
 from alignforge.generate._scored import Job, answer_and_score, job_request
 from alignforge.generate._strategies import answer_request, complete
 from alignforge.judge.rubric import Judge
@@ -154,15 +161,14 @@ def generate_sft_data(
             judge_max_tokens=judge_max_tokens,
         )
         return summary
-    from alignforge.llm import Budget
-
-    budget = Budget(max_cost) if max_cost is not None else None
-    llm = resolve_llm(model, cache=cache_path, options=llm_options, budget=budget)
-    jllm = (
-        resolve_llm(judge_model, cache=cache_path, options=judge_options, budget=budget)
-        if judge_model
-        else llm
+    llms, budget = resolve_llms(
+        {"model": (model, llm_options), "judge": (judge_model, judge_options)},
+        cache=cache_path,
+        max_cost=max_cost,
     )
+    llm = llms["model"]
+    assert llm is not None
+    jllm = llms["judge"] or llm
     tracker = Tracker(target=summary.inputs, done=summary.resumed)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     finished = set(done)
