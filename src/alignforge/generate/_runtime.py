@@ -78,22 +78,26 @@ class ModelUsage:
 
 
 def resolve_llms(
-    specs: dict[str, tuple[str | LLM | None, dict[str, Any] | None]],
+    model: str | LLM,
+    options: dict[str, Any] | None,
     *,
+    judge: tuple[str | LLM | None, dict[str, Any] | None],
+    weak: tuple[str | LLM | None, dict[str, Any] | None] = (None, None),
     cache: str | os.PathLike[str] | None,
     max_cost: float | None,
-) -> tuple[dict[str, LLM | None], Any]:
-    """One ``LLM`` per role (``{"model": (spec, options), "judge": ..., "weak": ...}``) and the one
-    budget (``max_cost`` USD, or None) they share; a role without a spec is None (callers fall back
-    to ``model``)."""
+) -> tuple[LLM, LLM, LLM | None, Any]:
+    """(the run's LLM, its judge, the weak model, the budget they share).
+
+    ``judge`` and ``weak`` are ``(spec, options)``; the judge is the run's LLM itself when no judge
+    model is named, the weak model None. The budget (``max_cost`` USD) is None without a cap.
+    """
     from alignforge.llm import Budget
 
     budget = Budget(max_cost) if max_cost is not None else None
-    llms = {
-        role: resolve_llm(spec, cache=cache, options=options, budget=budget) if spec else None
-        for role, (spec, options) in specs.items()
-    }
-    return llms, budget
+    llm = resolve_llm(model, cache=cache, options=options, budget=budget)
+    jllm = resolve_llm(judge[0], cache=cache, options=judge[1], budget=budget) if judge[0] else llm
+    wllm = resolve_llm(weak[0], cache=cache, options=weak[1], budget=budget) if weak[0] else None
+    return llm, jllm, wllm, budget
 
 
 @dataclass

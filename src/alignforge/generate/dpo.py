@@ -348,19 +348,14 @@ def generate_dpo_pairs(
             params=params,
         )
         return summary
-    llms, budget = resolve_llms(
-        {
-            "model": (model, llm_options),
-            "weak": (weak_model, weak_options),
-            "judge": (judge_model, judge_options),
-        },
+    llm, jllm, weak, budget = resolve_llms(
+        model,
+        llm_options,
+        judge=(judge_model, judge_options),
+        weak=(weak_model, weak_options),
         cache=cache_path,
         max_cost=max_cost,
     )
-    llm = llms["model"]
-    assert llm is not None
-    weak = llms["weak"]
-    jllm = llms["judge"] or llm
     tracker = Tracker(target=target)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     ctx = GenContext(

@@ -161,14 +161,9 @@ def generate_sft_data(
             judge_max_tokens=judge_max_tokens,
         )
         return summary
-    llms, budget = resolve_llms(
-        {"model": (model, llm_options), "judge": (judge_model, judge_options)},
-        cache=cache_path,
-        max_cost=max_cost,
+    llm, jllm, _, budget = resolve_llms(
+        model, llm_options, judge=(judge_model, judge_options), cache=cache_path, max_cost=max_cost
     )
-    llm = llms["model"]
-    assert llm is not None
-    jllm = llms["judge"] or llm
     tracker = Tracker(target=summary.inputs, done=summary.resumed)
     judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
     finished = set(done)

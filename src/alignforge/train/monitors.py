@@ -173,7 +173,6 @@ class Monitor(TrainerCallback):
         self.history: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.stopped_by: list[GateResult] = []
-        self._logps: list[tuple[float, float]] = []
         self._kl_step = -1
 
     # -- measurements -------------------------------------------------------------------------
@@ -198,18 +197,17 @@ class Monitor(TrainerCallback):
             # the baseline survives a resume: it is saved with the metrics of every checkpoint
             self.metrics.setdefault("logps_chosen_initial", c)
             self.metrics.setdefault("logps_rejected_initial", r)
-            self._logps.append((c, r))
-            self._check_logp_trend()
+            self._check_logp_trend(c, r)
         if step is not None:
             self.history.append(
                 {"step": step, **{k: v for k, v in logs.items() if isinstance(v, int | float)}}
             )
 
-    def _check_logp_trend(self) -> None:
-        if not self.logp_trend_warning or not self._logps:
+    def _check_logp_trend(self, c1: float, r1: float) -> None:
+        """Compare the latest validation log-probs with the pre-training baseline."""
+        if not self.logp_trend_warning:
             return
         c0, r0 = self.metrics["logps_chosen_initial"], self.metrics["logps_rejected_initial"]
-        c1, r1 = self._logps[-1]
         if c1 < c0 and r1 < r0:
             msg = (
                 f"chosen and rejected log-probs both fell (chosen {c0:.2f} -> {c1:.2f}, rejected {r0:.2f} -> "
