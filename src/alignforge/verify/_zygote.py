@@ -210,6 +210,8 @@ def _sweep_uid(uid: int) -> None:
 
 def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
     try:
+        signal.set_wakeup_fd(-1)  # the zygote's pipe: a handler the candidate installs must not write to it
+        os.close(_wake[0])
         os.setpgid(0, 0)
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
@@ -280,6 +282,12 @@ def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
         os.chmod(_ROOT, 0o711)
     info["root"] = _ROOT
     signal.signal(signal.SIGCHLD, _on_sigchld)
+    # A SIGCHLD that lands between the interpreter's last signal check and the blocking recv() would
+    # run its handler only at the next message, leaving the exited child a zombie while the zygote
+    # idles. The C handler also writes to this pipe, and _recv waits on it with the socket: no race.
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    _wake[0] = wake_r
     import gc
 
     # The first compile() in a process builds the AST node types (about 120 classes): do it here once,
@@ -300,7 +308,7 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
     spare: dict[str, Any] | None = None
     wipe = info["private_tmp"]  # never in the fallback: there /tmp is the host's
     while True:
-        raw = sock.recv(1 << 16)
+        raw = _recv(sock)
         if not raw:
             os._exit(0)
         msg = pickle.loads(raw)
@@ -329,7 +337,24 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
                 sock.send(pickle.dumps(out))
 
 
+def _recv(sock: socket.socket) -> bytes:
+    """The worker's next message; children that exit meanwhile are reaped at once."""
+    import select
+
+    fd = sock.fileno()
+    while True:
+        ready, _, _ = select.select([fd, _wake[0]], [], [])
+        if _wake[0] in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(_wake[0], 4096):
+                    pass
+            _on_sigchld(0, None)
+        if fd in ready:
+            return sock.recv(1 << 16)
+
+
 _ROOT = "/tmp/af-sandbox"
+_wake = [-1]  # the read end of the signal wakeup pipe
 _seq = [0]
 _jobs: set[int] = set()
 _exited: dict[int, tuple[int, float]] = {}
