@@ -36,8 +36,7 @@ def estimate_dpo(
     left = [c for c in queue if c.cid not in done and c.item.id not in passed]
     room = len(left) if max_candidates is None else max(0, min(len(left), max_candidates - len(done)))
     need = min(max(target - len(passed), 0), room)
-    dry = DryRun(cache)
-    try:
+    with DryRun(cache) as dry:
         llm, jllm = dry.model_and_judge(models)
         weak_model, weak_options = models["weak"]
         weak = dry.role("weak", weak_model, weak_options) if weak_model is not None else None
@@ -49,11 +48,8 @@ def estimate_dpo(
         for role, req in dependent:
             dry.add(role, [req], dependent=True)
         est = dry.result()
-    finally:
-        dry.close()
     return {
         **est,
-        "planned": len(known) + len(dependent),
         "candidates": need,
         "resumed": len(done),
         "passed": len(passed),

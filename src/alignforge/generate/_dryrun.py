@@ -16,11 +16,19 @@ from typing import Any
 from alignforge.llm.base import LLM, ChatRequest
 from alignforge.llm.budget import CostEstimate, estimate_requests
 
-__all__ = ["DryRun", "cost_text", "estimate_lines"]
+__all__ = ["DryRun", "cost_text", "estimate_lines", "stand_in"]
+
+
+def stand_in(tokens: int) -> str:
+    """Text of about ``tokens`` tokens (the estimate's 3 characters a token): an answer not known yet."""
+    return "x" * (3 * tokens)
 
 
 class DryRun:
-    """Collects ``(role, request)`` pairs and estimates them; opens no file that does not exist."""
+    """Collects ``(role, request)`` pairs and estimates them; opens no file that does not exist.
+
+    A context manager: the LLMs it built for pricing are closed on leaving.
+    """
 
     def __init__(self, cache: str | os.PathLike[str] | None) -> None:
         self.cache = cache
@@ -53,12 +61,19 @@ class DryRun:
             return llm, llm
         return llm, self.role("judge", judge_model, judge_options)
 
+    def __enter__(self) -> DryRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def add(self, role: str, requests: Sequence[ChatRequest], *, dependent: bool = False) -> None:
         into = self._dependent if dependent else self._known
         into.setdefault(role, []).extend(requests)
 
     def result(self) -> dict[str, Any]:
-        """``{"requests": to send, "cached", "dependent", "cost_usd" (None: a role is unpriced), "roles": {...}}``."""
+        """``{"requests": to send, "cached", "planned" (both), "dependent", "cost_usd" (None: a role is
+        unpriced), "roles": {...}}``."""
         roles: dict[str, dict[str, Any]] = {}
         for role, llm in self._llms.items():
             known = estimate_requests(llm, self._known.get(role, []))
@@ -85,9 +100,14 @@ class DryRun:
                 "text": str(both),
             }
         costs = [r["cost_usd"] for r in roles.values() if r["requests"]]
+        requests, cached = (
+            sum(r["requests"] for r in roles.values()),
+            sum(r["cached"] for r in roles.values()),
+        )
         return {
-            "requests": sum(r["requests"] for r in roles.values()),
-            "cached": sum(r["cached"] for r in roles.values()),
+            "requests": requests,
+            "cached": cached,
+            "planned": requests + cached,
             "dependent": sum(r["dependent"] for r in roles.values()),
             "cost_usd": None if any(c is None for c in costs) else sum(costs),
             "roles": roles,

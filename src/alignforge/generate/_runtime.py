@@ -107,22 +107,28 @@ class Tracker:
     target: int
     done: int = 0
     passed: int = 0
-    requests: int = 0
-    cached: int = 0
-    cost_usd: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
     models: dict[str, ModelUsage] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return sum(u.requests for u in self.models.values())
+
+    @property
+    def cached(self) -> int:
+        return sum(u.cached for u in self.models.values())
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(u.cost_usd for u in self.models.values())
 
     def on_usage(self, resp: ChatResponse, model: str) -> None:
         """Count an answered request of the LLM named ``model`` (its ``name``: ``openai:gpt-4o``, ``local``)."""
         use = self.models.setdefault(model, ModelUsage())
-        self.requests += 1
         use.requests += 1
         if resp.cached:
-            self.cached += 1
             use.cached += 1
             return
-        self.cost_usd += resp.usage.cost_usd
         use.cost_usd += resp.usage.cost_usd
         use.prompt_tokens += resp.usage.prompt_tokens
         use.completion_tokens += resp.usage.completion_tokens

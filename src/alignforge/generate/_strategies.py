@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignforge.generate import templates
+from alignforge.generate._dryrun import stand_in
 from alignforge.generate._inputs import PromptItem
 from alignforge.generate._runtime import Tracker
 from alignforge.generate.flaws import FLAWS
@@ -274,7 +275,7 @@ def plan_requests(
     an answer of ``max_tokens`` tokens in its place. Roles: ``model``, ``weak``, ``judge``. Keep this in
     step with the strategies (``test_dry_run_known_requests_match_the_run`` checks it).
     """
-    filler = "x" * (3 * ctx.max_tokens)  # ~max_tokens tokens at the estimate's 3 characters a token
+    filler = stand_in(ctx.max_tokens)
     known: Planned = []
     dependent: Planned = []
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
-from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
+from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines, stand_in
 from alignforge.generate._inputs import load_prompts
 from alignforge.generate._runtime import (
     Tracker,
@@ -227,14 +227,10 @@ def _estimate(
     judge_max_tokens: int,
 ) -> dict[str, Any]:
     """Each answer not scored yet: the answer request (known), then its judge call (depends on it)."""
-    dry = DryRun(cache)
-    try:
+    with DryRun(cache) as dry:
         _, jllm = dry.model_and_judge(models)
         dry.add("model", [job_request(j, max_tokens) for j in todo])
-        filler = "x" * (3 * max_tokens)
         judge = Judge(jllm, max_tokens=judge_max_tokens)
+        filler = stand_in(max_tokens)
         dry.add("judge", judge.score_requests([(j.prompt_text, filler) for j in todo]), dependent=True)
-        est = dry.result()
-    finally:
-        dry.close()
-    return {**est, "planned": est["requests"] + est["cached"]}
+        return dry.result()

@@ -13,7 +13,7 @@ from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.generate import templates
-from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
+from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines, stand_in
 from alignforge.generate._inputs import load_prompts
 from alignforge.generate._runtime import (
     Tracker,
@@ -30,6 +30,8 @@ from alignforge.llm.base import LLM
 from alignforge.llm.runner import compact_failed
 
 __all__ = ["generate_sft_data", "SFTSummary", "load_taxonomy"]
+
+_INPUT_MAX_TOKENS = 96  # a taxonomy leaf's written user input
 
 
 @dataclass
@@ -171,7 +173,9 @@ def generate_sft_data(
     try:
         if leaves:
             convs, seeds = [c for c, _ in input_convs], [k for _, k in input_convs]
-            texts = complete(llm, convs, temperature=0.9, max_tokens=96, seeds=seeds, tracker=tracker)
+            texts = complete(
+                llm, convs, temperature=0.9, max_tokens=_INPUT_MAX_TOKENS, seeds=seeds, tracker=tracker
+            )
             for (lid, *_), text in zip(leaves, texts, strict=True):
                 if isinstance(text, str):
                     msgs = [*sys_msg, {"role": "user", "content": text}]
@@ -242,19 +246,15 @@ def _estimate(
     judge_max_tokens: int,
 ) -> dict[str, Any]:
     """Taxonomy: write each input, answer it, judge it; prompts: answer, judge (the judge calls depend)."""
-    dry = DryRun(cache)
-    try:
+    with DryRun(cache) as dry:
         _, jllm = dry.model_and_judge(models)
         judge = Judge(jllm, max_tokens=judge_max_tokens)
-        filler_input, filler = "x" * (3 * 96), "x" * (3 * max_tokens)
+        filler_input, filler = stand_in(_INPUT_MAX_TOKENS), stand_in(max_tokens)
         for conv, k in input_convs:  # the request is known; the answer to it is not
-            dry.add("model", [answer_request(conv, temperature=0.9, max_tokens=96, seed=k)])
+            dry.add("model", [answer_request(conv, temperature=0.9, max_tokens=_INPUT_MAX_TOKENS, seed=k)])
             answer = Job("", [*system, {"role": "user", "content": filler_input}], filler_input)
             dry.add("model", [job_request(answer, max_tokens)], dependent=True)
         dry.add("model", [job_request(j, max_tokens) for j in jobs])
         n = len(input_convs) + len(jobs)
         dry.add("judge", judge.score_requests([(filler_input, filler)] * n), dependent=True)
-        est = dry.result()
-    finally:
-        dry.close()
-    return {**est, "taxonomy": taxonomy, "inputs": n, "planned": est["requests"] + est["cached"]}
+        return {**dry.result(), "taxonomy": taxonomy, "inputs": n}

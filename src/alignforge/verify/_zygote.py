@@ -210,8 +210,9 @@ def _sweep_uid(uid: int) -> None:
 
 def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
     try:
-        signal.set_wakeup_fd(-1)  # the zygote's pipe: a handler the candidate installs must not write to it
-        os.close(_wake[0])
+        signal.set_wakeup_fd(
+            -1
+        )  # the zygote's pipe (closed below): a candidate's handler must not write to it
         os.setpgid(0, 0)
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
