@@ -306,11 +306,11 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
     results: list[GateResult] = []
     failures = figures.get("row_failures", {})
     for name, spec in (body.get("row_gates") or {}).items():
+        if spec is False:
+            continue
         info = failures.get(name, {"rows": 0, "first_lines": []})
         unit = spec.get("unit", "") if isinstance(spec, dict) else ""
         bound = _bound(spec) if isinstance(spec, dict) else "every row"
-        if spec is False:
-            continue
         flag = isinstance(spec, dict) and spec.get("on_fail") == "flag"
         results.append(
             GateResult(
