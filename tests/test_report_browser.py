@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
+from _browser import require_chromium
 
 from alignforge.io import write_jsonl
 from alignforge.quality import check_file
 from alignforge.quality._synthetic import synthetic_dpo_rows
 from alignforge.quality.html import render_html
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -27,11 +26,10 @@ FLAGS = [
 
 
 def chromium(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
-    if CHROMIUM is None:
-        pytest.fail("headless chromium is needed for this test: apt-get install chromium (.ci/run does it)")
+    chromium = require_chromium()  # skips with one line (fails under CI=true) when there is none
     profile = tmp_path / "profile"
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
+        [chromium, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
     )
 
 

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _sandbox import require_bwrap
 from _verify_helpers import ADD_PROMPT, TREE_SOLUTION, more_tasks, tasks
 
 from alignforge.verify import verify_completions
@@ -522,11 +523,8 @@ def test_stdlib_imports_work_but_home_dirs_stay_hidden(pool):
     assert _run(pool, "add", _add(body))["passed"]
 
 
-@pytest.mark.skipif(
-    __import__("shutil").which("bwrap") is None,
-    reason="bubblewrap not installed (apt-get install -y bubblewrap)",
-)
 def test_bwrap_isolation_hides_the_host_tree():
+    require_bwrap()
     code = (
         "import os, hashlib\ndef add(a, b):\n    seen = os.listdir('/')\n"
         "    return a + b + ('home' in seen or 'opt' in seen or 'var' in seen and 'lib' in os.listdir('/var'))\n"

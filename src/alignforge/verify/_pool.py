@@ -52,15 +52,16 @@ def _bwrap_prefix() -> list[str]:
     unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
     if os.geteuid() != 0:
         unshare.append("--unshare-user")
+    # The fresh /proc, /dev and /tmp first: a bind listed after them shows through (a venv under /tmp).
     return [
         exe,
-        *binds,
         "--proc",
         "/proc",
         "--dev",
         "/dev",
         "--tmpfs",
         "/tmp",
+        *binds,
         *unshare,
         "--die-with-parent",
         "--new-session",

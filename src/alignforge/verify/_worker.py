@@ -185,6 +185,7 @@ class _Zygote:
         cmd = [
             *prefix,
             sys.executable,
+            "-P",  # not the caller's cwd on the candidates' import path (it may be /tmp itself)
             "-m",
             "alignforge.verify._zygote",
             str(child.fileno()),

@@ -13,7 +13,6 @@ process of the child's uid) when the worker says the job is over; then the priva
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import resource
 import shutil
@@ -22,9 +21,9 @@ import socket
 import sys
 from typing import Any
 
+from alignforge.verify._mounts import _TMP_ROOTS, _call, _kept, _libc, _private_mounts
+
 _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 # Modules candidates use most (HumanEval prompts import typing). Every module here makes each fork
 # dearer (page tables), so the list stays short: random/statistics/datetime double the fork time.
@@ -41,21 +40,6 @@ _WARM_MODULES = (
     "operator",
     "collections.abc",
 )
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _call(fn: Any, *args: Any) -> None:
-    if fn(*args) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-
-
-def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    def enc(s):
-        return s.encode() if s is not None else None
-
-    _call(_libc.mount, enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
 def _isolate(tmpfs_mb: int) -> dict[str, Any]:
@@ -114,85 +98,6 @@ def _pid_namespace() -> bool:
         finally:
             os._exit(0)
     return True
-
-
-def _blocked_ancestor(path: str) -> tuple[str, str] | None:
-    """(first ancestor others cannot traverse, its child on the way to ``path``), or None."""
-    parts = os.path.realpath(path).split("/")[1:]
-    cur = ""
-    for i, name in enumerate(parts[:-1]):
-        cur += "/" + name
-        try:
-            if not os.stat(cur).st_mode & 0o001:
-                return cur, cur + "/" + parts[i + 1]
-        except OSError:
-            return None
-    return None
-
-
-def _expose_interpreter() -> list[str]:
-    """Make the interpreter's own paths readable to the sandbox uid without exposing their neighbours.
-
-    A home directory such as /root (mode 700) that holds the Python install is covered by an empty
-    read-only tmpfs, and only the needed subtree is bind-mounted back into it (read-only).
-    """
-    import sys
-
-    exposed: list[str] = []
-    for _ in range(6):  # each pass opens one more level (a 700 dir inside an exposed one)
-        wanted: dict[str, set[str]] = {}
-        for p in [*sys.path, sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix]:
-            if p and os.path.exists(p):
-                hit = _blocked_ancestor(p if os.path.isdir(p) else os.path.dirname(p) + "/x")
-                if hit:
-                    wanted.setdefault(hit[0], set()).add(hit[1])
-        if not wanted:
-            break
-        _expose_level(wanted, exposed)
-    return exposed
-
-
-def _expose_level(wanted: dict[str, set[str]], exposed: list[str]) -> None:
-    for top, subs in wanted.items():
-        fds = {sub: os.open(sub, os.O_PATH) for sub in subs if os.path.exists(sub)}
-        _mount("tmpfs", top, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
-        for sub, fd in fds.items():
-            os.mkdir(sub, 0o755)
-            _mount(f"/proc/self/fd/{fd}", sub, None, _MS_BIND | _MS_REC)
-            os.close(fd)
-            exposed.append(sub)
-        _mount(None, top, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-
-
-def _private_mounts(tmpfs_mb: int) -> tuple[str, bool]:
-    """(what was done, whether /tmp, /var/tmp and /dev/shm are this zygote's own tmpfs)."""
-    try:
-        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-        exposed = _expose_interpreter()
-        points = []
-        with open("/proc/self/mountinfo") as fh:
-            for line in fh:
-                parts = line.split()
-                points.append((parts[4], parts[5]))
-        readonly = 0
-        for point, opts in points:
-            if point.startswith(("/proc", "/dev")) or point in ("/tmp", "/var/tmp"):
-                continue
-            keep = (_MS_NOSUID if "nosuid" in opts else 0) | (_MS_NODEV if "nodev" in opts else 0)
-            keep |= _MS_NOEXEC if "noexec" in opts else 0
-            try:
-                _mount(None, point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | keep)
-                readonly += 1
-            except OSError:
-                pass
-        for point in ("/tmp", "/var/tmp", "/dev/shm"):
-            if os.path.isdir(point):
-                _mount("tmpfs", point, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
-        shown = f"; {', '.join(exposed)} exposed read-only in an otherwise empty parent" if exposed else ""
-        text = f"{readonly} mounts read-only; private {tmpfs_mb} MiB tmpfs on /tmp, /var/tmp, /dev/shm"
-        return text + f", emptied after every job{shown}", True
-    except OSError as exc:
-        return f"host filesystem visible and writable where permissions allow ({exc.strerror})", False
 
 
 def _sweep_uid(uid: int) -> None:
@@ -419,25 +324,32 @@ def _wipe_tmp(keep: str | None) -> None:
     """Empty the private /tmp, /var/tmp and /dev/shm after a job (its processes are already dead).
 
     ``keep`` is the waiting spare's working directory: its cwd stays, its contents go (without the
-    uid switch the finished job could have planted files there).
+    uid switch the finished job could have planted files there). The bound-back interpreter paths
+    stay; the directories on the way to them are emptied of everything else.
     """
-    for top in ("/tmp", "/var/tmp", "/dev/shm", _ROOT, keep):
-        if top is None:
+    for top in (*_TMP_ROOTS, _ROOT, keep):
+        if top is not None:
+            _empty(top, (_ROOT, keep))
+
+
+def _empty(top: str, spare: tuple[str | None, ...]) -> None:
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.path in spare or entry.path in _kept:
             continue
         try:
-            entries = list(os.scandir(top))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.path in (_ROOT, keep):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
+            if entry.is_dir(follow_symlinks=False):
+                if any(k.startswith(entry.path + "/") for k in _kept):
+                    _empty(entry.path, spare)
                 else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
