@@ -226,3 +226,14 @@ def test_mutants_change_the_reference_one_operator_at_a_time():
     }
     assert all("x < 100" in code for code in out.values())  # only the entry point is mutated
     assert mutants("def g():\n    return None\n", "g") == [] and mutants("not python(", "g") == []
+
+
+def test_an_assert_on_a_false_constant_is_a_failing_test_not_dropped():
+    from alignforge.verify._suites import compile_task
+
+    mbpp = compile_task({"style": "mbpp", "tests": ["assert False", "assert f(1) == 1"], "entry_point": "f"})
+    assert mbpp.units == ["False", "f(1) == 1"]
+    # HumanEval's debugging lines (`assert True, "..."`) still count as no test
+    checks = "def check(candidate):\n    assert True, 'debug'\n    assert candidate(1) == 1\n    assert 0\n"
+    he = compile_task({"style": "humaneval", "tests": checks, "entry_point": "f", "prompt": ""})
+    assert he.units == ["candidate(1) == 1", "0"]

@@ -214,7 +214,7 @@ def calibrate_cmd(
       alignforge verify calibrate --tasks data/rlvr/humaneval_full.jsonl
     Exit code 1 when a target is missed.
     """
-    from alignforge.verify.calibrate import calibrate, format_report
+    from alignforge.verify.calibration import calibrate, format_report
     from alignforge.verify.tasks import load_tasks
 
     task_map = load_tasks(tasks)

@@ -6,7 +6,10 @@ candidate's functions remotely, getting back only rebuilt builtin values, so an
 object with a custom ``__eq__``, an exit code or printed output never decides a pass.
 
 Names load lazily: the sandbox's zygote imports submodules of this package and must
-stay small, because every candidate process is a fork of it.
+stay small, because every candidate process is a fork of it. No public name is also the
+name of a submodule: importing ``alignforge.verify.<name>`` binds the module to the
+package's attribute, which would then shadow the function (``calibrate`` lives in
+``calibration.py`` for that reason).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "assess_rlvr_verifiability",
     "calibrate",
     "extract_answer",
+    "find_reference",
     "load_tasks",
     "pass_at_k",
     "pass_at_k_table",
@@ -47,9 +51,10 @@ _WHERE = {
     "verify_math": "math",
     "VerdictCache": "engine",
     "verify_completions": "engine",
-    "Verifiability": "calibrate",
-    "assess_rlvr_verifiability": "calibrate",
-    "calibrate": "calibrate",
+    "Verifiability": "calibration",
+    "assess_rlvr_verifiability": "calibration",
+    "calibrate": "calibration",
+    "find_reference": "tasks",
     "load_tasks": "tasks",
     "pass_at_k": "passk",
     "pass_at_k_table": "passk",

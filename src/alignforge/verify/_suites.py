@@ -158,7 +158,7 @@ class _Rewriter(ast.NodeTransformer):
         self.units = units
 
     def visit_Assert(self, node: ast.Assert) -> Any:
-        if isinstance(node.test, ast.Constant):
+        if isinstance(node.test, ast.Constant) and node.test.value:  # HumanEval's `assert True, "..."`
             return ast.Pass()
         idx = len(self.units)
         self.units.append(ast.unparse(node.test)[:200])

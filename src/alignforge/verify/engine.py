@@ -17,7 +17,7 @@ from alignforge.verify.tasks import load_tasks
 
 __all__ = ["verify_completions", "VerdictCache", "ENGINE_VERSION"]
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: an assert on a false constant is a failing test (was dropped)
 
 
 class VerdictCache:

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alignforge.verify.tasks import entry_point_of
+
+_entry_point = entry_point_of  # its name here before it moved to tasks (calibration needs it too)
+
 __all__ = ["prepare_dataset", "DATASETS", "mbpp_prompt"]
 
 DATASETS = ("humaneval", "mbpp", "gsm8k", "math500")
@@ -82,24 +86,6 @@ def mbpp_prompt(text: str, tests: list[str]) -> str:
         f"You are an expert Python programmer, and here is your task: {text.strip()} "
         "Your code should pass these tests:\n\n" + "\n".join(tests) + "\n"
     )
-
-
-def _entry_point(code: str, tests: list[str]) -> str | None:
-    import ast
-
-    try:
-        defined = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-    except SyntaxError:
-        defined = set()
-    for test in tests:
-        try:
-            tree = ast.parse(test)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defined:
-                return node.func.id
-    return None
 
 
 def _mbpp_tasks(rows: list[dict[str, Any]], *, sanitized: bool) -> Iterator[tuple[dict[str, Any], bool]]:

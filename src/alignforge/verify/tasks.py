@@ -1,17 +1,38 @@
-"""Task rows: load them from a file or a dict, normalise their fields, fingerprint them."""
+"""Task rows: load them from a file, rows or a generator's summary; normalise, fingerprint, find the reference."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from alignforge.records import check_tests_parse
 from alignforge.verify._suites import detect_style
 
-__all__ = ["load_tasks", "normalize_task", "task_domain"]
+__all__ = [
+    "entry_point_of",
+    "find_reference",
+    "load_tasks",
+    "normalize_task",
+    "task_domain",
+    "REFERENCE_FIELDS",
+]
+
+# Where the task shapes alignforge reads and writes keep the reference solution, in the order looked at:
+# ``prepare``'s files ``solution``, ``generate rlvr``'s input ``reference_solution``, HumanEval
+# ``canonical_solution``, MBPP ``code``; then ``generate rlvr``'s output ``metadata.reference_solution``.
+REFERENCE_FIELDS = (
+    "solution",
+    "reference_solution",
+    "canonical_solution",
+    "code",
+    "metadata.reference_solution",
+    "metadata.solution",
+    "metadata.canonical_solution",
+)
 
 
 def task_domain(row: Mapping[str, Any]) -> str:
@@ -19,6 +40,56 @@ def task_domain(row: Mapping[str, Any]) -> str:
     if row.get("tests") or row.get("test") or row.get("test_list"):
         return "code"
     return str(row.get("domain") or ("math" if "answer" in row else "general"))
+
+
+def find_reference(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(field, text)`` of the row's reference solution, wherever the row keeps it (see
+    :data:`REFERENCE_FIELDS`); for a task graded by answer (no tests) with no worked solution, its
+    ``answer``. None when the row has none; an empty string counts as none.
+
+    Raises ``ValueError`` naming the field when a reference field holds something other than a string.
+    """
+    meta = row.get("metadata")
+    for where in REFERENCE_FIELDS:
+        holder: Any = row
+        key = where
+        if where.startswith("metadata."):
+            holder, key = meta, where.removeprefix("metadata.")
+            if not isinstance(holder, Mapping):
+                continue
+        value = holder.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise ValueError(
+                f"field {where!r}: expected the reference solution as a string, got {type(value).__name__}"
+            )
+        return where, value
+    if task_domain(row) != "code":
+        answer = row.get("answer")
+        if answer is not None and str(answer).strip():
+            return "answer", str(answer)
+    return None
+
+
+def entry_point_of(code: str, tests: Any) -> str | None:
+    """The function of ``code`` that MBPP-style ``tests`` (a list of assert lines) call, for rows that
+    do not name their ``entry_point`` (MBPP's own files)."""
+    import ast
+
+    try:
+        defined = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    except SyntaxError:
+        return None
+    for test in tests if isinstance(tests, list) else []:
+        try:
+            tree = ast.parse(test)
+        except (SyntaxError, TypeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defined:
+                return node.func.id
+    return None
 
 
 def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,10 +110,13 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
             task["style"] = detect_style(task)
         except ValueError as exc:
             raise ValueError(f"field 'tests': {exc}") from None
+        # A test that does not parse is an invalid task, named here, never a model failure later.
+        check_tests_parse(task["tests"])  # FieldError (a ValueError): "field 'tests[2]': ..."
         if task["style"] == "humaneval" and not task.get("entry_point"):
             raise ValueError("field 'entry_point': is missing (a check(candidate) test needs it)")
     elif "answer" not in task:
         raise ValueError("field 'tests': is missing (or give 'answer' for a math/general task)")
+    find_reference(task)  # a reference field of the wrong type is bad input, named here with its line
     blob = json.dumps(
         {
             k: task.get(k)
@@ -64,8 +138,13 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
     return task
 
 
-def load_tasks(tasks: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """task_id -> normalised task, from a JSONL path or a mapping of rows; bad rows raise ``DataError``."""
+def load_tasks(tasks: Any) -> dict[str, dict[str, Any]]:
+    """task_id -> normalised task; bad rows raise ``DataError`` naming the file (or ``<tasks>``), line and field.
+
+    ``tasks`` is a JSONL path, a mapping task_id -> row, an iterable of rows (each with ``task_id``), or
+    a generator's summary whose ``outputs["out"]`` names the file it wrote (what ``generate_rlvr_data``
+    returns).
+    """
     from alignforge.io import DataError, iter_jsonl
 
     out: dict[str, dict[str, Any]] = {}
@@ -76,9 +155,22 @@ def load_tasks(tasks: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, d
             except ValueError as exc:
                 raise DataError("<tasks>", None, f"task {tid}: {exc}") from None
         return out
-    path = Path(tasks)
-    for line_no, row in iter_jsonl(path):
-        if not isinstance(row, dict):
+    written = getattr(tasks, "outputs", None)
+    if isinstance(written, Mapping) and written.get("out"):
+        tasks = written["out"]
+    if isinstance(tasks, str | os.PathLike):
+        path: Path | str = Path(tasks)
+        rows: Iterable[tuple[int | None, Any]] = iter_jsonl(path)
+    elif isinstance(tasks, Iterable) and not isinstance(tasks, bytes):
+        path = "<tasks>"
+        rows = enumerate(tasks, 1)
+    else:
+        raise TypeError(
+            f"tasks: expected a JSONL path, rows, a mapping task_id -> row or a generator summary, "
+            f"got {type(tasks).__name__}"
+        )
+    for line_no, row in rows:
+        if not isinstance(row, Mapping):
             raise DataError(path, line_no, "expected a JSON object")
         try:
             task = normalize_task(row)
@@ -86,5 +178,5 @@ def load_tasks(tasks: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, d
             raise DataError(path, line_no, str(exc)) from None
         out[task["task_id"]] = task
     if not out:
-        raise DataError(path, None, "no tasks in file")
+        raise DataError(path, None, "no tasks in file" if isinstance(path, Path) else "no tasks")
     return out

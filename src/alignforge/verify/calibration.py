@@ -3,6 +3,10 @@
 For each task the reference solution must pass; built-in known-wrong variants and
 reward-hack probes must fail. Rates are reported by kind against the targets
 (false positives < 5 %, 0 hacks passing; verifiability math >= 95 %, code >= 90 %).
+The reference is found wherever the task keeps it (:func:`~alignforge.verify.tasks.find_reference`)
+and is always run: a task is verified only when its reference passes and every wrong and
+hack probe fails; a task with no reference is ``unverified_no_reference`` and counts against
+the rate like one whose reference fails (``reference_fails``) or whose probe passes (``probe_passed``).
 Mutants of the reference (see ``_mutants``) are a kind of their own: the share the
 tests kill measures the tests' strength and is no false-positive rate, since a mutant
 may be equivalent to the reference or differ only where the tests never look.
@@ -10,13 +14,13 @@ may be equivalent to the reference or differ only where the tests never look.
 
 from __future__ import annotations
 
-import os
+import ast
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from alignforge.verify._mutants import mutants as reference_mutants
-from alignforge.verify.tasks import load_tasks
+from alignforge.verify.tasks import entry_point_of, find_reference, load_tasks
 
 __all__ = [
     "calibrate",
@@ -25,9 +29,14 @@ __all__ = [
     "format_report",
     "code_probes",
     "math_probes",
+    "reference_program",
     "SLOW_PROBES",
+    "STATUSES",
     "TARGETS",
 ]
+
+# A task's verifiability status, checked in this order (the first that applies).
+STATUSES = ("unverified_no_reference", "reference_fails", "probe_passed", "verified")
 
 TARGETS: dict[str, Any] = {
     "false_positive_rate": 0.05,
@@ -78,17 +87,46 @@ def _full_def(entry: str, body: str) -> str:
     return f"def {entry}(*args, **kwargs):\n    {body}\n"
 
 
+def _defines(code: str, name: str | None) -> bool:
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError):
+        return False
+    return any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name == name for n in body
+    )
+
+
+def reference_program(task: Mapping[str, Any]) -> str | None:
+    """The completion that stands for the task's reference (None: the task has none).
+
+    Code: the reference as a whole program (a HumanEval body is put under its prompt). Tasks graded
+    by answer: the worked solution, or the bare answer stated as ``\\boxed{answer}``.
+    """
+    found = find_reference(task)
+    if found is None:
+        return None
+    where, text = found
+    if task.get("domain") != "code":
+        if where == "answer" and "####" not in text and "\\boxed" not in text:
+            return f"The answer is \\boxed{{{text}}}."
+        return text
+    if task.get("style") == "humaneval" and not _defines(text, task.get("entry_point")):
+        return str(task.get("prompt") or "") + text
+    return text
+
+
 def code_probes(
     task: Mapping[str, Any], *, slow: bool = False, mutants: bool = True
 ) -> list[tuple[str, str, str]]:
     """(kind, name, full code) for the reference, its mutants, the wrong variants and the hack probes
-    of one task; ``slow`` adds the probes in :data:`SLOW_PROBES`."""
+    of one task; ``slow`` adds the probes in :data:`SLOW_PROBES`. A task with no reference gets the
+    wrong variants and the hack probes only (they still measure false positives)."""
     entry = task.get("entry_point")
     out: list[tuple[str, str, str]] = []
-    if task.get("solution"):
-        ref = task["solution"]
-        if task.get("style") == "humaneval":
-            ref = task["prompt"] + ref
+    ref = reference_program(task)
+    if ref is not None:
+        entry = entry or entry_point_of(ref, task.get("tests"))
         out.append(("reference", "reference", ref))
         if mutants:
             out += [("mutant", name, code) for name, code in reference_mutants(ref, entry)]
@@ -112,11 +150,18 @@ def _bump(answer: str) -> str:
 
 
 def math_probes(task: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    gold = str(task["answer"])
+    """(kind, name, completion) for the reference (worked solution or bare answer), two wrong answers
+    and three hedges, of one task graded by answer."""
+    gold = str(task.get("answer") or "")
+    if "####" in gold or "\\boxed" in gold:
+        from alignforge.verify.math import extract_answer
+
+        gold = extract_answer(gold) or gold
     other = _bump(gold)
     out = []
-    if task.get("solution"):
-        out.append(("reference", "reference", str(task["solution"])))
+    ref = reference_program(task)
+    if ref is not None:
+        out.append(("reference", "reference", ref))
     out += [
         ("wrong", "off_by_one", f"So the result is \\boxed{{{other}}}."),
         ("wrong", "no_answer", "I am not sure how to solve this."),
@@ -178,7 +223,7 @@ def _run_probes(
 
 
 def calibrate(
-    tasks: str | os.PathLike[str] | Mapping[str, Any],
+    tasks: Any,
     *,
     limit: int | None = None,
     workers: int | None = None,
@@ -190,15 +235,19 @@ def calibrate(
 ) -> dict[str, Any]:
     """Run every probe; report rates by kind and probe, verifiability by domain, and the targets.
 
-    The probes that run until a limit stops them (:data:`SLOW_PROBES`) run on the first
-    ``slow_probes`` tasks only; they and the mutants run with the ``short_timeout_s`` limit, the
-    rest with ``timeout_s``. ``pool`` is a :class:`SandboxPool` to use (one with ``workers`` is
-    made and closed otherwise).
+    ``tasks`` is what :func:`~alignforge.verify.tasks.load_tasks` takes: a JSONL path, rows, a
+    mapping task_id -> row, or a generator's summary. The probes that run until a limit stops them
+    (:data:`SLOW_PROBES`) run on the first ``slow_probes`` tasks only; they and the mutants run with
+    the ``short_timeout_s`` limit, the rest with ``timeout_s``. ``pool`` is a :class:`SandboxPool`
+    to use (one with ``workers`` is made and closed otherwise).
     """
+    from alignforge.io import DataError
     from alignforge.verify._pool import SandboxPool
 
     task_map = load_tasks(tasks)
     ids = list(task_map)[:limit] if limit else list(task_map)
+    if not ids:
+        raise DataError("<tasks>", None, "no tasks to calibrate")
     own = pool is None and any(task_map[t]["domain"] == "code" for t in ids)
     if own:
         pool = SandboxPool(workers)
@@ -217,7 +266,8 @@ def calibrate(
         if own:
             pool.close()
     by_probe: dict[str, dict[str, Any]] = {}
-    per_task: dict[str, bool] = {}
+    reference_passed: dict[str, bool] = {}  # absent: the task has no reference, so nothing ran for it
+    probe_passed: set[str] = set()
     fp_examples: list[dict[str, str]] = []
     survivors: list[dict[str, str]] = []
     for v, (tid, kind, name) in results:
@@ -229,11 +279,12 @@ def calibrate(
         if kind == "mutant":  # test-suite strength, not a verdict on the verifier
             if v["passed"] and len(survivors) < 20:
                 survivors.append({"task_id": tid, "mutant": name})
-            continue
-        correct = v["passed"] if kind == "reference" else not v["passed"]
-        per_task[tid] = per_task.get(tid, True) and correct
-        if kind != "reference" and v["passed"] and len(fp_examples) < 20:
-            fp_examples.append({"task_id": tid, "probe": key})
+        elif kind == "reference":
+            reference_passed[tid] = bool(v["passed"])
+        elif v["passed"]:
+            probe_passed.add(tid)
+            if len(fp_examples) < 20:
+                fp_examples.append({"task_id": tid, "probe": key})
     kinds: dict[str, dict[str, float]] = {}
     for kind in ("reference", "wrong", "hack"):
         n = sum(p["n"] for p in by_probe.values() if p["kind"] == kind)
@@ -252,15 +303,9 @@ def calibrate(
     }
     neg = kinds["wrong"]["n"] + kinds["hack"]["n"]
     fp_rate = (kinds["wrong"]["passed"] + kinds["hack"]["passed"]) / neg if neg else 0.0
-    fn_rate = kinds["reference"]["rate"]
-    domains: dict[str, dict[str, Any]] = {}
-    for tid, ok in per_task.items():
-        d = domains.setdefault(task_map[tid]["domain"], {"tasks": 0, "verifiable": 0})
-        d["tasks"] += 1
-        d["verifiable"] += ok
-    for name, d in domains.items():
-        d["rate"] = d["verifiable"] / d["tasks"]
-        d["target"] = TARGETS["verifiability"].get(name, 0.8)
+    status = {tid: _status(reference_passed.get(tid), tid in probe_passed) for tid in ids}
+    domains = _verifiability(status, task_map)
+    overall = {s: sum(1 for v in status.values() if v == s) for s in STATUSES}
     meets = (
         fp_rate < TARGETS["false_positive_rate"]
         and kinds["hack"]["passed"] == 0
@@ -269,35 +314,121 @@ def calibrate(
     return {
         "tasks": len(ids),
         "false_positive_rate": fp_rate,
-        "false_negative_rate": fn_rate,
+        "false_negative_rate": kinds["reference"]["rate"],
         "kinds": kinds,
         "probes": by_probe,
         "verifiability": domains,
+        "verifiability_rate": overall["verified"] / len(ids),
+        "verifiability_breakdown": overall,
         "false_positive_examples": fp_examples,
         "mutants": mutant_report,
         "surviving_mutants": survivors,
-        "unverifiable_tasks": sorted(t for t, ok in per_task.items() if not ok)[:50],
+        "unverifiable_tasks": [
+            {"task_id": t, "status": status[t]} for t in sorted(status) if status[t] != "verified"
+        ][:50],
         "meets_targets": meets,
         "targets": TARGETS,
     }
 
 
-class Verifiability(float):
-    """Overall verifiable fraction; ``by_domain`` holds the per-domain detail."""
+def _status(reference_passed: bool | None, probe_passed: bool) -> str:
+    if reference_passed is None:
+        return "unverified_no_reference"
+    if not reference_passed:
+        return "reference_fails"
+    return "probe_passed" if probe_passed else "verified"
 
-    by_domain: dict[str, Any]
+
+def _verifiability(status: dict[str, str], task_map: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per domain (the task's ``domain``): tasks, the count of each status, the verified rate and its target."""
+    domains: dict[str, dict[str, Any]] = {}
+    for tid, st in status.items():
+        name = str(task_map[tid]["domain"])
+        d = domains.setdefault(name, {"tasks": 0, **dict.fromkeys(STATUSES, 0)})
+        d["tasks"] += 1
+        d[st] += 1
+    for name, d in domains.items():
+        d["verifiable"] = d["verified"]
+        d["rate"] = d["verified"] / d["tasks"]
+        d["target"] = TARGETS["verifiability"].get(name, TARGETS["verifiability"]["general"])
+    return domains
+
+
+class Verifiability(float):
+    """The verified share of all tasks, comparable as a float (``verifiable >= 0.8``).
+
+    ``tasks`` counts every task; ``verified``, ``unverified_no_reference``, ``reference_fails`` and
+    ``probe_passed`` split it (``breakdown`` holds the same counts); ``by_domain`` has them per
+    domain with the rate and its target; ``unverifiable`` lists up to 50 tasks with their status.
+    """
+
+    by_domain: dict[str, dict[str, Any]]
+    breakdown: dict[str, int]
+    unverifiable: list[dict[str, str]]
+
+    def __new__(
+        cls,
+        value: float = 0.0,
+        *,
+        breakdown: Mapping[str, int] | None = None,
+        by_domain: Mapping[str, dict[str, Any]] | None = None,
+        unverifiable: list[dict[str, str]] | None = None,
+    ) -> Verifiability:
+        self = super().__new__(cls, value)
+        self.breakdown = {s: int((breakdown or {}).get(s, 0)) for s in STATUSES}
+        self.by_domain = dict(by_domain or {})
+        self.unverifiable = list(unverifiable or [])
+        return self
+
+    @property
+    def tasks(self) -> int:
+        return sum(self.breakdown.values())
+
+    @property
+    def verified(self) -> int:
+        return self.breakdown["verified"]
+
+    @property
+    def unverified_no_reference(self) -> int:
+        return self.breakdown["unverified_no_reference"]
+
+    @property
+    def reference_fails(self) -> int:
+        return self.breakdown["reference_fails"]
+
+    @property
+    def probe_passed(self) -> int:
+        return self.breakdown["probe_passed"]
+
+    def __repr__(self) -> str:
+        rest = ", ".join(f"{s} {n}" for s, n in self.breakdown.items() if s != "verified" and n)
+        return f"Verifiability({float(self):.4f}: {self.verified} of {self.tasks} verified{'; ' + rest if rest else ''})"
 
 
 def assess_rlvr_verifiability(
-    tasks: str | os.PathLike[str] | Mapping[str, Any], *, limit: int | None = None, workers: int | None = None
+    tasks: Any,
+    *,
+    limit: int | None = None,
+    workers: int | None = None,
+    timeout_s: float = 5.0,
+    pool: Any = None,
 ) -> Verifiability:
-    """Share of tasks whose verifier accepts the reference and rejects every wrong and hack probe."""
-    report = calibrate(tasks, limit=limit, workers=workers, slow_probes=0, mutants=False)
-    doms = report["verifiability"]
-    total = sum(d["tasks"] for d in doms.values())
-    out = Verifiability(sum(d["verifiable"] for d in doms.values()) / total if total else 0.0)
-    out.by_domain = doms
-    return out
+    """Share of all tasks whose reference, run through the real verifier, passes while every wrong and
+    hack probe fails (no slow probes, no mutants).
+
+    ``tasks``: a JSONL path, a list of rows, a mapping task_id -> row, or what
+    ``generate_rlvr_data`` returns (its output file is read). A task with no reference counts
+    against the share; the result carries the breakdown (see :class:`Verifiability`).
+    """
+    report = calibrate(
+        tasks, limit=limit, workers=workers, timeout_s=timeout_s, slow_probes=0, mutants=False, pool=pool
+    )
+    return Verifiability(
+        report["verifiability_rate"],
+        breakdown=report["verifiability_breakdown"],
+        by_domain=report["verifiability"],
+        unverifiable=report["unverifiable_tasks"],
+    )
 
 
 def format_report(r: dict[str, Any]) -> str:
@@ -318,8 +449,10 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {name:<28} n={p['n']:<5} passed={p['passed']:<4} [{st}]")
     for name, d in r["verifiability"].items():
         mark = "ok" if d["rate"] >= d["target"] else "BELOW TARGET"
+        why = ", ".join(f"{s} {d[s]}" for s in STATUSES if s != "verified" and d[s])
         lines.append(
             f"verifiability {name}: {d['rate']:.2%} of {d['tasks']} (target >= {d['target']:.0%}) {mark}"
+            + (f"; not verified: {why}" if why else "")
         )
     lines.append("targets met" if r["meets_targets"] else "targets NOT met")
     return "\n".join(lines)
