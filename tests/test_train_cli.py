@@ -18,7 +18,7 @@ from alignforge.train import load_config, run_stage
 def test_cli_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "model: {base_model: m}\ndata: {train_file: a.jsonl, max_prompt_length: 512}\n"
+        "model: {base_model: m}\ndata: {train_file: a.jsonl, max_target_length: 512}\n"
         "logging: {output_dir: o}\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -31,8 +31,7 @@ def test_cli_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {bad}: data.max_prompt_length is obsolete: TRL >= 0.25 DPOConfig has no max_prompt_length: "
-        "set data.max_length (prompt + completion tokens) and data.truncation_mode"
+        f"error: {bad}: data.max_target_length is obsolete: set data.max_length"
     ]
 
 

@@ -62,9 +62,9 @@ def _seed(**changes: dict) -> dict:
     return raw
 
 
-def test_seed_config_names_the_replacement_of_max_prompt_length() -> None:
-    with pytest.raises(ConfigError, match=r"data\.max_prompt_length is obsolete: .*data\.max_length"):
-        parse_config(yaml.safe_load(SEED_DPO), "dpo", source="dpo_config.yaml")
+def test_seed_config_translates_max_prompt_and_response_length() -> None:
+    cfg = parse_config(yaml.safe_load(SEED_DPO), "dpo", source="dpo_config.yaml")  # more in test_seed_yaml.py
+    assert cfg.data["max_length"] == 1536 and "cuts each prompt to its last 512 tokens" in cfg.notes[0]
 
 
 def test_seed_config_without_obsolete_keys_validates_and_keeps_the_shape() -> None:

@@ -38,12 +38,13 @@ def score_checkpoint(
     limit: int | None = None,
     workers: int | None = None,
     cache: str | os.PathLike[str] | None = None,
+    timeout_s: float = 5.0,
 ) -> dict[str, Any]:
     """Write ``samples.jsonl``, ``verdicts.jsonl`` and ``report.json`` under ``out_dir``; return the report.
 
     ``model`` is any backend spec (``local``, ``local:/path/to/checkpoint``, ``openai:...``).
     Each sample has its own seed, so the request cache keeps samples apart and a rerun repeats
-    no finished generation.
+    no finished generation. ``timeout_s`` bounds each sample's test run in the sandbox.
     """
     from alignforge.llm import ChatRequest, ChatResponse, get_llm
     from alignforge.verify import load_tasks, pass_at_k_table, verify_completions
@@ -82,7 +83,9 @@ def score_checkpoint(
     write_jsonl(out / "samples.jsonl", samples)
     with JsonlWriter(out / "verdicts.jsonl", append=False) as w:
         verdicts = []
-        for v in verify_completions({t["task_id"]: t for t in chosen}, samples, workers=workers):
+        for v in verify_completions(
+            {t["task_id"]: t for t in chosen}, samples, workers=workers, timeout_s=timeout_s
+        ):
             w.write(v)
             verdicts.append(v)
     table = pass_at_k_table(verdicts, list(ks))

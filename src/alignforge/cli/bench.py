@@ -113,4 +113,53 @@ def checkpoint_cmd(model, tasks, out_dir, n, ks, temperature, max_tokens, limit)
     click.echo(f"statuses {report['statuses']}; report -> {out_dir}/report.json")
 
 
+@bench_group.command("checkpoints")
+@click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="benchmark.yaml."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override one config key (YAML value), repeatable.",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--workers", type=int, help="Sandbox workers (default: the CPU count).")
+def checkpoints_cmd(config_path: str, overrides: tuple[str, ...], out_dir: Path, workers: int | None) -> None:
+    """Score every checkpoint of a benchmark.yaml: samples_per_problem x k_values, one table and report.json.
+
+    \b
+    Example:
+      alignforge bench checkpoints --config examples/seeds/benchmark.yaml --out scores
+      alignforge bench checkpoints --config benchmark.yaml --set 'model.checkpoints=[local]' --out scores
+    """
+    import yaml
+
+    from alignforge.bench import load_benchmark_config, score_checkpoints
+    from alignforge.errors import ConfigError
+
+    parsed = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+        parsed[key] = yaml.safe_load(value)
+    cfg = load_benchmark_config(config_path, overrides=parsed)
+    report = score_checkpoints(cfg, out_dir, workers=workers)
+    heads = [f"pass@{k}" for k in cfg.k_values]
+    width = max(len("checkpoint"), *(len(n) for n in report["checkpoints"]))
+    click.echo(f"{'checkpoint':<{width}}  " + "  ".join(f"{h:>8}" for h in heads))
+    for name, row in report["checkpoints"].items():
+        click.echo(f"{name:<{width}}  " + "  ".join(_cell(row["pass_at_k"][h]) for h in heads))
+    click.echo(
+        f"{report['n_tasks']} tasks x {cfg.samples_per_problem} samples per checkpoint; "
+        f"report -> {out_dir / 'report.json'}"
+    )
+
+
 COMMANDS: list[click.Command] = []  # the `bench` group itself is registered by cli/verify.py
+
+
+def _cell(value: float | None) -> str:
+    return f"{'n/a':>8}" if value is None else f"{value:>8.3f}"

@@ -25,6 +25,7 @@ def train() -> None:
     \b
     Example:
       alignforge train dpo --config examples/dpo_config.yaml
+      alignforge train raft --config examples/seeds/validation_run.yaml --set model.name=embedded
       accelerate launch --num_processes 2 -m alignforge train dpo --config examples/dpo_config.yaml
     """
 
@@ -77,9 +78,14 @@ def _make(stage: str, summary: str) -> click.Command:
                 raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
             parsed[key] = yaml.safe_load(value)
         cfg = load_config(config_path, stage, overrides=parsed)
+        from alignforge.train._runtime import check_runnable, is_main_process
+
+        check_runnable(cfg)  # models, device, precision: one line naming the --set fixes, before any load
+        if is_main_process():
+            for note in cfg.notes:
+                click.echo(f"note: {note}", err=True)
         _quiet()
         result = run_stage(cfg)
-        from alignforge.train._runtime import is_main_process
 
         if not is_main_process():
             return

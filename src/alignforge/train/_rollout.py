@@ -9,7 +9,7 @@ from alignforge.train.monitors import _prompt_text
 
 __all__ = ["pass_at_k", "sample", "score", "task_columns"]
 
-_TASK_COLUMNS = ("task_id", "answer", "tests", "entry_point")
+_TASK_COLUMNS = ("task_id", "answer", "tests", "entry_point", "test_setup_code", "test_imports")
 
 
 def task_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -151,6 +151,7 @@ def _run_card(
         "stage": cfg.stage,
         "config_file": cfg.source,
         "config": cfg.to_dict(),
+        "notes": list(getattr(cfg, "notes", [])),
         "data": data,
         "versions": {
             "trl": trl.__version__,

@@ -11,6 +11,7 @@ from alignforge._deps import require
 from alignforge.errors import ConfigError
 
 __all__ = [
+    "check_runnable",
     "is_main_process",
     "load_causal_lm",
     "load_tokenizer",
@@ -73,6 +74,87 @@ def resolve_model(name: str | None) -> str | None:
 
         return str(embedded_checkpoint())
     return name
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes")
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _loadable(name: str) -> bool:
+    """The embedded model, a local folder, a model in the Hugging Face cache, or (online) any Hub id."""
+    if name.split(":")[0] == "embedded" or Path(name).is_dir():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except HFValidationError:  # not a Hub id either: a local path that does not exist
+        return False
+    return isinstance(cached, str) or not _offline()
+
+
+def check_runnable(cfg: Any) -> None:
+    """Before any model loads: raise one ConfigError naming every ``--set`` that makes ``cfg`` run here.
+
+    Checks that each model name loads (offline, that means a local folder or the Hugging Face cache),
+    that ``compute.device: cuda`` and fp16 have a CUDA device. Trackers named in ``logging`` whose
+    package is not installed are taken out of ``report_to``, with a note saying so.
+    """
+    problems, fixes = [], []
+    unloadable = []
+    for key in ("base_model", "policy_model", "reference_model"):
+        name = cfg.model.get(key)
+        if name and not _loadable(name):
+            named = cfg.spelled.get(f"model.{key}", f"model.{key}")
+            unloadable.append(f"{named} {name!r}")
+            fixes.append(f"--set {named}=embedded")
+    if unloadable:
+        where = "offline (HF_HUB_OFFLINE=1)" if _offline() else "here"
+        problems.append(f"{', '.join(unloadable)}: no local checkpoint folder, and cannot load {where}")
+    for key in ("train_file", "validation_file", "tests"):
+        path = cfg.data.get(key)
+        if path and not Path(path).exists():
+            named = cfg.spelled.get(f"data.{key}", f"data.{key}")
+            hint = next(
+                (
+                    f" (alignforge prepare {d} makes it)"
+                    for d in ("humaneval", "mbpp")
+                    if d in Path(path).name
+                ),
+                "",
+            )
+            problems.append(f"{named} {path} not found{hint}")
+            fixes.append(f"--set {named}=FILE")
+    c = cfg.compute
+    cuda = _cuda()
+    if c["device"] == "cuda" and not cuda:
+        problems.append("compute.device is cuda but torch sees no CUDA device")
+        fixes.append("--set compute.device=cpu")
+    if c["precision"] == "fp16" and (c["device"] == "cpu" or not cuda):
+        problems.append("fp16 mixed precision needs a CUDA device")
+        fixes.append("--set compute.fp16=false" if c["fp16"] else "--set compute.precision=auto")
+    if problems:
+        raise ConfigError(f"{cfg.source}: {'; '.join(problems)}. Fix: {' '.join(fixes)}")
+    lg = cfg.logging
+    missing = [
+        t
+        for t in lg["report_to"]
+        if t in ("wandb", "mlflow", "trackio") and importlib.util.find_spec(t) is None
+    ]
+    kept = [t for t in lg["report_to"] if t not in missing]
+    for tracker in missing:
+        why = {"wandb": "wandb_project", "mlflow": "mlflow_experiment"}.get(tracker)
+        named = f"logging.{why} {lg[why]!r}" if why and lg[why] else f"logging.report_to {tracker}"
+        also = "TensorBoard (under runs/), " if "tensorboard" in kept else ""
+        cfg.notes.append(
+            f"{named}: {tracker} is not installed, so this run does not report to it; the metrics go to "
+            f"{also}training_metrics.json and the run card in {cfg.output_dir} (pip install {tracker} to add it)"
+        )
+    lg["report_to"] = kept or ["none"]
 
 
 def _dtype(cfg: Any) -> Any:

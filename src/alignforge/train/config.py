@@ -1,10 +1,15 @@
 """The training config: the seed's nested YAML shape, validated strictly, then mapped onto TRL.
 
 Sections: ``model``, ``data``, ``training``, ``optimization``, ``constraints``, ``compute``,
-``logging``, plus ``monitors``, ``raft`` and ``rewards`` where a stage uses them. Unknown keys,
-keys a stage does not use, and keys TRL has dropped fail with one line that names the file, the
+``logging``, plus ``monitors``, ``raft``, ``rewards`` and ``verifier`` where a stage uses them. Unknown
+keys, keys a stage does not use, and keys TRL has dropped fail with one line that names the file, the
 key and the replacement. :func:`trl_args` builds the stage's TRL config object (``DPOConfig``, ...)
 and refuses any field the installed TRL does not have, so a TRL upgrade cannot drop a setting silently.
+
+The seeds' own spellings load as written: ``checkpointing`` is ``logging``, ``model.name`` is
+``model.base_model``, ``data.prompts`` is ``data.train_file``; the DPO template's
+``max_prompt_length`` / ``max_response_length`` and 002's ``verifier`` section are translated, each
+translation leaving one line in :attr:`TrainConfig.notes`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
+from alignforge.train._translate import KEY_ALIASES, translate, unalias
 
 __all__ = ["STAGES", "TrainConfig", "load_config", "parse_config", "trl_args"]
 
@@ -58,6 +64,10 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "max_length": _k(int, 1024, _ALL - {"grpo"}),
         "truncation_mode": _k(str, "keep_start", frozenset({"sft", "dpo"}), ("keep_start", "keep_end")),
         "max_rows": _k(int),
+        # The DPO template's split budget: alignforge cuts prompts, TRL gets max_length = the sum.
+        "max_prompt_length": _k(int, stages=frozenset({"dpo"})),
+        "max_response_length": _k(int, stages=frozenset({"dpo"})),
+        "tests": _k(str, stages=_GEN),  # 002: tests for the prompts file's tasks, joined by task_id
     },
     "training": {
         "learning_rate": _k(_NUM),
@@ -127,6 +137,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "wandb_run_name": _k(str),
         "mlflow_experiment": _k(str),
         "mlflow_tracking_uri": _k(str),
+        "save_every_cycle": _k(bool, True, frozenset({"raft"})),  # 002's checkpointing section
     },
     "monitors": {
         "kl_prompts": _k(int, 8, _REF | {"grpo"}),
@@ -149,6 +160,11 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "timeout_s": _k(_NUM, 10.0, _GEN),
         "judge_model": _k(str, stages=_GEN),
     },
+    "verifier": {  # 002's spelling of the reward: type -> rewards.functions, timeout -> rewards.timeout_s
+        "type": _k(str, stages=_GEN, choices=("rlvr_pytest", "code_tests", "math", "exact_match")),
+        "dataset_type": _k(str, stages=_GEN, choices=("humaneval", "mbpp")),
+        "timeout": _k(_NUM, stages=_GEN),
+    },
 }
 _LORA: dict[str, tuple[Any, Any]] = {
     "r": (int, 16),
@@ -159,8 +175,8 @@ _LORA: dict[str, tuple[Any, Any]] = {
 
 # Keys TRL or transformers dropped, with what replaces them.
 _OBSOLETE = {
-    "max_prompt_length": "TRL >= 0.25 DPOConfig has no max_prompt_length: set data.max_length "
-    "(prompt + completion tokens) and data.truncation_mode",
+    "max_prompt_length": "TRL >= 0.25 has no max_prompt_length: set data.max_length "
+    "(prompt + completion tokens) and data.truncation_mode (train dpo takes data.max_prompt_length)",
     "max_response_length": "set data.max_length (prompt + completion tokens); TRL truncates the pair as a whole",
     "max_completion_length": "for DPO/KTO/SFT set data.max_length; for GRPO it is training.max_completion_length",
     "max_target_length": "set data.max_length",
@@ -181,6 +197,8 @@ class TrainConfig:
     stage: str
     source: str
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # one line per seed key alignforge translated
+    spelled: dict[str, str] = field(default_factory=dict)  # "model.base_model" -> "model.name" as written
 
     def __getattr__(self, name: str) -> dict[str, Any]:
         sections = self.__dict__.get("sections", {})
@@ -209,18 +227,24 @@ def load_config(
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        raw.setdefault(section, {})[key] = value
+    if overrides:
+        raw = _merged(raw, str(path))
+        for dotted, value in overrides.items():
+            section, _, key = dotted.partition(".")
+            section = _SECTION_ALIASES.get(section, section)
+            body = raw.setdefault(section, {})
+            if not isinstance(body, dict):
+                raise ConfigError(f"{path}: section {section!r} must be a mapping")
+            key = KEY_ALIASES.get(section, {}).get(key, key)
+            for alias, target in KEY_ALIASES.get(section, {}).items():
+                if target == key:  # --set model.base_model=x replaces the file's model.name
+                    body.pop(alias, None)
+            body[key] = value
     return parse_config(raw, stage, source=str(path), base_dir=path.parent)
 
 
-def parse_config(
-    raw: Any, stage: str, *, source: str = "<config>", base_dir: str | os.PathLike[str] | None = None
-) -> TrainConfig:
-    """Validate a config mapping strictly; see the module docstring."""
-    if stage not in STAGES:
-        raise ConfigError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
+def _merged(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """Sections under their canonical names (``checkpointing`` folds into ``logging``)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of sections ({', '.join(_SCHEMA)})")
     sections: dict[str, dict[str, Any]] = {}
@@ -235,14 +259,27 @@ def parse_config(
         if not isinstance(body, dict):
             raise ConfigError(f"{source}: section {name!r} must be a mapping")
         sections.setdefault(name, {}).update(body)
+    return sections
+
+
+def parse_config(
+    raw: Any, stage: str, *, source: str = "<config>", base_dir: str | os.PathLike[str] | None = None
+) -> TrainConfig:
+    """Validate a config mapping strictly; see the module docstring."""
+    if stage not in STAGES:
+        raise ConfigError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
+    sections = _merged(raw, source)
+    spelled = unalias(sections, source)
+    given = {f"{name}.{key}" for name, body in sections.items() for key, v in body.items() if v is not None}
     out = {name: _section(name, sections.get(name, {}), stage, source) for name in _SCHEMA}
     _cross_checks(out, stage, source)
+    notes = translate(out, given, stage, source)
     base = Path(base_dir) if base_dir is not None else None
-    for key in ("train_file", "validation_file"):
+    for key in ("train_file", "validation_file", "tests"):
         value = out["data"][key]
         if value and base is not None and not Path(value).is_absolute() and not Path(value).exists():
             out["data"][key] = str(base / value)
-    return TrainConfig(stage=stage, source=source, sections=out)
+    return TrainConfig(stage=stage, source=source, sections=out, notes=notes, spelled=spelled)
 
 
 def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[str, Any]:
@@ -274,7 +311,7 @@ def _section(name: str, body: dict[str, Any], stage: str, source: str) -> dict[s
         value = body.get(key)
         if value is None:
             if spec.default is _REQUIRED and stage in spec.stages:
-                raise ConfigError(f"{source}: {name}.{key} is required")
+                raise ConfigError(f"{source}: {name}.{key} is required (or --set {name}.{key}=...)")
             value = None if spec.default is _REQUIRED else spec.default
         out[key] = value
     if name == "model" and out["lora"] is not None:

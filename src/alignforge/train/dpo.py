@@ -12,7 +12,7 @@ from typing import Any
 
 from alignforge._deps import require
 from alignforge.records import Kind
-from alignforge.train._data import load_split, to_dataset
+from alignforge.train._data import cut_prompts, load_split, to_dataset
 from alignforge.train._run import (
     RunResult,
     finish,
@@ -37,6 +37,7 @@ def run_dpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResul
 
     # 2. Policy, tokenizer and the frozen reference (kept when the KL monitor needs it; PEFT needs none).
     tokenizer = load_tokenizer(cfg)
+    cut_prompts(data, tokenizer, cfg.data["max_prompt_length"])  # the template's max_prompt_length
     policy = load_causal_lm(cfg)
     peft_config = lora_config(cfg)
     need_ref = peft_config is None and (cfg.monitors["kl_prompts"] or cfg.model["reference_model"])

@@ -2,7 +2,8 @@
 them, keep the passing ones, SFT on them with TRL's SFTTrainer; then pass@1/5/10 on the validation
 tasks. Each cycle leaves a full checkpoint in ``<output_dir>/cycle_<k>`` (LoRA adapters are merged)
 with its samples, its ``training_metrics.json`` and a ``.complete`` marker; a rerun skips finished
-cycles and continues from the last one.
+cycles and continues from the last one. ``checkpointing.save_every_cycle: false`` keeps only the newest
+cycle's weights (the older cycles keep their samples and metrics).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def run_raft(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResu
             tokenizer.save_pretrained(cycle_dir)
             write_metrics(cycle_dir, metrics, stage="raft")
             (cycle_dir / ".complete").write_text("ok\n")
+            if not cfg.logging["save_every_cycle"] and k > 1:
+                _drop_weights(out / f"cycle_{k - 1}")
         cycles.append(metrics)
         monitor.metrics.update({k2: v for k2, v in metrics.items() if k2 != "cycle"})
         failed = [g for g in monitor.check() if not g.passed] if cfg.constraints["check_at_eval"] else []
@@ -147,6 +150,12 @@ def _load(cfg: TrainConfig, checkpoint: str | None) -> Any:
 
     moved = replace(cfg, sections={**cfg.sections, "model": {**cfg.model, "policy_model": checkpoint}})
     return load_causal_lm(moved)
+
+
+def _drop_weights(cycle_dir: Path) -> None:
+    for pattern in ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin"):
+        for path in cycle_dir.glob(pattern):
+            path.unlink()
 
 
 def _select(
