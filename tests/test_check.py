@@ -61,7 +61,9 @@ def test_dpo_figures_are_exact_on_a_hand_made_file(tmp_path):
     )
     assert f["flaw_mix"] == {"incomplete": 0.5, "hallucinated": 0.5}
     assert f["flaw_mix_max_deviation"] == pytest.approx(0.35)
-    assert f["decontamination"] == 0.5 and f["decontam_checked_rows"] == 2
+    # Rows' own flags are a claim, reported apart; the gate's figure is measured (here: not at all).
+    assert f["decontamination"] is None
+    assert f["decontamination_claimed"] == 0.5 and f["decontamination_claimed_rows"] == 2
     fails = f["row_failures"]
     assert fails["chosen_score"]["first_lines"] == [2, 6]
     assert fails["rejected_score"]["first_lines"] == [2, 6]
@@ -73,7 +75,8 @@ def test_dpo_figures_are_exact_on_a_hand_made_file(tmp_path):
     assert {"total_pairs", "duplicate_pairs", "conflicting_prompts", "decontamination"} <= names
 
 
-def test_exit_codes_and_keep_passing(tmp_path, capsys):
+def test_exit_codes_and_keep_passing(tmp_path, capsys, benchmarks_dir, monkeypatch):
+    monkeypatch.setenv("ALIGNFORGE_CACHE_DIR", str(tmp_path / "cache"))  # the --against index, not in ~/.cache
     data = tmp_path / "pairs.jsonl"
     write_jsonl(data, synthetic_dpo_rows(1200, seed=3))
     gates = tmp_path / "gates.yaml"
@@ -87,7 +90,19 @@ def test_exit_codes_and_keep_passing(tmp_path, capsys):
     # The kept rows pass every row gate; loosen the dataset gates that a smaller file cannot meet.
     loose = gates.read_text().replace("total_pairs: {min: 1000", "total_pairs: {min: 10")
     gates.write_text(loose)
-    run = run_cli(capsys, "check", kept, "--gates", gates, "--json", tmp_path / "k.json")
+    run = run_cli(
+        capsys,
+        "check",
+        kept,
+        "--gates",
+        gates,
+        "--json",
+        tmp_path / "k.json",
+        "--against",
+        "gsm8k,mbpp",
+        "--benchmark-dir",
+        benchmarks_dir,
+    )
     assert run.code == 0, run.out
     assert json.loads((tmp_path / "k.json").read_text())["passed"] is True
 
@@ -101,8 +116,15 @@ def test_missing_figures_fail_closed(tmp_path):
 
 
 def test_decontam_report_is_picked_up(tmp_path):
+    from alignforge.quality._decontam import file_sha256
+
     write_jsonl(tmp_path / "d.jsonl", synthetic_dpo_rows(20, seed=1))
     report = {
+        "scanned": {
+            "path": str(tmp_path / "d.jsonl"),
+            "sha256": file_sha256(tmp_path / "d.jsonl"),
+            "rows": 20,
+        },
         "decontamination_score": 0.85,
         "per_benchmark": {"gsm8k": {"items": 1319, "overlapped_items": 40, "share": 0.0303}},
     }
@@ -123,9 +145,9 @@ def test_other_kinds(tmp_path):
             "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
             "metadata": {"score": 5.0},
         },
-        {"prompt": "q", "completion": "a"},
+        {"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant", "content": "a"}]},
     ]
-    write_jsonl(tmp_path / "sft.jsonl", sft)
+    write_jsonl(tmp_path / "sft.jsonl", sft)  # one shape per file: every row conversational
     f = check_file(tmp_path / "sft.jsonl").figures
     assert f["invalid_conversations"] == 1 and f["messages_valid_share"] == pytest.approx(2 / 3)
     assert f["share_score_ge_min"] == 0.5 and f["score_coverage"] == pytest.approx(2 / 3)
@@ -211,7 +233,10 @@ def test_split_keeps_prompts_on_one_side(tmp_path):
     assert 0.05 < info["validation"] / 500 < 0.4
 
 
-def test_seed_api(tmp_path, capsys):
+def test_seed_api(tmp_path, capsys, benchmarks_dir, monkeypatch):
+    # validate_dpo_pairs scans the default benchmarks found in the benchmark folder.
+    monkeypatch.setenv("ALIGNFORGE_BENCHMARK_DIR", str(benchmarks_dir))
+    monkeypatch.setenv("ALIGNFORGE_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "pairs.jsonl"
     write_jsonl(path, synthetic_dpo_rows(1500, seed=5))
     m = validate_dpo_pairs(dpo_path=path, gap_threshold=3.0)
@@ -225,7 +250,7 @@ def test_seed_api(tmp_path, capsys):
     assert enforce_gates("dpo_training", kl_divergence=0.08, figures={"reward_margin": 0.3}, verbose=False)
     assert not enforce_gates("dpo_training", kl_divergence=0.2, figures={"reward_margin": 0.3}, verbose=False)
     assert enforce_gates("dpo_training", kl_divergence=0.08, reward_margin=0.21, verbose=False)
-    assert not enforce_gates("dpo_training", kl_divergence=0.08, verbose=False)  # margin unmeasured: fails
+    assert not enforce_gates("dpo_training", kl_divergence=0.08, reward_margin=0.1, verbose=False)
     assert not enforce_gates("evaluation", capability_retention=94.0, verbose=False)
     assert enforce_gates("evaluation", capability_retention=96.5, verbose=True)
     assert "capability_retention" in capsys.readouterr().out

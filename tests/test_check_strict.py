@@ -248,7 +248,11 @@ def test_sft_conversations_render_through_the_embedded_chat_template(tmp_path, c
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"},
     ]
-    data = jsonl(tmp_path / "s.jsonl", [{"messages": conv}, {"prompt": "2+2?", "completion": "4"}])
+    pc = {
+        "prompt": [{"role": "user", "content": "2+2?"}],
+        "completion": [{"role": "assistant", "content": "4"}],
+    }
+    data = jsonl(tmp_path / "s.jsonl", [{"messages": conv}, pc])  # one shape per file (both conversational)
     res = run_cli(capsys, "check", data, "--tokenizer", "embedded", "--json", tmp_path / "m.json")
     assert res.code == 1, res.err  # 2 rows < 1000: the row-count gate fails, nothing else
     figures = json.loads((tmp_path / "m.json").read_text())["figures"]

@@ -5,7 +5,10 @@
 3. DPO pairs with the flaw strategy on the 30 example prompts shipped in the package
    (``alignforge/data/prompts.jsonl``, the same as ``examples/prompts.jsonl``): answer, rewrite
    with a planned flaw, judge both sides (0-10) and confirm the flaw.
-4. ``check`` with the default gates: terminal report, JSON, HTML, and the ``--keep-passing`` set.
+4. ``decontaminate`` the pairs against the benchmarks found (the benchmark folder, else the
+   repository's ``../shared/benchmarks``) into a report bound to the file's sha256, then ``check``
+   with the default gates and that report: terminal report, JSON, HTML, and the ``--keep-passing``
+   set. With no benchmark files found, decontamination is unmeasured and its gate says so.
 
 SmolLM2-135M is a weak generator and a weaker judge, so most pairs fail the gates: the demo
 shows the report and the filtered set and exits 0 when every step ran, whether or not the gates
@@ -34,6 +37,19 @@ def example_prompts() -> Iterator[Path]:
 
     with as_file(files("alignforge").joinpath("data", "prompts.jsonl")) as path:
         yield Path(path)
+
+
+def _demo_benchmarks() -> tuple[Path | None, list[str]]:
+    """The benchmark folder and the default benchmarks in it; the repository's ../shared/benchmarks
+    when the folder has none (a source checkout); (None, []) when neither has any."""
+    from alignforge.curate.benchmarks import available_benchmarks, default_benchmark_dir
+
+    found = available_benchmarks()
+    if found:
+        return default_benchmark_dir(), found
+    shared = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+    found = available_benchmarks(shared) if shared.is_dir() else []
+    return (shared, found) if found else (None, [])
 
 
 def _say(step: str, text: str) -> None:
@@ -164,7 +180,25 @@ def run_demo(
         print("   no pairs were written (every candidate failed an LLM call): see pairs.failures.jsonl")
         return figures
     gates = load_gates(None)
-    result = check_file(pairs, gates=gates)
+    bench_dir, benches = _demo_benchmarks()
+    report = None
+    if benches:
+        from alignforge.curate import decontaminate
+
+        # No index cache: the demo leaves nothing behind in ~/.cache (the index takes about a second).
+        rep = decontaminate(pairs, against=benches, benchmark_dir=bench_dir, use_cache=False)
+        report = out_dir / "decontam.json"
+        rep.write_json(report)
+        print(
+            f"   decontaminate against {', '.join(benches)} ({bench_dir}): {rep.contaminated_rows} of "
+            f"{rep.rows} pairs overlap; report bound to sha256 {rep.scanned['sha256'][:16]}... -> {report}"  # type: ignore[index]
+        )
+    else:
+        print(
+            "   no benchmark files found: decontamination is unmeasured and its gate fails closed "
+            "(`alignforge benchmarks import DIR` provides them)"
+        )
+    result = check_file(pairs, gates=gates, decontam_report=report)
     print_report(result)
     (out_dir / "report.html").write_text(render_html(result), encoding="utf-8")
     (out_dir / "report.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
@@ -211,8 +245,13 @@ def run_demo(
                 if avg is not None and avg < 9.0
                 else ""
             )
-            + "total_pairs >= 1000 needs a full run; decontamination fails closed until "
-            "`alignforge decontaminate --report` is given to check"
+            + "total_pairs >= 1000 needs a full run"
+            + (
+                ""
+                if report is not None
+                else "; decontamination fails closed until it is measured "
+                "(`alignforge check FILE --against gsm8k,...` or `alignforge decontaminate FILE --report R`)"
+            )
         )
     print(f"   HTML report: {out_dir / 'report.html'}   JSON: {out_dir / 'report.json'}")
     print(

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import orjson
 
-from alignforge.records import FieldError, Kind, detect_kind, validate_row
+from alignforge.records import FieldError, Kind, Shape, detect_kind, validate_row
 
 __all__ = [
     "DataError",
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_BLANK_LINES_KEPT = 200
 loads = orjson.loads
 OnError = Literal["raise", "skip"]
 
@@ -58,16 +59,32 @@ class DataError(ValueError):
 
 @dataclass
 class ReadStats:
-    """What a read saw: rows yielded, lines skipped and why (counted, never silent)."""
+    """What a read saw: rows yielded, lines skipped and why, blank lines passed over (counted, never silent).
+
+    ``blank_line_numbers`` keeps the first :data:`MAX_BLANK_LINES_KEPT`; ``blank_lines`` counts them all.
+    """
 
     rows: int = 0
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     side_file: str | None = None
+    blank_lines: int = 0
+    blank_line_numbers: list[int] = field(default_factory=list)
 
     def count(self, reason: str) -> None:
         self.skipped += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def blank(self, line: int) -> None:
+        self.blank_lines += 1
+        if len(self.blank_line_numbers) < MAX_BLANK_LINES_KEPT:
+            self.blank_line_numbers.append(line)
+
+    def merge_blank(self, other: ReadStats, line_offset: int) -> None:
+        """Fold in the blank lines of the next byte range (its line numbers start after ``line_offset``)."""
+        self.blank_lines += other.blank_lines
+        room = max(0, MAX_BLANK_LINES_KEPT - len(self.blank_line_numbers))
+        self.blank_line_numbers.extend(x + line_offset for x in other.blank_line_numbers[:room])
 
 
 def dumps(obj: Any) -> bytes:
@@ -109,8 +126,15 @@ def iter_jsonl(
     validate: Callable[[Any], None] | None = None,
     byte_range: tuple[int, int] | None = None,
     lines_seen: list[int] | None = None,
+    digest: Any = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_object)`` for each non-blank line of a JSONL file.
+
+    Blank (empty or whitespace-only) lines are passed over and recorded in ``stats`` with their
+    numbers, for the caller to report.
+
+    ``digest`` (a :mod:`hashlib` object) is updated with every byte read: once the iterator is
+    exhausted it holds the hash of the whole file (of the range, with ``byte_range``).
 
     ``byte_range=(start, end)`` reads only the lines that start in that range (for parallel
     scans); their numbers are then relative to the range, and ``lines_seen[0]`` says how many
@@ -144,6 +168,8 @@ def iter_jsonl(
             raw = fh.readline(max_line_bytes + 1)
             if not raw:
                 break
+            if digest is not None:
+                digest.update(raw)
             pos += len(raw)
             lineno += 1
             if lines_seen is not None:
@@ -153,6 +179,8 @@ def iter_jsonl(
                 size = len(raw)
                 while raw and not raw.endswith(b"\n"):
                     raw = fh.readline(1 << 20)
+                    if digest is not None:
+                        digest.update(raw)
                     size += len(raw)
                     pos += len(raw)
                 msg = f"line is {size / 2**20:.1f} MiB, over the {max_line_bytes / 2**20:g} MiB limit (max_line_bytes)"
@@ -161,6 +189,7 @@ def iter_jsonl(
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if raw.isspace() or not raw:
+                stats.blank(lineno)
                 continue
             if not seen_content and raw.lstrip()[:1] == b"[":
                 raise DataError(
@@ -262,14 +291,20 @@ def read_rows(
     allow_mixed: bool = False,
     byte_range: tuple[int, int] | None = None,
     lines_seen: list[int] | None = None,
+    shape: Shape | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Validated rows of one kind. A row of another kind is an error (``mixed record kinds``).
+
+    SFT, DPO, KTO and GRPO rows must also share one TRL shape: the first valid row fixes it
+    (``shape`` fixes it beforehand, for a byte range read apart from the file's first row), and a
+    row of the other shape is an error naming its first text field. ``allow_mixed`` (rows of several
+    kinds, which the caller sorts out) turns both checks off.
 
     Parquet files (``.parquet``) are read in record batches through pyarrow, with the same
     checks; their "line" numbers are row numbers (1-based).
     """
     kind = kind or detect_file_kind(path, on_error=on_error)
-    check = _row_validator(kind, allow_mixed)
+    check = _row_validator(kind, allow_mixed, shape)
     if _is_parquet(path):
         yield from _read_parquet(path, check, on_error=on_error, side_file=side_file, stats=stats)
         return
@@ -287,26 +322,50 @@ def read_rows(
 _SIGNATURE = {Kind.DPO: "chosen", Kind.KTO: "label", Kind.RLVR: "tests"}
 
 
-def _row_validator(kind: Kind, allow_mixed: bool) -> Callable[[Any], None]:
+_SHAPED = frozenset({Kind.SFT, Kind.DPO, Kind.KTO, Kind.GRPO})
+
+
+def _row_validator(kind: Kind, allow_mixed: bool, shape: Shape | None = None) -> Callable[[Any], None]:
     signature = _SIGNATURE.get(kind)
+    shaped = kind in _SHAPED and not allow_mixed
+    # The file's shape as a bool (True: conversational), fixed by the first valid row unless given.
+    want: list[bool | None] = [None if shape is None else shape is Shape.CONVERSATIONAL]
 
     def check(obj: Any) -> None:
         if signature is not None and type(obj) is dict and signature in obj:
             validate_row(obj, kind)  # the kind's own field is there: no other kind to suspect
-            return
-        if not allow_mixed and isinstance(obj, dict):
-            try:
-                other = detect_kind(obj)
-            except FieldError:
-                other = kind  # no kind at all: validate_row names the missing field
-            if other is not kind and not _compatible(kind, other):
-                raise FieldError(
-                    "<row>",
-                    f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}",
-                )
-        validate_row(obj, kind)
+        else:
+            if not allow_mixed and isinstance(obj, dict):
+                try:
+                    other = detect_kind(obj)
+                except FieldError:
+                    other = kind  # no kind at all: validate_row names the missing field
+                if other is not kind and not _compatible(kind, other):
+                    raise FieldError(
+                        "<row>",
+                        f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}",
+                    )
+            validate_row(obj, kind)
+        if shaped:
+            name = "messages" if "messages" in obj else "prompt"
+            conversational = type(obj[name]) is list
+            if want[0] is None:
+                want[0] = conversational
+            elif conversational is not want[0]:
+                raise FieldError(name, _mixed_shape(conversational))
 
     return check
+
+
+def _mixed_shape(conversational: bool) -> str:
+    this, file = ("conversational", "standard") if conversational else ("standard", "conversational")
+    return (
+        f"mixed shapes: this row is {this} ({_SHAPE_WORDS[this]}), the file is {file} "
+        f"({_SHAPE_WORDS[file]}, from its first row); TRL trains on one shape per file"
+    )
+
+
+_SHAPE_WORDS = {"standard": "strings", "conversational": "lists of messages"}
 
 
 def _compatible(kind: Kind, other: Kind) -> bool:

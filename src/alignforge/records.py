@@ -29,6 +29,7 @@ __all__ = [
     "detect_kind",
     "detect_shape",
     "validate_row",
+    "check_tests_parse",
     "to_record",
     "text_of",
     "ROLES",
@@ -279,6 +280,53 @@ def _check_scores(row: dict[str, Any]) -> None:
                     )
 
 
+def _check_one_shape(row: dict[str, Any], names: tuple[str, ...]) -> None:
+    """TRL's convention: a row's text fields are all strings or all message lists, and a completion
+    (``chosen``, ``rejected``, ``completion``) holds only ``assistant`` turns."""
+    first = names[0]
+    conversational = isinstance(row[first], list)
+    for name in names[1:]:
+        value = row[name]
+        if isinstance(value, list) is not conversational:
+            have = "a list of messages (conversational)" if isinstance(value, list) else "a string (standard)"
+            want = "a list of messages" if conversational else "a string"
+            raise FieldError(name, f"is {have} while '{first}' is {want}: one shape per row, as TRL reads it")
+        if conversational and name != "prompt":
+            for i, msg in enumerate(value):
+                if msg["role"] != "assistant":
+                    raise FieldError(
+                        f"{name}[{i}].role",
+                        f"expected 'assistant', got {msg['role']!r}: a completion holds the model's "
+                        "turns only (TRL's convention; earlier turns belong in 'prompt')",
+                    )
+
+
+def check_tests_parse(tests: Any) -> None:
+    """Raise :class:`FieldError` naming ``tests[i]`` (or ``tests``) when a test is not valid Python.
+
+    ``tests`` is a list of test snippets (MBPP's asserts; ``{input, output}`` cases are not code and
+    pass) or one test module (a ``check(candidate)`` or pytest source).
+    """
+    import ast
+    import warnings
+
+    items = list(enumerate(tests)) if isinstance(tests, list) else [(None, tests)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning (an invalid escape) is not our concern here
+        for i, src in items:
+            if not isinstance(src, str):
+                continue
+            try:
+                ast.parse(src)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+                where = "tests" if i is None else f"tests[{i}]"
+                if isinstance(exc, SyntaxError):
+                    why = f"SyntaxError: {exc.msg} (line {exc.lineno} of the test)"
+                else:
+                    why = f"{type(exc).__name__}: {exc}"
+                raise FieldError(where, f"does not parse as Python ({why})") from None
+
+
 def validate_row(row: Any, kind: Kind) -> None:
     """Raise :class:`FieldError` when ``row`` breaks ``kind``'s schema."""
     if not isinstance(row, dict):
@@ -291,6 +339,7 @@ def validate_row(row: Any, kind: Kind) -> None:
         ):
             for name in ("prompt", "chosen", "rejected"):
                 _check_text(row, name)
+            _check_one_shape(row, ("prompt", "chosen", "rejected"))
         _check_scores(row)
     elif kind is Kind.SFT:
         if "messages" in row:
@@ -298,10 +347,12 @@ def validate_row(row: Any, kind: Kind) -> None:
         else:
             _check_text(row, "prompt")
             _check_text(row, "completion")
+            _check_one_shape(row, ("prompt", "completion"))
         _check_scores(row)
     elif kind is Kind.KTO:
         _check_text(row, "prompt")
         _check_text(row, "completion")
+        _check_one_shape(row, ("prompt", "completion"))
         if "label" not in row:
             raise FieldError("label", "is missing")
         if not isinstance(row["label"], bool):
@@ -323,6 +374,8 @@ def validate_row(row: Any, kind: Kind) -> None:
             raise FieldError("tests", f"expected a string or a list, got {type(tests).__name__}")
         elif not tests:
             raise FieldError("tests", "is empty")
+        else:
+            check_tests_parse(tests)
         _check_str(row, "entry_point", required=False)
     elif kind is Kind.COMPLETION:
         _check_str(row, "task_id")

@@ -56,9 +56,21 @@ __all__ = ["COMMANDS"]
     help="Write each row-level gate's failing rows to DIR/<gate>.jsonl (line, gate, row).",
 )
 @click.option(
+    "--against",
+    default=None,
+    help="Measure decontamination: scan the rows against these benchmarks (comma-separated names or "
+    "JSONL paths), as `decontaminate` does. Overrides the gates file's `decontamination:` entry.",
+)
+@click.option(
+    "--benchmark-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Benchmark files for --against (default: $ALIGNFORGE_BENCHMARK_DIR, else ~/.cache/alignforge/benchmarks).",
+)
+@click.option(
     "--decontam-report",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A report from `alignforge decontaminate --report`.",
+    help="A report from `alignforge decontaminate DATA --report R`; refused unless it records DATA's sha256.",
 )
 @click.option(
     "--verdicts",
@@ -74,6 +86,11 @@ __all__ = ["COMMANDS"]
     type=click.Choice(["0-10", "0-1"]),
     help="SFT: the scale of rows' score when a row does not say (default 0-10, the judge's).",
 )
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Add the manual review's figures (alignforge review DATA; gate review_disagreement <= 0.05).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the verdict line.")
 def check(
     data,
@@ -86,10 +103,13 @@ def check(
     side_file,
     keep_passing,
     failing_rows,
+    against,
+    benchmark_dir,
     decontam_report,
     verdicts,
     tokenizer,
     score_scale,
+    review,
     quiet,
 ):
     """Measure a dataset and hold it to quality gates. Exit 0: all pass; 1: a gate fails; 2: invalid input.
@@ -100,6 +120,11 @@ def check(
       alignforge check pairs.jsonl --gates gates.yaml --html report.html --json metrics.json
       alignforge check pairs.jsonl --on-error skip --keep-passing clean.jsonl
       alignforge check pairs.jsonl --failing-rows failing/      # failing/chosen_score.jsonl, ...
+      alignforge check pairs.jsonl --against gsm8k,humaneval,mbpp,math500,truthfulqa
+
+    The decontamination gate reads a measured figure only: --against (or a `decontamination:`
+    entry in the gates file) scans the rows; --decontam-report takes a report bound to this file.
+    Rows' own `contaminated` flags are shown as decontamination_claimed and gate nothing.
     """
     import orjson
 
@@ -118,6 +143,14 @@ def check(
             tokenizer = str(embedded_checkpoint())
         tok = transformers.AutoTokenizer.from_pretrained(tokenizer)
     gates = load_gates(gates_path)
+    if against and decontam_report:
+        raise click.UsageError(
+            "give --against (scan the file) or --decontam-report (a report for it), not both"
+        )
+    if benchmark_dir is not None and not against and "decontamination" not in gates:
+        raise click.UsageError(
+            "--benchmark-dir is where --against finds benchmarks: add --against (or a decontamination: entry)"
+        )
     result = check_file(
         data,
         kind=kind,
@@ -126,9 +159,12 @@ def check(
         on_error=on_error,
         side_file=side_file,
         decontam_report=decontam_report,
+        against=against,
+        benchmark_dir=benchmark_dir,
         verdicts=verdicts,
         tokenizer=tok,
         score_scale=score_scale,
+        review=review,
     )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -186,10 +222,15 @@ def gates():
 
 @gates.command("init")
 def gates_init():
-    """Print the default gates (the seeds' thresholds, with units and scales) as commented YAML."""
-    from alignforge.quality.gates import DEFAULT_GATES_YAML
+    """Print the default gates (the seeds' thresholds, with units and scales) as commented YAML.
 
-    click.echo(DEFAULT_GATES_YAML, nl=False)
+    It ends with a commented `decontamination:` entry naming the benchmarks found in the benchmark
+    folder; uncommented, it makes `check` measure decontamination on every file.
+    """
+    from alignforge.curate.benchmarks import available_benchmarks, default_benchmark_dir
+    from alignforge.quality.gates import gates_init_yaml
+
+    click.echo(gates_init_yaml(available_benchmarks(), str(default_benchmark_dir())), nl=False)
 
 
 @gates.command("validate")
@@ -204,7 +245,7 @@ def gates_validate(path):
     from alignforge.quality.gates import load_gates
 
     cfg = load_gates(path)
-    stages = [s for s in cfg if s != "version"]
+    stages = [s for s in cfg if s not in ("version", "decontamination")]
     click.echo(f"{path}: valid ({len(stages)} stages: {', '.join(stages)})")
 
 

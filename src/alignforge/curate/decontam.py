@@ -4,10 +4,17 @@
 so ``executor="ray"`` can run it on Ray Data), writes the clean / removed / annotated
 rows, and returns a :class:`DecontamReport`. Gates: decontamination score (share of
 clean rows) >= 0.9 and no benchmark with more than 2 % of its items overlapped.
+
+The report binds its figures to the bytes they were measured on: ``scanned`` holds the
+sha256 of the input (hashed while it streams) and ``output`` that of the clean file, with
+the figures of that file counted as it is written. ``check --decontam-report`` accepts the
+report only for a file with one of those hashes. :class:`StreamScan` is the same scan for
+rows someone else reads (``check --against``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,10 +26,12 @@ import orjson
 
 from alignforge.curate._index import NgramIndex, build_index
 from alignforge.curate._scan import ScanRules, scan_batch
-from alignforge.io import DataError, JsonlWriter, iter_jsonl
+from alignforge.io import DataError, dumps, iter_jsonl
 
 __all__ = [
     "DecontamReport",
+    "OverlapTally",
+    "StreamScan",
     "decontaminate",
     "calculate_decontamination",
     "parse_against",
@@ -32,6 +41,81 @@ __all__ = [
 
 MIN_SCORE = 0.9
 MAX_SHARE = 0.02
+REPORT_VERSION = 2  # 2: `scanned` / `output` carry the sha256 of the files the figures belong to
+_FIRST_LINES = 200
+
+
+class OverlapTally:
+    """Exact counts of one scan: rows, clean rows, overlapped items per benchmark, rows per method.
+
+    Holds no index, so a worker process can return it to be merged.
+    """
+
+    def __init__(self, benchmarks: dict[str, int]) -> None:
+        self.benchmarks = dict(benchmarks)  # name -> number of items
+        self.rows = 0
+        self.clean_rows = 0
+        self.overlapped: dict[str, set[str]] = {b: set() for b in benchmarks}
+        self.method_rows: dict[str, int] = {}
+        self.first_lines: list[int] = []  # of contaminated rows, capped
+
+    def add(self, line: int, matches: list[dict[str, Any]]) -> None:
+        self.rows += 1
+        if not matches:
+            self.clean_rows += 1
+            return
+        if len(self.first_lines) < _FIRST_LINES:
+            self.first_lines.append(line)
+        for m in matches:
+            self.overlapped.setdefault(m["benchmark"], set()).add(m["item_id"])
+        for key in {m["method"] for m in matches}:
+            self.method_rows[key] = self.method_rows.get(key, 0) + 1
+
+    def merge(self, other: OverlapTally, line_offset: int) -> None:
+        self.rows += other.rows
+        self.clean_rows += other.clean_rows
+        for b, ids in other.overlapped.items():
+            self.overlapped.setdefault(b, set()).update(ids)
+        for k, v in other.method_rows.items():
+            self.method_rows[k] = self.method_rows.get(k, 0) + v
+        room = max(0, _FIRST_LINES - len(self.first_lines))
+        self.first_lines.extend(x + line_offset for x in other.first_lines[:room])
+
+    @property
+    def score(self) -> float:
+        """Share of rows with no detected overlap (1.0 for no rows: nothing leaked)."""
+        return self.clean_rows / self.rows if self.rows else 1.0
+
+    def per_benchmark(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for bench, items in sorted(self.benchmarks.items()):
+            hit = len(self.overlapped.get(bench, ()))
+            out[bench] = {"items": items, "overlapped_items": hit, "share": hit / items if items else 0.0}
+        return out
+
+    def figures(self) -> dict[str, Any]:
+        per = self.per_benchmark()
+        return {
+            "rows": self.rows,
+            "clean_rows": self.clean_rows,
+            "contaminated_rows": self.rows - self.clean_rows,
+            "decontamination_score": self.score,
+            "per_benchmark": per,
+            "max_benchmark_share": max((b["share"] for b in per.values()), default=0.0),
+        }
+
+
+class StreamScan:
+    """The n-gram scan of :func:`decontaminate` over batches of rows read elsewhere (``check --against``)."""
+
+    def __init__(self, index: NgramIndex, rules: ScanRules | None = None) -> None:
+        self.index = index
+        self.rules = rules or ScanRules()
+        self.tally = OverlapTally(index.benchmarks)
+
+    def add_batch(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
+        for line, matches in zip(lines, scan_batch(rows, self.index, self.rules), strict=True):
+            self.tally.add(line, matches)
 
 
 @dataclass
@@ -47,6 +131,9 @@ class DecontamReport:
     min_score: float = MIN_SCORE
     max_share: float = MAX_SHARE
     timings: dict[str, float] = field(default_factory=dict)
+    against: list[str] = field(default_factory=list)
+    scanned: dict[str, Any] | None = None  # {path, sha256, rows} of the input file
+    output: dict[str, Any] | None = None  # {path, sha256, rows, figures of that file} of --out
 
     @property
     def contaminated_rows(self) -> int:
@@ -79,6 +166,10 @@ class DecontamReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "report_version": REPORT_VERSION,
+            "scanned": self.scanned,
+            "output": self.output,
+            "against": self.against,
             "decontamination_score": self.decontamination_score,
             "rows": self.rows,
             "clean_rows": self.clean_rows,
@@ -109,10 +200,10 @@ def parse_against(against: str | Sequence[str]) -> list[str]:
     return names
 
 
-def _iter_rows(rows_or_path: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _iter_rows(rows_or_path: Any, digest: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
     if isinstance(rows_or_path, str | os.PathLike):
         path = rows_or_path
-        for line, obj in iter_jsonl(path):
+        for line, obj in iter_jsonl(path, digest=digest):
             if not isinstance(obj, dict):
                 raise DataError(path, line, f"expected a JSON object per line, got {type(obj).__name__}")
             yield line, obj
@@ -137,23 +228,34 @@ def _batches(
 
 
 class _Outputs:
-    """Clean / removed / annotated files, written to temporary names and renamed when complete."""
+    """Clean / removed / annotated files, written to temporary names and renamed when complete.
+
+    Each file's sha256 and row count are taken from the bytes as they are written.
+    """
 
     def __init__(self, **paths: str | os.PathLike[str] | None) -> None:
-        self._w: dict[str, tuple[JsonlWriter, Path, Path]] = {}
+        self._w: dict[str, tuple[Any, Path, Path]] = {}
+        self.sha256: dict[str, Any] = {}
+        self.rows: dict[str, int] = {}
         for name, p in paths.items():
             if p is not None:
                 final = Path(p)
+                final.parent.mkdir(parents=True, exist_ok=True)
                 tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-                self._w[name] = (JsonlWriter(tmp, append=False), tmp, final)
+                self._w[name] = (open(tmp, "wb"), tmp, final)  # noqa: SIM115 - closed in close()
+                self.sha256[name] = hashlib.sha256()
+                self.rows[name] = 0
 
     def write(self, name: str, row: dict[str, Any]) -> None:
         if name in self._w:
-            self._w[name][0].write(row)
+            data = dumps(row)
+            self._w[name][0].write(data)
+            self.sha256[name].update(data)
+            self.rows[name] += 1
 
     def close(self, *, commit: bool) -> None:
-        for w, tmp, final in self._w.values():
-            w.close()
+        for fh, tmp, final in self._w.values():
+            fh.close()
             if commit:
                 os.replace(tmp, final)
             else:
@@ -212,48 +314,56 @@ def decontaminate(
             names, benchmark_dir=benchmark_dir, threshold=embedding_threshold, judge=judge
         )
         report.methods["embedding"] = embedder.describe()
-    overlapped: dict[str, set[str]] = {b: set() for b in idx.benchmarks}
+    tally = OverlapTally(idx.benchmarks)
+    out_tally = OverlapTally(idx.benchmarks)  # the figures of the --out file, counted as it is written
     outputs = _Outputs(out=out, removed=removed, annotate=annotate)
+    is_path = isinstance(rows_or_path, str | os.PathLike)
+    digest = hashlib.sha256() if is_path else None
     t1 = time.perf_counter()
     ok = False
     try:
-        for batch in _run(_batches(_iter_rows(rows_or_path), batch_size), idx, rules, executor):
+        for batch in _run(_batches(_iter_rows(rows_or_path, digest), batch_size), idx, rules, executor):
             rows = [r for _, (_, r) in batch]
             if embedder is not None:
                 extra = embedder.scan(rows)
                 for (matches, _), more in zip(batch, extra, strict=True):
                     matches.extend(more)
             for matches, (line, row) in batch:
-                report.rows += 1
+                tally.add(line, matches)
                 meta = dict(row.get("metadata") or {})
                 meta["contaminated"] = bool(matches)
                 if matches:
                     meta["contamination"] = matches
-                    for m in matches:
-                        overlapped.setdefault(m["benchmark"], set()).add(m["item_id"])
-                    for key in {m["method"] for m in matches}:
-                        entry = report.methods.setdefault(key, {})
-                        entry["rows"] = entry.get("rows", 0) + 1
-                    report.removed.append({"row": report.rows, "line": line, "contamination": matches})
+                    report.removed.append({"row": tally.rows, "line": line, "contamination": matches})
                     outputs.write("removed", {**row, "metadata": meta})
                 else:
-                    report.clean_rows += 1
                     outputs.write("out", row)
+                    out_tally.add(outputs.rows.get("out", 0), matches)
                 outputs.write("annotate", {**row, "metadata": meta})
         ok = True
     finally:
         outputs.close(commit=ok)
     if embedder is not None:
         report.methods["embedding"].update(embedder.stats)
+    for key, count in tally.method_rows.items():
+        report.methods.setdefault(key, {})["rows"] = count
+    report.rows, report.clean_rows = tally.rows, tally.clean_rows
+    report.per_benchmark = tally.per_benchmark()
+    report.against = names
+    if digest is not None:
+        report.scanned = {
+            "path": str(Path(rows_or_path).resolve()),
+            "sha256": digest.hexdigest(),
+            "rows": tally.rows,
+        }
+    if out is not None:
+        report.output = {
+            "path": str(Path(out).resolve()),
+            "sha256": outputs.sha256["out"].hexdigest(),
+            **out_tally.figures(),
+        }
     report.timings["scan_s"] = round(time.perf_counter() - t1, 3)
     report.timings["total_s"] = round(time.perf_counter() - t0, 3)
-    for bench, items in sorted(idx.benchmarks.items()):
-        hit = len(overlapped.get(bench, ()))
-        report.per_benchmark[bench] = {
-            "items": items,
-            "overlapped_items": hit,
-            "share": hit / items if items else 0.0,
-        }
     return report
 
 
@@ -279,7 +389,10 @@ def calculate_decontamination(
     benchmark_dir: str | os.PathLike[str] | None = None,
     n: int = 8,
 ) -> float:
-    """Share of training rows with no detected benchmark overlap (the seed's API; gate >= 0.9)."""
+    """Share of training rows with no detected benchmark overlap (the seed's API; gate >= 0.9).
+
+    ``benchmark_dir`` defaults to :func:`~alignforge.curate.benchmarks.default_benchmark_dir`.
+    """
     return decontaminate(
         training_data, against=eval_benchmarks, benchmark_dir=benchmark_dir, n=n
     ).decontamination_score

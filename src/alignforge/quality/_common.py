@@ -1,4 +1,8 @@
-"""Pieces every kind's accumulator shares: row-level failures, mixes, histograms, decontamination flags."""
+"""Pieces every kind's accumulator shares: row-level failures, mixes, histograms, decontamination flags.
+
+Rows' ``contaminated`` flags are counted only as ``decontamination_claimed`` (what the file says
+about itself); the ``decontamination`` figure a gate reads comes from a scan or a report.
+"""
 
 from __future__ import annotations
 
@@ -106,8 +110,10 @@ class Accumulator:
         return {
             "rows": self.rows,
             "row_count": self.rows,
-            "decontamination": (self.decontam_clean / seen) if seen else None,
-            "decontam_checked_rows": seen,
+            # Measured only by a scan or a hash-bound report (check.py); rows' own flags never feed a gate.
+            "decontamination": None,
+            "decontamination_claimed": (self.decontam_clean / seen) if seen else None,
+            "decontamination_claimed_rows": seen,
             "row_failures": self.failures.as_dict(),
         }
 
@@ -130,6 +136,6 @@ def score_of(row: dict[str, Any], meta: dict[str, Any], name: str) -> float | No
 
 
 def decontam_flag(row: dict[str, Any], meta: dict[str, Any]) -> bool | None:
-    """True when the row was found contaminated, False when checked clean, None when never checked."""
+    """What the row claims: True contaminated, False clean, None no claim (informational only)."""
     value = meta.get("contaminated", row.get("contaminated"))
     return value if isinstance(value, bool) else None

@@ -14,6 +14,7 @@ import orjson
 
 from alignforge.quality._common import (
     FLAW_TARGET,
+    MAX_LINES_KEPT,
     Accumulator,
     mix,
     score_of,
@@ -35,6 +36,28 @@ def _length(value: Any) -> int:
     return sum(len(m.get("content", "")) for m in value)
 
 
+def same_text(a: Any, b: Any) -> bool:
+    """``a`` equals ``b`` once runs of whitespace are one space and the ends are stripped (per message,
+    roles compared too, for conversational values)."""
+    if a == b:
+        return True
+    if type(a) is str and type(b) is str:
+        # Counting a few letters is a C loop with no allocation: a cheap exact pre-check, since
+        # normalising whitespace never changes them; most different texts stop here.
+        return (
+            a.count("e") == b.count("e")
+            and a.count("t") == b.count("t")
+            and a.count("o") == b.count("o")
+            and a.split() == b.split()
+        )
+    if type(a) is list and type(b) is list and len(a) == len(b):
+        return all(
+            x.get("role") == y.get("role") and same_text(x.get("content", ""), y.get("content", ""))
+            for x, y in zip(a, b, strict=True)
+        )
+    return False
+
+
 def pair_row_failures(row: dict[str, Any], rules: dict[str, Any]) -> list[str]:
     """Names of the row-level gates this pair fails (``rules`` holds min/max per score gate)."""
     meta = row.get("metadata") or {}
@@ -50,7 +73,7 @@ def pair_row_failures(row: dict[str, Any], rules: dict[str, Any]) -> list[str]:
     rule = rules.get("score_gap")
     if rule and (cs is None or rs is None or cs - rs < rule.get("min", float("-inf"))):
         fails.append("score_gap")
-    if rules.get("not_identical") and _key(row["chosen"]) == _key(row["rejected"]):
+    if rules.get("not_identical") and same_text(row["chosen"], row["rejected"]):
         fails.append("not_identical")
     return fails
 
@@ -67,6 +90,7 @@ class DPOAccumulator(Accumulator):
         self.hist_r = [0] * len(SCORE_BINS)
         self.hist_gap = [0] * len(GAP_BINS)
         self.identical = 0
+        self.identical_lines: list[int] = []  # the first MAX_LINES_KEPT, for the report's warning
         self.len_c = self.len_r = 0
         self.chosen_longer = 0
         self.flaws: dict[str, int] = {}
@@ -79,6 +103,7 @@ class DPOAccumulator(Accumulator):
         self.rows += 1
         p, c, r = row["prompt"], row["chosen"], row["rejected"]
         standard = type(p) is str and type(c) is str and type(r) is str
+        identical = same_text(c, r)
         if standard:
             lc, lr = len(c), len(r)
         else:
@@ -91,8 +116,10 @@ class DPOAccumulator(Accumulator):
             self.chosen_longer += 1
         meta = row.get("metadata") or _EMPTY
         fails = []
-        if c == r:
+        if identical:
             self.identical += 1
+            if len(self.identical_lines) < MAX_LINES_KEPT:
+                self.identical_lines.append(line)
             if self.rules.get("not_identical"):
                 fails.append("not_identical")
         cs = row.get("chosen_score")
@@ -165,8 +192,11 @@ class DPOAccumulator(Accumulator):
             for r, m in zip(rows, metas, strict=True)
         ]
         rules = self.rules
-        identical = [i for i, (c, r) in enumerate(zip(cs, rs, strict=True)) if c == r]
+        identical = [i for i, (c, r) in enumerate(zip(cs, rs, strict=True)) if same_text(c, r)]
         self.identical += len(identical)
+        room = MAX_LINES_KEPT - len(self.identical_lines)
+        if identical and room > 0:
+            self.identical_lines.extend(lines[i] for i in identical[:room])
         add_fail = self.failures.add
         if identical and rules.get("not_identical"):
             for i in identical:
@@ -248,6 +278,8 @@ class DPOAccumulator(Accumulator):
         ):
             for i, v in enumerate(theirs):
                 mine[i] += v
+        room = max(0, MAX_LINES_KEPT - len(self.identical_lines))
+        self.identical_lines.extend(x + line_offset for x in other.identical_lines[:room])
         for mine_d, theirs_d in ((self.flaws, other.flaws), (self.strategies, other.strategies)):
             for k, v in theirs_d.items():
                 mine_d[k] = mine_d.get(k, 0) + v
@@ -285,6 +317,7 @@ class DPOAccumulator(Accumulator):
             "share_gap_ge_min": self.n_gap_ok / scored if scored else None,
             "share_meeting_all": self.n_all_ok / scored if scored else None,
             "identical_pairs": self.identical,
+            "identical_pair_lines": self.identical_lines,
             "duplicate_pairs": int(dup_lines.size),
             "conflicting_pairs": int(conflict_lines.size),
             "conflicting_prompts": found["conflict_prompts"],

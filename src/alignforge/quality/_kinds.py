@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
+
+import orjson
 
 from alignforge.quality._common import DOMAIN_TARGET, Accumulator, mix, score_of
 from alignforge.records import text_of
@@ -275,8 +278,11 @@ def called_function(tests: Any) -> str | None:
 class RLVRAccumulator(Accumulator):
     def __init__(self, rules: dict[str, Any], *, verdicts: dict[str, str] | None = None) -> None:
         super().__init__(rules)
-        self.ids: set[str] = set()
+        self.ids: dict[str, int] = {}  # task_id -> first line
         self.duplicate_ids: list[str] = []
+        # Repeated rows: digest of the row's JSON (keys sorted) -> first line, and (line, digest) of each repeat.
+        self.row_first: dict[bytes, int] = {}
+        self.repeats: list[tuple[int, bytes]] = []
         self.tests_total = 0
         self.tests_in_range = 0
         self.tests_hist: dict[int, int] = {}
@@ -297,7 +303,11 @@ class RLVRAccumulator(Accumulator):
             self.duplicate_ids.append(tid)
             if self.rules.get("unique_task_id"):
                 self.failures.add("unique_task_id", line)
-        self.ids.add(tid)
+        else:
+            self.ids[tid] = line
+        digest = hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        if self.row_first.setdefault(digest, line) != line:
+            self.repeats.append((line, digest))
         if row.get("tests") is None:  # a math task: its reference answer is the check
             self.answer_tasks += 1
         else:
@@ -325,9 +335,38 @@ class RLVRAccumulator(Accumulator):
         self.domain_of[tid] = domain
         self.note_decontam(row, meta)
 
+    def merge(self, other: Accumulator, line_offset: int) -> None:
+        assert isinstance(other, RLVRAccumulator)
+        super().merge(other, line_offset)
+        for tid, first in other.ids.items():  # a task id first seen in this range repeats one seen before
+            if tid in self.ids:
+                self.duplicate_ids.append(tid)
+                if self.rules.get("unique_task_id"):
+                    self.failures.add("unique_task_id", first + line_offset)
+            else:
+                self.ids[tid] = first + line_offset
+        self.duplicate_ids.extend(other.duplicate_ids)
+        self.repeats.extend((line + line_offset, d) for line, d in other.repeats)
+        for digest, first in other.row_first.items():
+            if digest in self.row_first:
+                self.repeats.append((first + line_offset, digest))
+            else:
+                self.row_first[digest] = first + line_offset
+        for name in ("tests_total", "tests_in_range", "answer_tasks", "with_entry", "entry_inferred"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for count, n in other.tests_hist.items():
+            self.tests_hist[count] = self.tests_hist.get(count, 0) + n
+        for domain, n in other.domains.items():
+            self.domains[domain] = self.domains.get(domain, 0) + n
+        self.entry_hidden.extend(other.entry_hidden)
+        self.domain_of.update(other.domain_of)
+        if "unique_task_id" in self.failures.lines:  # the repeats found across ranges came last
+            self.failures.lines["unique_task_id"].sort()
+
     def finish(self) -> dict[str, Any]:
         n = self.rows
         coded = n - self.answer_tasks  # tasks checked by tests (the 3-5 target is theirs)
+        repeats = sorted((line, self.row_first[d]) for line, d in self.repeats)
         domain_mix = mix(self.domains, n)
         out: dict[str, Any] = {
             "tasks": n,
@@ -338,6 +377,8 @@ class RLVRAccumulator(Accumulator):
             "tests_per_task_histogram": {str(k): v for k, v in sorted(self.tests_hist.items())},
             "duplicate_task_ids": len(self.duplicate_ids),
             "duplicate_task_id_examples": self.duplicate_ids[:20],
+            "duplicate_rows": len(repeats),
+            "duplicate_row_lines": [{"line": a, "first_line": b} for a, b in repeats[:200]],
             "entry_point_named_share": (
                 (self.with_entry - len(self.entry_hidden)) / self.with_entry if self.with_entry else None
             ),

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from alignforge.errors import AlignforgeError
 from alignforge.io import DataError, JsonlWriter, ReadStats, detect_file_kind, first_row, read_rows
+from alignforge.quality import _decontam as decontam_figures
 from alignforge.quality._common import Accumulator
 from alignforge.quality._dpo import DPOAccumulator
 from alignforge.quality._kinds import GRPOAccumulator, KTOAccumulator, RLVRAccumulator, SFTAccumulator
-from alignforge.quality.gates import GateResult, evaluate, load_gates, row_rules, stage_for_kind
-from alignforge.records import Kind, detect_shape
+from alignforge.quality.gates import (
+    GateResult,
+    decontam_entry,
+    evaluate,
+    load_gates,
+    row_rules,
+    stage_for_kind,
+)
+from alignforge.records import Kind, Shape, detect_shape
 
-__all__ = ["CheckResult", "check_file", "compute_figures", "keep_passing", "make_accumulator"]
+__all__ = [
+    "CheckResult",
+    "check_file",
+    "compute_figures",
+    "input_warnings",
+    "keep_passing",
+    "make_accumulator",
+]
 
 
 @dataclass
@@ -92,25 +106,6 @@ def _load_verdicts(path: str | os.PathLike[str]) -> dict[str, str]:
     return best
 
 
-def _apply_decontam_report(figures: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    try:
-        report = orjson.loads(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise AlignforgeError(f"{path}: no such decontamination report") from None
-    except orjson.JSONDecodeError as exc:
-        raise AlignforgeError(f"{path}: not valid JSON ({exc})") from None
-    if "decontamination_score" not in report:
-        raise AlignforgeError(
-            f"{path}: field 'decontamination_score' is missing (write it with `alignforge decontaminate --report`)"
-        )
-    figures["decontamination"] = report["decontamination_score"]
-    per = report.get("per_benchmark") or {}
-    figures["per_benchmark"] = per
-    shares = [b.get("share", 0.0) for b in per.values()]
-    figures["max_benchmark_share"] = report.get("max_benchmark_share", max(shares) if shares else None)
-    figures["decontam_report"] = str(path)
-
-
 def compute_figures(
     path: str | os.PathLike[str],
     *,
@@ -122,23 +117,49 @@ def compute_figures(
     verdicts: dict[str, str] | None = None,
     stats: ReadStats | None = None,
     score_scale: str | None = None,
+    against: str | Sequence[str] | None = None,
+    benchmark_dir: str | os.PathLike[str] | None = None,
+    decontam_report: str | os.PathLike[str] | None = None,
 ) -> tuple[Kind, dict[str, Any], Accumulator]:
-    """One streaming pass over ``path``: (kind, figures, the accumulator)."""
+    """One streaming pass over ``path``: (kind, figures, the accumulator).
+
+    Decontamination (see :mod:`alignforge.quality._decontam`): ``against`` scans the same rows for
+    benchmark overlap in that pass (``benchmark_dir`` defaults to
+    :func:`~alignforge.curate.default_benchmark_dir`); ``decontam_report`` takes the figures of a
+    report bound to this file's sha256. With neither, ``decontamination`` is None (unmeasured).
+    """
     path = Path(path)
+    if against and decontam_report:
+        raise AlignforgeError("give either a benchmark scan (--against) or --decontam-report, not both")
+    # A report for another file is refused before the long pass; the scan's index is built before it.
+    decontam = decontam_figures.report_figures(decontam_report, path) if decontam_report else {}
+    names = decontam_figures.parse_names(against) if against else None
+    scan = decontam_figures.start_scan(names, benchmark_dir) if names else None
     k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
+    given = stats is not None
+    stats = stats if stats is not None else ReadStats()
     workers = _parallel_workers(path, k, on_error)
     if workers > 1:
-        acc = _scan_parallel(path, k, rules or {}, workers)
+        acc = _scan_parallel(path, k, rules or {}, workers, stats)
+        if scan is not None:
+            decontam_figures.scan_parallel(path, k, scan, workers)
         figures = acc.finish()
-        if stats is not None:
-            stats.rows = acc.rows
+        stats.rows = acc.rows
+        if given:
             figures["invalid_rows"] = 0
-        return k, figures, acc
-    acc = make_accumulator(k, rules or {}, tokenizer=tokenizer, verdicts=verdicts, score_scale=score_scale)
-    _feed(acc, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats))  # type: ignore[arg-type]
-    figures = acc.finish()
-    if stats is not None:
-        figures["invalid_rows"] = stats.skipped
+    else:
+        acc = make_accumulator(
+            k, rules or {}, tokenizer=tokenizer, verdicts=verdicts, score_scale=score_scale
+        )
+        _feed(acc, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats), scan)  # type: ignore[arg-type]
+        figures = acc.finish()
+        if given:
+            figures["invalid_rows"] = stats.skipped
+    if scan is not None:
+        decontam = decontam_figures.scan_figures(scan, names, benchmark_dir)  # type: ignore[arg-type]
+    figures.update(decontam)
+    figures["blank_lines"] = stats.blank_lines
+    figures["blank_line_numbers"] = stats.blank_line_numbers
     return k, figures, acc
 
 
@@ -155,7 +176,8 @@ def _parallel_workers(path: Path, kind: Kind, on_error: str) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-def _feed(acc: Accumulator, rows_iter: Any) -> int:
+def _feed(acc: Accumulator, rows_iter: Any, scan: Any = None) -> int:
+    """Batches of rows to the accumulator (and to the decontamination scan, when there is one)."""
     lines: list[int] = []
     rows: list[dict[str, Any]] = []
     n = 0
@@ -164,42 +186,55 @@ def _feed(acc: Accumulator, rows_iter: Any) -> int:
         rows.append(row)
         if len(rows) == 4096:
             acc.add_batch(lines, rows)
+            if scan is not None:
+                scan.add_batch(lines, rows)
             n += len(rows)
             lines, rows = [], []
     if rows:
         acc.add_batch(lines, rows)
+        if scan is not None:
+            scan.add_batch(lines, rows)
         n += len(rows)
     return n
 
 
-def _scan_range(path: Path, kind: Kind, rules: dict[str, Any], start: int, end: int) -> tuple[Any, int, Any]:
-    """Worker: (accumulator or None, lines read, (line, message, field) of the first error or None)."""
+def _scan_range(
+    path: Path, kind: Kind, rules: dict[str, Any], start: int, end: int, shape: Shape | None
+) -> tuple[Any, int, Any, ReadStats]:
+    """Worker: (accumulator or None, lines read, (line, message, field) of the first error or None,
+    what the read saw (blank lines))."""
 
     seen = [0]
+    stats = ReadStats()
     acc = make_accumulator(kind, rules)
     try:
-        _feed(acc, read_rows(path, kind, byte_range=(start, end), lines_seen=seen))
+        _feed(acc, read_rows(path, kind, byte_range=(start, end), lines_seen=seen, stats=stats, shape=shape))
     except DataError as exc:
         acc.cleanup()
-        return None, seen[0], (exc.line, exc.message, exc.field)
-    return acc, seen[0], None
+        return None, seen[0], (exc.line, exc.message, exc.field), stats
+    return acc, seen[0], None, stats
 
 
-def _scan_parallel(path: Path, kind: Kind, rules: dict[str, Any], workers: int) -> Accumulator:
+def _scan_parallel(
+    path: Path, kind: Kind, rules: dict[str, Any], workers: int, stats: ReadStats | None = None
+) -> Accumulator:
     import multiprocessing
 
     size = path.stat().st_size
     bounds = [size * i // workers for i in range(workers + 1)]
+    # Every range holds its rows to the shape of the file's first row, not of its own first row.
+    row = first_row(path)
+    shape = detect_shape(row) if row is not None else None
     # fork: children share the parent's string-hash seed, so their pair hashes agree.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         parts = pool.starmap(
-            _scan_range, [(path, kind, rules, bounds[i], bounds[i + 1]) for i in range(workers)]
+            _scan_range, [(path, kind, rules, bounds[i], bounds[i + 1], shape) for i in range(workers)]
         )
     merged: Accumulator | None = None
     offset = 0
-    for acc, seen, error in parts:
+    for acc, seen, error, part_stats in parts:
         if error is not None:
-            for other, _, _ in parts:
+            for other, _, _, _ in parts:
                 if other is not None:
                     other.cleanup()
             line, message, fld = error
@@ -208,9 +243,45 @@ def _scan_parallel(path: Path, kind: Kind, rules: dict[str, Any], workers: int) 
             merged = acc
         else:
             merged.merge(acc, offset)
+        if stats is not None:
+            stats.merge_blank(part_stats, offset)
         offset += seen
     assert merged is not None
     return merged
+
+
+WARNED_ROWS = 10
+
+
+def _some(lines: list[int], total: int, shown: int = 20) -> str:
+    text = ", ".join(map(str, lines[:shown]))
+    return text + (f" and {total - shown:,} more" if total > shown else "")
+
+
+def input_warnings(path: str | os.PathLike[str], figures: dict[str, Any]) -> list[str]:
+    """Input problems that do not stop the check, each ``path:line: field 'x': message``: blank lines,
+    DPO pairs whose chosen equals rejected once whitespace is normalised, RLVR rows repeating an
+    earlier row (the first :data:`WARNED_ROWS` of each; the figures hold the rest)."""
+    out = []
+    n = figures.get("blank_lines") or 0
+    if n:
+        lines = figures["blank_line_numbers"]
+        out.append(f"{path}:{lines[0]}: {n:,} blank line(s) skipped, at lines {_some(lines, n)}")
+    n = figures.get("identical_pairs") or 0
+    for line in figures.get("identical_pair_lines", [])[:WARNED_ROWS]:
+        out.append(
+            f"{path}:{line}: field 'rejected': equals 'chosen' once whitespace is normalised "
+            "(no preference signal)"
+        )
+    if n > WARNED_ROWS:
+        out.append(f"{path}: {n - WARNED_ROWS:,} more pairs with chosen equal to rejected (identical_pairs)")
+    repeats = figures.get("duplicate_row_lines", [])
+    for d in repeats[:WARNED_ROWS]:
+        out.append(f"{path}:{d['line']}: field '<row>': repeats line {d['first_line']} exactly")
+    n = figures.get("duplicate_rows") or 0
+    if n > WARNED_ROWS:
+        out.append(f"{path}: {n - WARNED_ROWS:,} more rows repeating an earlier row (duplicate_row_lines)")
+    return out
 
 
 def check_file(
@@ -225,14 +296,28 @@ def check_file(
     verdicts: str | os.PathLike[str] | None = None,
     tokenizer: Any = None,
     score_scale: str | None = None,
+    against: str | Sequence[str] | None = None,
+    benchmark_dir: str | os.PathLike[str] | None = None,
+    review: bool = False,
 ) -> CheckResult:
     """Measure ``path`` and evaluate its stage's gates (the defaults of ``gates init`` when None).
 
     ``score_scale`` ("0-10" or "0-1") says what scale SFT rows' ``score`` is on when a row does not
     say (``metadata.score_scale``); the judge's 0-10 by default.
+
+    Decontamination is measured by ``against`` (a scan in the same pass), else by
+    ``decontam_report`` (bound to this file's sha256), else by the gates file's
+    ``decontamination:`` entry; with none of them the figure is unmeasured and its gate fails.
+
+    ``review`` adds the manual review's figures (``alignforge review``; its SQLite store beside
+    ``path``, bound to the file's sha256): ``review_disagreement`` feeds the gate of that name.
     """
     path = Path(path)
     gate_cfg = gates if isinstance(gates, dict) else load_gates(gates)
+    entry = decontam_entry(gate_cfg)
+    if not against and not decontam_report and entry is not None:
+        against = entry[0]
+        benchmark_dir = benchmark_dir if benchmark_dir is not None else entry[1]
     k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
     stage = stage or stage_for_kind(k.value)
     stats = ReadStats()
@@ -249,9 +334,16 @@ def check_file(
         verdicts=verdict_map,
         stats=stats,
         score_scale=score_scale,
+        against=against,
+        benchmark_dir=benchmark_dir,
+        decontam_report=decontam_report,
     )
-    if decontam_report:
-        _apply_decontam_report(figures, decontam_report)
+    figures["warnings"] = input_warnings(path, figures)
+    if review:
+        from alignforge.review import review_figures
+
+        rev = review_figures(path)
+        figures.update({k: rev[k] for k in ("review_disagreement", "review_decided", "review_covered_share")})
     results = evaluate(figures, gate_cfg, stage)
     return CheckResult(str(path), k.value, _first_shape(path), stage, figures, results, stats)
 

@@ -4,6 +4,10 @@ A stage maps gate names to ``{min | max | equals, unit, optional, on_fail}``; th
 the figure it reads (dotted for nested figures). Row-level gates sit under ``row_gates:`` and
 are judged row by row; the report names the rows that fail each.
 A gate whose figure was not measured fails (fail closed) unless it says ``optional: true``.
+
+A top-level ``decontamination: {against: [...], benchmark_dir: ...}`` entry makes ``check`` scan
+every file it measures against those benchmarks; the ``decontamination`` figure is never read
+from rows' own ``contaminated`` flags.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from alignforge.errors import ConfigError
 
 __all__ = [
     "DEFAULT_GATES_YAML",
+    "UNMEASURED_DECONTAM",
+    "decontam_entry",
+    "gates_init_yaml",
     "GateResult",
     "load_gates",
     "default_gates",
@@ -47,6 +54,14 @@ _STAGE_OF_KIND = {
     "rlvr": "rlvr_data",
 }
 _GATE_KEYS = {"min", "max", "equals", "unit", "optional", "on_fail", "note", "scale", "data_scale"}
+_DECONTAM_KEYS = {"against", "benchmark_dir"}
+_DECONTAM_FIGURES = ("decontamination", "max_benchmark_share")
+UNMEASURED_DECONTAM = (
+    "not measured: gate fails closed (rows' own `contaminated` flags are not evidence); measure it with "
+    "`alignforge check FILE --against gsm8k,humaneval,mbpp,math500,truthfulqa`, a `decontamination: "
+    "{against: [...]}` entry in the gates file, or `alignforge decontaminate FILE --report R` then "
+    "`alignforge check FILE --decontam-report R`"
+)
 _SCALES = ("0-10", "0-1")
 # Row-level gates each stage knows: a bounded gate takes {min/max}; a check takes true/false.
 _ROW_GATES: dict[str, dict[str, str]] = {
@@ -89,8 +104,9 @@ preference_data:
   conflicting_prompts: {max: 0, unit: "prompts with both A>B and B>A"}
   flaw_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over the six flaw types, 0-1", optional: true}
   length_ratio: {max: 3.0, unit: "mean chosen chars / mean rejected chars", on_fail: flag}
-  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
   max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1", optional: true}
+  review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
 
 sft_data:
   row_gates:
@@ -102,14 +118,16 @@ sft_data:
   messages_valid_share: {equals: 1.0, unit: "share of conversations with valid roles and turns, 0-1"}
   share_score_ge_min: {min: 0.95, unit: "share of scored rows meeting the score row gate (>= 0.80 on 0-1), 0-1", optional: true}
   render_failures: {max: 0, unit: "rows the chat template cannot render", optional: true}
-  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
-  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (measured with decontamination)", optional: true}
+  review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
 
 kto_data:
   row_count: {min: 1000, unit: "examples"}
   positive_share: {min: 0.60, max: 0.70, unit: "share of rows labelled desirable, 0-1"}
-  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
-  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (measured with decontamination)", optional: true}
+  review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
 
 grpo_data:
   row_gates:
@@ -118,8 +136,9 @@ grpo_data:
   row_count: {min: 1000, unit: "prompts"}
   prompt_only_share: {equals: 1.0, unit: "share of rows with a prompt and no completion, 0-1"}
   reward_spec_share: {equals: 1.0, unit: "share of rows carrying a reward spec or ground truth, 0-1"}
-  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
-  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (measured with decontamination)", optional: true}
+  review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
 
 rlvr_data:
   row_gates:
@@ -132,8 +151,9 @@ rlvr_data:
   duplicate_task_ids: {max: 0, unit: "task ids seen more than once"}
   domain_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over math/code/domain/general, 0-1", optional: true}
   verifiability: {min: 0.80, unit: "share of tasks whose reference solution passes its verifier, 0-1", optional: true}
-  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1"}
-  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (needs --decontam-report)", optional: true}
+  decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
+  max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (measured with decontamination)", optional: true}
+  review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
 
 # Stage 5: DPO training, read from a checkpoint's training_metrics.json.
 dpo_training:
@@ -236,6 +256,72 @@ def _check_bounds(path: str, where: str, spec: Any) -> None:
             raise ConfigError(f"{path}: gate '{where}': {key} must be one of {', '.join(_SCALES)}")
 
 
+def _check_decontam_entry(path: str, spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"{path}: 'decontamination' must be a mapping like {{against: [gsm8k, humaneval], benchmark_dir: DIR}}"
+        )
+    unknown = set(spec) - _DECONTAM_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: 'decontamination' has unknown keys {sorted(unknown)}; allowed {sorted(_DECONTAM_KEYS)}"
+        )
+    against = spec.get("against")
+    if isinstance(against, str):
+        against = [a.strip() for a in against.split(",")]
+    if not isinstance(against, list) or not against or not all(isinstance(a, str) and a for a in against):
+        raise ConfigError(
+            f"{path}: 'decontamination.against' must be a non-empty list of benchmark names, got {spec.get('against')!r}"
+        )
+    from alignforge.curate.benchmarks import _is_user_file, benchmark_names
+
+    known = benchmark_names()
+    for name in against:
+        if name.lower() not in known and not _is_user_file(name):
+            raise ConfigError(
+                f"{path}: 'decontamination.against' names unknown benchmark '{name}'; known are "
+                f"{', '.join(known)}, or a path to a JSONL file of question/answer rows"
+            )
+    bdir = spec.get("benchmark_dir")
+    if bdir is not None and not isinstance(bdir, str):
+        raise ConfigError(f"{path}: 'decontamination.benchmark_dir' must be a folder path, got {bdir!r}")
+
+
+def decontam_entry(gates: dict[str, Any]) -> tuple[list[str], str | None] | None:
+    """The gates file's ``decontamination`` entry as (benchmarks, benchmark_dir), or None."""
+    spec = gates.get("decontamination")
+    if spec is None:
+        return None
+    against = spec["against"]
+    names = [a.strip() for a in against.split(",")] if isinstance(against, str) else list(against)
+    return names, spec.get("benchmark_dir")
+
+
+def gates_init_yaml(available: list[str], folder: str) -> str:
+    """The default gates, with a commented ``decontamination`` entry naming the benchmarks found here."""
+    if available:
+        listed = f"[{', '.join(available)}]"
+        found = f"# Benchmarks found in {folder}: {', '.join(available)}."
+    else:
+        listed = "[gsm8k, humaneval, mbpp, math500, truthfulqa]"
+        found = (
+            f"# No benchmark files found in {folder}: `alignforge benchmarks import DIR` copies them there "
+            "(or set ALIGNFORGE_BENCHMARK_DIR)."
+        )
+    return (
+        DEFAULT_GATES_YAML
+        + f"""
+# Decontamination is measured, never read from rows' `contaminated` flags. Uncomment to make
+# `check` scan every file against these benchmarks (like `check --against ...`; a report from
+# `alignforge decontaminate --report R` given as `check --decontam-report R` also measures it).
+{found}
+# decontamination:
+#   against: {listed}
+#   benchmark_dir: {folder}  # optional: the default is $ALIGNFORGE_BENCHMARK_DIR, else ~/.cache/alignforge/benchmarks
+"""
+    )
+
+
 def _parse(text: str, path: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
@@ -259,6 +345,9 @@ def load_gates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     gates = _parse(text, where)
     for stage, body in gates.items():
         if stage == "version":
+            continue
+        if stage == "decontamination":
+            _check_decontam_entry(where, body)
             continue
         if stage not in STAGES:
             raise ConfigError(f"{where}: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
@@ -334,6 +423,8 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
         if value is None:
             status = "pass" if spec.get("optional") else "not measured"
             note = "not measured (optional)" if spec.get("optional") else "not measured: gate fails closed"
+            if name in _DECONTAM_FIGURES and not spec.get("optional"):
+                note = UNMEASURED_DECONTAM
             results.append(GateResult(stage, shown, status, None, _bound(spec), unit, note=note))
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):

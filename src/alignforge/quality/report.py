@@ -118,6 +118,10 @@ def print_report(result: CheckResult, *, console: Any = None) -> None:
         console.print(
             f"[yellow]{result.read.skipped:,} invalid lines skipped[/] ({reasons}) -> {result.read.side_file}"
         )
+    from rich.markup import escape
+
+    for warning in figs.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     table = Table(title="Figures", title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")
