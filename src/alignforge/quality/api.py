@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from alignforge.errors import ConfigError
+from alignforge.quality._decontam import seed_against
 from alignforge.quality.check import compute_figures
-from alignforge.quality.gates import evaluate, load_gates
+from alignforge.quality.gates import UNMEASURED_DECONTAM, decontam_entry, evaluate, load_gates
 from alignforge.records import Kind
 
 __all__ = ["DPOMetrics", "validate_dpo_pairs", "enforce_gates", "check_quality_gates"]
@@ -44,7 +47,9 @@ class DPOMetrics:
             ("decontamination", self.decontamination, ">=", self.min_decontamination),
         ]
         for name, value, op, bound in checks:
-            if value is None:
+            if value is None and name == "decontamination":
+                out.append(f"{name}: {UNMEASURED_DECONTAM} (needs {op} {bound})")
+            elif value is None:
                 out.append(f"{name}: not measured (needs {op} {bound})")
             elif (op == ">=" and value < bound) or (op == "<=" and value > bound):
                 out.append(f"{name}: {value:.4g} (needs {op} {bound})")
@@ -62,11 +67,20 @@ def validate_dpo_pairs(
     rejected_threshold: float | None = None,
     min_pairs: int = 1000,
     scale: str = "0-10",
+    against: str | Sequence[str] | None = None,
+    benchmark_dir: str | os.PathLike[str] | None = None,
+    decontam_report: str | os.PathLike[str] | None = None,
 ) -> DPOMetrics:
     """Measure a DPO file. Thresholds on a 0-1 scale need ``scale="0-1"`` (they are then multiplied by 10).
 
     The seeds' workflow template passes ``gap_threshold=0.15`` meaning a 0-1 scale; a gap below 1
     with the default 0-10 scale is almost always that mistake, so it warns.
+
+    ``decontamination`` is measured, never read from rows' ``contaminated`` flags: a scan
+    ``against`` benchmarks (in ``benchmark_dir``, default
+    :func:`~alignforge.curate.default_benchmark_dir`), or a ``decontaminate --report`` bound to
+    this file. With neither, the default benchmarks found in the benchmark folder are scanned;
+    with none found the figure is None and :meth:`DPOMetrics.failures` says how to measure it.
     """
     if scale not in ("0-10", "0-1"):
         raise ValueError("scale must be '0-10' or '0-1'")
@@ -81,7 +95,14 @@ def validate_dpo_pairs(
     rejected = 6.0 if rejected_threshold is None else rejected_threshold * factor
     gap = gap_threshold * factor
     rules = {"chosen_score": {"min": chosen}, "rejected_score": {"max": rejected}, "score_gap": {"min": gap}}
-    _, figures, _ = compute_figures(dpo_path, kind=Kind.DPO, rules=rules)
+    _, figures, _ = compute_figures(
+        dpo_path,
+        kind=Kind.DPO,
+        rules=rules,
+        against=seed_against(against, benchmark_dir, decontam_report),
+        benchmark_dir=benchmark_dir,
+        decontam_report=decontam_report,
+    )
     return DPOMetrics(
         total_pairs=figures["total_pairs"],
         avg_chosen=figures["avg_chosen"],
@@ -96,6 +117,19 @@ def validate_dpo_pairs(
     )
 
 
+# The one figure the seeds' enforce_gates script asks of a stage. The stage's other gates are held
+# when their figure is given and skipped when not: dpo_training's reward margin is held by
+# check_quality_gates, which reads it from the checkpoint's training_metrics.json.
+_SEED_FIGURE = {"dpo_training": "kl_divergence", "evaluation": "capability_retention"}
+# Stages whose figures are given one by one (the data stages measure a file instead).
+_FIGURE_STAGES = ("dpo_training", "reward_model", "rl_training", "evaluation")
+
+
+def _retention_ratio(value: float) -> float:
+    """The seeds write retention in percent (96.5); alignforge's bench writes a ratio (0.965, or 1.02)."""
+    return value / 100.0 if value > 1.5 else value
+
+
 def enforce_gates(
     stage: str,
     dpo_pairs_path: str | os.PathLike[str] | None = None,
@@ -106,12 +140,26 @@ def enforce_gates(
     gates: str | os.PathLike[str] | dict[str, Any] | None = None,
     figures: dict[str, Any] | None = None,
     verbose: bool = True,
+    against: str | Sequence[str] | None = None,
+    benchmark_dir: str | os.PathLike[str] | None = None,
+    decontam_report: str | os.PathLike[str] | None = None,
 ) -> bool:
-    """The seeds' stage gate: True when every gate of ``stage`` passes.
+    """The seeds' stage gate: True when every gate of ``stage`` that is held passes.
 
-    ``capability_retention`` is a 0-1 share (0.965); a value above 1.5 is read as a percentage (96.5).
-    A gate whose figure is not given fails (``dpo_training`` needs ``kl_divergence`` and
-    ``reward_margin``, the implicit reward margin in nats), unless the gates file marks it optional.
+    - ``preference_data``: ``dpo_pairs_path`` is checked against every gate of the stage (or
+      ``figures`` measured by :func:`~alignforge.quality.check_file`).
+    - ``dpo_training``: ``kl_divergence`` (nats/token) is required, as in the seed's script. The
+      reward margin (``reward_margin``, nats) and ``preference_accuracy`` are held when given and
+      skipped when not: :func:`check_quality_gates` holds them from ``training_metrics.json``.
+    - ``evaluation``: ``capability_retention`` is required. A value above 1.5 is read as a
+      percentage (the seed's 96.5 is 0.965); up to 1.5 as the tuned / baseline ratio that
+      ``alignforge bench retention`` writes (0.965; above 1 when tuning improved every suite).
+    - ``reward_model``, ``rl_training``: figures in ``figures``; a gate without its figure fails
+      (fail closed) unless the gates file marks it optional.
+
+    A figure given is always held. A figure the stage has no gate for (a misspelt name, or KL at
+    ``evaluation``) and a missing required figure raise ``ValueError``; an unknown stage raises
+    :class:`~alignforge.errors.ConfigError`.
     """
     from alignforge.quality.check import check_file
 
@@ -121,7 +169,18 @@ def enforce_gates(
         if dpo_pairs_path is None and not measured:
             raise ValueError("dpo_pairs_path is required for the preference_data stage")
         if dpo_pairs_path is not None:
-            result = check_file(dpo_pairs_path, kind=Kind.DPO, gates=cfg, stage=stage)
+            # Decontamination as in validate_dpo_pairs (a gates-file `decontamination:` entry comes first).
+            if decontam_entry(cfg) is None:
+                against = seed_against(against, benchmark_dir, decontam_report)
+            result = check_file(
+                dpo_pairs_path,
+                kind=Kind.DPO,
+                gates=cfg,
+                stage=stage,
+                against=against,
+                benchmark_dir=benchmark_dir,
+                decontam_report=decontam_report,
+            )
             results = result.gates
         else:
             results = evaluate(measured, cfg, stage)
@@ -131,10 +190,36 @@ def enforce_gates(
         if reward_margin is not None:
             measured["reward_margin"] = reward_margin
         if capability_retention is not None:
-            measured["capability_retention"] = (
-                capability_retention / 100.0 if capability_retention > 1.5 else capability_retention
-            )
+            measured["capability_retention"] = _retention_ratio(capability_retention)
+        body = cfg.get(stage)
+        if body is None:
+            stages = ", ".join(str(k) for k in cfg if k != "version")
+            raise ConfigError(f"the gates file has no stage '{stage}'; it has {stages}")
+        if stage in _FIGURE_STAGES:
+            known = [name for name in body if name != "row_gates"]
+            unknown = sorted(set(measured) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"stage '{stage}' has no gate for {', '.join(unknown)}; its gates read {', '.join(known)}"
+                )
+        required = _SEED_FIGURE.get(stage)
+        skipped: list[str] = []
+        if required is not None:
+            if required not in measured:
+                raise ValueError(f"{required} is required for the {stage} stage")
+            skipped = [
+                n for n, spec in body.items() if n not in (required, "row_gates") and n not in measured
+            ]
+            body = {n: {**spec, "optional": True} if n in skipped else spec for n, spec in body.items()}
+            cfg = {**cfg, stage: body}
         results = evaluate(measured, cfg, stage)
+        for r in results:
+            if r.name in skipped:
+                r.note = "not given: not held here" + (
+                    " (check_quality_gates reads it from training_metrics.json)"
+                    if stage == "dpo_training"
+                    else ""
+                )
     if verbose:
         from alignforge.quality.report import print_gates
 
