@@ -122,7 +122,7 @@ def run_demo(
     ``model`` is a spec (``local``, ``openai:gpt-4o``, ...) or an ``LLM`` object.
     """
     from alignforge.generate import generate_rlvr_data
-    from alignforge.generate._runtime import resolve_llm
+    from alignforge.llm.resolve import resolve_llm
     from alignforge.quality import check_file, keep_passing
     from alignforge.quality.check import compute_figures
     from alignforge.quality.gates import load_gates, row_rules

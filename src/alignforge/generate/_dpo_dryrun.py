@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from alignforge.generate._dryrun import DryRun
-from alignforge.generate._runtime import Tracker
 from alignforge.generate._strategies import Candidate, GenContext, plan_requests
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
+from alignforge.stages import DryRun, Tracker
 
 __all__ = ["estimate_dpo"]
 

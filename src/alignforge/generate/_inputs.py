@@ -44,7 +44,7 @@ def load_prompts(path: str | os.PathLike[str], *, limit: int | None = None) -> l
     """
     items: list[PromptItem] = []
     seen: set[str] = set()
-    from alignforge.generate._runtime import short_hash
+    from alignforge.stages import short_hash
 
     for lineno, row in iter_jsonl(path):
         if not isinstance(row, dict):

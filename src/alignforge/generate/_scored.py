@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignforge.generate._runtime import Tracker
 from alignforge.generate._strategies import answer_request, complete
 from alignforge.judge.rubric import Judge, JudgeResult
 from alignforge.llm.base import LLM, ChatRequest, LLMError
+from alignforge.stages import Tracker
 
 __all__ = ["Job", "Scored", "answer_and_score", "job_request"]
 

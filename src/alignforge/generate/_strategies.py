@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignforge.generate import templates
-from alignforge.generate._dryrun import stand_in
 from alignforge.generate._inputs import PromptItem
-from alignforge.generate._runtime import Tracker
 from alignforge.generate.flaws import FLAWS
 from alignforge.judge.rubric import Judge, JudgeResult
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
+from alignforge.stages import Tracker, stand_in
 
 __all__ = [
     "STRATEGIES",

@@ -12,26 +12,28 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.generate._dpo_dryrun import estimate_dpo
-from alignforge.generate._dryrun import cost_text, estimate_lines
 from alignforge.generate._inputs import PromptItem, load_prompts
-from alignforge.generate._runtime import (
-    Tracker,
-    done_ids,
-    progress_bar,
-    resolve_llms,
-    side_paths,
-    usage_lines,
-)
 from alignforge.generate._strategies import STRATEGIES, Candidate, GenContext, requests_per_candidate
 from alignforge.generate.flaws import FLAWS, flaw_sequence, parse_mix
 from alignforge.io import iter_jsonl
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
+from alignforge.llm.resolve import resolve_llms
 from alignforge.llm.runner import compact_failed
+from alignforge.stages import (
+    Tracker,
+    cost_text,
+    done_ids,
+    estimate_lines,
+    progress_bar,
+    side_paths,
+    usage_lines,
+)
 
 __all__ = ["generate_dpo_pairs", "DPOSummary", "Thresholds", "pair_gate_reasons"]
 
@@ -45,6 +47,10 @@ class Thresholds:
 
 @dataclass
 class DPOSummary:
+    """What a run did. ``output`` is the pairs file; the summary is also a path-like object for it
+    (``os.fspath(summary)``), so it can be passed where a path is read, as in the seeds'
+    ``validate_dpo_pairs(generate_dpo_pairs(...))``."""
+
     target: int
     passed: int = 0
     candidates: int = 0
@@ -61,6 +67,14 @@ class DPOSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # per LLM name: requests, tokens, cost
     estimate: dict[str, Any] | None = None
+
+    @property
+    def output(self) -> Path:
+        """The pairs file (``outputs["out"]``); after a dry run it may not exist yet."""
+        return Path(self.outputs["out"])
+
+    def __fspath__(self) -> str:
+        return self.outputs["out"]
 
     def lines(self) -> list[str]:
         if self.estimate is not None:
@@ -292,7 +306,7 @@ def generate_dpo_pairs(
 
     ``llm_options``, ``weak_options`` and ``judge_options`` are backend options (``{"price": [2.5, 10]}``)
     for ``model``, ``weak_model`` and ``judge_model`` given as specs. ``dry_run`` calls nothing and
-    returns the estimate of what is left to do (see :mod:`alignforge.generate._dryrun`).
+    returns the estimate of what is left to do (see :mod:`alignforge.stages.dryrun`).
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")

@@ -17,9 +17,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignforge.generate._runtime import short_hash
 from alignforge.io import DataError, iter_jsonl, write_jsonl
 from alignforge.judge._prompts import RUBRIC
+from alignforge.stages import short_hash
 
 __all__ = ["generate_grpo_data", "GRPOSummary"]
 

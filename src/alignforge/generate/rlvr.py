@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.generate._code_tasks import CODE_FAMILIES, make_code_task
 from alignforge.generate._math_tasks import INSTRUCTION, MATH_GENERATORS, format_number
-from alignforge.generate._runtime import short_hash, side_paths
 from alignforge.io import DataError, iter_jsonl, write_jsonl
+from alignforge.stages import short_hash, side_paths
 
 __all__ = ["generate_rlvr_data", "RLVRSummary", "VERIFICATION_TYPES"]
 
@@ -25,11 +26,22 @@ VERIFICATION_TYPES = {"math": ("math", "exact"), "code": ("tests", "code", "mbpp
 
 @dataclass
 class RLVRSummary:
+    """What a run wrote. ``output`` is the tasks file; the summary is also a path-like object for it
+    (``os.fspath(summary)``), so the seeds' ``assess_rlvr_verifiability(generate_rlvr_data(...))`` reads it."""
+
     written: int = 0
     dropped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def output(self) -> Path:
+        """The tasks file (``outputs["out"]``)."""
+        return Path(self.outputs["out"])
+
+    def __fspath__(self) -> str:
+        return self.outputs["out"]
 
     def lines(self) -> list[str]:
         out = [

@@ -13,21 +13,24 @@ from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.generate import templates
-from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines, stand_in
 from alignforge.generate._inputs import load_prompts
-from alignforge.generate._runtime import (
-    Tracker,
-    done_ids,
-    progress_bar,
-    resolve_llms,
-    side_paths,
-    usage_lines,
-)
 from alignforge.generate._scored import Job, answer_and_score, job_request
 from alignforge.generate._strategies import answer_request, complete
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
+from alignforge.llm.resolve import resolve_llms
 from alignforge.llm.runner import compact_failed
+from alignforge.stages import (
+    DryRun,
+    Tracker,
+    cost_text,
+    done_ids,
+    estimate_lines,
+    progress_bar,
+    side_paths,
+    stand_in,
+    usage_lines,
+)
 
 __all__ = ["generate_sft_data", "SFTSummary", "load_taxonomy"]
 

@@ -15,13 +15,21 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignforge.generate._dryrun import DryRun, cost_text, estimate_lines
-from alignforge.generate._runtime import Tracker, progress_bar, resolve_llm, side_paths, usage_lines
 from alignforge.io import DataError, JsonlWriter, iter_jsonl, read_rows, repair_tail
 from alignforge.judge.rubric import Judge, JudgeResult
 from alignforge.llm.base import LLM
+from alignforge.llm.resolve import resolve_llm
 from alignforge.llm.runner import compact_failed
 from alignforge.records import Kind, text_of
+from alignforge.stages import (
+    DryRun,
+    Tracker,
+    cost_text,
+    estimate_lines,
+    progress_bar,
+    side_paths,
+    usage_lines,
+)
 
 __all__ = ["judge_file", "JudgeFileSummary"]
 

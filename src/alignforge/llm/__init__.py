@@ -15,6 +15,7 @@ from alignforge.llm.budget import Budget, BudgetedLLM, CostEstimate, estimate_re
 from alignforge.llm.cache import CachedLLM, ResponseCache
 from alignforge.llm.pricing import PRICES, Price, estimate_cost, price_of
 from alignforge.llm.registry import backends, get_llm, llm_for_estimate, register_backend
+from alignforge.llm.resolve import resolve_llm, resolve_llms
 from alignforge.llm.runner import Drop, Job, RunStats, compact_failed, default_row, failed_path, run_requests
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "Message",
     "Usage",
     "get_llm",
+    "resolve_llm",
+    "resolve_llms",
     "llm_for_estimate",
     "register_backend",
     "backends",

@@ -142,7 +142,7 @@ def judge_reward(
 ) -> list[float | None]:
     """The 0-10 rubric judge's score / 10. An answer that never parses is ``None`` (TRL skips it),
     never a made-up number."""
-    from alignforge.generate._runtime import resolve_llm
+    from alignforge.llm import resolve_llm
     from alignforge.judge import Judge
 
     judge = _JUDGES.get(judge_model)

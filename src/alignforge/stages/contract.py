@@ -1,0 +1,154 @@
+"""The stage contract: what a stage declares, how it runs, and the registry workflows look stages up in.
+
+A stage is a small class (a dataclass of its parameters is the usual form) that declares its input
+files, its output files and its parameters, and has one :meth:`Stage.execute` that does the work and
+returns a :class:`~alignforge.stages.StageSummary`. :func:`run_stage` wraps it: it fingerprints the
+inputs and parameters, reuses a finished run with the same fingerprint whose outputs are intact,
+otherwise marks the run ``running``, executes (a killed run resumes at its row: that is each stage's
+own append-and-skip logic), times it and records it ``finished`` atomically beside the outputs.
+
+Modelled on datatrove's ``PipelineStep`` (records in, records out, every drop with a reason) and
+torchtune's recipes (one readable unit per stage).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from alignforge.errors import ConfigError
+from alignforge.stages.record import StageRecord, file_sha256, fingerprint, now, record_path
+from alignforge.stages.summary import StageSummary
+
+__all__ = ["Stage", "run_stage", "register_stage", "get_stage", "stage_names"]
+
+
+class Stage(ABC):
+    """One unit of work with declared inputs, outputs and parameters.
+
+    Subclasses set ``name`` (``"generate.dpo"``, ``"dedup"``, ...) and implement :meth:`inputs`,
+    :meth:`outputs`, :meth:`params` and :meth:`execute`. ``outputs()["out"]`` is the main output; the
+    stage's record is kept beside it. Parameters that do not change the result (a progress bar,
+    concurrency) stay out of :meth:`params`, so changing them reuses a finished run.
+    """
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
+        """Input files by role (``None`` for an optional input not given)."""
+
+    @abstractmethod
+    def outputs(self) -> dict[str, str | os.PathLike[str]]:
+        """Output paths by role; ``out`` is the main one."""
+
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The parameters that decide the result (JSON-ready after :func:`~alignforge.stages.record.canonical`)."""
+
+    @abstractmethod
+    def execute(self) -> StageSummary:
+        """Do the work (resuming at the row a killed run reached) and say what was done."""
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.name, dict(self.inputs()), self.params())
+
+    def record_path(self) -> Path:
+        return record_path(self.outputs()["out"])
+
+    def finished_record(self) -> StageRecord | None:
+        """The record of a finished run with this fingerprint whose outputs are intact, else None."""
+        rec = StageRecord.read(self.record_path())
+        if rec is None or rec.status != "finished" or rec.fingerprint != self.fingerprint():
+            return None
+        return rec if rec.outputs_intact() else None
+
+
+def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> StageSummary:
+    """Run ``stage`` through the contract and return its summary.
+
+    ``reuse``: a finished run with the same fingerprint and intact outputs is not repeated (its
+    recorded summary comes back with ``reused=True``). ``record``: write ``<out>.stage.json`` (off for
+    a dry run, which writes nothing).
+    """
+    fp = stage.fingerprint()
+    rec_path = stage.record_path()
+    if reuse:
+        done = stage.finished_record()
+        if done is not None:
+            summary = StageSummary.from_dict(done.summary)
+            summary.reused = True
+            summary.fingerprint = fp
+            return summary
+    inputs = {k: (os.fspath(v) if v is not None else None) for k, v in stage.inputs().items()}
+    rec = StageRecord(
+        stage.name, fp, "running", params=_jsonable(stage.params()), inputs=inputs, started=now()
+    )
+    previous = StageRecord.read(rec_path)
+    if previous is not None and previous.fingerprint == fp:
+        rec.started = previous.started  # a resumed run keeps its first start
+    if record:
+        rec.write(rec_path)
+    t0 = time.perf_counter()
+    summary = stage.execute()
+    summary.duration_s = round(time.perf_counter() - t0, 3)
+    summary.fingerprint = fp
+    if record and summary.estimate is None:
+        rec.status = "finished"
+        rec.finished = now()
+        rec.outputs = {
+            role: {"path": os.fspath(p), "sha256": file_sha256(p)}
+            for role, p in stage.outputs().items()
+            if Path(p).exists()
+        }
+        rec.summary = summary.to_dict()
+        rec.write(rec_path)
+    return summary
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    from alignforge.stages.record import canonical
+
+    result: dict[str, Any] = canonical(params)
+    return result
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+# name -> "module:Class". Built-in stages are listed here, loaded on first use (so importing the
+# registry loads no stage's heavy dependencies); a plugin adds its own with register_stage().
+_REGISTRY: dict[str, str | type[Stage]] = {}
+
+
+def register_stage(cls_or_path: type[Stage] | str, name: str | None = None) -> Any:
+    """Register a stage class (usable as a class decorator) or a lazy ``"module:Class"`` path."""
+    if isinstance(cls_or_path, str):
+        if not name:
+            raise ConfigError("register_stage('module:Class', name=...) needs the stage's name")
+        _REGISTRY[name] = cls_or_path
+        return cls_or_path
+    key = name or cls_or_path.name
+    if not key:
+        raise ConfigError(f"{cls_or_path.__name__} has no stage name")
+    _REGISTRY[key] = cls_or_path
+    return cls_or_path
+
+
+def get_stage(name: str) -> type[Stage]:
+    """The stage class registered as ``name``; an unknown name lists the known ones."""
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        raise ConfigError(f"unknown stage {name!r}; known: {', '.join(stage_names())}")
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attr)
+        _REGISTRY[name] = entry
+    return entry
+
+
+def stage_names() -> list[str]:
+    return sorted(_REGISTRY)
