@@ -40,9 +40,9 @@ def dpo_loss(chosen_logits, rejected_logits, beta=0.1):
 DEFAULTS = {
     "categories": "1. What DPO optimizes and why\n2. Preference pairs: chosen and rejected\n3. What DPO optimizes and why",
     "catalog": (
-        "1. Using raw logits instead of log probabilities - Impact: the loss learns nothing useful\n"
-        "2. Letting gradients flow into the reference model - Impact: unstable training\n"
-        "3. Forgetting the beta scaling of the log-ratio - Impact: over-optimization"
+        "1. Using raw logits instead of log probabilities - Impact: the loss learns nothing useful - Likelihood: high\n"
+        "2. Letting gradients flow into the reference model - Impact: unstable training - Likelihood: medium\n"
+        "3. Forgetting the beta scaling of the log-ratio - Impact: over-optimization - Likelihood: low"
     ),
     "challenge": (
         "**Title:** DPO for customer-service replies\n"
@@ -59,6 +59,13 @@ DEFAULTS = {
         "Problem: DPO needs log probabilities of sequences, not a softmax over logits.\n"
         "Line: loss = made_up_line()\nProblem: This line is not in the code at all."
     ),
+    "details": (
+        "Fix: chosen_logps = torch.log_softmax(chosen_logits, dim=-1)\n"
+        "Concept: Log probabilities in the DPO loss\n"
+        "Severity: critical\n"
+        "Learning: DPO compares sequence log-probability ratios, never raw probabilities.\n"
+        "Minutes: 4"
+    ),
 }
 
 
@@ -72,6 +79,7 @@ def step_of(req: dict[str, Any]) -> str:
         ("software engineer", "implementation"),
         ("strict, fair grader", "judge"),
         ("You review code", "spans"),
+        ("You explain one error", "details"),
     ):
         if marker in system:
             return step

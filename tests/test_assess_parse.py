@@ -8,6 +8,7 @@ from alignforge.assess import (
     Unparsable,
     parse_catalog,
     parse_challenge,
+    parse_details,
     parse_implementation,
     parse_items,
     parse_spans,
@@ -59,21 +60,48 @@ def test_items_copied_from_the_example_are_rejected() -> None:
         )
 
 
-def test_catalog_splits_the_impact_and_needs_two_mistakes() -> None:
+def test_catalog_splits_the_impact_and_the_likelihood_and_needs_two_mistakes() -> None:
     got = parse_catalog(
-        "1. Using raw logits instead of log probs - Impact: no learning\n"
-        "2. **Not freezing the reference model** (impact: drift)\n"
-        "3. Forgetting to scale by beta"
+        "1. Using raw logits instead of log probs - Impact: no learning - Likelihood: high\n"
+        "2. **Not freezing the reference model** (impact: drift) (likelihood: Medium)\n"
+        "3. Forgetting to scale by beta - Likelihood: low."
     )
     assert got == [
-        {"error": "Using raw logits instead of log probs", "impact": "no learning"},
-        {"error": "Not freezing the reference model", "impact": "drift"},
-        {"error": "Forgetting to scale by beta", "impact": None},
+        {"error": "Using raw logits instead of log probs", "impact": "no learning", "likelihood": "high"},
+        {"error": "Not freezing the reference model", "impact": "drift", "likelihood": "medium"},
+        {"error": "Forgetting to scale by beta", "impact": None, "likelihood": "low"},
     ]
     with pytest.raises(Unparsable):
         parse_catalog(
-            "1. Using raw logits instead of log probs\n2. Using raw logits instead of log probs\n3. Oops"
+            "1. Using raw logits instead of log probs - Likelihood: high\n"
+            "2. Using raw logits instead of log probs - Likelihood: low\n3. Oops - Likelihood: low"
         )
+
+
+@pytest.mark.parametrize(
+    ("line2", "why"),
+    [
+        (
+            "2. Not freezing the reference model - Impact: drift",
+            r"needs 'Likelihood: high\|medium\|low' \(none given\)",
+        ),
+        ("2. Not freezing the reference model - Likelihood: 70%", r"\(got '70%'\)"),
+        ("2. Not freezing the reference model - Likelihood: very high", r"\(got 'very'\)"),
+    ],
+)
+def test_catalog_without_a_valid_likelihood_is_unparsable_not_defaulted(line2: str, why: str) -> None:
+    with pytest.raises(Unparsable, match=why):
+        parse_catalog(f"1. Using raw logits instead of log probs - Likelihood: high\n{line2}")
+
+
+def test_catalog_item_cut_by_max_tokens_is_left_out_not_rejected() -> None:
+    text = (
+        "1. Using raw logits instead of log probs - Likelihood: high\n"
+        "2. Not freezing the reference model - Likelihood: low\n3. Forgetting the beta scal"
+    )
+    assert [e["error"] for e in parse_catalog(text, truncated=True)][-1] == "Not freezing the reference model"
+    with pytest.raises(Unparsable, match="Likelihood"):
+        parse_catalog(text, truncated=False)
 
 
 def test_challenge_from_labelled_lines_or_json() -> None:
@@ -155,3 +183,60 @@ def test_a_slightly_misquoted_line_maps_to_the_real_code() -> None:
     assert kept[0].quote == "dpo_list = create_dpo_based_llm(dpo_list)"
     with pytest.raises(Unparsable):  # sharing a few characters is not enough
         parse_spans("Line: x = build(dpo)\nProblem: It builds the wrong thing here.", code=code)
+
+
+DETAILS = (
+    "Fix: p = torch.log_softmax(a, dim=-1)\n"
+    "Concept: Log probabilities\n"
+    "**Severity:** Major\n"
+    "Learning: Losses over probabilities belong in log space.\n"
+    "Minutes: 5 minutes"
+)
+
+
+def test_details_every_field_parsed_strictly() -> None:
+    assert parse_details(DETAILS, span="p = torch.softmax(a, dim=-1)") == {
+        "fix": "p = torch.log_softmax(a, dim=-1)",
+        "concept": "Log probabilities",
+        "severity": "major",
+        "learning_value": "Losses over probabilities belong in log space",
+        "minutes": 5,
+    }
+    # A fix over several lines (a code block) is kept whole; a looping model's second answer is ignored.
+    multi = DETAILS.replace(
+        "Fix: p = torch.log_softmax(a, dim=-1)", "Fix:\n```python\np = a.log_softmax(-1)\nq = p.sum()\n```"
+    )
+    assert (
+        parse_details(multi + "\nFix: something else entirely")["fix"] == "p = a.log_softmax(-1)\nq = p.sum()"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("Severity: Major", ""), r"missing 'Severity:'"),
+        (("Minutes: 5 minutes", ""), r"missing 'Minutes:'"),
+        (("Concept: Log probabilities\n", ""), r"missing 'Concept:'"),
+        (("Major", "high"), r"one of critical, major, minor, got 'high'"),
+        (("5 minutes", "15-20 minutes"), r"whole number of minutes from 1 to 240, got '15-20 minutes'"),
+        (("5 minutes", "0"), "from 1 to 240"),
+        (("5 minutes", "about five"), "whole number"),
+        (("Losses over probabilities belong in log space.", "Log space"), "'Learning:' needs 3\\+ words"),
+        (("p = torch.log_softmax(a, dim=-1)", "p = torch.softmax(a, dim=-1)"), "repeats the wrong code"),
+        (("Concept: Log probabilities", "Concept: Query parameters"), "copied the worked example"),
+        (("Concept: Log probabilities", "Concept: <concept>"), "copied the format's placeholder '<concept>'"),
+    ],
+)
+def test_details_missing_or_invalid_field_is_unparsable(change: tuple[str, str], why: str) -> None:
+    from alignforge.assess._prompts import EXAMPLES
+
+    text = DETAILS.replace("**Severity:** Major", "Severity: Major").replace(*change)
+    with pytest.raises(Unparsable, match=why):
+        parse_details(text, span="p = torch.softmax(a, dim=-1)", examples=EXAMPLES["details"])
+
+
+def test_details_value_cut_by_max_tokens_is_not_used() -> None:
+    cut = DETAILS.replace("Minutes: 5 minutes", "Minutes: 1")
+    assert parse_details(cut)["minutes"] == 1
+    with pytest.raises(Unparsable, match="missing 'Minutes:'"):
+        parse_details(cut, truncated=True)  # "1" may have been "15": not used, so re-asked

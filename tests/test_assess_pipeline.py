@@ -61,7 +61,9 @@ def test_cli_success_writes_every_step_and_exits_0(server: ScriptedServer, tmp_p
     assert errors[0] == {
         "error": "Using raw logits instead of log probabilities",
         "impact": "the loss learns nothing useful",
+        "likelihood": "high",
     }
+    assert [e["likelihood"] for e in errors] == ["high", "medium", "low"]
     ch = _load(out, STEP_FILES[3])["challenge"]
     assert ch["title"] == "DPO for customer-service replies" and len(ch["requirements"]) == 2
     assert _load(out, STEP_FILES[5])["model"] == "openai:weak"
@@ -75,6 +77,15 @@ def test_cli_success_writes_every_step_and_exits_0(server: ScriptedServer, tmp_p
     assert a["errors"][0]["span"] in WEAK_CODE
     assert "<span class='error-span' data-error-id='1'>chosen_probs = " in a["code"]
     assert a["dropped_spans"][0]["quote"] == "loss = made_up_line()" and a["dropped_spans"][0]["reason"]
+    # ... and each kept span gets its teaching fields from its own request.
+    assert {k: a["errors"][0][k] for k in ("severity", "concept", "minutes")} == {
+        "severity": "critical",
+        "concept": "Log probabilities in the DPO loss",
+        "minutes": 4,
+    }
+    assert a["errors"][0]["fix"] == "chosen_logps = torch.log_softmax(chosen_logits, dim=-1)"
+    assert a["estimated_minutes"] == 4 and server.calls["details"] == 1
+    assert (out / "assessment.html").exists()
     summary = _load(out, "assessment.json")
     assert summary["differentiated"] is True and summary["steps_completed"] == 7
     assert summary["success_rate"] == "100% (1/1 attempts)"
@@ -89,8 +100,8 @@ def test_rerun_sends_nothing_and_cache_answers_lost_step_files(
     out = tmp_path / "a"
     first = _run(out)
     sent = len(server.requests)
-    # 3 categories, the catalog, the challenge, 2 implementations, 2 judge scores, the spans
-    assert first.requests_sent == sent == 10
+    # 3 categories, the catalog, the challenge, 2 implementations, 2 judge scores, the spans, their details
+    assert first.requests_sent == sent == 11
     again = _run(out)  # every step file is there: nothing is asked at all
     assert len(server.requests) == sent and again.requests_sent == 0 and again.cache_hits == 0
     assert again.success_rate == first.success_rate and again.assessment == first.assessment
@@ -163,8 +174,9 @@ def test_no_differentiation_retries_steps_3_to_6(server: ScriptedServer, tmp_pat
     before = len(server.requests)
     run = run_cli(capsys, "assess", "--topic", TOPIC, "--out", tmp_path / "b", *MODELS, "--attempts", "3")
     assert run.code == 0 and "Success Rate: 33% (1/3 attempts)" in run.out
-    # challenge, 2 implementations, the judge on the weak one (the strong code was judged before: cached), spans
-    assert len(server.requests) - before == 5
+    # challenge, 2 implementations, the judge on the weak one (the strong code was judged before: cached),
+    # spans, details
+    assert len(server.requests) - before == 6
 
 
 def test_judge_answer_without_a_score_is_a_failed_attempt_not_a_number(
@@ -190,7 +202,8 @@ def test_request_failure_stops_the_run_and_a_rerun_resumes(server: ScriptedServe
     res = _run(tmp_path / "a")
     assert res.differentiated
     steps = [r["model"] for r in server.requests[before:]]
-    assert steps == ["weak", "judge", "judge", "judge"]  # only what was not finished: step 5, 6 (x2), 7
+    # only what was not finished: step 5, 6 (x2), 7 (spans, details)
+    assert steps == ["weak", "judge", "judge", "judge", "judge"]
 
 
 def test_invalid_input_exits_2(server: ScriptedServer, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -281,5 +294,30 @@ def test_sigkill_mid_run_then_rerun_repeats_no_finished_request(
     server.queue.clear()
     res = _run(out)
     assert res.differentiated
-    # Only the request that was in flight is sent again, then what never ran: judge x2, spans.
-    assert [r["model"] for r in server.requests[len(finished) :]] == ["weak", "judge", "judge", "judge"]
+    # Only the request that was in flight is sent again, then what never ran: judge x2, spans, details.
+    assert [r["model"] for r in server.requests[len(finished) :]] == ["weak"] + ["judge"] * 4
+
+
+def test_step7_details_missing_a_field_are_reasked_never_defaulted(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    from _assess_helpers import DEFAULTS
+
+    no_severity = "\n".join(ln for ln in DEFAULTS["details"].splitlines() if not ln.startswith("Severity"))
+    server.queue["details"] = [no_severity, DEFAULTS["details"].replace("Minutes: 4", "Minutes: 15-20")]
+    res = _run(tmp_path / "a")
+    assert res.differentiated and res.assessment is not None
+    reqs = [r for r in server.requests if "You explain one error" in r["messages"][0]["content"]]
+    assert len(reqs) == 3
+    assert "could not be used: missing 'Severity:'" in reqs[1]["messages"][-1]["content"]
+    assert "whole number of minutes from 1 to 240, got '15-20'" in reqs[2]["messages"][-1]["content"]
+    assert (
+        res.assessment["errors"][0]["severity"] == "critical" and res.assessment["errors"][0]["minutes"] == 4
+    )
+
+    server.queue["details"] = [no_severity] * 3
+    with pytest.raises(
+        StepFailed, match=r"step 7 \(student assessment\), details: openai:judge gave no usable"
+    ):
+        _run(tmp_path / "b")
+    assert not (tmp_path / "b" / STEP_FILES[7]).exists()

@@ -9,25 +9,34 @@ Steps: 1 difficulty categories, 2 error catalog, 3 a strategic implementation ch
 (no hints), 4 the strong model's implementation, 5 the weak model's, 6 the judge scores
 both on 0-10 (differentiated when strong - weak >= ``min_differentiation``; steps 3-6 are
 retried up to ``attempts`` times), 7 a student assessment built from the error spans the
-judge finds in the weak implementation. See docs/assess.md.
+judge finds in the weak implementation. Every run also writes ``assessment.html``
+(:func:`write_page`: the seven steps, with clickable error spans). See docs/assess.md.
 """
 
 from alignforge.assess._attempts import STEP_FILES
 from alignforge.assess._parse import (
+    LIKELIHOODS,
+    SEVERITIES,
     Span,
     Unparsable,
     parse_catalog,
     parse_challenge,
+    parse_details,
     parse_implementation,
     parse_items,
     parse_spans,
 )
+from alignforge.assess._runfiles import load_run
 from alignforge.assess._steps import StepFailed
+from alignforge.assess.page import render_page, write_page
 from alignforge.assess.pipeline import run_assessment
 from alignforge.assess.results import AssessmentResult, AttemptResult
 
 __all__ = [
     "run_assessment",
+    "render_page",
+    "write_page",
+    "load_run",
     "AssessmentResult",
     "AttemptResult",
     "StepFailed",
@@ -39,4 +48,7 @@ __all__ = [
     "parse_challenge",
     "parse_implementation",
     "parse_spans",
+    "parse_details",
+    "LIKELIHOODS",
+    "SEVERITIES",
 ]

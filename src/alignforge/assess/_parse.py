@@ -16,12 +16,20 @@ from typing import Any
 __all__ = [
     "Unparsable",
     "Span",
+    "LIKELIHOODS",
+    "SEVERITIES",
+    "MAX_MINUTES",
     "parse_items",
     "parse_catalog",
     "parse_challenge",
     "parse_implementation",
     "parse_spans",
+    "parse_details",
 ]
+
+LIKELIHOODS = ("high", "medium", "low")  # step 2: how likely a weak implementation makes the mistake
+SEVERITIES = ("critical", "major", "minor")  # step 7: how bad an error is
+MAX_MINUTES = 240  # step 7: a student's time to find and fix one error, whole minutes 1..240
 
 
 class Unparsable(ValueError):
@@ -96,20 +104,39 @@ def parse_items(
 _IMPACT = re.compile(
     r"^(.*?)\s*(?:[-–—:(]\s*)?\b(?:impact|effect|consequence|why)\b\s*[:=-]\s*(.+?)\)?$", re.I
 )
+_LIKELIHOOD = re.compile(r"\s*[-–—;,|(]*\s*\blikelihood\b\s*[:=-]\s*([^\s,;)]*)\s*\)?", re.I)
 
 
 def parse_catalog(
     text: str, *, truncated: bool = False, examples: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """2+ error patterns ``N. <error> - Impact: <impact>``; the impact part is optional (``None`` when absent)."""
+    """2+ error patterns ``N. <error> - Impact: <impact> - Likelihood: high|medium|low``.
+
+    The likelihood (how likely a weak implementation makes the mistake, one of :data:`LIKELIHOODS`)
+    is required on every mistake: one without it rejects the answer, which is then re-asked.
+    The impact is optional (``None`` when absent).
+    """
     items = parse_items(text, truncated=truncated, min_items=2, min_words=3, examples=examples)
-    out = []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for item in items:
-        m = _IMPACT.match(item)
+        lk = _LIKELIHOOD.search(item)
+        value = _clean(lk.group(1)).lower() if lk else ""
+        if value not in LIKELIHOODS:
+            got = f"got {value!r}" if lk else "none given"
+            raise Unparsable(f"mistake {item!r} needs 'Likelihood: high|medium|low' ({got})")
+        rest = _clean(item[: lk.start()] + item[lk.end() :]) if lk else item
+        m = _IMPACT.match(rest)
         if m and _words(m.group(1)) >= 3:
-            out.append({"error": _clean(m.group(1)), "impact": _clean(m.group(2)) or None})
+            error, impact = _clean(m.group(1)), _clean(m.group(2)) or None
         else:
-            out.append({"error": item, "impact": None})
+            error, impact = rest, None
+        if _words(error) < 3 or error.lower() in seen:
+            continue
+        seen.add(error.lower())
+        out.append({"error": error, "impact": impact, "likelihood": value})
+    if len(out) < 2:
+        raise Unparsable(f"needs at least 2 distinct mistakes of 3+ words, found {len(out)}")
     return out
 
 
@@ -276,3 +303,96 @@ def parse_spans(text: str, *, code: str) -> tuple[list[Span], list[dict[str, str
         why = dropped[0]["reason"] if dropped else "no 'Line:' / 'Problem:' pairs"
         raise Unparsable(f"no error span copied from the weak implementation ({why})")
     return kept, dropped
+
+
+_DETAIL_LABELS = {
+    "fix": "fix",
+    "correction": "fix",
+    "concept": "concept",
+    "severity": "severity",
+    "learning": "learning_value",
+    "learning value": "learning_value",
+    "learning objective": "learning_value",
+    "minutes": "minutes",
+    "time": "minutes",
+    "time estimate": "minutes",
+    "estimated time": "minutes",
+}
+_DETAIL_LABEL = re.compile(
+    r"^[ \t*#_\d.)-]*("
+    + "|".join(re.escape(k) for k in sorted(_DETAIL_LABELS, key=len, reverse=True))
+    + r")[ \t*_]*[:=][ \t*_]*(.*)$",
+    re.I,
+)
+_MINUTES = re.compile(r"^~?\s*(\d{1,4})\s*(?:min|mins|minute|minutes)?$", re.I)
+_DETAIL_FORMAT = "Fix, Concept, Severity, Learning, Minutes"
+
+
+def parse_details(
+    text: str, *, truncated: bool = False, span: str = "", examples: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Step 7's teaching fields for one error span, as labelled lines, every one required::
+
+        Fix: <the corrected code or change>      (not the wrong code again)
+        Concept: <the concept the error tests>
+        Severity: critical | major | minor
+        Learning: <what a student learns from it, 3+ words>
+        Minutes: <whole minutes a student needs, 1-240>
+
+    The first value of each label counts (small models loop); a value cut off by
+    ``max_tokens`` is not used; a value copied from the worked example rejects the answer.
+    """
+    fields: dict[str, list[str]] = {}
+    current: str | None = None
+    last: tuple[str, str] | None = None  # (field, its last line)
+    for line in text.splitlines():
+        m = _DETAIL_LABEL.match(line)
+        if m:
+            name = _DETAIL_LABELS[m.group(1).lower()]
+            current = None if name in fields else name
+            if current is not None:
+                fields[current] = [m.group(2)]
+                last = (current, m.group(2))
+        elif current == "fix" and line.strip() and not line.strip().startswith("```"):
+            fields["fix"].append(line)  # a fix may be a few lines of code
+            last = ("fix", line)
+    if truncated and last and last[1].strip() and text.rstrip().endswith(last[1].rstrip()):
+        del fields[last[0]]
+    values = {k: "\n".join(v).strip().strip("`").strip() for k, v in fields.items()}
+    for k in ("concept", "learning_value", "severity", "minutes"):
+        if k in values:
+            values[k] = _clean(values[k])
+    order = ("fix", "concept", "severity", "learning_value", "minutes")
+    missing = [k for k in order if not values.get(k)]
+    if missing:
+        names = ", ".join(f"'{k.split('_')[0].capitalize()}:'" for k in missing)
+        raise Unparsable(f"missing {names} (every one of {_DETAIL_FORMAT} is needed)")
+    for k in order:
+        if re.fullmatch(r"<[^<>]*>", values[k]):
+            raise Unparsable(f"copied the format's placeholder {values[k]!r} instead of answering")
+    severity = values["severity"].lower()
+    if severity not in SEVERITIES:
+        raise Unparsable(f"'Severity:' must be one of critical, major, minor, got {values['severity']!r}")
+    mm = _MINUTES.match(values["minutes"])
+    minutes = int(mm.group(1)) if mm else 0
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise Unparsable(
+            f"'Minutes:' must be a whole number of minutes from 1 to {MAX_MINUTES}, got {values['minutes']!r}"
+        )
+    if _words(values["learning_value"]) < 3:
+        raise Unparsable(f"'Learning:' needs 3+ words, got {values['learning_value']!r}")
+    if len(values["fix"].replace(" ", "")) < 4:
+        raise Unparsable(f"'Fix:' needs the corrected code or change, got {values['fix']!r}")
+    if span and " ".join(values["fix"].split()) == " ".join(span.split()):
+        raise Unparsable("'Fix:' repeats the wrong code instead of correcting it")
+    copied = {_clean(e).lower() for e in examples}
+    for k in ("fix", "concept", "learning_value"):
+        if _clean(values[k]).lower() in copied:
+            raise Unparsable(f"copied the worked example ({values[k]!r}) instead of answering")
+    return {
+        "fix": values["fix"],
+        "concept": values["concept"],
+        "severity": severity,
+        "learning_value": values["learning_value"],
+        "minutes": minutes,
+    }

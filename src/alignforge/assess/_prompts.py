@@ -20,6 +20,7 @@ __all__ = [
     "judge_rubric",
     "challenge_text",
     "spans_messages",
+    "details_messages",
     "retry_message",
 ]
 
@@ -36,6 +37,15 @@ def _chat(system: str, shots: list[tuple[str, str]], final: str) -> Messages:
 
 def _items(shots: list[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(line.split(" ", 1)[1] for _, answer in shots for line in answer.splitlines())
+
+
+def _labelled(shots: list[tuple[str, str]], *labels: str) -> tuple[str, ...]:
+    return tuple(
+        line.split(":", 1)[1].strip()
+        for _, answer in shots
+        for line in answer.splitlines()
+        if line.split(":", 1)[0] in labels
+    )
 
 
 _CAT_SHOTS = [
@@ -60,23 +70,24 @@ def categories_messages(topic: str, level: str) -> Messages:
 _CATALOG_SHOTS = [
     (
         "Topic: Python unit testing",
-        "1. Comparing floats with == - Impact: flaky tests\n"
-        "2. Sharing state between tests - Impact: order-dependent failures\n"
-        "3. Mocking the code under test - Impact: tests that cannot fail",
+        "1. Comparing floats with == - Impact: flaky tests - Likelihood: high\n"
+        "2. Sharing state between tests - Impact: order-dependent failures - Likelihood: medium\n"
+        "3. Mocking the code under test - Impact: tests that cannot fail - Likelihood: low",
     ),
     (
         "Topic: SQL databases",
-        "1. Building queries by string concatenation - Impact: SQL injection\n"
-        "2. Missing an index on a join key - Impact: slow queries\n"
-        "3. Reading without a transaction - Impact: inconsistent results",
+        "1. Building queries by string concatenation - Impact: SQL injection - Likelihood: medium\n"
+        "2. Missing an index on a join key - Impact: slow queries - Likelihood: high\n"
+        "3. Reading without a transaction - Impact: inconsistent results - Likelihood: low",
     ),
 ]
 
 
 def catalog_messages(topic: str) -> Messages:
     system = (
-        "You list mistakes weak engineers make on a topic. "
-        "Reply with a numbered list: '<mistake> - Impact: <what goes wrong>'."
+        "You list mistakes weak engineers make on a topic. Reply with a numbered list: "
+        "'<mistake> - Impact: <what goes wrong> - Likelihood: <high, medium or low>' "
+        "(how likely a weak engineer makes it)."
     )
     return _chat(system, _CATALOG_SHOTS, f"Topic: {topic}")
 
@@ -167,11 +178,38 @@ def spans_messages(challenge: str, code: str) -> Messages:
     return _chat(system, [(_SPANS_SHOT_USER, _SPANS_SHOT)], f"CHALLENGE: {challenge}\nCODE:\n{code}")
 
 
+_DETAILS_SHOTS = [
+    (
+        "TOPIC: Python basics\nCODE LINE: t = item.price\nPROBLEM: It overwrites the total instead of adding to it.",
+        "Severity: major\nMinutes: 3\nConcept: Running totals\nFix: t += item.price\n"
+        "Learning: Add to a total, never replace it.",
+    ),
+    (
+        'TOPIC: SQL databases\nCODE LINE: cur.execute("SELECT * FROM users WHERE name = \'" + name + "\'")\n'
+        "PROBLEM: User input is pasted into the SQL text.",
+        "Severity: critical\nMinutes: 5\nConcept: Query parameters\n"
+        'Fix: cur.execute("SELECT * FROM users WHERE name = ?", (name,))\n'
+        "Learning: Pass user input as parameters, not SQL text.",
+    ),
+]
+
+
+def details_messages(topic: str, line: str, problem: str) -> Messages:
+    """Step 7's teaching fields for one error span (see ``parse_details``)."""
+    system = (
+        "You explain one error in code to a student. Reply with Severity (critical, major or minor), "
+        "Minutes (whole minutes a student needs to find and fix it), Concept, Fix and Learning "
+        "(what the student learns, one short sentence)."
+    )
+    return _chat(system, _DETAILS_SHOTS, f"TOPIC: {topic}\nCODE LINE: {line}\nPROBLEM: {problem}")
+
+
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "categories": _items(_CAT_SHOTS),
     "catalog": _items(_CATALOG_SHOTS),
     "challenge": ("Retry-safe payment webhook handler",),
     "requirements": _items(_REQ_SHOTS),
+    "details": _labelled(_DETAILS_SHOTS, "Fix", "Concept", "Learning"),
 }
 
 

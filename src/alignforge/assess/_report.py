@@ -12,7 +12,7 @@ from alignforge.errors import ConfigError
 
 __all__ = ["write_json", "read_json", "load_or_run", "check_manifest", "render_report", "PIPELINE"]
 
-PIPELINE = "alignforge-assess-v1"
+PIPELINE = "alignforge-assess-v2"  # v2: step 2 likelihoods, step 7 teaching fields
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -92,7 +92,9 @@ def render_report(summary: dict[str, Any], steps: dict[str, dict[str, Any]]) -> 
             lines += ["", f"**{level}**", _md_list(items)]
     if "2" in steps:
         errs = [
-            e["error"] + (f" (impact: {e['impact']})" if e.get("impact") else "")
+            e["error"]
+            + (f" (impact: {e['impact']})" if e.get("impact") else "")
+            + f" — likelihood {e['likelihood']}"
             for e in steps["2"]["errors"]
         ]
         lines += ["", "## Step 2: error catalog", "", _md_list(errs)]
@@ -109,8 +111,16 @@ def render_report(summary: dict[str, Any], steps: dict[str, dict[str, Any]]) -> 
         ]
     if "7" in steps:
         a = steps["7"]
-        lines += ["", f"## Step 7: student assessment ({a['total_errors']} error spans)", ""]
-        lines += [f"{e['id']}. line {e['line']}: `{e['span']}` — {e['description']}" for e in a["errors"]]
+        lines += [
+            "",
+            f"## Step 7: student assessment ({a['total_errors']} error spans, about {a['estimated_minutes']} minutes)",
+            "",
+        ]
+        lines += [
+            f"{e['id']}. line {e['line']}: `{e['span']}` — {e['severity']}, {e['concept']}: {e['description']} "
+            f"Fix: `{e['fix']}`. Learning: {e['learning_value']} ({e['minutes']} min)"
+            for e in a["errors"]
+        ]
     elif s.get("step7"):
         lines += ["", f"Step 7: {s['step7']}"]
     return "\n".join(lines) + "\n"

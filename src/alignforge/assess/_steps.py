@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from alignforge.assess import _prompts as P
@@ -18,6 +19,7 @@ from alignforge.assess._parse import (
     Unparsable,
     parse_catalog,
     parse_challenge,
+    parse_details,
     parse_implementation,
     parse_items,
     parse_spans,
@@ -34,6 +36,7 @@ MAX_TOKENS = {
     "implementation": 320,
     "judge": 96,
     "spans": 128,
+    "details": 96,
 }
 
 
@@ -66,7 +69,7 @@ class Settings:
 def ask(
     role: Role,
     conversations: Sequence[list[dict[str, str]]],
-    parse: Callable[[str, bool], Any],
+    parse: Callable[[str, bool], Any] | Sequence[Callable[[str, bool], Any]],
     *,
     step: str,
     fmt: str,
@@ -76,8 +79,12 @@ def ask(
     seed: int | None = None,
     stop: tuple[str, ...] = (),
 ) -> list[tuple[Any, str, int]]:
-    """``(value, raw answer, tries)`` per conversation; raises :class:`StepFailed` naming ``step``."""
+    """``(value, raw answer, tries)`` per conversation; raises :class:`StepFailed` naming ``step``.
+
+    ``parse`` is one parser for every conversation or a list of one per conversation.
+    """
     convs = [list(c) for c in conversations]
+    parsers = list(parse) if isinstance(parse, Sequence) else [parse] * len(convs)
     done: list[tuple[Any, str, int] | None] = [None] * len(convs)
     pending = list(range(len(convs)))
     for attempt in range(1, retries + 2):
@@ -96,7 +103,7 @@ def ask(
                     f"{step}: {role.spec} request failed ({res.kind}): {res.message}", kind="llm"
                 )
             try:
-                done[i] = (parse(res.text, res.finish_reason == "length"), res.text, attempt)
+                done[i] = (parsers[i](res.text, res.finish_reason == "length"), res.text, attempt)
             except Unparsable as exc:
                 if attempt > retries:
                     raise StepFailed(
@@ -146,7 +153,7 @@ def step_catalog(role: Role, s: Settings) -> dict[str, Any]:
         [conv],
         parse,
         step="step 2 (error catalog)",
-        fmt="1. <mistake> - Impact: <what goes wrong>",
+        fmt="1. <mistake> - Impact: <what goes wrong> - Likelihood: <high|medium|low>",
         max_tokens=s.tokens("catalog"),
         retries=s.retries,
         stop=("\n5.",),
@@ -234,33 +241,61 @@ def step_implementation(
 
 
 def step_spans(role: Role, s: Settings, challenge: dict[str, Any], weak_code: str) -> dict[str, Any]:
-    """Step 7: the judge quotes the weak implementation's wrong lines; the assessment marks them up."""
+    """Step 7: the judge quotes the weak implementation's wrong lines, then explains each one for a
+    student (fix, concept, severity, learning value, minutes: one short request per span)."""
 
     def parse(text: str, cut: bool) -> tuple[list[Any], list[dict[str, str]]]:
         return parse_spans(text, code=weak_code)
 
+    step = "step 7 (student assessment)"
     [((spans, dropped), _, tries)] = ask(
         role,
         [P.spans_messages(challenge["task"], weak_code)],
         parse,
-        step="step 7 (student assessment)",
+        step=step,
         fmt="Line: <a wrong line, copied exactly>\nProblem: <why it is wrong>",
         max_tokens=s.tokens("spans"),
         retries=s.retries,
     )
+    details = ask(
+        role,
+        [P.details_messages(s.topic, sp.text, sp.problem) for sp in spans],
+        [partial(_parse_details, span=sp.text) for sp in spans],
+        step=f"{step}, details",
+        fmt="Severity: <critical|major|minor>\nMinutes: <whole number>\nConcept: <concept>\n"
+        "Fix: <corrected code>\nLearning: <what a student learns>",
+        max_tokens=s.tokens("details"),
+        retries=s.retries,
+    )
+    errors = [
+        {
+            "id": str(k),
+            "line": sp.line,
+            "start": sp.start,
+            "end": sp.end,
+            "span": sp.text,
+            "quote": sp.quote,
+            "description": sp.problem,
+            **d,
+        }
+        for k, (sp, (d, _, _)) in enumerate(zip(spans, details, strict=True), 1)
+    ]
     return {
         "title": f"Find the errors: {challenge['title']}",
         "learning_objective": f"Spot and explain the mistakes a weak implementation makes on {s.topic}.",
         "scenario": challenge.get("context") or challenge["task"],
         "code": _markup(weak_code, spans),
-        "errors": [
-            {"id": str(k), "line": sp.line, "span": sp.text, "quote": sp.quote, "description": sp.problem}
-            for k, sp in enumerate(spans, 1)
-        ],
+        "errors": errors,
         "total_errors": len(spans),
+        "estimated_minutes": sum(e["minutes"] for e in errors),
         "dropped_spans": dropped,
         "tries": tries,
+        "detail_tries": [t for _, _, t in details],
     }
+
+
+def _parse_details(text: str, cut: bool, *, span: str) -> dict[str, Any]:
+    return parse_details(text, truncated=cut, span=span, examples=P.EXAMPLES["details"])
 
 
 def _markup(code: str, spans: list[Any]) -> str:

@@ -6,6 +6,7 @@ threshold, else steps 3-6 are tried again (up to ``attempts``), 7 a student asse
 from the weak implementation's real error spans. The judge model writes steps 1-3 and 7.
 Every step is a JSON file in ``out``; a rerun keeps finished steps, and every LLM call
 goes through a SQLite cache in ``out`` so a killed run repeats no finished request.
+Each run ends by writing ``assessment.json``, ``report.md`` and ``assessment.html``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alignforge.assess._report import (
     write_json,
 )
 from alignforge.assess._steps import Role, Settings
+from alignforge.assess.page import write_page
 from alignforge.assess.results import AssessmentResult
 from alignforge.errors import ConfigError
 from alignforge.llm.base import LLM
@@ -137,6 +139,7 @@ def run_assessment(
     summary = _summary(result, steps)
     write_json(outp / "assessment.json", summary)
     (outp / "report.md").write_text(render_report(summary, steps), encoding="utf-8")
+    write_page(outp)
     return result
 
 

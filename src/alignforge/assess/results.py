@@ -57,7 +57,8 @@ class AssessmentResult:
                     f"({'>=' if a.status == 'differentiated' else '<'} {self.min_differentiation:g}): {a.status}"
                 )
         if self.assessment is not None:
-            out.append(f"student assessment: {self.assessment['total_errors']} error spans")
+            n, minutes = self.assessment["total_errors"], self.assessment["estimated_minutes"]
+            out.append(f"student assessment: {n} error spans, about {minutes} minutes")
         out.append(f"requests sent: {self.requests_sent}, answered from the cache: {self.cache_hits}")
-        out.append(f"wrote {self.out}/assessment.json and {self.out}/report.md")
+        out.append(f"wrote {self.out}/assessment.json, {self.out}/report.md and {self.out}/assessment.html")
         return out
