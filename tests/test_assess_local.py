@@ -12,34 +12,51 @@ from pathlib import Path
 
 import pytest
 
-from alignforge.assess import STEP_FILES, run_assessment
+from alignforge.assess import STEP_FILES, StepFailed, run_assessment
 from alignforge.llm import get_llm
 
 pytestmark = pytest.mark.slow
 
 
 def test_local_model_end_to_end_and_resume(tmp_path: Path) -> None:
+    """Steps 1-6 on real output; step 7 needs per-error details the 135M model cannot write.
+
+    Its details answers are refused by the strict parser (docs/assess.md shows them), so the run
+    stops with one line naming step 7 rather than inventing a severity or an objective. A rerun
+    sends no request (every answer is in the cache) and stops at the same place.
+    """
     out = tmp_path / "assess"
     lines: list[str] = []
     # float32 pinned: greedy output must not depend on whether this CPU has native bf16 (dtype auto)
-    llm = get_llm("local", dtype="float32")
+    llm = get_llm("local", dtype="float32", cache=str(tmp_path / "cache.sqlite"))
     kw = {"out": out, "model": llm, "max_tokens": 64, "attempts": 1, "min_differentiation": 0.0}
-    res = run_assessment("LLM post-training with DPO", echo=lines.append, **kw)
-    assert res.models == {"strong": "local", "weak": "local", "judge": "local"}
-    assert [(a.status, a.gap) for a in res.attempts] == [("differentiated", 0.0)]
-    assert res.success_rate == "100% (1/1 attempts)"
-    steps = {n: json.loads((out / name).read_text()) for n, name in STEP_FILES.items()}
+    finished = True
+    try:
+        res = run_assessment("LLM post-training with DPO", echo=lines.append, **kw)
+    except StepFailed as exc:
+        finished = False
+        message = str(exc)
+        assert message.startswith("step 7 (student assessment), details:") and "local" in message, message
+    steps = {n: json.loads((out / name).read_text()) for n, name in STEP_FILES.items() if (out / name).exists()}
+    assert set(steps) >= {1, 2, 3, 4, 5, 6}
     assert all(steps[1]["categories"][level] for level in ("Beginner", "Intermediate", "Advanced"))
     assert len(steps[2]["errors"]) >= 2 and len(steps[3]["challenge"]["requirements"]) >= 1  # the minimums
+    assert all(e["likelihood"] in ("high", "medium", "low") for e in steps[2]["errors"])
     assert steps[4]["text"] == steps[5]["text"]  # the same model, greedy: one answer, sent once
     assert 0 <= steps[6]["strong_score"] == steps[6]["weak_score"] <= 10
-    assert steps[7]["total_errors"] >= 1
-    for err in steps[7]["errors"]:  # real spans of the weak implementation, marked up in the code
-        assert err["span"] in steps[5]["code"].splitlines()[err["line"] - 1]
-        assert f"data-error-id='{err['id']}'" in steps[7]["code"]
-    summary = json.loads((out / "assessment.json").read_text())
-    assert summary["steps_completed"] == 7 and summary["requests"]["sent"] == res.requests_sent > 0
-    assert (out / "report.md").read_text().startswith("# Assessment: LLM post-training with DPO")
+    if finished:  # a model that writes the details: the whole pipeline and its page
+        assert [(a.status, a.gap) for a in res.attempts] == [("differentiated", 0.0)]
+        assert steps[7]["total_errors"] >= 1 and (out / "assessment.html").exists()
+        for err in steps[7]["errors"]:
+            assert err["span"] in steps[5]["code"].splitlines()[err["line"] - 1]
+            assert err["severity"] in ("critical", "major", "minor") and err["estimated_minutes"] >= 1
+    else:
+        assert 7 not in steps  # nothing made up: no step-7 file without its details
 
-    again = run_assessment("LLM post-training with DPO", **kw)
-    assert again.requests_sent == 0 and again.assessment == res.assessment
+    misses_before = llm.stats.misses
+    try:
+        again = run_assessment("LLM post-training with DPO", **kw)
+        assert finished and again.requests_sent == 0 and again.assessment == res.assessment
+    except StepFailed as exc:
+        assert not finished and str(exc) == message
+    assert llm.stats.misses == misses_before  # the rerun was answered from the cache alone
