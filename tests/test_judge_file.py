@@ -5,7 +5,8 @@ import json
 from _cli import run_cli
 from _generate_helpers import ScriptedLLM, dpo_rule, judge_kind, judged_item
 
-from alignforge.judge import judge_file
+from alignforge.judge import JudgeStage, judge_file
+from alignforge.stages import run_stage
 
 
 def _pairs(path, n):
@@ -43,7 +44,9 @@ def test_judge_file_scores_pairs_both_orders_and_resumes(tmp_path):
     assert sorted(r["metadata"]["source_line"] for r in out) == [1, 2, 3, 4, 5]
     calls = len(llm.calls)
     again = judge_file(tmp_path / "p.jsonl", tmp_path / "j.jsonl", model=llm, cache=None, progress=False)
-    assert again.skipped_done == 5 and len(llm.calls) == calls and len(_rows(tmp_path / "j.jsonl")) == 5
+    assert again.resumed == 5 and len(llm.calls) == calls and len(_rows(tmp_path / "j.jsonl")) == 5
+    stage = JudgeStage(tmp_path / "p.jsonl", tmp_path / "j.jsonl", model=llm, cache=None, progress=False)
+    assert run_stage(stage).reused and len(llm.calls) == calls  # the same run again: recognised as done
 
 
 def test_judge_file_records_parse_failed_without_a_number(tmp_path):

@@ -124,3 +124,17 @@ def test_side_paths_scheme_refuses_non_jsonl(tmp_path):
     assert (p.dropped.name, p.failures.name) == ("x.dropped.jsonl", "x.failures.jsonl")
     with pytest.raises(ConfigError):
         side_paths(tmp_path / "x.parquet")
+
+
+def test_recognising_a_finished_stage_reads_no_unchanged_file(tmp_path, monkeypatch):
+    """Inputs and outputs whose size, mtime and inode are as recorded are not hashed again."""
+    import alignforge.stages.record as record
+
+    st = Upper(_data(tmp_path, ["a", "b"]), tmp_path / "out.jsonl")
+    run_stage(st)
+    hashed: list[str] = []
+    real = record.file_sha256
+    monkeypatch.setattr(record, "file_sha256", lambda p: hashed.append(str(p)) or real(p))
+    assert run_stage(st).reused and hashed == []
+    st.src.write_text(json.dumps({"text": "changed"}) + "\n")  # rewritten: hashed again, and rerun
+    assert not run_stage(st).reused and str(st.src) in hashed

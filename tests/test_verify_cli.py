@@ -113,7 +113,7 @@ def test_verify_then_passk(tmp_path):
         "1",
         cwd=tmp_path,
     )
-    assert r.returncode == 0 and "resumed: 2 verdicts" in r.stdout, r.stderr
+    assert r.returncode == 0 and "resumed: 2 rows" in r.stdout, r.stderr
     again = [json.loads(x) for x in (tmp_path / "v.jsonl").read_text().splitlines()]
     assert [(v["task_id"], v["sample_index"], v["passed"]) for v in again] == [
         (v["task_id"], v["sample_index"], v["passed"]) for v in verdicts

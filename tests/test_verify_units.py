@@ -137,7 +137,7 @@ def test_prepare_humaneval_and_small_mbpp(tmp_path, benchmarks_dir):
 
     from alignforge.verify import prepare_dataset
 
-    s = prepare_dataset("humaneval", tmp_path, validation_size=5)["splits"]["humaneval"]
+    s = prepare_dataset("humaneval", tmp_path, validation_size=5).splits["humaneval"]
     assert s["written"] == 164 and not s["reference_failures"]
     lines = (tmp_path / "humaneval_prompts.jsonl").read_text().splitlines()
     assert len(lines) == 164 and set(json.loads(lines[0])) == {"task_id", "prompt", "entry_point"}
@@ -153,7 +153,7 @@ def test_prepare_humaneval_and_small_mbpp(tmp_path, benchmarks_dir):
     broken = dict(rows[12], code=f"def {entry}(*args):\n    return None\n")  # a reference that fails
     (src / "mbpp.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep + [broken]))
     (src / "sanitized-mbpp.json").write_text(json.dumps([]))
-    out = prepare_dataset("mbpp", tmp_path, source=src, validation_size=1)["splits"]
+    out = prepare_dataset("mbpp", tmp_path, source=src, validation_size=1).splits
     assert out["mbpp"]["written"] == 3 and out["mbpp_train"]["written"] == 2
     assert list(out["mbpp"]["reference_failures"]) == [f"Mbpp/{rows[12]['task_id']}"]
     prompt = json.loads((tmp_path / "mbpp_prompts.jsonl").read_text().splitlines()[0])["prompt"]
@@ -188,7 +188,7 @@ def test_prepare_mbpp_from_the_hub_loads_every_split(tmp_path, benchmarks_dir, m
         return [r for r in rows if lo <= r["task_id"] <= hi and r["task_id"] in keep]
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
-    out = prepare_dataset("mbpp", tmp_path, validation_size=5, workers=1)["splits"]
+    out = prepare_dataset("mbpp", tmp_path, validation_size=5, workers=1).splits
     assert {(c, s) for _, c, s in calls} == {(c, s) for c in ("full", "sanitized") for s in ranges}
     assert {k: v["written"] for k, v in out.items()} == {
         "mbpp": 2,

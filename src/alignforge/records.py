@@ -1,16 +1,16 @@
 """Record kinds, their required fields, and format detection.
 
 Rows travel through the pipeline as plain dicts (the JSONL line, parsed) so a
-million-row file streams at full speed; the typed dataclasses below are the
-Python API's view of the same rows (``to_record`` / ``Record.to_dict``).
-TRL's two shapes are both accepted: *standard* (strings) and *conversational*
-(lists of ``{"role", "content"}`` messages).
+million-row file streams at full speed; :class:`Kind` names what a file holds and
+:func:`validate_row` checks a row against its kind's schema (a :class:`FieldError` names the
+field). :class:`VerdictStatus` is the one set of verdict outcomes: the verifiers make its members
+and every verdict row carries one (as its string). TRL's two shapes are both accepted:
+*standard* (strings) and *conversational* (lists of ``{"role", "content"}`` messages).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -18,19 +18,12 @@ __all__ = [
     "Kind",
     "Shape",
     "FieldError",
-    "SFTRecord",
-    "DPORecord",
-    "KTORecord",
-    "GRPORecord",
-    "RLVRTask",
-    "CompletionRecord",
-    "Verdict",
     "VerdictStatus",
     "detect_kind",
     "detect_shape",
     "validate_row",
     "check_tests_parse",
-    "to_record",
+    "record_to_dict",
     "text_of",
     "ROLES",
 ]
@@ -54,6 +47,8 @@ class Shape(StrEnum):
 
 
 class VerdictStatus(StrEnum):
+    """How a verification ended (``passed`` is the only pass; ``memory`` is a memory limit reached)."""
+
     PASSED = "passed"
     FAILED = "failed"
     TIMEOUT = "timeout"
@@ -71,98 +66,8 @@ class FieldError(ValueError):
         self.message = message
 
 
-# --- typed records -----------------------------------------------------------------------------
-
-Text = str | list[dict[str, Any]]
-
-
-@dataclass(slots=True)
-class SFTRecord:
-    messages: list[dict[str, Any]] | None = None
-    prompt: Text | None = None
-    completion: Text | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class DPORecord:
-    prompt: Text
-    chosen: Text
-    rejected: Text
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class KTORecord:
-    prompt: Text
-    completion: Text
-    label: bool
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class GRPORecord:
-    prompt: Text
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class RLVRTask:
-    task_id: str
-    prompt: str
-    tests: Any = None  # code tasks; a math task carries ``answer`` instead
-    entry_point: str | None = None
-    answer: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class CompletionRecord:
-    task_id: str
-    completion: str
-    sample_index: int = 0
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Verdict:
-    task_id: str
-    passed: bool
-    reward: float
-    status: VerdictStatus
-    sample_index: int = 0
-    tests: list[dict[str, Any]] = field(default_factory=list)
-    duration_s: float = 0.0
-    cache_hit: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-_TYPES: dict[Kind, type] = {
-    Kind.SFT: SFTRecord,
-    Kind.DPO: DPORecord,
-    Kind.KTO: KTORecord,
-    Kind.GRPO: GRPORecord,
-    Kind.RLVR: RLVRTask,
-    Kind.COMPLETION: CompletionRecord,
-    Kind.VERDICT: Verdict,
-}
-
-
-def to_record(row: dict[str, Any], kind: Kind) -> Any:
-    """Build the typed record for ``row``; unknown top-level keys go to ``metadata``."""
-    cls = _TYPES[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    known = {k: v for k, v in row.items() if k in names and k != "metadata"}
-    extra = {k: v for k, v in row.items() if k not in names}
-    meta = dict(row.get("metadata") or {})
-    meta.update(extra)
-    if kind is Kind.VERDICT:
-        known["status"] = VerdictStatus(known["status"])
-    return cls(**known, metadata=meta)
-
-
 def record_to_dict(record: Any) -> dict[str, Any]:
-    """The JSONL form of a typed record (``metadata`` kept as a nested dict, empty dropped)."""
+    """The JSONL form of a dataclass row (``metadata`` kept as a nested dict, empty dropped; enums as strings)."""
     out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
     if not out.get("metadata"):
         out.pop("metadata", None)

@@ -58,14 +58,14 @@ def judge_cmd(
       alignforge judge pairs.jsonl --out judged.jsonl --model openai:my-judge \\
           --option base_url=http://127.0.0.1:8000/v1 --option price=[0,0] --max-cost 1
     """
-    from alignforge.cli.generate import backend_options
     from alignforge.judge import judge_file
+    from alignforge.llm import parse_cli_options
 
     summary = judge_file(
         input_file,
         output,
         model=model,
-        llm_options=backend_options(options, "--option"),
+        llm_options=parse_cli_options(options, flag="--option") or None,
         pairwise=pairwise,
         batch_size=batch_size,
         max_tokens=max_tokens,

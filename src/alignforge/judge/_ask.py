@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse, LLMError
 
-__all__ = ["Answer", "ask_strict", "AskParams", "first_requests"]
+__all__ = ["Answer", "JudgeStatus", "ask_strict", "AskParams", "first_requests"]
 
 T = TypeVar("T")
+
+
+class JudgeStatus(StrEnum):
+    """How a judge question ended; only ``ok`` carries a value (a score, a verdict)."""
+
+    OK = "ok"
+    PARSE_FAILED = "parse_failed"  # answered, but not in the format, even after the re-asks
+    ERROR = "error"  # the request failed (LLM error, budget)
+    DISAGREE = "disagree"  # pairwise only: the two orders named different winners
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +37,10 @@ class AskParams:
 
 @dataclass(slots=True)
 class Answer(Generic[T]):
-    """One question's outcome: ``value`` parsed, or ``status`` ``parse_failed`` / ``error`` with no value."""
+    """One question's outcome: ``value`` parsed (``ok``), or ``parse_failed`` / ``error`` with no value."""
 
     value: T | None
-    status: str  # "ok" | "parse_failed" | "error"
+    status: JudgeStatus
     raw: str
     attempts: int
     error: str | None = None
@@ -71,7 +81,7 @@ def ask_strict(
         for i, res in zip(pending, results, strict=True):
             if isinstance(res, LLMError):
                 answers[i] = Answer(
-                    None, "error", raws.get(i, ""), attempt, f"{res.kind}: {res.message}", costs[i]
+                    None, JudgeStatus.ERROR, raws.get(i, ""), attempt, f"{res.kind}: {res.message}", costs[i]
                 )
                 continue
             if on_usage is not None:
@@ -80,7 +90,7 @@ def ask_strict(
             raws[i] = res.text
             value = parse(res.text)
             if value is not None:
-                answers[i] = Answer(value, "ok", res.text, attempt, None, costs[i])
+                answers[i] = Answer(value, JudgeStatus.OK, res.text, attempt, None, costs[i])
             elif attempt <= params.retries:
                 convs[i] = [
                     *convs[i],
@@ -89,6 +99,6 @@ def ask_strict(
                 ]
                 still.append(i)
             else:
-                answers[i] = Answer(None, "parse_failed", res.text, attempt, None, costs[i])
+                answers[i] = Answer(None, JudgeStatus.PARSE_FAILED, res.text, attempt, None, costs[i])
         pending = still
-    return [a if a is not None else Answer(None, "error", "", 0, "no answer") for a in answers]
+    return [a if a is not None else Answer(None, JudgeStatus.ERROR, "", 0, "no answer") for a in answers]

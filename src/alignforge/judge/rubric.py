@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from alignforge.judge import _prompts
-from alignforge.judge._ask import AskParams, ask_strict, first_requests
+from alignforge.judge._ask import AskParams, JudgeStatus, ask_strict, first_requests
 from alignforge.judge._parse import parse_choice, parse_score, parse_yes_no_fields
 from alignforge.judge._prompts import Messages
 from alignforge.llm.base import LLM, ChatRequest, ChatResponse
 
-__all__ = ["JudgeResult", "FlawCheck", "PairwiseResult", "Judge", "judge_response"]
+__all__ = ["JudgeStatus", "JudgeResult", "FlawCheck", "PairwiseResult", "Judge", "judge_response"]
 
 
 @dataclass(slots=True)
 class JudgeResult:
     """``score`` is set only when ``status == "ok"``; ``parse_failed`` and ``error`` carry no number."""
 
-    status: str  # "ok" | "parse_failed" | "error"
+    status: JudgeStatus  # ok | parse_failed | error
     score: float | None
     rationale: str
     raw: str
@@ -28,12 +28,12 @@ class JudgeResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is JudgeStatus.OK
 
 
 @dataclass(slots=True)
 class FlawCheck:
-    status: str
+    status: JudgeStatus
     flaw_present: bool | None
     fluent: bool | None
     rationale: str
@@ -41,7 +41,7 @@ class FlawCheck:
 
     @property
     def confirmed(self) -> bool:
-        return self.status == "ok" and bool(self.flaw_present) and bool(self.fluent)
+        return self.status is JudgeStatus.OK and bool(self.flaw_present) and bool(self.fluent)
 
 
 @dataclass(slots=True)
@@ -52,7 +52,7 @@ class PairwiseResult:
     agreement: bool
     first: str | None  # winner with a shown first ("a" | "b" | "tie"), None when it did not parse
     second: str | None  # winner with the order swapped, mapped back to a/b
-    status: str  # "ok" | "disagree" | "parse_failed" | "error"
+    status: JudgeStatus  # ok | disagree | parse_failed | error
     rationale: str
 
 
@@ -104,7 +104,7 @@ class Judge:
         out = []
         for a in answers:
             if a.value is not None:
-                out.append(JudgeResult("ok", a.value.score, a.value.rationale, a.raw, a.attempts))
+                out.append(JudgeResult(JudgeStatus.OK, a.value.score, a.value.rationale, a.raw, a.attempts))
             else:
                 out.append(JudgeResult(a.status, None, _rationale_of(a.raw), a.raw, a.attempts, a.error))
         return out
@@ -130,7 +130,7 @@ class Judge:
         for a in answers:
             rat = _rationale_of(a.raw)
             if a.value is not None:
-                out.append(FlawCheck("ok", a.value["Flaw"], a.value["Fluent"], rat, a.raw))
+                out.append(FlawCheck(JudgeStatus.OK, a.value["Flaw"], a.value["Fluent"], rat, a.raw))
             else:
                 out.append(FlawCheck(a.status, None, None, rat, a.raw))
         return out
@@ -156,14 +156,14 @@ class Judge:
             first = fa.value
             second = swap[sa.value] if sa.value is not None else None
             rationale = _rationale_of(fa.raw)
-            if "error" in (fa.status, sa.status):
-                out.append(PairwiseResult(None, False, first, second, "error", rationale))
+            if JudgeStatus.ERROR in (fa.status, sa.status):
+                out.append(PairwiseResult(None, False, first, second, JudgeStatus.ERROR, rationale))
             elif first is None or second is None:
-                out.append(PairwiseResult(None, False, first, second, "parse_failed", rationale))
+                out.append(PairwiseResult(None, False, first, second, JudgeStatus.PARSE_FAILED, rationale))
             elif first == second:
-                out.append(PairwiseResult(first, True, first, second, "ok", rationale))
+                out.append(PairwiseResult(first, True, first, second, JudgeStatus.OK, rationale))
             else:
-                out.append(PairwiseResult(None, False, first, second, "disagree", rationale))
+                out.append(PairwiseResult(None, False, first, second, JudgeStatus.DISAGREE, rationale))
         return out
 
     # The first requests of score_many / check_flaws / pairwise_many, for dry-run estimates.

@@ -1,10 +1,12 @@
 """LLM backends behind one registry, with a SQLite request cache, retries, cost and budgets.
 
-    from alignforge.llm import ChatRequest, get_llm, run_requests, Job
+    from alignforge.llm import ChatRequest, get_llm
     llm = get_llm("local", cache="cache.sqlite")           # or "openai:gpt-4o-mini", "anthropic:..."
     results = llm.generate([ChatRequest.chat("What is 15% of 80?", max_tokens=32)])
 
-Importing this package is light: torch, transformers and the API SDKs load on first use.
+A stage gets its LLM from a spec with :func:`resolve_llm`. This package reads and writes no stage
+files: rows, side files and resume belong to the stages (``alignforge.stages``). Importing it is
+light: torch, transformers and the API SDKs load on first use.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from alignforge.llm.cache import CachedLLM, ResponseCache
 from alignforge.llm.pricing import PRICES, Price, estimate_cost, price_of
 from alignforge.llm.registry import backends, get_llm, llm_for_estimate, register_backend
 from alignforge.llm.resolve import resolve_llm, resolve_llms
-from alignforge.llm.runner import Drop, Job, RunStats, compact_failed, default_row, failed_path, run_requests
 
 __all__ = [
     "LLM",
@@ -43,11 +44,4 @@ __all__ = [
     "Price",
     "estimate_cost",
     "price_of",
-    "Job",
-    "Drop",
-    "RunStats",
-    "run_requests",
-    "default_row",
-    "failed_path",
-    "compact_failed",
 ]

@@ -25,6 +25,7 @@ from alignforge.stages.record import StageRecord, canonical, file_sha256, finger
 from alignforge.stages.sidefiles import (
     SidePaths,
     add_drop_reason,
+    compact_failures,
     done_ids,
     drop_reasons_of,
     first_reason,
@@ -50,6 +51,7 @@ __all__ = [
     "SidePaths",
     "side_paths",
     "done_ids",
+    "compact_failures",
     "add_drop_reason",
     "drop_reasons_of",
     "first_reason",

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
-from alignforge.stages.record import StageRecord, file_sha256, fingerprint, now, record_path
+from alignforge.stages.record import (
+    StageRecord,
+    file_sha256,
+    fingerprint,
+    input_digests,
+    now,
+    record_path,
+    stat_key,
+)
 from alignforge.stages.summary import StageSummary
 
 __all__ = ["Stage", "run_stage", "register_stage", "get_stage", "stage_names"]
@@ -54,16 +62,20 @@ class Stage(ABC):
     def execute(self) -> StageSummary:
         """Do the work (resuming at the row a killed run reached) and say what was done."""
 
-    def fingerprint(self) -> str:
-        return fingerprint(self.name, dict(self.inputs()), self.params())
+    def fingerprint(self, *, digests: dict[str, dict[str, Any]] | None = None) -> str:
+        return fingerprint(self.name, dict(self.inputs()), self.params(), digests=digests)
 
     def record_path(self) -> Path:
         return record_path(self.outputs()["out"])
 
-    def finished_record(self) -> StageRecord | None:
+    def finished_record(self, fp: str | None = None) -> StageRecord | None:
         """The record of a finished run with this fingerprint whose outputs are intact, else None."""
         rec = StageRecord.read(self.record_path())
-        if rec is None or rec.status != "finished" or rec.fingerprint != self.fingerprint():
+        if rec is None or rec.status != "finished":
+            return None
+        if fp is None:
+            fp = self.fingerprint(digests=input_digests(dict(self.inputs()), rec.inputs))
+        if rec.fingerprint != fp:
             return None
         return rec if rec.outputs_intact() else None
 
@@ -75,20 +87,20 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
     recorded summary comes back with ``reused=True``). ``record``: write ``<out>.stage.json`` (off for
     a dry run, which writes nothing).
     """
-    fp = stage.fingerprint()
     rec_path = stage.record_path()
+    previous = StageRecord.read(rec_path)
+    digests = input_digests(dict(stage.inputs()), previous.inputs if previous is not None else None)
+    fp = stage.fingerprint(digests=digests)
     if reuse:
-        done = stage.finished_record()
+        done = stage.finished_record(fp)
         if done is not None:
             summary = StageSummary.from_dict(done.summary)
             summary.reused = True
             summary.fingerprint = fp
             return summary
-    inputs = {k: (os.fspath(v) if v is not None else None) for k, v in stage.inputs().items()}
     rec = StageRecord(
-        stage.name, fp, "running", params=_jsonable(stage.params()), inputs=inputs, started=now()
+        stage.name, fp, "running", params=_jsonable(stage.params()), inputs=digests, started=now()
     )
-    previous = StageRecord.read(rec_path)
     if previous is not None and previous.fingerprint == fp:
         rec.started = previous.started  # a resumed run keeps its first start
     if record:
@@ -101,7 +113,7 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
         rec.status = "finished"
         rec.finished = now()
         rec.outputs = {
-            role: {"path": os.fspath(p), "sha256": file_sha256(p)}
+            role: {"path": os.fspath(p), "sha256": file_sha256(p), "stat": stat_key(p)}
             for role, p in stage.outputs().items()
             if Path(p).exists()
         }

@@ -47,7 +47,7 @@ class Tracker:
 
     @property
     def cost_usd(self) -> float:
-        return sum(u.cost_usd for u in self.models.values())
+        return sum((u.cost_usd for u in self.models.values()), 0.0)
 
     def on_usage(self, resp: ChatResponse, model: str) -> None:
         """Count an answered request of the LLM named ``model`` (its ``name``: ``openai:gpt-4o``, ``local``)."""

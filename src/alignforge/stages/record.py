@@ -17,16 +17,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["file_sha256", "fingerprint", "StageRecord", "record_path", "canonical", "short_hash"]
+__all__ = [
+    "file_sha256",
+    "fingerprint",
+    "input_digests",
+    "stat_key",
+    "StageRecord",
+    "record_path",
+    "canonical",
+    "short_hash",
+]
 
 _CHUNK = 1 << 20
 
 
+def _hashed_files(directory: Path) -> list[Path]:
+    """The files a directory's hash covers: all of them, less its own stage record (``stage.json``,
+    written after the outputs are hashed) and that record's temporary files."""
+    return [
+        q
+        for q in directory.rglob("*")
+        if q.is_file() and q != directory / "stage.json" and not q.name.startswith(".stage.json")
+    ]
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes (of every file, in name order, for a directory)."""
+    """sha256 of a file's bytes (of every file, in name order, for a directory: :func:`_hashed_files`)."""
     p = Path(path)
     h = hashlib.sha256()
-    files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    files = sorted(_hashed_files(p)) if p.is_dir() else [p]
     for q in files:
         if p.is_dir():
             h.update(str(q.relative_to(p)).encode() + b"\x00")
@@ -52,12 +71,66 @@ def canonical(value: Any) -> Any:
     return f"<{type(value).__name__}:{name}>" if name else f"<{type(value).__name__}>"
 
 
-def fingerprint(stage: str, inputs: dict[str, str | os.PathLike[str] | None], params: dict[str, Any]) -> str:
+def stat_key(path: str | os.PathLike[str]) -> list[Any] | None:
+    """What says a file (or every file of a directory) was not rewritten since it was hashed:
+    size, mtime in ns and inode; for a directory, a digest of those of each file in it."""
+    p = Path(path)
+    try:
+        if p.is_file():
+            st = p.stat()
+            return [st.st_size, st.st_mtime_ns, st.st_ino]
+        if p.is_dir():
+            h = hashlib.sha256()
+            for q in sorted(_hashed_files(p)):
+                st = q.stat()
+                h.update(f"{q.relative_to(p)}\x00{st.st_size}\x00{st.st_mtime_ns}\x00{st.st_ino}\n".encode())
+            return ["dir", h.hexdigest()]
+    except OSError:
+        return None
+    return None
+
+
+def input_digests(
+    inputs: dict[str, str | os.PathLike[str] | None], known: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per input role: ``{path, sha256, stat}`` (sha256 ``-`` for a missing input).
+
+    ``known`` is a previous record's ``inputs``: a file whose path, size, mtime and inode are those
+    recorded there is taken to have the recorded hash without being read again (as ``make`` and git's
+    index do), so recognising a finished stage does not re-read its inputs.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, path in inputs.items():
+        if path is None or not Path(path).exists():
+            out[name] = {"path": None if path is None else os.fspath(path), "sha256": "-", "stat": None}
+            continue
+        key = stat_key(path)
+        prev = (known or {}).get(name)
+        if (
+            isinstance(prev, dict)
+            and key is not None
+            and prev.get("path") == os.fspath(path)
+            and prev.get("stat") == key
+            and prev.get("sha256")
+        ):
+            out[name] = {"path": os.fspath(path), "sha256": prev["sha256"], "stat": key}
+        else:
+            out[name] = {"path": os.fspath(path), "sha256": file_sha256(path), "stat": key}
+    return out
+
+
+def fingerprint(
+    stage: str,
+    inputs: dict[str, str | os.PathLike[str] | None],
+    params: dict[str, Any],
+    *,
+    digests: dict[str, dict[str, Any]] | None = None,
+) -> str:
     """sha256 over the stage name, each input's content hash (missing: ``-``) and the parameters."""
+    digests = digests if digests is not None else input_digests(inputs)
     h = hashlib.sha256(stage.encode() + b"\x00")
-    for name, path in sorted(inputs.items()):
-        digest = file_sha256(path) if path is not None and Path(path).exists() else "-"
-        h.update(f"{name}={digest}\x00".encode())
+    for name in sorted(inputs):
+        h.update(f"{name}={digests[name]['sha256']}\x00".encode())
     h.update(json.dumps(canonical(params), sort_keys=True).encode())
     return h.hexdigest()
 
@@ -96,10 +169,15 @@ class StageRecord:
         os.replace(tmp, p)
 
     def outputs_intact(self) -> bool:
-        """Every recorded output still exists with the content it had when the stage finished."""
+        """Every recorded output still exists with the content it had when the stage finished
+        (unchanged size, mtime and inode stand for unchanged content, as for the inputs)."""
         for entry in self.outputs.values():
             path = entry.get("path")
-            if not path or not Path(path).exists() or file_sha256(path) != entry.get("sha256"):
+            if not path or not Path(path).exists():
+                return False
+            if entry.get("stat") is not None and entry.get("stat") == stat_key(path):
+                continue
+            if file_sha256(path) != entry.get("sha256"):
                 return False
         return True
 

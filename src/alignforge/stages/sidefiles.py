@@ -10,15 +10,23 @@ near-duplicate's line, the judge's score).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alignforge.errors import ConfigError
-from alignforge.io import JsonlWriter, iter_jsonl, repair_tail
+from alignforge.io import JsonlWriter, iter_jsonl, repair_tail, write_jsonl
 
-__all__ = ["SidePaths", "side_paths", "done_ids", "add_drop_reason", "drop_reasons_of", "first_reason"]
+__all__ = [
+    "SidePaths",
+    "side_paths",
+    "done_ids",
+    "add_drop_reason",
+    "drop_reasons_of",
+    "first_reason",
+    "compact_failures",
+]
 
 
 @dataclass(frozen=True)
@@ -85,3 +93,25 @@ def done_ids(*paths: Path, key: str = "candidate_id", repair: bool = True) -> di
             if cid:
                 seen[cid] = seen.get(cid, 0) + 1
     return seen
+
+
+def compact_failures(
+    path: str | os.PathLike[str], done: Container[str], *, id_field: str = "id"
+) -> str | None:
+    """Keep the last entry per ``row[id_field]`` that is not ``in done``; remove the file when none is left.
+
+    A failures file only grows while a stage runs (one line per failed attempt); compacting it at the
+    end leaves one line per row or request that is still failing, which the next run retries. Returns
+    the path, or None when the file was removed.
+    """
+    path = Path(path)
+    last: dict[str, Any] = {}
+    if path.exists() and path.stat().st_size:
+        for _, row in iter_jsonl(path, on_error="skip"):
+            if isinstance(row, dict) and str(row.get(id_field)) not in done:
+                last[str(row.get(id_field))] = row
+    if not last:
+        path.unlink(missing_ok=True)
+        return None
+    write_jsonl(path, last.values())
+    return str(path)

@@ -1,5 +1,9 @@
 """Verification for RLVR rewards: a sandbox reward hacks cannot fool, code and math verifiers, pass@k.
 
+The stages: :class:`VerifyStage` (``verify_file``: completions in, verdicts out, resumable) and
+:class:`PrepareStage` (``prepare_dataset``: a benchmark into RLVR task files). Verdict outcomes
+are :class:`VerdictStatus` members (written as their strings).
+
 Untrusted code runs in a limited child process (own uid, no network, read-only
 filesystem, private tmpfs); the tests run in a trusted worker and call the
 candidate's functions remotely, getting back only rebuilt builtin values, so an
@@ -24,18 +28,26 @@ __all__ = [
     "MathVerdict",
     "RLVRPytestVerifier",
     "VerdictCache",
+    "VerdictStatus",
     "Verifiability",
+    "VerifyStage",
+    "PrepareStage",
     "assess_rlvr_verifiability",
     "calibrate",
+    "code_correct_many",
+    "code_task",
     "extract_answer",
     "find_reference",
     "load_tasks",
+    "math_correct",
     "pass_at_k",
     "pass_at_k_table",
     "prepare_dataset",
+    "sandbox_pool",
     "verify_choice",
     "verify_completions",
     "verify_exact",
+    "verify_file",
     "verify_math",
 ]
 
@@ -49,6 +61,7 @@ _WHERE = {
     "verify_choice": "math",
     "verify_exact": "math",
     "verify_math": "math",
+    "VerdictStatus": "math",  # alignforge.records.VerdictStatus, which math.py makes its verdicts with
     "VerdictCache": "engine",
     "verify_completions": "engine",
     "Verifiability": "calibration",
@@ -59,6 +72,13 @@ _WHERE = {
     "pass_at_k": "passk",
     "pass_at_k_table": "passk",
     "prepare_dataset": "prepare",
+    "PrepareStage": "prepare",
+    "VerifyStage": "stage",
+    "verify_file": "stage",
+    "sandbox_pool": "stage",
+    "code_correct_many": "answers",
+    "code_task": "answers",
+    "math_correct": "answers",
 }
 
 

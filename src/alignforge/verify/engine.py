@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from alignforge.records import VerdictStatus
 from alignforge.verify._suites import build_program
 from alignforge.verify.tasks import load_tasks
 
@@ -88,7 +89,7 @@ class _Runner:
             return {
                 "passed": False,
                 "reward": 0.0,
-                "status": "error",
+                "status": VerdictStatus.ERROR,
                 "tests": [],
                 "duration_s": 0.0,
                 "detail": str(exc),
@@ -104,10 +105,10 @@ class _Runner:
             "fsize_mb": 16,
         }
         verdict = self.pool.run(job)
-        if verdict["status"] == "timeout" and self.retry_timeouts:
+        if verdict["status"] == VerdictStatus.TIMEOUT and self.retry_timeouts:
             again = self.pool.run(job)
             again["retried"] = True
-            if again["status"] != "timeout":
+            if again["status"] != VerdictStatus.TIMEOUT:
                 again["flaky"] = True
             verdict = again
         return verdict
@@ -129,7 +130,7 @@ class _Runner:
             return {
                 "passed": False,
                 "reward": 0.0,
-                "status": "error",
+                "status": VerdictStatus.ERROR,
                 "tests": [],
                 "duration_s": 0.0,
                 "detail": f"{type(exc).__name__}: {exc}",
@@ -232,14 +233,19 @@ class _Dup:
 
 
 def _store(cache: VerdictCache, inflight: dict[str, Any], key: str, fut: Future[dict[str, Any]]) -> None:
-    if fut.exception() is None and fut.result()["status"] not in ("timeout",):
+    if fut.exception() is None and fut.result()["status"] != VerdictStatus.TIMEOUT:
         cache.put(key, fut.result())
     inflight.pop(key, None)
 
 
 def _resolve(head: dict[str, Any], item: Any) -> dict[str, Any]:
+    """The verdict row; its ``status`` becomes a :class:`VerdictStatus` here, at the boundary where
+    the sandbox worker's, the math grader's and the cache's plain strings come in."""
     if isinstance(item, dict):
-        return {**head, **item, "cache_hit": True}
-    if isinstance(item, _Dup):
-        return {**head, **item.fut.result(), "cache_hit": True}
-    return {**head, **item.result(), "cache_hit": False}
+        verdict = {**head, **item, "cache_hit": True}
+    elif isinstance(item, _Dup):
+        verdict = {**head, **item.fut.result(), "cache_hit": True}
+    else:
+        verdict = {**head, **item.result(), "cache_hit": False}
+    verdict["status"] = VerdictStatus(verdict["status"])
+    return verdict

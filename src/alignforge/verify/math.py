@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
+from alignforge.records import VerdictStatus
+
 __all__ = [
     "MathVerdict",
     "extract_answer",
@@ -36,10 +38,13 @@ _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 @dataclass(slots=True)
 class MathVerdict:
     passed: bool
-    status: str
+    status: VerdictStatus  # passed | failed | error (a plain string is taken as its member)
     extracted: str | None
     answer: str
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = VerdictStatus(self.status)
 
     @property
     def reward(self) -> float:
@@ -47,6 +52,10 @@ class MathVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "reward": self.reward}
+
+
+def _status(ok: bool) -> VerdictStatus:
+    return VerdictStatus.PASSED if ok else VerdictStatus.FAILED
 
 
 def _boxed_at(text: str) -> list[tuple[int, str]]:
@@ -169,18 +178,18 @@ def verify_math(completion: str, answer: str) -> MathVerdict:
     gold = gold or answer.strip()
     pred = extract_answer(completion)
     if pred is None:
-        return MathVerdict(False, "failed", None, gold, "no final answer found")
+        return MathVerdict(False, VerdictStatus.FAILED, None, gold, "no final answer found")
     try:
         ok, how = _equivalent(pred, gold)
         if ok:  # every answer it states, in any style, must be the gold one: hedging is wrong
             for other in dict.fromkeys(c for c in _claims(completion) if c != pred):
                 if not _equivalent(other, gold)[0]:
                     return MathVerdict(
-                        False, "failed", pred, gold, f"states different final answers ({other!r})"
+                        False, VerdictStatus.FAILED, pred, gold, f"states different final answers ({other!r})"
                     )
     except Exception as exc:  # math-verify timeouts and parse errors end as an error, never a pass
-        return MathVerdict(False, "error", pred, gold, f"{type(exc).__name__}: {exc}")
-    return MathVerdict(ok, "passed" if ok else "failed", pred, gold, how)
+        return MathVerdict(False, VerdictStatus.ERROR, pred, gold, f"{type(exc).__name__}: {exc}")
+    return MathVerdict(ok, _status(ok), pred, gold, how)
 
 
 _CHOICE = re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?\s*([A-Z1-9])\b\)?", re.I)
@@ -195,18 +204,18 @@ def verify_choice(completion: str, answer: str, *, labels: str = "ABCDE") -> Mat
         )
     picks = [f.strip("() ").upper() for f in found if f.strip("() ")]
     if len({p for p in picks if p in labels}) > 1 and picks[-1] != picks[0]:
-        return MathVerdict(False, "failed", picks[-1], answer, "states different options")
+        return MathVerdict(False, VerdictStatus.FAILED, picks[-1], answer, "states different options")
     if not picks:
-        return MathVerdict(False, "failed", None, answer, "no option found")
+        return MathVerdict(False, VerdictStatus.FAILED, None, answer, "no option found")
     ok = picks[-1] == answer.strip().upper()
-    return MathVerdict(ok, "passed" if ok else "failed", picks[-1], answer, "choice")
+    return MathVerdict(ok, _status(ok), picks[-1], answer, "choice")
 
 
 def verify_exact(completion: str, answer: str) -> MathVerdict:
     """Exact match after whitespace, case and final-punctuation normalisation."""
     pred = extract_answer(completion) or completion
     ok = " ".join(pred.split()).strip(" .").lower() == " ".join(answer.split()).strip(" .").lower()
-    return MathVerdict(ok, "passed" if ok else "failed", pred, answer, "exact")
+    return MathVerdict(ok, _status(ok), pred, answer, "exact")
 
 
 def grade_in_process(task: dict[str, Any], completion: str) -> dict[str, Any]:
@@ -221,7 +230,7 @@ def grade_in_process(task: dict[str, Any], completion: str) -> dict[str, Any]:
         v = verify_exact(completion, answer)
     test = {
         "name": "final answer",
-        "outcome": "passed" if v.passed else ("error" if v.status == "error" else "failed"),
+        "outcome": "passed" if v.passed else ("error" if v.status is VerdictStatus.ERROR else "failed"),
     }
     if v.detail:
         test["detail"] = v.detail

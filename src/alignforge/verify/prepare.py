@@ -1,8 +1,9 @@
-"""``prepare``: benchmark files -> RLVR task files (prompts, full, solutions, validation, summary).
+"""The ``prepare`` stage: benchmark files -> RLVR task files (prompts, full, solutions, validation, summary).
 
 Every task's reference solution is run against its own tests (in the sandbox for
 code, by the math grader for answers) before it is written; tasks that fail are
-left out and listed in ``dataset_summary.json`` with the reason.
+left out, written to ``<name>_full.dropped.jsonl`` and listed in ``dataset_summary.json`` with
+the reason.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import gzip
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alignforge.stages import Stage, StageSummary, add_drop_reason, run_stage, side_paths
 from alignforge.verify.tasks import entry_point_of
 
 _entry_point = entry_point_of  # its name here before it moved to tasks (calibration needs it too)
 
-__all__ = ["prepare_dataset", "DATASETS", "mbpp_prompt"]
+__all__ = ["prepare_dataset", "PrepareStage", "DATASETS", "SPLITS", "mbpp_prompt"]
 
 DATASETS = ("humaneval", "mbpp", "gsm8k", "math500")
 _HF = {
@@ -215,6 +218,144 @@ def _check_references(tasks: list[dict[str, Any]], workers: int | None) -> dict[
     return failed
 
 
+# The splits each dataset is written as (``<split>_prompts/_full/_solutions.jsonl``), plus one
+# ``<name>_validation.jsonl``; mbpp's validation comes from its own split (task ids 511-600).
+SPLITS = {
+    "humaneval": ("humaneval",),
+    "mbpp": ("mbpp", "mbpp_train", "mbpp_sanitized"),
+    "gsm8k": ("gsm8k", "gsm8k_train"),
+    "math500": ("math500",),
+}
+
+
+@dataclass
+class PrepareStage(Stage):
+    """A benchmark (``humaneval``, ``mbpp``, ``gsm8k``, ``math500``) into RLVR task files in ``out_dir``.
+
+    The main output is ``<name>_full.jsonl``; the other splits' files and the validation file are
+    outputs too. Tasks left out (a prompt that does not name the function the tests call, a
+    reference solution that fails its own tests) go to ``<name>_full.dropped.jsonl`` with
+    ``metadata.drop_reasons`` (``prompt_refused`` / ``reference_fails``) and are listed in
+    ``dataset_summary.json``. ``workers`` (sandbox workers) does not change the result.
+    """
+
+    dataset: str
+    out_dir: str | os.PathLike[str]
+    source: str | os.PathLike[str] | None = None
+    validation_size: int = 20
+    workers: int | None = None
+
+    name = "prepare"
+
+    def __post_init__(self) -> None:
+        if self.dataset not in SPLITS:
+            from alignforge.errors import AlignforgeError
+
+            raise AlignforgeError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+
+    def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
+        return {"source": self.source}
+
+    def outputs(self) -> dict[str, str | os.PathLike[str]]:
+        out = Path(self.out_dir)
+        files: dict[str, str | os.PathLike[str]] = {"out": out / f"{self.dataset}_full.jsonl"}
+        for split in SPLITS[self.dataset]:
+            for kind in ("prompts", "full", "solutions"):
+                if (split, kind) != (self.dataset, "full"):
+                    files[f"{split}_{kind}"] = out / f"{split}_{kind}.jsonl"
+        files["validation"] = out / f"{self.dataset}_validation.jsonl"
+        files["dropped"] = side_paths(files["out"]).dropped
+        return files
+
+    def params(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "validation_size": self.validation_size, "hub": self.source is None}
+
+    def execute(self) -> StageSummary:
+        from alignforge.io import write_jsonl
+
+        out = Path(self.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        name, validation_size = self.dataset, self.validation_size
+        outputs = {k: str(v) for k, v in self.outputs().items()}
+        result = StageSummary(self.name, outputs=outputs)
+        splits = _collect(name, Path(self.source) if self.source else None)
+        summary: dict[str, Any] = {
+            "dataset": name,
+            "source": str(self.source) if self.source else "package/hub",
+            "splits": {},
+        }
+        dropped: list[dict[str, Any]] = []
+        for split, (items, _) in splits.items():
+            pairs = [it if isinstance(it, tuple) else (it, False) for it in items]
+            refused = {t["task_id"]: t["refused"] for t, _ in pairs if "refused" in t}
+            tasks = [t for t, _ in pairs if "refused" not in t]
+            repaired = sum(rep for t, rep in pairs if "refused" not in t)
+            refused.update(
+                {
+                    t["task_id"]: "prompt does not name the function the tests call"
+                    for t in tasks
+                    if t.get("entry_point") and t["entry_point"] not in t["prompt"]
+                }
+            )
+            for t, _ in pairs:
+                if t["task_id"] in refused:
+                    dropped.append(_dropped(t, split, "prompt_refused", refused[t["task_id"]]))
+            tasks = [t for t in tasks if t["task_id"] not in refused]
+            failed = _check_references(tasks, self.workers)
+            dropped += [
+                _dropped(t, split, "reference_fails", failed[t["task_id"]])
+                for t in tasks
+                if t["task_id"] in failed
+            ]
+            kept = [t for t in tasks if t["task_id"] not in failed]
+            if split == "mbpp_valsplit":
+                files = {"validation": out / f"{name}_validation.jsonl"}
+                write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+            else:
+                files = {kind: out / f"{split}_{kind}.jsonl" for kind in ("prompts", "full", "solutions")}
+                write_jsonl(
+                    files["prompts"],
+                    (
+                        {k: t.get(k) for k in ("task_id", "prompt", "entry_point") if t.get(k) is not None}
+                        for t in kept
+                    ),
+                )
+                write_jsonl(files["full"], (_full(t) for t in kept))
+                write_jsonl(
+                    files["solutions"],
+                    ({"task_id": t["task_id"], "solution": t["canonical_solution"]} for t in kept),
+                )
+                if split == name and name != "mbpp":
+                    files["validation"] = out / f"{name}_validation.jsonl"
+                    write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+                result.written += len(kept)
+            summary["splits"][split] = {
+                "tasks": len(pairs),
+                "written": len(kept),
+                "reference_failures": failed,
+                "prompts_repaired": repaired,
+                "prompts_refused": refused,
+                "files": {k: str(v) for k, v in files.items()},
+            }
+            result.notes.append(
+                f"   {split}: {len(kept)}/{len(pairs)} tasks written; reference failures {len(failed)}; "
+                f"prompts repaired {repaired}, refused {len(refused)}"
+            )
+            result.notes += [
+                f"     reference fails: {tid}: {why[:160]}" for tid, why in list(failed.items())[:10]
+            ]
+        write_jsonl(outputs["dropped"], dropped)
+        for row in dropped:
+            result.drop(row["metadata"]["drop_reasons"][0]["reason"])
+        path = out / "dataset_summary.json"
+        total = json.loads(path.read_text()) if path.is_file() else {}
+        total.setdefault("datasets", {})[name] = summary
+        path.write_text(json.dumps(total, indent=2) + "\n")
+        result.notes.append(f"   summary: {path}")
+        result.figures = summary
+        return result
+
+
 def prepare_dataset(
     name: str,
     out_dir: str | os.PathLike[str],
@@ -222,66 +363,21 @@ def prepare_dataset(
     source: str | os.PathLike[str] | None = None,
     validation_size: int = 20,
     workers: int | None = None,
-) -> dict[str, Any]:
-    """Write ``<split>_prompts/_full/_solutions.jsonl``, ``<name>_validation.jsonl`` and the summary."""
-    from alignforge.io import write_jsonl
+) -> StageSummary:
+    """Write ``<split>_prompts/_full/_solutions.jsonl``, ``<name>_validation.jsonl`` and the summary.
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    splits = _collect(name, Path(source) if source else None)
-    summary: dict[str, Any] = {
-        "dataset": name,
-        "source": str(source) if source else "package/hub",
-        "splits": {},
-    }
-    for split, (items, _) in splits.items():
-        pairs = [it if isinstance(it, tuple) else (it, False) for it in items]
-        refused = {t["task_id"]: t["refused"] for t, _ in pairs if "refused" in t}
-        tasks = [t for t, _ in pairs if "refused" not in t]
-        repaired = sum(rep for t, rep in pairs if "refused" not in t)
-        refused.update(
-            {
-                t["task_id"]: "prompt does not name the function the tests call"
-                for t in tasks
-                if t.get("entry_point") and t["entry_point"] not in t["prompt"]
-            }
-        )
-        tasks = [t for t in tasks if t["task_id"] not in refused]
-        failed = _check_references(tasks, workers)
-        kept = [t for t in tasks if t["task_id"] not in failed]
-        if split == "mbpp_valsplit":
-            files = {"validation": out / f"{name}_validation.jsonl"}
-            write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
-        else:
-            files = {kind: out / f"{split}_{kind}.jsonl" for kind in ("prompts", "full", "solutions")}
-            write_jsonl(
-                files["prompts"],
-                (
-                    {k: t.get(k) for k in ("task_id", "prompt", "entry_point") if t.get(k) is not None}
-                    for t in kept
-                ),
-            )
-            write_jsonl(files["full"], (_full(t) for t in kept))
-            write_jsonl(
-                files["solutions"],
-                ({"task_id": t["task_id"], "solution": t["canonical_solution"]} for t in kept),
-            )
-            if split == name and name != "mbpp":
-                files["validation"] = out / f"{name}_validation.jsonl"
-                write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
-        summary["splits"][split] = {
-            "tasks": len(pairs),
-            "written": len(kept),
-            "reference_failures": failed,
-            "prompts_repaired": repaired,
-            "prompts_refused": refused,
-            "files": {k: str(v) for k, v in files.items()},
-        }
-    path = out / "dataset_summary.json"
-    total = json.loads(path.read_text()) if path.is_file() else {}
-    total.setdefault("datasets", {})[name] = summary
-    path.write_text(json.dumps(total, indent=2) + "\n")
-    return summary
+    Runs :class:`PrepareStage` through the stage contract: preparing the same source again with the
+    same settings reuses the finished run. ``summary.splits`` holds each split's counts and files.
+    """
+    stage = PrepareStage(name, out_dir, source=source, validation_size=validation_size, workers=workers)
+    return run_stage(stage)
+
+
+def _dropped(task: dict[str, Any], split: str, reason: str, detail: str) -> dict[str, Any]:
+    row = _full(task) if "canonical_solution" in task else dict(task)
+    row.pop("refused", None)
+    row["metadata"] = {**(row.get("metadata") or {}), "split": split}
+    return add_drop_reason(row, reason, detail)
 
 
 def _full(t: dict[str, Any]) -> dict[str, Any]:
