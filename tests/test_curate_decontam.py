@@ -151,7 +151,9 @@ def test_report_removed_annotate_and_gates(
     assert rep.passed
     removed = read_jsonl(tmp_path / "removed.jsonl")
     assert len(removed) == 1 and removed[0]["metadata"]["source"] == "web"
-    rec = removed[0]["metadata"]["contamination"][0]
+    (entry,) = removed[0]["metadata"]["drop_reasons"]
+    assert entry["reason"] == "contamination"
+    rec = entry["detail"]
     assert {"benchmark", "item_id", "method", "span"} <= rec.keys() and rec["item_id"] == "gsm8k/test/0"
     ann = read_jsonl(tmp_path / "ann.jsonl")
     assert len(ann) == 40 and [a["metadata"]["contaminated"] for a in ann].count(True) == 1

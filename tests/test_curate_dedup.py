@@ -45,14 +45,14 @@ def test_exact_dedup_on_prompt_keeps_first() -> None:
     res = dedup(_pairs(), kind="dpo")
     assert [r["id"] for r in res.kept] == ["a", "b", "d", "e"]
     assert [(d["row"]["id"], d["duplicate_of"], d["reason"], d["index"]) for d in res.dropped] == [
-        ("c", "a", "exact", 3)
+        ("c", "a", "exact_duplicate", 3)
     ]
 
 
 def test_near_dedup_minhash() -> None:
     res = dedup(_pairs(), kind="dpo", near=0.7)
     assert [r["id"] for r in res.kept] == ["a", "b", "e"]
-    near = [d for d in res.dropped if d["reason"] == "near"]
+    near = [d for d in res.dropped if d["reason"] == "near_duplicate"]
     assert [(d["row"]["id"], d["duplicate_of"]) for d in near] == [("d", "a")]
     assert 0.7 <= near[0]["similarity"] < 1.0
     # a stricter threshold keeps the edited prompt
@@ -90,15 +90,27 @@ def test_cli_dedup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             str(tmp_path / "d.jsonl"),
         ]
     )
-    assert "kept 3 of 5 rows (dpo); dropped 2 (exact: 1, near: 1)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert (
+        "kept 3 of 5 rows (dpo)" in printed and "drop reasons: exact_duplicate=1, near_duplicate=1" in printed
+    )
     assert [r["id"] for r in read_jsonl(tmp_path / "u.jsonl")] == ["a", "b", "e"]
     dropped = read_jsonl(tmp_path / "d.jsonl")
-    assert [(r["id"], r["metadata"]["duplicate_of"], r["metadata"]["dedup_reason"]) for r in dropped] == [
-        ("c", "a", "exact"),
-        ("d", "a", "near"),
+    reasons = [r["metadata"]["drop_reasons"][0] for r in dropped]
+    assert [
+        (r["id"], x["detail"]["duplicate_of"], x["reason"]) for r, x in zip(dropped, reasons, strict=True)
+    ] == [
+        ("c", "a", "exact_duplicate"),
+        ("d", "a", "near_duplicate"),
     ]
     (tmp_path / "bad.jsonl").write_text('{"prompt": "x", "chosen": "y", "rejected": "z"}\nnot json\n')
     with pytest.raises(SystemExit) as exc:
         main(["dedup", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "u2.jsonl")])
     assert exc.value.code == 2 and "bad.jsonl:2" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "d.jsonl", "pairs.jsonl", "u.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.jsonl",
+        "d.jsonl",
+        "pairs.jsonl",
+        "u.jsonl",
+        "u.jsonl.stage.json",
+    ]

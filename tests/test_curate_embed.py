@@ -146,7 +146,7 @@ def test_cli_judge_model_over_http_fails_closed(
     assert res.code == 1, res.err  # 1 of 2 rows contaminated: the 0.9 score gate fails
     assert server.attempts  # the judge was asked over HTTP
     removed = [
-        row["metadata"]["contamination"][0]["method"]
+        row["metadata"]["drop_reasons"][0]["detail"]["method"]
         for row in map(json.loads, (tmp_path / "removed.jsonl").read_text().splitlines())
     ]
     assert removed == ["embedding+judge_unanswered"]

@@ -41,14 +41,13 @@ def import_cmd(source: Path, dest: Path | None) -> None:
     Example:
       alignforge benchmarks import ../shared/benchmarks
     """
-    from alignforge.curate import import_benchmarks
-    from alignforge.curate.benchmarks import _resolve_dir
+    from alignforge.curate import import_benchmarks, resolve_benchmark_dir
 
     done = import_benchmarks(source, dest=dest)
     for d in done:
         click.echo(f"{d['benchmark']:<11} {d['file']:<28} {d['items']:>6,} items -> {d['path']}")
     names = sorted({d["benchmark"] for d in done})
-    click.echo(f"imported {len(done)} files ({', '.join(names)}) into {_resolve_dir(dest)}")
+    click.echo(f"imported {len(done)} files ({', '.join(names)}) into {resolve_benchmark_dir(dest)}")
 
 
 @benchmarks.command("list")
@@ -67,10 +66,9 @@ def list_cmd(benchmark_dir: Path | None) -> None:
     """
     import os
 
-    from alignforge.curate._store import benchmark_table
-    from alignforge.curate.benchmarks import _resolve_dir
+    from alignforge.curate import benchmark_table, resolve_benchmark_dir
 
-    root = _resolve_dir(benchmark_dir)
+    root = resolve_benchmark_dir(benchmark_dir)
     origin = (
         "--benchmark-dir"
         if benchmark_dir is not None

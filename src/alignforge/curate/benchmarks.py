@@ -36,6 +36,7 @@ __all__ = [
     "benchmark_files",
     "available_benchmarks",
     "default_benchmark_dir",
+    "resolve_benchmark_dir",
     "DEFAULT_BENCHMARKS",
 ]
 
@@ -86,8 +87,12 @@ def default_benchmark_dir() -> Path:
     return Path(root).expanduser() / "benchmarks"
 
 
-def _resolve_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path:
+def resolve_benchmark_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path:
+    """``benchmark_dir`` (``~`` expanded), else :func:`default_benchmark_dir`."""
     return Path(benchmark_dir).expanduser() if benchmark_dir is not None else default_benchmark_dir()
+
+
+_resolve_dir = resolve_benchmark_dir  # the old private name, still read by alignforge.quality._decontam
 
 
 def _is_user_file(name: str) -> bool:

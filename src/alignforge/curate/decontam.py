@@ -2,8 +2,11 @@
 
 ``decontaminate`` streams rows in batches through :func:`scan_batch` (a pure function,
 so ``executor="ray"`` can run it on Ray Data), writes the clean / removed / annotated
-rows, and returns a :class:`DecontamReport`. Gates: decontamination score (share of
-clean rows) >= 0.9 and no benchmark with more than 2 % of its items overlapped.
+rows (a removed row carries ``metadata.drop_reasons``: one ``contamination`` entry per match,
+its detail the match), and returns a :class:`DecontamReport`. Gates: decontamination score
+(share of clean rows) >= 0.9 and no benchmark with more than 2 % of its items overlapped. The
+``decontaminate`` stage (:class:`alignforge.curate.stage.DecontaminateStage`) runs it on files
+under the stage contract.
 
 The report binds its figures to the bytes they were measured on: ``scanned`` holds the
 sha256 of the input (hashed while it streams) and ``output`` that of the clean file, with
@@ -25,8 +28,10 @@ from typing import Any
 import orjson
 
 from alignforge.curate._index import NgramIndex, build_index
+from alignforge.curate._outputs import AtomicOutputs
 from alignforge.curate._scan import ScanRules, scan_batch
-from alignforge.io import DataError, dumps, iter_jsonl
+from alignforge.io import DataError, iter_jsonl
+from alignforge.stages.sidefiles import add_drop_reason
 
 __all__ = [
     "DecontamReport",
@@ -35,10 +40,13 @@ __all__ = [
     "decontaminate",
     "calculate_decontamination",
     "parse_against",
+    "dropped_row",
+    "CONTAMINATION",
     "MIN_SCORE",
     "MAX_SHARE",
 ]
 
+CONTAMINATION = "contamination"  # the drop reason of a row that overlaps a benchmark
 MIN_SCORE = 0.9
 MAX_SHARE = 0.02
 REPORT_VERSION = 2  # 2: `scanned` / `output` carry the sha256 of the files the figures belong to
@@ -200,6 +208,15 @@ def parse_against(against: str | Sequence[str]) -> list[str]:
     return names
 
 
+def dropped_row(row: dict[str, Any], matches: list[dict[str, Any]]) -> dict[str, Any]:
+    """``row`` as the dropped side file holds it: one ``contamination`` drop reason per match, its
+    detail the match (benchmark, item_id, method, span, field, part, ...)."""
+    out = {**row, "metadata": dict(row.get("metadata") or {})}
+    for m in matches:
+        add_drop_reason(out, CONTAMINATION, m)
+    return out
+
+
 def _iter_rows(rows_or_path: Any, digest: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
     if isinstance(rows_or_path, str | os.PathLike):
         path = rows_or_path
@@ -225,41 +242,6 @@ def _batches(
             batch = []
     if batch:
         yield batch
-
-
-class _Outputs:
-    """Clean / removed / annotated files, written to temporary names and renamed when complete.
-
-    Each file's sha256 and row count are taken from the bytes as they are written.
-    """
-
-    def __init__(self, **paths: str | os.PathLike[str] | None) -> None:
-        self._w: dict[str, tuple[Any, Path, Path]] = {}
-        self.sha256: dict[str, Any] = {}
-        self.rows: dict[str, int] = {}
-        for name, p in paths.items():
-            if p is not None:
-                final = Path(p)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-                self._w[name] = (open(tmp, "wb"), tmp, final)  # noqa: SIM115 - closed in close()
-                self.sha256[name] = hashlib.sha256()
-                self.rows[name] = 0
-
-    def write(self, name: str, row: dict[str, Any]) -> None:
-        if name in self._w:
-            data = dumps(row)
-            self._w[name][0].write(data)
-            self.sha256[name].update(data)
-            self.rows[name] += 1
-
-    def close(self, *, commit: bool) -> None:
-        for fh, tmp, final in self._w.values():
-            fh.close()
-            if commit:
-                os.replace(tmp, final)
-            else:
-                tmp.unlink(missing_ok=True)
 
 
 def decontaminate(
@@ -316,7 +298,7 @@ def decontaminate(
         report.methods["embedding"] = embedder.describe()
     tally = OverlapTally(idx.benchmarks)
     out_tally = OverlapTally(idx.benchmarks)  # the figures of the --out file, counted as it is written
-    outputs = _Outputs(out=out, removed=removed, annotate=annotate)
+    outputs = AtomicOutputs(out=out, removed=removed, annotate=annotate)
     is_path = isinstance(rows_or_path, str | os.PathLike)
     digest = hashlib.sha256() if is_path else None
     t1 = time.perf_counter()
@@ -330,16 +312,18 @@ def decontaminate(
                     matches.extend(more)
             for matches, (line, row) in batch:
                 tally.add(line, matches)
-                meta = dict(row.get("metadata") or {})
-                meta["contaminated"] = bool(matches)
                 if matches:
-                    meta["contamination"] = matches
                     report.removed.append({"row": tally.rows, "line": line, "contamination": matches})
-                    outputs.write("removed", {**row, "metadata": meta})
+                    outputs.write("removed", dropped_row(row, matches))
                 else:
                     outputs.write("out", row)
                     out_tally.add(outputs.rows.get("out", 0), matches)
-                outputs.write("annotate", {**row, "metadata": meta})
+                if annotate is not None:
+                    meta = dict(row.get("metadata") or {})
+                    meta["contaminated"] = bool(matches)
+                    if matches:
+                        meta["contamination"] = matches
+                    outputs.write("annotate", {**row, "metadata": meta})
         ok = True
     finally:
         outputs.close(commit=ok)

@@ -4,7 +4,9 @@ The text compared depends on the kind: the prompt for preference and prompt-only
 (DPO, GRPO, RLVR: two pairs on one prompt are one prompt twice), the whole record
 otherwise (SFT, KTO, completions). The first row wins; every dropped row says which row
 it duplicates (``duplicate_of``: the ``id``/``task_id`` of that row, or its 1-based
-position) and why (``exact`` or ``near`` with the estimated Jaccard similarity).
+position; ``kept_index``: its position) and why (``exact_duplicate``, or ``near_duplicate``
+with the estimated Jaccard similarity). The ``dedup`` stage
+(:class:`alignforge.curate.stage.DedupStage`) runs it on a file under the stage contract.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from alignforge.curate._normalize import normalize, row_texts
 from alignforge.records import Kind, detect_kind, text_of
 
-__all__ = ["dedup", "iter_dedup", "DedupResult", "dedup_text"]
+__all__ = ["dedup", "iter_dedup", "iter_dedup_numbered", "DedupResult", "dedup_text", "EXACT", "NEAR"]
 
 _PROMPT_KINDS = {Kind.DPO, Kind.GRPO, Kind.RLVR}
+EXACT = "exact_duplicate"  # the drop reasons, as summaries count them
+NEAR = "near_duplicate"
 
 
 def dedup_text(row: dict[str, Any], kind: Kind | str | None) -> str:
@@ -37,7 +41,7 @@ class DedupResult:
     kept: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(
         default_factory=list
-    )  # {"row", "index", "duplicate_of", "reason", ...}
+    )  # {"row", "index", "duplicate_of", "kept_index", "reason", ...}
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -68,25 +72,41 @@ def iter_dedup(
     near: float | None = None,
     num_perm: int = 128,
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Yield ``(row, None)`` for kept rows and ``(row, drop)`` for duplicates, in input order."""
+    """Yield ``(row, None)`` for kept rows and ``(row, drop)`` for duplicates, in input order.
+
+    ``drop`` is ``{"index", "duplicate_of", "kept_index", "reason"}`` (1-based positions; ``reason``
+    :data:`EXACT` or :data:`NEAR`, the latter with ``similarity``, the estimated Jaccard).
+    """
+    for _, row, drop in iter_dedup_numbered(enumerate(rows, 1), kind=kind, near=near, num_perm=num_perm):
+        yield row, drop
+
+
+def iter_dedup_numbered(
+    numbered: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    kind: Kind | str | None = None,
+    near: float | None = None,
+    num_perm: int = 128,
+) -> Iterator[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    """:func:`iter_dedup` over ``(number, row)`` pairs (a file's line numbers): indexes are those numbers."""
     if near is not None and not 0.0 < near <= 1.0:
         raise ValueError(f"near must be a Jaccard similarity in (0, 1], got {near}")
-    seen: dict[bytes, Any] = {}
+    seen: dict[bytes, tuple[Any, int]] = {}  # text hash -> (kept row's id, its number)
     lsh = None
     sketches: dict[str, Any] = {}
-    rids: dict[str, Any] = {}
+    kept_by_key: dict[str, tuple[Any, int]] = {}
     if near is not None:
         from alignforge._deps import require
 
         datasketch = require("datasketch", extra="decontam")
         lsh = datasketch.MinHashLSH(threshold=near, num_perm=num_perm)
-    for position, row in enumerate(rows, 1):
+    for position, row in numbered:
         k = kind if kind is not None else detect_kind(row)
         text = dedup_text(row, k)
         digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        rid = _row_id(row, position)
         if digest in seen:
-            yield row, {"index": position, "duplicate_of": seen[digest], "reason": "exact"}
+            rid, kept = seen[digest]
+            yield position, row, {"index": position, "duplicate_of": rid, "kept_index": kept, "reason": EXACT}
             continue
         if lsh is not None:
             mh = datasketch.MinHash(num_perm=num_perm, seed=1)
@@ -99,24 +119,17 @@ def iter_dedup(
                 if sim >= near and (best is None or sim > best[1]):
                     best = (cand, sim)
             if best is not None:
-                seen[digest] = rids[best[0]]  # a later exact copy of this row points at the same kept row
-                yield (
-                    row,
-                    {
-                        "index": position,
-                        "duplicate_of": rids[best[0]],
-                        "reason": "near",
-                        "similarity": round(best[1], 3),
-                    },
-                )
+                rid, kept = seen[digest] = kept_by_key[best[0]]  # a later exact copy points at the kept row
+                drop = {"index": position, "duplicate_of": rid, "kept_index": kept, "reason": NEAR}
+                yield position, row, {**drop, "similarity": round(best[1], 3)}
                 continue
             lean = datasketch.LeanMinHash(mh)
             key = str(position)
             sketches[key] = lean
-            rids[key] = rid
+            kept_by_key[key] = (_row_id(row, position), position)
             lsh.insert(key, lean)
-        seen[digest] = rid
-        yield row, None
+        seen[digest] = (_row_id(row, position), position)
+        yield position, row, None
 
 
 def dedup(
