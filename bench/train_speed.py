@@ -256,7 +256,7 @@ def _child(a: argparse.Namespace, work: Path) -> None:
             model=str(work / "model"), args=args, train_dataset=train_dataset, processing_class=tokenizer
         )
     else:
-        from alignforge.train._runtime import load_causal_lm, load_tokenizer
+        from alignforge.train import load_causal_lm, load_tokenizer
         from alignforge.train.config import trl_args
 
         cfg = _alignforge_config(a, work, mode)

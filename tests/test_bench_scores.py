@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from alignforge.bench import capability_retention, load_scores, score_checkpoint, win_rate
 from alignforge.errors import AlignforgeError
+from alignforge.evaluate import capability_retention, load_scores, score_checkpoint, win_rate
 from alignforge.io import write_jsonl
 from tests._cli import run_cli
 
@@ -59,15 +59,15 @@ def test_score_checkpoint_on_the_embedded_model(tmp_path):
     write_jsonl(tmp_path / "tasks.jsonl", tasks)
     report = score_checkpoint(
         "local", tmp_path / "tasks.jsonl", tmp_path / "out", n=2, ks=(1, 2), max_tokens=48
-    )
+    ).figures
     verdicts = [json.loads(x) for x in (tmp_path / "out" / "verdicts.jsonl").read_text().splitlines()]
     assert len(verdicts) == 4 and {v["task_id"] for v in verdicts} == {"m1", "m2"}
     passed = {t: sum(v["passed"] for v in verdicts if v["task_id"] == t) for t in ("m1", "m2")}
     expected = sum((1 - (1 - c / 2)) for c in passed.values()) / 2  # pass@1 = c/n, averaged
     assert report["overall"]["pass@1"] == pytest.approx(expected)
     assert set(report["scores"]) == {"tasks/pass@1", "tasks/pass@2"}
-    # A rerun answers every generation from the request cache.
+    # A rerun with the same tasks, model and settings is the finished stage, reused.
     again = score_checkpoint(
         "local", tmp_path / "tasks.jsonl", tmp_path / "out", n=2, ks=(1, 2), max_tokens=48
     )
-    assert again["overall"] == report["overall"]
+    assert again.reused and again.overall == report["overall"] and again.written == 4

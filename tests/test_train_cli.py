@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from _train_helpers import REPO, build_tiny_model, write_config
 
-from alignforge.train import load_config, run_stage
+from alignforge.train import load_config, run_training
 
 
 def test_cli_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_dpo_under_accelerate_with_two_cpu_processes(tmp_path: Path) -> None:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.count("train dpo: model and run card") == 1  # only rank 0 reports
+    assert proc.stdout.count("train.dpo: written 2 to") == 1  # only rank 0 reports
     card = json.loads((out / "run_card.json").read_text())
     assert card["processes"] == 2 and card["gates_passed"] is True
     assert card["metrics"]["kl_divergence_initial"] == pytest.approx(0.0, abs=1e-6)
@@ -112,7 +112,7 @@ def test_dpo_with_lora_on_the_embedded_smollm2(tmp_path: Path) -> None:
         monitors={"kl_prompts": 1, "kl_max_new_tokens": 4},
         constraints={"kl_target": 1.0},
     )
-    result = run_stage(load_config(config, "dpo"))
+    result = run_training(load_config(config, "dpo"))
     m = result.metrics
     assert m["train_loss_first"] == pytest.approx(math.log(2), abs=1e-3)
     assert m["kl_divergence_initial"] == pytest.approx(0.0, abs=1e-5)  # adapters off == reference

@@ -200,7 +200,7 @@ def test_gates_file_in_the_seed_quality_thresholds_shape(tmp_path: Path) -> None
 
 
 def test_num_devices_that_the_launcher_does_not_give_is_a_run_card_warning(tmp_path: Path) -> None:
-    from alignforge.train._run import make_monitor
+    from alignforge.train._recipe_steps import make_monitor
 
     raw = _seed(data={"train_file": "a.jsonl"})  # the template's num_devices: 8, in one process here
     monitor = make_monitor(parse_config(raw, "dpo"), "dpo")

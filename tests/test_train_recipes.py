@@ -10,7 +10,7 @@ import pytest
 from _train_helpers import build_tiny_model, write_config
 
 from alignforge.errors import GateFailure
-from alignforge.train import load_config, run_stage
+from alignforge.train import NotTrained, load_config, run_training
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(tmp_path: Path, stage: str, base: Path, /, **sections: dict):
     path = write_config(tmp_path / f"{stage}.yaml", stage, base, tmp_path / "out", **sections)
-    return run_stage(load_config(path, stage))
+    return run_training(load_config(path, stage))
 
 
 def _metrics_file(folder: Path) -> dict:
@@ -43,8 +43,8 @@ def test_dpo_moves_the_loss_and_reports_kl_margin_and_gates(tmp_path: Path, tiny
     assert m["eval_loss"] < math.log(2) - 1e-3  # training moved the validation loss
     assert m["kl_divergence"] > 1e-6  # and the policy away from the reference
     assert m["preference_gap"] == m["reward_margin"] and 0.0 <= m["preference_accuracy"] <= 1.0
-    gates = {g.metric: g for g in result.gates}
-    assert gates["kl_divergence"].passed and not gates["preference_gap"].passed
+    gates = {g["metric"]: g for g in result.gates}
+    assert gates["kl_divergence"]["passed"] and not gates["preference_gap"]["passed"]
     assert not result.passed
     out = tmp_path / "out"
     saved = _metrics_file(out)
@@ -135,15 +135,20 @@ def test_kto_trains_with_kl_monitor(tmp_path: Path, tiny_model: Path) -> None:
 
 
 def test_grpo_with_the_math_verifier_as_reward(tmp_path: Path, tiny_model: Path) -> None:
-    result = _run(
-        tmp_path,
-        "grpo",
-        tiny_model,
-        training={"max_steps": 2, "batch_size": 4, "num_generations": 4, "max_completion_length": 8},
-        rewards={"functions": ["math", "exact_match"]},
-        monitors={"kl_prompts": 0},
-        constraints={"zero_variance_max": 1.0, "on_fail": "flag"},
-    )
+    # Every group scores the same reward, so every advantage and gradient is zero: the weights do not
+    # move, and the stage says so instead of recording a finished training run.
+    with pytest.raises(NotTrained, match="weights did not change over 2 steps") as raised:
+        _run(
+            tmp_path,
+            "grpo",
+            tiny_model,
+            training={"max_steps": 2, "batch_size": 4, "num_generations": 4, "max_completion_length": 8},
+            rewards={"functions": ["math", "exact_match"]},
+            monitors={"kl_prompts": 0},
+            constraints={"zero_variance_max": 1.0, "on_fail": "flag"},
+        )
+    result = raised.value.summary
+    assert result.written == 2 and result.weights_changed is False
     m = result.metrics
     # A random model never answers right: every group has zero reward variance, and the gate reads it.
     assert m["mean_reward"] == 0.0 and m["frac_zero_std_groups"] == 1.0
@@ -154,32 +159,39 @@ def test_grpo_with_the_math_verifier_as_reward(tmp_path: Path, tiny_model: Path)
 
 def test_raft_cycles_checkpoints_and_resume(tmp_path: Path, tiny_model: Path) -> None:
     raft = {"cycles": 2, "samples_per_prompt": 2, "max_new_tokens": 6, "eval_samples": 5, "pass_k": [1, 5]}
-    result = _run(
-        tmp_path,
-        "raft",
-        tiny_model,
-        raft=raft,
-        rewards={"functions": ["exact_match"]},
-        constraints={"pass_rate_target": 0.5, "on_fail": "flag", "check_at_eval": True},
-    )
+    # A random model passes nothing: no cycle keeps a sample, so no step is taken (NotTrained).
+    with pytest.raises(NotTrained, match="no cycle kept a passing sample") as raised:
+        _run(
+            tmp_path,
+            "raft",
+            tiny_model,
+            raft=raft,
+            rewards={"functions": ["exact_match"]},
+            constraints={"pass_rate_target": 0.5, "on_fail": "flag", "check_at_eval": True},
+        )
+    result = raised.value.summary
     out = tmp_path / "out"
     assert [p.name for p in sorted(out.glob("cycle_*"))] == ["cycle_1", "cycle_2"]
     first = _metrics_file(out / "cycle_1")
     assert first["pass_at_1"] == 0.0 and first["pass_at_5"] == 0.0 and first["kept_samples"] == 0
-    samples = [json.loads(x) for x in (out / "cycle_1" / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 8 * 2 and all(s["drop_reason"] == "failed verification" for s in samples)
+    assert (out / "cycle_1" / "samples.jsonl").read_text() == ""
+    dropped = [json.loads(x) for x in (out / "cycle_1" / "samples.dropped.jsonl").read_text().splitlines()]
+    assert len(dropped) == 8 * 2
+    assert all(s["metadata"]["drop_reasons"][0]["reason"] == "failed_verification" for s in dropped)
+    assert result.drop_reasons == {"failed_verification": 2 * 8 * 2}
     assert not result.passed  # pass_rate 0 < 0.5, flagged
     assert [w.split(":")[0] for w in result.warnings] == ["cycle 1", "cycle 2"]  # checked after each cycle
 
-    again = _run(
-        tmp_path,
-        "raft",
-        tiny_model,
-        raft=raft,
-        rewards={"functions": ["exact_match"]},
-        constraints={"on_fail": "flag"},
-    )
-    assert again.resumed_from and again.resumed_from.endswith("cycle_2")
+    with pytest.raises(NotTrained) as again:
+        _run(
+            tmp_path,
+            "raft",
+            tiny_model,
+            raft=raft,
+            rewards={"functions": ["exact_match"]},
+            constraints={"on_fail": "flag"},
+        )
+    assert again.value.summary.resumed_from.endswith("cycle_2")
 
 
 def test_raft_trains_on_kept_samples_and_reports_pass_at_k(tmp_path: Path, tiny_model: Path) -> None:
@@ -216,5 +228,5 @@ def test_initial_kl_check_catches_a_reference_that_is_not_the_policy(
     )
     assert result.metrics["kl_divergence_initial"] > 1e-3
     assert any("before the first step" in w for w in result.warnings)
-    gate = next(g for g in result.gates if g.metric == "kl_divergence_initial")
-    assert not gate.passed and not result.passed
+    gate = next(g for g in result.gates if g["metric"] == "kl_divergence_initial")
+    assert not gate["passed"] and not result.passed

@@ -1,4 +1,5 @@
-"""``alignforge bench``: checkpoint scores (pass@k from the verify module, retention, win rate)."""
+"""``alignforge bench``: pass@k of verdicts, checkpoint scores (the ``evaluate.checkpoint`` stage),
+capability retention and win rate, over :mod:`alignforge.evaluate`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,58 @@ from pathlib import Path
 
 import click
 
-from alignforge.cli.verify import bench_group
-
 __all__ = ["COMMANDS"]
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise click.BadParameter("k values must be >= 1")
+    return ks
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Benchmarks of checkpoints and verdicts."""
+
+
+@bench_group.command("passk")
+@click.argument("verdicts", type=click.Path(exists=True, dir_okay=False))
+@click.option("--k", "ks", default="1,5,10", show_default=True)
+@click.option("--per-task", is_flag=True, help="Print every task's pass@k.")
+def passk_cmd(verdicts: str, ks: str, per_task: bool) -> None:
+    """pass@k (unbiased estimator) per task and overall from a verdicts file.
+
+    \b
+    Example:
+      alignforge bench passk verdicts.jsonl --k 1,5,10
+    """
+    from alignforge.io import DataError, iter_jsonl
+    from alignforge.verify.passk import pass_at_k_table
+
+    rows = []
+    for line, row in iter_jsonl(verdicts):
+        if not isinstance(row, dict) or "task_id" not in row or not isinstance(row.get("passed"), bool):
+            raise DataError(verdicts, line, "field 'passed': expected a verdict with task_id and passed")
+        rows.append(row)
+    table = pass_at_k_table(rows, _ks(ks))
+    if per_task:
+        for tid, t in table["tasks"].items():
+            click.echo(
+                f"{tid}\tn={t['n']}\tc={t['c']}\t"
+                + "\t".join(f"{k}={v:.4f}" for k, v in t.items() if k.startswith("pass@"))
+            )
+    o = table["overall"]
+    for k in _ks(ks):
+        val = o[f"pass@{k}"]
+        click.echo(
+            f"pass@{k}: "
+            + (f"{val:.4f}" if val is not None else "n/a")
+            + f"  ({o[f'tasks@{k}']} tasks; {o[f'skipped@{k}']} with fewer than {k} samples skipped)"
+        )
 
 
 def _emit(report: dict, json_out: Path | None) -> None:
@@ -46,7 +96,7 @@ def retention_cmd(baseline: Path, tuned: Path, gates_path: Path | None, json_out
     Example:
       alignforge bench retention --baseline sft_scores.json --tuned dpo_scores.json
     """
-    from alignforge.bench import capability_retention, load_scores
+    from alignforge.evaluate import capability_retention, load_scores
     from alignforge.quality.gates import evaluate, load_gates
     from alignforge.quality.report import fmt, print_gates
 
@@ -71,7 +121,7 @@ def winrate_cmd(judgments: Path, json_out: Path | None) -> None:
     Example:
       alignforge bench winrate judgments.jsonl
     """
-    from alignforge.bench import win_rate
+    from alignforge.evaluate import win_rate
 
     r = win_rate(judgments)
     lo, hi = r["ci95"]
@@ -102,15 +152,13 @@ def checkpoint_cmd(model, tasks, out_dir, n, ks, temperature, max_tokens, limit)
     Example:
       alignforge bench checkpoint --model local:outputs/dpo --tasks data/rlvr/humaneval_validation.jsonl --out scores/dpo
     """
-    from alignforge.bench import score_checkpoint
+    from alignforge.evaluate import score_checkpoint
 
-    k_list = [int(x) for x in ks.split(",") if x.strip()]
-    report = score_checkpoint(
-        model, tasks, out_dir, n=n, ks=k_list, temperature=temperature, max_tokens=max_tokens, limit=limit
+    summary = score_checkpoint(
+        model, tasks, out_dir, n=n, ks=_ks(ks), temperature=temperature, max_tokens=max_tokens, limit=limit
     )
-    for name, value in report["scores"].items():
-        click.echo(f"{name:32s} {value:.3f}")
-    click.echo(f"statuses {report['statuses']}; report -> {out_dir}/report.json")
+    for line in summary.lines():
+        click.echo(line)
 
 
 @bench_group.command("checkpoints")
@@ -136,8 +184,8 @@ def checkpoints_cmd(config_path: str, overrides: tuple[str, ...], out_dir: Path,
     """
     import yaml
 
-    from alignforge.bench import load_benchmark_config, score_checkpoints
     from alignforge.errors import ConfigError
+    from alignforge.evaluate import load_benchmark_config, score_checkpoints
 
     parsed = {}
     for item in overrides:
@@ -158,7 +206,7 @@ def checkpoints_cmd(config_path: str, overrides: tuple[str, ...], out_dir: Path,
     )
 
 
-COMMANDS: list[click.Command] = []  # the `bench` group itself is registered by cli/verify.py
+COMMANDS = [bench_group]
 
 
 def _cell(value: float | None) -> str:

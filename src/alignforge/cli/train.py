@@ -1,8 +1,6 @@
-"""``alignforge train <stage> --config FILE``: thin wrappers over :mod:`alignforge.train` recipes."""
+"""``alignforge train <stage> --config FILE``: parses options, runs the ``train.<stage>`` stage, prints its summary."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import click
 
@@ -30,20 +28,6 @@ def train() -> None:
     """
 
 
-def _show(result: Any) -> None:
-    from alignforge.train.gates import UNITS
-
-    click.echo(f"train {result.stage}: model and run card in {result.output_dir}")
-    for key, value in sorted(result.metrics.items()):
-        unit = UNITS.get(key, "")
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        click.echo(f"  {key:<24} {shown:<12} {unit.split(',')[0]}")
-    for g in result.gates:
-        click.echo(f"  gate {g.metric:<19} {'pass' if g.passed else 'FAIL'}  {g.reason}")
-    for w in result.warnings:
-        click.echo(f"  warning: {w}", err=True)
-
-
 def _make(stage: str, summary: str) -> click.Command:
     @click.command(
         stage,
@@ -69,7 +53,7 @@ def _make(stage: str, summary: str) -> click.Command:
         import yaml
 
         from alignforge.errors import ConfigError
-        from alignforge.train import load_config, run_stage
+        from alignforge.train import check_runnable, is_main_process, load_config, run_training
 
         parsed = {}
         for item in overrides:
@@ -78,19 +62,17 @@ def _make(stage: str, summary: str) -> click.Command:
                 raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
             parsed[key] = yaml.safe_load(value)
         cfg = load_config(config_path, stage, overrides=parsed)
-        from alignforge.train._runtime import check_runnable, is_main_process
-
         check_runnable(cfg)  # models, device, precision: one line naming the --set fixes, before any load
         if is_main_process():
             for note in cfg.notes:
                 click.echo(f"note: {note}", err=True)
         _quiet()
-        result = run_stage(cfg)
-
+        summary = run_training(cfg)  # NotTrained (exit 1) and GateFailure under on_fail: stop raise
         if not is_main_process():
             return
-        _show(result)  # gates that failed under on_fail: stop raised GateFailure (exit 1) already
-        if not result.passed:
+        for line in summary.lines():
+            click.echo(line)
+        if not summary.passed:
             click.echo(
                 "gates failed (on_fail: flag): the model is saved and flagged in the run card", err=True
             )

@@ -1,5 +1,10 @@
 """Training stages over TRL: one recipe per stage, the seed's YAML config, KL / margin monitors, model gates.
 
+Each recipe runs as a stage of :mod:`alignforge.stages` (``train.sft``, ``train.reward``, ``train.dpo``,
+``train.kto``, ``train.grpo``, ``train.raft``; see :mod:`alignforge.train.stage`): ``run_dpo(cfg)`` and
+the others return a :class:`~alignforge.stages.StageSummary` and leave ``<output_dir>/stage.json``.
+``reward_model`` is the reward-model recipe; ``rewards`` holds the GRPO / RAFT reward functions.
+
 Names load lazily, so ``import alignforge.train`` does not pull in torch, transformers or TRL.
 """
 
@@ -13,9 +18,14 @@ __all__ = [
     "Gate",
     "GateResult",
     "Monitor",
-    "RunResult",
+    "NotTrained",
     "TrainConfig",
+    "TrainStage",
+    "check_runnable",
+    "is_main_process",
+    "load_causal_lm",
     "load_config",
+    "load_tokenizer",
     "parse_config",
     "policy_kl",
     "run_dpo",
@@ -24,7 +34,7 @@ __all__ = [
     "run_raft",
     "run_reward",
     "run_sft",
-    "run_stage",
+    "run_training",
     "trl_args",
 ]
 
@@ -38,19 +48,20 @@ _WHERE = {
     "GateResult": "gates",
     "Monitor": "monitors",
     "policy_kl": "monitors",
-    "RunResult": "_run",
+    "NotTrained": "stage",
+    "TrainStage": "stage",
+    "run_training": "stage",
+    "check_runnable": "_loading",
+    "is_main_process": "_loading",
+    "load_causal_lm": "_loading",
+    "load_tokenizer": "_loading",
     "run_dpo": "dpo",
     "run_grpo": "grpo",
     "run_kto": "kto",
     "run_raft": "raft",
-    "run_reward": "reward",
+    "run_reward": "reward_model",
     "run_sft": "sft",
 }
-
-
-def run_stage(cfg: Any, **kwargs: Any) -> Any:
-    """Run the recipe named by ``cfg.stage``."""
-    return __getattr__(f"run_{cfg.stage}")(cfg, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -82,7 +82,7 @@ def load_split(cfg: Any, kind: Kind | None, *, stage: str) -> DataSplit:
 
 
 def _joined(cfg: Any, path: str) -> list[dict[str, Any]]:
-    from alignforge.bench.tasks import read_tasks
+    from alignforge.evaluate.tasks import read_tasks
 
     verifier = cfg.sections.get("verifier") or {}
     return read_tasks(

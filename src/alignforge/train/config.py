@@ -420,7 +420,7 @@ def trl_args(cfg: TrainConfig, *, stage: str | None = None, **extra: Any) -> Any
     """Map a validated config onto the stage's TRL config object (``extra`` wins over the config)."""
     import trl
 
-    from alignforge.train._runtime import resolve_precision, use_liger
+    from alignforge.train._loading import resolve_precision, use_liger
 
     stage = stage or cfg.stage
     cls = {

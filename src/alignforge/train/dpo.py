@@ -12,22 +12,31 @@ from typing import Any
 
 from alignforge._deps import require
 from alignforge.records import Kind
+from alignforge.stages import StageSummary
 from alignforge.train._data import cut_prompts, load_split, to_dataset
-from alignforge.train._run import (
-    RunResult,
+from alignforge.train._loading import load_causal_lm, load_tokenizer, lora_config
+from alignforge.train._recipe_steps import (
+    RecipeResult,
     finish,
     last_checkpoint,
     make_monitor,
     set_report_env,
     train_resuming,
 )
-from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 
-__all__ = ["run_dpo"]
+__all__ = ["run_dpo", "dpo_recipe"]
 
 
-def run_dpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResult:
+def run_dpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> StageSummary:
+    """Train ``dpo`` as the ``train.dpo`` stage (see :mod:`alignforge.train.stage`): a finished run
+    with the same config, data and base model is reused; a killed one resumes from its checkpoint."""
+    from alignforge.train.stage import run_training
+
+    return run_training(cfg, callbacks=callbacks, expect="dpo")
+
+
+def dpo_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RecipeResult:
     trl = require("trl", extra="train")
     started = time.time()
     set_report_env(cfg)

@@ -13,17 +13,26 @@ from typing import Any
 
 from alignforge._deps import require
 from alignforge.errors import ConfigError
+from alignforge.stages import StageSummary
 from alignforge.train._data import load_split
+from alignforge.train._loading import load_causal_lm, load_tokenizer, lora_config
+from alignforge.train._recipe_steps import RecipeResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train._rollout import pass_at_k, sample, score, task_columns
-from alignforge.train._run import RunResult, finish, make_monitor, set_report_env, train_resuming
-from alignforge.train._runtime import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train.config import TrainConfig, trl_args
 from alignforge.train.rewards import implementation, resolve_rewards
 
-__all__ = ["run_grpo"]
+__all__ = ["run_grpo", "grpo_recipe"]
 
 
-def run_grpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RunResult:
+def run_grpo(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> StageSummary:
+    """Train ``grpo`` as the ``train.grpo`` stage (see :mod:`alignforge.train.stage`): a finished run
+    with the same config, data and base model is reused; a killed one resumes from its checkpoint."""
+    from alignforge.train.stage import run_training
+
+    return run_training(cfg, callbacks=callbacks, expect="grpo")
+
+
+def grpo_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> RecipeResult:
     trl = require("trl", extra="train")
     datasets = require("datasets", extra="train")
     started = time.time()

@@ -173,6 +173,7 @@ class Monitor(TrainerCallback):
         self.history: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.stopped_by: list[GateResult] = []
+        self.weights_changed: bool | None = None  # set by the recipe after training (the post-condition)
         self._kl_step = -1
 
     # -- measurements -------------------------------------------------------------------------

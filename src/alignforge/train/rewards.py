@@ -142,8 +142,8 @@ def judge_reward(
 ) -> list[float | None]:
     """The 0-10 rubric judge's score / 10. An answer that never parses is ``None`` (TRL skips it),
     never a made-up number."""
-    from alignforge.llm import resolve_llm
     from alignforge.judge import Judge
+    from alignforge.llm import resolve_llm
 
     judge = _JUDGES.get(judge_model)
     if judge is None:

@@ -1,4 +1,5 @@
-"""Shared plumbing for the recipes: devices, precision, models, tokenizers, LoRA, processes."""
+"""What a recipe loads and where: devices, precision, models, tokenizers, LoRA, the process rank, and the
+check that all of it can load here before anything does."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""What every recipe does around TRL: monitor set-up, resume, final gates, the saved model and run card."""
+"""The steps every recipe shares around TRL: monitor set-up, training with resume (and the weights'
+checksum before and after), then the final gates, the saved model and the run card."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -10,17 +12,32 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.errors import GateFailure
-from alignforge.train._runtime import is_main_process, world_size
+from alignforge.train._loading import is_main_process, world_size
 from alignforge.train.gates import GateResult, gates_for
 from alignforge.train.monitors import Monitor, write_metrics
 
-__all__ = ["RunResult", "finish", "last_checkpoint", "make_monitor", "set_report_env", "train_resuming"]
+__all__ = [
+    "RecipeResult",
+    "finish",
+    "last_checkpoint",
+    "make_monitor",
+    "set_report_env",
+    "train_resuming",
+    "weights_checksum",
+]
 
 RUN_CARD = "run_card.json"
 
 
 @dataclass
-class RunResult:
+class RecipeResult:
+    """What a recipe hands its stage (:mod:`alignforge.train.stage` turns it into the StageSummary).
+
+    ``steps``: optimizer steps of the saved model (RAFT: over every cycle); ``resumed_steps``: those
+    an earlier run had done (a checkpoint or finished cycles); ``weights_changed``: the trainable
+    parameters' checksum differs between the start of the stage and its end.
+    """
+
     stage: str
     output_dir: Path
     metrics: dict[str, Any]
@@ -29,6 +46,11 @@ class RunResult:
     stopped_early: bool = False
     resumed_from: str | None = None
     checkpoints: list[str] = field(default_factory=list)
+    steps: int = 0
+    resumed_steps: int = 0
+    weights_changed: bool = False
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -47,20 +69,58 @@ def set_report_env(cfg: Any) -> None:
 
 
 def last_checkpoint(cfg: Any) -> str | None:
-    """The newest ``checkpoint-N`` under the output dir when ``training.resume`` is on."""
+    """The newest complete ``checkpoint-N`` under the output dir when ``training.resume`` is on.
+
+    A checkpoint is complete once its ``trainer_state.json`` is written (transformers writes it after
+    the weights, optimizer and RNG state); a run killed while saving leaves a newer, partial folder,
+    which is passed over (the resumed run writes it again when it reaches that step).
+    """
     if not cfg.training["resume"] or not cfg.output_dir.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
+    found = []
+    for p in cfg.output_dir.glob("checkpoint-*"):
+        step = p.name.rpartition("-")[2]
+        if p.is_dir() and step.isdigit() and (p / "trainer_state.json").is_file():
+            found.append((int(step), p))
+    return str(max(found)[1]) if found else None
 
-    return get_last_checkpoint(str(cfg.output_dir))
+
+def weights_checksum(model: Any, *, trainable_only: bool = True) -> str:
+    """A checksum of the trainable parameters (all of them in full fine-tuning, the adapters with LoRA;
+    every parameter with ``trainable_only=False``).
+
+    Per parameter, in name order: its float64 sum and sum of squares, reduced where the parameter
+    lives in chunks of 16M values (no copy of the weights to the host, memory flat).
+    """
+    import torch
+
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+            if trainable_only and not p.requires_grad:
+                continue
+            total = squares = 0.0
+            for chunk in p.detach().reshape(-1).split(1 << 24):
+                d = chunk.to(torch.float64)
+                total += float(d.sum())
+                squares += float((d * d).sum())
+            h.update(f"{name}:{total!r}:{squares!r};".encode())
+    return h.hexdigest()
 
 
 def train_resuming(trainer: Any, cfg: Any, monitor: Monitor) -> str | None:
-    """``trainer.train()``, resuming from the newest checkpoint (and its monitor state) when there is one."""
+    """``trainer.train()``, resuming from the newest checkpoint (and its monitor state) when there is one.
+
+    The trainable weights are checksummed as the trainer built them (the base model, fresh adapters)
+    and after training (a resumed run loads its checkpoint in between); ``monitor.weights_changed``
+    says whether they differ, the post-condition of a finished training stage.
+    """
     resume = last_checkpoint(cfg)
     if resume:
         monitor.restore(resume)
+    before = weights_checksum(trainer.model)
     trainer.train(resume_from_checkpoint=resume)
+    monitor.weights_changed = weights_checksum(trainer.model) != before
     return resume
 
 
@@ -103,16 +163,26 @@ def finish(
     resumed_from: str | None = None,
     started: float | None = None,
     extra: dict[str, Any] | None = None,
-) -> RunResult:
-    """Save the final model, write ``training_metrics.json`` and the run card, apply the gates."""
+    steps: int | None = None,
+    resumed_steps: int = 0,
+    drop_reasons: dict[str, int] | None = None,
+) -> RecipeResult:
+    """Save the final model, write ``training_metrics.json`` and the run card, apply the gates.
+
+    ``steps`` defaults to the trainer's global step; a recipe without one trainer (RAFT) gives it.
+    """
     out = cfg.output_dir
     stopped = bool(monitor.stopped_by)
     if trainer is not None:
         trainer.save_model(str(out))
         state = trainer.state
         stopped = stopped or (state.max_steps > 0 and state.global_step < state.max_steps)
+        if steps is None:
+            steps = int(state.global_step)
+        if resumed_from:
+            resumed_steps = _checkpoint_step(resumed_from)
     results = monitor.check()
-    result = RunResult(
+    result = RecipeResult(
         stage=cfg.stage,
         output_dir=out,
         metrics=dict(monitor.metrics),
@@ -121,6 +191,11 @@ def finish(
         stopped_early=stopped,
         resumed_from=resumed_from,
         checkpoints=sorted(str(p) for p in out.glob("checkpoint-*") if p.is_dir()),
+        steps=steps or 0,
+        resumed_steps=resumed_steps,
+        weights_changed=bool(monitor.weights_changed),
+        drop_reasons=dict(drop_reasons or {}),
+        extra=dict(extra or {}),
     )
     if is_main_process():
         step = trainer.state.global_step if trainer is not None else None
@@ -140,8 +215,14 @@ def finish(
     return result
 
 
+def _checkpoint_step(path: str) -> int:
+    """``.../checkpoint-12`` -> 12."""
+    tail = Path(path).name.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 def _run_card(
-    cfg: Any, result: RunResult, data: dict[str, Any], started: float | None, extra: dict[str, Any]
+    cfg: Any, result: RecipeResult, data: dict[str, Any], started: float | None, extra: dict[str, Any]
 ) -> None:
     import torch
     import transformers
@@ -168,6 +249,8 @@ def _run_card(
         "on_fail": cfg.constraints["on_fail"],
         "warnings": result.warnings,
         "checkpoints": result.checkpoints,
+        "steps": result.steps,
+        "weights_changed": result.weights_changed,
         "wall_s": round(time.time() - started, 2) if started else None,
         **extra,
     }

@@ -4,7 +4,8 @@ Sections (the seed's, as written): ``model.checkpoints`` (folders, ``local`` for
 or backend specs such as ``openai:<model>``), ``data.prompts`` (a full task file, or a prompts file
 with ``data.tests``), ``benchmark.samples_per_problem`` and ``benchmark.k_values`` (plus
 ``temperature``, ``max_tokens``, ``limit``), ``verifier.type`` / ``dataset_type`` / ``timeout``.
-Every checkpoint is scored by :func:`score_checkpoint` into its own folder; one ``report.json``
+Every checkpoint is scored by :func:`score_checkpoint` (the ``evaluate.checkpoint`` stage: a finished
+checkpoint's scores are reused) into its own folder; one ``report.json``
 holds pass@k per checkpoint. Missing checkpoints are reported all at once, before any work.
 """
 
@@ -186,8 +187,8 @@ def score_checkpoints(
     The tasks are read and checked once, before any checkpoint loads; each checkpoint's samples are
     cached in its folder, so a rerun repeats no finished generation.
     """
-    from alignforge.bench.checkpoint import score_checkpoint
-    from alignforge.bench.tasks import read_tasks
+    from alignforge.evaluate.checkpoint import score_checkpoint
+    from alignforge.evaluate.tasks import read_tasks
     from alignforge.io import write_jsonl
     from alignforge.verify.tasks import task_domain
 
@@ -221,9 +222,9 @@ def score_checkpoints(
         per[name] = {
             "model": spec,
             "dir": str(sub),
-            "pass_at_k": {f"pass@{k}": r["overall"][f"pass@{k}"] for k in cfg.k_values},
-            "statuses": r["statuses"],
-            "failed_generations": r["failed_generations"],
+            "pass_at_k": {f"pass@{k}": r.overall[f"pass@{k}"] for k in cfg.k_values},
+            "statuses": r.statuses,
+            "failed_generations": r.failed_generations,
         }
     report = {
         "config": cfg.source,
