@@ -69,12 +69,13 @@ def test_gate_failures_are_dropped_with_reasons(tmp_path):
     )
     assert s.passed == 0 and s.dropped == 3
     d = rows(tmp_path / "pairs.dropped.jsonl")
-    assert set(d[0]["metadata"]["drop_reasons"]) == {
-        "chosen_score_below_threshold",
-        "rejected_score_above_threshold",
-        "gap_below_threshold",
-    }
-    assert s.reasons["gap_below_threshold"] == 3
+    assert d[0]["metadata"]["drop_reasons"] == [
+        {"reason": "chosen_score_below_threshold", "detail": {"score": 7.0, "threshold": 9.0}},
+        {"reason": "rejected_score_above_threshold", "detail": {"score": 7.0, "threshold": 6.0}},
+        {"reason": "gap_below_threshold", "detail": {"gap": 0.0, "threshold": 3.0}},
+    ]
+    assert s.gate_failures["gap_below_threshold"] == 3  # every failed gate counted
+    assert s.drop_reasons == {"chosen_score_below_threshold": 3}  # each dropped pair once, by its first
     assert not (tmp_path / "pairs.jsonl").exists() or rows(tmp_path / "pairs.jsonl") == []
 
 
@@ -97,7 +98,8 @@ def test_parse_failed_scores_never_become_numbers(tmp_path):
     assert s.passed == 0 and len(out) == 2
     m = out[0]["metadata"]
     assert "chosen_score" not in m and m["judge_status"]["chosen"] == "parse_failed"
-    assert "chosen_judge_parse_failed" in m["drop_reasons"] and m["gates_passed"] is False
+    assert "chosen_judge_parse_failed" in [r["reason"] for r in m["drop_reasons"]]
+    assert m["gates_passed"] is False and s.dropped == 0  # keep_all: marked in the output, not dropped
 
 
 def test_resume_after_kill_repeats_nothing_finished(tmp_path):
@@ -256,4 +258,6 @@ def test_code_prompts_are_decided_by_the_sandbox_not_the_judge(tmp_path, chosen_
     assert meta["rejected_verdict"] == "failed"
     assert (s.passed == 1) is kept
     if not kept:
-        assert "chosen_failed_verification" in meta["drop_reasons"]
+        assert {"reason": "chosen_failed_verification", "detail": {"verdict": "failed"}} in meta[
+            "drop_reasons"
+        ]

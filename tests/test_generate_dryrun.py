@@ -158,6 +158,7 @@ def test_sft_and_kto_dry_runs_after_a_partial_run(server, tmp_path, capsys):
     generate_kto_data(tmp_path / "p.jsonl", kto, progress=False, **kw)
     e = generate_kto_data(tmp_path / "p.jsonl", kto, dry_run=True, **kw).estimate
     assert (e["resumed"], e["requests"], e["cached"]) == (6, 0, 0)
-    (tmp_path / "kto.scored.jsonl").unlink()
+    kto.unlink()  # the scored rows (kept and left out by the balance) are gone; the cache is not
+    (tmp_path / "kto.dropped.jsonl").unlink(missing_ok=True)
     e = generate_kto_data(tmp_path / "p.jsonl", kto, dry_run=True, **kw).estimate
     assert (e["resumed"], e["cached"], e["requests"]) == (0, 6, 6)  # answers cached, judge calls counted

@@ -209,7 +209,7 @@ def test_failures_file_keeps_only_what_still_fails(tmp_path, capsys):
         assert r.code == 0, r.err
         assert sorted(f["candidate_id"] for f in _rows(failures)) == ["p1#0", "p2#0"]
         r = run_cli(capsys, *args)  # p1 succeeds now, p2 fails again
-        assert r.code == 0 and "LLM failures 1" in r.out
+        assert r.code == 0 and f"failed 1 ({failures})" in r.out
         [left] = _rows(failures)
         assert left["candidate_id"] == "p2#0" and "server" in left["error"]
         assert sorted(row["metadata"]["prompt_id"] for row in _rows(tmp_path / "pairs.jsonl")) == [

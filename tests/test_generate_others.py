@@ -59,9 +59,11 @@ def test_rlvr_code_references_pass_their_tests_in_the_sandbox_and_wrong_ones_are
     out = rows(tmp_path / "c.jsonl")
     assert s.written == 3 and s.dropped == 2
     assert all(3 <= len(r["tests"]) <= 5 and r["entry_point"] in r["prompt"] for r in out)
-    reasons = {r["prompt"]: r["metadata"]["drop_reason"] for r in rows(tmp_path / "c.dropped.jsonl")}
-    assert reasons["Write `double(x)` (buggy reference)."].startswith("reference_failed_tests")
-    assert reasons["Write `double(x)` (two tests)."].startswith("tests_not_3_to_5")
+    reasons = {r["prompt"]: r["metadata"]["drop_reasons"] for r in rows(tmp_path / "c.dropped.jsonl")}
+    assert reasons["Write `double(x)` (buggy reference)."] == [
+        {"reason": "reference_failed_tests", "detail": "failed"}
+    ]
+    assert reasons["Write `double(x)` (two tests)."] == [{"reason": "tests_not_3_to_5", "detail": 2}]
     with pytest.raises(ConfigError, match="does not fit"):
         generate_rlvr_data(None, tmp_path / "x.jsonl", "math", "tests")
 

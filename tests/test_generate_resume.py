@@ -140,7 +140,7 @@ def test_generate_dpo_sigkill_then_rerun(tmp_path: Path) -> None:
         assert set(ids) == {f"p{i}#0" for i in range(n)}
         assert {r["metadata"]["prompt_id"] for r in drops} == {f"p{i}" for i in range(n) if i % 4 == 1}
         assert all(r["metadata"]["gates_passed"] for r in rows)
-        assert f"resumed: {len(before)} candidates were already in the output files" in rerun.stdout
+        assert f"resumed: {len(before)} rows were already done and were skipped" in rerun.stdout
         assert "model openai:m: " in rerun.stdout  # per-model usage in the summary
     finally:
         srv.stop()
@@ -189,6 +189,6 @@ def test_judge_sigkill_then_rerun(tmp_path: Path) -> None:
             and r["metadata"]["pairwise"]["winner"] == "chosen"
             for r in rows
         )
-        assert f"({len(before)} already done)" in rerun.stdout
+        assert f"resumed: {len(before)} rows were already done and were skipped" in rerun.stdout
     finally:
         srv.stop()

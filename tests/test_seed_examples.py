@@ -331,7 +331,7 @@ def test_000_dpo_workflow_weak_signal_fails_and_says_why(monkeypatch: pytest.Mon
     assert "total_pairs: 1 (needs >= 1000)" in m.failures()
     dropped = [json.loads(x) for x in open("dpo_pairs.dropped.jsonl")]
     assert len(dropped) == 9  # 3 weak prompts x max_rounds 3
-    reasons = {r for row in dropped for r in row["metadata"]["drop_reasons"]}
+    reasons = {r["reason"] for row in dropped for r in row["metadata"]["drop_reasons"]}
     assert reasons == {
         "chosen_score_below_threshold",
         "rejected_score_above_threshold",

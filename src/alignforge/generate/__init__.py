@@ -1,15 +1,17 @@
 """Generators for post-training data: DPO pairs (five strategies), SFT, KTO, GRPO and RLVR tasks.
 
-Each writes JSONL through atomic appends, skips finished work on a rerun, sends failed LLM
-calls to ``<out>.failures.jsonl`` and rows failing a gate to ``<out>.dropped.jsonl`` with reasons.
+Each is a stage (:mod:`alignforge.stages`): ``generate_dpo_pairs(...)`` and the others build it and
+run it, and return the one :class:`~alignforge.stages.StageSummary`. Rows are appended atomically
+and a rerun skips finished work; failed LLM calls go to ``<out>.failures.jsonl`` and rows failing
+a gate to ``<out>.dropped.jsonl`` with ``metadata.drop_reasons``.
 """
 
-from alignforge.generate.dpo import DPOSummary, Thresholds, generate_dpo_pairs, pair_gate_reasons
+from alignforge.generate.dpo import DPOStage, Thresholds, generate_dpo_pairs, pair_gate_reasons
 from alignforge.generate.flaws import DEFAULT_MIX, FLAWS, flaw_sequence, parse_mix
-from alignforge.generate.grpo import GRPOSummary, generate_grpo_data
-from alignforge.generate.kto import KTOSummary, generate_kto_data
-from alignforge.generate.rlvr import RLVRSummary, generate_rlvr_data
-from alignforge.generate.sft import SFTSummary, generate_sft_data, load_taxonomy
+from alignforge.generate.grpo import GRPOStage, generate_grpo_data
+from alignforge.generate.kto import KTOStage, generate_kto_data, parse_share_band
+from alignforge.generate.rlvr import RLVRStage, generate_rlvr_data
+from alignforge.generate.sft import SFTStage, generate_sft_data, load_taxonomy
 
 __all__ = [
     "generate_dpo_pairs",
@@ -18,13 +20,14 @@ __all__ = [
     "generate_grpo_data",
     "generate_rlvr_data",
     "load_taxonomy",
-    "DPOSummary",
-    "SFTSummary",
-    "KTOSummary",
-    "GRPOSummary",
-    "RLVRSummary",
+    "DPOStage",
+    "SFTStage",
+    "KTOStage",
+    "GRPOStage",
+    "RLVRStage",
     "Thresholds",
     "pair_gate_reasons",
+    "parse_share_band",
     "FLAWS",
     "DEFAULT_MIX",
     "flaw_sequence",

@@ -8,9 +8,9 @@ from typing import Any
 from alignforge.generate._strategies import Candidate, GenContext, plan_requests
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
-from alignforge.stages import DryRun, Tracker
+from alignforge.stages import DryRun, Tracker, cost_text, estimate_lines
 
-__all__ = ["estimate_dpo"]
+__all__ = ["estimate_dpo", "estimate_lines_dpo"]
 
 
 def estimate_dpo(
@@ -56,3 +56,18 @@ def estimate_dpo(
         "max_candidates": room,
         "max_requests": room * rpc,
     }
+
+
+def estimate_lines_dpo(e: dict[str, Any]) -> list[str]:
+    """The dry run's summary lines: candidates and requests left, each role's estimate, what is done."""
+    head = (
+        f"dry run: {e['candidates']} candidates to try, {e['planned']} LLM requests ({e['requests']} to "
+        f"send, {e['cached']} answered from the cache; worst case {e['max_requests']} for "
+        f"{e['max_candidates']} candidates), estimated cost {cost_text(e['cost_usd'])}"
+    )
+    done = (
+        [f"   resumed: {e['resumed']} candidates ({e['passed']} passing pairs) are already written"]
+        if e["resumed"]
+        else []
+    )
+    return estimate_lines(head, e) + done

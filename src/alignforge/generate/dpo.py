@@ -11,31 +11,31 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from alignforge.errors import ConfigError
-from alignforge.generate._dpo_dryrun import estimate_dpo
+from alignforge.generate._dpo_dryrun import estimate_dpo, estimate_lines_dpo
 from alignforge.generate._inputs import PromptItem, load_prompts
+from alignforge.generate._stage import GeneratorStage, cache_for, run_generator
 from alignforge.generate._strategies import STRATEGIES, Candidate, GenContext, requests_per_candidate
 from alignforge.generate.flaws import FLAWS, flaw_sequence, parse_mix
 from alignforge.io import iter_jsonl
 from alignforge.judge.rubric import Judge
 from alignforge.llm.base import LLM
 from alignforge.llm.resolve import resolve_llms
-from alignforge.llm.runner import compact_failed
 from alignforge.stages import (
+    StageSummary,
     Tracker,
-    cost_text,
+    add_drop_reason,
+    compact_failures,
     done_ids,
-    estimate_lines,
     progress_bar,
+    reason_text,
     side_paths,
-    usage_lines,
 )
 
-__all__ = ["generate_dpo_pairs", "DPOSummary", "Thresholds", "pair_gate_reasons"]
+__all__ = ["generate_dpo_pairs", "DPOStage", "Thresholds", "pair_gate_reasons"]
 
 
 @dataclass(frozen=True)
@@ -43,76 +43,6 @@ class Thresholds:
     chosen: float = 9.0
     rejected: float = 6.0
     gap: float = 3.0
-
-
-@dataclass
-class DPOSummary:
-    """What a run did. ``output`` is the pairs file; the summary is also a path-like object for it
-    (``os.fspath(summary)``), so it can be passed where a path is read, as in the seeds'
-    ``validate_dpo_pairs(generate_dpo_pairs(...))``."""
-
-    target: int
-    passed: int = 0
-    candidates: int = 0
-    written: int = 0
-    dropped: int = 0
-    failed: int = 0
-    resumed: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    flaw_counts: dict[str, int] = field(default_factory=dict)
-    cost_usd: float = 0.0
-    requests: int = 0
-    cached: int = 0
-    stopped_because: str = ""
-    outputs: dict[str, str] = field(default_factory=dict)
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # per LLM name: requests, tokens, cost
-    estimate: dict[str, Any] | None = None
-
-    @property
-    def output(self) -> Path:
-        """The pairs file (``outputs["out"]``); after a dry run it may not exist yet."""
-        return Path(self.outputs["out"])
-
-    def __fspath__(self) -> str:
-        return self.outputs["out"]
-
-    def lines(self) -> list[str]:
-        if self.estimate is not None:
-            e = self.estimate
-            head = (
-                f"dry run: {e['candidates']} candidates to try, {e['planned']} LLM requests ({e['requests']} to "
-                f"send, {e['cached']} answered from the cache; worst case {e['max_requests']} for "
-                f"{e['max_candidates']} candidates), estimated cost {cost_text(e['cost_usd'])}"
-            )
-            done = (
-                [f"   resumed: {e['resumed']} candidates ({e['passed']} passing pairs) are already written"]
-                if e["resumed"]
-                else []
-            )
-            return estimate_lines(head, e) + done
-        rate = f"{self.passed / self.candidates:.0%}" if self.candidates else "-"
-        out = [
-            f"{self.passed}/{self.target} pairs passed the gates after {self.candidates} candidates "
-            f"(pass rate {rate}); stopped: {self.stopped_because}",
-            f"written {self.written} to {self.outputs.get('out')}, dropped {self.dropped} "
-            f"({self.outputs.get('dropped')}), LLM failures {self.failed} ({self.outputs.get('failures')})",
-            f"requests {self.requests} ({self.cached} from cache), cost ${self.cost_usd:.4f}",
-            *usage_lines(self.models),
-        ]
-        if self.resumed:
-            out.append(
-                f"resumed: {self.resumed} candidates were already in the output files and were skipped"
-            )
-        if self.reasons:
-            out.append(
-                "drop reasons: "
-                + ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items(), key=lambda x: -x[1]))
-            )
-        if self.flaw_counts:
-            out.append(
-                "flaws in passed pairs: " + ", ".join(f"{k}={v}" for k, v in sorted(self.flaw_counts.items()))
-            )
-        return out
 
 
 def _norm(text: str) -> str:
@@ -176,7 +106,7 @@ def _score(cands: list[Candidate], ctx: GenContext, *, strategy: str, confirm_fl
 
 def _verify(live: list[Candidate]) -> None:
     """Math answers and code tests decide correctness (recorded as chosen/rejected_verified)."""
-    from alignforge.generate._verify import code_correct_many, code_task, math_correct
+    from alignforge.verify import code_correct_many, code_task, math_correct
 
     jobs: list[tuple[Candidate, str, dict[str, Any]]] = []
     for c in live:
@@ -193,7 +123,30 @@ def _verify(live: list[Candidate]) -> None:
         c.extra[f"{side}_verdict"] = v["status"]
 
 
-def _row(c: Candidate, *, strategy: str, judge_name: str, reasons: list[str]) -> dict[str, Any]:
+def _detail(c: Candidate, th: Thresholds, reason: str) -> Any:
+    """What exactly failed, for ``metadata.drop_reasons``: the scores against the threshold, the verdict."""
+    cj, rj = c.chosen_judge, c.rejected_judge
+    cs, rs = (cj.score if cj else None), (rj.score if rj else None)
+    if reason == "chosen_score_below_threshold":
+        return {"score": cs, "threshold": th.chosen}
+    if reason == "rejected_score_above_threshold":
+        return {"score": rs, "threshold": th.rejected}
+    if reason == "gap_below_threshold":
+        return {"gap": round(cs - rs, 4) if cs is not None and rs is not None else None, "threshold": th.gap}
+    if reason.endswith("_judge_parse_failed") or reason.startswith(("chosen_judge_", "rejected_judge_")):
+        j = cj if reason.startswith("chosen") else rj
+        return {"status": j.status if j else "parse_failed"}
+    if reason == "chosen_failed_verification":
+        return {"verdict": c.extra.get("chosen_verdict", "failed")}
+    if reason in ("flaw_not_confirmed", "rejected_not_fluent", "flaw_check_parse_failed"):
+        fc = c.extra.get("flaw_check") or {}
+        return {"flaw": c.flaw, "rationale": fc.get("rationale", "")}
+    return None
+
+
+def _row(
+    c: Candidate, th: Thresholds, *, strategy: str, judge_name: str, reasons: list[str]
+) -> dict[str, Any]:
     conv = isinstance(c.item.prompt, list)
 
     def shape(text: str | None) -> Any:
@@ -211,15 +164,16 @@ def _row(c: Candidate, *, strategy: str, judge_name: str, reasons: list[str]) ->
     meta["rationale"] = {"chosen": cj.rationale if cj else "", "rejected": rj.rationale if rj else ""}
     meta["models"] = {"chosen": c.chosen_model, "rejected": c.rejected_model, "judge": judge_name}
     meta["gates_passed"] = not reasons
-    if reasons:
-        meta["drop_reasons"] = reasons
     meta.update(c.extra)
-    return {
+    row = {
         "prompt": c.item.prompt,
         "chosen": shape(c.chosen),
         "rejected": shape(c.rejected),
         "metadata": meta,
     }
+    for r in reasons:
+        add_drop_reason(row, r, _detail(c, th, r))
+    return row
 
 
 def _passed_state(path: os.PathLike[str], *, strict: bool = True) -> tuple[set[str], dict[str, int]]:
@@ -264,6 +218,222 @@ class _Settled:
         return cid in self.done or str(cid).rpartition("#")[0] in self.passed_prompts
 
 
+@dataclass
+class DPOStage(GeneratorStage):
+    """``generate dpo`` as a stage: the parameters of :func:`generate_dpo_pairs`, one ``execute()``."""
+
+    name = "generate.dpo"
+
+    input_file: str | os.PathLike[str]
+    output_file: str | os.PathLike[str]
+    chosen_threshold: float = 9.0
+    rejected_threshold: float = 6.0
+    gap_threshold: float = 3.0
+    strategy: str = "flaw"
+    model: str | LLM = "local"
+    weak_model: str | LLM | None = None
+    judge_model: str | LLM | None = None
+    n: int | None = None
+    max_candidates: int | None = None
+    max_rounds: int = 3
+    max_cost: float | None = None
+    flaw_mix: str | dict[str, float] | None = None
+    confirm_flaws: bool = True
+    keep_all: bool = False
+    batch_size: int = 8
+    max_tokens: int = 256
+    judge_max_tokens: int = 96
+    temperature: float = 0.3
+    low_temperature: float = 0.3
+    high_temperature: float = 1.2
+    best_of: int = 4
+    cache: str | os.PathLike[str] | None = "auto"
+    llm_options: dict[str, Any] | None = None
+    weak_options: dict[str, Any] | None = None
+    judge_options: dict[str, Any] | None = None
+    progress: bool = True
+    dry_run: bool = False
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if self.strategy == "strong-weak" and self.weak_model is None:
+            raise ConfigError(
+                "strategy strong-weak needs a weak model: --weak-model (e.g. openai:gpt-4o-mini)"
+            )
+        if self.weak_options and self.weak_model is None:
+            raise ConfigError("weak-model options (--weak-option) need a weak model (--weak-model)")
+        if self.judge_options and self.judge_model is None:
+            raise ConfigError(
+                "judge options (--judge-option) need a judge model (--judge-model); the default judge is "
+                "--model, set with --option"
+            )
+        parse_mix(self.flaw_mix)  # a bad mix is refused before anything runs
+
+    def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
+        return {"prompts": self.input_file}
+
+    def execute(self) -> StageSummary:
+        th = Thresholds(self.chosen_threshold, self.rejected_threshold, self.gap_threshold)
+        items: list[PromptItem] = load_prompts(self.input_file, limit=self.limit)
+        target = len(items) if self.n is None else self.n
+        if target > len(items):
+            raise ConfigError(
+                f"--n {target} is more than the {len(items)} prompts in {self.input_file} (one pair per prompt)"
+            )
+        paths = side_paths(self.output_file)
+        strategy, confirm = self.strategy, self.confirm_flaws
+        summary = self.summary(
+            target=target, passed=0, candidates=0, flaw_counts={}, gate_failures={}, stopped_because=""
+        )
+        cache_path = cache_for(paths.out, self.cache)
+        done = done_ids(paths.out, paths.dropped, repair=not self.dry_run)
+        passed_prompts, flaw_counts = _passed_state(paths.out, strict=not self.dry_run)
+        flaws = (
+            flaw_sequence(parse_mix(self.flaw_mix), len(items) * self.max_rounds)
+            if strategy == "flaw"
+            else []
+        )
+        queue = _queue(items, self.max_rounds, flaws)
+        params: dict[str, Any] = {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "low_temperature": self.low_temperature,
+            "high_temperature": self.high_temperature,
+            "best_of": self.best_of,
+        }
+        if self.dry_run:
+            summary.estimate = estimate_dpo(
+                queue,
+                done,
+                passed_prompts,
+                target=target,
+                max_candidates=self.max_candidates,
+                rpc=requests_per_candidate(strategy, best_of=self.best_of, confirm_flaws=confirm),
+                cache=cache_path,
+                strategy=strategy,
+                confirm_flaws=confirm,
+                models={
+                    "model": (self.model, self.llm_options),
+                    "weak": (self.weak_model, self.weak_options),
+                    "judge": (self.judge_model, self.judge_options),
+                },
+                judge_max_tokens=self.judge_max_tokens,
+                params=params,
+            )
+            summary.resumed = len(done)
+            summary.notes = estimate_lines_dpo(summary.estimate)
+            return summary
+        llm, jllm, weak, budget = resolve_llms(
+            self.model,
+            self.llm_options,
+            judge=(self.judge_model, self.judge_options),
+            weak=(self.weak_model, self.weak_options),
+            cache=cache_path,
+            max_cost=self.max_cost,
+        )
+        tracker = Tracker(target=target)
+        judge = Judge(jllm, max_tokens=self.judge_max_tokens, on_usage=tracker.recorder(jllm.name))
+        ctx = GenContext(
+            llm=llm,
+            judge=judge,
+            tracker=tracker,
+            weak_llm=weak,
+            model_name=_name(self.model),
+            weak_name=_name(self.weak_model) if self.weak_model else None,
+            **params,
+        )
+        summary.resumed = len(done)
+        tracker.passed, tracker.done = len(passed_prompts), len(done)
+        finished = set(done)
+        stopped = "every prompt was tried max_rounds times"
+        out_w, drop_w, fail_w = paths.writers()
+        try:
+            with progress_bar(tracker, f"dpo/{strategy}", enabled=self.progress) as update:
+                pos = 0
+                while True:
+                    if tracker.passed >= target:
+                        stopped = f"reached the target of {target} pairs"
+                        break
+                    if self.max_candidates is not None and tracker.done >= self.max_candidates:
+                        stopped = f"candidate budget of {self.max_candidates} used"
+                        break
+                    if budget is not None and budget.stopped:
+                        stopped = f"cost budget ${self.max_cost} reached (${budget.spent_usd:.4f} spent)"
+                        break
+                    chunk: list[Candidate] = []
+                    size = min(self.batch_size, target - tracker.passed)
+                    if self.max_candidates is not None:
+                        size = min(size, self.max_candidates - tracker.done)
+                    while pos < len(queue) and len(chunk) < size:
+                        c = queue[pos]
+                        pos += 1
+                        if c.cid not in done and c.item.id not in passed_prompts:
+                            chunk.append(c)
+                    if not chunk:
+                        break
+                    STRATEGIES[strategy](chunk, ctx)
+                    _score(chunk, ctx, strategy=strategy, confirm_flaws=confirm)
+                    for c in chunk:
+                        if c.error is not None:
+                            fail_w.write({"candidate_id": c.cid, "prompt_id": c.item.id, "error": c.error})
+                            summary.failed += 1
+                            continue
+                        reasons = pair_gate_reasons(c, th, strategy=strategy, confirm_flaws=confirm)
+                        row = _row(c, th, strategy=strategy, judge_name=judge.name, reasons=reasons)
+                        tracker.done += 1
+                        if not reasons:
+                            tracker.passed += 1
+                            passed_prompts.add(c.item.id)
+                            if c.flaw:
+                                flaw_counts[c.flaw] = flaw_counts.get(c.flaw, 0) + 1
+                            out_w.write(row)
+                            summary.written += 1
+                        else:
+                            for r in reasons:
+                                tracker.drop(r)
+                            if self.keep_all:  # kept and marked (gates_passed: false), not dropped
+                                out_w.write(row)
+                                summary.written += 1
+                            else:
+                                drop_w.write(row)
+                                summary.drop(reasons[0])
+                        finished.add(c.cid)
+                    update()
+        finally:
+            for w in (out_w, drop_w, fail_w):
+                w.close()
+        tracker.fill(summary)
+        summary.figures.update(
+            passed=tracker.passed,
+            candidates=tracker.done,
+            flaw_counts=flaw_counts,
+            gate_failures=dict(tracker.reasons),
+            stopped_because=stopped,
+            complete=not stopped.startswith("cost budget"),
+        )
+        summary.notes = _notes(summary)
+        compact_failures(paths.failures, _Settled(finished, passed_prompts), id_field="candidate_id")
+        return summary
+
+
+def _notes(s: StageSummary) -> list[str]:
+    """DPO's own summary lines: the quota, why it stopped, which gates failed, the flaws that passed."""
+    rate = f"{s.passed / s.candidates:.0%}" if s.candidates else "-"
+    out = [
+        f"   {s.passed}/{s.target} pairs passed the gates after {s.candidates} candidates "
+        f"(pass rate {rate}); stopped: {s.stopped_because}"
+    ]
+    if s.gate_failures:
+        out.append("   gates failed (a pair may fail several): " + reason_text(s.gate_failures))
+    if s.flaw_counts:
+        out.append(
+            "   flaws in passed pairs: " + ", ".join(f"{k}={v}" for k, v in sorted(s.flaw_counts.items()))
+        )
+    return out
+
+
 def generate_dpo_pairs(
     input_file: str | os.PathLike[str],
     output_file: str | os.PathLike[str],
@@ -296,7 +466,7 @@ def generate_dpo_pairs(
     progress: bool = True,
     dry_run: bool = False,
     limit: int | None = None,
-) -> DPOSummary:
+) -> StageSummary:
     """Generate DPO pairs from the prompts in ``input_file`` (or an SFT file) into ``output_file``.
 
     ``n`` pairs must pass the gates (chosen >= ``chosen_threshold``, rejected <= ``rejected_threshold``,
@@ -307,143 +477,10 @@ def generate_dpo_pairs(
     ``llm_options``, ``weak_options`` and ``judge_options`` are backend options (``{"price": [2.5, 10]}``)
     for ``model``, ``weak_model`` and ``judge_model`` given as specs. ``dry_run`` calls nothing and
     returns the estimate of what is left to do (see :mod:`alignforge.stages.dryrun`).
+
+    Returns the stage's :class:`~alignforge.stages.StageSummary` (path-like for the pairs file); its
+    figures: ``target``, ``passed``, ``candidates``, ``flaw_counts``, ``gate_failures`` (every failed
+    gate counted; ``drop_reasons`` counts each dropped pair once, by its first reason) and
+    ``stopped_because``.
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    th = Thresholds(chosen_threshold, rejected_threshold, gap_threshold)
-    mix = parse_mix(flaw_mix)
-    items: list[PromptItem] = load_prompts(input_file, limit=limit)
-    target = len(items) if n is None else n
-    if target > len(items):
-        raise ConfigError(
-            f"--n {target} is more than the {len(items)} prompts in {input_file} (one pair per prompt)"
-        )
-    if strategy == "strong-weak" and weak_model is None:
-        raise ConfigError("strategy strong-weak needs a weak model: --weak-model (e.g. openai:gpt-4o-mini)")
-    if weak_options and weak_model is None:
-        raise ConfigError("weak-model options (--weak-option) need a weak model (--weak-model)")
-    if judge_options and judge_model is None:
-        raise ConfigError(
-            "judge options (--judge-option) need a judge model (--judge-model); the default judge is "
-            "--model, set with --option"
-        )
-    paths = side_paths(output_file)
-    summary = DPOSummary(target=target, outputs={k: str(v) for k, v in vars(paths).items()})
-    rpc = requests_per_candidate(strategy, best_of=best_of, confirm_flaws=confirm_flaws)
-    cache_path = f"{paths.out.with_suffix('')}.cache.sqlite" if cache == "auto" else cache
-    done = done_ids(paths.out, paths.dropped, repair=not dry_run)
-    passed_prompts, flaw_counts = _passed_state(paths.out, strict=not dry_run)
-    flaws = flaw_sequence(mix, len(items) * max_rounds) if strategy == "flaw" else []
-    queue = _queue(items, max_rounds, flaws)
-    params: dict[str, Any] = {
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "low_temperature": low_temperature,
-        "high_temperature": high_temperature,
-        "best_of": best_of,
-    }
-    if dry_run:
-        summary.estimate = estimate_dpo(
-            queue,
-            done,
-            passed_prompts,
-            target=target,
-            max_candidates=max_candidates,
-            rpc=rpc,
-            cache=cache_path,
-            strategy=strategy,
-            confirm_flaws=confirm_flaws,
-            models={
-                "model": (model, llm_options),
-                "weak": (weak_model, weak_options),
-                "judge": (judge_model, judge_options),
-            },
-            judge_max_tokens=judge_max_tokens,
-            params=params,
-        )
-        return summary
-    llm, jllm, weak, budget = resolve_llms(
-        model,
-        llm_options,
-        judge=(judge_model, judge_options),
-        weak=(weak_model, weak_options),
-        cache=cache_path,
-        max_cost=max_cost,
-    )
-    tracker = Tracker(target=target)
-    judge = Judge(jllm, max_tokens=judge_max_tokens, on_usage=tracker.recorder(jllm.name))
-    ctx = GenContext(
-        llm=llm,
-        judge=judge,
-        tracker=tracker,
-        weak_llm=weak,
-        model_name=_name(model),
-        weak_name=_name(weak_model) if weak_model else None,
-        **params,
-    )
-    summary.resumed = len(done)
-    tracker.passed, tracker.done = len(passed_prompts), len(done)
-    finished = set(done)
-    stopped = "every prompt was tried max_rounds times"
-    out_w, drop_w, fail_w = paths.writers()
-    try:
-        with progress_bar(tracker, f"dpo/{strategy}", enabled=progress) as update:
-            pos = 0
-            while True:
-                if tracker.passed >= target:
-                    stopped = f"reached the target of {target} pairs"
-                    break
-                if max_candidates is not None and tracker.done >= max_candidates:
-                    stopped = f"candidate budget of {max_candidates} used"
-                    break
-                if budget is not None and budget.stopped:
-                    stopped = f"cost budget ${max_cost} reached (${budget.spent_usd:.4f} spent)"
-                    break
-                chunk: list[Candidate] = []
-                size = min(batch_size, target - tracker.passed)
-                if max_candidates is not None:
-                    size = min(size, max_candidates - tracker.done)
-                while pos < len(queue) and len(chunk) < size:
-                    c = queue[pos]
-                    pos += 1
-                    if c.cid not in done and c.item.id not in passed_prompts:
-                        chunk.append(c)
-                if not chunk:
-                    break
-                STRATEGIES[strategy](chunk, ctx)
-                _score(chunk, ctx, strategy=strategy, confirm_flaws=confirm_flaws)
-                for c in chunk:
-                    if c.error is not None:
-                        fail_w.write({"candidate_id": c.cid, "prompt_id": c.item.id, "error": c.error})
-                        summary.failed += 1
-                        continue
-                    reasons = pair_gate_reasons(c, th, strategy=strategy, confirm_flaws=confirm_flaws)
-                    row = _row(c, strategy=strategy, judge_name=judge.name, reasons=reasons)
-                    tracker.done += 1
-                    summary.candidates += 1
-                    if not reasons:
-                        tracker.passed += 1
-                        passed_prompts.add(c.item.id)
-                        if c.flaw:
-                            flaw_counts[c.flaw] = flaw_counts.get(c.flaw, 0) + 1
-                        out_w.write(row)
-                        summary.written += 1
-                    else:
-                        for r in reasons:
-                            tracker.drop(r)
-                        (out_w if keep_all else drop_w).write(row)
-                        summary.written += int(keep_all)
-                        summary.dropped += int(not keep_all)
-                    finished.add(c.cid)
-                update()
-    finally:
-        for w in (out_w, drop_w, fail_w):
-            w.close()
-    summary.passed = tracker.passed
-    summary.candidates = tracker.done
-    summary.reasons, summary.flaw_counts = dict(tracker.reasons), flaw_counts
-    summary.cost_usd, summary.requests, summary.cached = tracker.cost_usd, tracker.requests, tracker.cached
-    summary.models = tracker.models_dict()
-    summary.stopped_because = stopped
-    compact_failed(paths.failures, _Settled(finished, passed_prompts), id_field="candidate_id")
-    return summary
+    return run_generator(DPOStage(**locals()), dry_run=dry_run)

@@ -1,4 +1,7 @@
-"""The six flaw categories, their target mix, and a deterministic sampler that hits the mix.
+"""Planning flaws for ``generate dpo --strategy flaw``: parse a mix, and a deterministic sampler that hits it.
+
+The categories and the target mix are the one flaw taxonomy in :mod:`alignforge.flaws` (``check``
+measures files against the same mix).
 
 Candidate ``k`` always gets the same flaw (smooth weighted round-robin over the mix), so a
 resumed run asks for exactly the same rewrites and the request cache answers them.
@@ -7,66 +10,14 @@ resumed run asks for exactly the same rewrites and the request cache answers the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from alignforge.errors import ConfigError
+from alignforge.flaws import FLAW_MIX, FLAWS, Flaw
 
 __all__ = ["Flaw", "FLAWS", "DEFAULT_MIX", "parse_mix", "flaw_sequence", "flaw_for", "mix_report"]
 
 
-@dataclass(frozen=True, slots=True)
-class Flaw:
-    name: str
-    description: str  # what the judge checks for
-    instruction: str  # how the rewrite introduces it
-
-
-FLAWS: dict[str, Flaw] = {
-    f.name: f
-    for f in (
-        Flaw(
-            "oversimplified",
-            "it reduces the answer to a simplistic version that drops important nuance or conditions",
-            "Oversimplify it: keep the main idea but drop the important caveats, conditions and nuance, "
-            "so it sounds confident yet is too simple to be fully right.",
-        ),
-        Flaw(
-            "risky_advice",
-            "it recommends something unsafe, reckless or harmful without warning",
-            "Make the advice subtly risky: recommend a more aggressive or careless course of action and leave "
-            "out the safety warnings, while still sounding helpful.",
-        ),
-        Flaw(
-            "incomplete",
-            "it leaves out a key part of what the request asked for",
-            "Make it incomplete: answer only part of the request and silently leave out one key step or part.",
-        ),
-        Flaw(
-            "hallucinated",
-            "it states made-up facts, numbers, names or sources as if true",
-            "Add one or two plausible but made-up specifics (a wrong number, date, name or source) stated as fact.",
-        ),
-        Flaw(
-            "irrelevant",
-            "it drifts to an adjacent topic instead of answering what was asked",
-            "Make it drift: answer a closely related but different question than the one asked.",
-        ),
-        Flaw(
-            "overconfident",
-            "it claims certainty where the answer is uncertain or depends on circumstances",
-            "Make it overconfident: remove all hedging and uncertainty, state everything as guaranteed and absolute.",
-        ),
-    )
-}
-
-DEFAULT_MIX: dict[str, float] = {
-    "oversimplified": 0.25,
-    "risky_advice": 0.20,
-    "incomplete": 0.20,
-    "hallucinated": 0.15,
-    "irrelevant": 0.10,
-    "overconfident": 0.10,
-}
+DEFAULT_MIX = FLAW_MIX  # the target mix, under the name generate has always exported
 
 
 def parse_mix(spec: str | Mapping[str, float] | None) -> dict[str, float]:

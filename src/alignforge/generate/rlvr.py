@@ -3,54 +3,29 @@
 No LLM is needed. Every task is checked before it is written: a math answer must pass the
 math verifier when stated plainly, a code task's reference solution must pass all of its
 3-5 tests in the sandbox. Tasks that fail go to ``<out>.dropped.jsonl`` with the reason.
+
+Tasks are checked and written a chunk at a time, in the order they are made; a rerun keeps the
+rows already written that are still what this run would write (the same tasks, in the same order)
+and checks only the rest, so a killed run resumes at its row.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.generate._code_tasks import CODE_FAMILIES, make_code_task
 from alignforge.generate._math_tasks import INSTRUCTION, MATH_GENERATORS, format_number
-from alignforge.io import DataError, iter_jsonl, write_jsonl
-from alignforge.stages import short_hash, side_paths
+from alignforge.generate._stage import GeneratorStage, run_generator
+from alignforge.io import DataError, JsonlWriter, iter_jsonl, write_jsonl
+from alignforge.stages import StageSummary, add_drop_reason, drop_reasons_of, short_hash, side_paths
 
-__all__ = ["generate_rlvr_data", "RLVRSummary", "VERIFICATION_TYPES"]
+__all__ = ["generate_rlvr_data", "RLVRStage", "VERIFICATION_TYPES"]
 
 VERIFICATION_TYPES = {"math": ("math", "exact"), "code": ("tests", "code", "mbpp")}
-
-
-@dataclass
-class RLVRSummary:
-    """What a run wrote. ``output`` is the tasks file; the summary is also a path-like object for it
-    (``os.fspath(summary)``), so the seeds' ``assess_rlvr_verifiability(generate_rlvr_data(...))`` reads it."""
-
-    written: int = 0
-    dropped: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    by_source: dict[str, int] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def output(self) -> Path:
-        """The tasks file (``outputs["out"]``)."""
-        return Path(self.outputs["out"])
-
-    def __fspath__(self) -> str:
-        return self.outputs["out"]
-
-    def lines(self) -> list[str]:
-        out = [
-            f"wrote {self.written} tasks to {self.outputs.get('out')} "
-            f"({', '.join(f'{k}={v}' for k, v in sorted(self.by_source.items()))}); dropped {self.dropped}"
-        ]
-        if self.reasons:
-            out.append("drop reasons: " + ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items())))
-        return out
 
 
 def _specs(input_file: str | os.PathLike[str] | None, domain: str, n: int, seed: int) -> list[dict[str, Any]]:
@@ -171,20 +146,20 @@ def _code_rows(spec: dict[str, Any], vtype: str, path: Any) -> list[dict[str, An
     return rows
 
 
-def _check(rows: list[dict[str, Any]], domain: str, timeout_s: float) -> dict[str, str]:
-    """task_id -> why the task is not verifiable (missing: it is)."""
-    bad: dict[str, str] = {}
+def _check(rows: list[dict[str, Any]], domain: str, timeout_s: float) -> dict[str, tuple[str, Any]]:
+    """task_id -> (why the task is not verifiable, the detail); missing: it is."""
+    bad: dict[str, tuple[str, Any]] = {}
     if domain == "math":
         from alignforge.verify import verify_math
 
         for r in rows:
             v = verify_math(f"The answer is {r['answer']}.", r["answer"])
             if not v.passed:
-                bad[r["task_id"]] = f"answer_not_verifiable: {v.detail}"
+                bad[r["task_id"]] = ("answer_not_verifiable", v.detail)
         return bad
     for r in rows:
         if not 3 <= len(r["tests"]) <= 5:
-            bad[r["task_id"]] = f"tests_not_3_to_5: {len(r['tests'])}"
+            bad[r["task_id"]] = ("tests_not_3_to_5", len(r["tests"]))
     todo = [r for r in rows if r["task_id"] not in bad]
     if todo:
         from alignforge.verify import verify_completions
@@ -200,8 +175,124 @@ def _check(rows: list[dict[str, Any]], domain: str, timeout_s: float) -> dict[st
         ]
         for verdict in verify_completions(tasks, comps, timeout_s=timeout_s):
             if not verdict["passed"]:
-                bad[verdict["task_id"]] = f"reference_failed_tests: {verdict['status']}"
+                bad[verdict["task_id"]] = ("reference_failed_tests", verdict["status"])
     return bad
+
+
+# Tasks checked (and written) at a time: a math check is a parse, a code check a sandbox run.
+CHUNK = {"math": 256, "code": 16}
+
+
+def _as_made(row: dict[str, Any]) -> dict[str, Any]:
+    """A written row as it was made, before the check marked it (``reference_passed``, drop reasons)."""
+    meta = {k: v for k, v in row.get("metadata", {}).items() if k not in ("reference_passed", "drop_reasons")}
+    return {**row, "metadata": meta}
+
+
+@dataclass
+class RLVRStage(GeneratorStage):
+    """``generate rlvr`` as a stage: the parameters of :func:`generate_rlvr_data`, one ``execute()``."""
+
+    name = "generate.rlvr"
+
+    input_file: str | os.PathLike[str] | None
+    output_file: str | os.PathLike[str]
+    domain: str = "math"
+    verification_type: str | None = None
+    n: int = 100
+    seed: int = 0
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.domain not in VERIFICATION_TYPES:
+            raise ConfigError(f"RLVR domain must be one of {sorted(VERIFICATION_TYPES)}, got {self.domain!r}")
+        vtype = self.verification_type or VERIFICATION_TYPES[self.domain][0]
+        if vtype not in VERIFICATION_TYPES[self.domain]:
+            raise ConfigError(
+                f"verification type {vtype!r} does not fit domain {self.domain!r}: use one of "
+                f"{VERIFICATION_TYPES[self.domain]}"
+            )
+        self.verification_type = vtype
+
+    def params(self) -> dict[str, Any]:
+        p = super().params()
+        if self.input_file is not None:  # the specs say how many tasks and from which seed
+            del p["n"], p["seed"]
+        return p
+
+    def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
+        return {"specs": self.input_file}
+
+    def outputs(self) -> dict[str, str | os.PathLike[str]]:
+        paths = side_paths(self.output_file)  # no LLM, no failures file
+        return {"out": paths.out, "dropped": paths.dropped}
+
+    def execute(self) -> StageSummary:
+        assert self.verification_type is not None
+        paths = side_paths(self.output_file)
+        make = _math_rows if self.domain == "math" else _code_rows
+        rows: list[dict[str, Any]] = []
+        for spec in _specs(self.input_file, self.domain, self.n, self.seed):
+            rows.extend(make(spec, self.verification_type, self.input_file))
+        summary = self.summary(by_source={})
+        bad: dict[str, tuple[str, Any]] = {}
+        start = self._resume(rows, bad)
+        summary.resumed = start
+        seen = {r["task_id"] for r in rows[:start]}
+        size = CHUNK[self.domain]
+        with JsonlWriter(paths.out) as out_w, JsonlWriter(paths.dropped) as drop_w:
+            for lo in range(start, len(rows), size):
+                chunk = rows[lo : lo + size]
+                bad.update(_check([r for r in chunk if r["task_id"] not in bad], self.domain, self.timeout_s))
+                for r in chunk:
+                    tid = r["task_id"]
+                    reason = bad.get(tid) or (("duplicate_task", {"task_id": tid}) if tid in seen else None)
+                    seen.add(tid)
+                    if reason:
+                        drop_w.write(add_drop_reason(r, *reason))
+                        summary.drop(reason[0])
+                        continue
+                    r["metadata"]["reference_passed"] = True
+                    out_w.write(r)
+                    summary.written += 1
+        for r in rows:
+            if r["metadata"].get("reference_passed"):
+                src = r["metadata"].get("generator") or r["metadata"].get("family") or "input"
+                summary.by_source[src] = summary.by_source.get(src, 0) + 1
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.by_source.items()))
+        summary.notes = [f"   tasks in {paths.out.name}: {sum(summary.by_source.values())} ({counts})"]
+        return summary
+
+    def _resume(self, rows: list[dict[str, Any]], bad: dict[str, tuple[str, Any]]) -> int:
+        """How many of ``rows`` are already written as this run would write them (in order, across the
+        two files); anything after that is cut, so the run continues from there. Fills ``bad`` with
+        the verdicts of the dropped ones, so a later duplicate of a task gets its task's reason."""
+        paths = side_paths(self.output_file)
+        written = [
+            [row for _, row in iter_jsonl(p)] if p.exists() and p.stat().st_size else []
+            for p in (paths.out, paths.dropped)
+        ]
+        pos = [0, 0]
+        k = 0
+        for k, row in enumerate(rows):  # noqa: B007 (k: how many matched when the loop stops)
+            for side in (0, 1):
+                have = written[side]
+                if pos[side] < len(have) and _as_made(have[pos[side]]) == row:
+                    reasons = drop_reasons_of(have[pos[side]])
+                    if side == 0:
+                        row["metadata"]["reference_passed"] = True
+                    elif reasons and reasons[0]["reason"] != "duplicate_task":
+                        bad.setdefault(row["task_id"], (reasons[0]["reason"], reasons[0]["detail"]))
+                    pos[side] += 1
+                    break
+            else:
+                break
+        else:
+            k = len(rows)
+        for side, p in enumerate((paths.out, paths.dropped)):
+            if pos[side] < len(written[side]):  # rows this run would not write here: start over from k
+                write_jsonl(p, written[side][: pos[side]])
+        return k
 
 
 def generate_rlvr_data(
@@ -213,45 +304,13 @@ def generate_rlvr_data(
     n: int = 100,
     seed: int = 0,
     timeout_s: float = 5.0,
-) -> RLVRSummary:
+) -> StageSummary:
     """Write verifiable RLVR tasks for ``domain`` (``math`` or ``code``) to ``output_file``.
 
     ``input_file`` may hold generator specs (``{"generator": "percent", "count": 20, "seed": 1}`` for
     math, ``{"family": "caesar", "count": 5}`` for code), ready tasks to check (math: ``prompt`` +
     ``answer``; code: ``prompt``, ``tests``, ``entry_point``, ``reference_solution``), or be ``None``
-    for ``n`` tasks spread evenly over the built-in generators.
+    for ``n`` tasks spread evenly over the built-in generators. Returns the stage's
+    :class:`~alignforge.stages.StageSummary` (path-like for the tasks file; figure ``by_source``).
     """
-    if domain not in VERIFICATION_TYPES:
-        raise ConfigError(f"RLVR domain must be one of {sorted(VERIFICATION_TYPES)}, got {domain!r}")
-    vtype = verification_type or VERIFICATION_TYPES[domain][0]
-    if vtype not in VERIFICATION_TYPES[domain]:
-        raise ConfigError(
-            f"verification type {vtype!r} does not fit domain {domain!r}: use one of "
-            f"{VERIFICATION_TYPES[domain]}"
-        )
-    paths = side_paths(output_file)
-    make = _math_rows if domain == "math" else _code_rows
-    rows: list[dict[str, Any]] = []
-    for spec in _specs(input_file, domain, n, seed):
-        rows.extend(make(spec, vtype, input_file))
-    summary = RLVRSummary(outputs={k: str(v) for k, v in vars(paths).items()})
-    seen: set[str] = set()
-    bad = _check(rows, domain, timeout_s)
-    kept, dropped = [], []
-    for r in rows:
-        reason = bad.get(r["task_id"]) or ("duplicate_task" if r["task_id"] in seen else None)
-        seen.add(r["task_id"])
-        if reason:
-            dropped.append({**r, "metadata": {**r["metadata"], "drop_reason": reason}})
-            key = reason.split(":", 1)[0]
-            summary.reasons[key] = summary.reasons.get(key, 0) + 1
-            continue
-        r["metadata"]["reference_passed"] = True
-        src = r["metadata"].get("generator") or r["metadata"].get("family") or "input"
-        summary.by_source[src] = summary.by_source.get(src, 0) + 1
-        kept.append(r)
-    summary.written = write_jsonl(paths.out, kept)
-    summary.dropped = len(dropped)
-    if dropped:
-        write_jsonl(paths.dropped, dropped)
-    return summary
+    return run_generator(RLVRStage(**locals()), dry_run=False)

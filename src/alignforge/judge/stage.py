@@ -90,8 +90,8 @@ class JudgeStage(Stage):
             "retries": self.retries,
         }
 
-    def finished_record(self) -> StageRecord | None:
-        rec = super().finished_record()
+    def finished_record(self, fp: str | None = None) -> StageRecord | None:
+        rec = super().finished_record(fp)
         if rec is None:
             return None
         summary = rec.summary
