@@ -135,6 +135,11 @@ def _get_llm(f: Any, tmp: Path) -> None:
     assert callable(llm.generate) and (tmp / "c.sqlite").exists()
 
 
+def _sandbox_pool(c: Any, tmp: Path) -> None:
+    with c(1) as pool:
+        assert pool.info["isolation"] in ("process", "bwrap")
+
+
 def _resolve_llm(f: Any, tmp: Path) -> None:
     opts = {"base_url": "http://127.0.0.1:9/v1", "api_key": "unused"}
     llm = f("openai:gpt-4o-mini", cache=tmp / "r.sqlite", options=opts)
@@ -263,6 +268,7 @@ CALLS: dict[str, Callable[[Any, Path], None]] = {
     "alignforge.verify:RLVRPytestVerifier": _pytest_verifier,
     "alignforge.verify:MathVerdict": lambda c, t: c(True, "passed", "4", "4").reward == 1.0,
     "alignforge.verify:VerdictCache": lambda c, t: c(t / "v.sqlite").get("nope") is None,
+    "alignforge.verify:SandboxPool": _sandbox_pool,
     "alignforge.verify:Verifiability": _verifiability,
     "alignforge.verify:assess_rlvr_verifiability": _assess_rlvr_verifiability,
     "alignforge.verify:calibrate": _calibrate,

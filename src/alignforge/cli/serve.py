@@ -54,7 +54,7 @@ def serve(
     """
     from alignforge.errors import ConfigError
     from alignforge.llm import get_llm
-    from alignforge.llm._options import parse_cli_options
+    from alignforge.llm import parse_cli_options
     from alignforge.llm.serve import make_server
 
     llm = get_llm(spec, **parse_cli_options(options))

@@ -92,7 +92,6 @@ def resolve_benchmark_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path:
     return Path(benchmark_dir).expanduser() if benchmark_dir is not None else default_benchmark_dir()
 
 
-_resolve_dir = resolve_benchmark_dir  # the old private name, still read by alignforge.quality._decontam
 
 
 def _is_user_file(name: str) -> bool:
@@ -113,7 +112,7 @@ def load_benchmark(
             "file with question/answer fields"
         )
     count = 0
-    for item in entry.loader(_resolve_dir(benchmark_dir)):
+    for item in entry.loader(resolve_benchmark_dir(benchmark_dir)):
         count += 1
         yield item
     if count == 0:
@@ -127,7 +126,7 @@ def benchmark_files(name: str, *, benchmark_dir: str | os.PathLike[str] | None =
     entry = _REGISTRY.get(name.lower())
     if entry is None:
         return []
-    root = _resolve_dir(benchmark_dir)
+    root = resolve_benchmark_dir(benchmark_dir)
     found = [_find(root, name.lower(), f) for f in entry.files]
     if not any(found):
         found.append(_hub_cache(root, name.lower()))

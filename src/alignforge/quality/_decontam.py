@@ -121,14 +121,14 @@ def report_figures(report_path: str | os.PathLike[str], data: str | os.PathLike[
 
 def start_scan(against: Sequence[str], benchmark_dir: Any) -> Any:
     """A :class:`~alignforge.curate.decontam.StreamScan` over ``against`` (the index is cached on disk)."""
-    from alignforge.curate._index import build_index
+    from alignforge.curate import build_index
     from alignforge.curate.decontam import StreamScan
 
     return StreamScan(build_index(parse_names(against), benchmark_dir=benchmark_dir))
 
 
 def scan_figures(scan: Any, against: Sequence[str], benchmark_dir: Any) -> dict[str, Any]:
-    from alignforge.curate.benchmarks import _resolve_dir
+    from alignforge.curate import resolve_benchmark_dir
 
     t = scan.tally.figures()
     return {
@@ -139,7 +139,7 @@ def scan_figures(scan: Any, against: Sequence[str], benchmark_dir: Any) -> dict[
         "decontamination_source": {
             "method": "scan",
             "against": list(against),
-            "benchmark_dir": str(_resolve_dir(benchmark_dir)),
+            "benchmark_dir": str(resolve_benchmark_dir(benchmark_dir)),
             "n": scan.index.n,
             "rows": t["rows"],
             "contaminated_first_lines": scan.tally.first_lines[:20],

@@ -128,8 +128,7 @@ def _sandbox() -> tuple[Any, Any]:
     if not _SANDBOX:
         import atexit
 
-        from alignforge.verify._pool import SandboxPool
-        from alignforge.verify.engine import VerdictCache
+        from alignforge.verify import SandboxPool, VerdictCache
 
         pool = SandboxPool(None)
         atexit.register(pool.close)

@@ -27,6 +27,7 @@ __all__ = [
     "MBPPVerifier",
     "MathVerdict",
     "RLVRPytestVerifier",
+    "SandboxPool",
     "VerdictCache",
     "VerdictStatus",
     "Verifiability",
@@ -62,6 +63,7 @@ _WHERE = {
     "verify_exact": "math",
     "verify_math": "math",
     "VerdictStatus": "math",  # alignforge.records.VerdictStatus, which math.py makes its verdicts with
+    "SandboxPool": "_pool",
     "VerdictCache": "engine",
     "verify_completions": "engine",
     "Verifiability": "calibration",

@@ -28,7 +28,7 @@ def sandbox_pool(task_map: Mapping[str, Any], workers: int | None, isolation: st
     """
     if not any(t["domain"] == "code" for t in task_map.values()):
         return None
-    from alignforge.verify._pool import SandboxPool
+    from alignforge.verify import SandboxPool
 
     pool = SandboxPool(workers, isolation=isolation)
     if pool.fallback:
