@@ -194,21 +194,29 @@ def grpo_cmd(input_file: str, output_file: str, reward: str) -> None:
 
 
 @generate_group.command("rlvr")
-@click.option("--domain", required=True, type=click.Choice(["math", "code"]))
+@click.option("--domain", type=click.Choice(["math", "code", "finance", "general"]), help="[default: math]")
+@click.option(
+    "--mix", default=None, help="Instead of --domain: math/code/finance/general shares, e.g. 40/30/20/10."
+)
 @_OUT
 @click.option(
     "--input", "input_file", type=_FILE, help="Generator specs or tasks to check (default: built-in)."
 )
-@click.option("--verification-type", default=None, help="math: math|exact; code: tests (default by domain).")
+@click.option(
+    "--verification-type",
+    default=None,
+    help="math: math|exact; code: tests; general: short_answer|choice (default by domain; general: both).",
+)
 @click.option("--n", default=100, type=click.IntRange(1), help="Tasks without --input.")
 @click.option("--seed", default=0, type=int)
 def rlvr_cmd(**kw: Any) -> None:
-    """RLVR tasks: procedural math with exact answers, or code tasks whose reference passes 3-5 tests in the sandbox.
+    """RLVR tasks whose reference is checked: math, code (3-5 tests in the sandbox), finance, general.
 
     \b
     Example:
       alignforge generate rlvr --domain math --n 200 --out math_tasks.jsonl
-      alignforge generate rlvr --domain code --n 50 --out code_tasks.jsonl
+      alignforge generate rlvr --domain finance --n 50 --out finance_tasks.jsonl
+      alignforge generate rlvr --mix 40/30/20/10 --n 1000 --out rlvr_tasks.jsonl
     """
     from alignforge.generate import generate_rlvr_data
 

@@ -1,8 +1,10 @@
-"""RLVR tasks with verifiable rewards: procedural math with exact answers, code with sandbox-checked tests.
+"""RLVR tasks with verifiable rewards: math, code, finance and general, each checked before it is written.
 
-No LLM is needed. Every task is checked before it is written: a math answer must pass the
-math verifier when stated plainly, a code task's reference solution must pass all of its
-3-5 tests in the sandbox. Tasks that fail go to ``<out>.dropped.jsonl`` with the reason.
+No LLM is needed. Math: procedural questions with exact answers. Code: functions whose reference
+solution must pass all of its 3-5 tests in the sandbox. Finance and general: templates whose
+reference answer, stated plainly, must pass the task's own verifier (``metadata.verifier``; see
+docs/rlvr_domains.md). ``mix`` (``"40/30/20/10"``) splits ``n`` over the four domains. Tasks that
+fail go to ``<out>.dropped.jsonl`` with the reason.
 
 Tasks are checked and written a chunk at a time, in the order they are made; a rerun keeps the
 rows already written that are still what this run would write (the same tasks, in the same order)
@@ -12,175 +14,17 @@ and checks only the rest, so a killed run resumes at its row.
 from __future__ import annotations
 
 import os
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from alignforge.errors import ConfigError
-from alignforge.generate._code_tasks import CODE_FAMILIES, make_code_task
-from alignforge.generate._math_tasks import INSTRUCTION, MATH_GENERATORS, format_number
+from alignforge.generate._rlvr_rows import VERIFICATION_TYPES, check, chunks, make_rows, specs
 from alignforge.generate._stage import GeneratorStage, run_generator
-from alignforge.io import DataError, JsonlWriter, iter_jsonl, write_jsonl
-from alignforge.stages import StageSummary, add_drop_reason, drop_reasons_of, short_hash, side_paths
+from alignforge.generate.mix import MIX_DOMAINS, parse_mix, plan_mix
+from alignforge.io import JsonlWriter, iter_jsonl, write_jsonl
+from alignforge.stages import StageSummary, add_drop_reason, drop_reasons_of, side_paths
 
 __all__ = ["generate_rlvr_data", "RLVRStage", "VERIFICATION_TYPES"]
-
-VERIFICATION_TYPES = {"math": ("math", "exact"), "code": ("tests", "code", "mbpp")}
-
-
-def _specs(input_file: str | os.PathLike[str] | None, domain: str, n: int, seed: int) -> list[dict[str, Any]]:
-    """Generator specs and given tasks from the input file, or ``n`` tasks spread over every generator."""
-    if input_file is not None:
-        rows = []
-        for line, row in iter_jsonl(input_file):
-            if not isinstance(row, dict):
-                raise DataError(input_file, line, "expected a JSON object")
-            rows.append({**row, "_line": line})
-        return rows
-    names = sorted(MATH_GENERATORS if domain == "math" else CODE_FAMILIES)
-    counts = {k: n // len(names) + (1 if i < n % len(names) else 0) for i, k in enumerate(names)}
-    key = "generator" if domain == "math" else "family"
-    return [{key: k, "count": c, "seed": seed} for k, c in counts.items() if c]
-
-
-def _math_rows(spec: dict[str, Any], vtype: str, path: Any) -> list[dict[str, Any]]:
-    if "prompt" in spec:
-        if "answer" not in spec:
-            raise DataError(
-                path, spec["_line"], "field 'answer': is missing (a math task needs its exact answer)"
-            )
-        tid = str(spec.get("task_id") or f"math/{short_hash(spec['prompt'])}")
-        return [
-            {
-                "task_id": tid,
-                "prompt": spec["prompt"],
-                "answer": str(spec["answer"]),
-                "domain": "math",
-                "verification_type": vtype,
-                "metadata": {"source": "input"},
-            }
-        ]
-    gen = spec.get("generator")
-    if gen not in MATH_GENERATORS:
-        raise DataError(
-            path,
-            spec.get("_line"),
-            f"field 'generator': expected one of {sorted(MATH_GENERATORS)}, got {gen!r}",
-        )
-    rng = random.Random(f"{gen}:{spec.get('seed', 0)}")
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    want = int(spec.get("count", 1))
-    for _ in range(want * 5):  # small parameter spaces repeat; draw again rather than write a duplicate
-        if len(rows) >= want:
-            break
-        question, value = MATH_GENERATORS[gen](rng)
-        answer = format_number(value)
-        prompt = f"{question} {INSTRUCTION}"
-        if prompt in seen:
-            continue
-        seen.add(prompt)
-        rows.append(
-            {
-                "task_id": f"math/{gen}/{short_hash(prompt)}",
-                "prompt": prompt,
-                "answer": answer,
-                "domain": "math",
-                "verification_type": vtype,
-                "metadata": {"generator": gen, "seed": spec.get("seed", 0)},
-            }
-        )
-    return rows
-
-
-def _code_rows(spec: dict[str, Any], vtype: str, path: Any) -> list[dict[str, Any]]:
-    if "prompt" in spec:
-        ref = spec.get("reference_solution") or spec.get("code") or spec.get("canonical_solution")
-        if not ref or not spec.get("tests") or not spec.get("entry_point"):
-            raise DataError(
-                path,
-                spec["_line"],
-                "a code task needs prompt, tests, entry_point and reference_solution",
-                field="tests",
-            )
-        tid = str(spec.get("task_id") or f"code/{short_hash(spec['prompt'])}")
-        return [
-            {
-                "task_id": tid,
-                "prompt": spec["prompt"],
-                "entry_point": spec["entry_point"],
-                "tests": list(spec["tests"]),
-                "domain": "code",
-                "verification_type": vtype,
-                "metadata": {"source": "input", "reference_solution": ref},
-            }
-        ]
-    fam = spec.get("family")
-    if fam not in CODE_FAMILIES:
-        raise DataError(
-            path, spec.get("_line"), f"field 'family': expected one of {sorted(CODE_FAMILIES)}, got {fam!r}"
-        )
-    rng = random.Random(f"{fam}:{spec.get('seed', 0)}")
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    want = int(spec.get("count", 1))
-    for _ in range(want * 5):
-        if len(rows) >= want:
-            break
-        t = make_code_task(fam, rng)
-        prompt = f"{t.prompt}\nFor example:\n{t.tests[0]}"
-        if prompt + repr(t.tests) in seen:
-            continue
-        seen.add(prompt + repr(t.tests))
-        rows.append(
-            {
-                "task_id": f"code/{fam}/{short_hash(prompt, t.tests)}",
-                "prompt": prompt,
-                "entry_point": t.entry_point,
-                "tests": t.tests,
-                "domain": "code",
-                "verification_type": vtype,
-                "metadata": {"family": fam, "reference_solution": t.reference},
-            }
-        )
-    return rows
-
-
-def _check(rows: list[dict[str, Any]], domain: str, timeout_s: float) -> dict[str, tuple[str, Any]]:
-    """task_id -> (why the task is not verifiable, the detail); missing: it is."""
-    bad: dict[str, tuple[str, Any]] = {}
-    if domain == "math":
-        from alignforge.verify import verify_math
-
-        for r in rows:
-            v = verify_math(f"The answer is {r['answer']}.", r["answer"])
-            if not v.passed:
-                bad[r["task_id"]] = ("answer_not_verifiable", v.detail)
-        return bad
-    for r in rows:
-        if not 3 <= len(r["tests"]) <= 5:
-            bad[r["task_id"]] = ("tests_not_3_to_5", len(r["tests"]))
-    todo = [r for r in rows if r["task_id"] not in bad]
-    if todo:
-        from alignforge.verify import verify_completions
-
-        tasks = {r["task_id"]: {k: v for k, v in r.items() if k != "metadata"} for r in todo}
-        comps = [
-            {
-                "task_id": r["task_id"],
-                "completion": r["metadata"]["reference_solution"],
-                "completion_style": "full",
-            }
-            for r in todo
-        ]
-        for verdict in verify_completions(tasks, comps, timeout_s=timeout_s):
-            if not verdict["passed"]:
-                bad[verdict["task_id"]] = ("reference_failed_tests", verdict["status"])
-    return bad
-
-
-# Tasks checked (and written) at a time: a math check is a parse, a code check a sandbox run.
-CHUNK = {"math": 256, "code": 16}
 
 
 def _as_made(row: dict[str, Any]) -> dict[str, Any]:
@@ -197,22 +41,37 @@ class RLVRStage(GeneratorStage):
 
     input_file: str | os.PathLike[str] | None
     output_file: str | os.PathLike[str]
-    domain: str = "math"
+    domain: str | None = None
     verification_type: str | None = None
     n: int = 100
     seed: int = 0
     timeout_s: float = 5.0
+    mix: str | None = None
 
     def __post_init__(self) -> None:
+        if self.mix is not None:
+            if self.domain is not None:
+                raise ConfigError(f"give a domain ({self.domain!r}) or a mix ({self.mix!r}), not both")
+            if self.verification_type is not None or self.input_file is not None:
+                raise ConfigError(
+                    "a mix plans the built-in generators of each domain with its default verification "
+                    "type: give --input / --verification-type with --domain instead"
+                )
+            self.mix = "/".join(str(v) for v in parse_mix(self.mix).values())  # one spelling per mix
+            return
+        self.domain = self.domain or "math"
         if self.domain not in VERIFICATION_TYPES:
             raise ConfigError(f"RLVR domain must be one of {sorted(VERIFICATION_TYPES)}, got {self.domain!r}")
-        vtype = self.verification_type or VERIFICATION_TYPES[self.domain][0]
-        if vtype not in VERIFICATION_TYPES[self.domain]:
+        if self.verification_type is None and self.domain != "general":  # general: each task its own
+            self.verification_type = VERIFICATION_TYPES[self.domain][0]
+        if (
+            self.verification_type is not None
+            and self.verification_type not in VERIFICATION_TYPES[self.domain]
+        ):
             raise ConfigError(
-                f"verification type {vtype!r} does not fit domain {self.domain!r}: use one of "
+                f"verification type {self.verification_type!r} does not fit domain {self.domain!r}: use one of "
                 f"{VERIFICATION_TYPES[self.domain]}"
             )
-        self.verification_type = vtype
 
     def params(self) -> dict[str, Any]:
         p = super().params()
@@ -227,23 +86,28 @@ class RLVRStage(GeneratorStage):
         paths = side_paths(self.output_file)  # no LLM, no failures file
         return {"out": paths.out, "dropped": paths.dropped}
 
+    def _plan(self) -> list[tuple[str, str | None, int]]:
+        """(domain, verification type, tasks) in the order the rows are made: math, code, finance, general."""
+        if self.mix is None:
+            assert self.domain is not None
+            return [(self.domain, self.verification_type, self.n)]
+        counts = plan_mix(self.n, self.mix)
+        return [(d, None if d == "general" else VERIFICATION_TYPES[d][0], counts[d]) for d in MIX_DOMAINS]
+
     def execute(self) -> StageSummary:
-        assert self.verification_type is not None
         paths = side_paths(self.output_file)
-        make = _math_rows if self.domain == "math" else _code_rows
         rows: list[dict[str, Any]] = []
-        for spec in _specs(self.input_file, self.domain, self.n, self.seed):
-            rows.extend(make(spec, self.verification_type, self.input_file))
-        summary = self.summary(by_source={})
+        for domain, vtype, n in self._plan():
+            for spec in specs(self.input_file, domain, vtype, n, self.seed):
+                rows.extend(make_rows(domain, spec, vtype, self.input_file))
+        summary = self.summary(by_source={}, by_domain={})
         bad: dict[str, tuple[str, Any]] = {}
         start = self._resume(rows, bad)
         summary.resumed = start
         seen = {r["task_id"] for r in rows[:start]}
-        size = CHUNK[self.domain]
         with JsonlWriter(paths.out) as out_w, JsonlWriter(paths.dropped) as drop_w:
-            for lo in range(start, len(rows), size):
-                chunk = rows[lo : lo + size]
-                bad.update(_check([r for r in chunk if r["task_id"] not in bad], self.domain, self.timeout_s))
+            for chunk in chunks(rows, start):
+                bad.update(check([r for r in chunk if r["task_id"] not in bad], self.timeout_s))
                 for r in chunk:
                     tid = r["task_id"]
                     reason = bad.get(tid) or (("duplicate_task", {"task_id": tid}) if tid in seen else None)
@@ -259,8 +123,15 @@ class RLVRStage(GeneratorStage):
             if r["metadata"].get("reference_passed"):
                 src = r["metadata"].get("generator") or r["metadata"].get("family") or "input"
                 summary.by_source[src] = summary.by_source.get(src, 0) + 1
+                summary.by_domain[r["domain"]] = summary.by_domain.get(r["domain"], 0) + 1
         counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.by_source.items()))
         summary.notes = [f"   tasks in {paths.out.name}: {sum(summary.by_source.values())} ({counts})"]
+        if self.mix is not None:
+            planned = plan_mix(self.n, self.mix)
+            summary.notes.append(
+                f"   mix {self.mix} (math/code/finance/general): "
+                + ", ".join(f"{d}={summary.by_domain.get(d, 0)} of {planned[d]}" for d in MIX_DOMAINS)
+            )
         return summary
 
     def _resume(self, rows: list[dict[str, Any]], bad: dict[str, tuple[str, Any]]) -> int:
@@ -298,19 +169,26 @@ class RLVRStage(GeneratorStage):
 def generate_rlvr_data(
     input_file: str | os.PathLike[str] | None,
     output_file: str | os.PathLike[str],
-    domain: str = "math",
+    domain: str | None = None,
     verification_type: str | None = None,
     *,
     n: int = 100,
     seed: int = 0,
     timeout_s: float = 5.0,
+    mix: str | None = None,
 ) -> StageSummary:
-    """Write verifiable RLVR tasks for ``domain`` (``math`` or ``code``) to ``output_file``.
+    """Write verifiable RLVR tasks for ``domain`` (``math``, the default, ``code``, ``finance`` or
+    ``general``) to ``output_file``, or ``n`` tasks split over all four by ``mix`` (``"40/30/20/10"``:
+    math/code/finance/general, whole percentages; rows are written in that order).
 
     ``input_file`` may hold generator specs (``{"generator": "percent", "count": 20, "seed": 1}`` for
-    math, ``{"family": "caesar", "count": 5}`` for code), ready tasks to check (math: ``prompt`` +
-    ``answer``; code: ``prompt``, ``tests``, ``entry_point``, ``reference_solution``), or be ``None``
-    for ``n`` tasks spread evenly over the built-in generators. Returns the stage's
-    :class:`~alignforge.stages.StageSummary` (path-like for the tasks file; figure ``by_source``).
+    math, ``{"family": "caesar", "count": 5}`` for code, finance and general), ready tasks to check
+    (math: ``prompt`` + ``answer``; code: ``prompt``, ``tests``, ``entry_point``,
+    ``reference_solution``; finance: ``prompt``, ``answer``, ``metadata.verifier``; general:
+    ``prompt``, ``answer``, ``choices`` for multiple choice, ``metadata.verifier`` optional), or be
+    ``None`` for ``n`` tasks spread evenly over the built-in generators. A general task carries its
+    own verification type (``short_answer`` or ``choice``); naming one keeps only that type.
+    Returns the stage's :class:`~alignforge.stages.StageSummary` (path-like for the tasks file;
+    figures ``by_source`` and ``by_domain``).
     """
     return run_generator(RLVRStage(**locals()), dry_run=False)

@@ -1,4 +1,5 @@
-"""Verification for RLVR rewards: a sandbox reward hacks cannot fool, code and math verifiers, pass@k.
+"""Verification for RLVR rewards: a sandbox reward hacks cannot fool, code, math, finance and general
+verifiers, pass@k, calibration (false positives per domain).
 
 The stages: :class:`VerifyStage` (``verify_file``: completions in, verdicts out, resumable) and
 :class:`PrepareStage` (``prepare_dataset``: a benchmark into RLVR task files). Verdict outcomes
@@ -23,6 +24,8 @@ from typing import Any
 
 __all__ = [
     "CodeVerifier",
+    "FinanceSpec",
+    "GeneralSpec",
     "HumanEvalVerifier",
     "MBPPVerifier",
     "MathVerdict",
@@ -39,7 +42,9 @@ __all__ = [
     "code_task",
     "extract_answer",
     "find_reference",
+    "grade_task",
     "load_tasks",
+    "measure_false_positives",
     "math_correct",
     "pass_at_k",
     "pass_at_k_table",
@@ -49,6 +54,8 @@ __all__ = [
     "verify_completions",
     "verify_exact",
     "verify_file",
+    "verify_finance",
+    "verify_general",
     "verify_math",
 ]
 
@@ -81,6 +88,12 @@ _WHERE = {
     "code_correct_many": "answers",
     "code_task": "answers",
     "math_correct": "answers",
+    "FinanceSpec": "finance",
+    "verify_finance": "finance",
+    "GeneralSpec": "general",
+    "verify_general": "general",
+    "grade_task": "_domain_probes",
+    "measure_false_positives": "_domain_probes",
 }
 
 

@@ -133,7 +133,7 @@ def general_probes(task: Mapping[str, Any]) -> list[Probe]:
         a, o = spec.answer, _other(spec.answer)
         return [
             ("reference", "stated", f"The answer is {a}."),
-            ("reference", "bare", a.upper() if len(a) > 1 else a),
+            ("reference", "bare", a.upper() if len(a) > 1 and spec.match != "exact" else a),
             ("reference", "boxed", f"So we get \\boxed{{{a}}}"),
             ("wrong", "other_answer", f"The answer is {o}."),
             ("wrong", "empty", ""),

@@ -1,8 +1,10 @@
 """Verifier of the verifier: measured false-positive / false-negative rates and verifiability.
 
 For each task the reference solution must pass; built-in known-wrong variants and
-reward-hack probes must fail. Rates are reported by kind against the targets
-(false positives < 5 %, 0 hacks passing; verifiability math >= 95 %, code >= 90 %).
+reward-hack probes must fail. Rates are reported by kind and by domain against the targets
+(false positives < 5 % overall and in each domain, 0 hacks passing; verifiability math >= 95 %,
+code >= 90 %, finance >= 85 %, general >= 80 %). Finance and general tasks get their own probes
+(:mod:`alignforge.verify._domain_probes`): several reference forms, all of which must pass.
 The reference is found wherever the task keeps it (:func:`~alignforge.verify.tasks.find_reference`)
 and is always run: a task is verified only when its reference passes and every wrong and
 hack probe fails; a task with no reference is ``unverified_no_reference`` and counts against
@@ -191,6 +193,7 @@ def _run_probes(
 ) -> list[tuple[dict[str, Any], tuple[str, str, str]]]:
     """(verdict, (task_id, kind, probe name)) for every probe; the slow probes and the mutants with
     the short limit (a mutant that loops is killed by a time limit either way)."""
+    from alignforge.verify._domain_probes import finance_probes, general_probes
     from alignforge.verify.engine import verify_completions
 
     batches: dict[bool, tuple[list[dict[str, Any]], list[tuple[str, str, str]]]] = {
@@ -202,6 +205,10 @@ def _run_probes(
         t = task_map[tid]
         if t["domain"] == "code":
             probes = code_probes(t, slow=n < slow_probes, mutants=mutants)
+        elif t["domain"] == "finance":
+            probes = finance_probes(t)
+        elif t["domain"] == "general":
+            probes = general_probes(t)
         else:
             probes = math_probes(t)
         for kind, name, code in probes:
@@ -270,6 +277,7 @@ def calibrate(
     probe_passed: set[str] = set()
     fp_examples: list[dict[str, str]] = []
     survivors: list[dict[str, str]] = []
+    by_domain_fp: dict[str, dict[str, Any]] = {}
     for v, (tid, kind, name) in results:
         key = f"{kind}:{name}"
         p = by_probe.setdefault(key, {"kind": kind, "n": 0, "passed": 0, "statuses": {}})
@@ -279,12 +287,19 @@ def calibrate(
         if kind == "mutant":  # test-suite strength, not a verdict on the verifier
             if v["passed"] and len(survivors) < 20:
                 survivors.append({"task_id": tid, "mutant": name})
-        elif kind == "reference":
-            reference_passed[tid] = bool(v["passed"])
-        elif v["passed"]:
-            probe_passed.add(tid)
-            if len(fp_examples) < 20:
-                fp_examples.append({"task_id": tid, "probe": key})
+        elif kind == "reference":  # a task with several reference forms needs every one to pass
+            reference_passed[tid] = reference_passed.get(tid, True) and bool(v["passed"])
+        else:
+            d = by_domain_fp.setdefault(
+                str(task_map[tid]["domain"]), {"n": 0, "passed": 0, "hacks_passed": 0}
+            )
+            d["n"] += 1
+            d["passed"] += bool(v["passed"])
+            d["hacks_passed"] += bool(v["passed"]) and kind == "hack"
+            if v["passed"]:
+                probe_passed.add(tid)
+                if len(fp_examples) < 20:
+                    fp_examples.append({"task_id": tid, "probe": key})
     kinds: dict[str, dict[str, float]] = {}
     for kind in ("reference", "wrong", "hack"):
         n = sum(p["n"] for p in by_probe.values() if p["kind"] == kind)
@@ -303,6 +318,9 @@ def calibrate(
     }
     neg = kinds["wrong"]["n"] + kinds["hack"]["n"]
     fp_rate = (kinds["wrong"]["passed"] + kinds["hack"]["passed"]) / neg if neg else 0.0
+    for d in by_domain_fp.values():
+        d["rate"] = d["passed"] / d["n"] if d["n"] else 0.0
+        d["target"] = TARGETS["false_positive_rate"]
     status = {tid: _status(reference_passed.get(tid), tid in probe_passed) for tid in ids}
     domains = _verifiability(status, task_map)
     overall = {s: sum(1 for v in status.values() if v == s) for s in STATUSES}
@@ -310,10 +328,12 @@ def calibrate(
         fp_rate < TARGETS["false_positive_rate"]
         and kinds["hack"]["passed"] == 0
         and all(d["rate"] >= d["target"] for d in domains.values())
+        and all(d["rate"] < d["target"] for d in by_domain_fp.values())
     )
     return {
         "tasks": len(ids),
         "false_positive_rate": fp_rate,
+        "false_positive_rate_by_domain": dict(sorted(by_domain_fp.items())),
         "false_negative_rate": kinds["reference"]["rate"],
         "kinds": kinds,
         "probes": by_probe,
@@ -436,8 +456,14 @@ def format_report(r: dict[str, Any]) -> str:
         f"calibration over {r['tasks']} tasks",
         f"false-positive rate {r['false_positive_rate']:.2%} (target < 5%, hacks passing: "
         f"{r['kinds']['hack']['passed']}, target 0)",
-        f"false-negative rate {r['false_negative_rate']:.2%} (references that fail)",
     ]
+    for name, d in (r.get("false_positive_rate_by_domain") or {}).items():
+        mark = "ok" if d["rate"] < d["target"] else "ABOVE TARGET"
+        lines.append(
+            f"false-positive rate {name}: {d['rate']:.2%} of {d['n']} wrong and hack probes "
+            f"(target < {d['target']:.0%}, hacks passing: {d['hacks_passed']}) {mark}"
+        )
+    lines.append(f"false-negative rate {r['false_negative_rate']:.2%} (references that fail)")
     m = r.get("mutants") or {}
     if m.get("n"):
         lines.append(

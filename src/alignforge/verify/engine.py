@@ -18,7 +18,9 @@ from alignforge.verify.tasks import load_tasks
 
 __all__ = ["verify_completions", "VerdictCache", "ENGINE_VERSION"]
 
-ENGINE_VERSION = "2"  # 2: an assert on a false constant is a failing test (was dropped)
+# 2: an assert on a false constant is a failing test (was dropped)
+# 3: finance and general tasks graded by their own verifiers (metadata.verifier in the task key)
+ENGINE_VERSION = "3"
 
 
 class VerdictCache:
@@ -58,6 +60,21 @@ class VerdictCache:
                     "INSERT OR REPLACE INTO verdicts VALUES (?, ?)", (key, orjson.dumps(verdict))
                 )
                 self._db.commit()
+
+
+def grade_answer(task: dict[str, Any], completion: str) -> dict[str, Any]:
+    """Verdict fields for a task graded by its answer, by the task's ``domain``: finance and general by
+    their own verifiers (a general multiple-choice task never reaches math's letter matcher), anything
+    else by :func:`alignforge.verify.math.grade_in_process`. Module-level, so the process pool can
+    pickle it; imports happen in the worker."""
+    domain = task.get("domain")
+    if domain == "finance":
+        from alignforge.verify.finance import grade_in_process
+    elif domain == "general":
+        from alignforge.verify.general import grade_in_process
+    else:
+        from alignforge.verify.math import grade_in_process
+    return grade_in_process(task, completion)
 
 
 def _job_key(task: dict[str, Any], program: str, limits: tuple[Any, ...]) -> str:
@@ -114,8 +131,6 @@ class _Runner:
         return verdict
 
     def answer(self, task: dict[str, Any], completion: str) -> dict[str, Any]:
-        from alignforge.verify.math import grade_in_process
-
         if self.math_pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -123,7 +138,7 @@ class _Runner:
             self.math_pool = ProcessPoolExecutor(
                 self.pool.size if self.pool else 1, mp_context=multiprocessing.get_context("forkserver")
             )
-        fut = self.math_pool.submit(grade_in_process, task, completion)
+        fut = self.math_pool.submit(grade_answer, task, completion)
         try:
             return fut.result(timeout=self.math_timeout_s * 4 + 30)
         except Exception as exc:
@@ -154,8 +169,8 @@ def verify_completions(
 
     ``tasks`` is a JSONL path or a mapping task_id -> row; each completion is
     ``{"task_id", "completion", "sample_index"?, "completion_style"?}``. Code tasks run
-    in the sandbox pool (``pool`` or a new one with ``workers``); math and general
-    tasks are graded by answer. Timeouts are re-run once (``flaky`` marks a changed
+    in the sandbox pool (``pool`` or a new one with ``workers``); math, finance and
+    general tasks are graded by answer (:func:`grade_answer`). Timeouts are re-run once (``flaky`` marks a changed
     verdict); identical work is answered from ``cache`` (``cache_hit``).
     """
     from alignforge.io import DataError

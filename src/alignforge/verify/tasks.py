@@ -92,8 +92,28 @@ def entry_point_of(code: str, tests: Any) -> str | None:
     return None
 
 
+def _finance_spec() -> Any:
+    from alignforge.verify.finance import FinanceSpec
+
+    return FinanceSpec
+
+
+def _general_spec() -> Any:
+    from alignforge.verify.general import GeneralSpec
+
+    return GeneralSpec
+
+
+# Domains graded by a spec of their own (``answer`` + ``metadata.verifier``), checked when a task is loaded.
+_SPECS = {"finance": _finance_spec, "general": _general_spec}
+
+
 def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A task in the engine's shape: string ``task_id``, ``tests``, ``style`` (code) or ``answer``."""
+    """A task in the engine's shape: string ``task_id``, ``tests``, ``style`` (code) or ``answer``.
+
+    Finance and general tasks must carry a grading spec their verifier can read (``answer``,
+    ``metadata.verifier``, ``choices``); a bad one raises ``ValueError`` naming the field. The task's
+    ``_key`` covers what decides a verdict, ``metadata.verifier`` included."""
     if "task_id" not in row:
         raise ValueError("field 'task_id': is missing")
     task = dict(row)
@@ -115,21 +135,29 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
         if task["style"] == "humaneval" and not task.get("entry_point"):
             raise ValueError("field 'entry_point': is missing (a check(candidate) test needs it)")
     elif "answer" not in task:
-        raise ValueError("field 'tests': is missing (or give 'answer' for a math/general task)")
+        raise ValueError("field 'tests': is missing (or give 'answer' for a math/finance/general task)")
+    elif domain in _SPECS:  # the grading spec must read as the verifier reads it (FieldError names the field)
+        _SPECS[domain]().from_task(task)
     find_reference(task)  # a reference field of the wrong type is bad input, named here with its line
+    meta = task.get("metadata")
     blob = json.dumps(
         {
-            k: task.get(k)
-            for k in (
-                "prompt",
-                "tests",
-                "entry_point",
-                "test_setup_code",
-                "test_imports",
-                "answer",
-                "style",
-                "choices",
-            )
+            **{
+                k: task.get(k)
+                for k in (
+                    "prompt",
+                    "tests",
+                    "entry_point",
+                    "test_setup_code",
+                    "test_imports",
+                    "answer",
+                    "style",
+                    "choices",
+                    "domain",
+                )
+            },
+            # How the answer is graded (finance tolerances, general aliases): a changed spec is new work.
+            "verifier": meta.get("verifier") if isinstance(meta, Mapping) else None,
         },
         sort_keys=True,
         default=str,
