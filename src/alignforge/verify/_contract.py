@@ -1,0 +1,218 @@
+"""A conservative input contract inferred from the inputs a task's own tests use.
+
+A generated input that breaks a task's preconditions tests behaviour the task never promised (the
+pitfall evalplus's issues report), so every mutated input is checked against what all observed
+inputs share, and dropped with a named rule when it differs:
+
+- ``type``: the same types at every position (element types of containers included; bool is no int);
+- ``range``: non-negative (positive) numbers where every observed one is; at most about twice the
+  largest observed magnitude;
+- ``empty`` / ``length``: non-empty where none observed is empty; at most twice the longest observed
+  length; tuples keep an observed length;
+- ``sorted``: sorted (ascending or descending) where every observed sequence of three or more is;
+- ``alphabet``: strings keep to the observed characters when those are few (``'01'``), else to the
+  observed character classes (lowercase, digits, ...);
+- ``relation``: equal lengths, or an int at most (below) a length or another int, between arguments
+  where every observed input (three or more) has it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from alignforge.verify._inputs_mutation import Input
+
+__all__ = ["Contract", "infer_contract"]
+
+_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, " ", string.punctuation)
+_SMALL_ALPHABET = 4
+
+
+@dataclass
+class _Shape:
+    """What the observed values at one path (argument, element, key, ...) have in common."""
+
+    types: set[str] = field(default_factory=set)
+    nums: list[float] = field(default_factory=list)
+    lens: list[int] = field(default_factory=list)
+    sortable: list[Any] = field(default_factory=list)
+    chars: set[str] = field(default_factory=set)
+    kids: dict[str, _Shape] = field(default_factory=dict)
+
+    def kid(self, name: str) -> _Shape:
+        return self.kids.setdefault(name, _Shape())
+
+
+def _observe(shape: _Shape, v: Any) -> None:
+    t = type(v)
+    shape.types.add(t.__name__)
+    if t in (int, float):
+        shape.nums.append(v)
+    elif t is str:
+        shape.lens.append(len(v))
+        shape.chars.update(v)
+    elif t in (list, tuple, set, dict):
+        shape.lens.append(len(v))
+        if t is list:
+            shape.sortable.append(v)
+        if t is dict:
+            for k, x in v.items():
+                _observe(shape.kid("key"), k)
+                _observe(shape.kid("value"), x)
+        else:
+            for i, x in enumerate(v):
+                _observe(shape.kid(f"[{i}]" if t is tuple else "[]"), x)
+
+
+def _direction(v: list[Any]) -> set[str]:
+    try:
+        pairs = list(itertools.pairwise(v))
+        return {
+            d
+            for d, ok in (("asc", all(a <= b for a, b in pairs)), ("desc", all(a >= b for a, b in pairs)))
+            if ok
+        }
+    except TypeError:
+        return set()
+
+
+def _class_of(c: str) -> int:
+    return next((i for i, cls in enumerate(_CLASSES) if c in cls), len(_CLASSES))
+
+
+def _check(shape: _Shape, v: Any, where: str) -> str | None:
+    t = type(v).__name__
+    if t not in shape.types and not (t == "int" and "float" in shape.types):
+        return f"type: {where} is {t}, observed {'/'.join(sorted(shape.types))}"
+    if isinstance(v, int | float) and not isinstance(v, bool) and shape.nums:
+        lo, hi = min(shape.nums), max(shape.nums)
+        top = max(abs(lo), abs(hi))
+        if (lo > 0 and v <= 0) or (lo >= 0 and v < 0):
+            return f"range: {where} = {v!r}, every observed one is {'positive' if lo > 0 else 'non-negative'}"
+        if abs(v) > 2 * top + 2:
+            return f"range: {where} = {v!r}, beyond twice the largest observed ({top!r})"
+    if isinstance(v, str | list | tuple | set | dict) and shape.lens:
+        if len(v) == 0 and min(shape.lens) > 0:
+            return f"empty: {where} is empty, no observed one is"
+        if len(v) > max(2 * max(shape.lens), 4):
+            return f"length: {where} has {len(v)} items, over twice the longest observed ({max(shape.lens)})"
+        if isinstance(v, tuple) and len(v) not in shape.lens:
+            return f"length: {where} is a tuple of {len(v)}, observed lengths {sorted(set(shape.lens))}"
+    if isinstance(v, str) and shape.chars:
+        alien = set(v) - shape.chars
+        if len(shape.chars) > _SMALL_ALPHABET:
+            classes = {_class_of(c) for c in shape.chars}
+            alien = {c for c in alien if _class_of(c) not in classes}
+        if alien:
+            return f"alphabet: {where} uses {''.join(sorted(alien))!r}, not among the observed characters"
+    if isinstance(v, list) and shape.sortable and any(len(s) >= 3 for s in shape.sortable):
+        common = set.intersection(*(_direction(s) for s in shape.sortable))
+        if common and not (common & _direction(v)):
+            return f"sorted: {where} is not sorted ({'/'.join(sorted(common))}) like every observed one"
+    kids: list[tuple[str, Any]] = []
+    if isinstance(v, dict):
+        kids = [(n, x) for k, x in v.items() for n, x in (("key", k), ("value", x))]
+    elif isinstance(v, list | set):
+        kids = [("[]", x) for x in v]
+    elif isinstance(v, tuple):
+        kids = [(f"[{i}]", x) for i, x in enumerate(v)]
+    for name, x in kids:
+        sub = shape.kids.get(name)
+        if sub is None:
+            return f"type: {where}{name} was never observed"
+        why = _check(sub, x, f"{where}{name}")
+        if why:
+            return why
+    return None
+
+
+def _features(args: tuple[Any, ...]) -> dict[str, int]:
+    """The numbers relations are inferred between: int arguments, and lengths of sized ones."""
+    out: dict[str, int] = {}
+    for i, a in enumerate(args):
+        if type(a) is int:
+            out[f"arg{i}"] = a
+        elif isinstance(a, str | list | tuple | dict | set):
+            out[f"len(arg{i})"] = len(a)
+    return out
+
+
+_RELATIONS = {"==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+@dataclass
+class Contract:
+    """The inferred contract; :meth:`violation` names the first rule an input breaks (None: it meets all)."""
+
+    arities: set[tuple[int, tuple[str, ...]]]
+    shapes: list[_Shape]
+    kw_shapes: dict[str, _Shape]
+    relations: list[tuple[str, str, str]]
+
+    def repair(self, inp: Input) -> Input:
+        """The input with each int argument that equals another argument or a length in every
+        observed input (``n == len(arr)``) set to that value again, after a mutation changed one side."""
+        args, kwargs = inp
+        new = list(args)
+        for a, op, b in self.relations:
+            if op != "==" or not a.startswith("arg") or a.startswith("len"):
+                continue
+            i = int(a[3:])
+            feats = _features(tuple(new))
+            if i < len(new) and type(new[i]) is int and b in feats:
+                new[i] = feats[b]
+        return tuple(new), kwargs
+
+    def violation(self, inp: Input) -> str | None:
+        args, kwargs = inp
+        if (len(args), tuple(sorted(kwargs))) not in self.arities:
+            return f"type: {len(args)} arguments {sorted(kwargs)}, never observed"
+        for i, a in enumerate(args):
+            why = _check(self.shapes[i], a, f"arg{i}")
+            if why:
+                return why
+        for k, v in kwargs.items():
+            why = _check(self.kw_shapes[k], v, k)
+            if why:
+                return why
+        feats = _features(args)
+        for a, op, b in self.relations:
+            if a in feats and b in feats and not _RELATIONS[op](feats[a], feats[b]):
+                return f"relation: {a} {op} {b} holds for every observed input, not here"
+        return None
+
+
+def infer_contract(seeds: list[Input]) -> Contract:
+    """The contract every one of ``seeds`` (a task's observed inputs) meets."""
+    width = max((len(a) for a, _ in seeds), default=0)
+    shapes = [_Shape() for _ in range(width)]
+    kw_shapes: dict[str, _Shape] = {}
+    for args, kwargs in seeds:
+        for i, a in enumerate(args):
+            _observe(shapes[i], a)
+        for k, v in kwargs.items():
+            _observe(kw_shapes.setdefault(k, _Shape()), v)
+    relations: list[tuple[str, str, str]] = []
+    if len(seeds) >= 3:
+        feats = [_features(a) for a, _ in seeds]
+        names = sorted(set.intersection(*(set(f) for f in feats)))
+        for a, b in itertools.permutations(names, 2):
+            if a.startswith("len") and not b.startswith("len"):
+                continue  # an int bounds a length, never the other way (that would be the same relation)
+            if a.startswith("len") and b.startswith("len"):
+                ops = ["=="] if a < b else []
+            else:
+                ops = ["==", "<", "<="]
+            for op in ops:
+                if all(_RELATIONS[op](f[a], f[b]) for f in feats):
+                    relations.append((a, op, b))
+                    break
+    return Contract(
+        arities={(len(a), tuple(sorted(k))) for a, k in seeds},
+        shapes=shapes,
+        kw_shapes=kw_shapes,
+        relations=relations,
+    )

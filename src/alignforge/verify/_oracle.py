@@ -1,0 +1,251 @@
+"""The oracle: one program's function called on many inputs in the sandbox, the values sent back.
+
+:class:`OraclePool` is a :class:`~alignforge.verify._pool.SandboxPool` whose workers run this module
+(``python -m alignforge.verify._oracle CONFIG``) instead of the test runner. The second run of a
+two-run job gets a fresh zygote, so the two runs see two different hash secrets (every zygote is a
+fresh interpreter with hash randomisation on and the environment scrubbed, PYTHONHASHSEED included;
+a probe function appended to the program checks that the two differ). Candidates run exactly as under verification: forked from the zygote into their own uid and
+namespaces with CPU, memory and file-size limits, answering over the same channel, so what comes back
+is only ever rebuilt builtin values.
+
+``per_input`` jobs call each input in a fresh child under its own CPU-time limit and report the CPU
+seconds it used (the reference: no state carries from one input to the next, and slow inputs are
+seen); other jobs call all inputs in one child, with a wall-clock limit per call and a fresh child
+after a call that times out or kills it (the mutants).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from alignforge.verify._pool import _ENV_KEEP, SandboxPool, _Worker
+
+__all__ = ["OraclePool", "PROBE"]
+
+PROBE = "__af_hash_probe"
+_PROBE_SRC = f"\n\ndef {PROBE}():\n    return hash('alignforge: which hash secret?')\n"
+_WALL_FACTOR = 2.0
+
+
+class _OracleWorker(_Worker):
+    def __init__(self, config: dict[str, Any]) -> None:  # the pool's worker, started on this module
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "alignforge.verify._oracle",
+                json.dumps({**config, "parent_pid": os.getpid()}),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        self.sent: set[str] = set()
+
+
+class OraclePool(SandboxPool):
+    """Sandbox workers that return values; :meth:`calls` is thread-safe."""
+
+    def _add(self) -> None:
+        w = _OracleWorker(self.config)
+        with self._lock:
+            self._all.append(w)
+        self._idle.put(w)
+
+    def calls(
+        self,
+        program: str,
+        entry: str,
+        inputs: list[Any],
+        *,
+        timeout_s: float,
+        runs: int = 1,
+        per_input: bool = False,
+        memory_mb: int = 1024,
+        max_timeouts: int = 3,
+    ) -> dict[str, Any]:
+        """``{"runs": [[result per input] per run], "probes": [hash probe per run]}``.
+
+        A result is ``{"ok": value}``, ``{"raised": exception name}``, ``{"timeout": True}`` or
+        ``{"error": detail}`` (a harness failure, the program did not load, a value that cannot be
+        compared safely, or not run after ``max_timeouts`` timeouts), with ``cpu_s`` for ``per_input``
+        jobs. ``runs`` is 1 or 2.
+        """
+        job = {
+            "op": "calls",
+            "program": program + _PROBE_SRC,
+            "entry": entry,
+            "inputs": inputs,
+            "call_timeout_s": timeout_s,
+            "runs": runs,
+            "per_input": per_input,
+            "memory_mb": memory_mb,
+            "max_timeouts": max_timeouts,
+            # the pool's backstop for the whole job: every call of every run at its limit
+            "timeout_s": timeout_s * (len(inputs) + 2) * runs,
+            "wall_factor": _WALL_FACTOR,
+        }
+        reply = self.run(job)
+        if "runs" not in reply:  # the pool lost the worker: a verdict-shaped reply
+            raise RuntimeError(f"oracle worker failed: {reply.get('detail')}")
+        return reply
+
+
+# --- the worker process ----------------------------------------------------------------------
+
+
+def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
+    from alignforge.verify._calls import Abort, CandidateException, Remote
+    from alignforge.verify._protocol import RemoteRef
+
+    args, kwargs = copy.deepcopy(inp)  # a fresh copy for every call, whatever the last one did to it
+    try:
+        value = Remote(conn, entry)(*args, **kwargs)
+    except Abort:
+        raise
+    except CandidateException as exc:
+        return {"raised": str(exc).split(":", 1)[0][:100]}
+    except Exception as exc:
+        return {"raised": type(exc).__name__}
+    if isinstance(value, RemoteRef):
+        return {"error": "returned an object of its own class"}
+    return {"ok": value}
+
+
+def _spawn(zyg: Any, cpu_s: float, memory_mb: int, deadline: float) -> tuple[Any, Any, dict[str, Any]]:
+    from alignforge.verify._calls import Conn
+
+    spec = {"cpu_s": cpu_s, "memory_mb": memory_mb, "fsize_mb": 16, "nproc": 64}
+    meta, (req_w, resp_r) = zyg.spawn(spec)
+    return meta, Conn(req_w, resp_r, deadline), spec
+
+
+def _close(zyg: Any, meta: dict[str, Any], conn: Any, spec: dict[str, Any], want: bool) -> dict[str, Any]:
+    os.close(conn.req_w)
+    os.close(conn.resp_r)
+    info: dict[str, Any] = zyg.finish(meta, want_status=want)
+    zyg.request_spawn(spec)
+    return info
+
+
+def _timed_out(exc: Any, info: dict[str, Any], limit: float) -> bool:
+    if exc.status == "timeout":
+        return True
+    status = info.get("status") or 0
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+    return exc.status == "died" and (sig == signal.SIGXCPU or (info.get("cpu_s") or 0.0) >= limit)
+
+
+def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """One run of every input; returns (results, hash probe)."""
+    from alignforge.verify._calls import Abort, Remote
+
+    limit, entry, program, mem = job["call_timeout_s"], job["entry"], job["program"], job["memory_mb"]
+    inputs: list[Any] = job["inputs"]
+    results: list[dict[str, Any]] = []
+    probe: Any = None
+    i = timeouts = 0
+    while i < len(inputs):
+        if timeouts >= job["max_timeouts"]:  # it loops on most inputs: what it did so far is enough
+            results += [{"error": "not run: too many timeouts"}] * (len(inputs) - i)
+            break
+        cpu = limit if job["per_input"] else limit * (len(inputs) - i) + 1
+        meta, conn, spec = _spawn(zyg, cpu, mem, time.monotonic() + limit * _WALL_FACTOR + 0.5)
+        info: dict[str, Any] = {}
+        try:
+            conn.send_load({"op": "load", "program": program, "stdio": False})
+            conn.drain_load()
+            if probe is None:
+                probe = Remote(conn, PROBE)()
+            while i < len(inputs):
+                conn.deadline = time.monotonic() + limit * _WALL_FACTOR + 0.5
+                results.append(_one_call(conn, entry, inputs[i]))
+                i += 1
+                if job["per_input"]:
+                    break
+        except Abort as exc:
+            info = _close(zyg, meta, conn, spec, True)
+            meta = None
+            if probe is None:  # the program itself does not load (or loops at import)
+                return [{"error": f"{exc.status}: {exc.detail}"[:300]}] * len(inputs), probe
+            timed_out = _timed_out(exc, info, cpu)
+            timeouts += timed_out
+            results.append({"timeout": True} if timed_out else {"error": str(exc.status)})
+            i += 1
+        finally:
+            if meta is not None:
+                info = _close(zyg, meta, conn, spec, job["per_input"])
+        if job["per_input"] and info.get("cpu_s") is not None:
+            results[-1]["cpu_s"] = info["cpu_s"]
+    return results, probe
+
+
+def main() -> None:
+    from alignforge.verify._calls import Abort
+    from alignforge.verify._protocol import ChannelClosed, read_frame, write_frame
+    from alignforge.verify._worker import _die_with_parent, _Zygote
+
+    config = json.loads(sys.argv[1])
+    _die_with_parent(config.get("parent_pid"))
+    chan_in, chan_out = 0, os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One zygote at a time: two in one worker would share the sandbox uids (they derive from the
+    # worker's pid) and sweep each other's children. A second run gets a fresh zygote instead.
+    zyg: list[Any] = [None]
+
+    def zygote(fresh: bool = False) -> Any:
+        if fresh or zyg[0] is None or zyg[0].proc.poll() is not None:
+            if zyg[0] is not None:
+                zyg[0].close()
+            zyg[0] = _Zygote(config["tmpfs_mb"], config.get("prefix") or [])
+        return zyg[0]
+
+    while True:
+        try:
+            job = pickle.loads(read_frame(chan_in, max_bytes=1 << 30))
+        except ChannelClosed:
+            break
+        if job.get("op") == "info":
+            write_frame(chan_out, pickle.dumps(zygote().info))
+            continue
+        try:
+            runs = [_run(zygote(), job)]
+            for _ in range(3 if job["runs"] == 2 else 0):
+                again = _run(zygote(fresh=True), job)
+                if again[1] is None or again[1] != runs[0][1]:  # a different hash secret (or no probe)
+                    runs.append(again)
+                    break
+            else:
+                if job["runs"] == 2:
+                    raise RuntimeError(
+                        "three fresh zygotes had the same hash secret: is PYTHONHASHSEED fixed?"
+                    )
+            reply: dict[str, Any] = {"runs": [r for r, _ in runs], "probes": [p for _, p in runs]}
+        except (Exception, Abort) as exc:  # a harness failure: this job errors, the worker lives on
+            if zyg[0] is not None:
+                zyg[0].close()
+                zyg[0] = None
+            reply = {"passed": False, "status": "error", "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        write_frame(chan_out, pickle.dumps(reply))
+    if zyg[0] is not None:
+        zyg[0].close()
+
+
+if __name__ == "__main__":
+    main()

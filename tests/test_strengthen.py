@@ -1,0 +1,173 @@
+"""Test strengthening on real HumanEval tasks, in the real sandbox, checked by the real verifier."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _cli import run_cli
+
+from alignforge.verify._contract import infer_contract
+from alignforge.verify._inputs_mutation import Input, extract_inputs
+from alignforge.verify._plus_tests import passes, plus_task
+from alignforge.verify.calibration import reference_program
+from alignforge.verify.engine import verify_completions
+from alignforge.verify.strengthen import strengthen_tasks
+from alignforge.verify.tasks import normalize_task
+
+
+def _humaneval(benchmarks_dir: Path, *numbers: int) -> list[dict[str, Any]]:
+    with gzip.open(benchmarks_dir / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
+        rows = {json.loads(line)["task_id"]: json.loads(line) for line in fh}
+    return [rows[f"HumanEval/{n}"] for n in numbers]
+
+
+def _plus_inputs(row: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The argument tuples of the candidate calls in a row's plus_tests."""
+    out = []
+    for node in ast.walk(ast.parse(row["plus_tests"])):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "candidate":
+            out.append(tuple(ast.literal_eval(a) for a in node.args))
+    return out
+
+
+def _verdicts(rows: list[dict[str, Any]], programs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    task_map = {r["task_id"]: normalize_task(r) for r in rows}
+    comps = [{"task_id": t, "completion": c, "completion_style": "full"} for t, c in programs.items()]
+    return {v["task_id"]: v for v in verify_completions(task_map, comps, workers=2, retry_timeouts=False)}
+
+
+@pytest.fixture(scope="module")
+def strengthened(
+    request: pytest.FixtureRequest,
+) -> tuple[list[dict[str, Any]], list[Any], list[dict[str, Any]]]:
+    bench = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+    # 10 make_palindrome: a mutant survives the original tests; 11 string_xor: '0'/'1' strings of equal
+    # length; 4 mean_absolute_deviation: float outputs.
+    rows = _humaneval(bench, 10, 11, 4)
+    out, reports = strengthen_tasks(rows, workers=2, seed=0)
+    return rows, reports, out
+
+
+def test_kill_rate_rises_and_references_pass(strengthened: Any) -> None:
+    rows, reports, out = strengthened
+    by_id = {r.task_id: r for r in reports}
+    for r in reports:
+        assert r.status == "strengthened", r.line()
+        assert r.killed_after >= r.killed_before
+        assert 1 <= r.plus_tests <= 10
+        assert r.reference_passes is True
+    assert by_id["HumanEval/10"].killed_before < by_id["HumanEval/10"].mutants
+    assert by_id["HumanEval/10"].killed_after == by_id["HumanEval/10"].mutants
+    for before, after in zip(rows, out, strict=True):
+        assert after["test"] == before["test"]  # the originals stay as they were
+        assert isinstance(after["plus_tests"], str) and "def check(candidate)" in after["plus_tests"]
+    # checked again here, independently: each reference against original + new tests, by the real verifier
+    plus_rows = [plus_task(r) for r in out]
+    refs = {r["task_id"]: reference_program(normalize_task(r)) or "" for r in out}
+    verdicts = _verdicts(plus_rows, refs)
+    assert all(v["passed"] for v in verdicts.values()), verdicts
+    for r in out:  # every new assert ran, beside the original ones
+        n_plus = sum(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(r["plus_tests"])))
+        n_base = sum(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(r["test"])))
+        assert n_plus >= 1 and len(verdicts[r["task_id"]]["tests"]) >= n_base + n_plus - 1
+
+
+def test_contract_breaking_inputs_are_dropped(strengthened: Any) -> None:
+    _, reports, out = strengthened
+    xor = next(r for r in reports if r.task_id == "HumanEval/11")
+    assert xor.dropped["contract"] > 0
+    assert any("relation" in e or "alphabet" in e for e in xor.contract_examples)
+    inputs = _plus_inputs(next(r for r in out if r["task_id"] == "HumanEval/11"))
+    assert inputs
+    for a, b in inputs:  # string_xor's precondition: two strings of 0s and 1s (of equal length)
+        assert set(a + b) <= {"0", "1"} and len(a) == len(b)
+
+
+def test_contract_inferred_from_observed_inputs() -> None:
+    seeds: list[Input] = [((["1", "0"], 3), {}), ((["0", "1", "1"], 2), {}), ((["1"], 1), {})]
+    c = infer_contract(seeds)
+    assert c.violation(((["1", "1"], 2), {})) is None
+    assert c.violation(((["2"], 1), {})).startswith("alphabet")  # type: ignore[union-attr]
+    assert c.violation((([], 1), {})).startswith("empty")  # type: ignore[union-attr]
+    assert c.violation(((["1"], -1), {})).startswith("range")  # type: ignore[union-attr]
+    assert c.violation(((["1"], True), {})).startswith("type")  # type: ignore[union-attr]
+    assert c.violation(((["1", "0", "1"], 1, 5), {})).startswith("type")  # type: ignore[union-attr]
+
+
+def test_inputs_extracted_from_check_asserts(benchmarks_dir: Path) -> None:
+    (row,) = _humaneval(benchmarks_dir, 11)
+    task = normalize_task(row)
+    assert extract_inputs(task, task["entry_point"]) == [
+        (("111000", "101010"), {}),
+        (("1", "1"), {}),
+        (("0101", "0000"), {}),
+    ]
+
+
+def test_raising_and_nondeterministic_inputs_are_dropped(tmp_path: Path) -> None:
+    # The reference answers in set order (hash-seed dependent for strings) and refuses long lists.
+    ref = (
+        "def uniq(xs):\n    if len(xs) > 4:\n        raise ValueError('too long')\n    return list(set(xs))\n"
+    )
+    row = {
+        "task_id": "t/uniq",
+        "prompt": "Return the distinct items of xs.",
+        "canonical_solution": ref,
+        "tests": [
+            "assert sorted(uniq(['ab', 'cd', 'ef'])) == ['ab', 'cd', 'ef']",
+            "assert sorted(uniq(['ab', 'ab', 'gh'])) == ['ab', 'gh']",
+            "assert uniq(['xy']) == ['xy']",
+        ],
+        "test_style": "mbpp",
+    }
+    out, (report,) = strengthen_tasks([row], workers=2, seed=0)
+    assert report.dropped["raises"] > 0
+    assert report.dropped["nondeterministic"] > 0
+    assert report.reference_passes is not False
+    assert out[0]["tests"] == row["tests"]
+
+
+def test_float_outputs_compared_with_isclose(strengthened: Any) -> None:
+    assert passes(0.1 + 0.2, 0.3) and not passes(0.3001, 0.3)
+    assert passes([1.0, (2.0 + 1e-12, "a")], [1.0, (2.0, "a")]) and not passes([1.0], (1.0,))
+    _, _, out = strengthened
+    mad = next(r for r in out if r["task_id"] == "HumanEval/4")
+    assert "__af_close(candidate(" in mad["plus_tests"]
+    plus = plus_task(mad)
+    ref = reference_program(normalize_task(mad)) or ""
+    nudged = ref.replace("return sum(", "return (1 + 1e-12) * sum(")
+    wrong = ref.replace("return sum(", "return 0.001 + sum(")
+    assert nudged != ref and wrong != ref
+    only_plus = {**mad, "test": mad["plus_tests"]}
+    rows = [{**plus, "task_id": "near"}, {**only_plus, "task_id": "off"}]
+    v = _verdicts(rows, {"near": nudged, "off": wrong})
+    assert v["near"]["passed"], v["near"]
+    assert not v["off"]["passed"]
+
+
+def test_cli_strengthen(benchmarks_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "tasks.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in _humaneval(benchmarks_dir, 10, 11)))
+    out = tmp_path / "plus.jsonl"
+    run = run_cli(capsys, "strengthen", src, "--out", out, "--workers", "2", "--max-tests", "4")
+    assert run.code == 0, run.err
+    assert (
+        "mutant kill rate" in run.out and "HumanEval/10:" in run.out and "inputs dropped: contract" in run.out
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["task_id"] for r in rows] == ["HumanEval/10", "HumanEval/11"]
+    assert all(1 <= len(_plus_inputs(r)) <= 4 for r in rows)
+
+
+def test_cli_bad_input_names_file_line_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "bad.jsonl"
+    good = {"task_id": "a", "tests": ["assert f(1) == 1"], "code": "def f(x):\n    return x\n"}
+    src.write_text(json.dumps(good) + "\n" + json.dumps({"tests": ["assert f(1) == 1"]}) + "\n")
+    run = run_cli(capsys, "strengthen", src, "--out", tmp_path / "o.jsonl")
+    assert run.code == 2
+    assert f"{src}:2" in run.err and "task_id" in run.err
