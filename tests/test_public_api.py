@@ -13,10 +13,12 @@ import importlib
 import inspect
 import json
 import pkgutil
+import random
 import subprocess
 import sys
 import types
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +192,20 @@ def _calibrate(f: Any, tmp: Path) -> None:
     assert r["verifiability_breakdown"]["verified"] == 1 and r["kinds"]["wrong"]["passed"] == 0
 
 
+def _verify_finance(f: Any, tmp: Path) -> None:
+    from alignforge.verify import FinanceSpec
+
+    spec = FinanceSpec("$12.50", decimals=2)
+    assert f("The answer is $12.50.", spec).passed and not f("The answer is $12.49.", spec).passed
+
+
+def _verify_general(f: Any, tmp: Path) -> None:
+    from alignforge.verify import GeneralSpec
+
+    spec = GeneralSpec("B", match="choice", choices=("x", "y"))
+    assert f("The answer is (B).", spec).passed and not f("The answer is A or B.", spec).passed
+
+
 def _verify_completions(f: Any, tmp: Path) -> None:
     rows = [
         {"task_id": "HE/0", "completion": "    return x + 1\n"},
@@ -269,6 +285,8 @@ CALLS: dict[str, Callable[[Any, Path], None]] = {
     "alignforge.verify:MathVerdict": lambda c, t: c(True, "passed", "4", "4").reward == 1.0,
     "alignforge.verify:VerdictCache": lambda c, t: c(t / "v.sqlite").get("nope") is None,
     "alignforge.verify:SandboxPool": _sandbox_pool,
+    "alignforge.verify:plus_task": lambda f, t: f({"task_id": "t", "tests": ["assert f(1) == 1"], "plus_tests": ["assert f(2) == 2"]})["tests"] == ["assert f(1) == 1", "assert f(2) == 2"],
+    "alignforge.verify:strengthen_tasks": lambda f, t: f([{"task_id": "m", "prompt": "p", "answer": "1", "domain": "math"}], workers=1)[1][0].status.startswith("skipped"),
     "alignforge.verify:Verifiability": _verifiability,
     "alignforge.verify:assess_rlvr_verifiability": _assess_rlvr_verifiability,
     "alignforge.verify:calibrate": _calibrate,
@@ -287,6 +305,12 @@ CALLS: dict[str, Callable[[Any, Path], None]] = {
     "alignforge.verify:math_correct": lambda f, t: f("so \\boxed{6}", "6") and not f("so \\boxed{5}", "6"),
     "alignforge.verify:code_task": lambda f, t: f("t", "p", {"tests": ["assert 1"], "x": 1}) == {"task_id": "t", "prompt": "p", "domain": "code", "tests": ["assert 1"]} and f("t", "p", {}) is None,
     "alignforge.verify:sandbox_pool": lambda f, t: f({"m": {"domain": "math"}}, 1) is None,
+    "alignforge.verify:FinanceSpec": lambda c, t: c("$12.50", decimals=2).gold == Fraction(25, 2),
+    "alignforge.verify:verify_finance": _verify_finance,
+    "alignforge.verify:GeneralSpec": lambda c, t: c("B", match="choice", choices=("x", "y")).match == "choice",
+    "alignforge.verify:verify_general": _verify_general,
+    "alignforge.verify:grade_task": lambda f, t: f({"task_id": "f", "prompt": "p", "answer": "$12.50", "domain": "finance", "metadata": {"verifier": {"type": "finance", "answer_kind": "amount", "unit": "USD", "decimals": 2}}}, "Final answer: $12.50").passed,
+    "alignforge.verify:measure_false_positives": lambda f, t: f([{"task_id": "f", "prompt": "p", "answer": "$12.50", "domain": "finance", "metadata": {"verifier": {"type": "finance", "answer_kind": "amount", "unit": "USD", "decimals": 2}}}])["finance"]["passed"] == 0,
 }  # fmt: skip
 
 # A check's lambda that returns False is a failure too (see test_every_public_name_is_called).
@@ -365,6 +389,11 @@ CALLS.update(
         "alignforge.generate:GRPOStage": lambda c, t: c(t / "p.jsonl", t / "o.jsonl").params()["reward"] == "auto",
         "alignforge.generate:RLVRStage": lambda c, t: c(None, t / "o.jsonl").verification_type == "math",
         "alignforge.generate:parse_share_band": lambda f, t: f("0.6-0.7") == (0.6, 0.7),
+        "alignforge.generate:plan_mix": lambda f, t: f(50, "40/30/20/10") == {"math": 20, "code": 15, "finance": 10, "general": 5},
+        "alignforge.generate:FINANCE_FAMILIES": lambda v, t: "loan_payment" in v,
+        "alignforge.generate:GENERAL_FAMILIES": lambda v, t: "mc_prime" in v,
+        "alignforge.generate:make_finance_task": lambda f, t: f("npv", random.Random(0)).to_row()["domain"] == "finance",
+        "alignforge.generate:make_general_task": lambda f, t: f("mc_prime", random.Random(0)).to_row()["verification_type"] == "choice",
         "alignforge.judge:parse_score": lambda f, t: f("Score: 7\nRationale: fine").score == 7.0 and f("Score: 11") is None,
         "alignforge.judge:parse_choice": lambda f, t: f("Winner: A", "Winner", ("a", "b")) == "a",
         "alignforge.judge:parse_yes_no_fields": lambda f, t: f("Flaw: yes\nFluent: no", ("Flaw", "Fluent")) == {"Flaw": True, "Fluent": False},

@@ -171,3 +171,53 @@ def test_cli_bad_input_names_file_line_field(tmp_path: Path, capsys: pytest.Capt
     run = run_cli(capsys, "strengthen", src, "--out", tmp_path / "o.jsonl")
     assert run.code == 2
     assert f"{src}:2" in run.err and "task_id" in run.err
+
+
+@pytest.mark.slow
+def test_prepare_strengthen_then_verify_plus_catches_what_the_base_tests_let_through(tmp_path, capsys):
+    """`prepare humaneval --strengthen` writes plus_tests; `verify --plus` fails a mutant the base tests pass."""
+    from alignforge.verify._mutants import mutants
+
+    bench = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = _humaneval(bench, 10, 11)
+    (src / "HumanEval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "rlvr"
+    r = run_cli(
+        capsys, "prepare", "humaneval", "--out", out, "--source", src, "--strengthen", "--workers", "2"
+    )
+    assert r.code == 0, r.err
+    assert "strengthened" in r.out and "mutants killed" in r.out
+    full = [json.loads(x) for x in (out / "humaneval_full.jsonl").read_text().splitlines()]
+    assert all(row.get("plus_tests") for row in full)
+    task = next(row for row in full if row["task_id"] == "HumanEval/10")
+    ref = reference_program(normalize_task(task))
+    programs = [ref] + [m for _, m in mutants(ref, task["entry_point"])]
+    comps = tmp_path / "c.jsonl"
+    comps.write_text(
+        "".join(
+            json.dumps({"task_id": "HumanEval/10", "completion": p, "completion_style": "full", "sample": i})
+            + "\n"
+            for i, p in enumerate(programs)
+        )
+    )
+    passed = {}
+    for flag in ((), ("--plus",)):
+        v = tmp_path / f"v{len(flag)}.jsonl"
+        r = run_cli(
+            capsys,
+            "verify",
+            "--tasks",
+            out / "humaneval_full.jsonl",
+            "--completions",
+            comps,
+            "--out",
+            v,
+            *flag,
+        )
+        assert r.code == 0, r.err
+        verdicts = [json.loads(x) for x in v.read_text().splitlines()]
+        assert verdicts[0]["passed"]  # the reference passes its base and its plus tests
+        passed[bool(flag)] = sum(x["passed"] for x in verdicts)
+    assert passed[True] < passed[False]  # a mutant the base tests let through fails the plus tests

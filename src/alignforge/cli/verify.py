@@ -28,8 +28,13 @@ def _ks(text: str) -> list[int]:
 )
 @click.option("--validation-size", default=20, show_default=True, type=click.IntRange(0))
 @click.option("--workers", type=click.IntRange(1), help="Sandbox workers for the reference check.")
+@click.option(
+    "--strengthen",
+    is_flag=True,
+    help="Code tasks: add plus_tests that kill more mutants (alignforge strengthen).",
+)
 def prepare_cmd(
-    name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None
+    name: str, out_dir: str, source: str | None, validation_size: int, workers: int | None, strengthen: bool
 ) -> None:
     """Turn a benchmark into RLVR task files; every reference solution is checked against its tests.
 
@@ -37,10 +42,13 @@ def prepare_cmd(
     Example:
       alignforge prepare humaneval --out data/rlvr --validation-size 20
       alignforge prepare mbpp --out data/rlvr --source ../shared/benchmarks/mbpp
+      alignforge prepare humaneval --out data/rlvr --strengthen      # + plus_tests (HumanEval+ style)
     """
     from alignforge.verify.prepare import prepare_dataset
 
-    summary = prepare_dataset(name, out_dir, source=source, validation_size=validation_size, workers=workers)
+    summary = prepare_dataset(
+        name, out_dir, source=source, validation_size=validation_size, workers=workers, strengthen=strengthen
+    )
     for line in summary.lines():
         click.echo(line)
 
@@ -59,6 +67,9 @@ def prepare_cmd(
 @click.option("--isolation", type=click.Choice(["process", "bwrap"]), default="process", show_default=True)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="SQLite verdict cache.")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming an existing --out file.")
+@click.option(
+    "--plus", is_flag=True, help="Score against tests + plus_tests (alignforge strengthen), as HumanEval+."
+)
 @click.pass_context
 def verify_group(
     ctx: click.Context,
@@ -73,6 +84,7 @@ def verify_group(
     isolation: str,
     cache_path: str | None,
     fresh: bool,
+    plus: bool,
 ) -> None:
     """Verify completions in the sandbox and write one verdict per line.
 
@@ -100,6 +112,7 @@ def verify_group(
         cache=cache_path,
         ks=_ks(ks) if ks else (),
         fresh=fresh,
+        plus=plus,
     )
     for line in summary.lines():
         click.echo(line)

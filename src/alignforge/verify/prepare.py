@@ -244,6 +244,7 @@ class PrepareStage(Stage):
     source: str | os.PathLike[str] | None = None
     validation_size: int = 20
     workers: int | None = None
+    strengthen: bool = False
 
     name = "prepare"
 
@@ -268,7 +269,12 @@ class PrepareStage(Stage):
         return files
 
     def params(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "validation_size": self.validation_size, "hub": self.source is None}
+        return {
+            "dataset": self.dataset,
+            "validation_size": self.validation_size,
+            "hub": self.source is None,
+            "strengthen": self.strengthen,
+        }
 
     def execute(self) -> StageSummary:
         from alignforge.io import write_jsonl
@@ -308,9 +314,12 @@ class PrepareStage(Stage):
                 if t["task_id"] in failed
             ]
             kept = [t for t in tasks if t["task_id"] not in failed]
+            full_rows = [_full(t) for t in kept]
+            if self.strengthen and name in ("humaneval", "mbpp") and full_rows:
+                full_rows = self._strengthened(split, full_rows, result)
             if split == "mbpp_valsplit":
                 files = {"validation": out / f"{name}_validation.jsonl"}
-                write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+                write_jsonl(files["validation"], full_rows[:validation_size])
             else:
                 files = {kind: out / f"{split}_{kind}.jsonl" for kind in ("prompts", "full", "solutions")}
                 write_jsonl(
@@ -320,14 +329,14 @@ class PrepareStage(Stage):
                         for t in kept
                     ),
                 )
-                write_jsonl(files["full"], (_full(t) for t in kept))
+                write_jsonl(files["full"], full_rows)
                 write_jsonl(
                     files["solutions"],
                     ({"task_id": t["task_id"], "solution": t["canonical_solution"]} for t in kept),
                 )
                 if split == name and name != "mbpp":
                     files["validation"] = out / f"{name}_validation.jsonl"
-                    write_jsonl(files["validation"], (_full(t) for t in kept[:validation_size]))
+                    write_jsonl(files["validation"], full_rows[:validation_size])
                 result.written += len(kept)
             summary["splits"][split] = {
                 "tasks": len(pairs),
@@ -352,8 +361,31 @@ class PrepareStage(Stage):
         total.setdefault("datasets", {})[name] = summary
         path.write_text(json.dumps(total, indent=2) + "\n")
         result.notes.append(f"   summary: {path}")
-        result.figures = summary
+        result.figures = {**result.figures, **summary}
         return result
+
+    def _strengthened(
+        self, split: str, rows: list[dict[str, Any]], result: StageSummary
+    ) -> list[dict[str, Any]]:
+        """``rows`` with ``plus_tests`` (:func:`alignforge.verify.strengthen.strengthen_tasks`) and a note
+        with the mutant kill rate before and after."""
+        from alignforge.verify.strengthen import strengthen_tasks
+
+        out, reports = strengthen_tasks(rows, workers=self.workers)
+        mutants = sum(r.mutants for r in reports)
+        before = sum(r.killed_before for r in reports)
+        after = sum(r.killed_after for r in reports)
+        if mutants:
+            result.notes.append(
+                f"   {split}: strengthened {sum(1 for r in out if r.get('plus_tests'))} tasks; mutants killed "
+                f"{before}/{mutants} ({before / mutants:.1%}) -> {after}/{mutants} ({after / mutants:.1%})"
+            )
+        result.figures.setdefault("strengthen", {})[split] = {
+            "mutants": mutants,
+            "killed_before": before,
+            "killed_after": after,
+        }
+        return out
 
 
 def prepare_dataset(
@@ -363,13 +395,16 @@ def prepare_dataset(
     source: str | os.PathLike[str] | None = None,
     validation_size: int = 20,
     workers: int | None = None,
+    strengthen: bool = False,
 ) -> StageSummary:
     """Write ``<split>_prompts/_full/_solutions.jsonl``, ``<name>_validation.jsonl`` and the summary.
 
     Runs :class:`PrepareStage` through the stage contract: preparing the same source again with the
     same settings reuses the finished run. ``summary.splits`` holds each split's counts and files.
     """
-    stage = PrepareStage(name, out_dir, source=source, validation_size=validation_size, workers=workers)
+    stage = PrepareStage(
+        name, out_dir, source=source, validation_size=validation_size, workers=workers, strengthen=strengthen
+    )
     return run_stage(stage)
 
 

@@ -62,6 +62,7 @@ class VerifyStage(Stage):
     workers: int | None = None
     cache: str | os.PathLike[str] | None = None
     fresh: bool = False
+    plus: bool = False
 
     name = "verify"
 
@@ -79,6 +80,7 @@ class VerifyStage(Stage):
             "isolation": self.isolation,
             "retry_timeouts": self.retry_timeouts,
             "ks": sorted(self.ks),
+            "plus": self.plus,
         }
 
     def execute(self) -> StageSummary:
@@ -88,7 +90,7 @@ class VerifyStage(Stage):
         from alignforge.verify.tasks import load_tasks
 
         out = Path(self.out)
-        task_map = load_tasks(self.tasks)
+        task_map = load_tasks(_with_plus_tests(self.tasks) if self.plus else self.tasks)
         if self.fresh:
             out.unlink(missing_ok=True)
         done = _finished(out)
@@ -152,11 +154,13 @@ def verify_file(
     cache: str | os.PathLike[str] | None = None,
     ks: Sequence[int] = (),
     fresh: bool = False,
+    plus: bool = False,
 ) -> StageSummary:
     """Verify a completions file into ``out`` through the stage contract (see :class:`VerifyStage`).
 
     A finished run with the same inputs and parameters is reused; a killed one resumes at its row;
-    ``fresh=True`` starts over.
+    ``fresh=True`` starts over. ``plus`` scores against each task's tests followed by its
+    ``plus_tests`` (``alignforge strengthen``): what HumanEval+ is to HumanEval.
     """
     stage = VerifyStage(
         tasks,
@@ -171,8 +175,22 @@ def verify_file(
         workers=workers,
         cache=cache,
         fresh=fresh,
+        plus=plus,
     )
     return run_stage(stage, reuse=not fresh)
+
+
+def _with_plus_tests(tasks: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The task rows with their ``plus_tests`` appended to their tests (rows without them unchanged);
+    a file whose tasks carry no ``plus_tests`` at all is an error, not a silent base-only score."""
+    from alignforge.errors import AlignforgeError
+    from alignforge.io import iter_jsonl
+    from alignforge.verify._plus_tests import plus_task
+
+    rows = [row for _, row in iter_jsonl(tasks)]
+    if not any(isinstance(r, dict) and r.get("plus_tests") for r in rows):
+        raise AlignforgeError(f"{tasks}: no task has plus_tests (make them with `alignforge strengthen`)")
+    return [plus_task(r) if isinstance(r, dict) else r for r in rows]
 
 
 def _finished(out: Path) -> list[dict[str, Any]]:
