@@ -290,7 +290,10 @@ def _truthfulqa(root: Path) -> Iterator[BenchmarkItem]:
             r.get("Question", r.get("question", "")),
             best,
             "truthfulqa",
-            {"category": r.get("Category", r.get("category"))},
+            {
+                "category": r.get("Category", r.get("category")),
+                "incorrect_answers": r.get("Incorrect Answers", r.get("incorrect_answers")),
+            },
         )
 
 
@@ -330,7 +333,17 @@ def _arc(root: Path) -> Iterator[BenchmarkItem]:
                 {"text": t, "label": lab} for t, lab in zip(choices["text"], choices["label"], strict=True)
             ]
         answer = next((c["text"] for c in choices if c["label"] == key), "")
-        yield BenchmarkItem(r["id"], stem, answer, "arc")
+        yield BenchmarkItem(
+            r["id"],
+            stem,
+            answer,
+            "arc",
+            {
+                "choices": [c["text"] for c in choices],
+                "answer_key": key,
+                "labels": [c["label"] for c in choices],
+            },
+        )
 
 
 def _user_jsonl(path: Path) -> Iterator[BenchmarkItem]:
