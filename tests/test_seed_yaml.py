@@ -314,6 +314,10 @@ def test_dpo_seed_trains_with_the_fixes_its_error_names(
         "data.max_response_length=24",
         "data.max_rows=4",
         "training.max_steps=1",
+        # the seed's 1e-6 with 100 warm-up steps moves no weight in one step (1e-8): a stage that
+        # trained nothing is not finished, so the one step here gets a rate that changes weights
+        "training.learning_rate=0.0001",
+        "training.warmup_steps=0",
         "training.batch_size=2",
         "training.gradient_accumulation_steps=1",
         "monitors.kl_prompts=1",
