@@ -304,9 +304,12 @@ def test_benchmark_seed_lists_every_missing_checkpoint_before_any_work(
 
 @pytest.mark.slow
 def test_dpo_seed_trains_with_the_fixes_its_error_names(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # the run must write nothing where it is started (TensorBoard once wrote ./runs)
     sets = [s.removeprefix("--set ") for s in DPO_FIXES] + [
         f"data.train_file={DATA / 'pairs_train.jsonl'}",
         f"data.validation_file={DATA / 'pairs_val.jsonl'}",
@@ -335,6 +338,7 @@ def test_dpo_seed_trains_with_the_fixes_its_error_names(
     assert card["config"]["data"]["max_length"] == 30 and card["data"]["prompts_cut"] > 0
     assert json.loads((out / "training_metrics.json").read_text())["step"] == 1
     assert (out / "model.safetensors").exists()
+    assert list(cwd.iterdir()) == [] and list((out / "runs").iterdir())  # TensorBoard under output_dir
 
 
 @pytest.mark.slow

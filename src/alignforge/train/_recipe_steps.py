@@ -108,6 +108,18 @@ def weights_checksum(model: Any, *, trainable_only: bool = True) -> str:
     return h.hexdigest()
 
 
+def pin_tensorboard_dir(trainer: Any) -> None:
+    """TensorBoard logs under ``<output_dir>/runs`` even when the trainer logs before it trains.
+
+    transformers 5's TensorBoardCallback picks its folder at ``on_train_begin``; an ``evaluate()``
+    before that (the DPO recipe's log-prob baseline, or a resumed run with nothing left to train)
+    opens a writer on the default ``./runs`` of the current directory instead.
+    """
+    for cb in getattr(getattr(trainer, "callback_handler", None), "callbacks", ()):
+        if type(cb).__name__ == "TensorBoardCallback" and getattr(cb, "logging_dir", "set") is None:
+            cb.logging_dir = os.path.join(trainer.args.output_dir, "runs")
+
+
 def train_resuming(trainer: Any, cfg: Any, monitor: Monitor) -> str | None:
     """``trainer.train()``, resuming from the newest checkpoint (and its monitor state) when there is one.
 
@@ -115,6 +127,7 @@ def train_resuming(trainer: Any, cfg: Any, monitor: Monitor) -> str | None:
     and after training (a resumed run loads its checkpoint in between); ``monitor.weights_changed``
     says whether they differ, the post-condition of a finished training stage.
     """
+    pin_tensorboard_dir(trainer)
     resume = last_checkpoint(cfg)
     if resume:
         monitor.restore(resume)

@@ -20,6 +20,7 @@ from alignforge.train._recipe_steps import (
     finish,
     last_checkpoint,
     make_monitor,
+    pin_tensorboard_dir,
     set_report_env,
     train_resuming,
 )
@@ -73,6 +74,7 @@ def dpo_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Recip
     # 4. Train (resuming from the newest checkpoint when there is one). A fresh run first evaluates
     #    once: the log-prob baseline of the "chosen and rejected both fell" warning.
     if monitor.logp_trend_warning and data.validation and last_checkpoint(cfg) is None:
+        pin_tensorboard_dir(trainer)
         trainer.evaluate()
     resume = train_resuming(trainer, cfg, monitor)
 
