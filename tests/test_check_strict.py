@@ -197,12 +197,12 @@ def test_split_cli_and_bad_share(tmp_path, capsys):
 
 
 def test_an_internal_error_is_not_a_gate_failure(tmp_path, capsys, monkeypatch):
-    import alignforge.quality as quality
+    import alignforge.quality.check_stage as check_stage
 
     def boom(*a, **k):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(quality, "check_file", boom)
+    monkeypatch.setattr(check_stage, "check_file", boom)  # what the check stage calls
     res = run_cli(capsys, "check", jsonl(tmp_path / "p.jsonl", [pair(0)]))
     assert res.code == 3 and "internal error: RuntimeError: a bug" in res.err
 

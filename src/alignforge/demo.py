@@ -42,7 +42,7 @@ def example_prompts() -> Iterator[Path]:
 def _demo_benchmarks() -> tuple[Path | None, list[str]]:
     """The benchmark folder and the default benchmarks in it; the repository's ../shared/benchmarks
     when the folder has none (a source checkout); (None, []) when neither has any."""
-    from alignforge.curate.benchmarks import available_benchmarks, default_benchmark_dir
+    from alignforge.curate import available_benchmarks, default_benchmark_dir
 
     found = available_benchmarks()
     if found:
@@ -122,12 +122,10 @@ def run_demo(
     ``model`` is a spec (``local``, ``openai:gpt-4o``, ...) or an ``LLM`` object.
     """
     from alignforge.generate import generate_rlvr_data
-    from alignforge.llm.resolve import resolve_llm
-    from alignforge.quality import check_file, keep_passing
-    from alignforge.quality.check import compute_figures
-    from alignforge.quality.gates import load_gates, row_rules
-    from alignforge.quality.html import render_html
+    from alignforge.llm import resolve_llm
+    from alignforge.quality.check_stage import CheckStage, run_check
     from alignforge.quality.report import print_report
+    from alignforge.stages import drop_reasons_of
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +177,6 @@ def run_demo(
     if not pairs.exists() or pairs.stat().st_size == 0:
         print("   no pairs were written (every candidate failed an LLM call): see pairs.failures.jsonl")
         return figures
-    gates = load_gates(None)
     bench_dir, benches = _demo_benchmarks()
     report = None
     if benches:
@@ -198,19 +195,18 @@ def run_demo(
             "   no benchmark files found: decontamination is unmeasured and its gate fails closed "
             "(`alignforge benchmarks import DIR` provides them)"
         )
-    result = check_file(pairs, gates=gates, decontam_report=report)
-    print_report(result)
-    (out_dir / "report.html").write_text(render_html(result), encoding="utf-8")
-    (out_dir / "report.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
-    rules = row_rules(gates, result.stage)
-    _, _, acc = compute_figures(pairs, kind=result.kind, rules=rules, on_error="skip")
-    kept, dropped = keep_passing(
+    # As `alignforge check PAIRS --decontam-report R --keep-passing ... --json ... --html ...`: one pass.
+    passing = out_dir / "pairs.passing.jsonl"
+    check = CheckStage(
         pairs,
-        out_dir / "pairs.passing.jsonl",
-        kind=result.kind,
-        rules=rules,
-        excluded_lines=acc.excluded_lines,
+        keep_passing=passing,
+        json_out=out_dir / "report.json",
+        html_out=out_dir / "report.html",
+        decontam_report=report,
     )
+    summary, result = run_check(check)
+    print_report(result)
+    kept, dropped = summary.written, summary.dropped
     figures["check"] = {
         "passed": result.passed,
         "failed_gates": [g.name for g in result.failed_gates],
@@ -222,14 +218,14 @@ def run_demo(
         f"({len(result.failed_gates)} failed: {', '.join(figures['check']['failed_gates']) or '-'})"
     )
     print(
-        f"   --keep-passing: {kept} pairs pass every row-level gate -> {out_dir / 'pairs.passing.jsonl'} "
-        f"({dropped} left out)"
+        f"   --keep-passing: {kept} pairs pass every row-level gate -> {passing} "
+        f"({dropped} left out, with their reasons -> {summary.outputs['dropped']})"
     )
     if kept != dpo.passed:
         extra: dict[str, int] = {}
-        for line in (out_dir / "pairs.passing.jsonl").read_text().splitlines():
-            for r in json.loads(line)["metadata"].get("drop_reasons", []):
-                extra[r] = extra.get(r, 0) + 1
+        for line in passing.read_text().splitlines():
+            for r in drop_reasons_of(json.loads(line)):
+                extra[r["reason"]] = extra.get(r["reason"], 0) + 1
         print(
             f"   ({kept} vs the {dpo.passed} that passed generation: check's row gates read the scores; "
             "generation also checks the flaw and the math verifier, and dropped these for "

@@ -9,10 +9,13 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+from alignforge.flaws import FLAW_MIX
+
 __all__ = [
     "FLAW_TARGET",
     "DOMAIN_TARGET",
     "Accumulator",
+    "ExactSum",
     "RowFailures",
     "histogram",
     "mix",
@@ -20,14 +23,7 @@ __all__ = [
     "decontam_flag",
 ]
 
-FLAW_TARGET = {
-    "oversimplified": 0.25,
-    "risky_advice": 0.20,
-    "incomplete": 0.20,
-    "hallucinated": 0.15,
-    "irrelevant": 0.10,
-    "overconfident": 0.10,
-}
+FLAW_TARGET = FLAW_MIX  # the one flaw taxonomy (alignforge.flaws), also what generate dpo plans
 DOMAIN_TARGET = {"math": 0.40, "code": 0.30, "domain": 0.20, "general": 0.10}
 MAX_LINES_KEPT = 200
 
@@ -49,6 +45,16 @@ class RowFailures:
         self.counts[gate] = self.counts.get(gate, 0) + len(lines)
         kept = self.lines.setdefault(gate, [])
         kept.extend(lines[: max(0, MAX_LINES_KEPT - len(kept))])
+
+    def add_lines(self, gate: str, lines: Any) -> None:
+        """:meth:`add_many` for a numpy array of line numbers (only the kept ones become a list)."""
+        n = len(lines)
+        if not n:
+            return
+        self.counts[gate] = self.counts.get(gate, 0) + n
+        kept = self.lines.setdefault(gate, [])
+        if len(kept) < MAX_LINES_KEPT:
+            kept.extend(lines[: MAX_LINES_KEPT - len(kept)].tolist())
 
     def merge(self, other: RowFailures, line_offset: int) -> None:
         for gate, n in other.counts.items():
@@ -136,6 +142,77 @@ def score_of(row: dict[str, Any], meta: dict[str, Any], name: str) -> float | No
 
 
 def decontam_flag(row: dict[str, Any], meta: dict[str, Any]) -> bool | None:
-    """What the row claims: True contaminated, False clean, None no claim (informational only)."""
-    value = meta.get("contaminated", row.get("contaminated"))
+    """What the row claims: True contaminated, False clean, None no claim (informational only).
+
+    ``metadata.contaminated`` unless it is missing or null, then the row's own ``contaminated``
+    (a null says nothing, as for scores: :func:`score_of`)."""
+    value = meta.get("contaminated")
+    if value is None:
+        value = row.get("contaminated")
     return value if isinstance(value, bool) else None
+
+
+class ExactSum:
+    """A sum of finite floats held exactly, as an integer count of 2**-1074 (the smallest double).
+
+    A float sum rounds at every step, so its last bits depend on the order and the grouping of
+    the rows: the sequential scan, the parallel one (ranges merged) and the columnar one
+    (batches) would give averages a few ulps apart. Held exactly, every engine gives the same
+    average, correctly rounded. Values are added a batch at a time (numpy), grouped by binary
+    exponent: a few integer additions per batch, not per row.
+    """
+
+    __slots__ = ("total", "_pending")
+
+    SCALE = 1074  # 2**-1074 is the smallest subnormal: every finite double is an integer multiple of it
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._pending: list[float] = []
+
+    def add(self, value: float) -> None:
+        self._pending.append(value)
+        if len(self._pending) >= 4096:
+            self._flush()
+
+    def extend(self, values: Any) -> None:
+        """Add a list or a numpy array of finite floats (ints are taken as floats)."""
+        import numpy as np
+
+        arr = np.asarray(values, dtype=np.float64)
+        if not arr.size:
+            return
+        mant, exp = np.frexp(arr)  # arr = mant * 2**exp, 0.5 <= |mant| < 1: mant * 2**53 is an integer
+        m = (mant * 9007199254740992.0).astype(np.int64)
+        shift = exp.astype(np.int64) + (self.SCALE - 53)  # value = m * 2**(exp - 53) = m << shift units
+        low = int(shift.min())
+        idx = shift - low
+        # Halves of 26 bits: a batch's per-exponent sums stay exact in float64 (below 2**53).
+        hi = np.bincount(idx, weights=m >> 26)
+        lo = np.bincount(idx, weights=m & ((1 << 26) - 1))
+        total = 0
+        for i in np.flatnonzero(hi.astype(bool) | lo.astype(bool)).tolist():
+            part = (int(hi[i]) << 26) + int(lo[i])
+            s = low + i
+            # A negative shift only occurs for subnormals, whose low bits are zero: exact.
+            total += part << s if s >= 0 else part >> -s
+        self.total += total
+
+    def _flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.extend(pending)
+
+    def merge(self, other: ExactSum) -> None:
+        other._flush()
+        self.total += other.total
+
+    def exact(self) -> int:
+        """The sum in units of 2**-1074."""
+        self._flush()
+        return self.total
+
+    @classmethod
+    def mean_of(cls, total: int, n: int) -> float:
+        """``total`` (units of 2**-1074) over ``n``, correctly rounded (int / int is, in Python)."""
+        return total / (n << cls.SCALE)

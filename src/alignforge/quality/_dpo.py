@@ -3,7 +3,12 @@
 Text is never held: each pair leaves a few 64-bit hashes in a :class:`PairHashStore`, which
 spills them to hash-partitioned files past a fixed row count, so exact duplicate and
 conflicting-preference detection runs in bounded memory. Everything else is running sums and
-fixed-size histograms.
+fixed-size histograms; the score sums are exact (:class:`ExactSum`), so every engine (row by
+row, byte ranges merged, or the columnar scan of :mod:`alignforge.quality._columnar` through
+:meth:`DPOAccumulator.add_columns`) gives the same figures to the bit.
+
+A field given as null counts as missing: a score, ``flaw_type`` and ``strategy`` are the row's own
+unless missing or null, then ``metadata``'s; ``contaminated`` is ``metadata``'s first.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from alignforge.quality._common import (
     FLAW_TARGET,
     MAX_LINES_KEPT,
     Accumulator,
+    ExactSum,
     mix,
     score_of,
 )
@@ -82,9 +88,10 @@ class DPOAccumulator(Accumulator):
     def __init__(self, rules: dict[str, Any], *, flaw_target: dict[str, float] | None = None) -> None:
         super().__init__(rules)
         self.flaw_target = flaw_target or FLAW_TARGET
+        self.engine = "rows"  # how the file was read: "columnar", "rows", or "rows (why not columnar)"
         self.store = PairHashStore()
         self.scored = 0
-        self.sum_c = self.sum_r = self.sum_gap = 0.0
+        self.sum_c, self.sum_r = ExactSum(), ExactSum()
         self.n_c_ok = self.n_r_ok = self.n_gap_ok = self.n_all_ok = 0
         self.hist_c = [0] * len(SCORE_BINS)
         self.hist_r = [0] * len(SCORE_BINS)
@@ -131,9 +138,8 @@ class DPOAccumulator(Accumulator):
         if cs is not None and rs is not None:
             self.scored += 1
             gap = cs - rs
-            self.sum_c += cs
-            self.sum_r += rs
-            self.sum_gap += gap
+            self.sum_c.add(cs)
+            self.sum_r.add(rs)
             # Bins are 0.5 wide on 0-10 (validated range) and 1 wide on -10..10.
             self.hist_c[int(cs * 2)] += 1
             self.hist_r[int(rs * 2)] += 1
@@ -151,10 +157,14 @@ class DPOAccumulator(Accumulator):
             fails.append("rejected_score")
         if not g_ok and "score_gap" in self.rules:
             fails.append("score_gap")
-        flaw = row.get("flaw_type", meta.get("flaw_type"))
+        flaw = row.get("flaw_type")
+        if flaw is None:
+            flaw = meta.get("flaw_type")
         if flaw is not None:
             self.flaws[flaw] = self.flaws.get(flaw, 0) + 1
-        strategy = row.get("strategy", meta.get("strategy"))
+        strategy = row.get("strategy")
+        if strategy is None:
+            strategy = meta.get("strategy")
         if strategy is not None:
             self.strategies[strategy] = self.strategies.get(strategy, 0) + 1
         self.note_decontam(row, meta)
@@ -184,11 +194,11 @@ class DPOAccumulator(Accumulator):
         self.chosen_longer += sum([a > b for a, b in zip(lc, lr, strict=True)])
         metas = [r.get("metadata") or _EMPTY for r in rows]
         c_sc = [
-            r["chosen_score"] if "chosen_score" in r else m.get("chosen_score")
+            m.get("chosen_score") if (v := r.get("chosen_score")) is None else v
             for r, m in zip(rows, metas, strict=True)
         ]
         r_sc = [
-            r["rejected_score"] if "rejected_score" in r else m.get("rejected_score")
+            m.get("rejected_score") if (v := r.get("rejected_score")) is None else v
             for r, m in zip(rows, metas, strict=True)
         ]
         rules = self.rules
@@ -203,7 +213,8 @@ class DPOAccumulator(Accumulator):
                 add_fail("not_identical", lines[i])
         c_min, r_max, g_min = self.c_min, self.r_max, self.g_min
         hist_c, hist_r, hist_g = self.hist_c, self.hist_r, self.hist_gap
-        sum_c = sum_r = 0.0
+        scored_c: list[float] = []
+        scored_r: list[float] = []
         scored = n_c = n_r = n_g = n_a = 0
         check_c, check_r, check_g = "chosen_score" in rules, "rejected_score" in rules, "score_gap" in rules
         for i, (a, b) in enumerate(zip(c_sc, r_sc, strict=True)):
@@ -211,8 +222,8 @@ class DPOAccumulator(Accumulator):
                 c_ok = r_ok = g_ok = False
             else:
                 scored += 1
-                sum_c += a
-                sum_r += b
+                scored_c.append(a)
+                scored_r.append(b)
                 gap = a - b
                 hist_c[int(a * 2)] += 1  # 0.5-wide bins on the validated 0-10 range
                 hist_r[int(b * 2)] += 1
@@ -229,25 +240,101 @@ class DPOAccumulator(Accumulator):
             if not g_ok and check_g:
                 add_fail("score_gap", lines[i])
         self.scored += scored
-        self.sum_c += sum_c
-        self.sum_r += sum_r
-        self.sum_gap += sum_c - sum_r
+        self.sum_c.extend(scored_c)
+        self.sum_r.extend(scored_r)
         self.n_c_ok += n_c
         self.n_r_ok += n_r
         self.n_gap_ok += n_g
         self.n_all_ok += n_a
         flaws, strategies = self.flaws, self.strategies
         for r, m in zip(rows, metas, strict=True):
-            flaw = r["flaw_type"] if "flaw_type" in r else m.get("flaw_type")
+            flaw = r.get("flaw_type")
+            if flaw is None:
+                flaw = m.get("flaw_type")
             if flaw is not None:
                 flaws[flaw] = flaws.get(flaw, 0) + 1
-            strategy = r["strategy"] if "strategy" in r else m.get("strategy")
+            strategy = r.get("strategy")
+            if strategy is None:
+                strategy = m.get("strategy")
             if strategy is not None:
                 strategies[strategy] = strategies.get(strategy, 0) + 1
-            flag = m.get("contaminated", r.get("contaminated"))
+            flag = m.get("contaminated")
+            if flag is None:
+                flag = r.get("contaminated")
             if flag is True or flag is False:
                 self.decontam_seen += 1
                 self.decontam_clean += not flag
+
+    def add_columns(
+        self,
+        lines: Any,
+        *,
+        hashes: tuple[Any, Any, Any],
+        len_c: Any,
+        len_r: Any,
+        identical: Any,
+        cs: Any,
+        rs: Any,
+        flaws: list[tuple[Any, int]],
+        strategies: list[tuple[Any, int]],
+        claimed: tuple[int, int],
+    ) -> None:
+        """``add`` for a batch of validated standard-shape rows given as columns (numpy arrays).
+
+        ``lines`` their line numbers; ``hashes`` the prompt, pair and reversed-pair hashes (the
+        last for the rows whose chosen differs from rejected); ``len_c`` / ``len_r`` characters;
+        ``identical`` the positions of pairs equal once whitespace is normalised; ``cs`` / ``rs``
+        the scores, NaN where missing; ``flaws`` / ``strategies`` (value, rows) in order of first
+        appearance; ``claimed`` (rows with a ``contaminated`` flag, of them clean).
+        """
+        import numpy as np
+
+        rules, fail = self.rules, self.failures.add_lines
+        self.rows += len(lines)
+        self.store.extend_arrays(*hashes, lines)
+        self.len_c += int(len_c.sum())
+        self.len_r += int(len_r.sum())
+        self.chosen_longer += int(np.count_nonzero(len_c > len_r))
+        if len(identical):
+            self.identical += len(identical)
+            room = MAX_LINES_KEPT - len(self.identical_lines)
+            if room > 0:
+                self.identical_lines.extend(lines[identical[:room]].tolist())
+            if rules.get("not_identical"):
+                fail("not_identical", lines[identical])
+        scored = ~(np.isnan(cs) | np.isnan(rs))
+        a, b = cs[scored], rs[scored]
+        gap = a - b
+        self.scored += int(a.size)
+        self.sum_c.extend(a)
+        self.sum_r.extend(b)
+        for hist, index in (
+            (self.hist_c, (a * 2).astype(np.int64)),
+            (self.hist_r, (b * 2).astype(np.int64)),
+            (self.hist_gap, np.minimum(20, (gap + 10.0).astype(np.int64))),
+        ):
+            for i, k in enumerate(np.bincount(index, minlength=len(hist)).tolist()):
+                hist[i] += k
+        oks = []
+        for gate, ok_scored in (
+            ("chosen_score", a >= self.c_min),
+            ("rejected_score", b <= self.r_max),
+            ("score_gap", gap >= self.g_min),
+        ):
+            ok = np.zeros(len(lines), dtype=bool)
+            ok[scored] = ok_scored
+            oks.append(ok_scored)
+            if gate in rules:
+                fail(gate, lines[~ok])
+        self.n_c_ok += int(np.count_nonzero(oks[0]))
+        self.n_r_ok += int(np.count_nonzero(oks[1]))
+        self.n_gap_ok += int(np.count_nonzero(oks[2]))
+        self.n_all_ok += int(np.count_nonzero(oks[0] & oks[1] & oks[2]))
+        for mine, theirs in ((self.flaws, flaws), (self.strategies, strategies)):
+            for value, n in theirs:
+                mine[value] = mine.get(value, 0) + n
+        self.decontam_seen += claimed[0]
+        self.decontam_clean += claimed[1]
 
     def cleanup(self) -> None:
         self.store.cleanup()
@@ -256,11 +343,10 @@ class DPOAccumulator(Accumulator):
         assert isinstance(other, DPOAccumulator)
         super().merge(other, line_offset)
         self.store.merge(other.store, line_offset)
+        self.sum_c.merge(other.sum_c)
+        self.sum_r.merge(other.sum_r)
         for name in (
             "scored",
-            "sum_c",
-            "sum_r",
-            "sum_gap",
             "n_c_ok",
             "n_r_ok",
             "n_gap_ok",
@@ -298,6 +384,7 @@ class DPOAccumulator(Accumulator):
             self.excluded_lines.update(conflict_lines.tolist())
             self.excluded_by["no_conflict"] = set(conflict_lines.tolist())
         scored = self.scored
+        sum_c, sum_r = self.sum_c.exact(), self.sum_r.exact()
         flaw_total = sum(self.flaws.values())
         flaw_mix = mix(self.flaws, flaw_total)
         deviation = None
@@ -309,9 +396,9 @@ class DPOAccumulator(Accumulator):
             "unique_prompts": found["distinct_prompts"],
             "scored_pairs": scored,
             "score_coverage": scored / n if n else None,
-            "avg_chosen": self.sum_c / scored if scored else None,
-            "avg_rejected": self.sum_r / scored if scored else None,
-            "avg_gap": self.sum_gap / scored if scored else None,
+            "avg_chosen": ExactSum.mean_of(sum_c, scored) if scored else None,
+            "avg_rejected": ExactSum.mean_of(sum_r, scored) if scored else None,
+            "avg_gap": ExactSum.mean_of(sum_c - sum_r, scored) if scored else None,
             "share_chosen_ge_min": self.n_c_ok / scored if scored else None,
             "share_rejected_le_max": self.n_r_ok / scored if scored else None,
             "share_gap_ge_min": self.n_gap_ok / scored if scored else None,
@@ -336,6 +423,7 @@ class DPOAccumulator(Accumulator):
                 "score_gap": {"bins": GAP_BINS, "counts": self.hist_gap},
             },
             "thresholds": {"chosen_min": self.c_min, "rejected_max": self.r_max, "gap_min": self.g_min},
+            "scan_engine": self.engine,
         }
         out.update(self.common_figures())
         return out

@@ -29,7 +29,8 @@ BUCKETS = 1 << BUCKET_BITS
 def _bucket(values: Any) -> Any:
     import numpy as np
 
-    return (values.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
+    # uint8: the stable argsort of the spill is then a radix sort (7x faster than on int64)
+    return (values.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.uint8)
 
 
 class PairHashStore:
@@ -56,6 +57,13 @@ class PairHashStore:
         self.hf.extend(hf)
         self.line.extend(lines)
         self.hr.extend(hr)
+        if len(self.hf) >= self.spill_rows:
+            self.spill()
+
+    def extend_arrays(self, hp: Any, hf: Any, hr: Any, lines: Any) -> None:
+        """:meth:`extend` from numpy int64 arrays (the columnar scan), without a list in between."""
+        for mine, theirs in ((self.hp, hp), (self.hf, hf), (self.line, lines), (self.hr, hr)):
+            mine.frombytes(theirs.astype("int64", copy=False).tobytes())
         if len(self.hf) >= self.spill_rows:
             self.spill()
 
@@ -135,19 +143,39 @@ class PairHashStore:
         conflict_lines: list[Any] = []
         conflict_prompts: set[int] = set()
         distinct = 0
+
+        def one(hf: Any, hp: Any, line: Any, hr: Any, hp_all: Any) -> tuple[Any, Any, Any, int]:
+            order = np.lexsort((line, hf))  # by pair hash, then file order: the first stays
+            s_hf = hf[order]
+            dup = np.zeros(len(hf), dtype=bool)
+            dup[1:] = s_hf[1:] == s_hf[:-1]
+            conflict = np.isin(hf, hr, kind="sort")
+            ordered = np.sort(hp_all)
+            n = int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1) if len(hp_all) else 0
+            return line[order][dup], line[conflict], hp[conflict], n
+
+        # Two buckets are sorted at a time (numpy lets go of the GIL while it sorts); holding three
+        # at most keeps memory bounded.
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        def take(future: Any) -> None:
+            nonlocal distinct
+            d, c, p, n = future.result()
+            dup_lines.append(d)
+            conflict_lines.append(c)
+            conflict_prompts.update(p.tolist())
+            distinct += n
+
         try:
-            for hf, hp, line, hr, hp_all in self._buckets():
-                order = np.lexsort((line, hf))  # by pair hash, then file order: the first stays
-                s_hf = hf[order]
-                dup = np.zeros(len(hf), dtype=bool)
-                dup[1:] = s_hf[1:] == s_hf[:-1]
-                dup_lines.append(line[order][dup])
-                conflict = np.isin(hf, hr, kind="sort")
-                conflict_lines.append(line[conflict])
-                conflict_prompts.update(hp[conflict].tolist())
-                if len(hp_all):
-                    ordered = np.sort(hp_all)
-                    distinct += int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                pending: deque[Any] = deque()
+                for arrays in self._buckets():
+                    pending.append(pool.submit(one, *arrays))
+                    if len(pending) > 2:
+                        take(pending.popleft())
+                while pending:
+                    take(pending.popleft())
         finally:
             self.cleanup()
         dups = np.sort(np.concatenate(dup_lines)) if dup_lines else np.zeros(0, dtype=np.int64)

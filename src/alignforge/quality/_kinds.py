@@ -290,8 +290,9 @@ class RLVRAccumulator(Accumulator):
         self.with_entry = 0
         self.entry_inferred = 0  # tasks without entry_point whose tests' called function was found
         self.entry_hidden: list[str] = []
-        self.domains: dict[str, int] = {}
-        self.domain_of: dict[str, str] = {}
+        self.domains: dict[str, int] = {}  # by mix bucket (math, code, domain, general)
+        self.raw_domains: dict[str, int] = {}  # by the rows' own domain (finance, science, ...)
+        self.domain_of: dict[str, str] = {}  # task_id -> the row's own domain
         self.verdicts = verdicts
         lo = rules.get("tests_per_task", {})
         self.t_min, self.t_max = lo.get("min", 3), lo.get("max", 5)
@@ -332,7 +333,8 @@ class RLVRAccumulator(Accumulator):
         raw = str(row.get("domain", meta.get("domain", "unknown"))).lower()
         domain = DOMAIN_ALIASES.get(raw, "domain" if raw != "unknown" else "unknown")
         self.domains[domain] = self.domains.get(domain, 0) + 1
-        self.domain_of[tid] = domain
+        self.raw_domains[raw] = self.raw_domains.get(raw, 0) + 1
+        self.domain_of[tid] = raw
         self.note_decontam(row, meta)
 
     def merge(self, other: Accumulator, line_offset: int) -> None:
@@ -358,6 +360,8 @@ class RLVRAccumulator(Accumulator):
             self.tests_hist[count] = self.tests_hist.get(count, 0) + n
         for domain, n in other.domains.items():
             self.domains[domain] = self.domains.get(domain, 0) + n
+        for domain, n in other.raw_domains.items():
+            self.raw_domains[domain] = self.raw_domains.get(domain, 0) + n
         self.entry_hidden.extend(other.entry_hidden)
         self.domain_of.update(other.domain_of)
         if "unique_task_id" in self.failures.lines:  # the repeats found across ranges came last
@@ -387,6 +391,7 @@ class RLVRAccumulator(Accumulator):
             "entry_point_hidden_examples": self.entry_hidden[:20],
             "domain_mix": domain_mix,
             "domain_mix_target": dict(DOMAIN_TARGET),
+            "domain_counts": dict(sorted(self.raw_domains.items(), key=lambda kv: -kv[1])),
             "domain_mix_max_deviation": (
                 max(
                     abs(domain_mix.get(k, 0.0) - DOMAIN_TARGET.get(k, 0.0))
@@ -403,8 +408,11 @@ class RLVRAccumulator(Accumulator):
 
     def _verifiability(self) -> dict[str, Any]:
         if self.verdicts is None:
-            return {"verifiability": None}
-        # Verifiability: share of tasks whose verdict (for the reference solution) is a pass.
+            return {"verifiability": None, "verifiability_domains_below_target": None}
+        from alignforge.verify.calibration import TARGETS  # the seed's per-domain targets, defined once
+
+        # Verifiability: share of tasks whose verdict (for the reference solution) is a pass, per the
+        # rows' own domain against its target (math 0.95, code 0.90, finance 0.85, general 0.80).
         per: dict[str, list[int]] = {}
         for tid, domain in self.domain_of.items():
             status = self.verdicts.get(tid)
@@ -413,7 +421,11 @@ class RLVRAccumulator(Accumulator):
             bucket[0] += status == "passed"
         total_ok = sum(v[0] for v in per.values())
         total = sum(v[1] for v in per.values())
+        by_domain = {d: ok / t for d, (ok, t) in sorted(per.items()) if t}
+        targets = {d: TARGETS["verifiability"][d] for d in by_domain if d in TARGETS["verifiability"]}
         return {
             "verifiability": total_ok / total if total else None,
-            "verifiability_by_domain": {d: ok / t for d, (ok, t) in per.items() if t},
+            "verifiability_by_domain": by_domain,
+            "verifiability_target_by_domain": targets,
+            "verifiability_domains_below_target": sum(by_domain[d] < t for d, t in targets.items()),
         }

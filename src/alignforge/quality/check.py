@@ -1,4 +1,5 @@
-"""``check``: read a dataset once, compute its figures, hold them against the gates."""
+"""``check``: read a dataset once, compute its figures, hold them against the gates, and (asked to)
+write the rows passing every row gate in that same pass (:mod:`alignforge.quality._rowfilter`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.errors import AlignforgeError
-from alignforge.io import DataError, JsonlWriter, ReadStats, detect_file_kind, first_row, read_rows
+from alignforge.io import DataError, ReadStats, detect_file_kind, first_row, read_rows
+from alignforge.quality import _columnar
 from alignforge.quality import _decontam as decontam_figures
 from alignforge.quality._common import Accumulator
 from alignforge.quality._dpo import DPOAccumulator
 from alignforge.quality._kinds import GRPOAccumulator, KTOAccumulator, RLVRAccumulator, SFTAccumulator
+from alignforge.quality._rowfilter import RowFilter
 from alignforge.quality.gates import (
     GateResult,
     decontam_entry,
@@ -43,6 +46,11 @@ class CheckResult:
     figures: dict[str, Any]
     gates: list[GateResult] = field(default_factory=list)
     read: ReadStats = field(default_factory=ReadStats)
+    # With keep_passing / failing_rows: rows passing every row gate, rows failing one, and the
+    # failing rows counted once each by the first gate they fail.
+    kept: int | None = None
+    dropped: int | None = None
+    drop_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -53,7 +61,7 @@ class CheckResult:
         return [g for g in self.gates if g.failed]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path,
             "kind": self.kind,
             "shape": self.shape,
@@ -67,6 +75,36 @@ class CheckResult:
                 "side_file": self.read.side_file,
             },
         }
+        if self.kept is not None:
+            out["row_filter"] = {
+                "kept": self.kept,
+                "dropped": self.dropped,
+                "drop_reasons": self.drop_reasons,
+            }
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """The inverse of :meth:`as_dict` (a recorded stage summary holds that form)."""
+        invalid = data.get("invalid_rows") or {}
+        read = ReadStats(
+            skipped=invalid.get("skipped", 0),
+            reasons=dict(invalid.get("reasons") or {}),
+            side_file=invalid.get("side_file"),
+        )
+        rows = data.get("row_filter") or {}
+        return cls(
+            data["path"],
+            data["kind"],
+            data["shape"],
+            data["stage"],
+            data["figures"],
+            [GateResult.from_dict(g) for g in data.get("gates", [])],
+            read,
+            rows.get("kept"),
+            rows.get("dropped"),
+            dict(rows.get("drop_reasons") or {}),
+        )
 
 
 def make_accumulator(
@@ -120,8 +158,12 @@ def compute_figures(
     against: str | Sequence[str] | None = None,
     benchmark_dir: str | os.PathLike[str] | None = None,
     decontam_report: str | os.PathLike[str] | None = None,
+    row_filter: RowFilter | None = None,
 ) -> tuple[Kind, dict[str, Any], Accumulator]:
     """One streaming pass over ``path``: (kind, figures, the accumulator).
+
+    ``row_filter`` sees every row with the row gates it failed, in the same pass (which then runs
+    in one process); the caller calls its ``finish`` with the accumulator's ``excluded_by``.
 
     Decontamination (see :mod:`alignforge.quality._decontam`): ``against`` scans the same rows for
     benchmark overlap in that pass (``benchmark_dir`` defaults to
@@ -138,9 +180,10 @@ def compute_figures(
     k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
     given = stats is not None
     stats = stats if stats is not None else ReadStats()
-    workers = _parallel_workers(path, k, on_error)
-    if workers > 1:
-        acc = _scan_parallel(path, k, rules or {}, workers, stats)
+    workers = 1 if row_filter is not None else _parallel_workers(path, k, on_error)
+    columnar = row_filter is None and _columnar_eligible(path, k, on_error)
+    if workers > 1 or columnar:
+        acc = _scan_parallel(path, k, rules or {}, workers, stats, columnar=columnar)
         if scan is not None:
             decontam_figures.scan_parallel(path, k, scan, workers)
         figures = acc.finish()
@@ -151,7 +194,8 @@ def compute_figures(
         acc = make_accumulator(
             k, rules or {}, tokenizer=tokenizer, verdicts=verdicts, score_scale=score_scale
         )
-        _feed(acc, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats), scan)  # type: ignore[arg-type]
+        fed: Any = row_filter.attach(acc) if row_filter is not None else acc
+        _feed(fed, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats), scan)  # type: ignore[arg-type]
         figures = acc.finish()
         if given:
             figures["invalid_rows"] = stats.skipped
@@ -174,6 +218,13 @@ def _parallel_workers(path: Path, kind: Kind, on_error: str) -> int:
     if path.stat().st_size < PARALLEL_MIN_BYTES:
         return 1
     return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+def _columnar_eligible(path: Path, kind: Kind, on_error: str) -> bool:
+    """Large DPO JSONL files read strictly go to the columnar scan first (:mod:`._columnar`)."""
+    if kind is not Kind.DPO or on_error != "raise" or str(path).endswith(".parquet"):
+        return False
+    return path.stat().st_size >= _columnar.MIN_BYTES
 
 
 def _feed(acc: Accumulator, rows_iter: Any, scan: Any = None) -> int:
@@ -216,10 +267,26 @@ def _scan_range(
 
 
 def _scan_parallel(
-    path: Path, kind: Kind, rules: dict[str, Any], workers: int, stats: ReadStats | None = None
+    path: Path,
+    kind: Kind,
+    rules: dict[str, Any],
+    workers: int,
+    stats: ReadStats | None = None,
+    *,
+    columnar: bool = False,
 ) -> Accumulator:
+    """The whole file's accumulator: from the columnar scan when asked and it vouches for the file,
+    otherwise from ``workers`` processes reading byte ranges row by row (which name any error's line)."""
     import multiprocessing
 
+    declined = None
+    if columnar:
+        fast = DPOAccumulator(rules)
+        declined = _columnar.scan_dpo(path, fast)
+        if declined is None:
+            fast.engine = "columnar"
+            return fast
+        fast.cleanup()
     size = path.stat().st_size
     bounds = [size * i // workers for i in range(workers + 1)]
     # Every range holds its rows to the shape of the file's first row, not of its own first row.
@@ -247,6 +314,8 @@ def _scan_parallel(
             stats.merge_blank(part_stats, offset)
         offset += seen
     assert merged is not None
+    if declined is not None and isinstance(merged, DPOAccumulator):
+        merged.engine = f"rows (the columnar scan declined: {declined})"
     return merged
 
 
@@ -299,8 +368,15 @@ def check_file(
     against: str | Sequence[str] | None = None,
     benchmark_dir: str | os.PathLike[str] | None = None,
     review: bool = False,
+    keep_passing: str | os.PathLike[str] | None = None,
+    failing_rows: str | os.PathLike[str] | None = None,
 ) -> CheckResult:
     """Measure ``path`` and evaluate its stage's gates (the defaults of ``gates init`` when None).
+
+    In the same pass, ``keep_passing`` (``*.jsonl``) receives the rows that pass every row gate and
+    its ``*.dropped.jsonl`` the others, each with ``metadata.drop_reasons``; ``failing_rows`` (a
+    folder) receives each gate's failing rows as ``<gate>.jsonl`` (``{"line", "gate", "row"}``).
+    The result's ``kept`` / ``dropped`` count them. The input is read once either way.
 
     ``score_scale`` ("0-10" or "0-1") says what scale SFT rows' ``score`` is on when a row does not
     say (``metadata.score_scale``); the judge's 0-10 by default.
@@ -321,23 +397,33 @@ def check_file(
     k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
     stage = stage or stage_for_kind(k.value)
     stats = ReadStats()
-    if on_error == "skip" and side_file is None:
-        side_file = path.with_name(path.name + ".errors.jsonl")
+    if on_error == "skip":
+        side_file = side_file or path.with_name(path.name + ".errors.jsonl")
+        Path(side_file).unlink(missing_ok=True)  # this run's skipped lines, not a rerun's on top
     verdict_map = _load_verdicts(verdicts) if verdicts else None
-    _, figures, _ = compute_figures(
-        path,
-        kind=k,
-        rules=row_rules(gate_cfg, stage),
-        on_error=on_error,
-        side_file=side_file,
-        tokenizer=tokenizer,
-        verdicts=verdict_map,
-        stats=stats,
-        score_scale=score_scale,
-        against=against,
-        benchmark_dir=benchmark_dir,
-        decontam_report=decontam_report,
-    )
+    rules = row_rules(gate_cfg, stage)
+    filt = None
+    if keep_passing is not None or failing_rows is not None:
+        filt = RowFilter(k, rules, keep=keep_passing, failing_dir=failing_rows)
+    try:
+        figures, _ = _measure(
+            path,
+            filt,
+            kind=k,
+            rules=rules,
+            on_error=on_error,
+            side_file=side_file,
+            tokenizer=tokenizer,
+            verdicts=verdict_map,
+            stats=stats,
+            score_scale=score_scale,
+            against=against,
+            benchmark_dir=benchmark_dir,
+            decontam_report=decontam_report,
+        )
+    finally:
+        if filt is not None:
+            filt.abort()  # removes partial files (after finish() there are none)
     figures["warnings"] = input_warnings(path, figures)
     if review:
         from alignforge.review import review_figures
@@ -345,7 +431,18 @@ def check_file(
         rev = review_figures(path)
         figures.update({k: rev[k] for k in ("review_disagreement", "review_decided", "review_covered_share")})
     results = evaluate(figures, gate_cfg, stage)
-    return CheckResult(str(path), k.value, _first_shape(path), stage, figures, results, stats)
+    result = CheckResult(str(path), k.value, _first_shape(path), stage, figures, results, stats)
+    if filt is not None:
+        result.kept, result.dropped, result.drop_reasons = filt.kept, filt.dropped, dict(filt.first_reasons)
+    return result
+
+
+def _measure(path: Path, filt: RowFilter | None, **kwargs: Any) -> tuple[dict[str, Any], Accumulator]:
+    """compute_figures, with the row filter finished once the whole-file gates are known."""
+    _, figures, acc = compute_figures(path, row_filter=filt, **kwargs)
+    if filt is not None:
+        filt.finish(acc)
+    return figures, acc
 
 
 def keep_passing(
@@ -358,47 +455,22 @@ def keep_passing(
     excluded_by: dict[str, set[int]] | None = None,
     failing_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[int, int]:
-    """Write the rows of ``path`` that pass every row-level gate to ``out``: (kept, dropped).
+    """Write the rows of ``path`` that pass every row-level gate of ``rules`` to ``out`` (``*.jsonl``;
+    the others to its ``*.dropped.jsonl`` with ``metadata.drop_reasons``): (kept, dropped).
 
-    A second streaming pass: a fresh accumulator sees each row in turn, so "first occurrence
-    wins" for duplicates; pair-level duplicates and conflicts come from the first pass
-    (``excluded_by``: gate -> lines). With ``failing_dir`` every failing row also goes to
-    ``failing_dir/<gate>.jsonl`` as ``{"line", "gate", "row"}``, once per gate it fails.
+    One streaming pass (invalid lines are skipped): duplicates ("first occurrence wins") and
+    conflicts are found in it. ``excluded_by`` (gate -> lines) and ``excluded_lines`` (gate
+    ``excluded``) drop further rows the caller names. With ``failing_dir`` every failing row also
+    goes to ``failing_dir/<gate>.jsonl`` as ``{"line", "gate", "row"}``, once per gate it fails.
+    :func:`check_file` with ``keep_passing=`` does this while it measures the file.
     """
     k = Kind(kind)
-    acc = make_accumulator(k, rules)
-    by_gate = excluded_by or {}
-    excluded = set(excluded_lines or set()).union(*by_gate.values()) if by_gate else (excluded_lines or set())
-    kept = dropped = 0
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp{os.getpid()}") if out is not None else None
-    writer = JsonlWriter(tmp, append=False) if tmp is not None else None
-    sides: dict[str, JsonlWriter] = {}
-
-    def side(gate: str) -> JsonlWriter:
-        if gate not in sides:
-            sides[gate] = JsonlWriter(Path(failing_dir) / f"{gate}.jsonl", append=False)  # type: ignore[arg-type]
-        return sides[gate]
-
+    extra = {g: set(lines) for g, lines in (excluded_by or {}).items()}
+    if excluded_lines:
+        extra.setdefault("excluded", set()).update(excluded_lines)
+    filt = RowFilter(k, rules, keep=out, failing_dir=failing_dir, extra=extra)
     try:
-        for line, row in read_rows(path, k, on_error="skip"):
-            before = dict(acc.failures.counts)
-            acc.add(line, row)
-            failed = [g for g, n in acc.failures.counts.items() if n != before.get(g, 0)]
-            failed += [g for g, lines in by_gate.items() if line in lines]
-            if not failed and line not in excluded:
-                if writer is not None:
-                    writer.write(row)
-                kept += 1
-                continue
-            dropped += 1
-            if failing_dir is not None:
-                for gate in failed:
-                    side(gate).write({"line": line, "gate": gate, "row": row})
+        _measure(Path(path), filt, kind=k, rules=rules, on_error="skip")
     finally:
-        acc.cleanup()
-        for w in [writer, *sides.values()]:
-            if w is not None:
-                w.close()
-    if tmp is not None:
-        os.replace(tmp, out)  # type: ignore[arg-type]
-    return kept, dropped
+        filt.abort()
+    return filt.kept, filt.dropped

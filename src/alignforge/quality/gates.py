@@ -32,6 +32,7 @@ __all__ = [
     "evaluate",
     "stage_for_kind",
     "row_rules",
+    "bound_text",
     "STAGES",
 ]
 
@@ -151,6 +152,7 @@ rlvr_data:
   duplicate_task_ids: {max: 0, unit: "task ids seen more than once"}
   domain_mix_max_deviation: {max: 0.10, unit: "largest |share - target| over math/code/domain/general, 0-1", optional: true}
   verifiability: {min: 0.80, unit: "share of tasks whose reference solution passes its verifier, 0-1", optional: true}
+  verifiability_domains_below_target: {max: 0, unit: "domains whose verified share is below its target (math 0.95, code 0.90, finance 0.85, general 0.80; check --verdicts)", optional: true}
   decontamination: {min: 0.9, unit: "share of rows with no benchmark overlap, 0-1 (check --against or --decontam-report)"}
   max_benchmark_share: {max: 0.02, unit: "share of any one benchmark's items overlapped, 0-1 (measured with decontamination)", optional: true}
   review_disagreement: {max: 0.05, unit: "share of decided manually reviewed items disagreeing with the judge/verifier, stratum-weighted, 0-1 (check --review)", optional: true}
@@ -198,6 +200,11 @@ class GateResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateResult:
+        """The inverse of :meth:`as_dict` (which leaves out empty fields)."""
+        return cls(**{"value": None, "bound": "", "unit": "", **data})
 
 
 def _check_stage(path: str, stage: str, body: Any) -> None:
@@ -376,7 +383,8 @@ def _lookup(figures: dict[str, Any], name: str) -> Any:
     return value
 
 
-def _bound(spec: dict[str, Any]) -> str:
+def bound_text(spec: dict[str, Any]) -> str:
+    """A gate's bounds as text: ``>= 9.0``, ``<= 6.0 and >= 1``."""
     parts = []
     if "min" in spec:
         parts.append(f">= {spec['min']}")
@@ -399,7 +407,7 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
             continue
         info = failures.get(name, {"rows": 0, "first_lines": []})
         unit = spec.get("unit", "") if isinstance(spec, dict) else ""
-        bound = _bound(spec) if isinstance(spec, dict) else "every row"
+        bound = bound_text(spec) if isinstance(spec, dict) else "every row"
         flag = isinstance(spec, dict) and spec.get("on_fail") == "flag"
         results.append(
             GateResult(
@@ -425,7 +433,7 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
             note = "not measured (optional)" if spec.get("optional") else "not measured: gate fails closed"
             if name in _DECONTAM_FIGURES and not spec.get("optional"):
                 note = UNMEASURED_DECONTAM
-            results.append(GateResult(stage, shown, status, None, _bound(spec), unit, note=note))
+            results.append(GateResult(stage, shown, status, None, bound_text(spec), unit, note=note))
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "a mapping" if isinstance(value, dict) else type(value).__name__
@@ -445,5 +453,5 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
         if "equals" in spec and abs(value - spec["equals"]) > 1e-9:
             ok = False
         status = "pass" if ok else ("flag" if spec.get("on_fail") == "flag" else "fail")
-        results.append(GateResult(stage, shown, status, value, _bound(spec), unit))
+        results.append(GateResult(stage, shown, status, value, bound_text(spec), unit))
     return results

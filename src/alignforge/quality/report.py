@@ -133,6 +133,13 @@ def print_report(result: CheckResult, *, console: Any = None) -> None:
             target = figs.get(target_name, {})
             parts = [f"{k} {v:.0%} (target {target.get(k, 0):.0%})" for k, v in figs[mix_name].items()]
             table.add_row(mix_name, "; ".join(parts))
+    if figs.get("verifiability_by_domain"):
+        target = figs.get("verifiability_target_by_domain") or {}
+        parts = [
+            f"{k} {v:.0%}" + (f" (target {target[k]:.0%})" if k in target else " (no target)")
+            for k, v in figs["verifiability_by_domain"].items()
+        ]
+        table.add_row("verifiability_by_domain", "; ".join(parts))
     if figs.get("strategy_mix"):
         table.add_row("strategy_mix", "; ".join(f"{k} {v:.0%}" for k, v in figs["strategy_mix"].items()))
     for bench, info in (figs.get("per_benchmark") or {}).items():
