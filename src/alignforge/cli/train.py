@@ -91,4 +91,62 @@ def _quiet() -> None:
 for _stage, _summary in _STAGES.items():
     train.add_command(_make(_stage, _summary))
 
+
+@train.command("init-check")
+@click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="DPO YAML config."
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), help="Folder (default: <output_dir>/init_check)."
+)
+def init_check(config_path: str, out_dir: str | None) -> None:
+    """Stage 3 before any DPO step: frozen reference, policy a copy of it, tokenizer and architecture
+    match, initial KL ~ 0, DPO loss ~ ln 2, implicit rewards ~ 0 (exit 1 when a gate fails).
+
+    \b
+    Example:
+      alignforge train init-check --config examples/dpo_config.yaml
+    """
+    from alignforge.errors import GateFailure
+    from alignforge.stages import run_stage
+    from alignforge.train import load_config
+    from alignforge.train.init_check import from_config
+
+    stage = from_config(load_config(config_path, "dpo"), out_dir=out_dir)
+    _quiet()
+    summary = run_stage(stage)
+    for line in summary.lines():
+        click.echo(line)
+    if not summary.passed:
+        failed = ", ".join(g["name"] for g in summary.gates if not g["passed"])
+        raise GateFailure(f"train init-check: gates failed: {failed} ({summary.output})")
+
+
+@train.command("reward-filter")
+@click.option(
+    "--model", "model_dir", required=True, type=click.Path(file_okay=False), help="train reward's output."
+)
+@click.option("--pairs", required=True, type=click.Path(dir_okay=False), help="DPO pairs to filter (JSONL).")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Kept pairs; OUT.dropped.jsonl beside."
+)
+@click.option(
+    "--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="Pairs scored at once."
+)
+def reward_filter(model_dir: str, pairs: str, out: str, batch_size: int) -> None:
+    """Stage 4 (optional): drop the pairs the reward model disagrees with (reward(chosen) <= reward(rejected)),
+    each with its reason and both rewards.
+
+    \b
+    Example:
+      alignforge train reward-filter --model out/reward --pairs pairs_train.jsonl --out pairs_train.rm.jsonl
+    """
+    from alignforge.train.reward_filter import filter_pairs
+
+    _quiet()
+    summary = filter_pairs(model_dir, pairs, out, batch_size=batch_size)
+    for line in summary.lines():
+        click.echo(line)
+
+
 COMMANDS = [train]

@@ -4,6 +4,11 @@ Accuracy is the share of pairs whose chosen reward is strictly above the rejecte
 as wrong, as in TRL), counted over every pair with the same pass on both splits at every
 evaluation (so gates can be checked there) and after training; the train/validation gap compares
 like with like (not TRL's mean of per-batch accuracies, nor its running average over training).
+
+The summary's ``rm_gates`` figure holds the seed's stage-4 checklist as workflow gate dicts: train and
+validation accuracy >= 70 % and a train/validation gap < 10 % (``constraints.rm_accuracy_target`` and
+``rm_gap_max`` move the bounds; ``constraints.on_fail`` is their ``on_fail``). ``filter_pairs`` (stage
+``train.reward_filter``) then drops the pairs the trained model disagrees with, each with its reason.
 """
 
 from __future__ import annotations
@@ -20,8 +25,13 @@ from alignforge.train._data import load_split, to_dataset
 from alignforge.train._loading import load_causal_lm, load_tokenizer, lora_config
 from alignforge.train._recipe_steps import RecipeResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train.config import TrainConfig, trl_args
+from alignforge.train.init_check import make_gate
+from alignforge.train.reward_filter import filter_pairs
 
-__all__ = ["run_reward", "reward_recipe"]
+__all__ = ["RM_ACCURACY_MIN", "RM_GAP_MAX", "filter_pairs", "reward_recipe", "rm_gates", "run_reward"]
+
+RM_ACCURACY_MIN = 0.70  # the seed's stage 4: training and validation accuracy >= 70 %
+RM_GAP_MAX = 0.10  # and train/validation gap < 10 % (overfitting)
 
 
 def run_reward(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> StageSummary:
@@ -66,10 +76,41 @@ def reward_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Re
     # 5. Measure: the final evaluation (train and validation accuracy, see _Accuracy).
     trainer.evaluate()
 
-    # 6. Gates, saved model, run card.
+    # 6. Gates (the stage-4 checklist as workflow gates beside the configured ones), saved model, run card.
+    extra = {"rm_gates": rm_gates(monitor.metrics, cfg.constraints)}
     return finish(
-        cfg, monitor, trainer=trainer, data_report=data.report, resumed_from=resume, started=started
+        cfg,
+        monitor,
+        trainer=trainer,
+        data_report=data.report,
+        resumed_from=resume,
+        started=started,
+        extra=extra,
     )
+
+
+def rm_gates(metrics: dict[str, Any], constraints: dict[str, Any]) -> list[dict[str, Any]]:
+    """Accuracy >= 70 % on both splits and train/validation gap < 10 %, as workflow gate dicts."""
+    acc = constraints.get("rm_accuracy_target")
+    gap = constraints.get("rm_gap_max")
+    acc = RM_ACCURACY_MIN if acc is None else float(acc)
+    gap = RM_GAP_MAX if gap is None else float(gap)
+    on_fail = constraints.get("on_fail") or "stop"
+    unit = "fraction, ties count as wrong"
+    return [
+        make_gate(key, key, metrics.get(key), ">=", acc, unit, on_fail=on_fail)
+        for key in ("rm_train_accuracy", "rm_val_accuracy")
+    ] + [
+        make_gate(
+            "rm_train_val_gap",
+            "rm_train_val_gap",
+            metrics.get("rm_train_val_gap"),
+            "<",
+            gap,
+            "fraction (train accuracy - validation accuracy)",
+            on_fail=on_fail,
+        )
+    ]
 
 
 class _Accuracy(TrainerCallback):
