@@ -149,11 +149,11 @@ def test_002_run_sections_map_onto_the_raft_recipe() -> None:
     )
 
 
-def test_validation_run_without_output_dir_names_the_set_that_gives_one() -> None:
-    with pytest.raises(
-        ConfigError, match=re.escape("logging.output_dir is required (or --set logging.output_dir=...)")
-    ):
-        load_config(SEEDS / "validation_run.yaml", "raft")
+def test_validation_run_without_output_dir_gets_one_named_after_the_file() -> None:
+    """002's validation_run.yaml names no output folder: it runs as written into outputs/validation_run."""
+    cfg = load_config(SEEDS / "validation_run.yaml", "raft")
+    assert cfg.output_dir == Path("outputs/validation_run")
+    assert any("logging.output_dir is not given: writing to outputs/validation_run" in n for n in cfg.notes)
 
 
 @pytest.mark.parametrize(

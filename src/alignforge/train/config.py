@@ -130,7 +130,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "dataloader_num_workers": _k(int, 0),
     },
     "logging": {
-        "output_dir": _k(str, _REQUIRED),
+        "output_dir": _k(str),  # default: outputs/<the config file's name> (a note says so)
         "run_name": _k(str),
         "report_to": _k((str, list), "tensorboard"),
         "wandb_project": _k(str),
@@ -274,6 +274,13 @@ def parse_config(
     out = {name: _section(name, sections.get(name, {}), stage, source) for name in _SCHEMA}
     _cross_checks(out, stage, source)
     notes = translate(out, given, stage, source)
+    if out["logging"]["output_dir"] is None:  # the seeds' 002 run files name none
+        stem = Path(source).stem if source and not source.startswith("<") else stage
+        out["logging"]["output_dir"] = str(Path("outputs") / stem)
+        notes.append(
+            f"logging.output_dir is not given: writing to {out['logging']['output_dir']} "
+            "(--set logging.output_dir=DIR to choose)"
+        )
     base = Path(base_dir) if base_dir is not None else None
     for key in ("train_file", "validation_file", "tests"):
         value = out["data"][key]
