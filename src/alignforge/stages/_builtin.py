@@ -18,12 +18,18 @@ BUILTIN: dict[str, str] = {
     "train.kto": "alignforge.train.stage:TrainKTO",
     "train.grpo": "alignforge.train.stage:TrainGRPO",
     "train.raft": "alignforge.train.stage:TrainRAFT",
+    "train.init_check": "alignforge.train.init_check:InitCheck",
+    "train.reward_filter": "alignforge.train.reward_filter:RewardFilter",
     "evaluate.checkpoint": "alignforge.evaluate.checkpoint:CheckpointScoring",
+    "evaluate.suites": "alignforge.evaluate.suites:SuitesStage",
+    "evaluate.winrate": "alignforge.evaluate.winrate:WinRateStage",
+    "evaluate.decision": "alignforge.evaluate.decision:DecisionStage",
     "judge": "alignforge.judge.stage:JudgeStage",
     "verify": "alignforge.verify.stage:VerifyStage",
     "prepare": "alignforge.verify.prepare:PrepareStage",
     "check": "alignforge.quality.check_stage:CheckStage",
     "split": "alignforge.quality.split:SplitStage",
+    "workflow.merge": "alignforge.workflow.merge:MergeAdapter",
 }
 
 for _name, _path in BUILTIN.items():
