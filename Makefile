@@ -36,7 +36,7 @@ system-deps:
 	fi
 
 demo: $(STAMP) system-deps
-	HF_HUB_OFFLINE=1 $(BIN)/python -m alignforge.demo --out demo_out
+	HF_HUB_OFFLINE=1 $(BIN)/python -m alignforge.demo --out demo_out --workflow examples/workflows/dpo_demo.yaml
 
 test: $(STAMP) system-deps
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n 2 --timeout 900 tests

@@ -9,6 +9,11 @@
    repository's ``../shared/benchmarks``) into a report bound to the file's sha256, then ``check``
    with the default gates and that report: terminal report, JSON, HTML, and the ``--keep-passing``
    set. With no benchmark files found, decontamination is unmeasured and its gate says so.
+5. With ``--workflow FILE`` (``make demo`` passes ``examples/workflows/dpo_demo.yaml``): the seven-stage
+   DPO workflow on the embedded model (SFT, preference data, initialisation checks, DPO, two rounds,
+   evaluation against the baseline, the deployment decision) in ``DIR/workflow``, ending with the
+   dashboard's path. Its evaluation suites need the benchmark files (found as in step 4); without
+   them this step says so and is skipped.
 
 SmolLM2-135M is a weak generator and a weaker judge, so most pairs fail the gates: the demo
 shows the report and the filtered set and exits 0 when every step ran, whether or not the gates
@@ -27,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "run_demo", "example_prompts"]
+__all__ = ["main", "run_demo", "run_workflow_demo", "example_prompts"]
 
 
 @contextlib.contextmanager
@@ -260,6 +265,45 @@ def run_demo(
     return figures
 
 
+def run_workflow_demo(workflow: str | Path, out_dir: str | Path) -> Path | None:
+    """Step 5: the DPO workflow in ``out_dir/workflow`` and its dashboard; None when skipped.
+
+    The run ends in a decision (deploy or not, every failed gate named) or, when a stop gate fails,
+    at that gate: both are results the dashboard shows, and the demo exits 0 with them. A stage that
+    raises is a crash and propagates.
+    """
+    import os
+
+    from alignforge.workflow.api import run_workflow
+    from alignforge.workflow.dashboard import write_dashboard
+    from alignforge.workflow.run import GateStop
+
+    bench_dir, benches = _demo_benchmarks()
+    _say("5 workflow", f"{workflow}: SFT -> preference data -> init checks -> DPO -> rounds -> evaluation")
+    if not benches:
+        print(
+            "   skipped: the evaluation suites need the benchmark files "
+            "(`alignforge benchmarks import DIR` or ALIGNFORGE_BENCHMARK_DIR)"
+        )
+        return None
+    if bench_dir is not None:
+        os.environ.setdefault("ALIGNFORGE_BENCHMARK_DIR", str(bench_dir))
+    run_dir = Path(out_dir) / "workflow"
+    t0 = time.monotonic()
+    try:
+        manifest = run_workflow(workflow, run_dir, echo=lambda line: print(f"   {line}", flush=True))
+        decision = manifest.get("decision") or {}
+        verdict = "deploy" if decision.get("deploy") else "do not deploy"
+        failed = ", ".join(decision.get("failed") or []) or "none"
+        print(f"   decision: {verdict} (failed gates: {failed})")
+    except GateStop as exc:
+        print(f"   stopped at a gate: {exc}")
+    page = write_dashboard(run_dir)
+    print(f"   workflow done in {time.monotonic() - t0:.0f} s; `alignforge workflow status {run_dir}`")
+    print(f"\ndashboard: {page}")
+    return page
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m alignforge.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output folder")
@@ -274,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--threads", type=int, default=1, help="torch threads for the local model (0: torch default)"
     )
+    ap.add_argument("--workflow", default=None, help="also run this workflow file (step 5) and its dashboard")
     args = ap.parse_args(argv)
     run_demo(
         args.out,
@@ -283,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         max_tokens=args.max_tokens,
         threads=args.threads or None,
     )
+    if args.workflow:
+        run_workflow_demo(args.workflow, args.out)
 
 
 if __name__ == "__main__":
