@@ -287,3 +287,38 @@ def test_a_failed_pair_gate_names_the_gate_and_its_failing_rows_file(tmp_path):
         run_workflow(
             _write(tmp_path, CHECK.format(keep="keep_passing: run:kept.jsonl\n      ", total=4)), run2
         )
+
+
+def test_keep_passing_check_only_flags_file_counts_its_row_gates_dropped(tmp_path):
+    """Identical / duplicate pairs stop a plain check; under keep-passing they were dropped by their
+    row gates (the kept file holds none), so those file gates flag instead of stopping the run."""
+    from alignforge.quality.check_stage import CheckStage, run_check
+    from alignforge.workflow.run import gates_of
+
+    rows = [
+        {
+            "prompt": f"q{i}",
+            "chosen": f"good answer {i}",
+            "rejected": "good  answer 0"
+            if i == 0
+            else f"bad {i}",  # row 0: identical once spaces are normalised
+            "metadata": {"chosen_score": 9.5, "rejected_score": 3.0},
+        }
+        for i in range(6)
+    ]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in [*rows, rows[1]]))  # and one exact duplicate
+    gates = {
+        "preference_data": {
+            "row_gates": {"not_identical": True, "unique": True},
+            "identical_pairs": {"max": 0},
+            "duplicate_pairs": {"max": 0},
+        }
+    }
+    plain, _ = run_check(CheckStage(data, json_out=tmp_path / "m.json", gates=gates))
+    kept, _ = run_check(CheckStage(data, keep_passing=tmp_path / "kept.jsonl", gates=gates))
+    on_fail = {g["name"]: g["on_fail"] for g in gates_of(plain) if not g["passed"]}
+    assert on_fail["identical_pairs"] == on_fail["duplicate_pairs"] == "stop"
+    on_fail = {g["name"]: g["on_fail"] for g in gates_of(kept) if not g["passed"]}
+    assert on_fail["identical_pairs"] == on_fail["duplicate_pairs"] == "flag"
+    assert len((tmp_path / "kept.jsonl").read_text().splitlines()) == 5

@@ -118,14 +118,26 @@ def gates_of(summary: StageSummary) -> list[dict[str, Any]]:
     result = figures.get("result")
     if isinstance(result, dict):
         filtered = "dropped" in summary.outputs  # keep-passing: failing rows were dropped, with reasons
-        for g in result.get("gates") or []:
-            out.append(_check_gate(g, filtered))
+        gates = [g for g in result.get("gates") or [] if isinstance(g, dict)]
+        dropped_by = {g["name"] for g in gates if g.get("level") == "row"} if filtered else set()
+        for g in gates:
+            out.append(_check_gate(g, filtered, dropped_by))
     return out
 
 
-def _check_gate(g: dict[str, Any], filtered: bool) -> dict[str, Any]:
+# File figures that count rows a row gate drops under keep-passing: the kept file has none of them.
+_COUNTED_BY_ROW_GATE = {
+    "identical_pairs": "not_identical",
+    "duplicate_pairs": "unique",
+    "conflicting_prompts": "no_conflict",
+}
+
+
+def _check_gate(g: dict[str, Any], filtered: bool, dropped_by: set[str] | None = None) -> dict[str, Any]:
     """check's gate result in the gate format; a row gate counts its failing rows (bound 0). Under
-    keep-passing a row gate only flags: its failing rows are dropped (and listed), not trained on."""
+    keep-passing a row gate only flags: its failing rows are dropped (and listed), not trained on;
+    so does a file figure that counts exactly the rows a row gate dropped (identical, duplicate and
+    conflicting pairs): the kept file holds none of them."""
     if g.get("level") == "row":
         rows = g.get("rows_failing") or 0
         out = gate(
@@ -157,7 +169,9 @@ def _check_gate(g: dict[str, Any], filtered: bool) -> dict[str, Any]:
         op if op in (">=", "<=", "==", ">", "<") else "==",
         bound,
         unit=g.get("unit", ""),
-        on_fail="flag" if status == "flag" else "stop",
+        on_fail="flag"
+        if status == "flag" or _COUNTED_BY_ROW_GATE.get(g["name"]) in (dropped_by or set())
+        else "stop",
         passed=status in ("pass", "flag"),
     )
     return out
