@@ -42,7 +42,11 @@ def assert_side_files(out: Path, *, dropped_reasons: set[str] | None = None) -> 
     """``out.dropped.jsonl`` / ``out.failures.jsonl`` are the only side-file names; every dropped row
     carries ``metadata.drop_reasons`` as a non-empty list of ``{reason, detail}``. Returns the dropped rows."""
     paths = side_paths(out)
-    stray = [p.name for p in out.parent.iterdir() if p.name.startswith(out.stem + ".") and p.name.endswith(".jsonl")]
+    stray = [
+        p.name
+        for p in out.parent.iterdir()
+        if p.name.startswith(out.stem + ".") and p.name.endswith(".jsonl")
+    ]
     allowed = {paths.out.name, paths.dropped.name, paths.failures.name}
     assert set(stray) <= allowed, f"side files outside the scheme: {sorted(set(stray) - allowed)}"
     dropped = rows_of(paths.dropped)
@@ -86,7 +90,9 @@ def kill_when(
     while not ready():
         if proc.poll() is not None:
             out, err = proc.communicate()
-            raise AssertionError(f"the run ended before it could be killed (exit {proc.returncode}): {err[-2000:]}")
+            raise AssertionError(
+                f"the run ended before it could be killed (exit {proc.returncode}): {err[-2000:]}"
+            )
         assert time.monotonic() < deadline, f"not ready after {limit_s} s"
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
@@ -97,5 +103,8 @@ def kill_when(
 
 def run_cli(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "alignforge", *cmd], env=env or subprocess_env(), capture_output=True, text=True
+        [sys.executable, "-m", "alignforge", *cmd],
+        env=env or subprocess_env(),
+        capture_output=True,
+        text=True,
     )

@@ -37,7 +37,9 @@ def test_local_model_end_to_end_and_resume(tmp_path: Path) -> None:
         finished = False
         message = str(exc)
         assert message.startswith("step 7 (student assessment), details:") and "local" in message, message
-    steps = {n: json.loads((out / name).read_text()) for n, name in STEP_FILES.items() if (out / name).exists()}
+    steps = {
+        n: json.loads((out / name).read_text()) for n, name in STEP_FILES.items() if (out / name).exists()
+    }
     assert set(steps) >= {1, 2, 3, 4, 5, 6}
     assert all(steps[1]["categories"][level] for level in ("Beginner", "Intermediate", "Advanced"))
     assert len(steps[2]["errors"]) >= 2 and len(steps[3]["challenge"]["requirements"]) >= 1  # the minimums

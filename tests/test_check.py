@@ -76,7 +76,9 @@ def test_dpo_figures_are_exact_on_a_hand_made_file(tmp_path):
 
 
 def test_exit_codes_and_keep_passing(tmp_path, capsys, benchmarks_dir, monkeypatch):
-    monkeypatch.setenv("ALIGNFORGE_CACHE_DIR", str(tmp_path / "cache"))  # the --against index, not in ~/.cache
+    monkeypatch.setenv(
+        "ALIGNFORGE_CACHE_DIR", str(tmp_path / "cache")
+    )  # the --against index, not in ~/.cache
     data = tmp_path / "pairs.jsonl"
     write_jsonl(data, synthetic_dpo_rows(1200, seed=3))
     gates = tmp_path / "gates.yaml"

@@ -493,8 +493,14 @@ NOT_CALLED: dict[str, tuple[str, str]] = {
     "alignforge.train:Monitor": (_TRAIN, "class"),
     "alignforge.train:TrainStage": ("built by run_training from a full stage config", "class"),
     "alignforge.train:NotTrained": ("an exception class, raised by a run that took no step", "class"),
-    "alignforge.train:check_runnable": ("needs a full stage config; tests/test_seed_yaml* cover it", "function"),
-    "alignforge.train:is_main_process": ("reads the launcher's RANK; tests/test_train_cli* launch two", "function"),
+    "alignforge.train:check_runnable": (
+        "needs a full stage config; tests/test_seed_yaml* cover it",
+        "function",
+    ),
+    "alignforge.train:is_main_process": (
+        "reads the launcher's RANK; tests/test_train_cli* launch two",
+        "function",
+    ),
     "alignforge.train:load_causal_lm": (_TRAIN, "function"),
     "alignforge.train:load_tokenizer": (_TRAIN, "function"),
     "alignforge.train:policy_kl": (_TRAIN, "function"),
@@ -507,7 +513,10 @@ NOT_CALLED: dict[str, tuple[str, str]] = {
     "alignforge.train:run_training": (_TRAIN, "function"),
     "alignforge.evaluate:score_checkpoint": ("samples from a checkpoint (a model load)", "function"),
     "alignforge.evaluate:score_checkpoints": ("samples from each checkpoint (model loads)", "function"),
-    "alignforge.evaluate:load_benchmark_config": ("needs a full benchmark.yaml naming checkpoints", "function"),
+    "alignforge.evaluate:load_benchmark_config": (
+        "needs a full benchmark.yaml naming checkpoints",
+        "function",
+    ),
     "alignforge.evaluate:BenchmarkConfig": ("built by load_benchmark_config", "class"),
     "alignforge.evaluate:CheckpointScoring": ("built by score_checkpoint (a model load)", "class"),
     "alignforge.assess:run_assessment": (_LLM, "function"),

@@ -53,8 +53,7 @@ def serve(
         -d '{"model": "SmolLM2-135M-Instruct", "messages": [{"role": "user", "content": "Hi"}]}'
     """
     from alignforge.errors import ConfigError
-    from alignforge.llm import get_llm
-    from alignforge.llm import parse_cli_options
+    from alignforge.llm import get_llm, parse_cli_options
     from alignforge.llm.serve import make_server
 
     llm = get_llm(spec, **parse_cli_options(options))

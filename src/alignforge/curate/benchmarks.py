@@ -92,8 +92,6 @@ def resolve_benchmark_dir(benchmark_dir: str | os.PathLike[str] | None) -> Path:
     return Path(benchmark_dir).expanduser() if benchmark_dir is not None else default_benchmark_dir()
 
 
-
-
 def _is_user_file(name: str) -> bool:
     return name.endswith((".jsonl", ".jsonl.gz")) or os.sep in name or name.startswith("jsonl:")
 

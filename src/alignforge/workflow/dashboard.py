@@ -43,7 +43,7 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bot
 .ok{background:#e8f5e9;color:#1b5e20} .bad{background:#ffebee;color:#b71c1c} .warn{background:#fff8e1;color:#8d6e00}
 .run{background:#e3f2fd;color:#0d47a1} .idle{background:#f5f5f5;color:#555}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eee;vertical-align:top}
-th{background:#fafafa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#fafafa} td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.gates td,table.gates th{border:0;padding:1px 6px;font-size:12px} td.bound,td.value{white-space:nowrap}
 #timeline{font-size:13px} #timeline td{overflow-wrap:anywhere}
 .status{font-weight:600;border-radius:6px;padding:1px 8px;white-space:nowrap}
