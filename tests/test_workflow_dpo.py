@@ -132,3 +132,53 @@ def test_dpo_workflow_end_to_end_on_the_embedded_model(tmp_path, benchmarks_dir,
         assert json.loads((run / "manifest.json").read_text())["decision"] == m["decision"]
     finally:
         wf.unlink()
+
+
+@pytest.mark.slow
+def test_dpo_workflow_trains_under_accelerate_with_two_processes(tmp_path, benchmarks_dir, monkeypatch):
+    """`launcher: accelerate` from the same workflow file: every training stage runs as
+    `accelerate launch --num_processes 2 -m alignforge train ...` (torch.distributed on gloo, no GPU),
+    its finished stage record is what the workflow reads, and a rerun launches nothing."""
+    monkeypatch.setenv("ALIGNFORGE_BENCHMARK_DIR", str(benchmarks_dir))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    spec = yaml.safe_load((ROOT / "examples/workflows/dpo_demo.yaml").read_text())
+    spec["launcher"] = {
+        "type": "accelerate",
+        "num_processes": 2,
+        # --multi_gpu with no visible GPU: 2 torch.distributed CPU processes, the GPU code path
+        "extra_args": [
+            "--multi_gpu",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+        ],
+    }
+    spec["sft"]["train"]["training"]["max_steps"] = 2
+    spec["preference"]["generate"]["limit"] = 6
+    spec["dpo"]["training"].update(max_steps=2, batch_size=2)
+    spec["rounds"].update(prompts_per_round=2, samples_per_prompt=2)
+    spec["evaluation"].update(suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=2)
+    spec["preference"]["gates"]["preference_data"]["total_pairs"]["min"] = 2
+    wf = ROOT / "examples/workflows" / f".test_{tmp_path.name}.yaml"
+    wf.write_text(yaml.safe_dump(spec, sort_keys=False))
+    run = tmp_path / "run"
+    lines: list[str] = []
+    try:
+        run_workflow(wf, run, echo=lines.append)
+        st = {s["name"]: s for s in workflow_status(run)["stages"]}
+        launched = [ln for ln in lines if ln.startswith("[launch]")]
+        # sft.train, dpo.train and round 2's training when its pairs passed the gates
+        assert len(launched) >= 2 and all("--num_processes 2" in ln for ln in launched), launched
+        for name in ("sft.train", "dpo.train"):
+            assert st[name]["status"] == "finished", st[name]
+            assert st[name]["figures"]["steps"] == 2 and st[name]["figures"]["weights_changed"]
+        cards = [json.loads(p.read_text()) for p in run.rglob("run_card.json")]
+        assert len(cards) == len(launched) and all(c["processes"] == 2 for c in cards)  # really 2 ranks
+        lines.clear()
+        run_workflow(wf, run, echo=lines.append)  # finished: nothing is launched again
+        assert not [ln for ln in lines if ln.startswith("[launch]")]
+    finally:
+        wf.unlink()
