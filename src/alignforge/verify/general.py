@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any
 
 from alignforge.records import FieldError, VerdictStatus
-from alignforge.verify.math import MathVerdict
+from alignforge.verify.math import MathVerdict, verdict_fields
 
 __all__ = [
     "GeneralSpec",
@@ -384,12 +384,4 @@ def grade_in_process(task: dict[str, Any], completion: str) -> dict[str, Any]:
         v = verify_general(completion, GeneralSpec.from_task(task))
     except FieldError as exc:
         v = MathVerdict(False, VerdictStatus.ERROR, None, str(task.get("answer", "")), str(exc))
-    test = {"name": "final answer", "outcome": str(v.status), "detail": v.detail}
-    return {
-        "passed": v.passed,
-        "reward": v.reward,
-        "status": v.status,
-        "tests": [test],
-        "duration_s": round(time.perf_counter() - t0, 6),
-        "extracted": v.extracted,
-    }
+    return verdict_fields(v, {"name": "final answer", "outcome": str(v.status), "detail": v.detail}, t0)

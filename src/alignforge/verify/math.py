@@ -234,6 +234,12 @@ def grade_in_process(task: dict[str, Any], completion: str) -> dict[str, Any]:
     }
     if v.detail:
         test["detail"] = v.detail
+    return verdict_fields(v, test, t0)
+
+
+def verdict_fields(v: MathVerdict, test: dict[str, Any], t0: float) -> dict[str, Any]:
+    """The engine's verdict fields for an answer-graded verdict ``v`` (one test, timed from ``t0``);
+    shared by the math, finance and general graders."""
     return {
         "passed": v.passed,
         "reward": v.reward,
