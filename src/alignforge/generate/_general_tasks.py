@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from alignforge.stages.record import short_hash
+from alignforge.verify.general import NUMBER_WORDS
 
 __all__ = ["GENERAL_FAMILIES", "GeneralTask", "make_general_task", "number_words"]
 
@@ -52,28 +53,7 @@ class GeneralTask:
 SHORT = "Give the final answer on the last line as 'The answer is <answer>.'"
 CHOICE = "Pick the one correct option and give its letter on the last line as 'The answer is <letter>.'"
 
-_SMALL = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
+_SMALL = NUMBER_WORDS
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
