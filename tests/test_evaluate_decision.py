@@ -227,3 +227,24 @@ def test_decontamination_from_a_check_json_or_a_decontaminate_report(files, tmp_
         for p in (check, report, unmeasured)
     ]
     assert [(g["value"], g["passed"]) for g in values] == [(0.95, True), (0.8, False), (None, False)]
+
+
+def test_load_thresholds_reads_the_seed_shape_and_names_the_file(tmp_path):
+    from alignforge.evaluate.decision import load_thresholds
+
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("EVALUATION_CONFIG:\n  quality_thresholds:\n    kl_divergence: {max: 0.2}\n")
+    assert load_thresholds(seed) == {"quality_thresholds": {"kl_divergence": {"max": 0.2}}}
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("win_rate: {gt: 0.5}\n")
+    assert load_thresholds(bare) == {"win_rate": {"gt": 0.5}}
+    for name, text, message in (
+        ("list.yaml", "- 1\n", "expected a mapping"),
+        ("bad.yaml", "a: [1\n", "not valid YAML"),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=f"{path}: {message}"):
+            load_thresholds(path)
+    with pytest.raises(ConfigError, match="no such thresholds file"):
+        load_thresholds(tmp_path / "missing.yaml")

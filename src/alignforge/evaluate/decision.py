@@ -30,7 +30,14 @@ import orjson
 from alignforge.errors import AlignforgeError, ConfigError
 from alignforge.stages import Stage, StageSummary, run_stage
 
-__all__ = ["DEFAULT_THRESHOLDS", "DecisionStage", "decide", "normalize_thresholds", "run_decision"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "DecisionStage",
+    "decide",
+    "load_thresholds",
+    "normalize_thresholds",
+    "run_decision",
+]
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
     "capability_benchmarks": {
@@ -109,6 +116,23 @@ def normalize_thresholds(raw: dict[str, Any] | None) -> dict[str, Any]:
     if raw.get("win_rate") is not None:
         _bound("win_rate", raw["win_rate"])
     return raw
+
+
+def load_thresholds(path: str | Path) -> dict[str, Any]:
+    """Read a thresholds YAML file: the seed's ``EVALUATION_CONFIG`` mapping, or a file holding it under
+    that key. Returns the raw mapping; :func:`normalize_thresholds` checks it."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such thresholds file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping (the seed's EVALUATION_CONFIG shape)")
+    return data.get("EVALUATION_CONFIG", data)
 
 
 def _read_json(path: Path, what: str) -> Any:
