@@ -253,3 +253,20 @@ def test_killed_checkpoint_scoring_repeats_no_finished_generation(tmp_path: Path
         assert "evaluate.checkpoint: written 96" in r.stdout
     finally:
         server.stop()
+
+
+def test_where_the_sandbox_runs_is_not_part_of_a_training_fingerprint(tmp_path: Path) -> None:
+    from alignforge.train import parse_config
+
+    def params(**verifier: object) -> dict:
+        raw = {
+            "model": {"base_model": "m"},
+            "data": {"train_file": "a.jsonl"},
+            "logging": {"output_dir": str(tmp_path)},
+            "rewards": {"functions": ["code_tests"]},
+            "verifier": verifier,
+        }
+        return TrainRAFT(parse_config(raw, "raft")).params()
+
+    assert params(executor="ray") == params(executor="local") == params()
+    assert params(executor="ray", timeout=3) != params()  # a setting that changes verdicts counts

@@ -445,6 +445,10 @@ NOT_CALLED: dict[str, tuple[str, str]] = {
         "takes an internal scored Candidate built by the DPO loop",
         "function",
     ),
+    "alignforge.verify:RayVerifier": (
+        "starts a Ray cluster (slow); tests/test_verify_ray.py runs it on a local one",
+        "class",
+    ),
     "alignforge.judge:Judge": (_LLM, "class"),
     "alignforge.judge:judge_response": (_LLM, "function"),
     "alignforge.judge:judge_file": (_LLM, "function"),

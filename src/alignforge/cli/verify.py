@@ -70,6 +70,18 @@ def prepare_cmd(
 @click.option(
     "--plus", is_flag=True, help="Score against tests + plus_tests (alignforge strengthen), as HumanEval+."
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Verify in this process's sandbox pool, or on Ray: one pool per node, one shared verdict cache.",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="With --executor ray: the Ray cluster to join (default: RAY_ADDRESS, else a local Ray).",
+)
 @click.pass_context
 def verify_group(
     ctx: click.Context,
@@ -85,6 +97,8 @@ def verify_group(
     cache_path: str | None,
     fresh: bool,
     plus: bool,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     """Verify completions in the sandbox and write one verdict per line.
 
@@ -92,12 +106,16 @@ def verify_group(
     Example:
       alignforge verify --tasks data/rlvr/humaneval_full.jsonl --completions samples.jsonl \\
           --out verdicts.jsonl --k 1,5,10
+      alignforge verify --tasks tasks.jsonl --completions samples.jsonl --out verdicts.jsonl \\
+          --executor ray --ray-address 10.0.0.5:6379      # a sandbox pool on every Ray node
       alignforge verify calibrate --tasks data/rlvr/humaneval_full.jsonl
     """
     if ctx.invoked_subcommand is not None:
         return
     if not tasks or not completions or not out:
         raise click.UsageError("give --tasks, --completions and --out (or a subcommand such as calibrate)")
+    if ray_address and executor != "ray":
+        raise click.UsageError("--ray-address needs --executor ray")
     from alignforge.verify.stage import verify_file
 
     summary = verify_file(
@@ -113,6 +131,8 @@ def verify_group(
         ks=_ks(ks) if ks else (),
         fresh=fresh,
         plus=plus,
+        executor=executor,
+        ray_address=ray_address,
     )
     for line in summary.lines():
         click.echo(line)

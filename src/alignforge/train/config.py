@@ -164,6 +164,8 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "type": _k(str, stages=_GEN, choices=("rlvr_pytest", "code_tests", "math", "exact_match")),
         "dataset_type": _k(str, stages=_GEN, choices=("humaneval", "mbpp")),
         "timeout": _k(_NUM, stages=_GEN),
+        # where the code_tests reward runs: this process's sandbox pool, or one pool per Ray node
+        "executor": _k(str, "local", _GEN, ("local", "ray")),
     },
 }
 _LORA: dict[str, tuple[Any, Any]] = {

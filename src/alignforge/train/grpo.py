@@ -41,7 +41,12 @@ def grpo_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Reci
     # 1. Data: prompts with what the verifiers need (answer, or tests + entry_point), read strictly.
     data = load_split(cfg, None, stage="grpo")
     names = cfg.rewards["functions"]
-    funcs = resolve_rewards(names, timeout_s=cfg.rewards["timeout_s"], judge_model=cfg.rewards["judge_model"])
+    funcs = resolve_rewards(
+        names,
+        timeout_s=cfg.rewards["timeout_s"],
+        judge_model=cfg.rewards["judge_model"],
+        executor=cfg.verifier["executor"],
+    )
     weights = cfg.rewards["weights"]
     if weights is not None and len(weights) != len(funcs):
         raise ConfigError(

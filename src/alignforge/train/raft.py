@@ -57,7 +57,12 @@ def raft_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Reci
     # 1. Data: tasks (prompt + answer, or prompt + tests) and the verifier that decides "passed".
     data = load_split(cfg, None, stage="raft")
     names = cfg.rewards["functions"]
-    funcs = resolve_rewards(names, timeout_s=cfg.rewards["timeout_s"], judge_model=cfg.rewards["judge_model"])
+    funcs = resolve_rewards(
+        names,
+        timeout_s=cfg.rewards["timeout_s"],
+        judge_model=cfg.rewards["judge_model"],
+        executor=cfg.verifier["executor"],
+    )
     data.report["rewards"] = {n: implementation(n) for n in names}
     tokenizer = load_tokenizer(cfg)
     monitor = make_monitor(cfg, "raft")

@@ -85,12 +85,19 @@ def _completion_style(text: str, entry_point: str | None) -> str:
 
 
 def code_tests_reward(
-    prompts: list[Any], completions: list[Any], *, timeout_s: float = 10.0, **columns: Any
+    prompts: list[Any],
+    completions: list[Any],
+    *,
+    timeout_s: float = 10.0,
+    executor: str = "local",
+    **columns: Any,
 ) -> list[float]:
     """The verification engine's reward for each completion against its task's tests (sandboxed).
 
     Tasks are keyed by ``task_id`` (or a hash of the prompt); one sandbox pool and one verdict
     cache serve every call of a run, so GRPO's repeated completions are answered from the cache.
+    ``executor="ray"`` (``verifier.executor``) verifies on Ray instead: a sandbox pool on every
+    node, one verdict cache shared by all (:class:`alignforge.verify.RayVerifier`).
     """
     import hashlib
 
@@ -115,12 +122,34 @@ def code_tests_reward(
         tasks.setdefault(tid, row)
         body = completion_text(completion)
         jobs.append({"task_id": tid, "completion": body, "completion_style": _completion_style(body, entry)})
-    pool, cache = _sandbox()
-    verdicts = verify_completions(tasks, jobs, timeout_s=timeout_s, pool=pool, cache=cache)
+    if executor == "ray":
+        verifier = _ray_verifier()
+        per_actor = -(-len(jobs) // verifier.actor_count)  # one batch per actor
+        verdicts = verifier.map(tasks, jobs, timeout_s=timeout_s, batch_size=max(1, per_actor))
+    else:
+        pool, cache = _sandbox()
+        verdicts = verify_completions(tasks, jobs, timeout_s=timeout_s, pool=pool, cache=cache)
     return [float(v["reward"]) for v in verdicts]
 
 
 _SANDBOX: list[Any] = []
+_RAY: list[Any] = []
+
+
+def _ray_verifier() -> Any:
+    """One Ray verifier per process and Ray session (a sandbox pool per node, one shared verdict
+    cache), closed at exit."""
+    if _RAY and not _RAY[0].connected:
+        _RAY.clear()
+    if not _RAY:
+        import atexit
+
+        from alignforge.verify import RayVerifier
+
+        verifier = RayVerifier()
+        atexit.register(verifier.close)
+        _RAY.append(verifier)
+    return _RAY[0]
 
 
 def _sandbox() -> tuple[Any, Any]:
@@ -166,18 +195,34 @@ _BUILTIN: dict[str, Callable[..., list[Any]]] = {
 
 
 def resolve_rewards(
-    names: list[str], *, timeout_s: float = 10.0, judge_model: str | None = None
+    names: list[str],
+    *,
+    timeout_s: float = 10.0,
+    judge_model: str | None = None,
+    executor: str = "local",
 ) -> list[RewardFunc]:
     """Reward functions for ``rewards.functions``; unknown names and bad imports fail with one line.
 
     ``timeout_s`` (``rewards.timeout_s``) bounds each sandboxed test run; ``judge_model``
-    (``rewards.judge_model``) is the LLM the ``judge`` reward asks.
+    (``rewards.judge_model``) is the LLM the ``judge`` reward asks; ``executor``
+    (``verifier.executor``: ``local`` or ``ray``) is where ``code_tests`` verifies.
     """
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"verifier.executor: {executor!r} is not one of local, ray")
+    if executor == "ray":
+        if "code_tests" not in names:
+            raise ConfigError(
+                f"verifier.executor ray runs the code_tests reward on Ray; rewards.functions {names} "
+                "has none (the other rewards run in this process): remove verifier.executor"
+            )
+        from alignforge._deps import require
+
+        require("ray", extra="ray")
     out: list[RewardFunc] = []
     for name in names:
         func: Any
         if name == "code_tests":
-            func = functools.partial(code_tests_reward, timeout_s=timeout_s)
+            func = functools.partial(code_tests_reward, timeout_s=timeout_s, executor=executor)
         elif name == "judge":
             if not judge_model:
                 raise ConfigError("reward 'judge' needs rewards.judge_model (e.g. local or openai:gpt-4o)")

@@ -114,6 +114,9 @@ class TrainStage(Stage):
     def params(self) -> dict[str, Any]:
         body = self.config.to_dict()
         body["logging"] = {k: v for k, v in body["logging"].items() if k not in _REPORTING}
+        if isinstance(body.get("verifier"), dict):
+            # where the sandbox runs (local or Ray) does not change a verdict, like the worker count
+            body["verifier"] = {k: v for k, v in body["verifier"].items() if k != "executor"}
         return body
 
     def record_path(self) -> Path:

@@ -83,6 +83,12 @@ def _job_key(task: dict[str, Any], program: str, limits: tuple[Any, ...]) -> str
     return h.hexdigest()
 
 
+def _sample_key(task: dict[str, Any], style: str, completion: str, limits: tuple[Any, ...]) -> str:
+    """The cache key of one completion (``limits``: timeout_s, partial, memory_mb); the Ray executor
+    keys its shared cache and joins duplicates by the same key."""
+    return _job_key(task, f"{style}\x00{completion}", limits)
+
+
 class _Runner:
     def __init__(
         self,
@@ -211,7 +217,7 @@ def verify_completions(
         head = {"task_id": tid, "sample_index": int(idx)}
         style = str(row.get("completion_style") or "body")
         program = row["completion"]
-        key = _job_key(task, f"{style}\x00{program}", (timeout_s, partial, memory_mb))
+        key = _sample_key(task, style, program, (timeout_s, partial, memory_mb))
         hit = cache.get(key)
         if hit is not None:
             return head, {**hit, "cache_hit": True}

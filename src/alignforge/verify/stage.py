@@ -47,8 +47,9 @@ def _pass_at_k_line(overall: Mapping[str, Any], ks: Sequence[int]) -> str:
 @dataclass
 class VerifyStage(Stage):
     """Verify ``completions`` (``{task_id, completion, sample_index?, completion_style?}`` rows) against
-    ``tasks`` into ``out``. ``workers``, ``cache`` (a SQLite verdict cache) and ``fresh`` (start over)
-    do not change the verdicts and stay out of the fingerprint."""
+    ``tasks`` into ``out``. ``workers``, ``cache`` (a SQLite verdict cache), ``fresh`` (start over),
+    ``executor`` (``local``, or ``ray``: :class:`~alignforge.verify.distributed.RayVerifier`) and
+    ``ray_address`` do not change the verdicts and stay out of the fingerprint."""
 
     tasks: str | os.PathLike[str]
     completions: str | os.PathLike[str]
@@ -63,6 +64,8 @@ class VerifyStage(Stage):
     cache: str | os.PathLike[str] | None = None
     fresh: bool = False
     plus: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
 
     name = "verify"
 
@@ -84,11 +87,13 @@ class VerifyStage(Stage):
         }
 
     def execute(self) -> StageSummary:
-        from alignforge.io import JsonlWriter
+        from alignforge.io import DataError, JsonlWriter
         from alignforge.verify.engine import VerdictCache, verify_completions
         from alignforge.verify.passk import pass_at_k_table
         from alignforge.verify.tasks import load_tasks
 
+        if self.executor not in ("local", "ray"):
+            raise DataError("--executor", None, f"unknown executor '{self.executor}': use local or ray")
         out = Path(self.out)
         task_map = load_tasks(_with_plus_tests(self.tasks) if self.plus else self.tasks)
         if self.fresh:
@@ -99,20 +104,34 @@ class VerifyStage(Stage):
         statuses: dict[str, int] = {}
         hits = 0
         rows = _rows(Path(self.completions), task_map, done, out)
-        pool = sandbox_pool(task_map, self.workers, self.isolation)
+        limits: dict[str, Any] = {
+            "timeout_s": self.timeout_s,
+            "partial": self.partial,
+            "memory_mb": self.memory_mb,
+        }
+        ray_verifier: Any = None
+        pool = None
+        if self.executor == "ray":
+            from alignforge.verify.distributed import RayVerifier
+
+            ray_verifier = RayVerifier(
+                workers=self.workers, isolation=self.isolation, cache=self.cache, address=self.ray_address
+            )
+            results = ray_verifier.map(task_map, rows, retry_timeouts=self.retry_timeouts, **limits)
+        else:
+            pool = sandbox_pool(task_map, self.workers, self.isolation)
+            results = verify_completions(
+                task_map,
+                rows,
+                cache=VerdictCache(self.cache),
+                pool=pool,
+                workers=self.workers,
+                retry_timeouts=self.retry_timeouts,
+                **limits,
+            )
         try:
             with JsonlWriter(out) as writer:
-                for v in verify_completions(
-                    task_map,
-                    rows,
-                    timeout_s=self.timeout_s,
-                    partial=self.partial,
-                    memory_mb=self.memory_mb,
-                    cache=VerdictCache(self.cache),
-                    pool=pool,
-                    workers=self.workers,
-                    retry_timeouts=self.retry_timeouts,
-                ):
+                for v in results:
                     writer.write(v)
                     summary.written += 1
                     statuses[str(v["status"])] = statuses.get(str(v["status"]), 0) + 1
@@ -121,6 +140,8 @@ class VerifyStage(Stage):
         finally:
             if pool is not None:
                 pool.close()
+            if ray_verifier is not None:
+                ray_verifier.close()
         summary.figures = {
             "statuses": dict(sorted(statuses.items())),
             "cache_hits": hits,
@@ -155,12 +176,16 @@ def verify_file(
     ks: Sequence[int] = (),
     fresh: bool = False,
     plus: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> StageSummary:
     """Verify a completions file into ``out`` through the stage contract (see :class:`VerifyStage`).
 
     A finished run with the same inputs and parameters is reused; a killed one resumes at its row;
     ``fresh=True`` starts over. ``plus`` scores against each task's tests followed by its
-    ``plus_tests`` (``alignforge strengthen``): what HumanEval+ is to HumanEval.
+    ``plus_tests`` (``alignforge strengthen``): what HumanEval+ is to HumanEval. ``executor="ray"``
+    verifies on Ray (one sandbox pool per node, one shared verdict cache; ``ray_address`` or
+    ``RAY_ADDRESS``, else a local Ray) with the same verdicts.
     """
     stage = VerifyStage(
         tasks,
@@ -176,6 +201,8 @@ def verify_file(
         cache=cache,
         fresh=fresh,
         plus=plus,
+        executor=executor,
+        ray_address=ray_address,
     )
     return run_stage(stage, reuse=not fresh)
 
