@@ -15,7 +15,12 @@ alignforge's memory grows with the file (100k rows vs 1M rows).
 ``alignforge`` is what ``check`` does by default (the columnar scan for a large DPO file);
 ``alignforge_rows`` is the row-by-row scan over byte ranges in ``--workers`` processes (what
 ``check`` does when the columnar scan declines, and did before it); its peak RSS is the parent's
-plus each worker's (they run at the same time).
+plus each worker's (they run at the same time). ``alignforge_recorded`` is a check whose stage
+record names the file by sha256 (``check --json`` / ``--keep-passing``), the hash fed by the scan's
+own reads; ``alignforge_hash_first`` hashes the file before the scan, as such a check did before.
+
+``--repeat N`` runs the anchor and ``alignforge`` N times, alternating, and reports the median of
+each (the machine is shared: single runs swing with the load).
 """
 
 from __future__ import annotations
@@ -43,7 +48,17 @@ if engine == "rows":
     columnar.MIN_BYTES = 1 << 62
     if workers == 1:
         chk.PARALLEL_MIN_BYTES = 1 << 62
-kind, figures, _ = chk.compute_figures(path, rules={RULES})
+digest = sha = None
+if engine == "recorded":  # the sha256 fed by the scan's reads (a recorded check)
+    from alignforge.quality._digest import FileDigest
+    digest = FileDigest(path)
+elif engine == "hash_first":  # the file hashed before the scan (a recorded check before)
+    from alignforge.stages import file_sha256
+    sha = file_sha256(path)
+kind, figures, _ = chk.compute_figures(path, rules={RULES}, digest=digest)
+if digest is not None:
+    sha = digest.finish()
+    assert digest.topped_up == 0, digest.topped_up
 dt = time.perf_counter() - t
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -54,7 +69,7 @@ rss = own + child * workers
 print(json.dumps({{"seconds": dt, "rows": figures["total_pairs"], "avg_chosen": figures["avg_chosen"],
                   "avg_rejected": figures["avg_rejected"], "avg_gap": figures["avg_gap"], "peak_rss_mb": rss / 1024,
                   "parent_rss_mb": own / 1024, "worker_rss_mb": child / 1024, "engine": figures["scan_engine"], "cpu_s": cpu,
-                  "figures": len(figures)}}))
+                  "figures": len(figures), "sha256": sha}}))
 """
 
 CHILD_POLARS = """
@@ -111,6 +126,11 @@ def run(code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run of median time (the upper middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -121,6 +141,9 @@ def main() -> None:
         "--huge", type=int, default=0, help="also check a file this many rows long (memory growth)"
     )
     ap.add_argument("--no-pandas", action="store_true", help="leave pandas out (it takes ~25 s and 3.6 GB)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs of the anchor and of check, alternating (medians)"
+    )
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     big, small = args.dir / f"pairs_{args.rows}.jsonl", args.dir / f"pairs_{args.small}.jsonl"
@@ -133,12 +156,20 @@ def main() -> None:
     )
 
     load_before = os.getloadavg()[0]
+    pairs = [
+        (run(CHILD_POLARS, str(big)), run(CHILD_ALIGNFORGE, str(big), str(args.workers), "default"))
+        for _ in range(max(1, args.repeat))
+    ]
     results = {
-        "polars": run(CHILD_POLARS, str(big)),
-        "alignforge": run(CHILD_ALIGNFORGE, str(big), str(args.workers), "default"),
+        "polars": _median([p for p, _ in pairs]),
+        "alignforge": _median([a for _, a in pairs]),
+        "alignforge_recorded": run(CHILD_ALIGNFORGE, str(big), str(args.workers), "recorded"),
+        "alignforge_hash_first": run(CHILD_ALIGNFORGE, str(big), str(args.workers), "hash_first"),
         "alignforge_rows": run(CHILD_ALIGNFORGE, str(big), str(args.workers), "rows"),
         "alignforge_small_file": run(CHILD_ALIGNFORGE, str(small), str(args.workers), "default"),
     }
+    if results["alignforge_recorded"]["sha256"] != results["alignforge_hash_first"]["sha256"]:
+        raise SystemExit("the sha256 fed by the scan differs from the file's")
     if not args.no_pandas:
         results["pandas"] = run(CHILD_PANDAS, str(big))
     if args.huge:
@@ -156,6 +187,11 @@ def main() -> None:
     )
     summary = {
         "rows": args.rows,
+        "repeat": args.repeat,
+        "runs_seconds": {
+            "polars": [round(p["seconds"], 3) for p, _ in pairs],
+            "alignforge": [round(a["seconds"], 3) for _, a in pairs],
+        },
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "load_avg_1m": {"before": load_before, "after": os.getloadavg()[0]},

@@ -10,13 +10,16 @@ line-numbered error, are then exactly the row scan's, and ``scan_engine`` says w
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import random
 import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
 
+import orjson
 import pytest
 
 import alignforge.quality._columnar as columnar
@@ -24,7 +27,10 @@ import alignforge.quality._hashstore as store
 import alignforge.quality.check as chk
 from alignforge.io import DataError, write_jsonl
 from alignforge.quality._common import ExactSum
+from alignforge.quality._digest import FileDigest
 from alignforge.quality._synthetic import synthetic_dpo_rows
+from alignforge.quality.check_stage import CheckStage, run_check
+from alignforge.stages import StageRecord, record_path, run_stage
 
 pytest.importorskip("polars")
 pytest.importorskip("pyarrow")
@@ -294,3 +300,111 @@ def test_exact_sum_is_the_exact_sum_whatever_the_grouping():
     mean = ExactSum.mean_of(batched.exact(), len(values))
     assert mean == float(exact / len(values))  # correctly rounded
     assert mean != sum(values) / len(values) or math.fsum(values) / len(values) == mean  # sum() may drift
+
+
+# -- One read: the stage record's sha256 comes from the bytes the scan reads ----------------------
+
+
+def _count_full_reads(monkeypatch, target: Path) -> list[int]:
+    """Bytes taken from the OS by each opening of ``target`` (any thread of this process)."""
+    import builtins
+    import io
+
+    log: list[int] = []
+    real_open = builtins.open
+
+    class Counting(io.FileIO):
+        def readinto(self, b):  # type: ignore[override]
+            n = super().readinto(b)
+            log[self.slot] += n or 0
+            return n
+
+        def readall(self):
+            data = super().readall()
+            log[self.slot] += len(data)
+            return data
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == target and "rb" in mode:
+            raw = Counting(os.fspath(file), "r")
+            raw.slot = len(log)
+            log.append(0)
+            return io.BufferedReader(raw)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    return log
+
+
+@pytest.mark.parametrize("engine", ["columnar", "rows", "rows, keep-passing"])
+def test_a_recorded_check_reads_its_input_once(tmp_path, monkeypatch, capsys, engine):
+    """The CLI's stage record names the input by sha256: the scan hashes the bytes it reads, where
+    before the file was read once to hash it and once to check it."""
+    from tests._cli import run_cli
+
+    path = tmp_path / "pairs.jsonl"
+    write_jsonl(path, _tricky_rows(3000, seed=4))
+    size, sha = path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setattr(columnar, "MIN_BYTES", 0 if engine == "columnar" else 1 << 62)
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 50_000)  # many chunks, hashed in order
+    out = ["--keep-passing", tmp_path / "kept.jsonl"] if "keep" in engine else ["--json", tmp_path / "m.json"]
+    log = _count_full_reads(monkeypatch, path)
+    res = run_cli(capsys, "check", path, *out, "--quiet")
+    assert res.code == 1, res.err  # the default gates fail on these pairs
+    assert [n for n in log if n >= size] == [size] and sum(n for n in log if n < size) < 64 * 1024, log
+    monkeypatch.undo()
+    rec = StageRecord.read(record_path(out[1]))
+    assert rec is not None and rec.status == "finished" and rec.inputs["data"]["sha256"] == sha
+    figures = rec.summary["figures"]["result"]["figures"]
+    assert figures["scan_engine"] == engine.split(",")[0] and figures["total_pairs"] == 3000
+
+
+def test_a_declined_columnar_scan_still_hashes_every_byte_once(tmp_path, monkeypatch):
+    """The columnar scan hashed a prefix when it declined; the row scan's processes do not hash, so
+    this process hashes the rest while they read (the page cache's second reader of those pages)."""
+    path = _file_with(tmp_path, FINE_LINES["leading space"], rows=4000)  # about 1.9 MB
+    monkeypatch.setattr(columnar, "CHUNK_BYTES", 20_000)
+    digest = FileDigest(path)
+    with monkeypatch.context() as m:
+        m.setattr(columnar, "MIN_BYTES", 0)
+        _, figures, _ = chk.compute_figures(path, rules=RULES, digest=digest)
+    assert figures["scan_engine"].startswith("rows (the columnar scan declined: line 41")
+    size = path.stat().st_size
+    assert 0 < digest.fed - digest.topped_up < size and digest.fed == size  # a prefix, then the rest
+    assert digest.finish() == hashlib.sha256(path.read_bytes()).hexdigest() and digest.fed == size
+
+
+def test_a_check_stage_hashes_first_only_to_decide_a_reuse(tmp_path):
+    """run_stage lets the check's pass hash its input, except where the hash decides whether a
+    finished run is reused (and then only when the file's stat changed since that run)."""
+    data = tmp_path / "pairs.jsonl"
+    write_jsonl(data, synthetic_dpo_rows(500, seed=3))
+    stage = CheckStage(data, json_out=tmp_path / "m.json")
+    first = run_stage(stage)
+    rec = StageRecord.read(record_path(tmp_path / "m.json"))
+    assert rec is not None and rec.fingerprint == first.fingerprint != ""
+    assert rec.inputs["data"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert run_stage(stage).reused  # unchanged stat: the recorded hash, nothing read
+    os.utime(data, ns=(1, 1))  # same bytes, another mtime: hashed first, then reused
+    again = run_stage(stage)
+    assert again.reused and again.fingerprint == first.fingerprint
+    with data.open("ab") as fh:  # new bytes, a run not asked to reuse: the pass hashes them
+        fh.write(orjson.dumps({"prompt": "p", "chosen": "c", "rejected": "r"}) + b"\n")
+    summary, result = run_check(stage)
+    rec = StageRecord.read(record_path(tmp_path / "m.json"))
+    assert not summary.reused and result.figures["total_pairs"] == 501
+    assert rec is not None and rec.inputs["data"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert rec.fingerprint == summary.fingerprint != first.fingerprint
+
+
+def test_a_parquet_input_is_hashed_after_its_scan(tmp_path):
+    """Arrow reads a Parquet file by column chunk, not its bytes in order: the digest reads them all."""
+    pytest.importorskip("pyarrow.parquet")
+    data = tmp_path / "pairs.parquet"
+    write_jsonl(data, synthetic_dpo_rows(200, seed=6))
+    digest = FileDigest(data)
+    result = chk.check_file(data, digest=digest)
+    assert result.figures["total_pairs"] == 200 and digest.fed == 0
+    assert digest.finish() == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert digest.topped_up == data.stat().st_size

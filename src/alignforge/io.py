@@ -292,6 +292,7 @@ def read_rows(
     byte_range: tuple[int, int] | None = None,
     lines_seen: list[int] | None = None,
     shape: Shape | None = None,
+    digest: Any = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Validated rows of one kind. A row of another kind is an error (``mixed record kinds``).
 
@@ -301,7 +302,8 @@ def read_rows(
     kinds, which the caller sorts out) turns both checks off.
 
     Parquet files (``.parquet``) are read in record batches through pyarrow, with the same
-    checks; their "line" numbers are row numbers (1-based).
+    checks; their "line" numbers are row numbers (1-based). ``digest``: as :func:`iter_jsonl`'s
+    (JSONL only; a Parquet file's bytes are not fed to it).
     """
     kind = kind or detect_file_kind(path, on_error=on_error)
     check = _row_validator(kind, allow_mixed, shape)
@@ -316,6 +318,7 @@ def read_rows(
         validate=check,
         byte_range=byte_range,
         lines_seen=lines_seen,
+        digest=digest,
     )
 
 

@@ -84,15 +84,21 @@ class _Declined(Exception):
     """The engine cannot vouch for the file: the row path reads it."""
 
 
-def scan_dpo(path: str | Path, acc: DPOAccumulator, *, max_line_bytes: int = MAX_LINE_BYTES) -> str | None:
+def scan_dpo(
+    path: str | Path, acc: DPOAccumulator, *, max_line_bytes: int = MAX_LINE_BYTES, digest: Any = None
+) -> str | None:
     """Feed every row of ``path`` to ``acc``. None when done; otherwise why the engine declined, and
-    ``acc`` is spent (the caller cleans it up and reads the file row by row)."""
+    ``acc`` is spent (the caller cleans it up and reads the file row by row).
+
+    ``digest`` (a :class:`~alignforge.quality._digest.FileDigest`) is fed every byte read, in file
+    order, by the thread that reads the file: the whole file when the scan is done, a prefix of it
+    when it declined."""
     why = unavailable()
     if why:
         return why
     import numpy as np
 
-    reader = _Reader(Path(path), max_line_bytes)
+    reader = _Reader(Path(path), max_line_bytes, digest)
     try:
         for first_line, n, columns in reader.chunks():
             acc.add_columns(np.arange(first_line, first_line + n, dtype=np.int64), **columns)
@@ -243,9 +249,10 @@ class _Reader:
     the lines orjson must read (NaN or Infinity spelled out, nesting deep enough to pass its limit).
     A chunk's table must hold one row per line, so its first row is the chunk's first line."""
 
-    def __init__(self, path: Path, max_line_bytes: int) -> None:
+    def __init__(self, path: Path, max_line_bytes: int, digest: Any = None) -> None:
         self.path = path
         self.max_line_bytes = max_line_bytes
+        self.digest = digest
         self.stopped = False
         self.pool = ThreadPoolExecutor(max_workers=max(1, min(len(os.sched_getaffinity(0)), 4)))
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=self.pool._max_workers + 1)
@@ -295,6 +302,8 @@ class _Reader:
                     chunk = fh.read(CHUNK_BYTES)
                     if not chunk:
                         break
+                    if self.digest is not None:
+                        self.digest.update(chunk)  # hashlib lets go of the GIL: the parse goes on
                     end = chunk.rfind(b"\n") + 1
                     if not end:
                         carry += chunk

@@ -4,6 +4,7 @@ write the rows passing every row gate in that same pass (:mod:`alignforge.qualit
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from alignforge.io import DataError, ReadStats, detect_file_kind, first_row, rea
 from alignforge.quality import _columnar
 from alignforge.quality import _decontam as decontam_figures
 from alignforge.quality._common import Accumulator
+from alignforge.quality._digest import FileDigest
 from alignforge.quality._dpo import DPOAccumulator
 from alignforge.quality._kinds import GRPOAccumulator, KTOAccumulator, RLVRAccumulator, SFTAccumulator
 from alignforge.quality._rowfilter import RowFilter
@@ -159,6 +161,7 @@ def compute_figures(
     benchmark_dir: str | os.PathLike[str] | None = None,
     decontam_report: str | os.PathLike[str] | None = None,
     row_filter: RowFilter | None = None,
+    digest: FileDigest | None = None,
 ) -> tuple[Kind, dict[str, Any], Accumulator]:
     """One streaming pass over ``path``: (kind, figures, the accumulator).
 
@@ -169,6 +172,9 @@ def compute_figures(
     benchmark overlap in that pass (``benchmark_dir`` defaults to
     :func:`~alignforge.curate.default_benchmark_dir`); ``decontam_report`` takes the figures of a
     report bound to this file's sha256. With neither, ``decontamination`` is None (unmeasured).
+
+    ``digest`` is fed the file's bytes as the pass reads them (:mod:`alignforge.quality._digest`);
+    its ``finish`` then gives the file's sha256 without reading it again.
     """
     path = Path(path)
     if against and decontam_report:
@@ -183,7 +189,7 @@ def compute_figures(
     workers = 1 if row_filter is not None else _parallel_workers(path, k, on_error)
     columnar = row_filter is None and _columnar_eligible(path, k, on_error)
     if workers > 1 or columnar:
-        acc = _scan_parallel(path, k, rules or {}, workers, stats, columnar=columnar)
+        acc = _scan_parallel(path, k, rules or {}, workers, stats, columnar=columnar, digest=digest)
         if scan is not None:
             decontam_figures.scan_parallel(path, k, scan, workers)
         figures = acc.finish()
@@ -195,7 +201,8 @@ def compute_figures(
             k, rules or {}, tokenizer=tokenizer, verdicts=verdicts, score_scale=score_scale
         )
         fed: Any = row_filter.attach(acc) if row_filter is not None else acc
-        _feed(fed, read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats), scan)  # type: ignore[arg-type]
+        rows = read_rows(path, k, on_error=on_error, side_file=side_file, stats=stats, digest=digest)  # type: ignore[arg-type]
+        _feed(fed, rows, scan)
         figures = acc.finish()
         if given:
             figures["invalid_rows"] = stats.skipped
@@ -274,15 +281,20 @@ def _scan_parallel(
     stats: ReadStats | None = None,
     *,
     columnar: bool = False,
+    digest: FileDigest | None = None,
 ) -> Accumulator:
     """The whole file's accumulator: from the columnar scan when asked and it vouches for the file,
-    otherwise from ``workers`` processes reading byte ranges row by row (which name any error's line)."""
+    otherwise from ``workers`` processes reading byte ranges row by row (which name any error's line).
+
+    ``digest``: the columnar scan feeds it as it reads; where the row scan's processes read the
+    file, a thread of this one hashes what the columnar scan did not (from the same page cache
+    the workers read, at the same time: sha256 runs in order, the workers' ranges do not)."""
     import multiprocessing
 
     declined = None
     if columnar:
         fast = DPOAccumulator(rules)
-        declined = _columnar.scan_dpo(path, fast)
+        declined = _columnar.scan_dpo(path, fast, digest=digest)
         if declined is None:
             fast.engine = "columnar"
             return fast
@@ -292,11 +304,18 @@ def _scan_parallel(
     # Every range holds its rows to the shape of the file's first row, not of its own first row.
     row = first_row(path)
     shape = detect_shape(row) if row is not None else None
+    hashing = None
     # fork: children share the parent's string-hash seed, so their pair hashes agree.
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.starmap(
-            _scan_range, [(path, kind, rules, bounds[i], bounds[i + 1], shape) for i in range(workers)]
-        )
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            if digest is not None:  # started once the workers are forked
+                hashing = _Hashing(digest)
+            parts = pool.starmap(
+                _scan_range, [(path, kind, rules, bounds[i], bounds[i + 1], shape) for i in range(workers)]
+            )
+    finally:
+        if hashing is not None:
+            hashing.join()
     merged: Accumulator | None = None
     offset = 0
     for acc, seen, error, part_stats in parts:
@@ -317,6 +336,27 @@ def _scan_parallel(
     if declined is not None and isinstance(merged, DPOAccumulator):
         merged.engine = f"rows (the columnar scan declined: {declined})"
     return merged
+
+
+class _Hashing(threading.Thread):
+    """``digest.finish()`` in a thread; :meth:`join` raises what it raised."""
+
+    def __init__(self, digest: FileDigest) -> None:
+        super().__init__(daemon=True)
+        self.digest = digest
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.digest.finish()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
 
 
 WARNED_ROWS = 10
@@ -370,6 +410,7 @@ def check_file(
     review: bool = False,
     keep_passing: str | os.PathLike[str] | None = None,
     failing_rows: str | os.PathLike[str] | None = None,
+    digest: FileDigest | None = None,
 ) -> CheckResult:
     """Measure ``path`` and evaluate its stage's gates (the defaults of ``gates init`` when None).
 
@@ -387,6 +428,9 @@ def check_file(
 
     ``review`` adds the manual review's figures (``alignforge review``; its SQLite store beside
     ``path``, bound to the file's sha256): ``review_disagreement`` feeds the gate of that name.
+
+    ``digest`` (a :class:`~alignforge.quality._digest.FileDigest` of ``path``) is fed the bytes the
+    pass reads, for the stage record's content hash.
     """
     path = Path(path)
     gate_cfg = gates if isinstance(gates, dict) else load_gates(gates)
@@ -420,6 +464,7 @@ def check_file(
             against=against,
             benchmark_dir=benchmark_dir,
             decontam_report=decontam_report,
+            digest=digest,
         )
     finally:
         if filt is not None:

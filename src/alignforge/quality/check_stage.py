@@ -6,6 +6,10 @@ else the ``json_out`` metrics file. The summary's ``written`` / ``dropped`` are 
 rows failing a row gate (each counted once, by the first gate it fails); its figures hold the whole
 result (``result``: what ``--json`` writes), ``passed`` and ``failed_gates``.
 
+The input is read once, also on a recorded run: the scan feeds the sha256 that names the input in
+the stage record (``hashed_by_execute``), rather than :func:`~alignforge.stages.run_stage` hashing
+the file before the scan reads it.
+
 A killed check leaves no partial output (the files are renamed into place when the pass ends) and
 resumes at no row: its figures are whole-file figures, so the rerun measures the file again and
 writes the same files.
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
+from alignforge.quality._digest import FileDigest
 from alignforge.quality.check import CheckResult, check_file
 from alignforge.quality.gates import decontam_entry, load_gates
 from alignforge.stages import Stage, StageSummary, run_stage, side_paths
@@ -68,6 +73,7 @@ class CheckStage(Stage):
     review: bool = False
 
     name: ClassVar[str] = "check"
+    hashed_by_execute: ClassVar[tuple[str, ...]] = ("data",)
 
     def gate_config(self) -> dict[str, Any]:
         return self.gates if isinstance(self.gates, dict) else load_gates(self.gates)
@@ -142,6 +148,15 @@ class CheckStage(Stage):
         }
 
     def execute(self) -> StageSummary:
+        return self._execute(None)
+
+    def execute_hashing(self, roles: frozenset[str]) -> tuple[StageSummary, dict[str, str]]:
+        """:meth:`execute`, with the data file's sha256 from the bytes the check's pass reads."""
+        digest = FileDigest(self.data) if "data" in roles else None
+        summary = self._execute(digest)
+        return summary, ({"data": digest.finish()} if digest is not None else {})
+
+    def _execute(self, digest: FileDigest | None) -> StageSummary:
         if self.keep_passing is not None:
             side_paths(self.keep_passing)  # refuses a keep file that is not *.jsonl before the pass
         tok = load_tokenizer(self.tokenizer) if isinstance(self.tokenizer, str) else self.tokenizer
@@ -161,6 +176,7 @@ class CheckStage(Stage):
             review=self.review,
             keep_passing=self.keep_passing,
             failing_rows=self.failing_rows,
+            digest=digest,
         )
         if self.json_out is not None:
             write_json(result, Path(self.json_out))

@@ -45,6 +45,9 @@ class Stage(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: Input roles whose sha256 :meth:`execute_hashing` computes from the bytes its pass reads, so
+    #: that :func:`run_stage` does not read those files a first time only to hash them.
+    hashed_by_execute: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
@@ -61,6 +64,11 @@ class Stage(ABC):
     @abstractmethod
     def execute(self) -> StageSummary:
         """Do the work (resuming at the row a killed run reached) and say what was done."""
+
+    def execute_hashing(self, roles: frozenset[str]) -> tuple[StageSummary, dict[str, str]]:
+        """:meth:`execute`, and the sha256 of the inputs in ``roles`` (of :attr:`hashed_by_execute`)
+        from the bytes it read. A stage naming roles there overrides this."""
+        raise NotImplementedError(f"{type(self).__name__} names hashed_by_execute but does not hash")
 
     def fingerprint(self, *, digests: dict[str, dict[str, Any]] | None = None) -> str:
         return fingerprint(self.name, dict(self.inputs()), self.params(), digests=digests)
@@ -86,12 +94,23 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
     ``reuse``: a finished run with the same fingerprint and intact outputs is not repeated (its
     recorded summary comes back with ``reused=True``). ``record``: write ``<out>.stage.json`` (off for
     a dry run, which writes nothing).
+
+    An input of the stage's ``hashed_by_execute`` is hashed by the stage's own pass over it, not read
+    first, unless its recorded hash still holds (same path, size, mtime, inode) or a finished run
+    could be reused (whether it may depends on the hash). Its ``running`` record then has no
+    fingerprint yet (``""``) and that input's ``sha256`` is null.
     """
     rec_path = stage.record_path()
     previous = StageRecord.read(rec_path)
-    digests = input_digests(dict(stage.inputs()), previous.inputs if previous is not None else None)
-    fp = stage.fingerprint(digests=digests)
-    if reuse:
+    inputs = dict(stage.inputs())
+    known = previous.inputs if previous is not None else None
+    finished = reuse and previous is not None and previous.status == "finished"
+    later = _hashed_later(stage, inputs, known, finished)
+    digests = input_digests({r: p for r, p in inputs.items() if r not in later}, known)
+    for role, path in later.items():
+        digests[role] = {"path": os.fspath(path), "sha256": None, "stat": stat_key(path)}
+    fp = "" if later else stage.fingerprint(digests=digests)
+    if reuse and not later:
         done = stage.finished_record(fp)
         if done is not None:
             summary = StageSummary.from_dict(done.summary)
@@ -101,12 +120,18 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
     rec = StageRecord(
         stage.name, fp, "running", params=_jsonable(stage.params()), inputs=digests, started=now()
     )
-    if previous is not None and previous.fingerprint == fp:
+    if previous is not None and fp and previous.fingerprint == fp:
         rec.started = previous.started  # a resumed run keeps its first start
     if record:
         rec.write(rec_path)
     t0 = time.perf_counter()
-    summary = stage.execute()
+    if later:
+        summary, hashed = stage.execute_hashing(frozenset(later))
+        for role in later:
+            digests[role]["sha256"] = hashed[role]
+        fp = rec.fingerprint = stage.fingerprint(digests=digests)
+    else:
+        summary = stage.execute()
     summary.duration_s = round(time.perf_counter() - t0, 3)
     summary.fingerprint = fp
     if record and summary.estimate is None:
@@ -120,6 +145,32 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
         rec.summary = summary.to_dict()
         rec.write(rec_path)
     return summary
+
+
+def _hashed_later(
+    stage: Stage,
+    inputs: dict[str, str | os.PathLike[str] | None],
+    known: dict[str, Any] | None,
+    may_reuse: bool,
+) -> dict[str, str | os.PathLike[str]]:
+    """The inputs (role -> path) the stage's pass will hash (see :func:`run_stage`)."""
+    later: dict[str, str | os.PathLike[str]] = {}
+    if may_reuse:
+        return later
+    for role in stage.hashed_by_execute:
+        path = inputs.get(role)
+        if path is None or not Path(path).is_file():
+            continue
+        prev = (known or {}).get(role)
+        if (
+            isinstance(prev, dict)
+            and prev.get("sha256")
+            and prev.get("path") == os.fspath(path)
+            and prev.get("stat") == stat_key(path)
+        ):
+            continue  # its recorded hash holds: nothing to read
+        later[role] = path
+    return later
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
