@@ -12,19 +12,26 @@ process of the child's uid) when the worker says the job is over; then the priva
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import os
 import resource
-import shutil
 import signal
 import socket
 import sys
 from typing import Any
 
+from alignforge.verify._child import serve
 from alignforge.verify._mounts import _TMP_ROOTS, _call, _kept, _libc, _private_mounts
 
 _CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+# What a child runs before its job is cold code in a fresh copy-on-write process, where every line
+# costs page copies: plain ints and the C-level signal.signal (the signal module's wrapper builds an
+# enum member per call), nothing imported, nothing compiled (see bench/BENCHMARKS.md).
+_SIGKILL, _SIGXFSZ = int(signal.SIGKILL), int(signal.SIGXFSZ)
+_SIG_DFL, _SIG_IGN = int(signal.SIG_DFL), int(signal.SIG_IGN)
+_SIG_RESET = tuple(int(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD))
 # Modules candidates use most (HumanEval prompts import typing). Every module here makes each fork
 # dearer (page tables), so the list stays short: random/statistics/datetime double the fork time.
 _WARM_MODULES = (
@@ -106,7 +113,7 @@ def _sweep_uid(uid: int) -> None:
         return
     os.setresuid(uid, uid, 0)
     try:
-        os.kill(-1, signal.SIGKILL)
+        os.kill(-1, _SIGKILL)
     except OSError:
         pass
     finally:
@@ -114,17 +121,18 @@ def _sweep_uid(uid: int) -> None:
 
 
 def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
+    """The forked child: limits, its own uid and working directory, then :func:`serve` (never returns).
+
+    HOME and TMPDIR already name ``workdir``: the zygote set them just before the fork.
+    """
     try:
-        signal.set_wakeup_fd(
-            -1
-        )  # the zygote's pipe (closed below): a candidate's handler must not write to it
+        # The zygote's wakeup pipe (closed below): a candidate's handler must not write to it.
+        signal.set_wakeup_fd(-1)
         os.setpgid(0, 0)
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
+        for sig in _SIG_RESET:
+            _signal.signal(sig, _SIG_DFL)
         # Past the file-size limit a write fails with EFBIG (an exception in candidate code), not a kill.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+        _signal.signal(_SIGXFSZ, _SIG_IGN)
         os.dup2(req_r, 3)
         os.dup2(resp_w, 4)
         null = os.open(os.devnull, os.O_RDWR)
@@ -147,10 +155,9 @@ def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-        from alignforge.verify._child import serve
-
-        # A spare waits for its job: fault in the compiler's pages now, off the job's critical path.
-        exec(compile("def _w(a):\n    return [a, (a,), {a: a}]\n_w(1)\n", "<warm>", "exec"), {})
+        # After the uid switch, which clears it: the child dies with the zygote (its PID namespace's
+        # init does too, taking every candidate with it; this covers a zygote without that namespace).
+        _libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL)
         serve(3, 4)
     finally:
         os._exit(0)
@@ -160,13 +167,11 @@ def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
     global _ROOT
     import pickle
 
-    from alignforge.verify import _child  # noqa: F401  (warm: binds the encoder before any candidate exists)
-
     for name in _WARM_MODULES:
         __import__(name)
     sock = socket.socket(fileno=sock_fd)
     _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL)
     info = _isolate(tmpfs_mb)
     os.environ.clear()  # the worker passed only PATH/LANG/PYTHONPATH; children see even less
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"})
@@ -287,11 +292,9 @@ def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool)
         os.chown(workdir, uid, uid)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
+    os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # the child's; the zygote never reads them
     pid = os.fork()
-    if pid == 0:
-        sock.close()
-        os.close(req_w)
-        os.close(resp_r)
+    if pid == 0:  # the socket and the pipes' other ends are closed by the child's closerange
         _run_child(req_r, resp_w, workdir, spec, uid)
     _jobs.add(pid)
     os.close(req_r)
@@ -302,9 +305,10 @@ def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool)
 def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: bool) -> dict[str, Any]:
     import time
 
-    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-        with contextlib.suppress(OSError):
-            target()
+    with contextlib.suppress(OSError):
+        os.killpg(pid, _SIGKILL)
+    with contextlib.suppress(OSError):
+        os.kill(pid, _SIGKILL)
     if uid_switch:
         _sweep_uid(uid)
     status, cpu = 0, 0.0
@@ -316,8 +320,54 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
     if pid in _exited:
         status, cpu = _exited.pop(pid)
         _jobs.discard(pid)
-    shutil.rmtree(workdir, ignore_errors=True)
+    _remove(workdir)
     return {"status": status, "cpu_s": cpu}
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _remove(path: str) -> None:
+    """Delete the directory ``path`` and everything in it, as ``shutil.rmtree(path, ignore_errors=True)``
+    does: symlinks are removed, never followed, and each step is taken relative to an open directory.
+    Not shutil itself: it imports bz2, lzma and zlib, 30 more mappings for every fork to copy.
+    """
+    try:
+        os.rmdir(path)  # the usual case: the job left its directory empty
+        return
+    except OSError:
+        pass
+    parent, name = os.path.split(path)
+    try:
+        fd = os.open(parent, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        _remove_at(fd, name)
+    except RecursionError:  # a tree deeper than the interpreter's stack: what is left stays
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_at(dir_fd: int, name: str) -> None:
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except OSError:  # a file, a symlink (O_NOFOLLOW) or gone
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=dir_fd)
+        return
+    try:
+        with os.scandir(fd) as it:
+            names = [entry.name for entry in it]
+        for child in names:
+            _remove_at(fd, child)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(name, dir_fd=dir_fd)
 
 
 def _wipe_tmp(keep: str | None) -> None:
@@ -345,7 +395,7 @@ def _empty(top: str, spare: tuple[str | None, ...]) -> None:
                 if any(k.startswith(entry.path + "/") for k in _kept):
                     _empty(entry.path, spare)
                 else:
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                    _remove(entry.path)
             else:
                 os.unlink(entry.path)
         except OSError:

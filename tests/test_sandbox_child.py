@@ -1,0 +1,102 @@
+"""A candidate's process as the candidate sees it: signals, environment, limits and footprint.
+
+The zygote prepares each child with a few cheap C-level steps (bench/BENCHMARKS.md, "Sandbox
+verification", says why each one is cheap); these tests pin what the steps must still produce.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alignforge.verify import verify_completions
+from alignforge.verify._child import _dump, _dumps
+from alignforge.verify._pool import SandboxPool
+
+PROBE = """
+import ctypes, gc, os, signal, sys
+
+def probe():
+    status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)
+    ignored, caught = int(status["SigIgn"], 16), int(status["SigCgt"], 16)
+    bit = lambda mask, sig: bool(mask >> (int(sig) - 1) & 1)
+    pdeath = ctypes.c_int(-1)
+    ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(pdeath))  # PR_GET_PDEATHSIG
+    return {
+        "xfsz_ignored": bit(ignored, signal.SIGXFSZ),
+        "handled": [s for s in ("SIGINT", "SIGTERM", "SIGPIPE", "SIGCHLD")
+                    if bit(ignored, getattr(signal, s)) or bit(caught, getattr(signal, s))],
+        "pdeathsig": pdeath.value,
+        "home_tmpdir_cwd": [os.environ.get("HOME"), os.environ.get("TMPDIR")] == [os.getcwd()] * 2,
+        "uid": os.getuid(),
+        "gc_frozen": gc.get_freeze_count() > 0,
+        "loaded": sorted(m for m in ("shutil", "bz2", "lzma", "zlib") if m in sys.modules),
+    }
+"""
+
+CHECKS = [
+    "assert probe()['xfsz_ignored'] is True",
+    "assert probe()['handled'] == []",
+    "assert probe()['pdeathsig'] == 9",
+    "assert probe()['home_tmpdir_cwd'] is True",
+    "assert probe()['gc_frozen'] is True",
+    "assert probe()['loaded'] == []",
+]
+
+
+def _verdict(pool: SandboxPool, tests: list[str]) -> dict:
+    task = {"probe": {"prompt": "", "entry_point": "probe", "tests": tests}}
+    rows = [{"task_id": "probe", "completion": PROBE, "completion_style": "full"}]
+    return next(iter(verify_completions(task, rows, pool=pool, partial=True, retry_timeouts=False)))
+
+
+@pytest.mark.slow
+def test_each_child_starts_with_default_signals_its_limits_and_a_small_footprint():
+    """SIGXFSZ ignored (a write past the size limit is an exception, not a kill); the zygote's handlers
+    and Python's SIGPIPE/SIGINT ones reset; killed with its parent; HOME and TMPDIR its own working
+    directory; the zygote's heap frozen for the collector; and no module the child never needs
+    (shutil pulls in three compression libraries, 30 more mappings for every fork and exit)."""
+    with SandboxPool(1) as pool:
+        v = _verdict(pool, CHECKS)
+        uid_switch = pool.info["uid_switch"]
+        uid_v = _verdict(pool, [f"assert probe()['uid'] in {pool.info['sandbox_uids']}"])
+    failed = [t for t in v["tests"] if t["outcome"] != "passed"]
+    assert v["status"] == "passed" and not failed, failed or v
+    if uid_switch:
+        assert uid_v["passed"], uid_v
+
+
+@pytest.mark.slow
+def test_the_worker_does_not_import_from_the_callers_directory(tmp_path, monkeypatch):
+    """A file named like a stdlib module in the caller's cwd (inspect.py) is not imported by the trusted
+    worker: ``python -m`` would put the cwd first on its path (a pool started there used to die, or run
+    the file)."""
+    marker = tmp_path / "imported"
+    (tmp_path / "inspect.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadow')\n")
+    monkeypatch.chdir(tmp_path)
+    with SandboxPool(1) as pool:
+        v = _verdict(pool, ["assert probe()['home_tmpdir_cwd'] is True"])
+    assert v["passed"], v
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"v": {"l": [1, -2.5, 'x\u00e9\n"', None, True, float("inf"), float("nan")]}},
+        {"ok": True, "pre": ['{"v": 1}', '{"exc": "ValueError"}']},
+        {"v": {"d": [[{"t": [1, 2]}, 3]]}},
+        "text",
+        12345678901234567890,
+    ],
+)
+def test_the_childs_encoder_writes_what_json_dumps_writes(value):
+    assert _dumps(value) == json.dumps(value)
+
+
+def test_the_childs_encoder_refuses_what_json_refuses():
+    circular: list = []
+    circular.append(circular)
+    assert json.loads(_dump({"v": object()}))["exc"] == "TypeError"
+    assert json.loads(_dump({"v": circular}))["exc"] == "ValueError"
