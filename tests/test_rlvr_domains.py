@@ -212,6 +212,31 @@ def test_all_of_the_above_is_refused_where_it_is_no_option():
     assert not v.passed and "several options" in v.detail
 
 
+ABBREVIATION_TABLE = [
+    # completion, the answer it states, reference, passes
+    ("The answer is St. Louis.", "St. Louis", "St. Louis", True),
+    ("I looked it up. The answer is Dr. Seuss. He wrote 60 books.", "Dr. Seuss", "Dr. Seuss", True),
+    ("The answer is Mt. Everest. It is 8,849 m tall.", "Mt. Everest", "Mount Everest", False),
+    ("The answer is Mt. Everest. It is 8,849 m tall.", "Mt. Everest", "Mt Everest", True),
+    ("The answer is the U.S. Navy.", "the U.S. Navy", "US Navy", False),  # "u s navy" is not "us navy"
+    ("The answer is the U.S. Navy.", "the U.S. Navy", "U.S. Navy", True),
+    ("The answer is the U.S. It has 50 states.", "the U.S", "U.S.", True),  # "It" opens a new sentence
+    ("The answer is table salt, e.g. NaCl. Done.", "table salt, e.g. NaCl", "table salt", False),
+    ("The answer is Ft. Worth, i.e. the city.", "Ft. Worth, i.e. the city", "Fort Worth", False),
+    ("The answer is St. Louis. The answer is Dr. Seuss.", "Dr. Seuss", "St. Louis", False),  # two answers
+    ("The answer is 21. Then I checked it.", "21", "21", True),
+    ("The answer is A. Because Paris is in France.", "A", "A", True),  # one letter is no abbreviation
+]
+
+
+@pytest.mark.parametrize("completion,stated,answer,passes", ABBREVIATION_TABLE)
+def test_a_period_after_an_abbreviation_does_not_end_the_answer(completion, stated, answer, passes):
+    """The text "The answer is St. Louis." was read as "St": the sentence ends at a period, not at one after
+    St., Dr., Mt., Ft., U.S. or e.g."""
+    assert general.extract_answer(completion) == stated
+    assert verify_general(completion, GeneralSpec(answer=answer)).passed is passes
+
+
 def test_general_tables_are_big_enough():
     assert len(SHORT_TABLE) + len(CHOICE_TABLE) >= 25 and len(CHOICE_TABLE) >= 20
     assert normalize_answer("The Twenty-One Pilots!") == "21 pilots"

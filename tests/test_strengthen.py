@@ -221,3 +221,95 @@ def test_prepare_strengthen_then_verify_plus_catches_what_the_base_tests_let_thr
         assert verdicts[0]["passed"]  # the reference passes its base and its plus tests
         passed[bool(flag)] = sum(x["passed"] for x in verdicts)
     assert passed[True] < passed[False]  # a mutant the base tests let through fails the plus tests
+
+
+def _double(task_id: str, text: str) -> dict[str, Any]:
+    return {
+        "task_id": task_id,
+        "text": text,
+        "code": "def double(n):\n    if n < 0:\n        return -1\n    return 2 * n\n",
+        "test_list": ["assert double(1) == 2", "assert double(2) == 4", "assert double(3) == 6"],
+    }
+
+
+def test_contract_relaxed_by_the_text_kills_what_needs_zero_and_survivors_are_classified(
+    benchmarks_dir: Path,
+) -> None:
+    """The mutant ``n < 1`` differs from ``n < 0`` only at 0. Where the text says "positive", 0 is refused
+    and the survivor is reported with the input that tells it apart; where it does not, a test at 0
+    kills it. HumanEval/20 (closest pair: a sign flip) and /89 (rotation: an upper-case letter) survived
+    the conservative contract; /88's ``(a[0] - a[-1]) % 2`` is equivalent (the parity rule)."""
+    from alignforge.verify.strengthen import format_totals
+
+    rows = [_double("pos", "Double a positive number."), _double("any", "Double a number.")]
+    rows += _humaneval(benchmarks_dir, 20, 89, 88, 32)
+    out, reports = strengthen_tasks(rows, workers=2, seed=0)
+    by_id = {r.task_id: r for r in reports}
+    for r in reports:
+        assert r.status == "strengthened" and r.reference_passes is True, r.line()
+    pos, anyn = by_id["pos"], by_id["any"]
+    assert pos.survivors == ["off_by_one"] and anyn.survivors == []
+    note = pos.survivor_notes["off_by_one"]
+    assert note["kind"] == "outside_contract" and "positive" in note["detail"], note
+    assert any(
+        "double(0)" in t or "double(-" in t
+        for t in next(r for r in out if r["task_id"] == "any")["plus_tests"]
+    )
+    for tid in ("HumanEval/20", "HumanEval/89"):
+        assert by_id[tid].killed_before < by_id[tid].mutants == by_id[tid].killed_after, by_id[tid].line()
+    # HumanEval/32 (find_zero) checks a property on inputs from random.Random(42): no literal call to mutate;
+    # its own tests under another seed kill the mutant ``> 1`` that seed 42 lets through
+    he32 = by_id["HumanEval/32"]
+    assert he32.reseeded is not None and he32.killed_before < he32.mutants == he32.killed_after
+    src32 = next(r for r in out if r["task_id"] == "HumanEval/32")["plus_tests"]
+    assert f"random.Random({he32.reseeded})" in src32 and "random.Random(42)" not in src32
+    he88 = by_id["HumanEval/88"]
+    assert he88.survivors == ["swap_add_sub"]
+    assert he88.survivor_notes["swap_add_sub"]["kind"] == "equivalent"
+    assert "parity" in he88.survivor_notes["swap_add_sub"]["detail"]
+    totals = "\n".join(format_totals(reports))
+    n = sum(r.mutants for r in reports)
+    after = sum(r.killed_after for r in reports)
+    assert "mutant kill rate (raw, all mutants)" in totals and f"-> {after}/{n} " in totals
+    assert "non-equivalent mutants (less 1 shown equivalent)" in totals and f"-> {after}/{n - 1} " in totals
+    assert "outside_contract 1" in totals and "equivalent 1" in totals
+    # the new tests of 20 and 89 hold inputs the old contract refused: a negative number, an upper-case letter
+    plus = {r["task_id"]: _plus_inputs(r) for r in out if r["task_id"] in ("HumanEval/20", "HumanEval/89")}
+    assert any(x < 0 for (xs,) in plus["HumanEval/20"] for x in xs)
+    assert any(c.isupper() for (s,) in plus["HumanEval/89"] for c in s)
+    plus_rows = [plus_task(r) for r in out]
+    refs = {r["task_id"]: reference_program(normalize_task(r)) or "" for r in out}
+    assert all(v["passed"] for v in _verdicts(plus_rows, refs).values())
+
+
+def test_known_correct_alternatives_are_a_second_oracle(benchmarks_dir: Path) -> None:
+    """MBPP 628's reference strips the string before replacing spaces; sanitized MBPP's solution is
+    ``string.replace(" ", "%20")``. Both pass the original tests; an input with an outer space tells them
+    apart, so it is dropped, and the alternative passes the strengthened tests. An "alternative" that
+    fails the original tests is not known to be correct and is not used."""
+    with gzip.open(benchmarks_dir / "mbpp" / "mbpp.jsonl.gz", "rt") as fh:
+        row = next(r for r in map(json.loads, fh) if r["task_id"] == 628)
+    alt = 'def replace_spaces(string):\n  return string.replace(" ", "%20")\n'
+    wrong = "def replace_spaces(string):\n  return string\n"
+    out, (rep,) = strengthen_tasks([{**row, "alternative_solutions": [alt, wrong]}], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    assert (rep.alternatives, rep.alternatives_used, rep.alternatives_failing) == (2, 1, 0)
+    assert rep.dropped["alternative_disagrees"] > 0
+    verdicts = _verdicts([{**plus_task(out[0]), "task_id": "alt"}], {"alt": alt})
+    assert verdicts["alt"]["passed"], verdicts
+    for t in out[0]["plus_tests"]:  # no new test has an outer space in its input
+        (arg,) = _mbpp_args(t)
+        assert arg == arg.strip(), t
+
+
+def _mbpp_args(assert_line: str) -> tuple[Any, ...]:
+    call = next(n for n in ast.walk(ast.parse(assert_line)) if isinstance(n, ast.Call))
+    return tuple(ast.literal_eval(a) for a in call.args)
+
+
+def test_bad_alternatives_field_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "bad.jsonl"
+    good = {"task_id": "a", "tests": ["assert f(1) == 1"], "code": "def f(x):\n    return x\n"}
+    src.write_text(json.dumps(good) + "\n" + json.dumps({**good, "alternative_solutions": "x"}) + "\n")
+    run = run_cli(capsys, "strengthen", src, "--out", tmp_path / "o.jsonl")
+    assert run.code == 2 and f"{src}:2" in run.err and "alternative_solutions" in run.err

@@ -23,6 +23,24 @@ __all__ = ["COMMANDS"]
 @click.option(
     "--candidates", default=100, show_default=True, type=click.IntRange(1), help="Inputs tried per task."
 )
+@click.option(
+    "--rounds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rounds of mutation, at most (another only while an original-test survivor is killed by no input).",
+)
+@click.option(
+    "--llm",
+    "llm_spec",
+    help="Also ask this LLM for inputs (off by default): local, openai:<model>, anthropic:<model>.",
+)
+@click.option(
+    "--cache",
+    default="auto",
+    show_default=True,
+    help="SQLite request cache of --llm ('auto': beside --out; 'none').",
+)
 @click.option("--workers", type=click.IntRange(1), help="Sandbox workers.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the input mutation.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Per-task report (JSON).")
@@ -33,6 +51,9 @@ def strengthen_cmd(
     max_tests: int,
     extra: int,
     candidates: int,
+    rounds: int,
+    llm_spec: str | None,
+    cache: str,
     workers: int | None,
     seed: int,
     report_path: str | None,
@@ -43,11 +64,14 @@ def strengthen_cmd(
     Inputs are mutated from the tests' own, kept only when they meet the contract inferred from
     those and the reference answers them the same way twice (two hash secrets, CPU-time limits);
     the reference's answers become the expected values, and set cover keeps the few tests that kill
-    the mutants the original tests let survive. Prints the mutant kill rate before and after.
+    the mutants the original tests let survive. Prints the mutant kill rate before and after, raw and
+    over the mutants not shown equivalent (same answers on a differential input set and a syntactic
+    rule), and why each survivor survives.
 
     \b
     Example:
       alignforge strengthen data/rlvr/humaneval_full.jsonl --out humaneval_plus.jsonl --workers 2
+      alignforge strengthen mbpp.jsonl --out mbpp_plus.jsonl --llm openai:gpt-4o-mini
     """
     import json
     from pathlib import Path
@@ -55,8 +79,22 @@ def strengthen_cmd(
     from alignforge.io import write_jsonl
     from alignforge.verify.strengthen import format_totals, strengthen_tasks
 
+    llm = None
+    if llm_spec:
+        from alignforge.llm import resolve_llm
+
+        cache_path = f"{Path(out).with_suffix('')}.cache.sqlite" if cache == "auto" else cache
+        llm = resolve_llm(llm_spec, cache=None if cache == "none" else cache_path)
+
     rows, reports = strengthen_tasks(
-        tasks, max_tests=max_tests, extra=extra, candidates=candidates, seed=seed, workers=workers
+        tasks,
+        max_tests=max_tests,
+        extra=extra,
+        candidates=candidates,
+        rounds=rounds,
+        seed=seed,
+        workers=workers,
+        llm=llm,
     )
     write_jsonl(out, rows)
     if not quiet:

@@ -14,21 +14,49 @@ inputs share, and dropped with a named rule when it differs:
   observed character classes (lowercase, digits, ...);
 - ``relation``: equal lengths, or an int at most (below) a length or another int, between arguments
   where every observed input (three or more) has it.
+
+Four of these rules are only kept where the task's text asks for them (:func:`loosened`): what all
+observed inputs share is often a coincidence of three examples (no negative number, no upper-case
+letter), and the mutants that survive are the ones such inputs would tell apart. So negative numbers
+are allowed unless the text says positive, non-negative, natural, n-th, count, index, digit, ...
+(and 0 unless it says positive, natural, greater than 0 or at least 1);
+the other letter case unless it says lower/upper case; empty values unless it says non-empty; unsorted
+lists unless it says sorted or ascending. Inputs the reference raises on are dropped later (the oracle).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from alignforge.verify._inputs_mutation import Input
 
-__all__ = ["Contract", "infer_contract"]
+__all__ = ["Contract", "infer_contract", "loosened"]
 
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, " ", string.punctuation)
 _SMALL_ALPHABET = 4
+# Words in a task's text that keep a rule the observed inputs suggest (see the module docstring).
+_KEEP = {
+    "sign": re.compile(
+        r"positive|non-?negative|natural|unsigned|whole number|n-?th|\bnth\b|\bcount|number of|index|"
+        r"digit|factorial|prime|fibonacci|\bbits?\b|binary|octal|hexa|base|"
+        r"greater than (?:or equal to )?(?:0|zero)|>=? ?0\b|≥ ?0|at least (?:0|1|one|zero)",
+        re.I,
+    ),
+    # where negatives stay out (n-th, count, digit, ...), 0 is still allowed unless the text says positive
+    "zero": re.compile(r"positive|natural|greater than (?:0|zero)|> ?0\b|at least (?:1|one)\b", re.I),
+    "case": re.compile(r"lower[- ]?case|upper[- ]?case|capital|small letters|\blower\b|\bupper\b", re.I),
+    "empty": re.compile(r"non-?empty|not empty|at least (?:one|two|1|2)|length (?:at least|of at)", re.I),
+    "sorted": re.compile(r"sorted|ascending|descending|increasing|decreasing|\border", re.I),
+}
+
+
+def loosened(doc: str) -> frozenset[str]:
+    """The rules (``sign``, ``zero``, ``case``, ``empty``, ``sorted``) a task's text does not ask for."""
+    return frozenset(rule for rule, words in _KEEP.items() if not words.search(doc or ""))
 
 
 @dataclass
@@ -83,32 +111,45 @@ def _class_of(c: str) -> int:
     return next((i for i, cls in enumerate(_CLASSES) if c in cls), len(_CLASSES))
 
 
-def _check(shape: _Shape, v: Any, where: str) -> str | None:
+def _check(shape: _Shape, v: Any, where: str, loose: frozenset[str]) -> str | None:
     t = type(v).__name__
     if t not in shape.types and not (t == "int" and "float" in shape.types):
         return f"type: {where} is {t}, observed {'/'.join(sorted(shape.types))}"
     if isinstance(v, int | float) and not isinstance(v, bool) and shape.nums:
         lo, hi = min(shape.nums), max(shape.nums)
         top = max(abs(lo), abs(hi))
-        if (lo > 0 and v <= 0) or (lo >= 0 and v < 0):
+        if "sign" in loose:
+            if v < 0 and lo >= 0 and abs(v) > top + 2:
+                return f"range: {where} = {v!r}, a negative beyond the largest observed magnitude ({top!r})"
+        elif (lo > 0 and v <= 0 and not (v == 0 and "zero" in loose)) or (lo >= 0 and v < 0):
             return f"range: {where} = {v!r}, every observed one is {'positive' if lo > 0 else 'non-negative'}"
         if abs(v) > 2 * top + 2:
             return f"range: {where} = {v!r}, beyond twice the largest observed ({top!r})"
     if isinstance(v, str | list | tuple | set | dict) and shape.lens:
-        if len(v) == 0 and min(shape.lens) > 0:
+        if len(v) == 0 and min(shape.lens) > 0 and "empty" not in loose:
             return f"empty: {where} is empty, no observed one is"
-        if len(v) > max(2 * max(shape.lens), 4):
-            return f"length: {where} has {len(v)} items, over twice the longest observed ({max(shape.lens)})"
+        if len(v) > max(4 * max(shape.lens), 8):
+            return (
+                f"length: {where} has {len(v)} items, over 4 times the longest observed ({max(shape.lens)})"
+            )
         if isinstance(v, tuple) and len(v) not in shape.lens:
             return f"length: {where} is a tuple of {len(v)}, observed lengths {sorted(set(shape.lens))}"
     if isinstance(v, str) and shape.chars:
-        alien = set(v) - shape.chars
+        seen = set(shape.chars)
+        if "case" in loose and len(seen) > _SMALL_ALPHABET:  # the other case of the observed letters
+            seen |= {c.swapcase() for c in shape.chars}
+        alien = set(v) - seen
         if len(shape.chars) > _SMALL_ALPHABET:
-            classes = {_class_of(c) for c in shape.chars}
+            classes = {_class_of(c) for c in seen}
             alien = {c for c in alien if _class_of(c) not in classes}
         if alien:
             return f"alphabet: {where} uses {''.join(sorted(alien))!r}, not among the observed characters"
-    if isinstance(v, list) and shape.sortable and any(len(s) >= 3 for s in shape.sortable):
+    if (
+        isinstance(v, list)
+        and "sorted" not in loose
+        and shape.sortable
+        and any(len(s) >= 3 for s in shape.sortable)
+    ):
         common = set.intersection(*(_direction(s) for s in shape.sortable))
         if common and not (common & _direction(v)):
             return f"sorted: {where} is not sorted ({'/'.join(sorted(common))}) like every observed one"
@@ -123,7 +164,7 @@ def _check(shape: _Shape, v: Any, where: str) -> str | None:
         sub = shape.kids.get(name)
         if sub is None:
             return f"type: {where}{name} was never observed"
-        why = _check(sub, x, f"{where}{name}")
+        why = _check(sub, x, f"{where}{name}", loose)
         if why:
             return why
     return None
@@ -151,6 +192,7 @@ class Contract:
     shapes: list[_Shape]
     kw_shapes: dict[str, _Shape]
     relations: list[tuple[str, str, str]]
+    loose: frozenset[str] = frozenset()
 
     def repair(self, inp: Input) -> Input:
         """The input with each int argument that equals another argument or a length in every
@@ -171,11 +213,11 @@ class Contract:
         if (len(args), tuple(sorted(kwargs))) not in self.arities:
             return f"type: {len(args)} arguments {sorted(kwargs)}, never observed"
         for i, a in enumerate(args):
-            why = _check(self.shapes[i], a, f"arg{i}")
+            why = _check(self.shapes[i], a, f"arg{i}", self.loose)
             if why:
                 return why
         for k, v in kwargs.items():
-            why = _check(self.kw_shapes[k], v, k)
+            why = _check(self.kw_shapes[k], v, k, self.loose)
             if why:
                 return why
         feats = _features(args)
@@ -185,8 +227,9 @@ class Contract:
         return None
 
 
-def infer_contract(seeds: list[Input]) -> Contract:
-    """The contract every one of ``seeds`` (a task's observed inputs) meets."""
+def infer_contract(seeds: list[Input], doc: str | None = None) -> Contract:
+    """The contract every one of ``seeds`` (a task's observed inputs) meets; with the task's text
+    (``doc``), the rules it does not ask for are relaxed (:func:`loosened`); without it, none is."""
     width = max((len(a) for a, _ in seeds), default=0)
     shapes = [_Shape() for _ in range(width)]
     kw_shapes: dict[str, _Shape] = {}
@@ -215,4 +258,5 @@ def infer_contract(seeds: list[Input]) -> Contract:
         shapes=shapes,
         kw_shapes=kw_shapes,
         relations=relations,
+        loose=loosened(doc) if doc is not None else frozenset(),
     )

@@ -13,11 +13,12 @@ import contextlib
 import copy
 import math
 import random
+import re
 import string
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Input", "extract_inputs", "mutate_inputs", "input_key", "is_literal"]
+__all__ = ["Input", "extract_inputs", "extract_doc_inputs", "mutate_inputs", "input_key", "is_literal"]
 
 Input = tuple[tuple[Any, ...], dict[str, Any]]
 _MAX_REPR = 1000  # longer inputs make unreadable tests (and slow ones): not generated
@@ -87,11 +88,52 @@ def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
     return list(out.values())
 
 
+def extract_doc_inputs(doc: str, entry: str) -> list[Input]:
+    """The distinct literal inputs of the calls of ``entry`` in a task's text (``>>> f(1, [2])``,
+    ``f("ab") returns 'cd'``, ``f(3) ➞ 4``): examples of inputs the task promises to handle."""
+    out: dict[str, Input] = {}
+    for m in re.finditer(rf"(?<![\w.]){re.escape(entry)}\(", doc or ""):
+        for close in (i for i, c in enumerate(doc[m.end() :], m.end()) if c == ")"):
+            try:
+                node = ast.parse(doc[m.start() : close + 1], mode="eval").body
+            except (SyntaxError, ValueError, RecursionError):
+                if close - m.start() > _MAX_REPR:
+                    break
+                continue
+            if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args):
+                try:
+                    inp = (
+                        tuple(ast.literal_eval(a) for a in node.args),
+                        {str(k.arg): ast.literal_eval(k.value) for k in node.keywords if k.arg},
+                    )
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    break
+                if is_literal(inp[0]) and is_literal(inp[1]):
+                    out.setdefault(input_key(inp), inp)
+            break
+    return list(out.values())
+
+
 # --- one mutation step per type ----------------------------------------------------------------
 
 
 def _int_steps(v: int, rng: random.Random) -> list[int]:
-    return [v + 1, v - 1, 0, 1, -v, 2 * v, v // 2, v + rng.randint(-10, 10), v * 10]
+    """Neighbours, the boundaries 0 / 1 / -1 / 2, the sign flip, and larger and smaller magnitudes."""
+    return [
+        v + 1,
+        v - 1,
+        0,
+        1,
+        -1,
+        2,
+        -v,
+        -v - 1,
+        2 * v,
+        v // 2,
+        v + rng.randint(-10, 10),
+        v * 10,
+        v * 100 + 1,
+    ]
 
 
 def _float_steps(v: float, rng: random.Random) -> list[float]:
@@ -103,6 +145,11 @@ def _float_steps(v: float, rng: random.Random) -> list[float]:
         2 * v,
         v / 2,
         v + 0.5,
+        -1.0,
+        1.0,
+        0.5,
+        -v - 0.5,
+        v * 10,
         float(round(v)),
         round(v * rng.uniform(0.5, 1.5), 3),
     ]
@@ -111,12 +158,14 @@ def _float_steps(v: float, rng: random.Random) -> list[float]:
 
 def _str_steps(v: str, rng: random.Random, alphabet: str) -> list[str]:
     chars = alphabet or v or string.ascii_lowercase
-    out = ["", v.swapcase(), v.upper(), v.lower(), v[::-1], v + v, rng.choice(chars) + v]
-    out += [v + c for c in rng.sample(chars, min(6, len(chars)))]  # a few appended characters each time
+    out = ["", v.swapcase(), v.upper(), v.lower(), v.title(), v[::-1], v + v, rng.choice(chars) + v]
+    out += [v + c for c in rng.sample(chars, min(12, len(chars)))]  # appended characters, a dozen at most
     if v:
         i = rng.randrange(len(v))
         out += [v[:i] + v[i + 1 :], v[:i] + rng.choice(chars) + v[i + 1 :], v[:i] + rng.choice(chars) + v[i:]]
-        out += [v[:1], v[: len(v) // 2], "".join(rng.sample(v, len(v)))]
+        out += [v[:1], v[-1:], v[: len(v) // 2], "".join(rng.sample(v, len(v)))]
+        out += [v[:i] + v[i].swapcase() + v[i + 1 :], v[i] * len(v), v[:i] + v[i] + v[i:], v * 4]
+        out += ["".join(sorted(v)), " " + v, v + " "]
     return out
 
 
@@ -125,10 +174,14 @@ def _list_steps(v: list[Any], rng: random.Random, alphabet: str) -> list[list[An
     if v:
         i = rng.randrange(len(v))
         out += [[v[i]], v[:i] + v[i + 1 :], v[:i] + [v[i]] + v[i:], v[1:] + v[:1], rng.sample(v, len(v))]
+        out += [[v[i]] * len(v), [v[0], v[0]], v[:-1], v * 4]  # repeated elements, a larger size
         out.append(v[:i] + [rng.choice(_steps(v[i], rng, alphabet) or [v[i]])] + v[i + 1 :])
         out.append(v + [rng.choice(_steps(v[-1], rng, alphabet) or [v[-1]])])
+        out.append([rng.choice(_steps(v[0], rng, alphabet) or [v[0]])] + v)
+        if all(type(x) in (int, float) for x in v):  # sign flips: all, one
+            out += [[-x for x in v], v[:i] + [-v[i]] + v[i + 1 :]]
         with contextlib.suppress(TypeError):
-            out.append(sorted(v))
+            out += [sorted(v), sorted(v, reverse=True)]
     return out
 
 

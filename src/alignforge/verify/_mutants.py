@@ -12,7 +12,7 @@ import ast
 import copy
 from collections.abc import Callable
 
-__all__ = ["mutants", "OPERATORS"]
+__all__ = ["mutants", "mutation_site", "OPERATORS"]
 
 _NEGATE: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.GtE,
@@ -85,13 +85,8 @@ def _scope(tree: ast.Module, entry: str | None) -> ast.AST:
     return tree
 
 
-def mutants(code: str, entry: str | None = None) -> list[tuple[str, str]]:
-    """(operator name, mutated program) for each operator that applies and changes the program."""
-    try:
-        tree = ast.parse(code)
-        original = ast.unparse(tree)
-    except (SyntaxError, ValueError, RecursionError):
-        return []
+def _sites(tree: ast.Module, entry: str | None) -> dict[str, int]:
+    """Per operator, the index (in ``ast.walk`` order) of the first node in source order it applies to."""
     nodes = list(ast.walk(tree))
     scope = _scope(tree, entry)
     in_scope = {id(n) for n in ast.walk(scope)}
@@ -99,11 +94,34 @@ def mutants(code: str, entry: str | None = None) -> list[tuple[str, str]]:
         (i for i, n in enumerate(nodes) if id(n) in in_scope and hasattr(n, "lineno")),
         key=lambda i: (nodes[i].lineno, nodes[i].col_offset),  # type: ignore[attr-defined]
     )
-    out: list[tuple[str, str]] = []
-    for name, (applies, fn) in OPERATORS.items():
+    out = {}
+    for name, (applies, _) in OPERATORS.items():
         site = next((i for i in ordered if applies(nodes[i])), None)
-        if site is None:
-            continue
+        if site is not None:
+            out[name] = site
+    return out
+
+
+def mutation_site(code: str, entry: str | None, name: str) -> tuple[ast.Module, ast.AST] | None:
+    """The reference's parsed tree and the node operator ``name`` changes in it (None: it applies nowhere)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    site = _sites(tree, entry).get(name)
+    return None if site is None else (tree, list(ast.walk(tree))[site])
+
+
+def mutants(code: str, entry: str | None = None) -> list[tuple[str, str]]:
+    """(operator name, mutated program) for each operator that applies and changes the program."""
+    try:
+        tree = ast.parse(code)
+        original = ast.unparse(tree)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    out: list[tuple[str, str]] = []
+    for name, site in _sites(tree, entry).items():
+        fn = OPERATORS[name][1]
         copied = copy.deepcopy(tree)
         target = list(ast.walk(copied))[site]  # deepcopy keeps the walk order
         mutated = ast.fix_missing_locations(_Replace(target, fn).visit(copied))

@@ -158,9 +158,94 @@ def normalize_answer(text: str, *, units: tuple[str, ...] = ()) -> str:
     return " ".join(words)
 
 
-_ANSWER_IS = re.compile(
-    r"(?<![/\w])(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.?$|\n)", re.I | re.M
+_ANSWER_IS = re.compile(r"(?<![/\w])(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(?=\S)", re.I)
+# A period after one of these does not end the answer's sentence: titles and the like ("St. Louis",
+# "Dr. Seuss", "Mt. Everest") never end one; after an abbreviation that can ("U.S.", "e.g.", "Inc."),
+# the sentence goes on unless the next word opens a new one ("the U.S. It has ..." ends at "U.S").
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "mt",
+        "ft",
+        "jr",
+        "sr",
+        "prof",
+        "gen",
+        "col",
+        "capt",
+        "lt",
+        "sgt",
+        "rev",
+        "hon",
+        "gov",
+        "sen",
+        "rep",
+        "pres",
+        "no",
+        "nos",
+        "vs",
+        "fig",
+        "ave",
+        "blvd",
+    ]
 )
+_ENDING_ABBREVIATIONS = frozenset(["etc", "inc", "ltd", "co", "corp", "approx", "dept", "univ", "bros"])
+_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # U.S, e.g, i.e, a.m, D.C (their last period is cut)
+_OPENERS = frozenset(
+    [
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "the",
+        "a",
+        "an",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "you",
+        "there",
+        "here",
+        "so",
+        "thus",
+        "therefore",
+        "hence",
+        "because",
+        "since",
+        "but",
+        "and",
+        "or",
+        "however",
+        "also",
+        "then",
+        "note",
+        "final",
+        "answer",
+    ]
+)
+_PERIOD = re.compile(r"\.(?=[ \t]+(\S*))")
+
+
+def _first_sentence(line: str) -> str:
+    """``line`` up to the period that ends its first sentence, without that period (see ``_TITLES``)."""
+    for m in _PERIOD.finditer(line):
+        word = re.search(r"[\w.]*$", line[: m.start()]).group(0)  # type: ignore[union-attr]
+        if word.lower() in _TITLES:
+            continue
+        if word.lower() in _ENDING_ABBREVIATIONS or _DOTTED.fullmatch(word):
+            nxt = re.sub(r"\W+", "", m.group(1))
+            if nxt and (not nxt[0].isupper() or nxt.lower() not in _OPENERS):
+                continue  # a new sentence opens with a capital: "U.S. It ...", not "e.g. the ..."
+        return line[: m.start()]
+    return line.rstrip().removesuffix(".")
 
 
 def _boxed(text: str) -> list[tuple[int, str]]:
@@ -179,9 +264,13 @@ def final_answers(text: str) -> list[str]:
     """Every final answer the text states (boxed, "the answer is ..."), in text order."""
     plain = text.replace("**", "")
     found = [(p, b) for p, b in _boxed(plain)]
-    found += [
-        (m.start(), m.group(1).strip()) for m in _ANSWER_IS.finditer(plain) if "\\boxed" not in m.group(1)
-    ]
+    pos = 0
+    while m := _ANSWER_IS.search(plain, pos):
+        line_end = plain.find("\n", m.end())
+        answer = _first_sentence(plain[m.end() : line_end if line_end >= 0 else len(plain)])
+        pos = m.end() + len(answer) + 1
+        if "\\boxed" not in answer:
+            found.append((m.start(), answer.strip()))
     return [a for _, a in sorted(found) if a.strip(" .\"'")]
 
 

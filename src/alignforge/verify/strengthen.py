@@ -1,21 +1,26 @@
 """Test strengthening (evalplus's recipe): new tests per code task, chosen to kill the mutants the
 original tests let through, kept apart from the originals in ``plus_tests``.
 
-Per task: the literal inputs of its tests are mutated type by type (:mod:`._inputs_mutation`); inputs
-that break the contract inferred from the observed ones are dropped (:mod:`._contract`); the reference
-runs on the rest in the sandbox, each input in a fresh child under a CPU-time limit, twice, under two
-different hash secrets (:mod:`._oracle`), and inputs where it raises, times out, runs slow, returns
-something that is no literal, or disagrees with itself are dropped. The reference's mutants (the ones
-calibration uses) run on the kept inputs; greedy set cover picks the few inputs that kill the most
-mutants the original tests let survive, plus a few that kill mutants a second time. The chosen inputs
-become asserts (floats compared with ``isclose``, :mod:`._plus_tests`). Then the real verifier runs the
-reference and every mutant against the original tests and against original + new ones: the kill
-rates before and after are measured, not predicted, and a new test the reference fails is removed.
+Per task (:mod:`._plus_inputs`): the literal inputs of its tests and of the examples in its text are
+mutated type by type (:mod:`._inputs_mutation`: boundaries, sign and case flips, repeats, sorted and
+reversed lists, larger sizes); inputs that break the contract inferred from the observed ones, relaxed
+where the task's text does not ask for a rule, are dropped (:mod:`._contract`); the reference runs on
+the rest in the sandbox, each input in a fresh child under a CPU-time limit, twice, under two different
+hash secrets (:mod:`._oracle`), and inputs where it raises, times out, runs slow, returns something
+that is no literal, or disagrees with itself are dropped. The reference's mutants (the ones calibration
+uses) run on the kept inputs; while a mutant the original tests let survive is killed by none, another
+round mutates the kept inputs too. Greedy set cover picks the few inputs that kill the most mutants the
+original tests let survive, plus a few that kill mutants a second time. The chosen inputs become
+asserts (floats compared with ``isclose``, :mod:`._plus_tests`). Then the real verifier runs the
+reference and every mutant against the original tests and against original + new ones: the kill rates
+before and after are measured, not predicted, and a new test the reference fails is removed. Each
+mutant still alive is classified (:mod:`._equivalence`): equivalent (same answers on a differential
+input set *and* a syntactic rule), or not; the kill rate is reported raw and over the mutants not shown
+equivalent.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +28,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignforge.verify._contract import infer_contract
-from alignforge.verify._inputs_mutation import Input, extract_inputs, input_key, is_literal, mutate_inputs
-from alignforge.verify._plus_tests import passes, plus_task, render_plus_tests
+from alignforge.verify._plus_inputs import NO_LITERAL, Work, classify, oracle_task, reseeded
+from alignforge.verify._plus_tests import plus_task
 from alignforge.verify.calibration import reference_program
 from alignforge.verify.tasks import entry_point_of, normalize_task
 
-__all__ = ["strengthen_tasks", "read_task_rows", "plus_task", "TaskReport", "format_totals", "DROP_REASONS"]
+__all__ = [
+    "strengthen_tasks",
+    "read_task_rows",
+    "plus_task",
+    "TaskReport",
+    "format_totals",
+    "DROP_REASONS",
+    "ALTERNATIVES",
+]
+
+ALTERNATIVES = "alternative_solutions"
+"""A row's field of known-correct solutions (full programs) beside its reference: an input on which one
+that passes the original tests answers otherwise is dropped, and each must pass the new tests."""
 
 DROP_REASONS = (
     "contract",
@@ -41,8 +57,8 @@ DROP_REASONS = (
     "output_too_large",
     "not_run_after_timeouts",
     "harness_error",
+    "alternative_disagrees",
 )
-_MAX_OUTPUT_REPR = 1000
 
 
 @dataclass
@@ -52,6 +68,7 @@ class TaskReport:
     task_id: str
     status: str = "strengthened"  # or "skipped: <why>"
     seeds: int = 0
+    rounds: int = 1
     candidates: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
@@ -62,6 +79,14 @@ class TaskReport:
     plus_tests: int = 0
     reference_passes: bool | None = None
     removed_after_check: int = 0
+    alternatives: int = 0  # known-correct solutions given ...
+    alternatives_used: int = 0  # ... of which pass the original tests (the ones used as second oracles)
+    alternatives_failing: int = 0  # ... of those, failing original + new tests
+    llm_inputs: int = 0  # inputs an LLM proposed (before the contract and the oracle)
+    llm_error: str | None = None
+    reseeded: int | None = None  # new tests = the task's own tests under this seed (no literal calls)
+    survivors: list[str] = field(default_factory=list)  # mutants that pass original + new tests
+    survivor_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {kind, detail}
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "dropped": dict(self.dropped)}
@@ -71,10 +96,15 @@ class TaskReport:
             return f"{self.task_id}: {self.status}"
         drops = ", ".join(f"{r} {n}" for r, n in sorted(self.dropped.items())) or "none"
         ref = "reference passes" if self.reference_passes else "REFERENCE FAILS"
+        alive = "".join(
+            f"; survives: {m} ({(self.survivor_notes.get(m) or {'kind': 'unclassified'})['kind']})"
+            for m in self.survivors
+        )
         return (
             f"{self.task_id}: mutants killed {self.killed_before}/{self.mutants} -> {self.killed_after}/"
             f"{self.mutants}; {self.plus_tests} new tests from {self.kept} kept of {self.candidates} inputs "
-            f"(dropped: {drops}); {ref}"
+            f"(dropped: {drops}); {ref}{alive}"
+            + (f"; new tests = its own tests under seed {self.reseeded}" if self.reseeded is not None else "")
         )
 
 
@@ -96,6 +126,9 @@ def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             raise DataError(
                 path, line_no, "field 'plus_tests': expected a check() string or a list of asserts"
             )
+        alts = row.get(ALTERNATIVES, [])
+        if not isinstance(alts, list) or not all(isinstance(a, str) and a.strip() for a in alts):
+            raise DataError(path, line_no, f"field {ALTERNATIVES!r}: expected a list of programs (strings)")
         try:
             out.append((dict(row), normalize_task(row)))
         except ValueError as exc:
@@ -105,135 +138,14 @@ def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return out
 
 
-@dataclass
-class _Work:
-    row: dict[str, Any]
-    task: dict[str, Any]
-    ref: str
-    entry: str
-    report: TaskReport
-    mutants: list[tuple[str, str]] = field(default_factory=list)
-    cases: list[tuple[Input, Any]] = field(default_factory=list)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Two runs' values agree: same types all the way down, floats by isclose."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, float):
-        return passes(a, b)
-    return bool(a == b)
-
-
-def _judge(r0: dict[str, Any], r1: dict[str, Any], slow_s: float) -> str | None:
-    """Why an input is dropped after the reference's two runs (None: kept)."""
-    for r in (r0, r1):
-        if "timeout" in r:
-            return "timeout"
-    for r in (r0, r1):
-        if "raised" in r:
-            return "raises"
-        if "error" in r:
-            return "not_run_after_timeouts" if str(r["error"]).startswith("not run") else "harness_error"
-    if max(r0.get("cpu_s") or 0.0, r1.get("cpu_s") or 0.0) > slow_s:
-        return "slow"
-    v0, v1 = r0["ok"], r1["ok"]
-    if not is_literal(v0) or not is_literal(v1):
-        return "output_not_literal"
-    if len(repr(v0)) > _MAX_OUTPUT_REPR:
-        return "output_too_large"
-    return None if _same(v0, v1) else "nondeterministic"
-
-
-def _select(
-    kills: list[set[str]], targets: set[str], sizes: list[int], max_tests: int, extra: int
-) -> list[int]:
-    """Greedy set cover of ``targets`` (mutants the original tests let survive), then up to ``extra``
-    inputs that kill mutants a second time (or, with none left to gain, the smallest unused ones)."""
-    chosen: list[int] = []
-    uncovered = set(targets)
-    while uncovered and len(chosen) < max_tests:
-        best = max(range(len(kills)), key=lambda j: (len(kills[j] & uncovered), -sizes[j], -j), default=None)
-        if best is None or not kills[best] & uncovered:
-            break
-        chosen.append(best)
-        uncovered -= kills[best]
-    times: Counter[str] = Counter(m for j in chosen for m in kills[j])
-    for _ in range(extra):
-        rest = [j for j in range(len(kills)) if j not in chosen]
-        if not rest or len(chosen) >= max_tests:
-            break
-        best = max(rest, key=lambda j: (sum(times[m] < 2 for m in kills[j]), -sizes[j], -j))
-        chosen.append(best)
-        times.update(kills[best])
-    return chosen
-
-
-def _oracle_task(w: _Work, oracle: Any, opts: dict[str, Any], survivors: set[str]) -> None:
-    rep = w.report
-    seeds = extract_inputs(w.task, w.entry)
-    rep.seeds = len(seeds)
-    if not seeds:
-        rep.status = "skipped: no call with literal arguments in the tests"
-        return
-    contract = infer_contract(seeds)
-    rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
-    inputs: list[Input] = []
-    seen = {input_key(s) for s in seeds}
-    for cand in mutate_inputs(seeds, rng, limit=opts["candidates"]):
-        cand = contract.repair(cand)
-        key = input_key(cand)
-        if key in seen:
-            continue
-        seen.add(key)
-        why = contract.violation(cand)
-        if why:
-            rep.dropped["contract"] += 1
-            if len(rep.contract_examples) < 3:
-                rep.contract_examples.append(f"{input_key(cand)[:120]}: {why}")
-            continue
-        inputs.append(cand)
-        if len(inputs) >= opts["candidates"]:
-            break
-    rep.candidates = len(inputs) + rep.dropped["contract"]
-    if not inputs:
-        rep.status = "skipped: every generated input breaks the inferred contract"
-        return
-    runs = oracle.calls(
-        w.ref, w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
-    )["runs"]
-    kept: list[tuple[Input, Any]] = []
-    for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
-        why = _judge(r0, r1, opts["slow_s"])
-        if why:
-            rep.dropped[why] += 1
-        else:
-            kept.append((inp, r0["ok"]))
-    rep.kept = len(kept)
-    if not kept:
-        rep.status = "skipped: no generated input survived the reference's runs"
-        return
-    kills: list[set[str]] = [set() for _ in kept]
-    for name, code in w.mutants:
-        res = oracle.calls(code, w.entry, [i for i, _ in kept], timeout_s=opts["mutant_timeout_s"])["runs"][0]
-        for j, (r, (_, expected)) in enumerate(zip(res, kept, strict=True)):
-            if "timeout" in r or "raised" in r or ("ok" in r and not passes(r["ok"], expected)):
-                kills[j].add(name)
-    sizes = [len(input_key(i)) for i, _ in kept]
-    chosen = _select(kills, survivors, sizes, opts["max_tests"], opts["extra"])
-    w.cases = [kept[j] for j in chosen]
-
-
 def _engine(
     task_map: dict[str, Any], items: list[tuple[str, str, str]], pool: Any, *, timeout_s: float, partial: bool
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Verdicts of the real verifier for ``(task_id, name, full program)``, by ``(task_id, name)``."""
     from alignforge.verify.engine import verify_completions
 
+    if not items:
+        return {}
     rows = [
         {"task_id": t, "completion": c, "completion_style": "full", "sample_index": i}
         for i, (t, _, c) in enumerate(items)
@@ -245,7 +157,7 @@ def _engine(
 
 
 def _measure(
-    works: list[_Work], task_map: dict[str, Any], pool: Any, opts: dict[str, Any]
+    works: list[Work], task_map: dict[str, Any], pool: Any, opts: dict[str, Any]
 ) -> tuple[dict[str, bool], dict[str, set[str]], dict[str, int]]:
     """The reference's verdict, the surviving mutants and the reference's unit count, per task."""
     refs = _engine(
@@ -262,6 +174,18 @@ def _measure(
         timeout_s=opts["mutant_timeout_s"],
         partial=False,
     )
+    alts = _engine(
+        task_map,
+        [(w.task["task_id"], f"alt{i}", a) for w in works for i, a in enumerate(w.row.get(ALTERNATIVES, []))],
+        pool,
+        timeout_s=opts["ref_timeout_s"],
+        partial=False,
+    )
+    for w in works:  # only the alternatives that pass the original tests are known to be correct here
+        given = w.row.get(ALTERNATIVES, [])
+        w.alts = [a for i, a in enumerate(given) if alts[(w.task["task_id"], f"alt{i}")]["passed"]]
+        w.report.alternatives = len(given)
+        w.report.alternatives_used = len(w.alts)
     ok = {t: bool(v["passed"]) for (t, _), v in refs.items()}
     units = {t: len(v.get("tests") or []) for (t, _), v in refs.items()}
     survivors: dict[str, set[str]] = {w.task["task_id"]: set() for w in works}
@@ -291,12 +215,23 @@ def strengthen_tasks(
     slow_s: float = 0.2,
     mutant_timeout_s: float = 1.0,
     ref_timeout_s: float = 5.0,
+    rounds: int = 3,
+    differential: int = 1000,
+    reseeds: int = 30,
+    llm: Any = None,
+    llm_inputs: int = 10,
 ) -> tuple[list[dict[str, Any]], list[TaskReport]]:
     """Strengthen every code task of ``tasks`` (a JSONL path or rows); return the rows (with
     ``plus_tests`` where new tests were made) and one :class:`TaskReport` per task, in input order.
 
     ``timeout_s`` is the CPU-time limit per reference call; an input on which the reference uses more
-    than ``slow_s`` CPU seconds is dropped (so the new tests stay fast on slower machines).
+    than ``slow_s`` CPU seconds is dropped (so the new tests stay fast on slower machines). ``candidates``
+    inputs are tried per round, in up to ``rounds`` rounds (a round after the first only while a mutant
+    the original tests let survive is killed by no kept input). The mutants left alive are classified on
+    ``differential`` further inputs (:mod:`._equivalence`). A task whose tests call the function only
+    on inputs drawn from a seeded generator gets its own tests under the best of ``reseeds`` other seeds.
+    With ``llm`` (an :class:`alignforge.llm.LLM`; None: off), up to ``llm_inputs`` inputs it proposes
+    per task join the first round's candidates, under the same contract and the same oracle.
     """
     from alignforge.verify._mutants import mutants as reference_mutants
     from alignforge.verify._oracle import OraclePool
@@ -311,10 +246,13 @@ def strengthen_tasks(
         slow_s=slow_s,
         mutant_timeout_s=mutant_timeout_s,
         ref_timeout_s=ref_timeout_s,
+        rounds=rounds,
+        differential=differential,
+        reseeds=reseeds,
     )
     pairs = read_task_rows(tasks)
     reports = [TaskReport(task["task_id"]) for _, task in pairs]
-    works: list[_Work] = []
+    works: list[Work] = []
     for (row, task), rep in zip(pairs, reports, strict=True):
         ref = reference_program(task) if task["domain"] == "code" else None
         entry = (task.get("entry_point") or entry_point_of(ref, task.get("tests"))) if ref else None
@@ -323,7 +261,7 @@ def strengthen_tasks(
         elif ref is None or not entry:
             rep.status = "skipped: no reference solution" if ref is None else "skipped: no entry point"
         else:
-            works.append(_Work(row, task, ref, entry, rep, reference_mutants(ref, entry)))
+            works.append(Work(row, task, ref, entry, rep, reference_mutants(ref, entry)))
     base_map = {w.task["task_id"]: w.task for w in works}
     with SandboxPool(workers) as pool, OraclePool(workers) as oracle:
         if works:
@@ -332,82 +270,139 @@ def strengthen_tasks(
                 tid = w.task["task_id"]
                 w.report.mutants = len(w.mutants)
                 w.report.killed_before = w.report.killed_after = len(w.mutants) - len(survivors[tid])
+                w.report.survivors = sorted(survivors[tid])
                 if not ok[tid]:
                     w.report.status = "skipped: the reference fails its own tests"
             todo = [w for w in works if w.report.status == "strengthened"]
+            if llm is not None:
+                _ask_llm(todo, llm, llm_inputs)
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
-                list(ex.map(lambda w: _oracle_task(w, oracle, opts, survivors[w.task["task_id"]]), todo))
-            _finish(todo, pool, opts, n_base)
-    made = {id(w.report): w for w in works if w.cases}
+                list(ex.map(lambda w: oracle_task(w, oracle, opts, survivors[w.task["task_id"]]), todo))
+            _reseed([w for w in todo if w.report.status == NO_LITERAL], pool, opts, survivors)
+            _finish([w for w in todo if w.report.status == "strengthened"], pool, opts, n_base)
+            left = [w for w in works if w.report.survivors and ok[w.task["task_id"]]]
+            with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
+                list(ex.map(lambda w: classify(w, oracle, opts), left))
+    made = {id(w.report): plus for w in works if (plus := w.plus())}
     out_rows = []
     for (row, _), rep in zip(pairs, reports, strict=True):
-        done = made.get(id(rep))
-        if done is not None:
-            row = {**row, "plus_tests": render_plus_tests(done.task, done.entry, done.cases)}
+        if id(rep) in made:
+            row = {**row, "plus_tests": made[id(rep)]}
         out_rows.append(row)
     return out_rows, reports
 
 
-def _finish(todo: list[_Work], pool: Any, opts: dict[str, Any], n_base: dict[str, int]) -> None:
+def _ask_llm(todo: list[Work], llm: Any, n: int) -> None:
+    from alignforge.verify._llm_inputs import propose_inputs
+
+    proposed = propose_inputs(llm, todo, n=n)
+    for w in todo:
+        got = proposed.get(w.task["task_id"], [])
+        if isinstance(got, str):
+            w.report.llm_error = got
+        else:
+            w.llm_inputs = got
+            w.report.llm_inputs = len(got)
+
+
+def _test_key(row: dict[str, Any]) -> str:
+    return next((k for k in ("tests", "test", "test_list") if k in row), "tests")
+
+
+def _reseed(works: list[Work], pool: Any, opts: dict[str, Any], survivors: dict[str, set[str]]) -> None:
+    """Tasks whose tests draw their inputs from a seeded generator (no literal call to mutate): their own
+    tests under the seed (1..``reseeds``) that kills the most surviving mutants, if one kills any."""
+    variants: dict[str, Any] = {}
+    items: list[tuple[str, str, str]] = []
+    for w in works:
+        tid, tests = w.task["task_id"], w.row.get(_test_key(w.row))
+        if not survivors[tid] or not isinstance(tests, str) or reseeded(tests, 0) is None:
+            continue
+        programs = [("reference", w.ref)] + [(n, c) for n, c in w.mutants if n in survivors[tid]]
+        for s in range(1, opts["reseeds"] + 1):
+            key = f"{tid}#seed{s}"
+            variants[key] = normalize_task({**w.row, "task_id": key, _test_key(w.row): reseeded(tests, s)})
+            items += [(key, n, c) for n, c in programs]
+    if not items:
+        return
+    verdicts = _engine(variants, items, pool, timeout_s=opts["ref_timeout_s"], partial=False)
+    for w in works:
+        tid = w.task["task_id"]
+        scores = [
+            (sum(not verdicts[(f"{tid}#seed{s}", n)]["passed"] for n in survivors[tid]), -s)
+            for s in range(1, opts["reseeds"] + 1)
+            if (f"{tid}#seed{s}", "reference") in verdicts
+            and verdicts[(f"{tid}#seed{s}", "reference")]["passed"]
+        ]
+        if scores and max(scores)[0] > 0:
+            seed = -max(scores)[1]
+            w.plus_src = reseeded(w.row[_test_key(w.row)], seed)
+            w.report.status = "strengthened"
+            w.report.reseeded = seed
+
+
+def _finish(todo: list[Work], pool: Any, opts: dict[str, Any], n_base: dict[str, int]) -> None:
     """Check the new tests with the real verifier: the reference must pass them (a new test it fails is
     removed), then the kill rate after is measured on original + new tests."""
     for _ in range(3):
-        made = [w for w in todo if w.cases]
-        if not made:
-            return
-        plus_map = {
-            w.task["task_id"]: normalize_task(
-                plus_task({**w.row, "plus_tests": render_plus_tests(w.task, w.entry, w.cases)})
-            )
-            for w in made
-        }
+        made = [w for w in todo if w.plus()]
         refs = _engine(
-            plus_map,
-            [(w.task["task_id"], "reference", w.ref) for w in made],
+            {w.task["task_id"]: normalize_task(plus_task({**w.row, "plus_tests": w.plus()})) for w in made},
+            [(w.task["task_id"], "reference", w.ref) for w in made]
+            + [(w.task["task_id"], f"alt{i}", a) for w in made for i, a in enumerate(w.alts)],
             pool,
             timeout_s=opts["ref_timeout_s"],
             partial=True,
         )
         bad = False
         for w in made:
-            v = refs[(w.task["task_id"], "reference")]
+            tid = w.task["task_id"]
+            v = refs[(tid, "reference")]
             w.report.reference_passes = bool(v["passed"])
-            if not v["passed"]:
+            failing = [
+                x for x in [v] + [refs[(tid, f"alt{i}")] for i in range(len(w.alts))] if not x["passed"]
+            ]
+            w.report.alternatives_failing = len(failing) - (not v["passed"])
+            if failing:  # a new test the reference or a known-correct alternative fails is removed
                 bad = True
-                drop = set(_failing_plus(v, n_base[w.task["task_id"]])) or set(range(len(w.cases)))
+                if w.plus_src is not None:
+                    w.report.removed_after_check += 1
+                    w.plus_src = None
+                    continue
+                drop = {k for x in failing for k in _failing_plus(x, n_base[tid])} or set(range(len(w.cases)))
                 w.report.removed_after_check += len(drop)
                 w.cases = [c for k, c in enumerate(w.cases) if k not in drop]
         if not bad:
             break
-    made = [w for w in todo if w.cases]
-    plus_map = {
-        w.task["task_id"]: normalize_task(
-            plus_task({**w.row, "plus_tests": render_plus_tests(w.task, w.entry, w.cases)})
-        )
-        for w in made
-    }
+    made = [w for w in todo if w.plus()]
     muts = _engine(
-        plus_map,
+        {w.task["task_id"]: normalize_task(plus_task({**w.row, "plus_tests": w.plus()})) for w in made},
         [(w.task["task_id"], n, c) for w in made for n, c in w.mutants],
         pool,
         timeout_s=opts["mutant_timeout_s"],
         partial=False,
     )
     for w in todo:
-        w.report.plus_tests = len(w.cases)
-        if w.cases:
-            w.report.killed_after = sum(not muts[(w.task["task_id"], n)]["passed"] for n, _ in w.mutants)
+        w.report.plus_tests = len(w.cases) if w.plus_src is None else 1
+        if w.plus():
+            w.report.survivors = [n for n, _ in w.mutants if muts[(w.task["task_id"], n)]["passed"]]
+            w.report.killed_after = len(w.mutants) - len(w.report.survivors)
         elif w.report.reference_passes is None:
             w.report.reference_passes = True  # no new tests: it passes its (original) tests, checked before
 
 
 def format_totals(reports: list[TaskReport]) -> list[str]:
-    """Total lines: tasks strengthened, mutant kill rate before -> after, new tests, drops by reason."""
+    """Total lines: tasks strengthened, mutant kill rate before -> after (raw, and over the mutants not
+    shown equivalent), why the survivors survive, new tests, drops by reason."""
     done = [r for r in reports if r.status == "strengthened"]
     measured = [r for r in reports if r.mutants]
     n = sum(r.mutants for r in measured)
     before = sum(r.killed_before for r in measured)
     after = sum(r.killed_after for r in measured)
+    kinds: Counter[str] = Counter(
+        (r.survivor_notes.get(m) or {"kind": "unclassified"})["kind"] for r in measured for m in r.survivors
+    )
+    eq = kinds["equivalent"]
     drops: Counter[str] = Counter()
     for r in reports:
         drops.update(r.dropped)
@@ -420,13 +415,33 @@ def format_totals(reports: list[TaskReport]) -> list[str]:
             if skipped
             else ""
         ),
-        f"mutant kill rate {before}/{n} ({before / n:.2%}) -> {after}/{n} ({after / n:.2%})"
+        f"mutant kill rate (raw, all mutants) {before}/{n} ({before / n:.2%}) -> {after}/{n} ({after / n:.2%})"
         if n
         else "no mutants",
+    ]
+    if n:
+        lines.append(
+            f"mutant kill rate over non-equivalent mutants (less {eq} shown equivalent) "
+            f"{before}/{n - eq} ({before / max(1, n - eq):.2%}) -> {after}/{n - eq} ({after / max(1, n - eq):.2%})"
+        )
+        lines.append(
+            f"surviving mutants {n - after}: "
+            + (", ".join(f"{k} {kinds[k]}" for k in sorted(kinds, key=lambda k: -kinds[k])) or "none")
+        )
+    lines += [
         f"new tests {sum(r.plus_tests for r in done)} (at most {max((r.plus_tests for r in done), default=0)} per task); "
         f"inputs kept {sum(r.kept for r in done)} of {sum(r.candidates for r in done)}",
         "inputs dropped: " + (", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"),
         f"references failing their strengthened tests: {len(failing)}"
         + (f" ({', '.join(failing[:10])})" if failing else ""),
     ]
+    alt_n = sum(r.alternatives for r in reports)
+    if alt_n:
+        alt_used = sum(r.alternatives_used for r in reports)
+        alt_bad = [r.task_id for r in done if r.alternatives_failing]
+        lines.append(
+            f"known-correct alternatives: {alt_n} given, {alt_used} pass the original tests; "
+            f"of those, failing their strengthened tests: {sum(r.alternatives_failing for r in done)}"
+            + (f" ({', '.join(map(str, alt_bad[:10]))})" if alt_bad else "")
+        )
     return lines

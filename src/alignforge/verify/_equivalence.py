@@ -1,0 +1,188 @@
+"""The mutants no test kills, classified: equivalent to the reference, or weakly tested.
+
+A mutant that survives the strengthened tests is either equivalent to the reference (no input tells
+them apart, so no test can kill it; evalplus leaves such mutants out of its rate too) or a sign that
+the tests are still weak. A survivor is called **equivalent** only when both of these hold:
+
+1. *differential*: on a large set of inputs (type-aware mutants of the observed and kept inputs, under
+   no contract but the arity: negative, empty, other-case and larger values included), the mutant
+   answers every input the reference answers, the same way (floats by ``isclose``);
+2. *a syntactic rule* says why it cannot differ (:data:`RULES`): a ``+``/``-`` swap whose result is only
+   read modulo 2 (``(a - b) % 2``), or a counter stepped by ``+= k`` / ``-= k`` from 0 that is only ever
+   read where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``).
+
+Every other survivor is reported as what it is, never hidden: ``outside_contract`` (an input the task's
+contract refuses tells it apart; the input and the rule it breaks are named), ``missed`` (an input within
+the contract tells it apart: more candidates would find it) or ``undistinguished`` (no input of the
+differential set tells it apart, but no rule proves it equivalent).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from alignforge.verify._contract import Contract
+from alignforge.verify._inputs_mutation import Input, input_key
+from alignforge.verify._mutants import mutation_site
+from alignforge.verify._plus_tests import passes
+
+__all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
+
+KINDS = ("equivalent", "outside_contract", "missed", "undistinguished", "unclassified")
+
+
+@dataclass(frozen=True)
+class SurvivorNote:
+    """Why a mutant survives: ``kind`` (one of :data:`KINDS`) and a line of detail."""
+
+    kind: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "detail": self.detail}
+
+
+def _parents(tree: ast.AST) -> dict[int, ast.AST]:
+    return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _parity(tree: ast.Module, node: ast.AST) -> bool:
+    """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+        return False
+    parents = _parents(tree)
+    cur: ast.AST = node
+    while True:
+        up = parents.get(id(cur))
+        if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub):
+            cur = up  # (a + b - c) % 2: still a sum of the same terms, signs aside
+            continue
+        return (
+            isinstance(up, ast.BinOp)
+            and isinstance(up.op, ast.Mod)
+            and up.left is cur
+            and isinstance(up.right, ast.Constant)
+            and up.right.value == 2
+        )
+
+
+def _sign_blind_read(parents: dict[int, ast.AST], name: ast.Name) -> bool:
+    """The value is read only in a way that cannot tell ``x`` from ``-x`` (for an int): ``x == 0``,
+    ``x != 0``, ``not x``, ``if x``, ``x % 2``, ``abs(x)``."""
+    up = parents.get(id(name))
+    if isinstance(up, ast.Compare) and len(up.ops) == 1 and isinstance(up.ops[0], ast.Eq | ast.NotEq):
+        other = up.comparators[0] if up.left is name else up.left
+        return isinstance(other, ast.Constant) and type(other.value) is int and other.value == 0
+    if isinstance(up, ast.UnaryOp) and isinstance(up.op, ast.Not):
+        return True
+    if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Mod) and up.left is name:
+        return isinstance(up.right, ast.Constant) and up.right.value == 2
+    if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id == "abs":
+        return up.args == [name] and not up.keywords
+    return isinstance(up, ast.If | ast.While | ast.IfExp) and up.test is name
+
+
+def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
+    """``v += k`` <-> ``v -= k`` where ``v`` starts at 0 and only ever moves by that one step: it ends as
+    ``c*k`` or ``-c*k``; read only where the sign cannot show (``v == 0``, ``if v``, ``v % 2``, ``abs(v)``),
+    the two are the same."""
+    if not (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.op, ast.Add | ast.Sub)
+        and isinstance(node.target, ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and type(node.value.value) is int
+    ):
+        return False
+    var, step = node.target.id, node.value.value
+    parents = _parents(tree)
+    for other in ast.walk(tree):
+        if isinstance(other, ast.arg) and other.arg == var:
+            return False
+        if isinstance(other, ast.Global | ast.Nonlocal) and var in other.names:
+            return False
+        if not (isinstance(other, ast.Name) and other.id == var):
+            continue
+        up = parents.get(id(other))
+        if isinstance(other.ctx, ast.Load):
+            if not _sign_blind_read(parents, other):
+                return False
+        elif isinstance(up, ast.AugAssign) and up.target is other:
+            if type(up.op) is not type(node.op) or not (
+                isinstance(up.value, ast.Constant) and up.value.value == step
+            ):
+                return False  # a counter that also moves the other way, or by another step
+        elif not (
+            isinstance(up, ast.Assign)
+            and up.targets == [other]
+            and isinstance(up.value, ast.Constant)
+            and type(up.value.value) is int
+            and up.value.value == 0
+        ):
+            return False  # any other store (a tuple target, a loop variable, del, ...)
+    return True
+
+
+# rule name -> (the mutation operator it applies to, the check on the reference's tree and the site)
+RULES: dict[str, tuple[str, Callable[[ast.Module, ast.AST], bool]]] = {
+    "parity": ("swap_add_sub", _parity),
+    "sign_blind_counter": ("swap_add_sub", _sign_blind_counter),
+}
+
+
+def equivalence_rule(reference: str, entry: str | None, operator: str) -> str | None:
+    """The name of the rule that proves the mutant ``operator`` makes of ``reference`` equivalent, or None."""
+    found = mutation_site(reference, entry, operator)
+    if found is None:
+        return None
+    tree, node = found
+    return next((rule for rule, (op, check) in RULES.items() if op == operator and check(tree, node)), None)
+
+
+def classify_survivors(
+    reference: str,
+    entry: str,
+    survivors: dict[str, str],
+    inputs: list[Input],
+    contract: Contract,
+    oracle: Any,
+    *,
+    timeout_s: float,
+) -> dict[str, SurvivorNote]:
+    """A :class:`SurvivorNote` per surviving mutant (``name -> program``), from the reference's and each
+    mutant's answers on ``inputs`` (the differential set) and :func:`equivalence_rule`."""
+    ref = oracle.calls(reference, entry, inputs, timeout_s=timeout_s)["runs"][0]
+    answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if "ok" in r]
+    notes: dict[str, SurvivorNote] = {}
+    for name, program in survivors.items():
+        got = oracle.calls(program, entry, [i for i, _ in answered], timeout_s=timeout_s)["runs"][0]
+        differ = [
+            inp
+            for (inp, want), r in zip(answered, got, strict=True)
+            if not ("ok" in r and passes(r["ok"], want))
+        ]
+        if differ:
+            outside = [(i, contract.violation(i)) for i in differ]
+            inside = [i for i, why in outside if why is None]
+            if inside:
+                notes[name] = SurvivorNote(
+                    "missed", f"{input_key(inside[0])[:120]} (within the contract) tells it apart"
+                )
+            else:
+                inp, why = outside[0]
+                notes[name] = SurvivorNote(
+                    "outside_contract",
+                    f"{input_key(inp)[:120]} tells it apart; the contract refuses it ({why})",
+                )
+            continue
+        rule = equivalence_rule(reference, entry, name)
+        if rule:
+            notes[name] = SurvivorNote("equivalent", f"rule {rule}; same answers on {len(answered)} inputs")
+        else:
+            notes[name] = SurvivorNote(
+                "undistinguished", f"same answers on {len(answered)} inputs; no rule proves it equivalent"
+            )
+    return notes

@@ -1,0 +1,271 @@
+"""Per task, the inputs of the new tests: mutated in rounds, kept where the reference answers them the
+same way twice, scored by the mutants they kill, chosen by greedy set cover; and the survivors classified.
+
+:mod:`alignforge.verify.strengthen` runs these per task and checks the result with the real verifier.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alignforge.verify._contract import Contract, infer_contract
+from alignforge.verify._inputs_mutation import (
+    Input,
+    extract_doc_inputs,
+    extract_inputs,
+    input_key,
+    is_literal,
+    mutate_inputs,
+)
+from alignforge.verify._plus_tests import passes, render_plus_tests
+
+if TYPE_CHECKING:
+    from alignforge.verify.strengthen import TaskReport
+
+__all__ = ["Work", "oracle_task", "classify", "select", "reseeded", "NO_LITERAL"]
+
+NO_LITERAL = "skipped: no call with literal arguments in the tests"
+_SEEDED = re.compile(r"(?<![\w.])((?:random\.)?(?:Random|seed)\(\s*)(\d+)(\s*\))")
+
+
+def reseeded(tests: str, seed: int) -> str | None:
+    """The tests with the seed of each seeded random generator (``random.Random(42)``, ``random.seed(42)``)
+    set to ``seed``; None when they seed none. Tests that draw their inputs from a generator check a
+    property of each answer, so more draws make more tests that any correct solution passes."""
+    if not _SEEDED.search(tests):
+        return None
+    return _SEEDED.sub(lambda m: f"{m.group(1)}{seed}{m.group(3)}", tests)
+
+
+_MAX_OUTPUT_REPR = 1000
+
+
+@dataclass
+class Work:
+    """One task being strengthened: its row, reference, mutants, and what the rounds found."""
+
+    row: dict[str, Any]
+    task: dict[str, Any]
+    ref: str
+    entry: str
+    report: TaskReport
+    mutants: list[tuple[str, str]] = field(default_factory=list)
+    cases: list[tuple[Input, Any]] = field(default_factory=list)
+    seeds: list[Input] = field(default_factory=list)
+    contract: Contract | None = None
+    kept: list[tuple[Input, Any]] = field(default_factory=list)
+    plus_src: str | None = None  # the task's own tests under another seed (:func:`reseeded`)
+    llm_inputs: list[Input] = field(default_factory=list)  # proposed by an LLM (off by default)
+    alts: list[str] = field(default_factory=list)  # known-correct alternatives passing the original tests
+
+    def plus(self) -> str | list[str] | None:
+        """The new tests as the task will carry them (None: none)."""
+        if self.plus_src is not None:
+            return self.plus_src
+        return render_plus_tests(self.task, self.entry, self.cases) if self.cases else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two runs' values agree: same types all the way down, floats by isclose."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return passes(a, b)
+    return bool(a == b)
+
+
+def _judge(r0: dict[str, Any], r1: dict[str, Any], slow_s: float) -> str | None:
+    """Why an input is dropped after the reference's two runs (None: kept)."""
+    for r in (r0, r1):
+        if "timeout" in r:
+            return "timeout"
+    for r in (r0, r1):
+        if "raised" in r:
+            return "raises"
+        if "error" in r:
+            return "not_run_after_timeouts" if str(r["error"]).startswith("not run") else "harness_error"
+    if max(r0.get("cpu_s") or 0.0, r1.get("cpu_s") or 0.0) > slow_s:
+        return "slow"
+    v0, v1 = r0["ok"], r1["ok"]
+    if not is_literal(v0) or not is_literal(v1):
+        return "output_not_literal"
+    if len(repr(v0)) > _MAX_OUTPUT_REPR:
+        return "output_too_large"
+    return None if _same(v0, v1) else "nondeterministic"
+
+
+def select(
+    kills: list[set[str]], targets: set[str], sizes: list[int], max_tests: int, extra: int
+) -> list[int]:
+    """Greedy set cover of ``targets`` (mutants the original tests let survive), then up to ``extra``
+    inputs that kill mutants a second time (or, with none left to gain, the smallest unused ones)."""
+    chosen: list[int] = []
+    uncovered = set(targets)
+    while uncovered and len(chosen) < max_tests:
+        best = max(range(len(kills)), key=lambda j: (len(kills[j] & uncovered), -sizes[j], -j), default=None)
+        if best is None or not kills[best] & uncovered:
+            break
+        chosen.append(best)
+        uncovered -= kills[best]
+    times: Counter[str] = Counter(m for j in chosen for m in kills[j])
+    for _ in range(extra):
+        rest = [j for j in range(len(kills)) if j not in chosen]
+        if not rest or len(chosen) >= max_tests:
+            break
+        best = max(rest, key=lambda j: (sum(times[m] < 2 for m in kills[j]), -sizes[j], -j))
+        chosen.append(best)
+        times.update(kills[best])
+    return chosen
+
+
+def _candidates(
+    w: Work, pool: list[Input], rng: random.Random, seen: set[str], n: int, first: list[Input]
+) -> list[Input]:
+    """Up to ``n`` new inputs, ``first`` (an LLM's) then ones mutated from ``pool``, that meet the task's
+    contract (the others are counted as dropped, with a few examples of the rule they break)."""
+    rep, contract = w.report, w.contract
+    assert contract is not None
+    inputs: list[Input] = []
+    for cand in first + mutate_inputs(pool, rng, limit=n):
+        cand = contract.repair(cand)
+        key = input_key(cand)
+        if key in seen:
+            continue
+        seen.add(key)
+        why = contract.violation(cand)
+        rep.candidates += 1
+        if why:
+            rep.dropped["contract"] += 1
+            if len(rep.contract_examples) < 3:
+                rep.contract_examples.append(f"{input_key(cand)[:120]}: {why}")
+            continue
+        inputs.append(cand)
+        if len(inputs) >= n:
+            break
+    return inputs
+
+
+def _kills(
+    w: Work, oracle: Any, opts: dict[str, Any], kept: list[tuple[Input, Any]], names: set[str]
+) -> list[set[str]]:
+    """Per kept input, which of the mutants ``names`` it kills (the mutant raises, times out or differs)."""
+    kills: list[set[str]] = [set() for _ in kept]
+    for name, code in w.mutants:
+        if name not in names:
+            continue
+        res = oracle.calls(code, w.entry, [i for i, _ in kept], timeout_s=opts["mutant_timeout_s"])["runs"][0]
+        for j, (r, (_, expected)) in enumerate(zip(res, kept, strict=True)):
+            if "timeout" in r or "raised" in r or ("ok" in r and not passes(r["ok"], expected)):
+                kills[j].add(name)
+    return kills
+
+
+def _agreed(
+    w: Work, oracle: Any, opts: dict[str, Any], kept: list[tuple[Input, Any]]
+) -> list[tuple[Input, Any]]:
+    """The inputs on which every known-correct alternative answers as the reference does (the others
+    test behaviour the task leaves open, or a quirk of the reference: dropped)."""
+    for alt in w.alts:
+        if not kept:
+            break
+        res = oracle.calls(alt, w.entry, [i for i, _ in kept], timeout_s=opts["timeout_s"])["runs"][0]
+        agree = [("ok" in r and passes(r["ok"], want)) for r, (_, want) in zip(res, kept, strict=True)]
+        w.report.dropped["alternative_disagrees"] += agree.count(False)
+        kept = [k for k, a in zip(kept, agree, strict=True) if a]
+    return kept
+
+
+def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str]) -> None:
+    """Inputs for one task, in rounds: the first mutates the observed inputs; while a mutant the original
+    tests let survive is killed by none, the next round mutates the kept inputs too (evalplus's
+    type-aware mutation grows its pool the same way), with more candidates each round, running only the
+    mutants still alive."""
+    rep = w.report
+    seeds = extract_inputs(w.task, w.entry)
+    if (
+        not seeds
+    ):  # tests that check a property (find_zero): a fixed expected value could refuse a valid answer
+        rep.status = "skipped: no call with literal arguments in the tests"
+        return
+    doc = str(w.task.get("prompt") or w.task.get("text") or "")
+    known = {input_key(s) for s in seeds}
+    seeds += [d for d in extract_doc_inputs(doc, w.entry) if input_key(d) not in known]
+    rep.seeds = len(seeds)
+    w.seeds, w.contract = seeds, infer_contract(seeds, doc)
+    rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
+    seen = {input_key(s) for s in seeds}
+    kills: list[set[str]] = []
+    pool, alive = seeds, {n for n, _ in w.mutants}
+    for round_no in range(opts["rounds"]):
+        first = w.llm_inputs if round_no == 0 else []
+        inputs = _candidates(w, pool, rng, seen, opts["candidates"] * (round_no + 1) + len(first), first)
+        if not inputs:
+            break
+        rep.rounds = round_no + 1
+        runs = oracle.calls(
+            w.ref, w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
+        )["runs"]
+        new: list[tuple[Input, Any]] = []
+        for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
+            why = _judge(r0, r1, opts["slow_s"])
+            if why:
+                rep.dropped[why] += 1
+            else:
+                new.append((inp, r0["ok"]))
+        new = _agreed(w, oracle, opts, new)
+        kills += _kills(w, oracle, opts, new, alive)
+        w.kept += new
+        alive = set(survivors) - set().union(*kills)
+        if not alive:
+            break
+        pool = seeds + rng.sample([i for i, _ in w.kept], min(len(w.kept), 50))
+    rep.kept = len(w.kept)
+    if not w.kept:
+        rep.status = (
+            "skipped: no generated input survived the reference's runs"
+            if rep.candidates > rep.dropped["contract"]
+            else "skipped: every generated input breaks the inferred contract"
+        )
+        return
+    sizes = [len(input_key(i)) for i, _ in w.kept]
+    chosen = select(kills, survivors, sizes, opts["max_tests"], opts["extra"])
+    w.cases = [w.kept[j] for j in chosen]
+
+
+def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
+    """Why each surviving mutant survives (:mod:`._equivalence`), from a differential run on inputs
+    mutated under no contract but the arity."""
+    from alignforge.verify._equivalence import SurvivorNote, classify_survivors
+
+    rep = w.report
+    if w.contract is None or not w.seeds:
+        why = rep.status.removeprefix("skipped: ") if rep.status != "strengthened" else "no inputs"
+        rep.survivor_notes = {n: SurvivorNote("unclassified", why).as_dict() for n in rep.survivors}
+        return
+    rng = random.Random(f"{opts['seed']}:{w.task['task_id']}:differential")
+    pool = w.seeds + [i for i, _ in w.kept]
+    inputs = {input_key(i): i for i in pool}
+    for cand in mutate_inputs(rng.sample(pool, min(len(pool), 60)), rng, limit=opts["differential"]):
+        for c in (cand, w.contract.repair(cand)):
+            inputs.setdefault(input_key(c), c)
+        if len(inputs) >= opts["differential"] + len(pool):
+            break
+    programs = dict(w.mutants)
+    notes = classify_survivors(
+        w.ref,
+        w.entry,
+        {n: programs[n] for n in rep.survivors},
+        list(inputs.values()),
+        w.contract,
+        oracle,
+        timeout_s=opts["mutant_timeout_s"],
+    )
+    rep.survivor_notes = {n: note.as_dict() for n, note in notes.items()}

@@ -1,0 +1,159 @@
+"""Test strengthening, the pure parts: wider mutation, the relaxed contract, inputs from the task's text,
+and the syntactic rules that (with a differential run) call a surviving mutant equivalent."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from alignforge.verify._contract import infer_contract, loosened
+from alignforge.verify._equivalence import equivalence_rule
+from alignforge.verify._inputs_mutation import Input, extract_doc_inputs, mutate_inputs
+from alignforge.verify._mutants import mutants
+from alignforge.verify._plus_inputs import reseeded
+
+
+def _values(seeds: list[Input], pos: int = 0) -> list[Any]:
+    return [args[pos] for args, _ in mutate_inputs(seeds, random.Random(0), limit=200)]
+
+
+def test_mutation_reaches_boundaries_signs_cases_repeats_and_larger_sizes() -> None:
+    ints = _values([((5,), {}), ((7,), {})])
+    assert {0, 1, -1, 2, -5, -6, 501} <= set(ints)
+    strs = _values([(("hello",), {}), (("abc",), {})])
+    assert {"HELLO", "Hello", "", "h", "aaa", "hellohellohellohello", "ehllo"} <= set(strs)
+    assert any(s != s.lower() and s != s.upper() for s in strs)  # one letter's case flipped
+    lists = _values([(([3, 1, 2],), {}), (([4, 5],), {})])
+    assert [-3, -1, -2] in lists and [3, 2, 1] in lists and [1, 2, 3] in lists  # signs, sorted both ways
+    assert [1, 1, 1] in lists or [3, 3, 3] in lists or [2, 2, 2] in lists  # repeated elements
+    assert any(len(v) == 12 for v in lists) and [] in lists and any(len(v) == 1 for v in lists)
+
+
+def test_contract_relaxed_where_the_text_does_not_ask_for_a_rule() -> None:
+    seeds: list[Input] = [(([1.0, 2.0, 3.0],), {}), (([4.5, 5.0, 6.0],), {}), (([1.5, 2.5],), {})]
+    strict = infer_contract(seeds)  # without the text: every rule the observed inputs share
+    assert strict.violation((([-1.0, 2.0],), {})).startswith("range")  # type: ignore[union-attr]
+    assert strict.violation((([3.0, 1.0],), {})).startswith("sorted")  # type: ignore[union-attr]
+    assert strict.violation((([],), {})).startswith("empty")  # type: ignore[union-attr]
+    loose = infer_contract(seeds, "Return the two numbers closest to each other.")
+    assert loose.violation((([-1.0, 2.0],), {})) is None
+    assert loose.violation((([3.0, 1.0],), {})) is None
+    assert loose.violation((([],), {})) is None
+    assert loose.violation((([1.0] * 13,), {})).startswith("length")  # type: ignore[union-attr]
+    assert loose.violation(((["a"],), {})).startswith("type")  # type: ignore[union-attr]
+    kept = infer_contract(seeds, "Given a non-empty sorted list of positive numbers, ...")
+    assert kept.violation((([-1.0, 2.0],), {})).startswith("range")  # type: ignore[union-attr]
+    assert kept.violation((([],), {})).startswith("empty")  # type: ignore[union-attr]
+    assert kept.violation((([3.0, 1.0],), {})).startswith("sorted")  # type: ignore[union-attr]
+
+
+def test_case_relaxed_unless_the_text_names_a_case() -> None:
+    seeds: list[Input] = [(("hello",), {}), (("world",), {}), (("abcdef",), {})]
+    assert infer_contract(seeds, "Rotate the alphabet.").violation((("HeLLo",), {})) is None
+    why = infer_contract(seeds, "Given a lowercase string, rotate it.").violation((("HeLLo",), {}))
+    assert why is not None and why.startswith("alphabet")
+    assert infer_contract(seeds, "Rotate.").violation((("he1lo",), {})).startswith("alphabet")  # type: ignore[union-attr]
+    assert loosened("the n-th number") == {"zero", "case", "empty", "sorted"}  # n-th: no negative n
+    assert loosened("the n-th positive number") == {"case", "empty", "sorted"}
+
+
+def test_zero_allowed_where_only_negatives_are_ruled_out() -> None:
+    seeds: list[Input] = [((3,), {}), ((5,), {}), ((8,), {})]
+    nth = infer_contract(seeds, "Find the n-th octagonal number.")
+    assert nth.violation(((0,), {})) is None
+    assert nth.violation(((-1,), {})).startswith("range")  # type: ignore[union-attr]
+    pos = infer_contract(seeds, "Find the n-th octagonal number for a positive n.")
+    assert pos.violation(((0,), {})).startswith("range")  # type: ignore[union-attr]
+
+
+def test_inputs_of_the_examples_in_the_text() -> None:
+    doc = """def f(xs, k=1):
+    \"\"\" Sum it.
+    >>> f([1, 2], k=3)
+    6
+    f("a)b", 2) returns 'x'
+    f(undefined_name) ➞ 1
+    g(5) == 5
+    \"\"\"
+"""
+    assert extract_doc_inputs(doc, "f") == [(([1, 2],), {"k": 3}), (("a)b", 2), {})]
+    assert extract_doc_inputs("no examples", "f") == []
+
+
+RULE_CASES = [
+    # (reference, operator, rule or None)
+    ("def f(a, b):\n    return (a + b) % 2 == 0\n", "swap_add_sub", "parity"),
+    ("def f(a, b):\n    return (a + b + 1) % 2\n", "swap_add_sub", "parity"),
+    ("def f(a, b):\n    return (a + b) % 3\n", "swap_add_sub", None),  # mod 3: a+b and a-b differ
+    ("def f(a, b):\n    return (a + b) // 2\n", "swap_add_sub", None),
+    (
+        "def f(xs):\n    n = 0\n    for x in xs:\n        if x % 2:\n            n += 1\n"
+        "    if n == 0:\n        return 0\n    return 1\n",
+        "swap_add_sub",
+        "sign_blind_counter",
+    ),
+    (  # read by parity and by abs: the sign cannot show
+        "def f(xs):\n    n = 0\n    for x in xs:\n        n += 2\n    return (n % 2, abs(n))\n",
+        "swap_add_sub",
+        "sign_blind_counter",
+    ),
+    (  # the counter's value is returned: +1 and -1 differ
+        "def f(xs):\n    n = 0\n    for x in xs:\n        n += 1\n    return n\n",
+        "swap_add_sub",
+        None,
+    ),
+    (  # it moves both ways: swapping one step changes when it is 0
+        "def f(xs):\n    n = 0\n    for x in xs:\n        n += 1\n        if x:\n            n -= 1\n"
+        "    return n == 0\n",
+        "swap_add_sub",
+        None,
+    ),
+    (  # compared with 1, not 0
+        "def f(xs):\n    n = 0\n    for x in xs:\n        n += 1\n    return n != 1\n",
+        "swap_add_sub",
+        None,
+    ),
+    (  # starts at 1
+        "def f(xs):\n    n = 1\n    for x in xs:\n        n += 1\n    return n == 0\n",
+        "swap_add_sub",
+        None,
+    ),
+    ("def f(a, b):\n    return (a + b) % 2\n", "off_by_one", None),  # rules are per operator
+]
+
+
+@pytest.mark.parametrize("reference,operator,rule", RULE_CASES)
+def test_equivalence_rules_are_narrow(reference: str, operator: str, rule: str | None) -> None:
+    assert operator in dict(mutants(reference, "f"))
+    assert equivalence_rule(reference, "f", operator) == rule
+
+
+def test_the_rules_prove_exactly_the_equivalent_mutants_they_claim() -> None:
+    """Where a rule says equivalent, no input tells the mutant apart (here exhaustively on small ints)."""
+    for reference, operator, rule in RULE_CASES:
+        ns_ref: dict[str, Any] = {}
+        ns_mut: dict[str, Any] = {}
+        exec(reference, ns_ref)
+        exec(dict(mutants(reference, "f"))[operator], ns_mut)
+        if "xs" in reference:
+            calls = [((list(range(-k, k + 1)) + [0] * z,), {}) for k in range(4) for z in range(3)]
+            calls += [(([k, 0, 1],), {}) for k in range(-3, 4)] + [
+                (([k] * z,), {}) for k in (1, 2) for z in (1, 3)
+            ]
+        else:
+            calls = [((a, b), {}) for a in range(-6, 7) for b in range(-6, 7)]
+        same = all(ns_ref["f"](*a, **k) == ns_mut["f"](*a, **k) for a, k in calls)
+        if rule:
+            assert same, reference
+        else:
+            assert not same or operator == "off_by_one", reference
+
+
+def test_reseeded_tests_change_only_the_seeds() -> None:
+    tests = "def check(candidate):\n    rng = random.Random(42)\n    random.seed(7)\n    r = Random( 3 )\n"
+    assert reseeded(tests, 5) == (
+        "def check(candidate):\n    rng = random.Random(5)\n    random.seed(5)\n    r = Random( 5 )\n"
+    )
+    assert reseeded("def check(candidate):\n    x = my.Random(4)\n    assert candidate(1) == 2\n", 5) is None
