@@ -12,11 +12,12 @@ __all__ = ["COMMANDS", "workflow"]
 
 @click.group("workflow")
 def workflow() -> None:
-    """Seed 001's seven-stage DPO workflow (or any stages) as one resumable, gated run.
+    """Seed 001's seven-stage DPO workflow, seed 002's RLVR run (or any stages) as one resumable, gated run.
 
     \b
     Example:
       alignforge workflow init dpo > dpo_workflow.yaml
+      alignforge workflow init rlvr > rlvr_workflow.yaml
       alignforge workflow run dpo_workflow.yaml --run-dir runs/exp1
       alignforge workflow status runs/exp1 --json
       alignforge workflow report runs/exp1 --html dashboard.html
@@ -24,17 +25,18 @@ def workflow() -> None:
 
 
 @workflow.command("init")
-@click.argument("kind", type=click.Choice(["dpo"]))
+@click.argument("kind", type=click.Choice(["dpo", "rlvr"]))
 def init(kind: str) -> None:
     """Print a workflow file with every key commented.
 
     \b
     Example:
       alignforge workflow init dpo > dpo_workflow.yaml
+      alignforge workflow init rlvr > rlvr_workflow.yaml
     """
-    from alignforge.workflow.template import dpo_template
+    from alignforge.workflow.template import dpo_template, rlvr_template
 
-    click.echo(dpo_template(), nl=False)
+    click.echo(dpo_template() if kind == "dpo" else rlvr_template(), nl=False)
 
 
 @workflow.command("run")

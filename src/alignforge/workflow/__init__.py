@@ -4,8 +4,9 @@
   and builds its steps before anything runs; :func:`run_workflow` runs what is not done yet;
   :func:`workflow_status` reads a run directory's manifest.
 - ``workflow: dpo`` is seed 001's seven-stage DPO workflow (:mod:`alignforge.workflow.dpo`), with its
-  commented template in :func:`dpo_template`; ``workflow: stages`` runs any registered stages in order
-  (:mod:`alignforge.workflow.generic`).
+  commented template in :func:`dpo_template`; ``workflow: rlvr`` is seed 002's RLVR run, RAFT cycles
+  and pass@k per cycle (:mod:`alignforge.workflow.rlvr`, template :func:`rlvr_template`);
+  ``workflow: stages`` runs any registered stages in order (:mod:`alignforge.workflow.generic`).
 - The runner and the manifest: :mod:`alignforge.workflow.run`. docs/workflow.md has the file keys and
   the manifest's shape.
 """
@@ -23,7 +24,7 @@ from alignforge.workflow.run import (
     gate,
     launch_command,
 )
-from alignforge.workflow.template import dpo_template
+from alignforge.workflow.template import dpo_template, rlvr_template
 
 __all__ = [
     "Workflow",
@@ -31,6 +32,7 @@ __all__ = [
     "run_workflow",
     "workflow_status",
     "dpo_template",
+    "rlvr_template",
     "GateStop",
     "StepFailed",
     "Launcher",

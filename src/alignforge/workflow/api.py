@@ -13,7 +13,7 @@ from alignforge.workflow.schema import load_doc
 
 __all__ = ["Workflow", "load_workflow", "run_workflow", "workflow_status"]
 
-KINDS = ("dpo", "stages")
+KINDS = ("dpo", "rlvr", "stages")
 FINAL_STEPS = (
     ("final.suites", "Evaluation suites on the best checkpoint"),
     ("final.winrate", "Win rate vs the baseline (SFT) on held-out prompts"),
@@ -29,7 +29,7 @@ class Workflow:
     steps: list[Step]
     executor: str
     launcher: Launcher
-    plan: Any = None  # the DPO plan (rounds and stage 7 run after the fixed steps)
+    plan: Any = None  # the DPO plan (rounds and stage 7 run after the fixed steps), or the RLVR plan
 
 
 def load_workflow(path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> Workflow:
@@ -44,6 +44,11 @@ def load_workflow(path: str | os.PathLike[str], run_dir: str | os.PathLike[str])
 
         steps, executor, launcher = build_stages_workflow(doc, rd)
         return Workflow(kind, doc.path, rd, steps, executor, launcher)
+    if kind == "rlvr":
+        from alignforge.workflow.rlvr import build_rlvr
+
+        rlvr = build_rlvr(doc, rd)
+        return Workflow(kind, doc.path, rd, rlvr.steps, rlvr.executor, rlvr.launcher, rlvr)
     from alignforge.workflow.dpo import build_dpo
 
     plan = build_dpo(doc, rd)
@@ -62,7 +67,11 @@ def run_workflow(
     manifest = Manifest(wf.run_dir, wf.kind, str(wf.file))
     runner = Runner(manifest, executor=wf.executor, launcher=wf.launcher, echo=echo)
     runner.plan(wf.steps)
-    if wf.plan is not None:
+    if wf.kind == "rlvr":
+        from alignforge.workflow.rlvr import run_rlvr
+
+        run_rlvr(wf.plan, runner)
+    elif wf.plan is not None:
         from alignforge.workflow.dpo import run_dpo
 
         for name, title in FINAL_STEPS:
@@ -77,7 +86,8 @@ def run_workflow(
 
 
 def workflow_status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """``{"workflow", "file", "stages", "rounds", "evaluation", "decision", "stopped_at"}`` from the manifest."""
+    """``{"workflow", "file", "stages", "rounds", "evaluation", "pass_at_k", "decision", "stopped_at"}``
+    from the manifest (``pass_at_k``: the RLVR workflow's table, else None)."""
     m = read_manifest(run_dir)
     stopped = next((s["name"] for s in m["stages"] if s["status"] in ("failed", "running")), None)
     return {
@@ -87,6 +97,7 @@ def workflow_status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "stages": m["stages"],
         "rounds": m.get("rounds") or [],
         "evaluation": m.get("evaluation"),
+        "pass_at_k": m.get("pass_at_k"),
         "decision": m.get("decision"),
         "stopped_at": stopped,
     }

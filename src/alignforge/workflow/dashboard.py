@@ -2,7 +2,9 @@
 
 The page shows the stage timeline (status, duration, cost, each gate's value against its bound),
 the metrics across rounds (margin, KL, accuracy, win rate, retention) and across the evaluation's
-suites, the deployment decision with every failed gate named, and links to each stage's data report.
+suites, the RLVR workflow's pass@k per RAFT cycle (a table with deltas against the base model and a
+line per k over the cycles), the deployment decision with every failed gate named, and links to each
+stage's data report.
 
 It is a static page: inline CSS allowed by its hash in a Content-Security-Policy meta tag, inline SVG
 charts, no script, no network. Everything read from the manifest (stage names, errors, file names,
@@ -153,6 +155,9 @@ def load_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     evaluation = check.get(body, "evaluation", "", "dict")
     if evaluation is not None:
         _check_evaluation(check, evaluation)
+    passk = check.get(body, "pass_at_k", "", "dict")
+    if passk is not None:
+        _check_pass_at_k(check, passk)
     decision = check.get(body, "decision", "", "dict")
     if decision is not None:
         check.get(decision, "deploy", "decision.", "bool", required=True)
@@ -222,6 +227,23 @@ def _check_evaluation(check: _Check, evaluation: dict[str, Any]) -> None:
             check.get(suite, key, field, "num")
     check.get(evaluation, "retention", "evaluation.", "num")
     check.get(evaluation, "win_rate", "evaluation.", "dict")
+
+
+def _check_pass_at_k(check: _Check, table: dict[str, Any]) -> None:
+    for j, k in enumerate(check.get(table, "k_values", "pass_at_k.", "list", required=True)):
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise check.fail(f"pass_at_k.k_values[{j}]", "an integer", k)
+    for i, row in enumerate(check.get(table, "rows", "pass_at_k.", "list", required=True)):
+        field = f"pass_at_k.rows[{i}]."
+        if not isinstance(row, dict):
+            raise check.fail(field.rstrip("."), "a mapping", row)
+        check.get(row, "checkpoint", field, "str", required=True)
+        check.get(row, "cycle", field, "int", required=True)
+        check.get(row, "model", field, "str")
+        for part in ("pass_at_k", "delta"):
+            for key, value in (check.get(row, part, field, "dict") or {}).items():
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    raise check.fail(f"{field}{part}.{key}", "a number or null", value)
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -560,6 +582,49 @@ def _evaluation(manifest: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _signed(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—"
+    return f"{value:+.3f}"
+
+
+def _pass_at_k(manifest: dict[str, Any]) -> str:
+    """The RLVR workflow's table: rows = checkpoints, a column per pass@k with its delta vs the base,
+    and a line chart with one line per k over the checkpoints."""
+    table = manifest.get("pass_at_k")
+    if not table:
+        return ""
+    keys = [f"pass@{k}" for k in table["k_values"]]
+    rows = table["rows"]
+    xs = [r["checkpoint"] for r in rows]
+    series = [(key, [(r.get("pass_at_k") or {}).get(key) for r in rows]) for key in keys]
+    chart = line_chart("pass@k per cycle", xs, series, width=max(340, 90 * len(xs) + 60))
+    out = []
+    for r in rows:
+        values, deltas = r.get("pass_at_k") or {}, r.get("delta") or {}
+        cells = "".join(
+            f'<td class="num" data-k="{_e(key)}">{_num(values.get(key), 3)}'
+            + (
+                f' <span class="sub delta">({_signed(deltas.get(key))})</span>'
+                if r["cycle"] != 0 and deltas.get(key) is not None
+                else ""
+            )
+            + "</td>"
+            for key in keys
+        )
+        out.append(
+            f'<tr class="passk" data-checkpoint="{_e(r["checkpoint"])}" data-cycle="{r["cycle"]}">'
+            f"<td>{_e(r['checkpoint'])}</td><td>{_e(r.get('model') or '')}</td>{cells}</tr>"
+        )
+    head = "".join(f"<th>{_e(key)}</th>" for key in keys)
+    return (
+        '<h2>pass@k per cycle</h2><p class="sub">the benchmark on every checkpoint; '
+        "in brackets: the change against the base model</p>"
+        f'<div class="chart" id="passk-chart">{chart}</div>'
+        f'<table id="passk"><tr><th>checkpoint</th><th>model</th>{head}</tr>{"".join(out)}</table>'
+    )
+
+
 def _decision(manifest: dict[str, Any]) -> str:
     decision = manifest.get("decision")
     failed_gates = [
@@ -608,8 +673,12 @@ def render_dashboard(run_dir: str | os.PathLike[str], *, link_base: str = "") ->
         _decision(manifest),
         "<h2>Stages</h2>",
         _timeline(run_dir, manifest, link_base),
-        _rounds(manifest),
-        _evaluation(manifest),
+        _pass_at_k(manifest),
+        *(
+            (_rounds(manifest), _evaluation(manifest))
+            if manifest["workflow"] != "rlvr" or manifest.get("rounds") or manifest.get("evaluation")
+            else ()
+        ),
         _stage_figures(manifest),
     ]
     return (

@@ -1,4 +1,5 @@
-"""``alignforge workflow init dpo``: seed 001's workflow as a file with every key commented.
+"""``alignforge workflow init dpo | rlvr``: seed 001's DPO workflow or seed 002's RLVR run as a file
+with every key commented.
 
 Paths are relative to the file; the defaults point at the repository's examples/, so the file runs
 as written from the repository root. Stage 5 (``dpo:``) is the seed's ``dpo_config.yaml`` shape,
@@ -7,7 +8,7 @@ read by the same loader as ``alignforge train dpo --config``.
 
 from __future__ import annotations
 
-__all__ = ["dpo_template"]
+__all__ = ["dpo_template", "rlvr_template"]
 
 _DPO = """\
 # alignforge workflow: seed 001's seven-stage DPO workflow as one resumable, gated run.
@@ -136,3 +137,87 @@ evaluation:
 def dpo_template() -> str:
     """The commented DPO workflow file."""
     return _DPO
+
+
+_RLVR = """\
+# alignforge workflow: seed 002's RLVR run -- prepare -> (generate) -> verify the references -> RAFT
+# cycles -> benchmark every cycle's checkpoint (pass@k per cycle) -- as one resumable, gated run.
+#   alignforge workflow run THIS_FILE --run-dir runs/rlvr1    # does what is not done yet; kill -9 safe
+#   alignforge workflow status runs/rlvr1 [--json]
+#   alignforge workflow report runs/rlvr1 --html dashboard.html   # pass@k per cycle: table and plot
+# Relative paths are relative to this file. A key left out takes the default shown.
+workflow: rlvr                     # the workflow this file describes: rlvr (or dpo, or stages)
+executor: local                    # where the data stages run: local | ray
+launcher: {type: none}             # how RAFT runs: none (this process) | accelerate ({type, num_processes, extra_args})
+model:                             # 002's model section: the base model
+  name: embedded                   # embedded (SmolLM2-135M-Instruct), a model folder, or a Hub id (002: Qwen/Qwen2.5-Coder-7B)
+  lora: null                       # {r: 16, alpha: 32, dropout: 0.05}: LoRA per cycle, merged into each cycle's checkpoint
+benchmark_dir: null                # the benchmarks folder (<dir>/humaneval, /mbpp, /gsm8k, /math500); null: alignforge's default
+
+# 002's prepare_rlvr_datasets.py: each dataset into RUN_DIR/data as <split>_prompts/_full/_solutions.jsonl
+# (humaneval; mbpp, mbpp_train, mbpp_sanitized; gsm8k, gsm8k_train; math500) and <name>_validation.jsonl.
+prepare:
+  datasets: [mbpp, humaneval]      # humaneval | mbpp | gsm8k | math500 ([]: only your own task files)
+  validation_size: 20              # tasks in <name>_validation.jsonl
+  strengthen: false                # add plus_tests (mutation-guided) to code tasks
+
+generate: null                     # generate.rlvr parameters: {domain: code, n: 100, seed: 0} or {mix: "40/30/20/10", n: 100};
+                                   #   the tasks are the split `generated`
+
+# The training tasks (002's data section). prompts: a prepared split (mbpp_train, humaneval, humaneval_validation,
+# gsm8k_train, ...), `generated`, a task file, or a list of these (concatenated). Every task's reference
+# solution runs against its own tests first (the verifiability gate, below).
+data:
+  prompts: mbpp_train              # 002's production run trains on MBPP's train split
+  tests: null                      # 002's full file: tests joined to the prompts by task_id (null: the prompts carry them)
+  limit: null                      # the first N tasks (null: all)
+  task_ids: null                   # or exactly these tasks, in this order
+  validation: null                 # RAFT's own pass@k after each cycle (null: the benchmark tasks)
+
+references:                        # the verifiability gate on the training and the benchmark tasks
+  on_fail: drop                    # drop: tasks whose reference fails go to tasks/<set>.dropped.jsonl | stop: any failure stops the run
+  min_verifiability: null          # share of tasks whose reference passes (null: seed 000's math 0.95, code 0.90, finance 0.85, general 0.80)
+  timeout_s: 10.0                  # per reference run in the sandbox
+
+raft:                              # 002's raft section (train raft)
+  cycles: 5                        # RAFT cycles: sample -> verify -> keep the passing -> SFT on them
+  samples_per_prompt: 8            # samples per training prompt each cycle
+  temperature: 0.7                 # sampling temperature
+  max_new_tokens: 256              # tokens per sample
+  keep_per_prompt: null            # most kept samples per prompt (null: all that pass)
+  eval_samples: 10                 # RAFT's own pass@k after each cycle (on data.validation)
+  pass_k: [1, 5, 10]               # the k of RAFT's own pass@k
+verifier:                          # 002's verifier section: the reward (null: code tests for code tasks, else math)
+  type: rlvr_pytest                # rlvr_pytest (the task's tests in alignforge's sandbox) | math | exact_match
+  timeout: 30                      # seconds per sample's test run
+checkpointing:
+  save_every_cycle: true           # keep every cycle's weights (RUN_DIR/raft/cycle_<k>): the benchmark reads them
+train:                             # the rest of the `alignforge train raft` config (the workflow sets model.base_model,
+  training: {learning_rate: 1.0e-5, batch_size: 4, max_steps: -1, num_epochs: 1}   #   data files and output_dir)
+  compute: {precision: auto}       # bf16 on CUDA, fp32 on CPU
+  constraints: {on_fail: flag}     # stop: a failed RAFT gate stops the workflow | flag: record it and go on
+
+# 002's benchmark.yaml: every checkpoint (the base and each cycle) x samples_per_problem x k_values.
+benchmark:
+  prompts: humaneval               # the benchmark tasks: a prepared split or a task file (002: humaneval_full.jsonl)
+  tests: null                      # a full file joined by task_id, as data.tests
+  limit: null                      # the first N problems (null: all)
+  task_ids: null                   # or exactly these problems
+  samples_per_problem: 10          # samples per problem per checkpoint
+  k_values: [1, 5, 10]             # pass@k reported (unbiased estimator; k <= samples_per_problem)
+  temperature: 0.8                 # sampling temperature of the benchmark
+  max_tokens: 384                  # tokens per sample
+  timeout_s: 5.0                   # per sample's test run
+  base: true                       # benchmark the base model too (the deltas and the pass@1 gate need it)
+  cycles: all                      # all | a list, e.g. [1, 3, 5] (002's cycle_1, cycle_3, cycle_5)
+
+gates:                             # on the pass@k table
+  max_pass1_drop: 0.0              # every cycle's pass@1 >= the base's pass@1 - this
+  min_pass_at_k: {}                # e.g. {1: 0.3, 10: 0.6}: the last checkpoint's pass@k floors
+  on_fail: stop                    # stop: a failed gate stops the run (exit 1) | flag: record it; the decision says no
+"""
+
+
+def rlvr_template() -> str:
+    """The commented RLVR workflow file."""
+    return _RLVR
