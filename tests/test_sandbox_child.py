@@ -81,6 +81,20 @@ def test_the_worker_does_not_import_from_the_callers_directory(tmp_path, monkeyp
     assert not marker.exists()
 
 
+@pytest.mark.slow
+def test_the_oracle_worker_does_not_import_from_the_callers_directory(tmp_path, monkeypatch):
+    """The same for the strengthening oracle's worker (``python -m alignforge.verify._oracle``)."""
+    from alignforge.verify._oracle import OraclePool
+
+    marker = tmp_path / "imported"
+    (tmp_path / "inspect.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadow')\n")
+    monkeypatch.chdir(tmp_path)
+    with OraclePool(1) as oracle:
+        out = oracle.calls("def f(x):\n    return x + 1\n", "f", [[[1], {}], [[2], {}]], timeout_s=5)
+    assert out["runs"] == [[{"ok": 2}, {"ok": 3}]], out
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize(
     "value",
     [

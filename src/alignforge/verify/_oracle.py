@@ -44,6 +44,7 @@ class _OracleWorker(_Worker):
         self.proc = subprocess.Popen(
             [
                 sys.executable,
+                "-P",  # not the caller's cwd on sys.path: an inspect.py there would run in the worker
                 "-m",
                 "alignforge.verify._oracle",
                 json.dumps({**config, "parent_pid": os.getpid()}),
