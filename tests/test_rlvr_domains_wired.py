@@ -282,14 +282,18 @@ def test_calibrate_flags_a_domain_whose_verifier_accepts_a_wrong_answer(tmp_path
 def test_every_reference_form_must_pass(tmp_path):
     from alignforge.verify import calibrate
 
-    # "The answer is St. Louis." is read as "St" (the sentence ends at the abbreviation's period); the
-    # bare and boxed forms, graded after it, pass. One failing form makes the task unverified.
-    report = calibrate(
-        [{"task_id": "g", "prompt": "Which city?", "answer": "St. Louis", "domain": "general"}]
-    )
+    # An answer of two sentences: "The answer is Yes. No." is read as "Yes" (the stated answer ends at
+    # the first sentence); the bare and boxed forms pass. One failing form makes the task unverified.
+    report = calibrate([{"task_id": "g", "prompt": "Which?", "answer": "Yes. No", "domain": "general"}])
     assert report["probes"]["reference:stated"]["passed"] == 0
     assert report["probes"]["reference:boxed"]["passed"] == 1
     assert report["verifiability_breakdown"]["reference_fails"] == 1
+    # an abbreviation's period does not end the sentence: "The answer is St. Louis." is "St. Louis"
+    report = calibrate(
+        [{"task_id": "g", "prompt": "Which city?", "answer": "St. Louis", "domain": "general"}]
+    )
+    assert report["kinds"]["reference"]["passed"] == 3
+    assert report["verifiability_breakdown"]["verified"] == 1
 
 
 def test_an_exact_match_task_is_verified_by_its_own_reference_forms():
