@@ -188,7 +188,7 @@ def test_prepare_strengthen_then_verify_plus_catches_what_the_base_tests_let_thr
         capsys, "prepare", "humaneval", "--out", out, "--source", src, "--strengthen", "--workers", "2"
     )
     assert r.code == 0, r.err
-    assert "strengthened" in r.out and "mutants killed" in r.out
+    assert "strengthened" in r.out and "mutants killed" in r.out and "not shown equivalent" in r.out
     full = [json.loads(x) for x in (out / "humaneval_full.jsonl").read_text().splitlines()]
     assert all(row.get("plus_tests") for row in full)
     task = next(row for row in full if row["task_id"] == "HumanEval/10")

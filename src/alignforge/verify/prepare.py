@@ -375,13 +375,22 @@ class PrepareStage(Stage):
         mutants = sum(r.mutants for r in reports)
         before = sum(r.killed_before for r in reports)
         after = sum(r.killed_after for r in reports)
+        equivalent = sum(
+            1
+            for r in reports
+            for m in r.survivors
+            if (r.survivor_notes.get(m) or {}).get("kind") == "equivalent"
+        )
         if mutants:
+            real = mutants - equivalent
             result.notes.append(
                 f"   {split}: strengthened {sum(1 for r in out if r.get('plus_tests'))} tasks; mutants killed "
-                f"{before}/{mutants} ({before / mutants:.1%}) -> {after}/{mutants} ({after / mutants:.1%})"
+                f"{before}/{mutants} ({before / mutants:.1%}) -> {after}/{mutants} ({after / mutants:.1%}); "
+                f"over the {real} not shown equivalent {after}/{real} ({after / max(1, real):.1%})"
             )
         result.figures.setdefault("strengthen", {})[split] = {
             "mutants": mutants,
+            "equivalent": equivalent,
             "killed_before": before,
             "killed_after": after,
         }
