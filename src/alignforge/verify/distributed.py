@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from alignforge.verify.engine import VerdictCache, _sample_key, verify_completions
+from alignforge.verify.engine import VerdictCache, _sample_head, _sample_key, verify_completions
 
 __all__ = ["RayVerifier"]
 
@@ -255,7 +255,6 @@ class RayVerifier:
         :func:`~alignforge.verify.verify_completions` yields for the same arguments. (One
         difference: a duplicate of a sample that timed out reuses that verdict; the local engine
         reuses it only while the first run is in flight, since timeouts are not cached.)"""
-        from alignforge.io import DataError
         from alignforge.verify.tasks import load_tasks
 
         if self._closed:
@@ -281,23 +280,7 @@ class RayVerifier:
         inflight: deque[_Batch] = deque()
         batch = _Batch(0)
         for i, row in enumerate(completions):
-            if (
-                not isinstance(row, Mapping)
-                or "task_id" not in row
-                or not isinstance(row.get("completion"), str)
-            ):
-                raise DataError(
-                    "<completions>", i + 1, "expected an object with task_id and a string completion"
-                )
-            tid = str(row["task_id"])
-            task = task_map.get(tid)
-            if task is None:
-                raise DataError("<completions>", i + 1, f"field 'task_id': unknown task {tid!r}")
-            idx = row.get("sample_index")
-            if idx is None:
-                idx = counters.get(tid, 0)
-            counters[tid] = max(counters.get(tid, 0), int(idx) + 1)
-            head = {"task_id": tid, "sample_index": int(idx)}
+            task, head = _sample_head(row, i, task_map, counters)
             key = _sample_key(task, str(row.get("completion_style") or "body"), row["completion"], limits)
             if key in first:
                 order.append((None, 0, key, head))
@@ -306,7 +289,7 @@ class RayVerifier:
             order.append((batch, len(batch.rows), key, head))
             batch.rows.append({**row, **head})
             batch.keys.append(key)
-            batch.tasks[tid] = task
+            batch.tasks[head["task_id"]] = task
             if len(batch.rows) >= size:
                 self._send(batch, opts)
                 inflight.append(batch)

@@ -83,6 +83,26 @@ def _job_key(task: dict[str, Any], program: str, limits: tuple[Any, ...]) -> str
     return h.hexdigest()
 
 
+def _sample_head(
+    row: Any, i: int, task_map: Mapping[str, Any], counters: dict[str, int]
+) -> tuple[Any, dict[str, Any]]:
+    """The task of completion row ``i`` (0-based) and the verdict's head: ``task_id`` and ``sample_index``
+    (the row's own, else the next for its task; ``counters`` holds the next index per task)."""
+    from alignforge.io import DataError
+
+    if not isinstance(row, Mapping) or "task_id" not in row or not isinstance(row.get("completion"), str):
+        raise DataError("<completions>", i + 1, "expected an object with task_id and a string completion")
+    tid = str(row["task_id"])
+    task = task_map.get(tid)
+    if task is None:
+        raise DataError("<completions>", i + 1, f"field 'task_id': unknown task {tid!r}")
+    idx = row.get("sample_index")
+    if idx is None:
+        idx = counters.get(tid, 0)
+    counters[tid] = max(counters.get(tid, 0), int(idx) + 1)
+    return task, {"task_id": tid, "sample_index": int(idx)}
+
+
 def _sample_key(task: dict[str, Any], style: str, completion: str, limits: tuple[Any, ...]) -> str:
     """The cache key of one completion (``limits``: timeout_s, partial, memory_mb); the Ray executor
     keys its shared cache and joins duplicates by the same key."""
@@ -179,7 +199,6 @@ def verify_completions(
     general tasks are graded by answer (:func:`grade_answer`). Timeouts are re-run once (``flaky`` marks a changed
     verdict); identical work is answered from ``cache`` (``cache_hit``).
     """
-    from alignforge.io import DataError
     from alignforge.verify._pool import SandboxPool
 
     task_map = (
@@ -204,17 +223,7 @@ def verify_completions(
     inflight: dict[str, Future[dict[str, Any]]] = {}
 
     def submit(ex: ThreadPoolExecutor, i: int, row: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
-        if not isinstance(row, Mapping) or "task_id" not in row or not isinstance(row.get("completion"), str):
-            raise DataError("<completions>", i + 1, "expected an object with task_id and a string completion")
-        tid = str(row["task_id"])
-        task = task_map.get(tid)
-        if task is None:
-            raise DataError("<completions>", i + 1, f"field 'task_id': unknown task {tid!r}")
-        idx = row.get("sample_index")
-        if idx is None:
-            idx = counters.get(tid, 0)
-        counters[tid] = max(counters.get(tid, 0), int(idx) + 1)
-        head = {"task_id": tid, "sample_index": int(idx)}
+        task, head = _sample_head(row, i, task_map, counters)
         style = str(row.get("completion_style") or "body")
         program = row["completion"]
         key = _sample_key(task, style, program, (timeout_s, partial, memory_mb))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from alignforge.errors import ConfigError
 from alignforge.stages import Stage, StageSummary, get_stage
-from alignforge.workflow.generic import launcher_of, missing_inputs
+from alignforge.workflow.generic import check_step_inputs, launcher_of
 from alignforge.workflow.run import Launcher, Runner, Step, gates_of
 from alignforge.workflow.schema import Doc, Key
 
@@ -287,7 +286,7 @@ def build_dpo(doc: Doc, run_dir: Path) -> DPOPlan:
     steps.append(_merge_step("dpo.merge", r / "dpo" / "round1", Path(dpo_model), merge))
 
     rounds = _rounds(doc, generate)
-    _check_inputs(doc, steps)
+    check_step_inputs(doc, steps, _STEP_KEYS)
     return DPOPlan(
         doc,
         r,
@@ -785,20 +784,6 @@ _STEP_KEYS: dict[str, Key] = {
     "reward.filter": ("reward_model", "filter"),
     "dpo.train": ("dpo",),
 }
-
-
-def _check_inputs(doc: Doc, steps: list[Step]) -> None:
-    """Every input file of every step exists or an earlier step makes it; else the key that needs it."""
-    produced: set[str] = set()
-    for step in steps:
-        if step.stage is None:
-            continue
-        for role, path in missing_inputs(step.stage, produced):
-            at = _STEP_KEYS.get(step.name, (step.name.split(".")[0],))
-            raise doc.error(
-                at, f"step {step.name} needs {role} {path}, which does not exist and no earlier stage makes"
-            )
-        produced |= {os.fspath(p) for p in step.stage.outputs().values()}
 
 
 def _evaluation(doc: Doc, bench_dir: str | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from alignforge.stages import Stage, StageSummary, get_stage
 from alignforge.workflow.run import Launcher, Step, gate, gates_of
 from alignforge.workflow.schema import Doc, Key
 
-__all__ = ["build_stages_workflow", "figure_gates", "missing_inputs"]
+__all__ = ["build_stages_workflow", "check_step_inputs", "figure_gates", "missing_inputs"]
 
 _TOP = {"workflow", "executor", "launcher", "stages", "description"}
 _STEP = {"name", "stage", "title", "kind", "params", "gates"}
@@ -201,3 +201,18 @@ def _same(value: Any, path: str) -> bool:
             isinstance(value, str) and Path(value).name == Path(path).name and value.endswith(Path(path).name)
         )
     )
+
+
+def check_step_inputs(doc: Doc, steps: list[Step], step_keys: dict[str, Key]) -> None:
+    """Every input file of every step exists or an earlier step makes it; else an error at the file key
+    that needs it (``step_keys``: step name -> key; by default the key named like the step's prefix)."""
+    produced: set[str] = set()
+    for step in steps:
+        if step.stage is None:
+            continue
+        for role, path in missing_inputs(step.stage, produced):
+            at = step_keys.get(step.name, (step.name.split(".")[0],))
+            raise doc.error(
+                at, f"step {step.name} needs {role} {path}, which does not exist and no earlier step makes"
+            )
+        produced |= {os.fspath(p) for p in step.stage.outputs().values()}

@@ -17,14 +17,13 @@ runs them and puts the table in the manifest (``pass_at_k``) with a decision. Th
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alignforge.stages import Stage
 from alignforge.workflow.dpo import _make, _params, _train_step
-from alignforge.workflow.generic import launcher_of, missing_inputs
+from alignforge.workflow.generic import check_step_inputs, launcher_of
 from alignforge.workflow.rlvr_stages import PassAtKTable, VerifiedTasks
 from alignforge.workflow.run import Launcher, Runner, Step
 from alignforge.workflow.schema import Doc, Key
@@ -185,7 +184,7 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
         on_fail=_choice(doc, ("gates", "on_fail"), ("stop", "flag"), "stop"),
     )
     steps.append(Step("bench.pass_at_k", "pass@k per cycle, with its gates", table, kind="eval"))
-    _check_inputs(doc, steps)
+    check_step_inputs(doc, steps, _STEP_KEYS)
     return RLVRPlan(r, executor, launcher, steps, Path(table.outputs()["out"]), name)
 
 
@@ -483,17 +482,3 @@ _STEP_KEYS: dict[str, Key] = {
     "tasks.benchmark": ("benchmark",),
     "raft.train": ("raft",),
 }
-
-
-def _check_inputs(doc: Doc, steps: list[Step]) -> None:
-    """Every input file of every step exists or an earlier step makes it; else the key that needs it."""
-    produced: set[str] = set()
-    for step in steps:
-        if step.stage is None:
-            continue
-        for role, path in missing_inputs(step.stage, produced):
-            at = _STEP_KEYS.get(step.name, (step.name.split(".")[0],))
-            raise doc.error(
-                at, f"step {step.name} needs {role} {path}, which does not exist and no earlier step makes"
-            )
-        produced |= {os.fspath(p) for p in step.stage.outputs().values()}
