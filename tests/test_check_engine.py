@@ -1,4 +1,4 @@
-"""The columnar scan of ``check`` (Arrow parses, polars and numpy compute) against the row-by-row scan.
+"""The columnar scan of ``check`` (a compiled byte scanner reads, numpy computes) against the row-by-row scan.
 
 Every figure must come out the same to the bit, on files built to hit each figure's corner
 (duplicates, conflicts, pairs identical once whitespace is normalised, missing and integer scores,
@@ -32,8 +32,7 @@ from alignforge.quality._synthetic import synthetic_dpo_rows
 from alignforge.quality.check_stage import CheckStage, run_check
 from alignforge.stages import StageRecord, record_path, run_stage
 
-pytest.importorskip("polars")
-pytest.importorskip("pyarrow")
+pytest.importorskip("numba")
 
 RULES = {
     "chosen_score": {"min": 9.0},
@@ -225,8 +224,14 @@ def test_a_line_the_row_scan_reads_gives_its_figures(tmp_path, monkeypatch, name
     fast, engine = _columnar_engine(path, monkeypatch)
     slow, _ = _rows_engine(path, monkeypatch)
     assert fast == slow
-    if name in {"NaN inside a string", "deep but legal", "brackets in text"}:
-        assert engine == "columnar"  # orjson read the suspect line and vouched for it
+    if name in {
+        "NaN inside a string",
+        "deep but legal",
+        "brackets in text",
+        "leading space",
+        "trailing space",
+    }:
+        assert engine == "columnar"  # JSON's whitespace, or orjson read the suspect line and vouched for it
     elif name != "escaped key":
         assert engine.startswith("rows (the columnar scan declined: line 41"), engine
 
@@ -244,13 +249,13 @@ def test_a_bom_or_an_empty_file_is_left_to_the_row_scan(tmp_path, monkeypatch):
     assert columnar.scan_dpo(empty, chk.DPOAccumulator(RULES)) == "the file holds no lines"
 
 
-def test_without_polars_the_row_scan_says_why(tmp_path, monkeypatch):
+def test_without_numba_the_row_scan_says_why(tmp_path, monkeypatch):
     path = _file_with(tmp_path, GOOD)
-    monkeypatch.setitem(sys.modules, "polars", None)  # an import of polars now fails, as when missing
+    monkeypatch.setitem(sys.modules, "numba", None)  # an import of numba now fails, as when missing
     fast, engine = _columnar_engine(path, monkeypatch)
     assert (
         engine
-        == "rows (the columnar scan declined: polars is not installed (pip install 'alignforge[check]'))"
+        == "rows (the columnar scan declined: numba is not installed (pip install 'alignforge[check]'))"
     )
     assert fast == _rows_engine(path, monkeypatch)[0]
 
@@ -264,17 +269,20 @@ def test_check_file_uses_it_for_a_large_file_only(tmp_path, monkeypatch):
     assert result.figures["scan_engine"] == "columnar" and result.figures["total_pairs"] == 300
 
 
-def test_the_blank_prefilter_knows_every_python_whitespace_character():
-    # A string whose first byte is not in the list is never blank; that holds only if every character
-    # str.strip() removes starts with a listed byte.
-    leads = {chr(i).encode()[0] for i in range(0x110000) if chr(i).isspace()}
-    assert leads <= set(columnar._MAY_BE_BLANK)
+def test_the_scanner_knows_python_whitespace_exactly():
+    # Blank texts and "equal once whitespace is normalised" rest on str.isspace's set, code point by code point.
+    from alignforge.quality import _jsonscan
+
+    ours = [
+        cp for cp in range(0x110000) if (_jsonscan._ASCII_SPACE[cp] if cp < 0x80 else _jsonscan._is_space(cp))
+    ]
+    assert ours == [cp for cp in range(0x110000) if chr(cp).isspace()]
 
 
-def test_importing_check_loads_neither_polars_nor_arrow():
+def test_importing_check_loads_neither_numba_nor_polars_nor_arrow():
     code = (
         "import sys, alignforge, alignforge.quality.check\n"
-        "print([m for m in ('polars', 'pyarrow') if m in sys.modules])\n"
+        "print([m for m in ('numba', 'polars', 'pyarrow') if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -363,7 +371,7 @@ def test_a_recorded_check_reads_its_input_once(tmp_path, monkeypatch, capsys, en
 def test_a_declined_columnar_scan_still_hashes_every_byte_once(tmp_path, monkeypatch):
     """The columnar scan hashed a prefix when it declined; the row scan's processes do not hash, so
     this process hashes the rest while they read (the page cache's second reader of those pages)."""
-    path = _file_with(tmp_path, FINE_LINES["leading space"], rows=4000)  # about 1.9 MB
+    path = _file_with(tmp_path, FINE_LINES["blank line"], rows=4000)  # about 1.9 MB
     monkeypatch.setattr(columnar, "CHUNK_BYTES", 20_000)
     digest = FileDigest(path)
     with monkeypatch.context() as m:
@@ -408,3 +416,47 @@ def test_a_parquet_input_is_hashed_after_its_scan(tmp_path):
     assert result.figures["total_pairs"] == 200 and digest.fed == 0
     assert digest.finish() == hashlib.sha256(data.read_bytes()).hexdigest()
     assert digest.topped_up == data.stat().st_size
+
+
+def test_the_scanners_scores_are_the_doubles_python_parses():
+    """Scores go through Clinger's fast path (a mantissa under 2**53 times or over an exact power of
+    ten): the double must be float()'s, correctly rounded, for every spelling it accepts; the rest
+    decline (the row scan parses them)."""
+    import numpy as np
+
+    from alignforge.quality import _jsonscan
+
+    rng = random.Random(7)
+    spellings = [
+        "0",
+        "10",
+        "-0",
+        "-0.0",
+        "0.1",
+        "9.3",
+        "7e0",
+        "1E-1",
+        "0.30000000000000004",
+        "2.5e-0000000001",
+    ]
+    for _ in range(20_000):
+        digits = rng.randint(1, 17)
+        mantissa = str(rng.randrange(10**digits))
+        point = rng.randint(0, len(mantissa))
+        text = (mantissa[:point] or "0") + ("." + mantissa[point:] if point < len(mantissa) else "")
+        if text[0] == "0" and len(text) > 1 and text[1] != ".":
+            continue  # a leading zero: not JSON
+        if rng.random() < 0.3:
+            text += rng.choice(["e", "E"]) + rng.choice(["", "+", "-"]) + str(rng.randint(0, 25))
+        spellings.append(text)
+    read = 0
+    for text in spellings:  # one line at a time: a declined line stops a chunk
+        line = b'{"prompt":"p","chosen":"c","rejected":"r","score":%s}\n' % text.encode()
+        n, why, _s, _h, _c, sc, *_ = _jsonscan.scan_chunk(line, last=True, max_line=1 << 20)
+        value = float(text)
+        if why:  # outside 0-10, or outside the fast path (over 19 digits, 2**53, or 10**22)
+            assert why == 7 and n == 0, text
+            continue
+        read += 1
+        assert sc[0, 2] == value and np.signbit(sc[0, 2]) == np.signbit(orjson.loads(text) * 1.0), text
+    assert read > 5000  # the fast path took most of them

@@ -154,10 +154,27 @@ def _check_str(row: dict[str, Any], name: str, *, required: bool = True) -> None
 _SCORE_KEYS = ("chosen_score", "rejected_score", "score")
 
 
+def _check_labels(row: dict[str, Any], meta: dict[str, Any] | None) -> None:
+    """The labels the figures count: ``flaw_type`` and ``strategy`` strings, ``contaminated`` a bool
+    (each may be missing or null), in the row and in its metadata."""
+    for src in (row, meta or {}):
+        for key in ("flaw_type", "strategy", "contaminated"):
+            v = src.get(key)
+            if v is None:
+                continue
+            where = key if src is row else f"metadata.{key}"
+            if key == "contaminated":
+                if type(v) is not bool:
+                    raise FieldError(where, f"expected true or false, got {type(v).__name__}")
+            elif type(v) is not str:
+                raise FieldError(where, f"expected a string, got {type(v).__name__}")
+
+
 def _check_scores(row: dict[str, Any]) -> None:
     meta = row.get("metadata")
     if meta is not None and type(meta) is not dict:
         raise FieldError("metadata", f"expected an object, got {type(meta).__name__}")
+    _check_labels(row, meta)
     # Fast path: a judged pair with both scores as in-range floats in metadata, and no other score anywhere.
     if meta:
         a, b = meta.get("chosen_score"), meta.get("rejected_score")

@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = ["PairHashStore"]
 
-SPILL_ROWS = 1 << 18  # 262,144 rows: about 8 MB per hash column before spilling
+SPILL_ROWS = 1 << 20  # 1,048,576 rows: 8 MB per hash column, 32 MB in all, before spilling
 BUCKET_BITS = 6
 BUCKETS = 1 << BUCKET_BITS
 
@@ -31,6 +31,16 @@ def _bucket(values: Any) -> Any:
 
     # uint8: the stable argsort of the spill is then a radix sort (7x faster than on int64)
     return (values.view(np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.uint8)
+
+
+def _partition(key: Any, *columns: Any) -> list[list[Any]]:
+    """Each column split into the buckets of ``key``, rows in their order within each."""
+    import numpy as np
+
+    buckets = _bucket(key)
+    order = np.argsort(buckets, kind="stable")
+    cuts = np.cumsum(np.bincount(buckets, minlength=BUCKETS))[:-1]
+    return [np.split(column[order], cuts) for column in columns]
 
 
 class PairHashStore:
@@ -112,9 +122,14 @@ class PairHashStore:
         """(hf, hp, line, hr values, hp values) per bucket; one bucket when nothing was spilled."""
         import numpy as np
 
-        if not self.sources:
+        if not self.sources:  # partitioned in memory as a spill would on disk: small sorts, two at a time
             hp, hf, line, hr = self._arrays()
-            yield hf, hp, line, hr, hp
+            split = [
+                _partition(key, *columns) for key, columns in ((hf, (hf, hp, line)), (hr, (hr,)), (hp, (hp,)))
+            ]
+            for k in range(BUCKETS):
+                (a_hf, a_hp, a_line), (b,), (c,) = (tuple(col[k] for col in part) for part in split)
+                yield a_hf, a_hp, a_line, b, c
             return
         if len(self.hf) or len(self.hr):
             self.spill()  # what is still in memory (or merged from a worker) joins the buckets
@@ -145,11 +160,15 @@ class PairHashStore:
         distinct = 0
 
         def one(hf: Any, hp: Any, line: Any, hr: Any, hp_all: Any) -> tuple[Any, Any, Any, int]:
-            order = np.lexsort((line, hf))  # by pair hash, then file order: the first stays
+            # by pair hash, then file order: the first stays (a stable sort keeps it when lines ascend)
+            ascending = bool(np.all(line[1:] > line[:-1]))
+            order = np.argsort(hf, kind="stable") if ascending else np.lexsort((line, hf))
             s_hf = hf[order]
             dup = np.zeros(len(hf), dtype=bool)
             dup[1:] = s_hf[1:] == s_hf[:-1]
-            conflict = np.isin(hf, hr, kind="sort")
+            reversed_pairs = np.sort(hr)  # a conflict: its pair hash is some row's reversed one
+            at = np.minimum(np.searchsorted(reversed_pairs, hf), max(len(hr) - 1, 0))
+            conflict = reversed_pairs[at] == hf if len(hr) else np.zeros(len(hf), dtype=bool)
             ordered = np.sort(hp_all)
             n = int(np.count_nonzero(ordered[1:] != ordered[:-1]) + 1) if len(hp_all) else 0
             return line[order][dup], line[conflict], hp[conflict], n
