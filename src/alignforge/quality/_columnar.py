@@ -186,6 +186,11 @@ class _Reader:
         self.stopped = False
         self.pool = ThreadPoolExecutor(max_workers=max(1, min(len(os.sched_getaffinity(0)), 4)))
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=self.pool._max_workers + 1)
+        # The sha256 runs in a thread of its own, in file order, so that reading never waits on it.
+        self.to_hash: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.hasher = threading.Thread(target=self._hash, daemon=True) if digest is not None else None
+        if self.hasher is not None:
+            self.hasher.start()
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.feeder.start()
 
@@ -216,7 +221,13 @@ class _Reader:
             with contextlib.suppress(queue.Empty):
                 self.queue.get(timeout=0.05)  # unblock a put the consumer will never take
         self.feeder.join()
+        if self.hasher is not None:
+            self.hasher.join()  # every byte read is in the digest before the caller reads it
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _hash(self) -> None:
+        while (chunk := self.to_hash.get()) is not None:
+            self.digest.update(chunk)  # hashlib lets go of the GIL: the scan goes on
 
     def _put(self, item: Any) -> None:
         while not self.stopped:
@@ -232,8 +243,8 @@ class _Reader:
                     chunk = fh.read(CHUNK_BYTES)
                     if not chunk:
                         break
-                    if self.digest is not None:
-                        self.digest.update(chunk)  # hashlib lets go of the GIL: the parse goes on
+                    if self.hasher is not None:
+                        self.to_hash.put(chunk)
                     end = chunk.rfind(b"\n") + 1
                     if not end:
                         carry += chunk
@@ -256,6 +267,9 @@ class _Reader:
             self._put(_Declined(f"could not read it: {exc}"))
         except BaseException as exc:  # a fault of ours: raised again where the figures are computed
             self._put(exc)
+        finally:
+            if self.hasher is not None:
+                self.to_hash.put(None)
 
     def _job(self, data: Any, last: bool) -> tuple[int, dict[str, Any]]:
         """Scan and measure one chunk: (its lines, its rows' columns). :class:`_Declined` carries the
@@ -264,4 +278,6 @@ class _Reader:
             from alignforge.quality._jsonscan import scan_chunk
         except ImportError as exc:
             raise _Declined(f"{exc.name or 'numba'} does not import ({exc})") from None
+        except (RuntimeError, OSError) as exc:  # numba finds no folder to cache the scanner in
+            raise _Declined(f"the scanner does not load ({exc})") from None
         return _columns(data, scan_chunk(data, last=last, max_line=self.max_line_bytes))
