@@ -20,9 +20,9 @@ error exactly as before. Why its answers are the row path's:
 - Figures. Scores are the doubles a correctly rounded parser gives (the fast path, or the scan
   declines); exact sums; lengths in code points, as ``len()``; "chosen equals rejected" decided on
   the decoded texts wherever their hashes agree, and "equal once whitespace is normalised" by
-  ``same_text`` itself on the pairs whose non-whitespace characters hash alike; duplicates and
-  conflicts from 64-bit hashes of the decoded texts in the same spilling store: exact up to a
-  64-bit collision, as the row path's Python hashes are.
+  ``same_text`` itself on the pairs whose non-whitespace bytes have the same sum and count;
+  duplicates and conflicts from 64-bit hashes of the decoded texts in the same spilling store:
+  exact up to a 64-bit collision, as the row path's Python hashes are.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 One pass over a chunk of whole lines does what Arrow's parse, the byte checks and the per-row
 columns did in several: it validates each line as strict JSON (the grammar orjson accepts) and
-gives, per row, 64-bit hashes of the decoded prompt, chosen and rejected, hashes of chosen and
-rejected with whitespace normalised as ``str.split`` does, their lengths in characters, the six
-scores, hashes and positions of the four labels and the two ``contaminated`` flags.
+gives, per row, 64-bit hashes of the decoded prompt, chosen and rejected, a whitespace-blind digest
+of chosen and rejected (equal for two texts equal once whitespace is normalised as ``str.split``
+does), their lengths in characters, the six scores, hashes and positions of the four labels and the
+two ``contaminated`` flags.
 
 It only vouches. It never decides that a line is bad: on anything outside the narrow shape it reads
 (a blank or missing text, a score of another type or outside the fast, correctly rounded float path,
@@ -12,12 +13,12 @@ a repeated or escaped key, nesting past :data:`MAX_DEPTH`, two objects on a line
 lone surrogate, ...) it stops with a reason code and the line's index, and ``check`` reads the file
 row by row, which names the line and the field of any error exactly as before.
 
-Strings are hashed as the sequence of code points they decode to, so one text written with
-different escapes (``\\u00e9`` or ``é``, ``\\/`` or ``/``) hashes alike; the normalised hash skips
-leading and trailing whitespace and folds every run of it into one space, with "whitespace" exactly
-Python's ``str.isspace`` set. Numbers in score fields are converted by Clinger's fast path (a
-mantissa under 2**53 times or divided by an exact power of ten: one IEEE rounding, so the same
-double as any correctly rounded parser); anything else declines. Numbers in fields the figures
+Strings are hashed as the UTF-8 of the code points they decode to, so one text written with
+different escapes (``\\u00e9`` or ``é``, ``\\/`` or ``/``) hashes alike; the whitespace-blind digest
+is the sum and count of the bytes of the characters outside Python's ``str.isspace`` set. Numbers in
+score fields are converted by Clinger's fast path (a mantissa under 2**53 times or divided by an
+exact power of ten: one IEEE rounding, so the same double as any correctly rounded parser);
+anything else declines. Numbers in fields the figures
 ignore are only validated; one whose exponent or length could overflow a double marks its line for
 orjson to read (:data:`SUSPECT`).
 """
@@ -29,7 +30,9 @@ import threading
 from typing import Any, cast
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 # What every part of the scanner is compiled with: cached on disk, without the GIL, and without
 # numba's reference counting (they allocate nothing; counting references on every call that passes
@@ -80,8 +83,16 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 _ZERO = np.uint64(0)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _ASCII_SPACE = np.array([chr(c).isspace() for c in range(128)], dtype=np.uint8)
+_LO7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH = np.uint64(0x8080808080808080)
+_ONES = np.uint64(0x0101010101010101)
+_CONTROL = np.uint64(0x2020202020202020)  # every byte 0x20: a byte below it is a control character
+_SPACES = _CONTROL
+_QUOTES = np.uint64(0x2222222222222222)
+_SLASHES = np.uint64(0x5C5C5C5C5C5C5C5C)
+_LANES = np.uint64(0x00FF00FF00FF00FF)
+_LANE_SUM = np.uint64(0x0001000100010001)
 _PLAIN = np.array([0x20 <= c < 0x7F and c not in (0x22, 0x5C) for c in range(256)], dtype=np.uint8)
-_KEEP = np.array([0 if chr(c).isspace() else (1 << 64) - 1 for c in range(128)], dtype=np.uint64)
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)  # each exact in a double
 _TWO53 = np.uint64(1 << 53)
 
@@ -146,38 +157,83 @@ def _fin(z: Any) -> Any:
     return z ^ (z >> np.uint64(31))
 
 
+@cast(Any, intrinsic)
+def _load64(typingctx: Any, arr: Any, idx: Any) -> Any:
+    """The 8 bytes of ``arr`` from ``idx`` as one little-endian uint64 (an unaligned load)."""
+    sig = types.uint64(arr, types.intp)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+
+    return sig, codegen
+
+
+@_kernel
+def _zero_bytes(x: Any) -> Any:
+    """0x80 in each byte of ``x`` that is zero, 0 in the others (exactly: no borrow between bytes)."""
+    t = (x & _LO7) + _LO7
+    return ~(t | x | _LO7)
+
+
+@_kernel
+def _byte_sum(w: Any) -> Any:
+    """The sum of the 8 bytes of ``w`` (at most 2,040)."""
+    t = (w & _LANES) + ((w >> np.uint64(8)) & _LANES)  # four 16-bit lanes of at most 510
+    return (t * _LANE_SUM) >> np.uint64(48)
+
+
 @_kernel
 def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
     """Read the string whose opening quote is at ``i``: (the index after its closing quote, or -1 when
-    invalid; the hash of its code points; a hash of its non-whitespace code points, in order; its
-    characters; whether any is not whitespace).
+    invalid; the hash of the string; a hash of its non-whitespace bytes, in any order; its characters;
+    whether any is not whitespace).
 
-    The first hash is FNV-1a in two lanes (the characters at even and at odd positions), so that
-    two multiplications are in flight at a time; the second, a Fletcher sum, only tells pairs that
-    may be equal once whitespace is normalised from the pairs that are not (Python decides)."""
+    Both are computed over the string's canonical bytes, the UTF-8 of the code points it decodes to,
+    so that every spelling of one string (escaped or not) gives the same values. The hash is FNV-1a
+    over 64-bit words of those bytes, in two lanes (alternate words), so a run of 8 plain ASCII
+    bytes costs one multiplication. The second value, the sum and count of the bytes of characters
+    that are not whitespace (Python's ``str.isspace``), is equal for two strings equal once
+    whitespace is normalised; it only picks the pairs Python then compares."""
     h0 = _FNV_OFFSET
     h1 = _FNV_OFFSET
-    s1 = _ZERO
-    s2 = _ZERO
-    kept = _ZERO  # all ones once a character is not whitespace
+    buf = _ZERO  # canonical bytes not yet in a word (``pending`` of them, little-endian)
+    pending = 0
+    size = 0  # canonical bytes in all
+    total = _ZERO  # sum and count of the canonical bytes of non-whitespace characters
+    kept = 0
     chars = 0
     i += 1
     while True:
-        start = i
-        while i < end and _PLAIN[a[i]]:  # printable ASCII but the quote and the backslash: the common case
-            u = np.uint64(a[i])
-            h0, h1 = h1, (h0 ^ u) * _FNV_PRIME
-            keep = _KEEP[a[i]]
-            s1 += u & keep
-            s2 += s1 & keep
-            kept |= keep
-            i += 1
-        chars += i - start
+        # Eight plain bytes at a time: printable ASCII but the quote and the backslash.
+        while i + 8 <= end:
+            w = _load64(a, i)
+            if (
+                (w & _HIGH)
+                | ((w - _CONTROL) & ~w & _HIGH)
+                | _zero_bytes(w ^ _QUOTES)
+                | _zero_bytes(w ^ _SLASHES)
+            ):
+                break
+            if pending:
+                shift = np.uint64(8 * pending)
+                h0, h1 = h1, (h0 ^ (buf | (w << shift))) * _FNV_PRIME
+                buf = w >> (np.uint64(64) - shift)
+            else:
+                h0, h1 = h1, (h0 ^ w) * _FNV_PRIME
+            spaces = _zero_bytes(w ^ _SPACES) >> np.uint64(7)  # 1 in each space byte
+            total += _byte_sum(w & ~(spaces * np.uint64(0xFF)))
+            kept += 8 - int((spaces * _ONES) >> np.uint64(56))
+            size += 8
+            chars += 8
+            i += 8
         if i >= end:
             return -1, _ZERO, _ZERO, 0, False
         c = a[i]
         if c == 0x22:
             break
+        # One character: its canonical bytes ``v`` (``k`` of them, little-endian) and code point.
         cp = 0
         if c == 0x5C:
             if i + 1 >= end:
@@ -213,12 +269,27 @@ def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
                     return -1, _ZERO, _ZERO, 0, False
             else:
                 return -1, _ZERO, _ZERO, 0, False
+            if cp < 0x80:
+                k, v = 1, cp
+            elif cp < 0x800:
+                k, v = 2, (0xC0 | (cp >> 6)) | ((0x80 | (cp & 0x3F)) << 8)
+            elif cp < 0x10000:
+                k = 3
+                v = (0xE0 | (cp >> 12)) | ((0x80 | ((cp >> 6) & 0x3F)) << 8) | ((0x80 | (cp & 0x3F)) << 16)
+            else:
+                k = 4
+                v = (
+                    (0xF0 | (cp >> 18))
+                    | ((0x80 | ((cp >> 12) & 0x3F)) << 8)
+                    | ((0x80 | ((cp >> 6) & 0x3F)) << 16)
+                    | ((0x80 | (cp & 0x3F)) << 24)
+                )
         elif c < 0x20:
             return -1, _ZERO, _ZERO, 0, False
         elif c < 0x80:
-            cp = c
+            cp, k, v = c, 1, c
             i += 1
-        else:  # a UTF-8 sequence, checked as Python's decoder checks it
+        else:  # a UTF-8 sequence, checked as Python's decoder checks it, its bytes kept as they are
             if 0xC2 <= c <= 0xDF:
                 n, cp, lo, hi = 1, c & 0x1F, 0x80, 0xBF
             elif 0xE0 <= c <= 0xEF:
@@ -237,22 +308,32 @@ def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
             if b < lo or b > hi:
                 return -1, _ZERO, _ZERO, 0, False
             cp = (cp << 6) | (b & 0x3F)
-            for k in range(2, n + 1):
-                b = a[i + k]
+            v = c | (b << 8)
+            for m in range(2, n + 1):
+                b = a[i + m]
                 if b < 0x80 or b > 0xBF:
                     return -1, _ZERO, _ZERO, 0, False
                 cp = (cp << 6) | (b & 0x3F)
-            i += n + 1
+                v |= b << (8 * m)
+            k = n + 1
+            i += k
         chars += 1
-        u = np.uint64(cp)
-        h0, h1 = h1, (h0 ^ u) * _FNV_PRIME
-        keep = np.uint64(_ASCII_SPACE[cp] if cp < 0x80 else _is_space(cp)) - np.uint64(1)  # 0 on whitespace
-        s1 += u & keep
-        s2 += s1 & keep
-        kept |= keep
+        size += k
+        u = np.uint64(v)
+        if not (_ASCII_SPACE[cp] if cp < 0x80 else _is_space(cp)):
+            total += _byte_sum(u)
+            kept += k
+        if pending + k < 8:
+            buf |= u << np.uint64(8 * pending)
+            pending += k
+        else:  # a word is full (``pending`` is at least 4 here: the shifts stay under 64)
+            shift = np.uint64(8 * pending)
+            h0, h1 = h1, (h0 ^ (buf | (u << shift))) * _FNV_PRIME
+            buf = u >> (np.uint64(64) - shift)
+            pending += k - 8
     # One finaliser each: the caller mixes the hashes again before any of them is compared.
-    h = _fin(h0 ^ ((h1 << np.uint64(32)) | (h1 >> np.uint64(32))) ^ np.uint64(chars))
-    return i + 1, h, _fin(s1 ^ (s2 * _M1)), chars, kept != _ZERO
+    h = _fin(_fin(h0 ^ buf) ^ ((h1 << np.uint64(32)) | (h1 >> np.uint64(32))) ^ np.uint64(size))
+    return i + 1, h, _fin(total ^ (np.uint64(kept) * _M1)), chars, kept > 0
 
 
 @_kernel
