@@ -9,15 +9,33 @@ from alignforge.train.monitors import _prompt_text
 
 __all__ = ["pass_at_k", "sample", "score", "task_columns"]
 
-_TASK_COLUMNS = ("task_id", "answer", "tests", "entry_point", "test_setup_code", "test_imports")
+_TASK_COLUMNS = (
+    "task_id",
+    "answer",
+    "tests",
+    "entry_point",
+    "test_setup_code",
+    "test_imports",
+    "domain",
+    "choices",
+    "verification",
+)
 
 
 def task_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The columns reward functions read, as lists aligned with ``rows``."""
+    """The columns reward functions read, as lists aligned with ``rows``; ``verifier`` is each row's
+    ``metadata.verifier`` (the finance / general grading spec) as JSON text, since Arrow (GRPO's
+    dataset) would merge the finance and general specs' keys into one struct."""
+    import json
+
     cols = {"prompt": [r["prompt"] for r in rows]}
     for key in _TASK_COLUMNS:
         if any(key in r for r in rows):
             cols[key] = [r.get(key) for r in rows]
+    metas = [r.get("metadata") for r in rows]
+    specs = [m.get("verifier") if isinstance(m, dict) else None for m in metas]
+    if any(s is not None for s in specs):
+        cols["verifier"] = [None if s is None else json.dumps(s, sort_keys=True) for s in specs]
     return cols
 
 

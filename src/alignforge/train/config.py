@@ -161,10 +161,12 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "judge_model": _k(str, stages=_GEN),
     },
     "verifier": {  # 002's spelling of the reward: type -> rewards.functions, timeout -> rewards.timeout_s
-        "type": _k(str, stages=_GEN, choices=("rlvr_pytest", "code_tests", "math", "exact_match")),
+        "type": _k(
+            str, stages=_GEN, choices=("rlvr_pytest", "code_tests", "math", "exact_match", "verified")
+        ),
         "dataset_type": _k(str, stages=_GEN, choices=("humaneval", "mbpp")),
         "timeout": _k(_NUM, stages=_GEN),
-        # where the code_tests reward runs: this process's sandbox pool, or one pool per Ray node
+        # where the code_tests / verified reward runs: this process's sandbox pool, or one per Ray node
         "executor": _k(str, "local", _GEN, ("local", "ray")),
     },
 }

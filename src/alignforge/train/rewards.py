@@ -1,10 +1,12 @@
 """Reward functions for GRPO and the pass/fail test of RAFT, by name, in TRL's reward-function shape.
 
 Every function takes ``(prompts, completions, **columns)`` and returns one float in [0, 1] per
-completion; dataset columns (``answer``, ``tests``, ``entry_point``, ``task_id``) arrive as keyword
-lists. Names: ``math`` (equivalence with ``answer``), ``code_tests`` (the task's tests in the
-sandbox), ``exact_match`` (the last number or boxed value equals ``answer``), ``judge`` (the LLM judge,
-optional), or ``package.module:function`` for your own.
+completion; dataset columns (``answer``, ``tests``, ``entry_point``, ``task_id``, ``domain``, ...) arrive
+as keyword lists. Names: ``math`` (equivalence with ``answer``), ``code_tests`` (the task's tests in the
+sandbox), ``verified`` (each row graded by the verifier of its own ``domain``, as ``alignforge verify``
+grades it: for a file that mixes math, code, finance and general tasks), ``exact_match`` (the last
+number or boxed value equals ``answer``), ``judge`` (the LLM judge, optional), or
+``package.module:function`` for your own.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from alignforge.errors import ConfigError
 from alignforge.records import text_of
 
 __all__ = [
+    "DOMAINS",
     "RewardFunc",
     "code_tests_reward",
     "completion_text",
+    "domain_reward",
     "exact_match_reward",
     "judge_reward",
     "math_reward",
@@ -101,8 +105,6 @@ def code_tests_reward(
     """
     import hashlib
 
-    from alignforge.verify import verify_completions
-
     if "tests" not in columns:
         raise ConfigError("reward 'code_tests' needs a 'tests' column in the training data")
     tasks: dict[str, dict[str, Any]] = {}
@@ -122,14 +124,121 @@ def code_tests_reward(
         tasks.setdefault(tid, row)
         body = completion_text(completion)
         jobs.append({"task_id": tid, "completion": body, "completion_style": _completion_style(body, entry)})
+    return [float(v["reward"]) for v in _verdicts(tasks, jobs, timeout_s=timeout_s, executor=executor)]
+
+
+def _verdicts(
+    tasks: dict[str, dict[str, Any]], jobs: list[dict[str, Any]], *, timeout_s: float, executor: str
+) -> Any:
+    """The verify engine's verdicts for ``jobs``, in order: this process's warm sandbox pool and verdict
+    cache, or the Ray verifier (``executor="ray"``)."""
+    from alignforge.verify import verify_completions
+    from alignforge.verify.tasks import load_tasks
+
+    task_map = load_tasks(tasks)  # bad rows: DataError naming the task and the field
     if executor == "ray":
         verifier = _ray_verifier()
         per_actor = -(-len(jobs) // verifier.actor_count)  # one batch per actor
-        verdicts = verifier.map(tasks, jobs, timeout_s=timeout_s, batch_size=max(1, per_actor))
-    else:
-        pool, cache = _sandbox()
-        verdicts = verify_completions(tasks, jobs, timeout_s=timeout_s, pool=pool, cache=cache)
-    return [float(v["reward"]) for v in verdicts]
+        return verifier.map(task_map, jobs, timeout_s=timeout_s, batch_size=max(1, per_actor))
+    code = any(t["domain"] == "code" for t in task_map.values())
+    pool, cache = _sandbox() if code else (None, _cache())
+    return verify_completions(task_map, jobs, timeout_s=timeout_s, pool=pool, cache=cache)
+
+
+# The domains the verify engine grades each with a verifier of its own (``alignforge verify``).
+DOMAINS = ("math", "code", "finance", "general")
+
+# Row fields the engine's graders read, copied into the task as given (``prompt`` and ``domain`` apart):
+# code runs ``tests`` (+ setup / imports) on ``entry_point``; the others grade ``answer``, general
+# multiple choice with ``choices``; finance and general read ``metadata.verifier`` (column ``verifier``).
+_GRADED_FIELDS = (
+    "answer",
+    "tests",
+    "entry_point",
+    "test_setup_code",
+    "test_imports",
+    "choices",
+    "verification",
+)
+
+
+def domain_reward(
+    prompts: list[Any],
+    completions: list[Any],
+    *,
+    timeout_s: float = 10.0,
+    executor: str = "local",
+    **columns: Any,
+) -> list[float]:
+    """1.0 when the verifier of the row's ``domain`` passes the completion, judged exactly as
+    ``alignforge verify`` judges it (the engine's own dispatch: :func:`alignforge.verify.verify_completions`).
+
+    Code runs the task's tests in the sandbox (a completion that defines ``entry_point`` runs as the
+    whole program, otherwise as the body after the prompt); math is math-verify equivalence with
+    ``answer``; finance and general use their spec, ``metadata.verifier`` (the ``verifier`` column:
+    a dict, or its JSON text as the training rows carry it), with ``choices`` for multiple choice.
+    A row whose ``domain`` is missing or not one of :data:`DOMAINS`, or whose fields contradict it
+    (tests on a non-code row), raises :class:`~alignforge.io.DataError` naming its task: never a 0.
+    """
+    from alignforge.io import DataError
+
+    domains = columns.get("domain")
+    if domains is None:
+        raise ConfigError(
+            "reward 'verified' needs a 'domain' column in the training data (one of "
+            f"{', '.join(DOMAINS)} per row)"
+        )
+    tasks: dict[str, dict[str, Any]] = {}
+    jobs = []
+    for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+        row = _graded_row(i, prompt, columns)
+        tid, domain = row["task_id"], row["domain"]
+        if domain not in DOMAINS:
+            raise DataError(
+                "<reward verified>",
+                None,
+                f"task {tid!r} (row {i + 1} of the batch): field 'domain': {domain!r} is not one of "
+                f"{', '.join(DOMAINS)}",
+                field="domain",
+            )
+        if domain != "code" and row.get("tests"):
+            raise DataError(
+                "<reward verified>",
+                None,
+                f"task {tid!r} (row {i + 1} of the batch): field 'domain': {domain!r}, but the row carries "
+                "tests (alignforge verify would grade it as code): fix the domain or drop the tests",
+                field="domain",
+            )
+        tasks.setdefault(tid, row)
+        body = completion_text(completion)
+        style = _completion_style(body, row.get("entry_point")) if domain == "code" else "full"
+        jobs.append({"task_id": tid, "completion": body, "completion_style": style})
+    return [float(v["reward"]) for v in _verdicts(tasks, jobs, timeout_s=timeout_s, executor=executor)]
+
+
+def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
+    """Row ``i`` of the reward's columns as a task for the verify engine."""
+    import hashlib
+    import json
+
+    text = columns["prompt"][i] if "prompt" in columns else prompt
+    text = text if isinstance(text, str) else text_of(text)
+    ids = columns.get("task_id")
+    tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
+    row: dict[str, Any] = {"task_id": tid, "prompt": text, "domain": columns["domain"][i]}
+    for name in _GRADED_FIELDS:
+        values = columns.get(name)
+        if values is not None and values[i] is not None:
+            row[name] = values[i]
+    spec = columns["verifier"][i] if columns.get("verifier") else None
+    meta = columns["metadata"][i] if columns.get("metadata") else None
+    if spec is None and isinstance(meta, dict):
+        spec = meta.get("verifier")
+    if isinstance(spec, str):  # JSON text: the training rows carry it so (see _rollout.task_columns)
+        spec = json.loads(spec)
+    if spec is not None:
+        row["metadata"] = {"verifier": spec}
+    return row
 
 
 _SANDBOX: list[Any] = []
@@ -157,12 +266,24 @@ def _sandbox() -> tuple[Any, Any]:
     if not _SANDBOX:
         import atexit
 
-        from alignforge.verify import SandboxPool, VerdictCache
+        from alignforge.verify import SandboxPool
 
         pool = SandboxPool(None)
         atexit.register(pool.close)
-        _SANDBOX.extend([pool, VerdictCache()])
+        _SANDBOX.extend([pool, _cache()])
     return _SANDBOX[0], _SANDBOX[1]
+
+
+_CACHE: list[Any] = []
+
+
+def _cache() -> Any:
+    """One verdict cache per process (the sandbox pool's too): a repeated completion is a lookup."""
+    if not _CACHE:
+        from alignforge.verify import VerdictCache
+
+        _CACHE.append(VerdictCache())
+    return _CACHE[0]
 
 
 def judge_reward(
@@ -190,8 +311,13 @@ _BUILTIN: dict[str, Callable[..., list[Any]]] = {
     "math": math_reward,
     "exact_match": exact_match_reward,
     "code_tests": code_tests_reward,
+    "verified": domain_reward,
     "judge": judge_reward,
 }
+
+
+# The rewards the verify engine decides, in this process's sandbox pool or on Ray (verifier.executor).
+_ON_RAY = {"code_tests", "verified"}
 
 
 def resolve_rewards(
@@ -205,15 +331,15 @@ def resolve_rewards(
 
     ``timeout_s`` (``rewards.timeout_s``) bounds each sandboxed test run; ``judge_model``
     (``rewards.judge_model``) is the LLM the ``judge`` reward asks; ``executor``
-    (``verifier.executor``: ``local`` or ``ray``) is where ``code_tests`` verifies.
+    (``verifier.executor``: ``local`` or ``ray``) is where ``code_tests`` and ``verified`` verify.
     """
     if executor not in ("local", "ray"):
         raise ConfigError(f"verifier.executor: {executor!r} is not one of local, ray")
     if executor == "ray":
-        if "code_tests" not in names:
+        if not _ON_RAY & set(names):
             raise ConfigError(
-                f"verifier.executor ray runs the code_tests reward on Ray; rewards.functions {names} "
-                "has none (the other rewards run in this process): remove verifier.executor"
+                f"verifier.executor ray runs the code_tests reward and the verified reward on Ray; "
+                f"rewards.functions {names} has neither (the other rewards run in this process): remove verifier.executor"
             )
         from alignforge._deps import require
 
@@ -221,8 +347,8 @@ def resolve_rewards(
     out: list[RewardFunc] = []
     for name in names:
         func: Any
-        if name == "code_tests":
-            func = functools.partial(code_tests_reward, timeout_s=timeout_s, executor=executor)
+        if name in _ON_RAY:
+            func = functools.partial(_BUILTIN[name], timeout_s=timeout_s, executor=executor)
         elif name == "judge":
             if not judge_model:
                 raise ConfigError("reward 'judge' needs rewards.judge_model (e.g. local or openai:gpt-4o)")
@@ -251,6 +377,8 @@ def implementation(name: str) -> str:
         return _verify_math()[1]
     return {
         "code_tests": "alignforge.verify.verify_completions (sandbox)",
+        "verified": "alignforge.verify.verify_completions by the row's domain (code: sandbox; math, "
+        "finance, general: their verifiers)",
         "exact_match": "alignforge.train.rewards",
         "judge": "alignforge.judge.Judge (0-10 rubric / 10)",
     }.get(name, name)

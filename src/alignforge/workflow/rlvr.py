@@ -12,6 +12,12 @@ pass@k for ``benchmark.k_values``) -> the table with its gates (``bench.pass_at_
 runs them and puts the table in the manifest (``pass_at_k``) with a decision. The file's keys mirror
 002's configs (``model.name``, ``data.prompts`` / ``data.tests``, ``raft:``, ``verifier:``,
 ``checkpointing:``, ``benchmark:``); every key is in :func:`alignforge.workflow.template.rlvr_template`.
+
+Tasks of several domains (``generate: {mix: 40/30/20/10}``, a mixed task file, or a list of sources)
+train with the ``verified`` reward unless the file names one: each sample graded by the verifier of
+its task's domain, as ``alignforge verify`` grades it; a single-domain reward (``math``,
+``code_tests``, ``exact_match``) on such tasks is refused before anything runs. The benchmark grades
+every sample by its task's domain the same way, and the table breaks pass@k down per domain.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.stages import Stage
+from alignforge.workflow._rlvr_domains import check_reward, default_reward, raft_domains
 from alignforge.workflow.dpo import _make, _params, _train_step
 from alignforge.workflow.generic import check_step_inputs, launcher_of
 from alignforge.workflow.rlvr_stages import PassAtKTable, VerifiedTasks
@@ -78,7 +85,6 @@ _BENCH = {
 }
 _GATES = {"max_pass1_drop", "min_pass_at_k", "on_fail"}
 DATASETS = ("humaneval", "mbpp", "gsm8k", "math500")
-_CODE = ("humaneval", "mbpp")
 
 
 @dataclass
@@ -136,9 +142,12 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
     if doc.get(("data", "validation")) is not None:
         validation = _source(doc, ("data", "validation"), sources)
 
-    # RAFT: one train.raft step; every cycle's checkpoint in RUN/raft/cycle_<k>.
-    raw = _raft_raw(doc, model, name, Path(train_tasks.outputs()["out"]), validation, r / "raft", sources)
+    # RAFT: one train.raft step; every cycle's checkpoint in RUN/raft/cycle_<k>. The reward must grade
+    # every domain RAFT samples: the training tasks and the validation (by default the benchmark) tasks.
+    domains = raft_domains(doc, sources, lambda at: _source(doc, at, sources))
+    raw = _raft_raw(doc, model, name, Path(train_tasks.outputs()["out"]), validation, r / "raft", domains)
     cfg = _raft_config(doc, raw)
+    check_reward(doc, cfg.rewards["functions"][0], domains)
     cycles = int(cfg.raft["cycles"])
     if cycles < 1:
         raise doc.error(("raft", "cycles"), "must be >= 1")
@@ -148,6 +157,7 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
     bench = _benchmark(doc, cycles, bool(cfg.logging["save_every_cycle"]))
     base_spec = "local" if name.split(":")[0] == "embedded" else f"local:{_model_path(doc, name)}"
     reports: list[tuple[str, int, str]] = []
+    verdicts: list[str] = []
 
     def bench_step(label: str, cycle: int, spec: str) -> Step:
         st = _make(
@@ -162,6 +172,7 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
             timeout_s=bench["timeout_s"],
         )
         reports.append((label, cycle, str(st.outputs()["out"])))
+        verdicts.append(str(st.outputs()["verdicts"]))
         title = "the base model" if cycle == 0 else f"RAFT cycle {cycle}"
         return Step(f"bench.{label}", f"Benchmark {title}: pass@k", st, kind="eval")
 
@@ -182,6 +193,8 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
         max_pass1_drop=_number(doc, ("gates", "max_pass1_drop"), 0.0 if bench["base"] else None),
         min_pass_at_k=_min_pass_at_k(doc, bench["k_values"]),
         on_fail=_choice(doc, ("gates", "on_fail"), ("stop", "flag"), "stop"),
+        tasks=str(bench_tasks.outputs()["out"]),
+        verdicts=tuple(verdicts),
     )
     steps.append(Step("bench.pass_at_k", "pass@k per cycle, with its gates", table, kind="eval"))
     check_step_inputs(doc, steps, _STEP_KEYS)
@@ -321,7 +334,7 @@ def _raft_raw(
     train_file: Path,
     validation: Path,
     out: Path,
-    sources: dict[str, Path],
+    domains: set[str],
 ) -> dict[str, Any]:
     """The ``train raft`` config: 002's model / raft / verifier / checkpointing plus ``train:``."""
     import copy
@@ -353,7 +366,7 @@ def _raft_raw(
     if doc.get(("verifier",)) is not None:
         raw["verifier"] = copy.deepcopy(doc.section(("verifier",)))
     elif "rewards" not in train:
-        raw["rewards"] = {"functions": [_default_reward(doc, sources)]}
+        raw["rewards"] = {"functions": [default_reward(domains)]}
     return raw
 
 
@@ -382,18 +395,6 @@ def _raft_config(doc: Doc, raw: dict[str, Any]) -> Any:
             if at in doc.lines or at[:-1] in doc.lines:
                 raise doc.error(at, text) from None
         raise doc.error(("raft",), text) from None
-
-
-def _default_reward(doc: Doc, sources: dict[str, Path]) -> str:
-    """code_tests for HumanEval / MBPP / generated code tasks, else math (no verifier given)."""
-    value = doc.get(("data", "prompts"))
-    names = value if isinstance(value, list) else [value]
-    gen_domain = doc.get(("generate", "domain"))
-    code = any(
-        isinstance(n, str) and (n.split("_")[0] in _CODE or (n == "generated" and gen_domain == "code"))
-        for n in names
-    )
-    return "code_tests" if code else "math"
 
 
 def _benchmark(doc: Doc, cycles: int, every_cycle: bool) -> dict[str, Any]:

@@ -9,7 +9,7 @@
   ``on_fail: stop`` no reference may fail at all.
 - ``workflow.pass_at_k`` (:class:`PassAtKTable`): the ``evaluate.checkpoint`` reports of the base
   model and each RAFT cycle as one table (rows = checkpoints, pass@k per k, deltas against the
-  base), with the gates on it.
+  base, and pass@k per task domain from each checkpoint's verdicts), with the gates on it.
 """
 
 from __future__ import annotations
@@ -206,7 +206,9 @@ class PassAtKTable(Stage):
 
     ``reports``: ``(label, cycle, report.json)`` in order, the base (cycle 0) first when benchmarked.
     Gates: each cycle's pass@1 >= the base's - ``max_pass1_drop``; the last checkpoint's pass@k >=
-    ``min_pass_at_k[k]``."""
+    ``min_pass_at_k[k]``. With ``tasks`` (the benchmark's task file) and ``verdicts`` (each report's
+    ``verdicts.jsonl``, in the order of ``reports``), each row also has ``by_domain``: the tasks and
+    pass@k of each domain (math, code, finance, general) on their own."""
 
     reports: tuple[tuple[str, int, str], ...]
     out: Path
@@ -214,11 +216,26 @@ class PassAtKTable(Stage):
     max_pass1_drop: float | None = None
     min_pass_at_k: tuple[tuple[int, float], ...] = ()
     on_fail: str = "stop"
+    tasks: str | None = None
+    verdicts: tuple[str, ...] = ()
 
     name: ClassVar[str] = "workflow.pass_at_k"
 
+    def __post_init__(self) -> None:
+        if self.tasks is not None and len(self.verdicts) != len(self.reports):
+            raise ValueError(
+                f"verdicts: {len(self.verdicts)} files for {len(self.reports)} reports (one per report)"
+            )
+
     def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
-        return {f"report.{label}": path for label, _, path in self.reports}
+        found: dict[str, str | os.PathLike[str] | None] = {
+            f"report.{label}": path for label, _, path in self.reports
+        }
+        if self.tasks is not None:
+            found["tasks"] = self.tasks
+            for (label, _, _), path in zip(self.reports, self.verdicts, strict=True):
+                found[f"verdicts.{label}"] = path
+        return found
 
     def outputs(self) -> dict[str, str | os.PathLike[str]]:
         return {"out": self.out}
@@ -233,8 +250,9 @@ class PassAtKTable(Stage):
         }
 
     def execute(self) -> StageSummary:
+        domain_of = _domains_by_task(self.tasks) if self.tasks is not None else None
         rows = []
-        for label, cycle, path in self.reports:
+        for i, (label, cycle, path) in enumerate(self.reports):
             report = json.loads(Path(path).read_text(encoding="utf-8"))
             overall = report.get("overall") or {}
             rows.append(
@@ -247,6 +265,8 @@ class PassAtKTable(Stage):
                     "pass_at_k": {f"pass@{k}": overall.get(f"pass@{k}") for k in self.k_values},
                 }
             )
+            if domain_of is not None:
+                rows[-1]["by_domain"] = self._by_domain(self.verdicts[i], domain_of)
         base = next((r for r in rows if r["cycle"] == 0), None)
         for r in rows:
             r["delta"] = {
@@ -264,13 +284,38 @@ class PassAtKTable(Stage):
         figures: dict[str, Any] = {"checkpoints": [r["checkpoint"] for r in rows], "gates": gates}
         for k in self.k_values:
             figures[f"pass@{k}"] = {r["checkpoint"]: r["pass_at_k"][f"pass@{k}"] for r in rows}
+        if domain_of is not None:
+            figures["by_domain"] = {r["checkpoint"]: r["by_domain"] for r in rows}
         summary = StageSummary(self.name, written=len(rows), outputs={"out": str(self.out)}, figures=figures)
         for r in rows:
-            shown = "  ".join(
-                f"{key} " + ("n/a" if v is None else f"{v:.3f}") for key, v in r["pass_at_k"].items()
-            )
-            summary.notes.append(f"   {r['checkpoint']:<10} {shown}")
+            summary.notes.append(f"   {r['checkpoint']:<10} {_shown_row(r['pass_at_k'])}")
+            parts = r.get("by_domain") or {}
+            for domain, part in parts.items() if len(parts) > 1 else ():  # one domain: the row says it
+                summary.notes.append(
+                    f"     {domain:<8} {_shown_row(part['pass_at_k'])}  ({part['n_tasks']} tasks)"
+                )
         return summary
+
+    def _by_domain(self, verdicts: str, domain_of: dict[str, str]) -> dict[str, Any]:
+        """pass@k of each domain's tasks from one checkpoint's verdicts (a task of no known domain in the
+        verdicts is an error naming it: the verdicts and the task file disagree)."""
+        from alignforge.io import DataError, iter_jsonl
+        from alignforge.verify import pass_at_k_table
+
+        parts: dict[str, list[dict[str, Any]]] = {}
+        for line, v in iter_jsonl(verdicts):
+            tid = str(v.get("task_id")) if isinstance(v, dict) else None
+            if tid is None or tid not in domain_of:
+                raise DataError(verdicts, line, f"field 'task_id': {tid!r} is not a task of {self.tasks}")
+            parts.setdefault(domain_of[tid], []).append(v)
+        out = {}
+        for domain, rows in sorted(parts.items()):
+            table = pass_at_k_table(rows, self.k_values)
+            out[domain] = {
+                "n_tasks": len(table["tasks"]),
+                "pass_at_k": {f"pass@{k}": table["overall"][f"pass@{k}"] for k in self.k_values},
+            }
+        return out
 
     def _gates(self, rows: list[dict[str, Any]], base: dict[str, Any] | None) -> list[dict[str, Any]]:
         gates = []
@@ -306,6 +351,18 @@ class PassAtKTable(Stage):
                 )
             )
         return gates
+
+
+def _domains_by_task(tasks: str) -> dict[str, str]:
+    """task_id -> its domain, as the verify engine reads it, for every task of a task file."""
+    from alignforge.io import iter_jsonl
+    from alignforge.verify.tasks import task_domain
+
+    return {str(row["task_id"]): task_domain(row) for _, row in iter_jsonl(tasks) if isinstance(row, dict)}
+
+
+def _shown_row(values: dict[str, float | None]) -> str:
+    return "  ".join(f"{key} " + ("n/a" if v is None else f"{v:.3f}") for key, v in values.items())
 
 
 def _shown(v: float | None) -> str:

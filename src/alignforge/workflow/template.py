@@ -187,8 +187,9 @@ raft:                              # 002's raft section (train raft)
   keep_per_prompt: null            # most kept samples per prompt (null: all that pass)
   eval_samples: 10                 # RAFT's own pass@k after each cycle (on data.validation)
   pass_k: [1, 5, 10]               # the k of RAFT's own pass@k
-verifier:                          # 002's verifier section: the reward (null: code tests for code tasks, else math)
-  type: rlvr_pytest                # rlvr_pytest (the task's tests in alignforge's sandbox) | math | exact_match
+verifier:                          # 002's verifier section: the reward (null: code tests for code tasks, math for math,
+                                   #   verified for mixed or finance / general tasks)
+  type: rlvr_pytest                # rlvr_pytest (the task's tests in alignforge's sandbox) | math | exact_match | verified (each row by its domain)
   timeout: 30                      # seconds per sample's test run
 checkpointing:
   save_every_cycle: true           # keep every cycle's weights (RUN_DIR/raft/cycle_<k>): the benchmark reads them
