@@ -323,6 +323,37 @@ def test_dashboard_pass_at_k_table_and_plot_in_chromium(tmp_path: Path) -> None:
         assert page.locator("h2", has_text="pass@k per cycle").count() == 1
 
 
+def test_dashboard_shows_each_domain_of_a_mixed_run_in_chromium(tmp_path: Path) -> None:
+    body = _manifest(tmp_path)
+    for r in body["pass_at_k"]["rows"]:
+        p1 = r["pass_at_k"]["pass@1"]
+        r["by_domain"] = {
+            "code": {"n_tasks": 60, "pass_at_k": {"pass@1": p1 - 0.1, "pass@5": 0.5, "pass@10": 0.6}},
+            "math": {"n_tasks": 104, "pass_at_k": {"pass@1": p1 + 0.05, "pass@5": 0.5, "pass@10": None}},
+        }
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps(body))
+    page_path = write_dashboard(run)
+    with browser_page(viewport={"width": 1280, "height": 900}) as page:
+        page.goto(page_path.as_uri())
+        assert page.locator("#passk tr.passk").count() == 4  # the checkpoints, as before
+        subs = page.locator("#passk tr.passk-domain")
+        assert subs.count() == 8  # two domains under each checkpoint, in order
+        assert subs.evaluate_all("rs => rs.map(r => r.dataset.checkpoint + '/' + r.dataset.domain)")[:3] == [
+            "base/code",
+            "base/math",
+            "cycle_1/code",
+        ]
+        math3 = page.locator('#passk tr.passk-domain[data-checkpoint="cycle_3"][data-domain="math"]')
+        assert math3.locator('td[data-k="pass@1"]').inner_text() == "0.45"
+        assert "104 tasks" in math3.inner_text() and math3.locator('td[data-k="pass@10"]').inner_text() == "—"
+    body["pass_at_k"]["rows"][1]["by_domain"]["code"]["pass_at_k"]["pass@5"] = "high"
+    (run / "manifest.json").write_text(json.dumps(body))
+    with pytest.raises(AlignforgeError, match=r"pass_at_k\.rows\[1\]\.by_domain\.code\.pass_at_k\.pass@5"):
+        write_dashboard(run)
+
+
 def test_a_malformed_pass_at_k_table_names_the_field(tmp_path: Path) -> None:
     body = _manifest(tmp_path)
     body["pass_at_k"]["rows"][2]["pass_at_k"]["pass@5"] = "high"
