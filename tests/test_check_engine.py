@@ -460,3 +460,25 @@ def test_the_scanners_scores_are_the_doubles_python_parses():
         read += 1
         assert sc[0, 2] == value and np.signbit(sc[0, 2]) == np.signbit(orjson.loads(text) * 1.0), text
     assert read > 5000  # the fast path took most of them
+
+
+def test_texts_that_differ_in_one_byte_of_a_word_hash_apart(tmp_path, monkeypatch):
+    """The scanner hashes 8 bytes at a time: a difference in a word's top byte must reach the whole
+    hash (with a bare multiply per word, these 8,464 texts gave 256 hashes, and two distinct pairs
+    counted as duplicates)."""
+    from alignforge.quality import _jsonscan
+
+    marks = [chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\']
+    texts = ["x" * 7 + a + "y" * 15 + b for a in marks for b in marks]
+    lines = b"".join(orjson.dumps({"prompt": "Q", "chosen": t, "rejected": "no"}) + b"\n" for t in texts)
+    n, why, _starts, hashes, *_ = _jsonscan.scan_chunk(lines, last=True, max_line=1 << 20)
+    assert (n, why) == (len(texts), 0)
+    assert len(set(hashes[:, 1].tolist())) == len(texts)
+    path = tmp_path / "pairs.jsonl"  # a pair that collided: not duplicates
+    pair = ("xxxxxxx!yyyyyyyyyyyyyyy!", "xxxxxxx%yyyyyyyyyyyyyyyu")
+    write_jsonl(path, [{"prompt": "Q", "chosen": t, "rejected": "no"} for t in pair])
+    fast, engine = _columnar_engine(path, monkeypatch)
+    assert (
+        engine == "columnar"
+        and fast["duplicate_pairs"] == 0 == _rows_engine(path, monkeypatch)[0]["duplicate_pairs"]
+    )

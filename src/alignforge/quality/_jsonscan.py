@@ -78,8 +78,8 @@ for _f, _k in enumerate(_KEYS):
 _KEY_BYTES = np.frombuffer(b"".join(_KEYS), dtype=np.uint8).copy()
 _KEY_OFFS = np.cumsum([0] + [len(k) for k in _KEYS]).astype(np.int64)
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
+_P1 = np.uint64(0x9E3779B185EBCA87)  # xxHash64's primes
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _ZERO = np.uint64(0)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _ASCII_SPACE = np.array([chr(c).isspace() for c in range(128)], dtype=np.uint8)
@@ -171,6 +171,15 @@ def _load64(typingctx: Any, arr: Any, idx: Any) -> Any:
 
 
 @_kernel
+def _round(acc: Any, word: Any) -> Any:
+    """xxHash64's round: every bit of ``word`` reaches every bit of the result (a multiply alone
+    carries only upward, so words differing in their top byte would collide one time in 256)."""
+    acc += word * _P2
+    acc = (acc << np.uint64(31)) | (acc >> np.uint64(33))
+    return acc * _P1
+
+
+@_kernel
 def _zero_bytes(x: Any) -> Any:
     """0x80 in each byte of ``x`` that is zero, 0 in the others (exactly: no borrow between bytes)."""
     t = (x & _LO7) + _LO7
@@ -191,13 +200,13 @@ def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
     whether any is not whitespace).
 
     Both are computed over the string's canonical bytes, the UTF-8 of the code points it decodes to,
-    so that every spelling of one string (escaped or not) gives the same values. The hash is FNV-1a
-    over 64-bit words of those bytes, in two lanes (alternate words), so a run of 8 plain ASCII
-    bytes costs one multiplication. The second value, the sum and count of the bytes of characters
-    that are not whitespace (Python's ``str.isspace``), is equal for two strings equal once
-    whitespace is normalised; it only picks the pairs Python then compares."""
-    h0 = _FNV_OFFSET
-    h1 = _FNV_OFFSET
+    so that every spelling of one string (escaped or not) gives the same values. The hash takes
+    64-bit words of those bytes through xxHash64's round, in two lanes (alternate words), so a run
+    of 8 plain ASCII bytes costs two multiplications. The second value, the sum and count of the
+    bytes of characters that are not whitespace (Python's ``str.isspace``), is equal for two strings
+    equal once whitespace is normalised; it only picks the pairs Python then compares."""
+    h0 = _P1 + _P2
+    h1 = _P2
     buf = _ZERO  # canonical bytes not yet in a word (``pending`` of them, little-endian)
     pending = 0
     size = 0  # canonical bytes in all
@@ -218,10 +227,10 @@ def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
                 break
             if pending:
                 shift = np.uint64(8 * pending)
-                h0, h1 = h1, (h0 ^ (buf | (w << shift))) * _FNV_PRIME
+                h0, h1 = h1, _round(h0, buf | (w << shift))
                 buf = w >> (np.uint64(64) - shift)
             else:
-                h0, h1 = h1, (h0 ^ w) * _FNV_PRIME
+                h0, h1 = h1, _round(h0, w)
             spaces = _zero_bytes(w ^ _SPACES) >> np.uint64(7)  # 1 in each space byte
             total += _byte_sum(w & ~(spaces * np.uint64(0xFF)))
             kept += 8 - int((spaces * _ONES) >> np.uint64(56))
@@ -328,7 +337,7 @@ def _string(a: Any, i: int, end: int) -> tuple[int, Any, Any, int, bool]:
             pending += k
         else:  # a word is full (``pending`` is at least 4 here: the shifts stay under 64)
             shift = np.uint64(8 * pending)
-            h0, h1 = h1, (h0 ^ (buf | (u << shift))) * _FNV_PRIME
+            h0, h1 = h1, _round(h0, buf | (u << shift))
             buf = u >> (np.uint64(64) - shift)
             pending += k - 8
     # One finaliser each: the caller mixes the hashes again before any of them is compared.
