@@ -171,22 +171,45 @@ def test_verified_reward_through_grpos_arrow_dataset_and_raft_score(tmp_path: Pa
     assert passed == [[ok for t, _, ok in SAMPLES if t == task["task_id"]] for task in TASKS]
 
 
-@pytest.mark.parametrize(
-    ("domain", "why"),
-    [("chemistry", r"'chemistry' is not one of math, code, finance, general"), (None, "None is not one of")],
-)
-def test_a_row_of_no_known_domain_is_an_error_naming_it(domain: str | None, why: str) -> None:
-    rows = [dict(TASKS[0]), {**TASKS[5], "task_id": "general/odd", "domain": domain}]
+def test_a_row_of_no_known_domain_is_an_error_naming_it() -> None:
+    rows = [dict(TASKS[0]), {**TASKS[5], "task_id": "general/odd", "domain": "chemistry"}]
     cols = _columns(rows)
-    with pytest.raises(DataError, match=rf"task 'general/odd' \(row 2 of the batch\): field 'domain': {why}"):
+    with pytest.raises(
+        DataError,
+        match=r"task 'general/odd' \(row 2 of the batch\): field 'domain': 'chemistry' is not one of math, code, "
+        "finance, general",
+    ):
         domain_reward(cols.pop("prompt"), ["The answer is 792.", "The answer is S."], **cols)
 
 
-def test_a_missing_domain_column_or_tests_on_a_non_code_row_are_errors() -> None:
-    cols = _columns([TASKS[0]])
-    del cols["domain"]
-    with pytest.raises(ConfigError, match="reward 'verified' needs a 'domain' column"):
-        domain_reward(cols.pop("prompt"), ["The answer is 792."], **cols)
+def test_rows_without_a_domain_are_read_as_the_verify_engine_reads_them(tmp_path: Path) -> None:
+    """No ``domain`` anywhere: tests make a code task, an answer a math one (what the workflow's
+    domain inference assumes when it picks this reward)."""
+    code = {"task_id": "c1", "prompt": "def f(x):\n", "tests": ["assert f(1) == 1"], "entry_point": "f"}
+    math = {"task_id": "m1", "prompt": "What is 1 + 1?", "answer": "2"}
+    rows = [code, code, math, math]
+    completions = [
+        "def f(x):\n    return x\n",
+        "def f(x):\n    return 0\n",
+        "The answer is 2.",
+        "The answer is 3.",
+    ]
+    cols = _columns(rows)
+    assert "domain" not in cols
+    got = domain_reward(cols.pop("prompt"), completions, **cols)
+    from alignforge.verify import verify_completions
+
+    jobs = [
+        {"task_id": r["task_id"], "completion": c, "completion_style": "full"}
+        for r, c in zip(rows, completions, strict=True)
+    ]
+    engine = [
+        float(v["passed"]) for v in verify_completions(_write(tmp_path / "t.jsonl", [code, math]), jobs)
+    ]
+    assert got == engine == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_tests_on_a_non_code_row_or_a_bad_spec_are_errors() -> None:
     mislabelled = {**TASKS[2], "task_id": "code/labelled-math", "domain": "math", "answer": "3"}
     cols = _columns([mislabelled])
     with pytest.raises(DataError, match=r"task 'code/labelled-math' .*'math', but the row carries tests"):
@@ -309,6 +332,24 @@ def test_workflow_refuses_a_single_domain_reward_on_mixed_tasks(tmp_path: Path) 
     assert not (tmp_path / "run").exists()
     ok = _workflow(tmp_path, "data: {prompts: tasks.jsonl}\nverifier: {type: verified}\n")
     assert _raft_rewards(ok, tmp_path / "run") == ["verified"]
+    # a verifier section that names no type (the template's) still gets the tasks' own reward
+    no_type = _workflow(tmp_path, "data: {prompts: tasks.jsonl}\nverifier: {type: null, timeout: 30}\n")
+    assert _raft_rewards(no_type, tmp_path / "run2") == ["verified"]
+
+
+def test_workflow_refuses_a_reward_of_another_domain(tmp_path: Path) -> None:
+    """Code tasks graded by the math reward would pass nothing for the wrong reason: refused too."""
+    from alignforge.workflow import load_workflow
+
+    _write(tmp_path / "code.jsonl", TASKS[2:3])
+    wf = _workflow(tmp_path, "data: {prompts: code.jsonl}\ntrain: {rewards: {functions: [math]}}\n")
+    wf.write_text(wf.read_text().replace("prompts: tasks.jsonl", "prompts: code.jsonl"))
+    with pytest.raises(
+        ConfigError,
+        match=r"train\.rewards.*the math reward grades math tasks only, but RAFT's tasks "
+        r"hold code: use code_tests",
+    ):
+        load_workflow(wf, tmp_path / "run")
 
 
 def test_pass_at_k_table_breaks_pass_at_k_down_per_domain(tmp_path: Path) -> None:

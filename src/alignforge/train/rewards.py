@@ -177,22 +177,20 @@ def domain_reward(
     whole program, otherwise as the body after the prompt); math is math-verify equivalence with
     ``answer``; finance and general use their spec, ``metadata.verifier`` (the ``verifier`` column:
     a dict, or its JSON text as the training rows carry it), with ``choices`` for multiple choice.
-    A row whose ``domain`` is missing or not one of :data:`DOMAINS`, or whose fields contradict it
-    (tests on a non-code row), raises :class:`~alignforge.io.DataError` naming its task: never a 0.
+    A row without ``domain`` gets the engine's reading (tests: code; an answer: math; else general).
+    A row whose ``domain`` is not one of :data:`DOMAINS`, or whose fields contradict it (tests on a
+    non-code row), raises :class:`~alignforge.io.DataError` naming its task: never a 0.
     """
     from alignforge.io import DataError
+    from alignforge.verify.tasks import task_domain
 
-    domains = columns.get("domain")
-    if domains is None:
-        raise ConfigError(
-            "reward 'verified' needs a 'domain' column in the training data (one of "
-            f"{', '.join(DOMAINS)} per row)"
-        )
     tasks: dict[str, dict[str, Any]] = {}
     jobs = []
     for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
         row = _graded_row(i, prompt, columns)
-        tid, domain = row["task_id"], row["domain"]
+        tid = row["task_id"]
+        # The engine's own reading: tests make a code task; else the row's domain, or math for an answer.
+        domain = row["domain"] = row["domain"] if row.get("domain") is not None else task_domain(row)
         if domain not in DOMAINS:
             raise DataError(
                 "<reward verified>",
@@ -225,7 +223,8 @@ def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
     text = text if isinstance(text, str) else text_of(text)
     ids = columns.get("task_id")
     tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
-    row: dict[str, Any] = {"task_id": tid, "prompt": text, "domain": columns["domain"][i]}
+    domains = columns.get("domain")
+    row: dict[str, Any] = {"task_id": tid, "prompt": text, "domain": domains[i] if domains else None}
     for name in _GRADED_FIELDS:
         values = columns.get(name)
         if values is not None and values[i] is not None:
@@ -235,7 +234,17 @@ def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
     if spec is None and isinstance(meta, dict):
         spec = meta.get("verifier")
     if isinstance(spec, str):  # JSON text: the training rows carry it so (see _rollout.task_columns)
-        spec = json.loads(spec)
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as exc:
+            from alignforge.io import DataError
+
+            raise DataError(
+                "<reward verified>",
+                None,
+                f"task {tid!r}: field 'metadata.verifier': not JSON ({exc})",
+                field="metadata.verifier",
+            ) from None
     if spec is not None:
         row["metadata"] = {"verifier": spec}
     return row

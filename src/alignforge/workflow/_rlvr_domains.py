@@ -39,16 +39,19 @@ def default_reward(domains: set[str]) -> str:
 
 
 def check_reward(doc: Doc, reward: str, domains: set[str]) -> None:
-    """A single-domain reward (the first function decides what passes) on tasks of several domains
-    would grade the others with the wrong verifier: refused, naming the key that chose it."""
+    """A single-domain reward (the first function decides what passes) on tasks of another domain, or
+    of several, would grade them with the wrong verifier: refused, naming the key that chose it."""
     own = _ONE_DOMAIN.get(reward)
-    if own is None or len(domains) < 2:
+    if own is None or not domains or domains == {own}:
         return
     at: Key = ("verifier", "type") if doc.get(("verifier", "type")) is not None else ("train", "rewards")
+    fitting = default_reward(domains)
     raise doc.error(
         at,
         f"the {reward} reward grades {own} tasks only, but RAFT's tasks hold {', '.join(sorted(domains))}: "
-        "use verified (each sample graded by its task's domain), or remove it for that default",
+        f"use {fitting}"
+        + (" (each sample graded by its task's domain)" if fitting == "verified" else "")
+        + ", or remove it for that default",
     )
 
 

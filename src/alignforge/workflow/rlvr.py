@@ -365,7 +365,7 @@ def _raft_raw(
     }
     if doc.get(("verifier",)) is not None:
         raw["verifier"] = copy.deepcopy(doc.section(("verifier",)))
-    elif "rewards" not in train:
+    if doc.get(("verifier", "type")) is None and "rewards" not in train:  # no reward named: the tasks' own
         raw["rewards"] = {"functions": [default_reward(domains)]}
     return raw
 
