@@ -7,7 +7,7 @@ from typing import Any
 
 from alignforge.train.monitors import _prompt_text
 
-__all__ = ["pass_at_k", "sample", "score", "task_columns"]
+__all__ = ["chat_prompts", "pass_at_k", "sample", "score", "task_columns"]
 
 _TASK_COLUMNS = (
     "task_id",
@@ -19,7 +19,26 @@ _TASK_COLUMNS = (
     "domain",
     "choices",
     "verification",
+    "task_prompt",
 )
+
+
+def chat_prompts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with ``prompt`` as the benchmark asks it (``evaluate.checkpoint``'s instruction, one
+    user message: the chat template renders it), the task's own prompt kept as ``task_prompt`` for
+    the verifiers (a code task's body completes that prompt)."""
+    from alignforge.evaluate.checkpoint import sample_prompt
+    from alignforge.verify.tasks import task_domain
+
+    out = []
+    for row in rows:
+        text = row["prompt"]
+        if not isinstance(text, str):  # conversational already: the rows say how to ask
+            out.append(row)
+            continue
+        asked = sample_prompt({"prompt": text, "domain": task_domain(row)})
+        out.append({**row, "prompt": [{"role": "user", "content": asked}], "task_prompt": text})
+    return out
 
 
 def task_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -153,6 +153,9 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "keep_per_prompt": _k(int, stages=frozenset({"raft"})),
         "eval_samples": _k(int, 10, frozenset({"raft"})),
         "pass_k": _k(list, [1, 5, 10], frozenset({"raft"})),
+        # raw: each task's prompt as written (a base model continues it); chat: the benchmark's
+        # instruction in the chat template (evaluate.checkpoint's rendering), for chat models
+        "prompt_format": _k(str, "raw", frozenset({"raft"}), ("raw", "chat")),
     },
     "rewards": {
         "functions": _k(list, ["math"], _GEN),

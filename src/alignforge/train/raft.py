@@ -28,7 +28,7 @@ from alignforge.train._recipe_steps import (
     set_report_env,
     weights_checksum,
 )
-from alignforge.train._rollout import pass_at_k, sample, score
+from alignforge.train._rollout import chat_prompts, pass_at_k, sample, score
 from alignforge.train.config import TrainConfig, trl_args
 from alignforge.train.monitors import METRICS_FILE, write_metrics
 from alignforge.train.rewards import implementation, resolve_rewards
@@ -56,6 +56,11 @@ def raft_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Reci
 
     # 1. Data: tasks (prompt + answer, or prompt + tests) and the verifier that decides "passed".
     data = load_split(cfg, None, stage="raft")
+    if (
+        r["prompt_format"] == "chat"
+    ):  # asked as the benchmark asks (evaluate.checkpoint), in the chat template
+        data.train, data.validation = chat_prompts(data.train), chat_prompts(data.validation)
+    data.report["prompt_format"] = r["prompt_format"]
     names = cfg.rewards["functions"]
     funcs = resolve_rewards(
         names,

@@ -110,8 +110,7 @@ def code_tests_reward(
     tasks: dict[str, dict[str, Any]] = {}
     jobs = []
     for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
-        text = columns["prompt"][i] if "prompt" in columns else prompt
-        text = text if isinstance(text, str) else text_of(text)
+        text = _task_prompt(i, prompt, columns)
         ids = columns.get("task_id")
         tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
         entry = (columns.get("entry_point") or [None] * len(prompts))[i]
@@ -214,13 +213,22 @@ def domain_reward(
     return [float(v["reward"]) for v in _verdicts(tasks, jobs, timeout_s=timeout_s, executor=executor)]
 
 
+def _task_prompt(i: int, prompt: Any, columns: dict[str, Any]) -> str:
+    """Row ``i``'s task prompt as the verifiers read it: ``task_prompt`` where the policy was asked in
+    chat form (``raft.prompt_format: chat``), else the prompt."""
+    kept = columns.get("task_prompt")
+    if kept and kept[i] is not None:
+        return str(kept[i])
+    text = columns["prompt"][i] if "prompt" in columns else prompt
+    return text if isinstance(text, str) else text_of(text)
+
+
 def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
     """Row ``i`` of the reward's columns as a task for the verify engine."""
     import hashlib
     import json
 
-    text = columns["prompt"][i] if "prompt" in columns else prompt
-    text = text if isinstance(text, str) else text_of(text)
+    text = _task_prompt(i, prompt, columns)
     ids = columns.get("task_id")
     tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
     domains = columns.get("domain")

@@ -187,6 +187,7 @@ raft:                              # 002's raft section (train raft)
   keep_per_prompt: null            # most kept samples per prompt (null: all that pass)
   eval_samples: 10                 # RAFT's own pass@k after each cycle (on data.validation)
   pass_k: [1, 5, 10]               # the k of RAFT's own pass@k
+  prompt_format: chat              # chat: asked as the benchmark asks, in the chat template | raw: the task's prompt as written
 verifier:                          # 002's verifier section: the reward (null: code tests for code tasks, math for math,
                                    #   verified for mixed or finance / general tasks)
   type: rlvr_pytest                # rlvr_pytest (the task's tests in alignforge's sandbox) | math | exact_match | verified (each row by its domain)
