@@ -11,6 +11,7 @@ RAFT on the embedded model over a tiny mixed task file."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -488,3 +489,36 @@ def test_rlvr_workflow_on_the_embedded_model_over_a_mixed_task_file(tmp_path: Pa
         for key in ("pass@1", "pass@2"):  # the domains' shares make up the overall figure
             mean = sum(p["pass_at_k"][key] for p in parts.values()) / len(parts)
             assert mean == pytest.approx(r["pass_at_k"][key])
+
+
+@pytest.mark.parametrize("stage", ["raft", "grpo"])
+def test_a_task_of_no_known_domain_is_refused_before_sampling_naming_its_line(
+    tmp_path: Path, stage: str
+) -> None:
+    from alignforge.train.config import load_config
+    from alignforge.train.grpo import grpo_recipe
+    from alignforge.train.raft import raft_recipe
+
+    rows = [dict(TASKS[0]), dict(TASKS[1]), {**TASKS[5], "task_id": "odd", "domain": "chemistry"}]
+    data = _write(tmp_path / "tasks.jsonl", rows)
+    cfg_path = tmp_path / f"{stage}.yaml"
+    cfg_path.write_text(
+        json.dumps(
+            {
+                "model": {
+                    "base_model": str(tmp_path / "no-model")
+                },  # never loaded: the data is refused first
+                "data": {"train_file": str(data)},
+                "rewards": {"functions": ["verified"]},
+            }
+        )
+    )
+    recipe = raft_recipe if stage == "raft" else grpo_recipe
+    with pytest.raises(
+        DataError, match=rf"{re.escape(str(data))}:3: field 'domain': 'chemistry' is not one of"
+    ):
+        recipe(load_config(cfg_path, stage=stage))
+    rows[2] = {**TASKS[2], "task_id": "code/called-math", "domain": "math"}  # tests, but says math
+    _write(data, rows)
+    with pytest.raises(DataError, match=r":3: field 'domain': 'math', but the row carries tests"):
+        recipe(load_config(cfg_path, stage=stage))

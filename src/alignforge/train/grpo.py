@@ -19,7 +19,7 @@ from alignforge.train._loading import load_causal_lm, load_tokenizer, lora_confi
 from alignforge.train._recipe_steps import RecipeResult, finish, make_monitor, set_report_env, train_resuming
 from alignforge.train._rollout import pass_at_k, sample, score, task_columns
 from alignforge.train.config import TrainConfig, trl_args
-from alignforge.train.rewards import implementation, resolve_rewards
+from alignforge.train.rewards import check_task_domains, implementation, resolve_rewards
 
 __all__ = ["run_grpo", "grpo_recipe"]
 
@@ -41,6 +41,8 @@ def grpo_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Reci
     # 1. Data: prompts with what the verifiers need (answer, or tests + entry_point), read strictly.
     data = load_split(cfg, None, stage="grpo")
     names = cfg.rewards["functions"]
+    if "verified" in names:  # a task of no known domain: refused before anything is sampled
+        check_task_domains(cfg.data)
     funcs = resolve_rewards(
         names,
         timeout_s=cfg.rewards["timeout_s"],

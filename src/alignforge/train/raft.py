@@ -31,7 +31,7 @@ from alignforge.train._recipe_steps import (
 from alignforge.train._rollout import chat_prompts, pass_at_k, sample, score
 from alignforge.train.config import TrainConfig, trl_args
 from alignforge.train.monitors import METRICS_FILE, write_metrics
-from alignforge.train.rewards import implementation, resolve_rewards
+from alignforge.train.rewards import check_task_domains, implementation, resolve_rewards
 
 __all__ = ["run_raft", "raft_recipe"]
 
@@ -62,6 +62,8 @@ def raft_recipe(cfg: TrainConfig, *, callbacks: list[Any] | None = None) -> Reci
         data.train, data.validation = chat_prompts(data.train), chat_prompts(data.validation)
     data.report["prompt_format"] = r["prompt_format"]
     names = cfg.rewards["functions"]
+    if "verified" in names:  # a task of no known domain: refused before anything is sampled
+        check_task_domains(cfg.data)
     funcs = resolve_rewards(
         names,
         timeout_s=cfg.rewards["timeout_s"],

@@ -22,6 +22,7 @@ from alignforge.records import text_of
 
 __all__ = [
     "DOMAINS",
+    "check_task_domains",
     "RewardFunc",
     "code_tests_reward",
     "completion_text",
@@ -221,6 +222,39 @@ def _task_prompt(i: int, prompt: Any, columns: dict[str, Any]) -> str:
         return str(kept[i])
     text = columns["prompt"][i] if "prompt" in columns else prompt
     return text if isinstance(text, str) else text_of(text)
+
+
+def check_task_domains(data: dict[str, Any]) -> None:
+    """Before a run samples anything: every task of ``data.train_file`` and ``data.validation_file``
+    has a domain the ``verified`` reward grades (its own, or the verify engine's reading of it), and no
+    row says math, finance or general while carrying tests. A :class:`~alignforge.io.DataError` names
+    the file, the line and the field (the reward would raise only after the first sampling)."""
+    from alignforge.io import DataError, read_rows
+    from alignforge.verify.tasks import task_domain
+
+    if data.get("tests"):  # the tasks take their tests from another file: code, every one
+        return
+    for path in (data.get("train_file"), data.get("validation_file")):
+        if not path:
+            continue
+        for line, row in read_rows(path, None, allow_mixed=True):
+            own = row.get("domain")
+            domain = own if own is not None else task_domain(row)
+            if domain not in DOMAINS:
+                raise DataError(
+                    path,
+                    line,
+                    f"field 'domain': {domain!r} is not one of {', '.join(DOMAINS)}",
+                    field="domain",
+                )
+            if own is not None and own != "code" and (row.get("tests") or row.get("test_list")):
+                raise DataError(
+                    path,
+                    line,
+                    f"field 'domain': {own!r}, but the row carries tests (alignforge verify would grade it "
+                    "as code): fix the domain or drop the tests",
+                    field="domain",
+                )
 
 
 def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
