@@ -425,6 +425,20 @@ def _number(a: Any, i: int, end: int) -> tuple[int, float, bool, bool]:
 
 
 @_kernel
+def _member_key(a: Any, i: int, end: int) -> tuple[int, int]:
+    """Read an ignored object's member key and its colon: (the index of the value, 0), or (-1, why)."""
+    if i >= end or a[i] != 0x22:
+        return -1, 1
+    i = _string(a, i, end)[0]
+    if i < 0:
+        return -1, 3
+    i = _ws(a, i, end)
+    if i >= end or a[i] != 0x3A:
+        return -1, 1
+    return _ws(a, i + 1, end), 0
+
+
+@_kernel
 def _skip(a: Any, i: int, end: int, depth: int, stack: Any) -> tuple[int, int]:
     """Validate the JSON value at ``i``, of any type: (the index after it, or -1; a reason code
     when -1, else :data:`SUSPECT` or 0)."""
@@ -472,15 +486,9 @@ def _skip(a: Any, i: int, end: int, depth: int, stack: Any) -> tuple[int, int]:
                 top -= 1
                 i += 1
             elif c == 0x7B:
-                if i >= end or a[i] != 0x22:
-                    return -1, 1
-                i = _string(a, i, end)[0]
+                i, why = _member_key(a, i, end)
                 if i < 0:
-                    return -1, 3
-                i = _ws(a, i, end)
-                if i >= end or a[i] != 0x3A:
-                    return -1, 1
-                i = _ws(a, i + 1, end)
+                    return -1, why
                 continue  # the member's value
             else:
                 continue  # the first element
@@ -503,15 +511,9 @@ def _skip(a: Any, i: int, end: int, depth: int, stack: Any) -> tuple[int, int]:
                 return -1, 1
             i = _ws(a, i + 1, end)
             if stack[top - 1] == 1:
-                if i >= end or a[i] != 0x22:
-                    return -1, 1
-                i = _string(a, i, end)[0]
+                i, why = _member_key(a, i, end)
                 if i < 0:
-                    return -1, 3
-                i = _ws(a, i, end)
-                if i >= end or a[i] != 0x3A:
-                    return -1, 1
-                i = _ws(a, i + 1, end)
+                    return -1, why
             break
 
 

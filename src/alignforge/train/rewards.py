@@ -104,16 +104,13 @@ def code_tests_reward(
     ``executor="ray"`` (``verifier.executor``) verifies on Ray instead: a sandbox pool on every
     node, one verdict cache shared by all (:class:`alignforge.verify.RayVerifier`).
     """
-    import hashlib
-
     if "tests" not in columns:
         raise ConfigError("reward 'code_tests' needs a 'tests' column in the training data")
     tasks: dict[str, dict[str, Any]] = {}
     jobs = []
     for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
         text = _task_prompt(i, prompt, columns)
-        ids = columns.get("task_id")
-        tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
+        tid = _task_id(i, text, columns)
         entry = (columns.get("entry_point") or [None] * len(prompts))[i]
         row: dict[str, Any] = {"prompt": text, "tests": columns["tests"][i], "domain": "code"}
         if entry:
@@ -182,31 +179,21 @@ def domain_reward(
     non-code row), raises :class:`~alignforge.io.DataError` naming its task: never a 0.
     """
     from alignforge.io import DataError
-    from alignforge.verify.tasks import task_domain
 
     tasks: dict[str, dict[str, Any]] = {}
     jobs = []
     for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
         row = _graded_row(i, prompt, columns)
         tid = row["task_id"]
-        # The engine's own reading: tests make a code task; else the row's domain, or math for an answer.
-        domain = row["domain"] = row["domain"] if row.get("domain") is not None else task_domain(row)
-        if domain not in DOMAINS:
+        domain, problem = _domain_of(row)
+        if problem:
             raise DataError(
                 "<reward verified>",
                 None,
-                f"task {tid!r} (row {i + 1} of the batch): field 'domain': {domain!r} is not one of "
-                f"{', '.join(DOMAINS)}",
+                f"task {tid!r} (row {i + 1} of the batch): {problem}",
                 field="domain",
             )
-        if domain != "code" and row.get("tests"):
-            raise DataError(
-                "<reward verified>",
-                None,
-                f"task {tid!r} (row {i + 1} of the batch): field 'domain': {domain!r}, but the row carries "
-                "tests (alignforge verify would grade it as code): fix the domain or drop the tests",
-                field="domain",
-            )
+        row["domain"] = domain
         tasks.setdefault(tid, row)
         body = completion_text(completion)
         style = _completion_style(body, row.get("entry_point")) if domain == "code" else "full"
@@ -230,7 +217,6 @@ def check_task_domains(data: dict[str, Any]) -> None:
     row says math, finance or general while carrying tests. A :class:`~alignforge.io.DataError` names
     the file, the line and the field (the reward would raise only after the first sampling)."""
     from alignforge.io import DataError, read_rows
-    from alignforge.verify.tasks import task_domain
 
     if data.get("tests"):  # the tasks take their tests from another file: code, every one
         return
@@ -238,33 +224,42 @@ def check_task_domains(data: dict[str, Any]) -> None:
         if not path:
             continue
         for line, row in read_rows(path, None, allow_mixed=True):
-            own = row.get("domain")
-            domain = own if own is not None else task_domain(row)
-            if domain not in DOMAINS:
-                raise DataError(
-                    path,
-                    line,
-                    f"field 'domain': {domain!r} is not one of {', '.join(DOMAINS)}",
-                    field="domain",
-                )
-            if own is not None and own != "code" and (row.get("tests") or row.get("test_list")):
-                raise DataError(
-                    path,
-                    line,
-                    f"field 'domain': {own!r}, but the row carries tests (alignforge verify would grade it "
-                    "as code): fix the domain or drop the tests",
-                    field="domain",
-                )
+            problem = _domain_of(row)[1]
+            if problem:
+                raise DataError(path, line, problem, field="domain")
+
+
+def _domain_of(row: dict[str, Any]) -> tuple[str, str | None]:
+    """The domain the ``verified`` reward grades ``row`` by (its own, or the verify engine's reading:
+    tests make a code task, an answer a math one), and what is wrong with it, if anything."""
+    from alignforge.verify.tasks import task_domain
+
+    own = row.get("domain")
+    domain = own if own is not None else task_domain(row)
+    if domain not in DOMAINS:
+        return domain, f"field 'domain': {domain!r} is not one of {', '.join(DOMAINS)}"
+    if domain != "code" and (row.get("tests") or row.get("test_list")):
+        return domain, (
+            f"field 'domain': {domain!r}, but the row carries tests (alignforge verify would grade it as "
+            "code): fix the domain or drop the tests"
+        )
+    return domain, None
+
+
+def _task_id(i: int, text: str, columns: dict[str, Any]) -> str:
+    """Row ``i``'s ``task_id``, or a hash of its task prompt where it has none."""
+    import hashlib
+
+    ids = columns.get("task_id")
+    return str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _graded_row(i: int, prompt: Any, columns: dict[str, Any]) -> dict[str, Any]:
     """Row ``i`` of the reward's columns as a task for the verify engine."""
-    import hashlib
     import json
 
     text = _task_prompt(i, prompt, columns)
-    ids = columns.get("task_id")
-    tid = str(ids[i]) if ids and ids[i] is not None else hashlib.sha256(text.encode()).hexdigest()[:16]
+    tid = _task_id(i, text, columns)
     domains = columns.get("domain")
     row: dict[str, Any] = {"task_id": tid, "prompt": text, "domain": domains[i] if domains else None}
     for name in _GRADED_FIELDS:
