@@ -298,6 +298,13 @@ def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch, spill_r
 
     if spill_rows:  # hashes go to disk buckets early: same exact answers, bounded memory
         monkeypatch.setattr(store, "SPILL_ROWS", spill_rows)
+    # Spill folders of this test only: another test (or process) may be spilling in the shared /tmp.
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    made: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(real_mkdtemp(*a, **k)) or made[-1])
 
     path = tmp_path / "big.jsonl"
     rows = list(synthetic_dpo_rows(3000, seed=9))
@@ -320,4 +327,5 @@ def test_parallel_scan_matches_the_sequential_one(tmp_path, monkeypatch, spill_r
         fh.write(b'{"prompt": "p", "chosen": 5, "rejected": "r"}\n')
     with pytest.raises(chk.DataError, match=r":3001: field 'chosen'"):
         chk.check_file(path)
-    assert not list(Path(tempfile.gettempdir()).glob("alignforge-hashes-*")), "spill folders are removed"
+    assert bool(made) == bool(spill_rows) and all(Path(d).parent == spills for d in made)
+    assert not list(spills.iterdir()), "spill folders are removed"
