@@ -313,3 +313,25 @@ def test_bad_alternatives_field_names_the_line(tmp_path: Path, capsys: pytest.Ca
     src.write_text(json.dumps(good) + "\n" + json.dumps({**good, "alternative_solutions": "x"}) + "\n")
     run = run_cli(capsys, "strengthen", src, "--out", tmp_path / "o.jsonl")
     assert run.code == 2 and f"{src}:2" in run.err and "alternative_solutions" in run.err
+
+
+def test_inputs_the_differential_run_finds_become_tests(benchmarks_dir: Path) -> None:
+    """MBPP 152 (merge sort): the rounds keep no input that kills one mutant, but the survivors'
+    differential run finds one within the contract (the empty list). It goes through the oracle, becomes
+    a test, the verifier measures again, and the mutant is killed; the reference passes every new test."""
+    from alignforge.verify.strengthen import format_totals
+
+    with gzip.open(benchmarks_dir / "mbpp" / "mbpp.jsonl.gz", "rt") as fh:
+        row = next(r for line in fh if (r := json.loads(line))["task_id"] == 152)
+    out, (rep,) = strengthen_tasks([row], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    assert rep.differential_tests >= 1 and rep.killed_before < rep.mutants == rep.killed_after, rep.line()
+    assert rep.survivors == [] and rep.survivor_notes == {}
+    assert "assert merge_sort([]) == []" in out[0]["plus_tests"]
+    assert f"{rep.differential_tests} from inputs the differential run found" in "\n".join(
+        format_totals([rep])
+    )
+    task = normalize_task(row)
+    ref = reference_program(task) or ""
+    plus_row = {**plus_task(out[0]), "task_id": task["task_id"]}
+    assert [v["passed"] for v in _verdicts([plus_row], {task["task_id"]: ref}).values()] == [True]

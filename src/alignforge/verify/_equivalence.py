@@ -151,9 +151,11 @@ def classify_survivors(
     oracle: Any,
     *,
     timeout_s: float,
+    found: dict[str, list[Input]] | None = None,
 ) -> dict[str, SurvivorNote]:
     """A :class:`SurvivorNote` per surviving mutant (``name -> program``), from the reference's and each
-    mutant's answers on ``inputs`` (the differential set) and :func:`equivalence_rule`."""
+    mutant's answers on ``inputs`` (the differential set) and :func:`equivalence_rule`. With ``found``,
+    the inputs within the contract that tell a ``missed`` mutant apart are put there, by mutant name."""
     ref = oracle.calls(reference, entry, inputs, timeout_s=timeout_s)["runs"][0]
     answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if "ok" in r]
     notes: dict[str, SurvivorNote] = {}
@@ -168,6 +170,8 @@ def classify_survivors(
             outside = [(i, contract.violation(i)) for i in differ]
             inside = [i for i, why in outside if why is None]
             if inside:
+                if found is not None:
+                    found[name] = inside
                 notes[name] = SurvivorNote(
                     "missed", f"{input_key(inside[0])[:120]} (within the contract) tells it apart"
                 )

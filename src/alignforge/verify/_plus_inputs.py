@@ -26,7 +26,7 @@ from alignforge.verify._plus_tests import passes, render_plus_tests
 if TYPE_CHECKING:
     from alignforge.verify.strengthen import TaskReport
 
-__all__ = ["Work", "oracle_task", "classify", "select", "reseeded", "NO_LITERAL"]
+__all__ = ["Work", "oracle_task", "classify", "add_found", "select", "reseeded", "NO_LITERAL"]
 
 NO_LITERAL = "skipped: no call with literal arguments in the tests"
 _SEEDED = re.compile(r"(?<![\w.])((?:random\.)?(?:Random|seed)\(\s*)(\d+)(\s*\))")
@@ -61,6 +61,7 @@ class Work:
     plus_src: str | None = None  # the task's own tests under another seed (:func:`reseeded`)
     llm_inputs: list[Input] = field(default_factory=list)  # proposed by an LLM (off by default)
     alts: list[str] = field(default_factory=list)  # known-correct alternatives passing the original tests
+    found: dict[str, list[Input]] = field(default_factory=dict)  # missed mutant -> inputs that tell it apart
 
     def plus(self) -> str | list[str] | None:
         """The new tests as the task will carry them (None: none)."""
@@ -267,5 +268,39 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
         w.contract,
         oracle,
         timeout_s=opts["mutant_timeout_s"],
+        found=w.found,
     )
     rep.survivor_notes = {n: note.as_dict() for n, note in notes.items()}
+
+
+def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
+    """Tests from the inputs the differential run found to tell a surviving mutant apart within the
+    contract (``w.found``): they go through the oracle as every other input does (two runs under two hash
+    secrets, the known-correct alternatives), and greedy set cover adds the fewest that kill the most of
+    those mutants, up to ``max_tests`` tests in all. Returns how many tests were added."""
+    found, w.found = w.found, {}
+    room = opts["max_tests"] - len(w.cases)
+    if not found or room <= 0 or w.plus_src is not None:
+        return 0
+    rep = w.report
+    inputs = list({input_key(i): i for got in found.values() for i in got[:20]}.values())
+    rep.candidates += len(inputs)
+    runs = oracle.calls(
+        w.ref, w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
+    )["runs"]
+    new: list[tuple[Input, Any]] = []
+    for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
+        why = _judge(r0, r1, opts["slow_s"])
+        if why:
+            rep.dropped[why] += 1
+        else:
+            new.append((inp, r0["ok"]))
+    new = _agreed(w, oracle, opts, new)
+    if not new:
+        return 0
+    kills = _kills(w, oracle, opts, new, set(found))
+    chosen = select(kills, set(found), [len(input_key(i)) for i, _ in new], room, 0)
+    w.kept += new
+    rep.kept = len(w.kept)
+    w.cases += [new[j] for j in chosen]
+    return len(chosen)

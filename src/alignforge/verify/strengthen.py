@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignforge.verify._plus_inputs import NO_LITERAL, Work, classify, oracle_task, reseeded
+from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task, reseeded
 from alignforge.verify._plus_tests import plus_task
 from alignforge.verify.calibration import reference_program
 from alignforge.verify.tasks import entry_point_of, normalize_task
@@ -87,6 +87,7 @@ class TaskReport:
     reseeded: int | None = None  # new tests = the task's own tests under this seed (no literal calls)
     survivors: list[str] = field(default_factory=list)  # mutants that pass original + new tests
     survivor_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {kind, detail}
+    differential_tests: int = 0  # new tests from inputs the survivors' differential run found (in plus_tests)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "dropped": dict(self.dropped)}
@@ -103,7 +104,13 @@ class TaskReport:
         return (
             f"{self.task_id}: mutants killed {self.killed_before}/{self.mutants} -> {self.killed_after}/"
             f"{self.mutants}; {self.plus_tests} new tests from {self.kept} kept of {self.candidates} inputs "
-            f"(dropped: {drops}); {ref}{alive}"
+            f"(dropped: {drops})"
+            + (
+                f"; {self.differential_tests} of the tests from the differential run"
+                if self.differential_tests
+                else ""
+            )
+            + f"; {ref}{alive}"
             + (f"; new tests = its own tests under seed {self.reseeded}" if self.reseeded is not None else "")
         )
 
@@ -283,6 +290,18 @@ def strengthen_tasks(
             left = [w for w in works if w.report.survivors and ok[w.task["task_id"]]]
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
                 list(ex.map(lambda w: classify(w, oracle, opts), left))
+                # A survivor the differential run tells apart within the contract: its inputs become tests
+                # (through the same oracle), then the real verifier measures again and the rest is reclassified.
+                added = list(ex.map(lambda w: add_found(w, oracle, opts), left))
+                again = [w for w, n in zip(left, added, strict=True) if n]
+                for w, n in zip(left, added, strict=True):
+                    w.report.differential_tests = n
+                _finish(again, pool, opts, n_base)
+                list(ex.map(lambda w: classify(w, oracle, opts), [w for w in again if w.report.survivors]))
+                for w in again:
+                    w.found = {}
+                    if not w.report.survivors:
+                        w.report.survivor_notes = {}
     made = {id(w.report): plus for w in works if (plus := w.plus())}
     out_rows = []
     for (row, _), rep in zip(pairs, reports, strict=True):
@@ -429,7 +448,13 @@ def format_totals(reports: list[TaskReport]) -> list[str]:
             + (", ".join(f"{k} {kinds[k]}" for k in sorted(kinds, key=lambda k: -kinds[k])) or "none")
         )
     lines += [
-        f"new tests {sum(r.plus_tests for r in done)} (at most {max((r.plus_tests for r in done), default=0)} per task); "
+        f"new tests {sum(r.plus_tests for r in done)} (at most {max((r.plus_tests for r in done), default=0)} per task"
+        + (
+            f"; {diff} from inputs the differential run found"
+            if (diff := sum(r.differential_tests for r in done))
+            else ""
+        )
+        + "); "
         f"inputs kept {sum(r.kept for r in done)} of {sum(r.candidates for r in done)}",
         "inputs dropped: " + (", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"),
         f"references failing their strengthened tests: {len(failing)}"
