@@ -335,3 +335,53 @@ def test_inputs_the_differential_run_finds_become_tests(benchmarks_dir: Path) ->
     ref = reference_program(task) or ""
     plus_row = {**plus_task(out[0]), "task_id": task["task_id"]}
     assert [v["passed"] for v in _verdicts([plus_row], {task["task_id"]: ref}).values()] == [True]
+
+
+_GRADE = {
+    "task_id": "grade",
+    "prompt": "Write grade(score): 'A' from 90 up, 'B' from 80 up, else 'C'.",
+    "solution": "def grade(score):\n    if score >= 90:\n        return 'A'\n    if score >= 80:\n        return 'B'\n    return 'C'\n",
+    "tests": (
+        "from solution import grade as g\n\n\ndef test_a():\n    assert g(95) == 'A'\n\n\n"
+        "class TestRest:\n    def test_b(self):\n        assert g(85) == 'B'\n\n"
+        "    def test_c(self):\n        assert g(50) == 'C'\n"
+    ),
+}
+
+
+def test_pytest_style_tasks_are_strengthened() -> None:
+    """A pytest-style task (its function imported under another name, tests in a class too, no
+    entry_point field): its calls are found, the new tests are test functions of their own after the
+    module's, and the mutant the original tests let through (``score >= 91``) fails them."""
+    from alignforge.verify._mutants import mutants
+
+    out, (rep,) = strengthen_tasks([_GRADE], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
+    plus = out[0]["plus_tests"]
+    assert isinstance(plus, str) and plus.startswith("from solution import grade\n")
+    assert "def test_af_plus_1():" in plus and "assert grade(90) == 'A'" in plus
+    task = normalize_task(plus_task(out[0]))
+    assert task["style"] == "pytest" and task["tests"].startswith(_GRADE["tests"].rstrip())
+    off = dict(mutants(_GRADE["solution"], "grade"))["off_by_one"]
+    assert "score >= 91" in off
+    got = _verdicts([plus_task(out[0])], {"grade": _GRADE["solution"]})["grade"]
+    assert got["passed"] and [t["name"] for t in got["tests"]][:3] == [
+        "test_a",
+        "TestRest::test_b",
+        "TestRest::test_c",
+    ]
+    assert _verdicts([_GRADE], {"grade": off})["grade"]["passed"]  # the original tests let it through
+    assert not _verdicts([plus_task(out[0])], {"grade": off})["grade"]["passed"]
+
+
+def test_pytest_style_calls_are_found_by_name_alias_and_module() -> None:
+    tests = (
+        "import solution\nfrom solution import mean as avg\n\n\n"
+        "def test_one():\n    assert solution.mean([1, 2, 3]) == 2.0\n    assert avg([4]) == 4.0\n"
+        "    assert mean([5, 7]) == 6.0\n    assert other.mean([9]) == 9\n"
+    )
+    task = normalize_task(
+        {"task_id": "m", "solution": "def mean(xs):\n    return sum(xs) / len(xs)\n", "tests": tests}
+    )
+    assert extract_inputs(task, "mean") == [(([1, 2, 3],), {}), (([4],), {}), (([5, 7],), {})]

@@ -22,8 +22,12 @@ ROW = {
 }
 
 
-def _run(llm: Any) -> Any:
-    return strengthen_tasks([ROW], workers=1, seed=0, candidates=1, rounds=1, llm=llm)
+def _run(llm: Any, differential: int = 0) -> Any:
+    # differential=0: no inputs beyond the rounds' for the survivors' differential run, so what kills
+    # the mutant comes from the rounds (where the LLM's inputs join)
+    return strengthen_tasks(
+        [ROW], workers=1, seed=0, candidates=1, rounds=1, llm=llm, differential=differential
+    )
 
 
 def test_llm_inputs_join_the_candidates_under_the_same_contract_and_oracle() -> None:
@@ -50,6 +54,9 @@ def test_llm_inputs_join_the_candidates_under_the_same_contract_and_oracle() -> 
 
     _, (without,) = _run(None)  # the same run without the LLM leaves the mutant alive
     assert without.survivors == ["off_by_one"] and without.llm_inputs == 0
+    assert without.differential_tests == 0 and rep.differential_tests == 0
+    _, (fed,) = _run(None, differential=1000)  # ... until the differential run finds an input that kills it
+    assert fed.survivors == [] and fed.differential_tests >= 1, fed.line()
 
 
 def test_a_failed_llm_request_is_reported_and_the_run_goes_on() -> None:

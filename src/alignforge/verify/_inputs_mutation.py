@@ -54,22 +54,43 @@ def _call_names(task: Mapping[str, Any], entry: str) -> set[str]:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name == "check" and node.args.args:
                 names.add(node.args.args[0].arg)
+    elif task.get("style") == "pytest":  # from solution import f as g: g is the function under test too
+        module = str(task.get("module") or "solution")
+        for node in ast.walk(ast.parse(task["tests"])):
+            if isinstance(node, ast.ImportFrom) and node.module == module:
+                names.update(a.asname for a in node.names if a.name == entry and a.asname)
     return names
+
+
+def _calls_entry(node: ast.Call, names: set[str], module: str) -> bool:
+    """``f(...)`` for a name of the function under test, or ``solution.f(...)`` (pytest style)."""
+    fn = node.func
+    if isinstance(fn, ast.Name):
+        return fn.id in names
+    return (
+        isinstance(fn, ast.Attribute)
+        and isinstance(fn.value, ast.Name)
+        and fn.value.id == module
+        and fn.attr in names
+    )
 
 
 def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
     """The distinct literal inputs the task's tests call the function under test with, in source order.
 
     HumanEval: calls of ``candidate`` (``check``'s parameter) or the entry point anywhere in the tests;
-    MBPP: calls of the entry point in the assert lines. Calls with a non-literal argument are skipped.
+    MBPP: calls of the entry point in the assert lines; pytest: calls of the entry point (by its name, an
+    alias it is imported as, or ``solution.f``) anywhere in the test module. Calls with a non-literal
+    argument are skipped.
     """
     tests = task.get("tests")
     sources = [tests] if isinstance(tests, str) else [t for t in tests or [] if isinstance(t, str)]
     names = _call_names(task, entry)
+    module = str(task.get("module") or "solution") if task.get("style") == "pytest" else ""
     found: list[tuple[int, int, int, Input]] = []
     for n, src in enumerate(sources):
         for node in ast.walk(ast.parse(src)):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
+            if not (isinstance(node, ast.Call) and _calls_entry(node, names, module)):
                 continue
             if any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords

@@ -2,7 +2,7 @@
 
 A strengthened task keeps its own ``tests`` and carries the new ones in ``plus_tests``, in the same
 style: a ``check(candidate)`` string for HumanEval-style tasks, a list of assert lines for MBPP-style
-ones. :func:`plus_task` gives the task as the engine runs it with the original tests and the new ones
+ones, a module of ``test_*`` functions (one per input) for pytest-style ones. :func:`plus_task` gives the task as the engine runs it with the original tests and the new ones
 together (HumanEval+ to HumanEval), so pass@k can be reported on both.
 """
 
@@ -22,9 +22,11 @@ __all__ = [
     "plus_task",
     "REL_TOL",
     "ABS_TOL",
+    "PYTEST_PREFIX",
 ]
 
 REL_TOL, ABS_TOL = 1e-6, 1e-9
+PYTEST_PREFIX = "test_af_plus_"  # the new test functions of a pytest-style task: test_af_plus_1, ...
 CLOSE = "__af_close"
 # The one comparison: the tests run this source, and the selection (which input kills which mutant)
 # runs the same function, so a test passes exactly when the selection says it does.
@@ -82,6 +84,13 @@ def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Inp
     if task["style"] == "humaneval":
         body = "\n".join(f"    {_assert('candidate', inp, e)}" for inp, e in cases) or "    pass"
         return (CLOSE_SRC + "\n\n" if floats else "") + f"def check(candidate):\n{body}\n"
+    if task["style"] == "pytest":  # one test function per input, so partial credit counts each
+        module = str(task.get("module") or "solution")
+        tests = "\n\n".join(
+            f"def {PYTEST_PREFIX}{k}():\n    {_assert(entry, inp, e)}\n"
+            for k, (inp, e) in enumerate(cases, 1)
+        )
+        return f"from {module} import {entry}\n\n" + (CLOSE_SRC + "\n\n" if floats else "") + tests
     return [(CLOSE_SRC + "\n" if has_float(e) else "") + _assert(entry, inp, e) for inp, e in cases]
 
 
@@ -99,6 +108,8 @@ def plus_task(row: Mapping[str, Any], *, field: str = "plus_tests") -> dict[str,
             raise ValueError(
                 f"field {field!r}: a check(candidate) string is expected beside a string 'tests'"
             )
+        if not _is_check(base):  # pytest style: the new test functions follow the module's own
+            return {**out, key: f"{base.rstrip()}\n\n\n{plus}"}
         renamed = plus.replace("def check(candidate):", "def __af_plus_check(candidate):", 1)
         out[key] = (
             f"{base.rstrip()}\n\n__af_base_check = check\n\n{renamed.rstrip()}\n\n\n"
@@ -109,3 +120,9 @@ def plus_task(row: Mapping[str, Any], *, field: str = "plus_tests") -> dict[str,
             raise ValueError(f"field {field!r}: a list of asserts is expected beside a list 'tests'")
         out[key] = list(base) + list(plus)
     return out
+
+
+def _is_check(tests: str) -> bool:
+    import re
+
+    return re.search(r"^def check\(", tests, re.M) is not None

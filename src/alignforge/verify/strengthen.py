@@ -43,6 +43,10 @@ __all__ = [
     "ALTERNATIVES",
 ]
 
+STYLES = ("humaneval", "mbpp", "pytest")
+"""The test styles strengthened: those whose tests call the function with arguments (stdio programs read
+their input as text, which type-aware mutation does not reach)."""
+
 ALTERNATIVES = "alternative_solutions"
 """A row's field of known-correct solutions (full programs) beside its reference: an input on which one
 that passes the original tests answers otherwise is dropped, and each must pass the new tests."""
@@ -263,7 +267,7 @@ def strengthen_tasks(
     for (row, task), rep in zip(pairs, reports, strict=True):
         ref = reference_program(task) if task["domain"] == "code" else None
         entry = (task.get("entry_point") or entry_point_of(ref, task.get("tests"))) if ref else None
-        if task["domain"] != "code" or task["style"] not in ("humaneval", "mbpp"):
+        if task["domain"] != "code" or task["style"] not in STYLES:
             rep.status = f"skipped: {task.get('style') or task['domain']} tasks are not strengthened"
         elif ref is None or not entry:
             rep.status = "skipped: no reference solution" if ref is None else "skipped: no entry point"

@@ -73,22 +73,35 @@ def find_reference(row: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def entry_point_of(code: str, tests: Any) -> str | None:
-    """The function of ``code`` that MBPP-style ``tests`` (a list of assert lines) call, for rows that
-    do not name their ``entry_point`` (MBPP's own files)."""
+    """The function of ``code`` that MBPP-style ``tests`` (a list of assert lines) or a pytest-style test
+    module call, for rows that do not name their ``entry_point`` (MBPP's own files)."""
     import ast
 
     try:
         defined = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
     except SyntaxError:
         return None
+    if isinstance(tests, str):  # a test module (pytest style): the first defined function it calls
+        tests = [tests]
     for test in tests if isinstance(tests, list) else []:
         try:
             tree = ast.parse(test)
         except (SyntaxError, TypeError):
             continue
+        # from solution import f as g: a call of g is a call of f
+        alias = {a.asname: a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defined:
-                return node.func.id
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                name = node.func.id if node.func.id in defined else alias.get(node.func.id)
+                if name in defined:
+                    return name
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.attr in defined
+            ):
+                return node.func.attr  # solution.f(...)
     return None
 
 
