@@ -385,3 +385,45 @@ def test_pytest_style_calls_are_found_by_name_alias_and_module() -> None:
         {"task_id": "m", "solution": "def mean(xs):\n    return sum(xs) / len(xs)\n", "tests": tests}
     )
     assert extract_inputs(task, "mean") == [(([1, 2, 3],), {}), (([4],), {}), (([5, 7],), {})]
+
+
+_SUMPOS = {
+    "task_id": "sumpos",
+    "prompt": "Read n, then n integers on one line. Print the sum of those above zero, then how many they are.",
+    "solution": (
+        "n = int(input())\nxs = list(map(int, input().split()))\ns = 0\nc = 0\n"
+        "for x in xs:\n    if x > 0:\n        s += x\n        c += 1\nprint(s)\nprint(c)\n"
+    ),
+    "tests": [
+        {"input": "3\n1 2 3\n", "output": "6\n3\n"},
+        {"input": "4\n5 6 7 8\n", "output": "26\n4\n"},
+        {"input": "2\n10 20\n", "output": "30\n2\n"},
+    ],
+}
+
+
+def test_stdio_tasks_are_strengthened_as_lines_of_tokens() -> None:
+    """A stdio task: its inputs are read as (n, [xs]), mutated (n kept equal to the list's length, a
+    relation every observed input has), run through the program as text, and the new cases kill the
+    mutant the original ones let through (no input had a number <= 0). Inputs that are not lines of
+    tokens are not guessed at."""
+    from alignforge.verify._mutants import mutants
+    from alignforge.verify._stdio_inputs import parse_stdio_inputs
+
+    odd = {"task_id": "odd", "solution": "print(1)\n", "tests": [{"input": "a  b\n", "output": "1\n"}]}
+    out, (rep, skipped) = strengthen_tasks([_SUMPOS, odd], workers=2, seed=0)
+    assert skipped.status == "skipped: stdio inputs that are not lines of tokens"
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
+    cases = out[0]["plus_tests"]
+    assert cases and all(set(c) == {"input", "output"} for c in cases)
+    lines = [c["input"].split("\n") for c in cases]
+    assert all(len(ls) == 3 and ls[2] == "" and int(ls[0]) == len(ls[1].split()) for ls in lines), cases
+    assert any(int(x) <= 0 for ls in lines for x in ls[1].split())  # the count line follows the list
+    assert parse_stdio_inputs(_SUMPOS) == [((3, [1, 2, 3]), {}), ((4, [5, 6, 7, 8]), {}), ((2, [10, 20]), {})]
+    task = normalize_task(plus_task(out[0]))
+    assert task["style"] == "stdio" and len(task["tests"]) == 3 + len(cases)
+    survivor = next(c for n, c in mutants(_SUMPOS["solution"]) if n == "first_branch")
+    assert _verdicts([_SUMPOS], {"sumpos": survivor})["sumpos"]["passed"]  # the original cases let it through
+    assert not _verdicts([plus_task(out[0])], {"sumpos": survivor})["sumpos"]["passed"]
+    assert _verdicts([plus_task(out[0])], {"sumpos": _SUMPOS["solution"]})["sumpos"]["passed"]

@@ -83,6 +83,10 @@ def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
     alias it is imported as, or ``solution.f``) anywhere in the test module. Calls with a non-literal
     argument are skipped.
     """
+    if task.get("style") == "stdio":  # one argument per input line (see _stdio_inputs)
+        from alignforge.verify._stdio_inputs import parse_stdio_inputs
+
+        return parse_stdio_inputs(task) or []
     tests = task.get("tests")
     sources = [tests] if isinstance(tests, str) else [t for t in tests or [] if isinstance(t, str)]
     names = _call_names(task, entry)

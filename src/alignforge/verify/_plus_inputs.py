@@ -63,7 +63,15 @@ class Work:
     alts: list[str] = field(default_factory=list)  # known-correct alternatives passing the original tests
     found: dict[str, list[Input]] = field(default_factory=dict)  # missed mutant -> inputs that tell it apart
 
-    def plus(self) -> str | list[str] | None:
+    def runs(self, program: str) -> str:
+        """``program`` as the oracle calls it: a stdio program gets its :data:`ENTRY` function."""
+        if self.task.get("style") == "stdio":
+            from alignforge.verify._stdio_inputs import stdio_program
+
+            return stdio_program(program)
+        return program
+
+    def plus(self) -> str | list[Any] | None:
         """The new tests as the task will carry them (None: none)."""
         if self.plus_src is not None:
             return self.plus_src
@@ -162,7 +170,9 @@ def _kills(
     for name, code in w.mutants:
         if name not in names:
             continue
-        res = oracle.calls(code, w.entry, [i for i, _ in kept], timeout_s=opts["mutant_timeout_s"])["runs"][0]
+        res = oracle.calls(w.runs(code), w.entry, [i for i, _ in kept], timeout_s=opts["mutant_timeout_s"])[
+            "runs"
+        ][0]
         for j, (r, (_, expected)) in enumerate(zip(res, kept, strict=True)):
             if "timeout" in r or "raised" in r or ("ok" in r and not passes(r["ok"], expected)):
                 kills[j].add(name)
@@ -177,7 +187,7 @@ def _agreed(
     for alt in w.alts:
         if not kept:
             break
-        res = oracle.calls(alt, w.entry, [i for i, _ in kept], timeout_s=opts["timeout_s"])["runs"][0]
+        res = oracle.calls(w.runs(alt), w.entry, [i for i, _ in kept], timeout_s=opts["timeout_s"])["runs"][0]
         agree = [("ok" in r and passes(r["ok"], want)) for r, (_, want) in zip(res, kept, strict=True)]
         w.report.dropped["alternative_disagrees"] += agree.count(False)
         kept = [k for k, a in zip(kept, agree, strict=True) if a]
@@ -212,7 +222,13 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
             break
         rep.rounds = round_no + 1
         runs = oracle.calls(
-            w.ref, w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
+            w.runs(w.ref),
+            w.entry,
+            inputs,
+            timeout_s=opts["timeout_s"],
+            runs=2,
+            per_input=True,
+            max_timeouts=10,
         )["runs"]
         new: list[tuple[Input, Any]] = []
         for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
@@ -259,9 +275,9 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
             inputs.setdefault(input_key(c), c)
         if len(inputs) >= opts["differential"] + len(pool):
             break
-    programs = dict(w.mutants)
+    programs = {n: w.runs(c) for n, c in w.mutants}
     notes = classify_survivors(
-        w.ref,
+        w.runs(w.ref),
         w.entry,
         {n: programs[n] for n in rep.survivors},
         list(inputs.values()),
@@ -286,7 +302,7 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     inputs = list({input_key(i): i for got in found.values() for i in got[:20]}.values())
     rep.candidates += len(inputs)
     runs = oracle.calls(
-        w.ref, w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
+        w.runs(w.ref), w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
     )["runs"]
     new: list[tuple[Input, Any]] = []
     for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):

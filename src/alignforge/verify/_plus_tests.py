@@ -78,8 +78,12 @@ def _assert(name: str, inp: Input, expected: Any) -> str:
     return f"assert {_call(name, inp)} == {expected!r}"
 
 
-def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Input, Any]]) -> str | list[str]:
-    """The new tests in the task's style, one assert per ``(input, expected output)``."""
+def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Input, Any]]) -> str | list[Any]:
+    """The new tests in the task's style, one assert (stdio: one case) per ``(input, expected output)``."""
+    if task["style"] == "stdio":  # the input lines rendered as the oracle rendered them
+        from alignforge.verify._stdio_inputs import render_stdin
+
+        return [{"input": render_stdin(inp[0]), "output": e} for inp, e in cases]
     floats = any(has_float(e) for _, e in cases)
     if task["style"] == "humaneval":
         body = "\n".join(f"    {_assert('candidate', inp, e)}" for inp, e in cases) or "    pass"

@@ -30,6 +30,8 @@ from typing import Any
 
 from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task, reseeded
 from alignforge.verify._plus_tests import plus_task
+from alignforge.verify._stdio_inputs import ENTRY as STDIO_ENTRY
+from alignforge.verify._stdio_inputs import parse_stdio_inputs
 from alignforge.verify.calibration import reference_program
 from alignforge.verify.tasks import entry_point_of, normalize_task
 
@@ -43,9 +45,9 @@ __all__ = [
     "ALTERNATIVES",
 ]
 
-STYLES = ("humaneval", "mbpp", "pytest")
-"""The test styles strengthened: those whose tests call the function with arguments (stdio programs read
-their input as text, which type-aware mutation does not reach)."""
+STYLES = ("humaneval", "mbpp", "pytest", "stdio")
+"""The test styles strengthened. A stdio task's inputs are read as lines of tokens (``_stdio_inputs``);
+one whose inputs are not in that form is skipped, saying so."""
 
 ALTERNATIVES = "alternative_solutions"
 """A row's field of known-correct solutions (full programs) beside its reference: an input on which one
@@ -266,13 +268,22 @@ def strengthen_tasks(
     works: list[Work] = []
     for (row, task), rep in zip(pairs, reports, strict=True):
         ref = reference_program(task) if task["domain"] == "code" else None
+        stdio = task["domain"] == "code" and task["style"] == "stdio"
         entry = (task.get("entry_point") or entry_point_of(ref, task.get("tests"))) if ref else None
+        if stdio and ref:
+            entry = STDIO_ENTRY if parse_stdio_inputs(task) else None
         if task["domain"] != "code" or task["style"] not in STYLES:
             rep.status = f"skipped: {task.get('style') or task['domain']} tasks are not strengthened"
         elif ref is None or not entry:
-            rep.status = "skipped: no reference solution" if ref is None else "skipped: no entry point"
+            rep.status = (
+                "skipped: no reference solution"
+                if ref is None
+                else "skipped: stdio inputs that are not lines of tokens"
+                if stdio
+                else "skipped: no entry point"
+            )
         else:
-            works.append(Work(row, task, ref, entry, rep, reference_mutants(ref, entry)))
+            works.append(Work(row, task, ref, entry, rep, reference_mutants(ref, None if stdio else entry)))
     base_map = {w.task["task_id"]: w.task for w in works}
     with SandboxPool(workers) as pool, OraclePool(workers) as oracle:
         if works:
@@ -285,8 +296,8 @@ def strengthen_tasks(
                 if not ok[tid]:
                     w.report.status = "skipped: the reference fails its own tests"
             todo = [w for w in works if w.report.status == "strengthened"]
-            if llm is not None:
-                _ask_llm(todo, llm, llm_inputs)
+            if llm is not None:  # an LLM writes calls; a stdio program takes text
+                _ask_llm([w for w in todo if w.entry != STDIO_ENTRY], llm, llm_inputs)
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
                 list(ex.map(lambda w: oracle_task(w, oracle, opts, survivors[w.task["task_id"]]), todo))
             _reseed([w for w in todo if w.report.status == NO_LITERAL], pool, opts, survivors)
