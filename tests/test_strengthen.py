@@ -427,3 +427,40 @@ def test_stdio_tasks_are_strengthened_as_lines_of_tokens() -> None:
     assert _verdicts([_SUMPOS], {"sumpos": survivor})["sumpos"]["passed"]  # the original cases let it through
     assert not _verdicts([plus_task(out[0])], {"sumpos": survivor})["sumpos"]["passed"]
     assert _verdicts([plus_task(out[0])], {"sumpos": _SUMPOS["solution"]})["sumpos"]["passed"]
+
+
+def test_checkpoint_scores_report_pass_at_k_on_the_strengthened_tests_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``evaluate.checkpoint`` on a task file with ``plus_tests``: pass@k on the original tests and, as
+    HumanEval+ beside HumanEval, on original + new. A model (a loopback OpenAI-compatible server) that
+    answers with the mutant the original tests let through for one seed of two passes the original tests
+    on both samples and the longer suite on one."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _llm_helpers import FakeServer
+
+    from alignforge.evaluate import score_checkpoint
+    from alignforge.io import write_jsonl
+    from alignforge.verify._mutants import mutants
+
+    out, _ = strengthen_tasks([_GRADE], workers=2, seed=0)
+    write_jsonl(tmp_path / "tasks.jsonl", [out[0], {**_GRADE, "task_id": "grade_plain"}])
+    wrong = dict(mutants(_GRADE["solution"], "grade"))["off_by_one"]
+
+    def reply(body: dict[str, Any], attempt: int) -> str:
+        return f"```python\n{wrong if body.get('seed') == 0 else _GRADE['solution']}```"
+
+    srv = FakeServer(reply=reply).start()
+    monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    try:
+        rep = score_checkpoint("openai:m", tmp_path / "tasks.jsonl", tmp_path / "out", n=2, ks=(1, 2)).figures
+    finally:
+        srv.stop()
+    assert rep["overall"]["pass@1"] == 1.0
+    # grade: 1 of 2 samples passes the new tests; grade_plain (no plus_tests) keeps its verdicts
+    assert rep["plus"]["overall"]["pass@1"] == pytest.approx((0.5 + 1.0) / 2)
+    assert rep["plus"]["n_tasks_strengthened"] == 1 and rep["plus"]["samples_failing_only_new_tests"] == 1
+    assert rep["scores"]["tasks+/pass@1"] == pytest.approx(0.75) and rep["scores"]["tasks/pass@1"] == 1.0

@@ -323,6 +323,60 @@ def test_dashboard_pass_at_k_table_and_plot_in_chromium(tmp_path: Path) -> None:
         assert page.locator("h2", has_text="pass@k per cycle").count() == 1
 
 
+def test_pass_at_k_table_carries_the_strengthened_tests_pass_at_k(tmp_path: Path) -> None:
+    """A benchmark report with ``plus`` (tasks with plus_tests): the row, the figures and the notes show
+    pass@k on original + new tests beside the original figure."""
+    paths = []
+    for name, p1, plus1 in (("base", 0.5, 0.4), ("c1", 0.6, 0.45)):
+        path = Path(_report(tmp_path / name, "local", **{"pass@1": p1}))
+        body = json.loads(path.read_text())
+        body["plus"] = {"overall": {"pass@1": plus1}, "n_tasks_strengthened": 3}
+        path.write_text(json.dumps(body))
+        paths.append(str(path))
+    st = PassAtKTable((("base", 0, paths[0]), ("cycle_1", 1, paths[1])), tmp_path / "t.json", (1,))
+    s = run_stage(st)
+    table = json.loads((tmp_path / "t.json").read_text())
+    assert table["rows"][1]["plus"] == {"n_tasks": 3, "pass_at_k": {"pass@1": 0.45}}
+    assert s.figures["plus"] == {"base": {"pass@1": 0.4}, "cycle_1": {"pass@1": 0.45}}
+    assert any("+ new" in n and "0.450" in n and "3 tasks strengthened" in n for n in s.notes), s.notes
+
+
+def test_dashboard_shows_the_strengthened_tests_pass_at_k_in_chromium(tmp_path: Path) -> None:
+    body = _manifest(tmp_path)
+    for r in body["pass_at_k"]["rows"]:
+        r["plus"] = {
+            "n_tasks": 40,
+            "pass_at_k": {"pass@1": r["pass_at_k"]["pass@1"] - 0.05, "pass@5": None, "pass@10": 0.5},
+        }
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps(body))
+    page_path = write_dashboard(run)
+    with browser_page(viewport={"width": 1280, "height": 900}) as page:
+        page.goto(page_path.as_uri())
+        assert page.locator("#passk tr.passk").count() == 4
+        plus = page.locator("#passk tr.passk-plus")
+        assert plus.evaluate_all("rs => rs.map(r => r.dataset.checkpoint)") == [
+            "base",
+            "cycle_1",
+            "cycle_2",
+            "cycle_3",
+        ]
+        c3 = page.locator('#passk tr.passk-plus[data-checkpoint="cycle_3"]')
+        assert c3.locator('td[data-k="pass@1"]').inner_text() == "0.35"
+        assert (
+            "40 tasks strengthened" in c3.inner_text()
+            and c3.locator('td[data-k="pass@5"]').inner_text() == "—"
+        )
+        # each sub-row sits right under its checkpoint's row
+        order = page.locator("#passk tr").evaluate_all("rs => rs.slice(1).map(r => r.className)")
+        assert order[:4] == ["passk", "passk-plus sub", "passk", "passk-plus sub"]
+    body["pass_at_k"]["rows"][2]["plus"]["pass_at_k"]["pass@1"] = "good"
+    (run / "manifest.json").write_text(json.dumps(body))
+    with pytest.raises(AlignforgeError, match=r"pass_at_k\.rows\[2\]\.plus\.pass_at_k\.pass@1"):
+        write_dashboard(run)
+
+
 def test_dashboard_shows_each_domain_of_a_mixed_run_in_chromium(tmp_path: Path) -> None:
     body = _manifest(tmp_path)
     for r in body["pass_at_k"]["rows"]:

@@ -166,6 +166,7 @@ class CheckpointScoring(Stage):
                 verdicts.append(v)
         table = pass_at_k_table(verdicts, ks)
         stem = Path(self.tasks).name.removesuffix(".jsonl").removesuffix("_full")
+        plus = _plus_scores(chosen, samples, verdicts, ks, workers=self.workers, timeout_s=self.timeout_s)
         report = {
             "model": self.model,
             "tasks": str(self.tasks),
@@ -177,6 +178,9 @@ class CheckpointScoring(Stage):
             "scores": {f"{stem}/pass@{k}": table["overall"][f"pass@{k}"] for k in ks},
             "statuses": _count(str(v["status"]) for v in verdicts),  # plain strings: JSON keys
         }
+        if plus is not None:  # tasks strengthened (plus_tests): pass@k on original + new tests too
+            report["plus"] = plus
+            report["scores"].update({f"{stem}+/pass@{k}": plus["overall"][f"pass@{k}"] for k in ks})
         Path(paths["out"]).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         notes = [
             f"   {name:32s} " + ("n/a" if v is None else f"{v:.3f}") for name, v in report["scores"].items()
@@ -190,6 +194,41 @@ class CheckpointScoring(Stage):
             figures=report,
             notes=notes,
         )
+
+
+def _plus_scores(
+    chosen: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+    ks: list[int],
+    *,
+    workers: int | None,
+    timeout_s: float,
+) -> dict[str, Any] | None:
+    """pass@k with each strengthened task's ``plus_tests`` after its own (HumanEval+ to HumanEval), over
+    the same tasks; None when no task carries any. Only the samples that pass the original tests are run
+    again (the others fail the longer suite too); a task with no new tests keeps its verdicts."""
+    from alignforge.verify import pass_at_k_table, plus_task, verify_completions
+    from alignforge.verify.tasks import normalize_task
+
+    plus_map = {t["task_id"]: normalize_task(plus_task(t)) for t in chosen if t.get("plus_tests")}
+    if not plus_map:
+        return None
+    passed = {(v["task_id"], v.get("sample_index")) for v in verdicts if v["passed"]}
+    again = [s for s in samples if s["task_id"] in plus_map and (s["task_id"], s["sample_index"]) in passed]
+    rerun = {
+        (v["task_id"], v.get("sample_index")): v
+        for v in verify_completions(plus_map, again, workers=workers, timeout_s=timeout_s)
+    }
+    merged = [rerun.get((v["task_id"], v.get("sample_index")), v) for v in verdicts]
+    table = pass_at_k_table(merged, ks)
+    return {
+        "overall": table["overall"],
+        "n_tasks_strengthened": len(plus_map),
+        "samples_failing_only_new_tests": sum(
+            v["passed"] and not m["passed"] for v, m in zip(verdicts, merged, strict=True)
+        ),
+    }
 
 
 def _model_dir(spec: str) -> str | None:

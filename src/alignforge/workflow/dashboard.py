@@ -244,8 +244,11 @@ def _check_pass_at_k(check: _Check, table: dict[str, Any]) -> None:
             for key, value in (check.get(row, part, field, "dict") or {}).items():
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                     raise check.fail(f"{field}{part}.{key}", "a number or null", value)
-        for domain, sub in (check.get(row, "by_domain", field, "dict") or {}).items():
-            where = f"{field}by_domain.{domain}"
+        subs = {f"by_domain.{d}": v for d, v in (check.get(row, "by_domain", field, "dict") or {}).items()}
+        if (plus := check.get(row, "plus", field, "dict")) is not None:
+            subs["plus"] = plus
+        for name, sub in subs.items():
+            where = f"{field}{name}"
             if not isinstance(sub, dict):
                 raise check.fail(where, "a mapping", sub)
             check.get(sub, "n_tasks", f"{where}.", "int")
@@ -624,6 +627,16 @@ def _pass_at_k(manifest: dict[str, Any]) -> str:
             f'<tr class="passk" data-checkpoint="{_e(r["checkpoint"])}" data-cycle="{r["cycle"]}">'
             f"<td>{_e(r['checkpoint'])}</td><td>{_e(r.get('model') or '')}</td>{cells}</tr>"
         )
+        plus = r.get("plus")
+        if plus:  # strengthened tasks: the same samples against original + new tests (HumanEval+ style)
+            sub = plus.get("pass_at_k") or {}
+            cells = "".join(
+                f'<td class="num" data-k="{_e(key)}">{_num(sub.get(key), 3)}</td>' for key in keys
+            )
+            out.append(
+                f'<tr class="passk-plus sub" data-checkpoint="{_e(r["checkpoint"])}">'
+                f"<td>&nbsp;&nbsp;+ new tests</td><td>{_e(plus.get('n_tasks', ''))} tasks strengthened</td>{cells}</tr>"
+            )
         parts = r.get("by_domain") or {}
         for domain, part in parts.items() if len(parts) > 1 else ():  # a mixed run: a sub-row per domain
             sub = part.get("pass_at_k") or {}
@@ -637,7 +650,8 @@ def _pass_at_k(manifest: dict[str, Any]) -> str:
     head = "".join(f"<th>{_e(key)}</th>" for key in keys)
     return (
         '<h2>pass@k per cycle</h2><p class="sub">the benchmark on every checkpoint; '
-        "in brackets: the change against the base model; a mixed run also shows each domain</p>"
+        "in brackets: the change against the base model; a mixed run also shows each domain, and "
+        "strengthened tasks their pass@k on original + new tests</p>"
         f'<div class="chart" id="passk-chart">{chart}</div>'
         f'<table id="passk"><tr><th>checkpoint</th><th>model</th>{head}</tr>{"".join(out)}</table>'
     )

@@ -267,6 +267,14 @@ class PassAtKTable(Stage):
             )
             if domain_of is not None:
                 rows[-1]["by_domain"] = self._by_domain(self.verdicts[i], domain_of)
+            plus = report.get("plus")
+            if isinstance(plus, dict):  # strengthened tasks: pass@k on original + new tests as well
+                rows[-1]["plus"] = {
+                    "n_tasks": plus.get("n_tasks_strengthened"),
+                    "pass_at_k": {
+                        f"pass@{k}": (plus.get("overall") or {}).get(f"pass@{k}") for k in self.k_values
+                    },
+                }
         base = next((r for r in rows if r["cycle"] == 0), None)
         for r in rows:
             r["delta"] = {
@@ -286,9 +294,16 @@ class PassAtKTable(Stage):
             figures[f"pass@{k}"] = {r["checkpoint"]: r["pass_at_k"][f"pass@{k}"] for r in rows}
         if domain_of is not None:
             figures["by_domain"] = {r["checkpoint"]: r["by_domain"] for r in rows}
+        if any("plus" in r for r in rows):
+            figures["plus"] = {r["checkpoint"]: r["plus"]["pass_at_k"] for r in rows if "plus" in r}
         summary = StageSummary(self.name, written=len(rows), outputs={"out": str(self.out)}, figures=figures)
         for r in rows:
             summary.notes.append(f"   {r['checkpoint']:<10} {_shown_row(r['pass_at_k'])}")
+            if "plus" in r:
+                summary.notes.append(
+                    f"     {'+ new':<8} {_shown_row(r['plus']['pass_at_k'])}  (original + plus_tests, "
+                    f"{r['plus']['n_tasks']} tasks strengthened)"
+                )
             parts = r.get("by_domain") or {}
             for domain, part in parts.items() if len(parts) > 1 else ():  # one domain: the row says it
                 summary.notes.append(
