@@ -359,8 +359,8 @@ def test_pytest_style_tasks_are_strengthened() -> None:
     assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
     assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
     plus = out[0]["plus_tests"]
-    assert isinstance(plus, str) and plus.startswith("from solution import grade\n")
-    assert "def test_af_plus_1():" in plus and "assert grade(90) == 'A'" in plus
+    assert isinstance(plus, str) and plus.startswith("import solution as __af_solution\n")
+    assert "def test_af_plus_1():" in plus and "assert __af_solution.grade(90) == 'A'" in plus
     task = normalize_task(plus_task(out[0]))
     assert task["style"] == "pytest" and task["tests"].startswith(_GRADE["tests"].rstrip())
     off = dict(mutants(_GRADE["solution"], "grade"))["off_by_one"]
@@ -411,8 +411,15 @@ def test_stdio_tasks_are_strengthened_as_lines_of_tokens() -> None:
     from alignforge.verify._stdio_inputs import parse_stdio_inputs
 
     odd = {"task_id": "odd", "solution": "print(1)\n", "tests": [{"input": "a  b\n", "output": "1\n"}]}
-    out, (rep, skipped) = strengthen_tasks([_SUMPOS, odd], workers=2, seed=0)
+    parity = {
+        "task_id": "parity",
+        "solution": "a, b = map(int, input().split())\nprint((a + b) % 2)\n",
+        "tests": [{"input": f"{a} {b}\n", "output": f"{(a + b) % 2}\n"} for a, b in ((3, 4), (2, 2), (5, 8))],
+    }
+    out, (rep, skipped, par) = strengthen_tasks([_SUMPOS, odd, parity], workers=2, seed=0)
     assert skipped.status == "skipped: stdio inputs that are not lines of tokens"
+    # (a - b) % 2: the parity rule reads the program itself, not the function the oracle calls it through
+    assert par.survivor_notes["swap_add_sub"]["kind"] == "equivalent", par.line()
     assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
     assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
     cases = out[0]["plus_tests"]
@@ -463,4 +470,75 @@ def test_checkpoint_scores_report_pass_at_k_on_the_strengthened_tests_too(
     # grade: 1 of 2 samples passes the new tests; grade_plain (no plus_tests) keeps its verdicts
     assert rep["plus"]["overall"]["pass@1"] == pytest.approx((0.5 + 1.0) / 2)
     assert rep["plus"]["n_tasks_strengthened"] == 1 and rep["plus"]["samples_failing_only_new_tests"] == 1
-    assert rep["scores"]["tasks+/pass@1"] == pytest.approx(0.75) and rep["scores"]["tasks/pass@1"] == 1.0
+    # the scores stay the original tests' own: retention reads every score there as a benchmark
+    assert set(rep["scores"]) == {"tasks/pass@1", "tasks/pass@2"} and rep["scores"]["tasks/pass@1"] == 1.0
+
+
+def test_pytest_new_tests_leave_the_modules_own_names_alone() -> None:
+    """A test module with its own checker named like the function: the new tests reach the candidate
+    through a module alias of their own, so the module's tests keep comparing against its checker."""
+    row = {
+        **_GRADE,
+        "task_id": "grade_own",
+        "tests": (
+            "import solution\n\n\ndef grade(s):\n    return 'A' if s >= 90 else 'B' if s >= 80 else 'C'\n\n\n"
+            "def test_all():\n    assert solution.grade(95) == grade(95)\n    assert solution.grade(85) == grade(85)\n"
+            "    assert solution.grade(50) == grade(50)\n"
+        ),
+    }
+    out, (rep,) = strengthen_tasks([row], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    wrong = _GRADE["solution"].replace("return 'B'", "return 'Z'")
+    got = _verdicts([plus_task(out[0])], {"grade_own": wrong})["grade_own"]
+    assert got["tests"][0]["name"] == "test_all" and got["tests"][0]["outcome"] == "failed"
+
+
+def test_plus_task_merges_by_the_tasks_style_and_pytest_is_not_reseeded() -> None:
+    from alignforge.verify.strengthen import NO_LITERAL
+
+    helper = "def check(x):\n    return x\n\n\n"
+    row = {**_GRADE, "task_id": "g2", "test_style": "pytest", "tests": helper + _GRADE["tests"]}
+    merged = plus_task(
+        {**row, "plus_tests": "import solution as __af_solution\n\n\ndef test_af_plus_1():\n    pass\n"}
+    )
+    assert merged["tests"].startswith(helper) and "__af_base_check" not in merged["tests"]
+    seeded = {
+        "task_id": "r",
+        "solution": "def f(x):\n    return x * 2\n",
+        "entry_point": "f",
+        "tests": "import random\nfrom solution import f\n\n\ndef test_random():\n    rng = random.Random(0)\n"
+        "    for _ in range(5):\n        x = rng.randint(1, 9)\n        assert f(x) == 2 * x\n",
+    }
+    out, (rep,) = strengthen_tasks([seeded], workers=2, seed=0)
+    assert rep.status == NO_LITERAL and "plus_tests" not in out[0]
+
+
+def test_stdio_new_inputs_keep_the_text_form() -> None:
+    """Two cases only (too few for an inferred relation): the count line still follows the list; words
+    never become empty or numbers; constraint lines keep negatives and 0 out; nan is a word."""
+    from alignforge.verify._contract import loosened
+    from alignforge.verify._stdio_inputs import parse_stdio_inputs
+
+    two = {**_SUMPOS, "task_id": "two", "tests": _SUMPOS["tests"][:2]}
+    words = {
+        "task_id": "words",
+        "prompt": "Read n and n words; print them joined by commas.",
+        "solution": "n = int(input())\nprint(','.join(input().split()[:n]))\n",
+        "tests": [
+            {"input": "3\napple banana cherry\n", "output": "apple,banana,cherry"},
+            {"input": "2\nfig kiwi\n", "output": "fig,kiwi"},
+        ],
+    }
+    out, reps = strengthen_tasks([two, words], workers=2, seed=0)
+    for row, rep in zip(out, reps, strict=True):
+        assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+        for case in row.get("plus_tests") or []:
+            head, body, *_ = case["input"].split("\n")
+            assert int(head) == len(body.split()) and "  " not in body and not body.startswith(" "), case
+            if row["task_id"] == "words":
+                assert all(not w.lstrip("-").isdigit() for w in body.split()), case
+    assert {"sign", "zero"} & loosened("Constraints: 1 <= n <= 100, 1 ≤ a_i ≤ 10^9") == set()
+    assert "sign" in loosened("-10^9 <= a_i <= 10^9")
+    assert parse_stdio_inputs({"tests": [{"input": "nan inf 1.5\n", "output": ""}]}) == [
+        ((["nan", "inf", 1.5],), {})
+    ]

@@ -179,12 +179,15 @@ class CheckpointScoring(Stage):
             "statuses": _count(str(v["status"]) for v in verdicts),  # plain strings: JSON keys
         }
         if plus is not None:  # tasks strengthened (plus_tests): pass@k on original + new tests too
-            report["plus"] = plus
-            report["scores"].update({f"{stem}+/pass@{k}": plus["overall"][f"pass@{k}"] for k in ks})
+            report["plus"] = plus  # not in "scores": retention reads every score there as a benchmark
         Path(paths["out"]).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         notes = [
             f"   {name:32s} " + ("n/a" if v is None else f"{v:.3f}") for name, v in report["scores"].items()
         ]
+        if plus is not None:
+            notes += [
+                f"   {stem + '+/pass@' + str(k):32s} " + _shown(plus["overall"].get(f"pass@{k}")) for k in ks
+            ]
         notes.append(f"   statuses {report['statuses']}")
         return StageSummary(
             self.name,
@@ -229,6 +232,10 @@ def _plus_scores(
             v["passed"] and not m["passed"] for v, m in zip(verdicts, merged, strict=True)
         ),
     }
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _model_dir(spec: str) -> str | None:

@@ -39,15 +39,24 @@ __all__ = ["Contract", "infer_contract", "loosened"]
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, " ", string.punctuation)
 _SMALL_ALPHABET = 4
 # Words in a task's text that keep a rule the observed inputs suggest (see the module docstring).
+# Competitive programming's constraint lines: "1 <= n <= 10^5", "1 ≤ a_i", "0 <= x" (a lower bound of
+# 0 keeps negatives out, of 1 or more also 0); "-10^9 <= a_i" is no bound (its 9 follows a ^ and a -).
+_LOWER_BOUND = r"(?<![\^\-\d.])(?:{low})\s*(?:<=|≤|<|&lt;=)\s*[a-z_]"
 _KEEP = {
     "sign": re.compile(
         r"positive|non-?negative|natural|unsigned|whole number|n-?th|\bnth\b|\bcount|number of|index|"
         r"digit|factorial|prime|fibonacci|\bbits?\b|binary|octal|hexa|base|"
-        r"greater than (?:or equal to )?(?:0|zero)|>=? ?0\b|≥ ?0|at least (?:0|1|one|zero)",
+        r"greater than (?:or equal to )?(?:0|zero)|>=? ?0\b|≥ ?0|at least (?:0|1|one|zero)|"
+        + _LOWER_BOUND.format(low="0|[1-9][0-9]*"),
         re.I,
     ),
     # where negatives stay out (n-th, count, digit, ...), 0 is still allowed unless the text says positive
-    "zero": re.compile(r"positive|natural|greater than (?:0|zero)|> ?0\b|at least (?:1|one)\b", re.I),
+    "zero": re.compile(
+        r"positive|natural|greater than (?:0|zero)|> ?0\b|at least (?:1|one)\b|"
+        + _LOWER_BOUND.format(low="[1-9][0-9]*")
+        + r"|(?<![\^\-\d.])0\s*<\s*[a-z_]",
+        re.I,
+    ),
     "case": re.compile(r"lower[- ]?case|upper[- ]?case|capital|small letters|\blower\b|\bupper\b", re.I),
     "empty": re.compile(r"non-?empty|not empty|at least (?:one|two|1|2)|length (?:at least|of at)", re.I),
     "sorted": re.compile(r"sorted|ascending|descending|increasing|decreasing|\border", re.I),

@@ -28,6 +28,7 @@ from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import Input, input_key
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._plus_tests import passes
+from alignforge.verify._stdio_inputs import StdioContract
 
 __all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
 
@@ -147,15 +148,18 @@ def classify_survivors(
     entry: str,
     survivors: dict[str, str],
     inputs: list[Input],
-    contract: Contract,
+    contract: Contract | StdioContract,
     oracle: Any,
     *,
     timeout_s: float,
     found: dict[str, list[Input]] | None = None,
+    source: tuple[str, str | None] | None = None,
 ) -> dict[str, SurvivorNote]:
     """A :class:`SurvivorNote` per surviving mutant (``name -> program``), from the reference's and each
     mutant's answers on ``inputs`` (the differential set) and :func:`equivalence_rule`. With ``found``,
-    the inputs within the contract that tell a ``missed`` mutant apart are put there, by mutant name."""
+    the inputs within the contract that tell a ``missed`` mutant apart are put there, by mutant name.
+    ``source``: the program and entry point the mutants were made from, for the syntactic rules, when
+    the oracle runs another form of it (a stdio program with its calling function appended)."""
     ref = oracle.calls(reference, entry, inputs, timeout_s=timeout_s)["runs"][0]
     answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if "ok" in r]
     notes: dict[str, SurvivorNote] = {}
@@ -182,7 +186,7 @@ def classify_survivors(
                     f"{input_key(inp)[:120]} tells it apart; the contract refuses it ({why})",
                 )
             continue
-        rule = equivalence_rule(reference, entry, name)
+        rule = equivalence_rule(*(source or (reference, entry)), name)
         if rule:
             notes[name] = SurvivorNote("equivalent", f"rule {rule}; same answers on {len(answered)} inputs")
         else:

@@ -22,6 +22,7 @@ from alignforge.verify._inputs_mutation import (
     mutate_inputs,
 )
 from alignforge.verify._plus_tests import passes, render_plus_tests
+from alignforge.verify._stdio_inputs import StdioContract, stdio_contract
 
 if TYPE_CHECKING:
     from alignforge.verify.strengthen import TaskReport
@@ -56,12 +57,14 @@ class Work:
     mutants: list[tuple[str, str]] = field(default_factory=list)
     cases: list[tuple[Input, Any]] = field(default_factory=list)
     seeds: list[Input] = field(default_factory=list)
-    contract: Contract | None = None
+    contract: Contract | StdioContract | None = None
     kept: list[tuple[Input, Any]] = field(default_factory=list)
     plus_src: str | None = None  # the task's own tests under another seed (:func:`reseeded`)
     llm_inputs: list[Input] = field(default_factory=list)  # proposed by an LLM (off by default)
     alts: list[str] = field(default_factory=list)  # known-correct alternatives passing the original tests
     found: dict[str, list[Input]] = field(default_factory=dict)  # missed mutant -> inputs that tell it apart
+    from_differential: set[str] = field(default_factory=set)  # input keys of the cases add_found added
+    base_survivors: list[str] = field(default_factory=list)  # the mutants the original tests let through
 
     def runs(self, program: str) -> str:
         """``program`` as the oracle calls it: a stdio program gets its :data:`ENTRY` function."""
@@ -211,6 +214,8 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     seeds += [d for d in extract_doc_inputs(doc, w.entry) if input_key(d) not in known]
     rep.seeds = len(seeds)
     w.seeds, w.contract = seeds, infer_contract(seeds, doc)
+    if w.task.get("style") == "stdio":  # the text form's own rules: tokens read back, counts kept
+        w.contract = stdio_contract(w.contract, seeds)
     rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
     seen = {input_key(s) for s in seeds}
     kills: list[set[str]] = []
@@ -285,6 +290,7 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
         oracle,
         timeout_s=opts["mutant_timeout_s"],
         found=w.found,
+        source=(w.ref, None) if w.task.get("style") == "stdio" else None,  # stdio mutants: the whole program
     )
     rep.survivor_notes = {n: note.as_dict() for n, note in notes.items()}
 
@@ -296,7 +302,7 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     those mutants, up to ``max_tests`` tests in all. Returns how many tests were added."""
     found, w.found = w.found, {}
     room = opts["max_tests"] - len(w.cases)
-    if not found or room <= 0 or w.plus_src is not None:
+    if not found or room <= 0 or w.plus_src is not None or w.report.status != "strengthened":
         return 0
     rep = w.report
     inputs = list({input_key(i): i for got in found.values() for i in got[:20]}.values())
@@ -319,4 +325,5 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     w.kept += new
     rep.kept = len(w.kept)
     w.cases += [new[j] for j in chosen]
+    w.from_differential |= {input_key(new[j][0]) for j in chosen}
     return len(chosen)

@@ -27,6 +27,7 @@ __all__ = [
 
 REL_TOL, ABS_TOL = 1e-6, 1e-9
 PYTEST_PREFIX = "test_af_plus_"  # the new test functions of a pytest-style task: test_af_plus_1, ...
+PYTEST_MODULE = "__af_solution"  # the module the new pytest tests call the function through
 CLOSE = "__af_close"
 # The one comparison: the tests run this source, and the selection (which input kills which mutant)
 # runs the same function, so a test passes exactly when the selection says it does.
@@ -89,12 +90,14 @@ def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Inp
         body = "\n".join(f"    {_assert('candidate', inp, e)}" for inp, e in cases) or "    pass"
         return (CLOSE_SRC + "\n\n" if floats else "") + f"def check(candidate):\n{body}\n"
     if task["style"] == "pytest":  # one test function per input, so partial credit counts each
+        # The function through a module alias of our own: binding `entry` would replace a name the
+        # module's own tests may use (a brute-force checker of the same name, say).
         module = str(task.get("module") or "solution")
+        call = f"{PYTEST_MODULE}.{entry}"
         tests = "\n\n".join(
-            f"def {PYTEST_PREFIX}{k}():\n    {_assert(entry, inp, e)}\n"
-            for k, (inp, e) in enumerate(cases, 1)
+            f"def {PYTEST_PREFIX}{k}():\n    {_assert(call, inp, e)}\n" for k, (inp, e) in enumerate(cases, 1)
         )
-        return f"from {module} import {entry}\n\n" + (CLOSE_SRC + "\n\n" if floats else "") + tests
+        return f"import {module} as {PYTEST_MODULE}\n\n" + (CLOSE_SRC + "\n\n" if floats else "") + tests
     return [(CLOSE_SRC + "\n" if has_float(e) else "") + _assert(entry, inp, e) for inp, e in cases]
 
 
@@ -112,7 +115,7 @@ def plus_task(row: Mapping[str, Any], *, field: str = "plus_tests") -> dict[str,
             raise ValueError(
                 f"field {field!r}: a check(candidate) string is expected beside a string 'tests'"
             )
-        if not _is_check(base):  # pytest style: the new test functions follow the module's own
+        if _style(row) == "pytest":  # the new test functions follow the module's own
             return {**out, key: f"{base.rstrip()}\n\n\n{plus}"}
         renamed = plus.replace("def check(candidate):", "def __af_plus_check(candidate):", 1)
         out[key] = (
@@ -126,7 +129,9 @@ def plus_task(row: Mapping[str, Any], *, field: str = "plus_tests") -> dict[str,
     return out
 
 
-def _is_check(tests: str) -> bool:
-    import re
+def _style(row: Mapping[str, Any]) -> str:
+    """The row's test style as the engine reads it (``test_style`` wins), for a row whose tests are a
+    string: ``humaneval`` or ``pytest``."""
+    from alignforge.verify._suites import detect_style
 
-    return re.search(r"^def check\(", tests, re.M) is not None
+    return detect_style({**row, "tests": row.get("tests", row.get("test"))})

@@ -15,13 +15,16 @@ sandbox's own ``_run_stdio``), and returns the normalised output. The verifier r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import Input
 
-__all__ = ["ENTRY", "parse_stdio_inputs", "render_stdin", "stdio_program", "RENDER_SRC"]
+__all__ = ["ENTRY", "parse_stdio_inputs", "render_stdin", "stdio_program", "stdio_contract", "RENDER_SRC"]
 
 ENTRY = "__af_stdio"
 _RENDER = "__af_render"
@@ -46,11 +49,86 @@ def _token(text: str) -> int | float | str:
         value = float(text)
     except ValueError:
         return text
-    return value if repr(value) == text else text  # 1.50 stays a word: it would not render back
+    # 1.50 stays a word (it would not render back), and so do nan and inf (names, not numbers)
+    return value if math.isfinite(value) and repr(value) == text else text
 
 
 def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.rstrip().split("\n"))
+
+
+def _line_value(toks: list[str], listy: bool) -> Any:
+    return [_token(t) for t in toks] if listy else _token(toks[0])
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@dataclass
+class StdioContract:
+    """The inferred contract of a stdio task's argument tuples, and what its text form demands besides:
+    every input renders to lines that parse back to the same arguments (no empty word inside a line, no
+    word that reads as a number, no blank line where a single token stood), a count line stays equal to
+    the length of the list on the next line, and a first line that counts the cases (one per line, or
+    per group of k lines) stays equal to that count, wherever every observed input has it."""
+
+    inner: Contract
+    listy: frozenset[int]
+    counts: tuple[int, ...]  # i: line i is the length of line i + 1
+    cases_per: int | None  # line 0 is (number of lines - 1) / cases_per
+
+    def repair(self, inp: Input) -> Input:
+        args = list(self.inner.repair(inp)[0])
+        for i in self.counts:
+            if i + 1 < len(args) and type(args[i]) is int and type(args[i + 1]) is list:
+                args[i] = len(args[i + 1])
+        if self.cases_per and args and type(args[0]) is int:
+            args[0] = (len(args) - 1) // self.cases_per
+        return tuple(args), inp[1]
+
+    def violation(self, inp: Input) -> str | None:
+        why = self.inner.violation(inp)
+        if why:
+            return why
+        args = inp[0]
+        lines = render_stdin(args).split("\n")[:-1]
+        back = tuple(
+            _line_value(line.split(), i in self.listy) if line.split() or i in self.listy else None
+            for i, line in enumerate(lines)
+        )
+        if len(back) != len(args) or not all(_same(a, b) for a, b in zip(args, back, strict=True)):
+            return "text: the input's lines do not read back as the same tokens"
+        for i in self.counts:
+            if not (type(args[i]) is int and type(args[i + 1]) is list and args[i] == len(args[i + 1])):
+                return (
+                    f"text: line {i + 1} counts the items of line {i + 2} in every observed input, not here"
+                )
+        if self.cases_per and args[0] != (len(args) - 1) / self.cases_per:
+            return "text: the first line counts the cases in every observed input, not here"
+        return None
+
+
+def stdio_contract(inner: Contract, seeds: list[Input]) -> StdioContract:
+    """:class:`StdioContract` around ``inner`` from the observed inputs ``seeds``."""
+    rows = [args for args, _ in seeds]
+    listy = frozenset(i for args in rows for i, a in enumerate(args) if type(a) is list)
+    width = min((len(a) for a in rows), default=0)
+    counts = tuple(
+        i
+        for i in range(width - 1)
+        if all(type(a[i]) is int and type(a[i + 1]) is list and a[i] == len(a[i + 1]) for a in rows)
+    )
+    cases_per = None
+    if rows and all(len(a) > 1 and type(a[0]) is int and a[0] > 0 for a in rows):
+        per = {(len(a) - 1) / a[0] for a in rows}
+        if len(per) == 1 and (k := per.pop()).is_integer() and (len(rows) > 1 or rows[0][0] > 1):
+            cases_per = int(k)
+    return StdioContract(inner, listy, counts, cases_per)
 
 
 def parse_stdio_inputs(task: Mapping[str, Any]) -> list[Input] | None:
@@ -63,9 +141,7 @@ def parse_stdio_inputs(task: Mapping[str, Any]) -> list[Input] | None:
     listy = {i for lines in split for i, toks in enumerate(lines) if len(toks) != 1}
     out: list[Input] = []
     for text, lines in zip(texts, split, strict=True):
-        args = tuple(
-            [_token(t) for t in toks] if i in listy else _token(toks[0]) for i, toks in enumerate(lines)
-        )
+        args = tuple(_line_value(toks, i in listy) for i, toks in enumerate(lines))
         if _normal(render_stdin(args)) != _normal(text):
             return None
         out.append((args, {}))

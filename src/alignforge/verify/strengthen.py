@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alignforge.verify._inputs_mutation import input_key
 from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task, reseeded
 from alignforge.verify._plus_tests import plus_task
 from alignforge.verify._stdio_inputs import ENTRY as STDIO_ENTRY
@@ -269,7 +270,8 @@ def strengthen_tasks(
     for (row, task), rep in zip(pairs, reports, strict=True):
         ref = reference_program(task) if task["domain"] == "code" else None
         stdio = task["domain"] == "code" and task["style"] == "stdio"
-        entry = (task.get("entry_point") or entry_point_of(ref, task.get("tests"))) if ref else None
+        module = str(task.get("module") or "solution")
+        entry = (task.get("entry_point") or entry_point_of(ref, task.get("tests"), module)) if ref else None
         if stdio and ref:
             entry = STDIO_ENTRY if parse_stdio_inputs(task) else None
         if task["domain"] != "code" or task["style"] not in STYLES:
@@ -292,7 +294,7 @@ def strengthen_tasks(
                 tid = w.task["task_id"]
                 w.report.mutants = len(w.mutants)
                 w.report.killed_before = w.report.killed_after = len(w.mutants) - len(survivors[tid])
-                w.report.survivors = sorted(survivors[tid])
+                w.report.survivors = w.base_survivors = sorted(survivors[tid])
                 if not ok[tid]:
                     w.report.status = "skipped: the reference fails its own tests"
             todo = [w for w in works if w.report.status == "strengthened"]
@@ -300,7 +302,13 @@ def strengthen_tasks(
                 _ask_llm([w for w in todo if w.entry != STDIO_ENTRY], llm, llm_inputs)
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
                 list(ex.map(lambda w: oracle_task(w, oracle, opts, survivors[w.task["task_id"]]), todo))
-            _reseed([w for w in todo if w.report.status == NO_LITERAL], pool, opts, survivors)
+            # a pytest module re-seeded would redefine the module's own tests (same names): not re-seeded
+            _reseed(
+                [w for w in todo if w.report.status == NO_LITERAL and w.task["style"] != "pytest"],
+                pool,
+                opts,
+                survivors,
+            )
             _finish([w for w in todo if w.report.status == "strengthened"], pool, opts, n_base)
             left = [w for w in works if w.report.survivors and ok[w.task["task_id"]]]
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
@@ -309,9 +317,9 @@ def strengthen_tasks(
                 # (through the same oracle), then the real verifier measures again and the rest is reclassified.
                 added = list(ex.map(lambda w: add_found(w, oracle, opts), left))
                 again = [w for w, n in zip(left, added, strict=True) if n]
-                for w, n in zip(left, added, strict=True):
-                    w.report.differential_tests = n
                 _finish(again, pool, opts, n_base)
+                for w in again:  # what the verifier's check kept of them
+                    w.report.differential_tests = sum(input_key(i) in w.from_differential for i, _ in w.cases)
                 list(ex.map(lambda w: classify(w, oracle, opts), [w for w in again if w.report.survivors]))
                 for w in again:
                     w.found = {}
@@ -401,7 +409,7 @@ def _finish(todo: list[Work], pool: Any, opts: dict[str, Any], n_base: dict[str,
                 bad = True
                 if w.plus_src is not None:
                     w.report.removed_after_check += 1
-                    w.plus_src = None
+                    w.plus_src = w.report.reseeded = None
                     continue
                 drop = {k for x in failing for k in _failing_plus(x, n_base[tid])} or set(range(len(w.cases)))
                 w.report.removed_after_check += len(drop)
@@ -421,8 +429,11 @@ def _finish(todo: list[Work], pool: Any, opts: dict[str, Any], n_base: dict[str,
         if w.plus():
             w.report.survivors = [n for n, _ in w.mutants if muts[(w.task["task_id"], n)]["passed"]]
             w.report.killed_after = len(w.mutants) - len(w.report.survivors)
-        elif w.report.reference_passes is None:
-            w.report.reference_passes = True  # no new tests: it passes its (original) tests, checked before
+        else:  # no new test (or every one removed): the original tests' figures stand
+            w.report.survivors = list(w.base_survivors)
+            w.report.killed_after = w.report.killed_before
+            if w.report.reference_passes is None:
+                w.report.reference_passes = True  # it passes its (original) tests, checked before
 
 
 def format_totals(reports: list[TaskReport]) -> list[str]:

@@ -72,7 +72,7 @@ def find_reference(row: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def entry_point_of(code: str, tests: Any) -> str | None:
+def entry_point_of(code: str, tests: Any, module: str = "solution") -> str | None:
     """The function of ``code`` that MBPP-style ``tests`` (a list of assert lines) or a pytest-style test
     module call, for rows that do not name their ``entry_point`` (MBPP's own files)."""
     import ast
@@ -89,7 +89,13 @@ def entry_point_of(code: str, tests: Any) -> str | None:
         except (SyntaxError, TypeError):
             continue
         # from solution import f as g: a call of g is a call of f
-        alias = {a.asname: a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        alias = {
+            a.asname: a.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module == module
+            for a in n.names
+            if a.asname
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 name = node.func.id if node.func.id in defined else alias.get(node.func.id)
@@ -99,6 +105,7 @@ def entry_point_of(code: str, tests: Any) -> str | None:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == module
                 and node.func.attr in defined
             ):
                 return node.func.attr  # solution.f(...)
