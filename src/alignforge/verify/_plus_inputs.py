@@ -197,6 +197,23 @@ def _agreed(
     return kept
 
 
+def _answered(w: Work, oracle: Any, opts: dict[str, Any], inputs: list[Input]) -> list[tuple[Input, Any]]:
+    """``(input, the reference's answer)`` for the inputs the reference answers the same way twice (in
+    fresh children under two hash secrets, each input under its own CPU-time limit) and every known-correct
+    alternative answers alike; the others are counted as dropped, by reason."""
+    runs = oracle.calls(
+        w.runs(w.ref), w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
+    )["runs"]
+    new: list[tuple[Input, Any]] = []
+    for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
+        why = _judge(r0, r1, opts["slow_s"])
+        if why:
+            w.report.dropped[why] += 1
+        else:
+            new.append((inp, r0["ok"]))
+    return _agreed(w, oracle, opts, new)
+
+
 def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str]) -> None:
     """Inputs for one task, in rounds: the first mutates the observed inputs; while a mutant the original
     tests let survive is killed by none, the next round mutates the kept inputs too (evalplus's
@@ -226,23 +243,7 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
         if not inputs:
             break
         rep.rounds = round_no + 1
-        runs = oracle.calls(
-            w.runs(w.ref),
-            w.entry,
-            inputs,
-            timeout_s=opts["timeout_s"],
-            runs=2,
-            per_input=True,
-            max_timeouts=10,
-        )["runs"]
-        new: list[tuple[Input, Any]] = []
-        for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
-            why = _judge(r0, r1, opts["slow_s"])
-            if why:
-                rep.dropped[why] += 1
-            else:
-                new.append((inp, r0["ok"]))
-        new = _agreed(w, oracle, opts, new)
+        new = _answered(w, oracle, opts, inputs)
         kills += _kills(w, oracle, opts, new, alive)
         w.kept += new
         alive = set(survivors) - set().union(*kills)
@@ -307,17 +308,7 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     rep = w.report
     inputs = list({input_key(i): i for got in found.values() for i in got[:20]}.values())
     rep.candidates += len(inputs)
-    runs = oracle.calls(
-        w.runs(w.ref), w.entry, inputs, timeout_s=opts["timeout_s"], runs=2, per_input=True, max_timeouts=10
-    )["runs"]
-    new: list[tuple[Input, Any]] = []
-    for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
-        why = _judge(r0, r1, opts["slow_s"])
-        if why:
-            rep.dropped[why] += 1
-        else:
-            new.append((inp, r0["ok"]))
-    new = _agreed(w, oracle, opts, new)
+    new = _answered(w, oracle, opts, inputs)
     if not new:
         return 0
     kills = _kills(w, oracle, opts, new, set(found))

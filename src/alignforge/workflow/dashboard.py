@@ -629,23 +629,17 @@ def _pass_at_k(manifest: dict[str, Any]) -> str:
         )
         plus = r.get("plus")
         if plus:  # strengthened tasks: the same samples against original + new tests (HumanEval+ style)
-            sub = plus.get("pass_at_k") or {}
-            cells = "".join(
-                f'<td class="num" data-k="{_e(key)}">{_num(sub.get(key), 3)}</td>' for key in keys
-            )
+            n = plus.get("n_tasks", "")
             out.append(
-                f'<tr class="passk-plus sub" data-checkpoint="{_e(r["checkpoint"])}">'
-                f"<td>&nbsp;&nbsp;+ new tests</td><td>{_e(plus.get('n_tasks', ''))} tasks strengthened</td>{cells}</tr>"
+                _passk_sub_row("passk-plus", r, "", "+ new tests", f"{n} tasks strengthened", plus, keys)
             )
         parts = r.get("by_domain") or {}
         for domain, part in parts.items() if len(parts) > 1 else ():  # a mixed run: a sub-row per domain
-            sub = part.get("pass_at_k") or {}
-            cells = "".join(
-                f'<td class="num" data-k="{_e(key)}">{_num(sub.get(key), 3)}</td>' for key in keys
-            )
+            where = f' data-domain="{_e(domain)}"'
             out.append(
-                f'<tr class="passk-domain sub" data-checkpoint="{_e(r["checkpoint"])}" data-domain="{_e(domain)}">'
-                f"<td>&nbsp;&nbsp;{_e(domain)}</td><td>{_e(part.get('n_tasks', ''))} tasks</td>{cells}</tr>"
+                _passk_sub_row(
+                    "passk-domain", r, where, domain, f"{part.get('n_tasks', '')} tasks", part, keys
+                )
             )
     head = "".join(f"<th>{_e(key)}</th>" for key in keys)
     return (
@@ -654,6 +648,18 @@ def _pass_at_k(manifest: dict[str, Any]) -> str:
         "strengthened tasks their pass@k on original + new tests</p>"
         f'<div class="chart" id="passk-chart">{chart}</div>'
         f'<table id="passk"><tr><th>checkpoint</th><th>model</th>{head}</tr>{"".join(out)}</table>'
+    )
+
+
+def _passk_sub_row(
+    cls: str, row: dict[str, Any], attrs: str, label: str, note: str, part: dict[str, Any], keys: list[str]
+) -> str:
+    """A sub-row under a checkpoint's row of the pass@k table: ``part["pass_at_k"]`` per k."""
+    sub = part.get("pass_at_k") or {}
+    cells = "".join(f'<td class="num" data-k="{_e(key)}">{_num(sub.get(key), 3)}</td>' for key in keys)
+    return (
+        f'<tr class="{cls} sub" data-checkpoint="{_e(row["checkpoint"])}"{attrs}>'
+        f"<td>&nbsp;&nbsp;{_e(label)}</td><td>{_e(note)}</td>{cells}</tr>"
     )
 
 
