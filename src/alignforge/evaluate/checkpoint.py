@@ -181,9 +181,7 @@ class CheckpointScoring(Stage):
         if plus is not None:  # tasks strengthened (plus_tests): pass@k on original + new tests too
             report["plus"] = plus  # not in "scores": retention reads every score there as a benchmark
         Path(paths["out"]).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-        notes = [
-            f"   {name:32s} " + ("n/a" if v is None else f"{v:.3f}") for name, v in report["scores"].items()
-        ]
+        notes = [f"   {name:32s} " + _shown(v) for name, v in report["scores"].items()]
         if plus is not None:
             notes += [
                 f"   {stem + '+/pass@' + str(k):32s} " + _shown(plus["overall"].get(f"pass@{k}")) for k in ks
