@@ -8,8 +8,13 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    no contract but the arity: negative, empty, other-case and larger values included), the mutant
    answers every input the reference answers, the same way (floats by ``isclose``);
 2. *a syntactic rule* says why it cannot differ (:data:`RULES`): a ``+``/``-`` swap whose result is only
-   read modulo 2 (``(a - b) % 2``), or a counter stepped by ``+= k`` / ``-= k`` from 0 that is only ever
-   read where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``).
+   read modulo 2 (``(a - b) % 2``); a counter stepped by ``+= k`` / ``-= k`` from 0 that is only ever
+   read where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``); a change inside a side-effect-free
+   value stored to a local that no path reads afterwards (``dead_store``, by the liveness analysis of
+   :mod:`alignforge.verify._liveness`: ``total = 0`` right before ``total = ...``); or a table's initial
+   value where the code after it writes every cell before any is read (``overwritten_table``:
+   ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``; ``filled_in_order``: ``dp[0]``, ``dp[1]``,
+   then ``dp[i]`` from ``dp[i - 1]`` and ``dp[i - 2]``). The three are in :mod:`alignforge.verify._store_rules`.
 
 Every other survivor is reported as what it is, never hidden: ``outside_contract`` (an input the task's
 contract refuses tells it apart; the input and the rule it breaks are named), ``missed`` (an input within
@@ -29,6 +34,7 @@ from alignforge.verify._inputs_mutation import Input, input_key
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
+from alignforge.verify._store_rules import dead_store, filled_in_order, overwritten_table, parents
 
 __all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
 
@@ -46,18 +52,14 @@ class SurvivorNote:
         return {"kind": self.kind, "detail": self.detail}
 
 
-def _parents(tree: ast.AST) -> dict[int, ast.AST]:
-    return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-
-
 def _parity(tree: ast.Module, node: ast.AST) -> bool:
     """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b."""
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
         return False
-    parents = _parents(tree)
+    parent_of = parents(tree)
     cur: ast.AST = node
     while True:
-        up = parents.get(id(cur))
+        up = parent_of.get(id(cur))
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub):
             cur = up  # (a + b - c) % 2: still a sum of the same terms, signs aside
             continue
@@ -70,10 +72,10 @@ def _parity(tree: ast.Module, node: ast.AST) -> bool:
         )
 
 
-def _sign_blind_read(parents: dict[int, ast.AST], name: ast.Name) -> bool:
+def _sign_blind_read(parent_of: dict[int, ast.AST], name: ast.Name) -> bool:
     """The value is read only in a way that cannot tell ``x`` from ``-x`` (for an int): ``x == 0``,
     ``x != 0``, ``not x``, ``if x``, ``x % 2``, ``abs(x)``."""
-    up = parents.get(id(name))
+    up = parent_of.get(id(name))
     if isinstance(up, ast.Compare) and len(up.ops) == 1 and isinstance(up.ops[0], ast.Eq | ast.NotEq):
         other = up.comparators[0] if up.left is name else up.left
         return isinstance(other, ast.Constant) and type(other.value) is int and other.value == 0
@@ -99,7 +101,7 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
     ):
         return False
     var, step = node.target.id, node.value.value
-    parents = _parents(tree)
+    parent_of = parents(tree)
     for other in ast.walk(tree):
         if isinstance(other, ast.arg) and other.arg == var:
             return False
@@ -107,9 +109,9 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
             return False
         if not (isinstance(other, ast.Name) and other.id == var):
             continue
-        up = parents.get(id(other))
+        up = parent_of.get(id(other))
         if isinstance(other.ctx, ast.Load):
-            if not _sign_blind_read(parents, other):
+            if not _sign_blind_read(parent_of, other):
                 return False
         elif isinstance(up, ast.AugAssign) and up.target is other:
             if type(up.op) is not type(node.op) or not (
@@ -127,10 +129,13 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
     return True
 
 
-# rule name -> (the mutation operator it applies to, the check on the reference's tree and the site)
-RULES: dict[str, tuple[str, Callable[[ast.Module, ast.AST], bool]]] = {
-    "parity": ("swap_add_sub", _parity),
-    "sign_blind_counter": ("swap_add_sub", _sign_blind_counter),
+# rule name -> (the mutation operators it applies to, the check on the reference's tree and the site)
+RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] = {
+    "parity": (("swap_add_sub",), _parity),
+    "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
+    "dead_store": (("off_by_one",), dead_store),
+    "overwritten_table": (("off_by_one",), overwritten_table),
+    "filled_in_order": (("off_by_one",), filled_in_order),
 }
 
 
@@ -140,7 +145,7 @@ def equivalence_rule(reference: str, entry: str | None, operator: str) -> str | 
     if found is None:
         return None
     tree, node = found
-    return next((rule for rule, (op, check) in RULES.items() if op == operator and check(tree, node)), None)
+    return next((rule for rule, (ops, check) in RULES.items() if operator in ops and check(tree, node)), None)
 
 
 def classify_survivors(

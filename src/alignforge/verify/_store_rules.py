@@ -1,0 +1,619 @@
+"""Equivalence rules about stores: a value never read, a table whose initial cells are never read.
+
+A mutant that changes only a value that is stored and then never seen behaves as the reference does.
+These rules say so when the program's own text shows it, and only then: the stored value has no side
+effect and cannot raise where the reference's does not (:func:`pure`), and every path after the store
+either never reads the name (:func:`dead_store`, by :mod:`alignforge.verify._liveness`) or writes each
+cell of a fresh table before any read of it (:func:`overwritten_table`, :func:`filled_in_order`). Anything
+they cannot see through (a call, a closure, ``locals()``, a ``try`` around a half-filled table) makes them
+answer no.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from alignforge.verify._liveness import live_after, reads
+
+__all__ = ["dead_store", "overwritten_table", "filled_in_order", "parents", "pure"]
+
+
+def parents(tree: ast.AST) -> dict[int, ast.AST]:
+    return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+# What a store's right-hand side may hold for a changed constant in it to change nothing but the value
+# stored: no call but these builtins (no side effect, and none raises for one int where it does not for
+# a neighbour), no division, modulo, power or shift (a changed operand can make those raise).
+_PURE_CALLS = frozenset({"range", "len", "float", "int", "abs", "min", "max", "list", "tuple", "bool"})
+_PURE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor)
+_PURE_NODES = (
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.UnaryOp,
+    ast.UAdd,
+    ast.USub,
+    ast.Not,
+    ast.Invert,
+    ast.Compare,
+    ast.cmpop,
+    ast.BoolOp,
+    ast.boolop,
+    ast.IfExp,
+    ast.ListComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+    ast.comprehension,
+    ast.Store,
+    *_PURE_BINOPS,
+)
+
+
+def _rebound(tree: ast.Module, name: str) -> bool:
+    """Whether the program binds ``name`` anywhere (so a builtin of that name may not be the builtin)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
+            return True
+        if isinstance(node, ast.arg) and node.arg == name:
+            return True
+        if isinstance(node, ast.Import | ast.ImportFrom) and any(
+            (a.asname or a.name).split(".")[0] == name for a in node.names
+        ):
+            return True
+    return False
+
+
+def _modules(tree: ast.Module) -> set[str]:
+    """Names bound only by ``import x`` / ``import x as y`` (``x.attr`` then reads a module attribute)."""
+    imported = {
+        (a.asname or a.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import)
+        for a in n.names
+    }
+    return {
+        m
+        for m in imported
+        if not any(
+            isinstance(n, ast.Name) and n.id == m and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)
+        )
+    }
+
+
+def pure(tree: ast.Module, expr: ast.AST) -> bool:
+    """The expression has no side effect, and changing an int constant in it changes only its value."""
+    modules = _modules(tree)
+    for node in ast.walk(expr):
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _PURE_BINOPS):
+                return False
+        elif isinstance(node, ast.Call):
+            if not (
+                isinstance(node.func, ast.Name)
+                and node.func.id in _PURE_CALLS
+                and not node.keywords
+                and not _rebound(tree, node.func.id)
+            ):
+                return False
+        elif isinstance(node, ast.Attribute):
+            if not (
+                isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and isinstance(node.ctx, ast.Load)
+            ):
+                return False
+        elif isinstance(node, ast.comprehension):
+            if node.is_async:
+                return False
+        elif not isinstance(node, _PURE_NODES):
+            return False
+    return True
+
+
+def _statement_of(
+    tree: ast.Module, node: ast.AST
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef | None, ast.stmt | None, list[ast.AST]]:
+    """The function and the statement that hold ``node``, and the chain of ancestors from the node up."""
+    up = parents(tree)
+    chain: list[ast.AST] = []
+    cur: ast.AST | None = node
+    stmt: ast.stmt | None = None
+    while cur is not None:
+        chain.append(cur)
+        if stmt is None and isinstance(cur, ast.stmt):
+            stmt = cur
+        if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and cur is not node:
+            if isinstance(cur, ast.Lambda):
+                return None, None, chain
+            return cur, stmt, chain
+        cur = up.get(id(cur))
+    return None, stmt, chain
+
+
+def _stored_value(stmt: ast.stmt | None) -> tuple[str, ast.AST] | None:
+    """``(name, value)`` for ``name = value`` and ``name: T = value``. Not ``name += value``: on a list or an
+    array that changes the object in place, which other names may see."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        return stmt.target.id, stmt.value
+    return None
+
+
+def dead_store(tree: ast.Module, node: ast.AST) -> bool:
+    """A changed int constant that only ever sits in a value stored to a local that is never read afterwards
+    (``total = 0`` right before ``total = ...``; ``i = 0`` before ``for i in ...`` when ``i`` is not read
+    after the loop): :func:`alignforge.verify._liveness.live_after` says no path reads what was stored.
+
+    Between the constant and the stored value there may be only containers (``(0, x)``, ``[0] * n``,
+    ``[0 for _ in ...]``) and a sign: no operator, call, comparison, ``and``/``or`` or ``if``, whose result,
+    or whether later parts run at all, could depend on the value (``int(s, 10)`` and ``int(s, 11)``
+    differ; so do ``a > 3 and s < a`` and ``a > 4 and ...``). The rest of the value is evaluated the same
+    way in both programs; it must still be free of side effects."""
+    func, stmt, chain = _statement_of(tree, node)
+    stored = _stored_value(stmt)
+    if func is None or stmt is None or stored is None or _introspects(tree):
+        return False
+    name, value = stored
+    if value not in chain or not pure(tree, value) or not _only_carried(chain[: chain.index(value) + 1]):
+        return False
+    return live_after(func, stmt, name) is False
+
+
+def _only_carried(path: list[ast.AST]) -> bool:
+    """``path`` (the changed constant first, the stored value last) holds the constant only as an element:
+    each step up is a container's element, a comprehension's element, ``[...] * n`` on the list's side,
+    or a unary sign."""
+    for child, parent in zip(path, path[1:], strict=False):
+        if isinstance(parent, ast.Tuple | ast.List | ast.Set) and child in parent.elts:
+            continue
+        if isinstance(parent, ast.ListComp | ast.SetComp | ast.GeneratorExp) and parent.elt is child:
+            continue
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult) and isinstance(child, ast.List):
+            continue
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub | ast.UAdd | ast.Invert):
+            continue
+        return False
+    return True
+
+
+# Names through which code can read a function's locals or frames other than by their names: any of
+# them anywhere in the program (as a name, an attribute, an imported name or in a string) and the store
+# rules answer no.
+_INTROSPECTION = frozenset(
+    {
+        "locals",
+        "vars",
+        "eval",
+        "exec",
+        "dir",
+        "compile",
+        "getattr",
+        "__import__",
+        "_getframe",
+        "currentframe",
+        "stack",
+        "f_locals",
+        "f_back",
+        "tb_frame",
+        "gi_frame",
+        "cr_frame",
+        "ag_frame",
+        "settrace",
+        "setprofile",
+        "inspect",
+        "traceback",
+    }
+)
+
+_LONG_WORDS = tuple(w for w in _INTROSPECTION if len(w) > 4)  # 'dir', 'eval' are in ordinary text
+
+
+def _introspects(tree: ast.Module) -> bool:
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id in _INTROSPECTION:
+            return True
+        if isinstance(n, ast.Attribute) and n.attr in _INTROSPECTION:
+            return True
+        if isinstance(n, ast.alias) and set(n.name.split(".")) & _INTROSPECTION:
+            return True
+        if (
+            isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and any(w in n.value for w in _LONG_WORDS)
+        ):
+            return True
+    return False
+
+
+def _binds_in(node: ast.AST, exempt: set[int] | None = None) -> set[str]:
+    """Every name ``node`` can rebind, by any statement: assignment and loop targets, ``del``, ``import ..
+    as``, ``except .. as``, ``def``/``class``, ``with .. as``, ``:=`` and ``match`` captures (less the
+    target nodes in ``exempt``)."""
+    exempt = exempt or set()
+    out: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in exempt:
+            out.add(n.id)
+        elif isinstance(n, ast.alias):
+            out.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out |= {n.name} if n is not node else set()
+        elif isinstance(n, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.MatchMapping) and n.rest:
+            out.add(n.rest)
+    return out
+
+
+def _table_dims(tree: ast.Module, value: ast.AST, site: ast.AST) -> list[ast.AST] | None:
+    """The sizes of a table built as ``[site] * E``, ``[site for _ in range(E)]`` or a comprehension of
+    those over ``range(R)`` (every row its own list), outermost first; None for anything else."""
+    if value is site:
+        return []
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
+        for one, size in ((value.left, value.right), (value.right, value.left)):
+            if isinstance(one, ast.List) and len(one.elts) == 1 and one.elts[0] is site and pure(tree, size):
+                return [size]  # [c] * E: the one element is an int constant, so sharing it is harmless
+        return None
+    if isinstance(value, ast.ListComp) and len(value.generators) == 1:
+        gen = value.generators[0]
+        rows = _range_size(tree, gen.iter)
+        if rows is None or gen.ifs or gen.is_async or not isinstance(gen.target, ast.Name):
+            return None
+        if gen.target.id in reads(value.elt):  # rows that depend on the row (a triangle)
+            return None
+        inner = _table_dims(tree, value.elt, site)
+        return None if inner is None else [rows, *inner]
+    return None
+
+
+def _range_size(tree: ast.Module, call: ast.AST) -> ast.AST | None:
+    """E for ``range(E)`` or ``range(0, E)`` with E side-effect free; None otherwise."""
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not call.keywords
+        and not _rebound(tree, "range")
+    ):
+        return None
+    args = call.args
+    if (
+        len(args) == 2
+        and isinstance(args[0], ast.Constant)
+        and type(args[0].value) is int
+        and args[0].value == 0
+    ):
+        args = args[1:]
+    return args[0] if len(args) == 1 and pure(tree, args[0]) else None
+
+
+def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
+    """A table's initial value, when the very next statement writes every cell before anything reads one:
+
+        T = [c] * E                          T = [[c for _ in range(C)] for _ in range(R)]
+        for i in range(E):                   for r in range(R):
+            T[i] = <no T in the loop>            for k in range(C):
+                                                     T[r][k] = <no T in the loops>
+
+    The store is the first statement of the innermost loop, so it runs for every index; nothing else in
+    the loops mentions T (so no cell is read before it is written) or any size (so the sizes are those
+    the table was built with), and no ``break``, ``return`` or ``yield`` leaves the loops early. Outside
+    any ``try`` or ``with`` (a handler could read a half-written table); T is a local no nested scope
+    or introspection reaches (:func:`live_after`'s conditions)."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return False
+    if not isinstance(stmt.targets[0], ast.Name) or not isinstance(node, ast.Constant):
+        return False
+    table = stmt.targets[0].id
+    dims = _table_dims(tree, stmt.value, node)
+    if not dims or live_after(func, stmt, table) is None:  # None: global, closure or introspection
+        return False
+    up = parents(tree)
+    block = next((b for b in _blocks(up.get(id(stmt))) if stmt in b), None)
+    if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
+        return False
+    follow = block.index(stmt) + 1
+    if follow >= len(block):
+        return False
+    outer = loop = block[follow]
+    index: list[str] = []
+    for size in dims:
+        if not (
+            isinstance(loop, ast.For)
+            and isinstance(loop.target, ast.Name)
+            and not loop.orelse
+            and ast.dump(_range_size(tree, loop.iter) or ast.Pass()) == ast.dump(size)
+        ):
+            return False
+        index.append(loop.target.id)
+        loop = loop.body[0]
+    sizes = set().union(*({n.id for n in ast.walk(s) if isinstance(n, ast.Name)} for s in dims))
+    if len(set(index)) != len(index) or table in index or sizes & {table, *index}:
+        return False
+    # The inner sizes are evaluated again for every row: names and int arithmetic only, none rebound in
+    # the loops (a call such as len(xs) could change as the loops run).
+    if any(not isinstance(n, _SIZE_NODES) for s in dims[1:] for n in ast.walk(s)):
+        return False
+    # Sizes and indices only the function's own statements can rebind (a callee could change a global
+    # size, or a closure the index while the stored value is evaluated, before the index is).
+    if _introspects(tree) or not _plain_locals(func, sizes | set(index)):
+        return False
+    store = loop
+    if not (
+        isinstance(store, ast.Assign) and len(store.targets) == 1 and _cells(store.targets[0], table, index)
+    ):
+        return False
+    loop_targets = set()
+    cur: ast.AST = outer
+    for _ in dims:  # the designated loops' own targets, and no other
+        assert isinstance(cur, ast.For)
+        loop_targets.add(id(cur.target))
+        cur = cur.body[0]
+    if _binds_in(outer, loop_targets) & (sizes | set(index) | {table}):
+        return False  # a size or an index rebound inside the loops: the store would miss cells
+    for n in ast.walk(outer):
+        if isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await):
+            return False
+        if isinstance(n, ast.Name) and n.id == table and n is not _base(store.targets[0]):
+            return False
+    return True
+
+
+_SIZE_NODES = (ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
+
+
+def _blocks(parent: ast.AST | None) -> list[list[ast.stmt]]:
+    if parent is None:
+        return []
+    return [
+        getattr(parent, f)
+        for f in ("body", "orelse", "finalbody")
+        if isinstance(getattr(parent, f, None), list)
+    ]
+
+
+def _base(target: ast.AST) -> ast.AST:
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target
+
+
+def _cells(target: ast.AST, table: str, index: list[str]) -> bool:
+    """``target`` is ``table[i0][i1]...`` with exactly the loop variables, in order."""
+    for name in reversed(index):
+        if not (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.slice, ast.Name)
+            and target.slice.id == name
+        ):
+            return False
+        target = target.value
+    return isinstance(target, ast.Name) and target.id == table
+
+
+def _plain_locals(func: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
+    """Every name is a local of ``func`` (a parameter, or bound in its own code) that no ``global`` or
+    ``nonlocal`` declares and no nested scope mentions: only ``func``'s own statements can rebind it."""
+    args = func.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    nested = [
+        n
+        for n in ast.walk(func)
+        if n is not func and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef)
+    ]
+    inner = {id(m) for n in nested for m in ast.walk(n)}
+    bound = {
+        n.id
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in inner
+    }
+    for n in ast.walk(func):
+        if isinstance(n, ast.Global | ast.Nonlocal) and names & set(n.names):
+            return False
+        if id(n) in inner and isinstance(n, ast.Name) and n.id in names:
+            return False
+    return names <= params | bound
+
+
+def _int_const(node: ast.AST) -> int | None:
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
+def _back_step(index: ast.AST, var: str) -> int | None:
+    """d for ``var - d`` (d an int constant), 0 for ``var`` itself; None for any other index."""
+    if isinstance(index, ast.Name) and index.id == var:
+        return 0
+    if (
+        isinstance(index, ast.BinOp)
+        and isinstance(index.op, ast.Sub)
+        and isinstance(index.left, ast.Name)
+        and index.left.id == var
+    ):
+        return _int_const(index.right)
+    return None
+
+
+def _cell_reads(node: ast.AST, table: str) -> list[ast.Subscript] | None:
+    """The ``table[...]`` loads in ``node``; None when ``table`` appears any other way (passed on, sliced,
+    stored into: then this module cannot follow its cells)."""
+    found: list[ast.Subscript] = []
+    up = parents(node)
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id == table:
+            sub = up.get(id(n))
+            if not (isinstance(sub, ast.Subscript) and sub.value is n and isinstance(sub.ctx, ast.Load)):
+                return None
+            found.append(sub)
+    return found
+
+
+def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
+    """A 1-D table's initial value, when the code after it fills the table in order before reading it:
+
+        T = [c] * E                     # or [c for _ in range(E)]; E names and int arithmetic only
+        ...                             # statements that do not mention T or rebind E's names
+        T[k] = <T[k'] for k' written>   # writes at int constants K, in any order among those statements
+        for i in range(L, E):           # L an int constant; E as written above
+            T[i] = <T[i - d] only, d >= 1>
+            ...                         # T only as T[i] or T[i - d], stored only as T[i]
+        <after the loop: any use of T when K holds 0 .. L-1, else only T[E - 1]>
+
+    Each read ``T[i - d]`` finds a cell written before: an earlier pass of the loop, or one of K when
+    ``i - d < L`` (required: L-d .. L-1 all in K, so the index is never negative). After the loop every
+    cell from L on is written, and below L those of K. When K misses some cells below L, the only read
+    allowed after the loop is ``T[X]`` with E written as ``X + 1``: the constant writes succeed only when
+    X >= max(K) (else IndexError, in the mutant too), and every cell from max(K) to L-1 must be in K.
+    No ``break``/``return``/``yield`` in the loop, no ``try``/``with`` around, T a local no closure or
+    introspection reaches."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return False
+    if not isinstance(stmt.targets[0], ast.Name) or not isinstance(node, ast.Constant):
+        return False
+    table = stmt.targets[0].id
+    dims = _table_dims(tree, stmt.value, node)
+    if dims is None or len(dims) != 1 or live_after(func, stmt, table) is None:
+        return False
+    size = dims[0]
+    if any(not isinstance(n, _SIZE_NODES) for n in ast.walk(size)):
+        return False
+    size_names = {n.id for n in ast.walk(size) if isinstance(n, ast.Name)}
+    if _introspects(tree) or not _plain_locals(func, size_names):  # a global could change under a call
+        return False
+    block = next((b for b in _blocks(parents(tree).get(id(stmt))) if stmt in b), None)
+    if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
+        return False
+    written: set[int] = set()
+    rest = iter(block[block.index(stmt) + 1 :])
+    loop: ast.For | None = None
+    for s in rest:
+        if isinstance(s, ast.For):
+            loop = s
+            break
+        if _binds_in(s) & (size_names | {table}):
+            return False
+        if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
+            continue
+        if not (
+            isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Subscript)
+        ):
+            return False
+        target = s.targets[0]
+        k = _int_const(target.slice)
+        reads_ = _cell_reads(s.value, table)
+        if not (isinstance(target.value, ast.Name) and target.value.id == table) or k is None or k < 0:
+            return False
+        if reads_ is None or any(_int_const(r.slice) not in written for r in reads_):
+            return False
+        if table in reads(target.slice):
+            return False
+        written.add(k)
+    if loop is None or loop.orelse or not isinstance(loop.target, ast.Name):
+        return False
+    var = loop.target.id
+    call = loop.iter
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not _rebound(tree, "range")
+        and not call.keywords
+        and len(call.args) == 2
+        and ast.dump(call.args[1]) == ast.dump(size)
+    ):
+        return False
+    start = _int_const(call.args[0])
+    if start is None or start < 0 or var == table or var in size_names or not loop.body:
+        return False
+    if not _plain_locals(func, {var}) or _binds_in(loop, {id(loop.target)}) & (size_names | {var, table}):
+        return False  # the index (or a size, or the table) rebound in the loop, or by a closure
+    first = loop.body[0]
+    if not (
+        isinstance(first, ast.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0], ast.Subscript)
+        and isinstance(first.targets[0].value, ast.Name)
+        and first.targets[0].value.id == table
+        and _back_step(first.targets[0].slice, var) == 0
+    ):
+        return False
+    steps: set[int] = set()
+    for k, part in enumerate(loop.body):
+        if k == 0:
+            found = _cell_reads(part.value, table)  # type: ignore[attr-defined]
+        else:
+            found = _cell_reads(part, table)
+            stores = [
+                n for n in ast.walk(part) if isinstance(n, ast.Subscript) and not isinstance(n.ctx, ast.Load)
+            ]
+            if any(isinstance(st.value, ast.Name) and st.value.id == table for st in stores):
+                found = _cell_reads(_without_cell_stores(part, table, var), table)
+        if found is None:
+            return False
+        for r in found:
+            d = _back_step(r.slice, var)
+            if d is None or (k == 0 and d == 0) or d < 0:
+                return False
+            steps.add(d)
+    if any(
+        isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await) for n in ast.walk(loop)
+    ):
+        return False
+    if any(not set(range(start - d, start)) <= written for d in steps if d > 0):
+        return False
+    after = block[block.index(loop) + 1 :]
+    if set(range(start)) <= written:
+        return True  # every cell below L written: the loop writes the rest (E == its end)
+    if not written or not set(range(max(written), start)) <= written or block is not func.body:
+        return False  # (in a nested block, code after the block could read an unwritten cell)
+    last = _minus_one(size)
+    if any(
+        isinstance(n, ast.Name) and n.id in size_names and not isinstance(n.ctx, ast.Load)
+        for s in after
+        for n in ast.walk(s)
+    ):
+        return False  # X must still be E - 1 where it is read
+    for s in after:
+        found = _cell_reads(s, table)
+        if found is None or any(last is None or ast.dump(r.slice) != ast.dump(last) for r in found):
+            return False
+    return True
+
+
+def _minus_one(size: ast.AST) -> ast.AST | None:
+    """X when ``size`` is written ``X + 1``."""
+    if isinstance(size, ast.BinOp) and isinstance(size.op, ast.Add) and _int_const(size.right) == 1:
+        return size.left
+    return None
+
+
+def _without_cell_stores(stmt: ast.stmt, table: str, var: str) -> ast.stmt:
+    """A copy of ``stmt`` with each store ``table[var] = v`` turned into ``v`` (an expression statement),
+    so what remains mentions ``table`` only where it reads it; any other store into the table is left as
+    it is, and :func:`_cell_reads` then refuses the statement."""
+    import copy
+
+    class _Strip(ast.NodeTransformer):
+        def visit_Assign(self, n: ast.Assign) -> ast.AST:
+            self.generic_visit(n)
+            t = n.targets[0] if len(n.targets) == 1 else None
+            if (
+                isinstance(t, ast.Subscript)
+                and isinstance(t.value, ast.Name)
+                and t.value.id == table
+                and _back_step(t.slice, var) == 0
+            ):
+                return ast.copy_location(ast.Expr(n.value), n)
+            return n
+
+    return _Strip().visit(copy.deepcopy(stmt))  # type: ignore[no-any-return]
