@@ -262,6 +262,40 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(5,)],
     ),
+    # found by a second review
+    (  # a generator expression reads the table when consumed, before it is filled
+        "def f(n, k):\n    g = (T[k] for _ in [n])\n    T = [0] * (n + 1)\n    v = next(g)\n    T[0] = 1\n"
+        "    for i in range(1, n + 1):\n        T[i] = T[i - 1] + v\n    return T\n",
+        "off_by_one",
+        None,
+        [(2, 1)],
+    ),
+    (  # a generator expression reads the stored value when consumed
+        "def f(xs):\n    g = (t + x for x in xs)\n    t = 0\n    out = list(g)\n    t = 1\n    return out\n",
+        "off_by_one",
+        None,
+        [([1, 2],)],
+    ),
+    (  # an enclosing loop left before the table is filled
+        "def f(n, xs):\n    for x in xs:\n        T = [0] * (n + 1)\n        if x:\n            break\n        T[0] = 1\n"
+        "        for i in range(1, n + 1):\n            T[i] = T[i - 1] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(2, [True])],
+    ),
+    (  # the size rebound by an import after the loop, before the read
+        "def f(n):\n    dp = [0] * (n + 1)\n    dp[1] = 1\n    for i in range(2, n + 1):\n"
+        "        dp[i] = dp[i - 1] * 2\n    from os import SEEK_SET as n\n    return dp[n]\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # the size mentions the table: at the loop it means the new list
+        "def f(T):\n    T = [0] * (not T)\n    for i in range(0, not T):\n        T[i] = 5\n    return T\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
 ]
 
 

@@ -16,7 +16,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field, replace
 
-__all__ = ["live_after", "reads"]
+__all__ = ["live_after", "reads", "NESTED_SCOPES"]
+
+# Code that runs later than where it stands, with the enclosing function's names: functions, lambdas,
+# classes, and generator expressions (which read their free names as they are consumed, not as built).
+NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 
 _INTROSPECTION = frozenset({"locals", "vars", "eval", "exec", "dir"})
 
@@ -147,11 +151,7 @@ def _stmt(s: ast.stmt, out: frozenset[str], ctx: _Ctx) -> frozenset[str]:
 
 
 def _nested_scopes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    return [
-        n
-        for n in ast.walk(func)
-        if n is not func and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef)
-    ]
+    return [n for n in ast.walk(func) if n is not func and isinstance(n, NESTED_SCOPES)]
 
 
 def live_after(func: ast.FunctionDef | ast.AsyncFunctionDef, stmt: ast.stmt, name: str) -> bool | None:

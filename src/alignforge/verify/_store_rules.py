@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from alignforge.verify._liveness import live_after, reads
+from alignforge.verify._liveness import NESTED_SCOPES, live_after, reads
 
 __all__ = ["dead_store", "overwritten_table", "filled_in_order", "parents", "pure"]
 
@@ -183,9 +183,10 @@ def _only_carried(path: list[ast.AST]) -> bool:
     return True
 
 
-# Names through which code can read a function's locals or frames other than by their names: any of
-# them anywhere in the program (as a name, an attribute, an imported name or in a string) and the store
-# rules answer no.
+# Names through which code can read a function's locals or frames other than by their names (a frame
+# reached any other way goes through one of the frame attributes, by name or, with getattr, in a string):
+# any of them anywhere in the program (as a name, an attribute, an imported name or in a string) and the
+# store rules answer no.
 _INTROSPECTION = frozenset(
     {
         "locals",
@@ -193,12 +194,9 @@ _INTROSPECTION = frozenset(
         "eval",
         "exec",
         "dir",
-        "compile",
-        "getattr",
         "__import__",
         "_getframe",
         "currentframe",
-        "stack",
         "f_locals",
         "f_back",
         "tb_frame",
@@ -209,6 +207,11 @@ _INTROSPECTION = frozenset(
         "setprofile",
         "inspect",
         "traceback",
+        "gc",
+        "get_objects",
+        "get_referrers",
+        "builtins",
+        "__builtins__",
     }
 )
 
@@ -406,11 +409,7 @@ def _plain_locals(func: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str])
     args = func.args
     params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
     params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    nested = [
-        n
-        for n in ast.walk(func)
-        if n is not func and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef)
-    ]
+    nested = [n for n in ast.walk(func) if n is not func and isinstance(n, NESTED_SCOPES)]
     inner = {id(m) for n in nested for m in ast.walk(n)}
     bound = {
         n.id
@@ -488,8 +487,8 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
     if any(not isinstance(n, _SIZE_NODES) for n in ast.walk(size)):
         return False
     size_names = {n.id for n in ast.walk(size) if isinstance(n, ast.Name)}
-    if _introspects(tree) or not _plain_locals(func, size_names):  # a global could change under a call
-        return False
+    if table in size_names or _introspects(tree) or not _plain_locals(func, size_names):
+        return False  # (a global size could change under a call; `not T` means another list at the loop)
     block = next((b for b in _blocks(parents(tree).get(id(stmt))) if stmt in b), None)
     if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
         return False
@@ -502,6 +501,8 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
             break
         if _binds_in(s) & (size_names | {table}):
             return False
+        if any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
+            return False  # an enclosing loop left (or restarted) before the table is filled
         if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
             continue
         if not (
@@ -577,11 +578,7 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
     if not written or not set(range(max(written), start)) <= written or block is not func.body:
         return False  # (in a nested block, code after the block could read an unwritten cell)
     last = _minus_one(size)
-    if any(
-        isinstance(n, ast.Name) and n.id in size_names and not isinstance(n.ctx, ast.Load)
-        for s in after
-        for n in ast.walk(s)
-    ):
+    if any(_binds_in(s) & size_names for s in after):
         return False  # X must still be E - 1 where it is read
     for s in after:
         found = _cell_reads(s, table)
