@@ -298,6 +298,28 @@ def _range_size(tree: ast.Module, call: ast.AST) -> ast.AST | None:
     return args[0] if len(args) == 1 and pure(tree, args[0]) else None
 
 
+def _table_at(
+    tree: ast.Module, node: ast.AST
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.Assign, str, list[ast.AST], list[ast.stmt]] | None:
+    """For a constant that is the initial value of a fresh table ``T = [c] * E`` (or a comprehension of
+    rows): the function, the statement, T, the sizes (outermost first) and the block of statements the
+    table is made in. None when T is not a plain local (global, closure, introspection) or a ``try`` or
+    ``with`` holds the statement (a handler could read a half-filled table)."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return None
+    if not isinstance(stmt.targets[0], ast.Name) or not isinstance(node, ast.Constant):
+        return None
+    table = stmt.targets[0].id
+    dims = _table_dims(tree, stmt.value, node)
+    if not dims or live_after(func, stmt, table) is None:
+        return None
+    block = next((b for b in _blocks(parents(tree).get(id(stmt))) if stmt in b), None)
+    if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
+        return None
+    return func, stmt, table, dims, block
+
+
 def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
     """A table's initial value, when the very next statement writes every cell before anything reads one:
 
@@ -311,19 +333,10 @@ def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
     the table was built with), and no ``break``, ``return`` or ``yield`` leaves the loops early. Outside
     any ``try`` or ``with`` (a handler could read a half-written table); T is a local no nested scope
     or introspection reaches (:func:`live_after`'s conditions)."""
-    func, stmt, chain = _statement_of(tree, node)
-    if func is None or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+    site = _table_at(tree, node)
+    if site is None:
         return False
-    if not isinstance(stmt.targets[0], ast.Name) or not isinstance(node, ast.Constant):
-        return False
-    table = stmt.targets[0].id
-    dims = _table_dims(tree, stmt.value, node)
-    if not dims or live_after(func, stmt, table) is None:  # None: global, closure or introspection
-        return False
-    up = parents(tree)
-    block = next((b for b in _blocks(up.get(id(stmt))) if stmt in b), None)
-    if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
-        return False
+    func, stmt, table, dims, block = site
     follow = block.index(stmt) + 1
     if follow >= len(block):
         return False
@@ -474,24 +487,15 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
     X >= max(K) (else IndexError, in the mutant too), and every cell from max(K) to L-1 must be in K.
     No ``break``/``return``/``yield`` in the loop, no ``try``/``with`` around, T a local no closure or
     introspection reaches."""
-    func, stmt, chain = _statement_of(tree, node)
-    if func is None or not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+    site = _table_at(tree, node)
+    if site is None or len(site[3]) != 1:
         return False
-    if not isinstance(stmt.targets[0], ast.Name) or not isinstance(node, ast.Constant):
-        return False
-    table = stmt.targets[0].id
-    dims = _table_dims(tree, stmt.value, node)
-    if dims is None or len(dims) != 1 or live_after(func, stmt, table) is None:
-        return False
-    size = dims[0]
+    func, stmt, table, (size,), block = site
     if any(not isinstance(n, _SIZE_NODES) for n in ast.walk(size)):
         return False
     size_names = {n.id for n in ast.walk(size) if isinstance(n, ast.Name)}
     if table in size_names or _introspects(tree) or not _plain_locals(func, size_names):
         return False  # (a global size could change under a call; `not T` means another list at the loop)
-    block = next((b for b in _blocks(parents(tree).get(id(stmt))) if stmt in b), None)
-    if block is None or any(isinstance(a, ast.Try | ast.With | ast.AsyncWith) for a in chain):
-        return False
     written: set[int] = set()
     rest = iter(block[block.index(stmt) + 1 :])
     loop: ast.For | None = None
