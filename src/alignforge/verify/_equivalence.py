@@ -53,7 +53,10 @@ class SurvivorNote:
 
 
 def _parity(tree: ast.Module, node: ast.AST) -> bool:
-    """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b."""
+    """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b.
+
+    For int operands (floats and strings differ): the rule only ever backs the differential run, which
+    calls both programs on the task's own input types."""
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
         return False
     parent_of = parents(tree)
