@@ -273,6 +273,9 @@ def test_contract_relaxed_by_the_text_kills_what_needs_zero_and_survivors_are_cl
     assert "mutant kill rate (raw, all mutants)" in totals and f"-> {after}/{n} " in totals
     assert "non-equivalent mutants (less 1 shown equivalent)" in totals and f"-> {after}/{n - 1} " in totals
     assert "outside_contract 1" in totals and "equivalent 1" in totals
+    assert (
+        he88.survivor_notes["swap_add_sub"]["rule"] == "parity" and "equivalent by rule: parity 1" in totals
+    )
     # the new tests of 20 and 89 hold inputs the old contract refused: a negative number, an upper-case letter
     plus = {r["task_id"]: _plus_inputs(r) for r in out if r["task_id"] in ("HumanEval/20", "HumanEval/89")}
     assert any(x < 0 for (xs,) in plus["HumanEval/20"] for x in xs)

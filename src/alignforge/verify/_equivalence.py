@@ -43,13 +43,15 @@ KINDS = ("equivalent", "outside_contract", "missed", "undistinguished", "unclass
 
 @dataclass(frozen=True)
 class SurvivorNote:
-    """Why a mutant survives: ``kind`` (one of :data:`KINDS`) and a line of detail."""
+    """Why a mutant survives: ``kind`` (one of :data:`KINDS`), a line of detail, and for an equivalent
+    one the rule (of :data:`RULES`) that proves it."""
 
     kind: str
     detail: str
+    rule: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "detail": self.detail}
+        return {"kind": self.kind, "detail": self.detail, **({"rule": self.rule} if self.rule else {})}
 
 
 def _parity(tree: ast.Module, node: ast.AST) -> bool:
@@ -196,7 +198,9 @@ def classify_survivors(
             continue
         rule = equivalence_rule(*(source or (reference, entry)), name)
         if rule:
-            notes[name] = SurvivorNote("equivalent", f"rule {rule}; same answers on {len(answered)} inputs")
+            notes[name] = SurvivorNote(
+                "equivalent", f"rule {rule}; same answers on {len(answered)} inputs", rule
+            )
         else:
             notes[name] = SurvivorNote(
                 "undistinguished", f"same answers on {len(answered)} inputs; no rule proves it equivalent"

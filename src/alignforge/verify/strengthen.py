@@ -473,6 +473,14 @@ def format_totals(reports: list[TaskReport]) -> list[str]:
             f"surviving mutants {n - after}: "
             + (", ".join(f"{k} {kinds[k]}" for k in sorted(kinds, key=lambda k: -kinds[k])) or "none")
         )
+        rules: Counter[str] = Counter(
+            note.get("rule") or "?"
+            for r in measured
+            for m in r.survivors
+            if (note := r.survivor_notes.get(m) or {}).get("kind") == "equivalent"
+        )
+        if rules:
+            lines.append("equivalent by rule: " + ", ".join(f"{k} {v}" for k, v in rules.most_common()))
     lines += [
         f"new tests {sum(r.plus_tests for r in done)} (at most {max((r.plus_tests for r in done), default=0)} per task"
         + (
