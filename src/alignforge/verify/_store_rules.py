@@ -2,7 +2,8 @@
 
 A mutant that changes only a value that is stored and then never seen behaves as the reference does.
 These rules say so when the program's own text shows it, and only then: the stored value has no side
-effect and cannot raise where the reference's does not (:func:`pure`), and every path after the store
+effect (:func:`pure`) and carries the changed constant only as an element or with a sign, so nothing
+runs, or raises, differently while it is built; and every path after the store
 either never reads the name (:func:`dead_store`, by :mod:`alignforge.verify._liveness`) or writes each
 cell of a fresh table before any read of it (:func:`overwritten_table`, :func:`filled_in_order`). Anything
 they cannot see through (a call, a closure, ``locals()``, a ``try`` around a half-filled table) makes them
@@ -22,9 +23,11 @@ def parents(tree: ast.AST) -> dict[int, ast.AST]:
     return {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
 
-# What a store's right-hand side may hold for a changed constant in it to change nothing but the value
-# stored: no call but these builtins (no side effect, and none raises for one int where it does not for
-# a neighbour), no division, modulo, power or shift (a changed operand can make those raise).
+# What a stored value (or a table's size) may hold: nothing with a side effect (no call but these
+# builtins, no attribute but a module's), and no division, modulo, power or shift. The changed constant
+# itself never reaches these: the rules allow it only as an element or with a sign, because for
+# neighbouring ints int(s, b), range steps, min/max of what may be empty and float() can raise for one
+# and not the other (found by review).
 _PURE_CALLS = frozenset({"range", "len", "float", "int", "abs", "min", "max", "list", "tuple", "bool"})
 _PURE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor)
 _PURE_NODES = (
