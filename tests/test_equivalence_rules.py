@@ -296,6 +296,80 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(0,)],
     ),
+    # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
+    (  # found by review: two step statements, only one of which the mutant flips, can cancel out
+        "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"
+        "            n += 1\n    return n == 0\n",
+        "swap_add_sub",
+        None,
+        [([1, -1],)],
+    ),
+    (  # "seen once": a count set to 1 at first sight and stepped after, read only as == 1
+        "def f(s):\n    seen = {}\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n            seen[c] = 1\n    return [c for c in s if seen[c] == 1]\n",
+        "off_by_one",
+        "cell_counter",
+        [(w,) for w in ("", "a", "aab", "abcabd", "zzz", "abba")],
+    ),
+    (
+        "def f(s):\n    seen = {}\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n            seen[c] = 1\n    return [c for c in s if seen[c] == 1]\n",
+        "swap_add_sub",
+        "cell_counter",
+        [(w,) for w in ("", "a", "aab", "abcabd", "zzz", "abba")],
+    ),
+    (  # read as == 2: the step shows
+        "def f(s):\n    seen = {}\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n            seen[c] = 1\n    return [c for c in s if seen[c] == 2]\n",
+        "off_by_one",
+        None,
+        [("aab",)],
+    ),
+    (  # the counts themselves returned
+        "def f(s):\n    seen = {}\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n            seen[c] = 1\n    return seen\n",
+        "off_by_one",
+        None,
+        [("aab",)],
+    ),
+    (  # two step statements: the mutant flips one, and +1 -1 comes back to 1
+        "def f(s):\n    seen = {}\n    for i, c in enumerate(s):\n        if c not in seen:\n            seen[c] = 1\n"
+        "        elif i % 2:\n            seen[c] += 1\n        else:\n            seen[c] += 1\n"
+        "    return [c for c in seen if seen[c] == 1]\n",
+        "swap_add_sub",
+        None,
+        [("aaa",)],
+    ),
+    (  # a dict passed in may hold any count already
+        "def f(s, seen):\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n"
+        "            seen[c] = 1\n    return [c for c in s if seen[c] == 1]\n",
+        "off_by_one",
+        None,
+        [("a", {"a": 0})],
+    ),
+    # found by a third review
+    (  # a match capture binds the counter to any value
+        "def f(x):\n    match x:\n        case n:\n            pass\n    n += 1\n    return n == 0\n",
+        "swap_add_sub",
+        None,
+        [(-1,)],
+    ),
+    (  # the counter read through locals()
+        "def f(xs):\n    n = 0\n    for x in xs:\n        n += 1\n    return locals()['n']\n",
+        "swap_add_sub",
+        None,
+        [([1, 2],)],
+    ),
+    (  # abs is not the builtin
+        "from operator import pos as abs\ndef f(xs):\n    n = 0\n    for x in xs:\n        n += 1\n    return abs(n)\n",
+        "swap_add_sub",
+        None,
+        [([1, 2],)],
+    ),
+    (  # a match capture binds the dict to one the caller passed in
+        "def f(s, m):\n    seen = {}\n    match m:\n        case {**seen}:\n            pass\n    for c in s:\n"
+        "        if c in seen:\n            seen[c] += 1\n        else:\n            seen[c] = 1\n"
+        "    return [c for c in s if seen[c] == 1]\n",
+        "off_by_one",
+        None,
+        [("a", {"a": 0})],
+    ),
 ]
 
 

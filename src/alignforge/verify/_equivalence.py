@@ -8,13 +8,15 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    no contract but the arity: negative, empty, other-case and larger values included), the mutant
    answers every input the reference answers, the same way (floats by ``isclose``);
 2. *a syntactic rule* says why it cannot differ (:data:`RULES`): a ``+``/``-`` swap whose result is only
-   read modulo 2 (``(a - b) % 2``); a counter stepped by ``+= k`` / ``-= k`` from 0 that is only ever
+   read modulo 2 (``(a - b) % 2``); a counter stepped by one ``+= k`` / ``-= k`` statement from 0, only ever
    read where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``); a change inside a side-effect-free
    value stored to a local that no path reads afterwards (``dead_store``, by the liveness analysis of
    :mod:`alignforge.verify._liveness`: ``total = 0`` right before ``total = ...``); or a table's initial
    value where the code after it writes every cell before any is read (``overwritten_table``:
    ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``; ``filled_in_order``: ``dp[0]``, ``dp[1]``,
-   then ``dp[i]`` from ``dp[i - 1]`` and ``dp[i - 2]``). The three are in :mod:`alignforge.verify._store_rules`.
+   then ``dp[i]`` from ``dp[i - 1]`` and ``dp[i - 2]``); or a dict's count cells, set to s at first sight
+   and stepped by one statement, read only as ``== s`` (``cell_counter``: "seen once"). These four are in
+   :mod:`alignforge.verify._store_rules`.
 
 Every other survivor is reported as what it is, never hidden: ``outside_contract`` (an input the task's
 contract refuses tells it apart; the input and the rule it breaks are named), ``missed`` (an input within
@@ -34,7 +36,16 @@ from alignforge.verify._inputs_mutation import Input, input_key
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
-from alignforge.verify._store_rules import dead_store, filled_in_order, overwritten_table, parents
+from alignforge.verify._store_rules import (
+    binds_not_by_name,
+    cell_counter,
+    dead_store,
+    filled_in_order,
+    introspects,
+    overwritten_table,
+    parents,
+    rebound,
+)
 
 __all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
 
@@ -77,7 +88,7 @@ def _parity(tree: ast.Module, node: ast.AST) -> bool:
         )
 
 
-def _sign_blind_read(parent_of: dict[int, ast.AST], name: ast.Name) -> bool:
+def _sign_blind_read(parent_of: dict[int, ast.AST], name: ast.Name, *, abs_is_builtin: bool) -> bool:
     """The value is read only in a way that cannot tell ``x`` from ``-x`` (for an int): ``x == 0``,
     ``x != 0``, ``not x``, ``if x``, ``x % 2``, ``abs(x)``."""
     up = parent_of.get(id(name))
@@ -89,12 +100,12 @@ def _sign_blind_read(parent_of: dict[int, ast.AST], name: ast.Name) -> bool:
     if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Mod) and up.left is name:
         return isinstance(up.right, ast.Constant) and up.right.value == 2
     if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id == "abs":
-        return up.args == [name] and not up.keywords
+        return up.args == [name] and not up.keywords and abs_is_builtin
     return isinstance(up, ast.If | ast.While | ast.IfExp) and up.test is name
 
 
 def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
-    """``v += k`` <-> ``v -= k`` where ``v`` starts at 0 and only ever moves by that one step: it ends as
+    """``v += k`` <-> ``v -= k`` where ``v`` starts at 0 and only ever moves by that one statement: it ends as
     ``c*k`` or ``-c*k``; read only where the sign cannot show (``v == 0``, ``if v``, ``v % 2``, ``abs(v)``),
     the two are the same."""
     if not (
@@ -105,7 +116,10 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
         and type(node.value.value) is int
     ):
         return False
-    var, step = node.target.id, node.value.value
+    var = node.target.id
+    if introspects(tree) or var in binds_not_by_name(tree):
+        return False  # read through locals(), or bound by a match capture to any value (a review found both)
+    abs_is_builtin = not rebound(tree, "abs")
     parent_of = parents(tree)
     for other in ast.walk(tree):
         if isinstance(other, ast.arg) and other.arg == var:
@@ -116,13 +130,13 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
             continue
         up = parent_of.get(id(other))
         if isinstance(other.ctx, ast.Load):
-            if not _sign_blind_read(parent_of, other):
+            if not _sign_blind_read(parent_of, other, abs_is_builtin=abs_is_builtin):
                 return False
         elif isinstance(up, ast.AugAssign) and up.target is other:
-            if type(up.op) is not type(node.op) or not (
-                isinstance(up.value, ast.Constant) and up.value.value == step
-            ):
-                return False  # a counter that also moves the other way, or by another step
+            if up is not node:
+                # Another step, even the same one: the mutant flips only this one, so the counter
+                # would move both ways and could come back to 0 (a review found it).
+                return False
         elif not (
             isinstance(up, ast.Assign)
             and up.targets == [other]
@@ -141,6 +155,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
     "filled_in_order": (("off_by_one",), filled_in_order),
+    "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
 }
 
 

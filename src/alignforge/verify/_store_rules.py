@@ -16,7 +16,17 @@ import ast
 
 from alignforge.verify._liveness import NESTED_SCOPES, live_after, reads
 
-__all__ = ["dead_store", "overwritten_table", "filled_in_order", "parents", "pure"]
+__all__ = [
+    "dead_store",
+    "overwritten_table",
+    "filled_in_order",
+    "cell_counter",
+    "parents",
+    "pure",
+    "rebound",
+    "binds_not_by_name",
+    "introspects",
+]
 
 
 def parents(tree: ast.AST) -> dict[int, ast.AST]:
@@ -56,20 +66,10 @@ _PURE_NODES = (
 )
 
 
-def _rebound(tree: ast.Module, name: str) -> bool:
-    """Whether the program binds ``name`` anywhere (so a builtin of that name may not be the builtin)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
-            return True
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
-            return True
-        if isinstance(node, ast.arg) and node.arg == name:
-            return True
-        if isinstance(node, ast.Import | ast.ImportFrom) and any(
-            (a.asname or a.name).split(".")[0] == name for a in node.names
-        ):
-            return True
-    return False
+def rebound(tree: ast.Module, name: str) -> bool:
+    """Whether the program binds ``name`` anywhere, by any statement or as a parameter (so a builtin of
+    that name may not be the builtin)."""
+    return name in _binds_in(tree) or any(isinstance(n, ast.arg) and n.arg == name for n in ast.walk(tree))
 
 
 def _modules(tree: ast.Module) -> set[str]:
@@ -101,7 +101,7 @@ def pure(tree: ast.Module, expr: ast.AST) -> bool:
                 isinstance(node.func, ast.Name)
                 and node.func.id in _PURE_CALLS
                 and not node.keywords
-                and not _rebound(tree, node.func.id)
+                and not rebound(tree, node.func.id)
             ):
                 return False
         elif isinstance(node, ast.Attribute):
@@ -161,7 +161,7 @@ def dead_store(tree: ast.Module, node: ast.AST) -> bool:
     way in both programs; it must still be free of side effects."""
     func, stmt, chain = _statement_of(tree, node)
     stored = _stored_value(stmt)
-    if func is None or stmt is None or stored is None or _introspects(tree):
+    if func is None or stmt is None or stored is None or introspects(tree):
         return False
     name, value = stored
     if value not in chain or not pure(tree, value) or not _only_carried(chain[: chain.index(value) + 1]):
@@ -221,7 +221,7 @@ _INTROSPECTION = frozenset(
 _LONG_WORDS = tuple(w for w in _INTROSPECTION if len(w) > 4)  # 'dir', 'eval' are in ordinary text
 
 
-def _introspects(tree: ast.Module) -> bool:
+def introspects(tree: ast.Module) -> bool:
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and n.id in _INTROSPECTION:
             return True
@@ -243,11 +243,20 @@ def _binds_in(node: ast.AST, exempt: set[int] | None = None) -> set[str]:
     as``, ``except .. as``, ``def``/``class``, ``with .. as``, ``:=`` and ``match`` captures (less the
     target nodes in ``exempt``)."""
     exempt = exempt or set()
+    names = {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in exempt
+    }
+    return names | binds_not_by_name(node)
+
+
+def binds_not_by_name(node: ast.AST) -> set[str]:
+    """The names ``node`` binds other than through a ``Name`` target: ``import .. as``, ``except .. as``,
+    ``def``/``class``, and ``match`` captures (``case n``, ``case [*n]``, ``case {**n}``)."""
     out: set[str] = set()
     for n in ast.walk(node):
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in exempt:
-            out.add(n.id)
-        elif isinstance(n, ast.alias):
+        if isinstance(n, ast.alias):
             out.add((n.asname or n.name).split(".")[0])
         elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             out |= {n.name} if n is not node else set()
@@ -287,7 +296,7 @@ def _range_size(tree: ast.Module, call: ast.AST) -> ast.AST | None:
         and isinstance(call.func, ast.Name)
         and call.func.id == "range"
         and not call.keywords
-        and not _rebound(tree, "range")
+        and not rebound(tree, "range")
     ):
         return None
     args = call.args
@@ -364,7 +373,7 @@ def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
         return False
     # Sizes and indices only the function's own statements can rebind (a callee could change a global
     # size, or a closure the index while the stored value is evaluated, before the index is).
-    if _introspects(tree) or not _plain_locals(func, sizes | set(index)):
+    if introspects(tree) or not _plain_locals(func, sizes | set(index)):
         return False
     store = loop
     if not (
@@ -431,7 +440,7 @@ def _plain_locals(func: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str])
         n.id
         for n in ast.walk(func)
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in inner
-    }
+    } | binds_not_by_name(func)
     for n in ast.walk(func):
         if isinstance(n, ast.Global | ast.Nonlocal) and names & set(n.names):
             return False
@@ -497,7 +506,7 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
     if any(not isinstance(n, _SIZE_NODES) for n in ast.walk(size)):
         return False
     size_names = {n.id for n in ast.walk(size) if isinstance(n, ast.Name)}
-    if table in size_names or _introspects(tree) or not _plain_locals(func, size_names):
+    if table in size_names or introspects(tree) or not _plain_locals(func, size_names):
         return False  # (a global size could change under a call; `not T` means another list at the loop)
     written: set[int] = set()
     rest = iter(block[block.index(stmt) + 1 :])
@@ -534,7 +543,7 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
         isinstance(call, ast.Call)
         and isinstance(call.func, ast.Name)
         and call.func.id == "range"
-        and not _rebound(tree, "range")
+        and not rebound(tree, "range")
         and not call.keywords
         and len(call.args) == 2
         and ast.dump(call.args[1]) == ast.dump(size)
@@ -621,3 +630,87 @@ def _without_cell_stores(stmt: ast.stmt, table: str, var: str) -> ast.stmt:
             return n
 
     return _Strip().visit(copy.deepcopy(stmt))  # type: ignore[no-any-return]
+
+
+def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
+    """``d[e] += k`` changed to another non-zero step (``+= k + 1``, ``-= k``), for a dict made in the
+    function whose cells are only ever set to one int s and stepped by k: every cell holds s + j*k, j >= 0
+    the steps since it was set, and it is read only as ``d[e] == s`` or ``d[e] != s`` (keys by ``in``),
+    which is j == 0 whatever the step. (The cell form of ``sign_blind_counter``: a first-sight count read
+    as "seen once".) ``d`` is never a parameter, passed on, aliased or reached by a closure."""
+    func, stmt, _chain = _statement_of(tree, node)
+    aug = node if isinstance(node, ast.AugAssign) else stmt
+    if func is None or not isinstance(aug, ast.AugAssign) or node not in (aug, aug.value):
+        return False
+    step = _int_const(aug.value)
+    target = aug.target
+    if (
+        step is None
+        or step in (0, -1)  # the reference's step, or the off-by-one mutant's, would be 0
+        or not isinstance(aug.op, ast.Add | ast.Sub)
+        or not isinstance(target, ast.Subscript)
+        or not isinstance(target.value, ast.Name)
+    ):
+        return False
+    d = target.value.id
+    args = func.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+    if d in params or d in binds_not_by_name(func) or introspects(tree) or not _plain_locals(func, {d}):
+        return False  # (a match capture or an import could bind it to a dict that already holds counts)
+    up = parents(func)
+    set_to: set[int] = set()
+    read_as: set[int] = set()
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == d):
+            continue
+        above = up.get(id(n))
+        if not isinstance(n.ctx, ast.Load):
+            if not (
+                isinstance(above, ast.Assign) and above.targets == [n] and _fresh_dict(tree, above.value)
+            ):
+                return False  # bound only to a new, empty dict
+            continue
+        if (
+            isinstance(above, ast.Compare)
+            and above.comparators == [n]
+            and isinstance(above.ops[0], ast.In | ast.NotIn)
+        ):
+            continue  # a key test: the keys are the same in both programs
+        if not (isinstance(above, ast.Subscript) and above.value is n):
+            return False
+        use = up.get(id(above))
+        if isinstance(above.ctx, ast.Store) and isinstance(use, ast.Assign) and use.targets == [above]:
+            value = _int_const(use.value)
+            if value is None:
+                return False
+            set_to.add(value)
+        elif isinstance(use, ast.AugAssign) and use.target is above:
+            if use is not aug:
+                return False  # stepped elsewhere too: the mutant changes one step only, so +1 and -1 could cancel
+        elif (
+            isinstance(above.ctx, ast.Load)
+            and isinstance(use, ast.Compare)
+            and len(use.ops) == 1
+            and isinstance(use.ops[0], ast.Eq | ast.NotEq)
+        ):
+            other = use.comparators[0] if use.left is above else use.left
+            value = _int_const(other)
+            if value is None:
+                return False
+            read_as.add(value)
+        else:
+            return False
+    return len(set_to) == 1 and read_as <= set_to
+
+
+def _fresh_dict(tree: ast.Module, value: ast.AST) -> bool:
+    if isinstance(value, ast.Dict):
+        return not value.keys
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "dict"
+        and not value.args
+        and not value.keywords
+        and not rebound(tree, "dict")
+    )
