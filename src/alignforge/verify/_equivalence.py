@@ -33,6 +33,7 @@ from typing import Any
 
 from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import Input, input_key
+from alignforge.verify._liveness import introspects
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
@@ -41,7 +42,6 @@ from alignforge.verify._store_rules import (
     cell_counter,
     dead_store,
     filled_in_order,
-    introspects,
     overwritten_table,
     parents,
     rebound,

@@ -5,9 +5,9 @@ reads it before writing it), with Python's control flow: ``if``, ``for``/``while
 ``break``/``continue``, ``try``/``except`` (an exception may leave any statement of the body for any
 handler), ``with`` (a manager may swallow the exception: the code after it runs). Where the analysis
 cannot be sure it answers None, never "dead": the name is declared ``global``/``nonlocal``, a nested
-function, lambda or class mentions it (a closure reads it whenever it is called), the function calls
-``locals``/``vars``/``eval``/``exec``/``dir``, or it uses a statement this analysis does not model
-(``try``/``finally``, ``match``, ``except*``). Every expression counts as reading every name in it, so the
+function, lambda, class or generator expression mentions it (a closure reads it whenever it runs), the
+function mentions ``locals``, ``eval``, frames and the like (:func:`introspects`), or it uses a statement
+this analysis does not model (``try``/``finally``, ``match``, ``except*``). Every expression counts as reading every name in it, so the
 live sets are too large, never too small.
 """
 
@@ -16,13 +16,63 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field, replace
 
-__all__ = ["live_after", "reads", "NESTED_SCOPES"]
+__all__ = ["live_after", "reads", "introspects", "nested_scopes", "NESTED_SCOPES"]
 
 # Code that runs later than where it stands, with the enclosing function's names: functions, lambdas,
 # classes, and generator expressions (which read their free names as they are consumed, not as built).
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 
-_INTROSPECTION = frozenset({"locals", "vars", "eval", "exec", "dir"})
+# Names through which code can read a function's locals or frames other than by their names (a frame
+# reached any other way goes through one of the frame attributes, by name or, with getattr, in a string):
+# any of them anywhere in the code looked at (as a name, an attribute, an imported name or in a string) and
+# this analysis and the store rules answer no.
+_INTROSPECTION = frozenset(
+    {
+        "locals",
+        "vars",
+        "eval",
+        "exec",
+        "dir",
+        "__import__",
+        "_getframe",
+        "currentframe",
+        "f_locals",
+        "f_back",
+        "tb_frame",
+        "gi_frame",
+        "cr_frame",
+        "ag_frame",
+        "settrace",
+        "setprofile",
+        "inspect",
+        "traceback",
+        "gc",
+        "get_objects",
+        "get_referrers",
+        "builtins",
+        "__builtins__",
+    }
+)
+
+_LONG_WORDS = tuple(w for w in _INTROSPECTION if len(w) > 4)  # 'dir', 'eval' are in ordinary text
+
+
+def introspects(tree: ast.AST) -> bool:
+    """Whether ``tree`` mentions any of them."""
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id in _INTROSPECTION:
+            return True
+        if isinstance(n, ast.Attribute) and n.attr in _INTROSPECTION:
+            return True
+        if isinstance(n, ast.alias) and set(n.name.split(".")) & _INTROSPECTION:
+            return True
+        if (
+            isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and any(w in n.value for w in _LONG_WORDS)
+        ):
+            return True
+    return False
 
 
 class _Unknown(Exception):
@@ -150,7 +200,7 @@ def _stmt(s: ast.stmt, out: frozenset[str], ctx: _Ctx) -> frozenset[str]:
     raise _Unknown(type(s).__name__)
 
 
-def _nested_scopes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+def nested_scopes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
     return [n for n in ast.walk(func) if n is not func and isinstance(n, NESTED_SCOPES)]
 
 
@@ -158,12 +208,12 @@ def live_after(func: ast.FunctionDef | ast.AsyncFunctionDef, stmt: ast.stmt, nam
     """Whether the local ``name`` may be read after ``stmt`` (a statement of ``func``) runs: True (it may),
     False (no path from there reads it before rebinding it, so what ``stmt`` left in it is never seen), or
     None (this analysis cannot say)."""
+    if introspects(func):
+        return None
     for node in ast.walk(func):
         if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
             return None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _INTROSPECTION:
-            return None
-    for scope in _nested_scopes(func):
+    for scope in nested_scopes(func):
         if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(scope)):
             return None
         if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and scope.name == name:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from alignforge.verify._liveness import NESTED_SCOPES, live_after, reads
+from alignforge.verify._liveness import introspects, live_after, nested_scopes, reads
 
 __all__ = [
     "dead_store",
@@ -25,7 +25,6 @@ __all__ = [
     "pure",
     "rebound",
     "binds_not_by_name",
-    "introspects",
 ]
 
 
@@ -184,58 +183,6 @@ def _only_carried(path: list[ast.AST]) -> bool:
             continue
         return False
     return True
-
-
-# Names through which code can read a function's locals or frames other than by their names (a frame
-# reached any other way goes through one of the frame attributes, by name or, with getattr, in a string):
-# any of them anywhere in the program (as a name, an attribute, an imported name or in a string) and the
-# store rules answer no.
-_INTROSPECTION = frozenset(
-    {
-        "locals",
-        "vars",
-        "eval",
-        "exec",
-        "dir",
-        "__import__",
-        "_getframe",
-        "currentframe",
-        "f_locals",
-        "f_back",
-        "tb_frame",
-        "gi_frame",
-        "cr_frame",
-        "ag_frame",
-        "settrace",
-        "setprofile",
-        "inspect",
-        "traceback",
-        "gc",
-        "get_objects",
-        "get_referrers",
-        "builtins",
-        "__builtins__",
-    }
-)
-
-_LONG_WORDS = tuple(w for w in _INTROSPECTION if len(w) > 4)  # 'dir', 'eval' are in ordinary text
-
-
-def introspects(tree: ast.Module) -> bool:
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and n.id in _INTROSPECTION:
-            return True
-        if isinstance(n, ast.Attribute) and n.attr in _INTROSPECTION:
-            return True
-        if isinstance(n, ast.alias) and set(n.name.split(".")) & _INTROSPECTION:
-            return True
-        if (
-            isinstance(n, ast.Constant)
-            and isinstance(n.value, str)
-            and any(w in n.value for w in _LONG_WORDS)
-        ):
-            return True
-    return False
 
 
 def _binds_in(node: ast.AST, exempt: set[int] | None = None) -> set[str]:
@@ -431,11 +378,8 @@ def _cells(target: ast.AST, table: str, index: list[str]) -> bool:
 def _plain_locals(func: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> bool:
     """Every name is a local of ``func`` (a parameter, or bound in its own code) that no ``global`` or
     ``nonlocal`` declares and no nested scope mentions: only ``func``'s own statements can rebind it."""
-    args = func.args
-    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    nested = [n for n in ast.walk(func) if n is not func and isinstance(n, NESTED_SCOPES)]
-    inner = {id(m) for n in nested for m in ast.walk(n)}
+    params = _params(func)
+    inner = {id(m) for n in nested_scopes(func) for m in ast.walk(n)}
     bound = {
         n.id
         for n in ast.walk(func)
@@ -447,6 +391,11 @@ def _plain_locals(func: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str])
         if id(n) in inner and isinstance(n, ast.Name) and n.id in names:
             return False
     return names <= params | bound
+
+
+def _params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = func.args
+    return {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
 
 
 def _int_const(node: ast.AST) -> int | None:
@@ -467,17 +416,28 @@ def _back_step(index: ast.AST, var: str) -> int | None:
     return None
 
 
-def _cell_reads(node: ast.AST, table: str) -> list[ast.Subscript] | None:
+def _cell_reads(node: ast.AST, table: str, store_at: str | None = None) -> list[ast.Subscript] | None:
     """The ``table[...]`` loads in ``node``; None when ``table`` appears any other way (passed on, sliced,
-    stored into: then this module cannot follow its cells)."""
+    stored into: then this module cannot follow its cells). With ``store_at``, the stores
+    ``table[store_at] = v`` are allowed too (and are not reads)."""
     found: list[ast.Subscript] = []
     up = parents(node)
     for n in ast.walk(node):
         if isinstance(n, ast.Name) and n.id == table:
             sub = up.get(id(n))
-            if not (isinstance(sub, ast.Subscript) and sub.value is n and isinstance(sub.ctx, ast.Load)):
+            if not (isinstance(sub, ast.Subscript) and sub.value is n):
                 return None
-            found.append(sub)
+            if isinstance(sub.ctx, ast.Load):
+                found.append(sub)
+                continue
+            store = up.get(id(sub))
+            if not (
+                store_at is not None
+                and isinstance(store, ast.Assign)
+                and store.targets == [sub]
+                and _back_step(sub.slice, store_at) == 0
+            ):
+                return None
     return found
 
 
@@ -566,15 +526,8 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
         return False
     steps: set[int] = set()
     for k, part in enumerate(loop.body):
-        if k == 0:
-            found = _cell_reads(part.value, table)  # type: ignore[attr-defined]
-        else:
-            found = _cell_reads(part, table)
-            stores = [
-                n for n in ast.walk(part) if isinstance(n, ast.Subscript) and not isinstance(n.ctx, ast.Load)
-            ]
-            if any(isinstance(st.value, ast.Name) and st.value.id == table for st in stores):
-                found = _cell_reads(_without_cell_stores(part, table, var), table)
+        # the first statement's value may not read T[i] (not yet written); later statements may store it
+        found = _cell_reads(part.value, table) if k == 0 else _cell_reads(part, table, store_at=var)  # type: ignore[attr-defined]
         if found is None:
             return False
         for r in found:
@@ -610,28 +563,6 @@ def _minus_one(size: ast.AST) -> ast.AST | None:
     return None
 
 
-def _without_cell_stores(stmt: ast.stmt, table: str, var: str) -> ast.stmt:
-    """A copy of ``stmt`` with each store ``table[var] = v`` turned into ``v`` (an expression statement),
-    so what remains mentions ``table`` only where it reads it; any other store into the table is left as
-    it is, and :func:`_cell_reads` then refuses the statement."""
-    import copy
-
-    class _Strip(ast.NodeTransformer):
-        def visit_Assign(self, n: ast.Assign) -> ast.AST:
-            self.generic_visit(n)
-            t = n.targets[0] if len(n.targets) == 1 else None
-            if (
-                isinstance(t, ast.Subscript)
-                and isinstance(t.value, ast.Name)
-                and t.value.id == table
-                and _back_step(t.slice, var) == 0
-            ):
-                return ast.copy_location(ast.Expr(n.value), n)
-            return n
-
-    return _Strip().visit(copy.deepcopy(stmt))  # type: ignore[no-any-return]
-
-
 def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
     """``d[e] += k`` changed to another non-zero step (``+= k + 1``, ``-= k``), for a dict made in the
     function whose cells are only ever set to one int s and stepped by k: every cell holds s + j*k, j >= 0
@@ -653,9 +584,12 @@ def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
     ):
         return False
     d = target.value.id
-    args = func.args
-    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
-    if d in params or d in binds_not_by_name(func) or introspects(tree) or not _plain_locals(func, {d}):
+    if (
+        d in _params(func)
+        or d in binds_not_by_name(func)
+        or introspects(tree)
+        or not _plain_locals(func, {d})
+    ):
         return False  # (a match capture or an import could bind it to a dict that already holds counts)
     up = parents(func)
     set_to: set[int] = set()
