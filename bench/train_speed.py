@@ -20,25 +20,20 @@ rejected sequences after truncation, which every mode sees identically. Targets 
 alignforge >= 5x TRL defaults' tokens/s and MFU >= 30 %; lean within TRL defaults' peak memory at
 >= 2x their speed.
 
-GPU (the device tool, nvidia-h100-x1; its image has torch, transformers 5.17 and accelerate but not
-trl, datasets or liger-kernel, so wheels travel with the tree, ~17 MB). Step 1, here, once, in the
-repository root:
+GPU (the device tool, nvidia-h200 or nvidia-h100-x1; its image has torch, transformers and accelerate
+but not trl, datasets, liger-kernel or orjson, so wheels travel with the tree, ~17 MB). Step 1, here,
+once, in the repository root:
 
     echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps --only-binary=:all: \
       --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
-      --platform manylinux2014_x86_64 -d .whl trl==1.16.0 transformers==5.23.0 datasets==5.2.0 \
-      dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0 regex==2026.11.15 liger-kernel==0.8.5
+      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl trl==1.16.0 \
+      transformers==5.23.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 fsspec==2026.9.0 \
+      regex==2026.11.15 liger-kernel==0.8.5 orjson
 
-Step 2, device.run with carry [".whl"] and timeout_s 600 (the first line prints the versions in
-use; datasets 5.2 needs pyarrow >= 24: if the image's is older, replace transformers in step 1
-by pyarrow==26.0.1, 55 MB, since the image's transformers also satisfies TRL):
-
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:src HF_HUB_OFFLINE=1 \
-      PYTHONUNBUFFERED=1 || exit; python3 -c "import torch, transformers, trl, datasets, pyarrow, \
-      liger_kernel; print(torch.cuda.get_device_name(), torch.__version__, transformers.__version__, \
-      trl.__version__, datasets.__version__, pyarrow.__version__)"; \
-      python3 bench/train_speed.py --out $OUT/train_speed.json 2>&1 | tee $OUT/log.txt
+Step 2, device.run with carry [".whl"] and timeout_s 600: ``bash bench/train_speed_device.sh``. It
+installs the wheels, prints the GPU and the versions in use (datasets 5.2 needs pyarrow >= 24; the
+H200 image had 25.0.1), runs the three modes and ``--profile 3``, and writes everything to $OUT.
+Results of 2026-12-04 on an H200: bench/results/train.md.
 
 CPU smoke (seconds; what tests/test_train_bench.py runs):
 
@@ -87,13 +82,24 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--completion-tokens", help="LO:HI completion length range (default: 10%%:60%%)")
     r = p.add_argument_group("run")
     r.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}")
+    r.add_argument(
+        "--liger", choices=("auto", "on", "off"), default="auto", help="alignforge/lean Liger kernels"
+    )
     r.add_argument("--peak-flops", type=float, default=989e12, help="device peak dense bf16 FLOP/s")
     r.add_argument("--threads", type=int, help="torch CPU threads (CPU smoke)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--workdir", help="where the model and data go (default: a temporary folder)")
     r.add_argument("--out", help="write the JSON results here")
     r.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    r.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="after the timed modes, profile STEPS alignforge steps (torch.profiler, after 6 warm steps)",
+    )
     p.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    p.add_argument("--profile-child", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -208,7 +214,11 @@ def _alignforge_config(a: argparse.Namespace, work: Path, mode: str) -> Any:
             "resume": False,
         },
         "optimization": {"optimizer": "adamw"},  # fused AdamW
-        "compute": {"precision": "auto", "gradient_checkpointing": mode == "lean", "liger": "auto"},
+        "compute": {
+            "precision": "auto",
+            "gradient_checkpointing": mode == "lean",
+            "liger": {"on": True, "off": False}.get(a.liger, "auto"),
+        },
         "monitors": {"kl_prompts": 0},
         "logging": {"output_dir": str(work / f"out-{mode}"), "report_to": "none"},
     }
@@ -271,6 +281,9 @@ def _child(a: argparse.Namespace, work: Path) -> None:
     if cuda:
         torch.cuda.synchronize()
     init_s = time.perf_counter() - started
+    if a.profile_child:
+        _profile(a, trainer, work)
+        return
     output = trainer.train()
     if cuda:
         torch.cuda.synchronize()
@@ -306,8 +319,36 @@ def _child(a: argparse.Namespace, work: Path) -> None:
     (work / f"{mode}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
+def _profile(a: argparse.Namespace, trainer: Any, work: Path) -> None:
+    """Where one step's time goes: torch.profiler over ``--profile`` steps after 6 warm ones."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, schedule
+    from transformers import TrainerCallback
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    prof = profile(activities=acts, schedule=schedule(wait=4, warmup=2, active=a.profile))
+
+    class Step(TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, *_: Any, **__: Any) -> None:
+            prof.step()
+
+    trainer.args.max_steps = 6 + a.profile
+    trainer.add_callback(Step())
+    with prof:
+        trainer.train()
+    keys = ["self_cpu_time_total"] + (["self_cuda_time_total"] if torch.cuda.is_available() else [])
+    averages = prof.key_averages()
+    text = "".join(
+        f"{a.profile} alignforge steps after 6 warm ones, by {key}\n"
+        + averages.table(sort_by=key, row_limit=25, max_name_column_width=60)
+        + "\n\n"
+        for key in keys
+    )
+    (work / "profile.txt").write_text(text)
+
+
 # -- the parent: set up, run each mode, compare ----------------------------------------------------
-def _run_mode(mode: str, argv: list[str], work: Path) -> dict[str, Any]:
+def _run_mode(mode: str, argv: list[str], work: Path, result: bool = True) -> dict[str, Any]:
     log = work / f"{mode}.log"
     env = {
         **os.environ,
@@ -321,7 +362,7 @@ def _run_mode(mode: str, argv: list[str], work: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         tail = log.read_text()[-4000:]
         raise SystemExit(f"mode {mode} failed (exit {proc.returncode}); end of {log}:\n{tail}")
-    return json.loads((work / f"{mode}.json").read_text())
+    return json.loads((work / f"{mode}.json").read_text()) if result else {}
 
 
 def _strip(argv: list[str]) -> list[str]:
@@ -333,7 +374,7 @@ def _strip(argv: list[str]) -> list[str]:
         if item in ("--workdir", "--out", "--child"):
             skip = True
             continue
-        if item.startswith(("--workdir=", "--out=", "--child=")) or item == "--check":
+        if item.startswith(("--workdir=", "--out=", "--child=")) or item in ("--check", "--profile-child"):
             continue
         out.append(item)
     return out
@@ -441,6 +482,13 @@ def main(argv: list[str] | None = None) -> int:
         setup = _build(a, work)
         print(f"model: {setup['params'] / 1e6:.1f}M parameters; {setup['pairs']} pairs", file=sys.stderr)
         runs = {mode: _run_mode(mode, _strip(argv), work) for mode in modes}
+        if a.profile:
+            _run_mode("alignforge", [*_strip(argv), "--profile-child"], work, result=False)
+            profile_text = (work / "profile.txt").read_text()
+            print(profile_text, file=sys.stderr)
+            if a.out:
+                Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(a.out).with_suffix(".profile.txt").write_text(profile_text)
     res = _summarise(a, setup, runs)
     print(_table(res))
     if a.out:

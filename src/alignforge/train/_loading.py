@@ -199,6 +199,11 @@ def load_causal_lm(cfg: Any, which: str = "policy", *, sequence_classification: 
     else:
         cls = transformers.AutoModelForCausalLM
     model = cls.from_pretrained(path, **kwargs)
+    if (m["attn_implementation"] or "sdpa") == "sdpa" and cfg.compute["device"] != "cpu" and _cuda():
+        # cuDNN's attention builds an execution plan for every new shape, and preference batches change
+        # length every step: on an H200 that cost 170 ms of CPU a step, 2.4x the step's GPU time
+        # (bench/BENCHMARKS.md, DPO train speed). Flash and memory-efficient attention plan nothing.
+        require("torch", extra="train").backends.cuda.enable_cudnn_sdp(False)
     if which == "reference":
         model.eval()
         model.requires_grad_(False)
