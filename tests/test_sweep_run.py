@@ -213,17 +213,21 @@ def test_sigkilled_sweep_resumes_and_the_running_trial_is_retried(tmp_path: Path
         "--trials", "1", "--study-dir", str(study), "--heartbeat", "1", "--grace-period", "3",
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp_path / "sweep.log"  # a file, not a pipe: a full pipe nobody reads would stall the sweep
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 300
     try:
         while not list(
             (study / "trials").glob("*/checkpoint-1/trainer_state.json")
         ):  # killed mid-training, after a checkpoint
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the first trial never saved a checkpoint"
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait()
     killed = _trials(study)
     assert [t.state.name for t in killed] == ["RUNNING"]  # what a kill leaves without heartbeats handling it

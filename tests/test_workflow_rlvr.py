@@ -447,6 +447,8 @@ def test_demo_killed_between_raft_cycles_resumes_and_ends_with_pass_at_k_per_cyc
                 time.sleep(0.05)
             os.kill(proc.pid, signal.SIGKILL)
         finally:
+            if proc.poll() is None:  # a failed wait: without this the test would wait for the whole run
+                proc.kill()
             proc.wait()
     assert not (run / "raft" / "cycle_2" / ".complete").exists()
     st = _statuses(run)

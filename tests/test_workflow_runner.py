@@ -171,6 +171,8 @@ def test_sigkill_resumes_at_the_stage_and_the_row(tmp_path):
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        if proc.poll() is None:  # a failed wait: without this the test would wait for the whole run
+            proc.kill()
         proc.wait()
     st = workflow_status(run)
     assert [s["status"] for s in st["stages"]] == ["finished", "running", "pending"]
