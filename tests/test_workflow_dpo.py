@@ -159,8 +159,12 @@ def test_dpo_workflow_trains_under_accelerate_with_two_processes(tmp_path, bench
     spec["sft"]["train"]["training"]["max_steps"] = 2
     spec["preference"]["generate"]["limit"] = 6
     spec["dpo"]["training"].update(max_steps=2, batch_size=2)
-    spec["rounds"].update(prompts_per_round=2, samples_per_prompt=2)
-    spec["evaluation"].update(suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=2)
+    # no rounds and one short win-rate comparison: this test is about the launcher, and the end-to-end
+    # test above runs the rounds in process
+    spec["rounds"]["count"] = 0
+    spec["evaluation"].update(
+        suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=1, winrate_max_new_tokens=16
+    )
     spec["preference"]["gates"]["preference_data"]["total_pairs"]["min"] = 2
     wf = ROOT / "examples/workflows" / f".test_{tmp_path.name}.yaml"
     wf.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -170,8 +174,8 @@ def test_dpo_workflow_trains_under_accelerate_with_two_processes(tmp_path, bench
         run_workflow(wf, run, echo=lines.append)
         st = {s["name"]: s for s in workflow_status(run)["stages"]}
         launched = [ln for ln in lines if ln.startswith("[launch]")]
-        # sft.train, dpo.train and round 2's training when its pairs passed the gates
-        assert len(launched) >= 2 and all("--num_processes 2" in ln for ln in launched), launched
+        # sft.train and dpo.train (reward_model is null, rounds.count 0)
+        assert len(launched) == 2 and all("--num_processes 2" in ln for ln in launched), launched
         for name in ("sft.train", "dpo.train"):
             assert st[name]["status"] == "finished", st[name]
             assert st[name]["figures"]["steps"] == 2 and st[name]["figures"]["weights_changed"]

@@ -427,11 +427,17 @@ def _statuses(run: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_demo_killed_between_raft_cycles_resumes_and_ends_with_pass_at_k_per_cycle(tmp_path: Path) -> None:
-    """rlvr_demo.yaml on the embedded model: SIGKILL once cycle 1's checkpoint is complete, then a
-    rerun resumes RAFT at cycle 2 (prepare, tasks, the base benchmark and cycle 1 untouched) and ends
-    with pass@k for base, cycle_1 and cycle_2 in the manifest and the dashboard; a third run reuses all."""
+    """rlvr_demo.yaml on the embedded model, with 48 new tokens a sample instead of 96 (the same stages
+    at half the generation): SIGKILL once cycle 1's checkpoint is complete, then a rerun resumes RAFT at
+    cycle 2 (prepare, tasks, the base benchmark and cycle 1 untouched) and ends with pass@k for base,
+    cycle_1 and cycle_2 in the manifest and the dashboard; a third run reuses all."""
+    spec = yaml.safe_load(DEMO.read_text())
+    spec["raft"]["max_new_tokens"] = 48
+    spec["benchmark"]["max_tokens"] = 48
+    demo = tmp_path / "rlvr_demo.yaml"
+    demo.write_text(yaml.safe_dump(spec, sort_keys=False))
     run = tmp_path / "run"
-    code = f"from alignforge.workflow import run_workflow; run_workflow({str(DEMO)!r}, {str(run)!r})"
+    code = f"from alignforge.workflow import run_workflow; run_workflow({str(demo)!r}, {str(run)!r})"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     log = tmp_path / "killed_run.log"  # a file, not a pipe: a full pipe would stall the run
     cycle_1 = run / "raft" / "cycle_1"
@@ -460,9 +466,9 @@ def test_demo_killed_between_raft_cycles_resumes_and_ends_with_pass_at_k_per_cyc
     }
     cycle_1_files = {p.name: p.stat().st_mtime_ns for p in cycle_1.iterdir() if p.is_file()}
 
-    m = run_workflow(DEMO, run)
+    m = run_workflow(demo, run)
     names = [s["name"] for s in m["stages"]]
-    assert names == [s.name for s in load_workflow(DEMO, run).steps]  # the plan's shape, in order
+    assert names == [s.name for s in load_workflow(demo, run).steps]  # the plan's shape, in order
     assert all(s["status"] in ("finished", "skipped") for s in m["stages"]), [
         (s["name"], s["status"], s["error"]) for s in m["stages"]
     ]
@@ -496,6 +502,6 @@ def test_demo_killed_between_raft_cycles_resumes_and_ends_with_pass_at_k_per_cyc
     page = write_dashboard(run).read_text()
     assert page.count('<tr class="passk"') == 3 and 'id="passk-chart"' in page
 
-    m2 = run_workflow(DEMO, run)  # nothing to do: every finished stage is reused, times kept
+    m2 = run_workflow(demo, run)  # nothing to do: every finished stage is reused, times kept
     assert {s["name"]: s["finished"] for s in m2["stages"]} == {s["name"]: s["finished"] for s in m["stages"]}
     assert m2["pass_at_k"] == m["pass_at_k"]
