@@ -157,7 +157,7 @@ def test_dpo_workflow_trains_under_accelerate_with_two_processes(tmp_path, bench
         ],
     }
     spec["sft"]["train"]["training"]["max_steps"] = 2
-    spec["preference"]["generate"]["limit"] = 4  # 3 pairs a prompt, 4 after dedup: enough for 2 steps
+    spec["preference"]["generate"]["limit"] = 6
     spec["dpo"]["training"].update(max_steps=2, batch_size=2)
     spec["rounds"]["count"] = 0  # this test is about the launcher; the end-to-end test runs the rounds
     spec["evaluation"].update(suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=2)
