@@ -37,10 +37,15 @@ def _cuda() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _on_gpu(compute: dict[str, Any]) -> bool:
+    """The run trains on CUDA: the config allows it and torch sees a device."""
+    return compute["device"] != "cpu" and _cuda()
+
+
 def resolve_precision(compute: dict[str, Any]) -> str:
     """``auto`` means bf16 on a CUDA device that supports it, else fp32; fp16/bf16 need CUDA."""
     precision = compute["precision"]
-    on_gpu = compute["device"] != "cpu" and _cuda()
+    on_gpu = _on_gpu(compute)
     if precision == "auto":
         if on_gpu:
             torch = require("torch", extra="train")
@@ -58,7 +63,7 @@ def use_liger(compute: dict[str, Any]) -> bool:
     liger = compute["liger"]
     installed = importlib.util.find_spec("liger_kernel") is not None
     if liger == "auto":
-        return installed and compute["device"] != "cpu" and _cuda()
+        return installed and _on_gpu(compute)
     if liger is True and not installed:
         raise ConfigError("compute.liger: true needs the liger-kernel wheel: pip install liger-kernel")
     if isinstance(liger, str):
@@ -199,7 +204,7 @@ def load_causal_lm(cfg: Any, which: str = "policy", *, sequence_classification: 
     else:
         cls = transformers.AutoModelForCausalLM
     model = cls.from_pretrained(path, **kwargs)
-    if (m["attn_implementation"] or "sdpa") == "sdpa" and cfg.compute["device"] != "cpu" and _cuda():
+    if (m["attn_implementation"] or "sdpa") == "sdpa" and _on_gpu(cfg.compute):
         # cuDNN's attention builds an execution plan for every new shape, and preference batches change
         # length every step: on an H200 that cost 170 ms of CPU a step, 2.4x the step's GPU time
         # (bench/BENCHMARKS.md, DPO train speed). Flash and memory-efficient attention plan nothing.
