@@ -97,13 +97,16 @@ def test_dpo_workflow_end_to_end_on_the_embedded_model(tmp_path, benchmarks_dir,
         register_stage("alignforge.train.init_check:InitCheck", name="train.init_check")
     spec = yaml.safe_load((ROOT / "examples/workflows/dpo_demo.yaml").read_text())
     spec["sft"]["train"]["training"]["max_steps"] = 2
-    spec["preference"]["generate"]["limit"] = 6
+    # one try a prompt (the demo retries a failed pair up to 3 times): 6 pairs, a third of the generation
+    spec["preference"]["generate"].update(limit=6, max_rounds=1)
     spec["dpo"]["training"].update(max_steps=2, batch_size=2)
     spec["rounds"].update(prompts_per_round=2, samples_per_prompt=2)
     spec["evaluation"].update(
         # arc: 8 items, since 2 score a baseline of 0 and the decision refuses an undefined retention
         suites=[{"name": "gsm8k", "limit": 2}, {"name": "arc_challenge", "limit": 8}],
         winrate_limit=2,
+        max_new_tokens=32,  # gsm8k answers: scored, not read (the demo's 96 triples the time)
+        winrate_max_new_tokens=24,
     )
     spec["preference"]["gates"]["preference_data"]["total_pairs"]["min"] = 2
     wf = ROOT / "examples/workflows" / f".test_{tmp_path.name}.yaml"
@@ -157,10 +160,13 @@ def test_dpo_workflow_trains_under_accelerate_with_two_processes(tmp_path, bench
         ],
     }
     spec["sft"]["train"]["training"]["max_steps"] = 2
-    spec["preference"]["generate"]["limit"] = 6
+    # one try a prompt (the demo retries a failed pair up to 3 times): 6 pairs, a third of the generation
+    spec["preference"]["generate"].update(limit=6, max_rounds=1)
     spec["dpo"]["training"].update(max_steps=2, batch_size=2)
     spec["rounds"]["count"] = 0  # this test is about the launcher; the end-to-end test runs the rounds
-    spec["evaluation"].update(suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=2)
+    spec["evaluation"].update(
+        suites=[{"name": "arc_challenge", "limit": 8}], winrate_limit=2, winrate_max_new_tokens=24
+    )
     spec["preference"]["gates"]["preference_data"]["total_pairs"]["min"] = 2
     wf = ROOT / "examples/workflows" / f".test_{tmp_path.name}.yaml"
     wf.write_text(yaml.safe_dump(spec, sort_keys=False))
