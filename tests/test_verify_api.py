@@ -53,6 +53,28 @@ def test_verifier_classes_and_verifiability(tmp_path):
     assert float(score) == 1.0 and set(score.by_domain) == {"code", "math"}
 
 
+@pytest.mark.slow
+def test_a_raw_mbpp_row_whose_function_shadows_a_builtin(tmp_path):
+    # MBPP task 126 as its own file has it: no entry_point, and the tests call `sum`, which the solution
+    # defines. The tests must call the solution's sum, not the builtin (which raised TypeError for all).
+    row = {
+        "task_id": 126,
+        "text": "Write a python function to find the sum of common divisors of two given numbers.",
+        "code": "def sum(a,b):\n    sum = 0\n    for i in range (1,min(a,b)):\n"
+        "        if (a % i == 0 and b % i == 0):\n            sum += i\n    return sum",
+        "test_list": ["assert sum(10,15) == 6", "assert sum(100,150) == 93", "assert sum(4,6) == 3"],
+    }
+    path = tmp_path / "mbpp.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert V.assess_rlvr_verifiability(path, workers=1).verified == 1
+    with V.MBPPVerifier(path, workers=1) as mv:
+        assert mv.verify(row["code"], task_id="126")["passed"]
+        wrong = mv.verify("def sum(a, b):\n    return a + b\n", task_id="126")
+        assert (
+            not wrong["passed"] and wrong["tests"][0]["outcome"] == "failed"
+        )  # a wrong answer, not an error
+
+
 def test_find_reference_in_every_shape_alignforge_reads_or_writes():
     tests = ["assert dbl(2) == 4"]
     ref = "def dbl(x):\n    return 2 * x\n"

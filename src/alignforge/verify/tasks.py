@@ -154,6 +154,11 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
         check_tests_parse(task["tests"])  # FieldError (a ValueError): "field 'tests[2]': ..."
         if task["style"] == "humaneval" and not task.get("entry_point"):
             raise ValueError("field 'entry_point': is missing (a check(candidate) test needs it)")
+        # MBPP's own rows name no entry point; without one, a test's call of a function that shadows a
+        # builtin (task 126's `sum(10, 15)`) would call the builtin, and every solution would fail.
+        ref = find_reference(task) if task["style"] == "mbpp" and not task.get("entry_point") else None
+        if ref and (entry := entry_point_of(ref[1], task["tests"])):
+            task["entry_point"] = entry
     elif "answer" not in task:
         raise ValueError("field 'tests': is missing (or give 'answer' for a math/finance/general task)")
     elif domain in _SPECS:  # the grading spec must read as the verifier reads it (FieldError names the field)
