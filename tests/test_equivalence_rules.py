@@ -453,3 +453,29 @@ def _func_and_stmt(code: str, line: int) -> tuple[ast.FunctionDef, ast.stmt]:
 def test_liveness_follows_python_control_flow(code: str, line: int, name: str, expected: bool | None) -> None:
     func, stmt = _func_and_stmt(code, line)
     assert live_after(func, stmt, name) is expected
+
+
+@pytest.mark.slow
+def test_inputs_a_mutant_was_never_run_on_tell_nothing() -> None:
+    """The oracle stops a program's run after three timeouts and marks the rest "not run". Those used to
+    count as differences, so a slow but otherwise equal mutant (MBPP 952's `r = n - r` branch) was called
+    `missed` on a small input it answers the same. Now the rest is run again: the survivor is told apart
+    only by its timeouts, on inputs the contract refuses, and no input is offered as a new test."""
+    from alignforge.verify._contract import infer_contract
+    from alignforge.verify._equivalence import classify_survivors
+    from alignforge.verify._oracle import OraclePool
+
+    reference = "def tri(n):\n    return n * (n + 1) // 2\n"
+    slow = "def tri(n):\n    return sum(range(n + 1))\n"  # the same on n >= 0; minutes for 10**12
+    contract = infer_contract([((3,), {}), ((5,), {}), ((8,), {})])
+    huge = [((10**12 + k,), {}) for k in range(4)]  # first, so the first run stops before the rest
+    small = [((k,), {}) for k in range(1, 13)]
+    assert all(contract.violation(i) for i in huge) and not any(contract.violation(i) for i in small)
+    found: dict[str, list[Any]] = {}
+    with OraclePool(1) as oracle:
+        notes = classify_survivors(
+            reference, "tri", {"slow": slow}, huge + small, contract, oracle, timeout_s=0.3, found=found
+        )
+    note = notes["slow"]
+    assert note.kind == "outside_contract" and "times out on" in note.detail, note
+    assert not found

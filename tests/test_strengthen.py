@@ -545,3 +545,28 @@ def test_stdio_new_inputs_keep_the_text_form() -> None:
     assert parse_stdio_inputs({"tests": [{"input": "nan inf 1.5\n", "output": ""}]}) == [
         ((["nan", "inf", 1.5],), {})
     ]
+
+
+@pytest.mark.slow
+def test_a_raw_mbpp_row_shadowing_a_builtin_is_strengthened_and_a_slow_reference_is_named() -> None:
+    # MBPP 126 as mbpp.jsonl has it (no entry_point; its function is called `sum`): the tests used to call
+    # the builtin, so the task was skipped as "the reference fails its own tests".
+    shadow = {
+        "task_id": 126,
+        "text": "Write a python function to find the sum of common divisors of two given numbers.",
+        "code": "def sum(a,b):\n    sum = 0\n    for i in range (1,min(a,b)):\n"
+        "        if (a % i == 0 and b % i == 0):\n            sum += i\n    return sum",
+        "test_list": ["assert sum(10,15) == 6", "assert sum(100,150) == 93", "assert sum(4,6) == 3"],
+    }
+    # a reference over its CPU limit is said to time out (after a second try), not to fail
+    slow = {
+        "task_id": 2,
+        "code": "def spin(n):\n    while True:\n        n += 1\n",
+        "test_list": ["assert spin(1) == 2"],
+    }
+    _, reports = strengthen_tasks(
+        [shadow, slow], workers=1, seed=0, ref_timeout_s=0.3, candidates=20, rounds=1
+    )
+    by_id = {r.task_id: r for r in reports}
+    assert by_id["126"].status == "strengthened" and by_id["126"].reference_passes, by_id["126"].line()
+    assert by_id["2"].status == "skipped: the reference times out on its own tests (0.3 CPU s, twice)"

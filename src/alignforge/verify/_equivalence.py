@@ -185,39 +185,69 @@ def classify_survivors(
     the inputs within the contract that tell a ``missed`` mutant apart are put there, by mutant name.
     ``source``: the program and entry point the mutants were made from, for the syntactic rules, when
     the oracle runs another form of it (a stdio program with its calling function appended)."""
-    ref = oracle.calls(reference, entry, inputs, timeout_s=timeout_s)["runs"][0]
-    answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if "ok" in r]
+    ref = _answers(oracle, reference, entry, inputs, timeout_s)
+    answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if r is not None and "ok" in r]
     notes: dict[str, SurvivorNote] = {}
     for name, program in survivors.items():
-        got = oracle.calls(program, entry, [i for i, _ in answered], timeout_s=timeout_s)["runs"][0]
+        got = _answers(oracle, program, entry, [i for i, _ in answered], timeout_s)
+        # An input the mutant was never run on (its run stopped after repeated timeouts) tells nothing.
+        compared = sum(r is not None for r in got)
         differ = [
-            inp
+            (inp, r)
             for (inp, want), r in zip(answered, got, strict=True)
-            if not ("ok" in r and passes(r["ok"], want))
+            if r is not None and not ("ok" in r and passes(r["ok"], want))
         ]
+        unrun = f" ({len(got) - compared} not run after repeated timeouts)" if compared < len(got) else ""
         if differ:
-            outside = [(i, contract.violation(i)) for i in differ]
-            inside = [i for i, why in outside if why is None]
+            outside = [(i, r, contract.violation(i)) for i, r in differ]
+            inside = [(i, r) for i, r, why in outside if why is None]
             if inside:
                 if found is not None:
-                    found[name] = inside
-                notes[name] = SurvivorNote(
-                    "missed", f"{input_key(inside[0])[:120]} (within the contract) tells it apart"
-                )
+                    found[name] = [i for i, _ in inside]
+                inp, r = inside[0]
+                notes[name] = SurvivorNote("missed", f"{_tells(inp, r)} (within the contract)")
             else:
-                inp, why = outside[0]
+                inp, r, why = outside[0]
                 notes[name] = SurvivorNote(
-                    "outside_contract",
-                    f"{input_key(inp)[:120]} tells it apart; the contract refuses it ({why})",
+                    "outside_contract", f"{_tells(inp, r)}; the contract refuses it ({why})"
                 )
             continue
         rule = equivalence_rule(*(source or (reference, entry)), name)
         if rule:
             notes[name] = SurvivorNote(
-                "equivalent", f"rule {rule}; same answers on {len(answered)} inputs", rule
+                "equivalent", f"rule {rule}; same answers on {compared} inputs{unrun}", rule
             )
         else:
             notes[name] = SurvivorNote(
-                "undistinguished", f"same answers on {len(answered)} inputs; no rule proves it equivalent"
+                "undistinguished",
+                f"same answers on {compared} inputs{unrun}; no rule proves it equivalent",
             )
     return notes
+
+
+_PASSES = 5  # runs of a program over the inputs it has not been run on yet, each allowing a few timeouts
+
+
+def _answers(oracle: Any, program: str, entry: str, inputs: list[Input], timeout_s: float) -> list[Any]:
+    """The oracle's result per input, None where the program was never run on it. The oracle stops a
+    run after a few timeouts and marks the rest not run; those are run again (up to :data:`_PASSES` runs),
+    so one slow input early in the list cannot leave the others unanswered, or counted as differences."""
+    results: list[Any] = [None] * len(inputs)
+    todo = list(range(len(inputs)))
+    for _ in range(_PASSES):
+        got = oracle.calls(program, entry, [inputs[j] for j in todo], timeout_s=timeout_s)["runs"][0]
+        rest = []
+        for j, r in zip(todo, got, strict=True):
+            if str(r.get("error", "")).startswith("not run"):
+                rest.append(j)
+            else:
+                results[j] = r
+        if not rest or len(rest) == len(todo):
+            break
+        todo = rest
+    return results
+
+
+def _tells(inp: Input, r: dict[str, Any]) -> str:
+    how = "times out on" if r.get("timeout") else "raises on" if "raised" in r else "answers otherwise on"
+    return f"{input_key(inp)[:120]} tells it apart (the mutant {how} it)"
