@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
 from alignforge.verify.tasks import normalize_task
 
 ADD_PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
@@ -75,3 +80,9 @@ def more_tasks() -> dict[str, dict]:
         },
     }
     return {tid: normalize_task({"task_id": tid, **row}) for tid, row in rows.items()}
+
+
+def mbpp_row(benchmarks_dir: Path, task_id: int) -> dict[str, Any]:
+    """One row of MBPP's own file (``mbpp.jsonl``: ``code`` and ``test_list``, no ``entry_point``)."""
+    with gzip.open(benchmarks_dir / "mbpp" / "mbpp.jsonl.gz", "rt") as fh:
+        return next(row for line in fh if (row := json.loads(line))["task_id"] == task_id)

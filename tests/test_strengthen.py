@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from _cli import run_cli
+from _verify_helpers import mbpp_row
 
 from alignforge.verify._contract import infer_contract
 from alignforge.verify._inputs_mutation import Input, extract_inputs
@@ -548,16 +549,12 @@ def test_stdio_new_inputs_keep_the_text_form() -> None:
 
 
 @pytest.mark.slow
-def test_a_raw_mbpp_row_shadowing_a_builtin_is_strengthened_and_a_slow_reference_is_named() -> None:
+def test_a_raw_mbpp_row_shadowing_a_builtin_is_strengthened_and_a_slow_reference_is_named(
+    benchmarks_dir: Path,
+) -> None:
     # MBPP 126 as mbpp.jsonl has it (no entry_point; its function is called `sum`): the tests used to call
     # the builtin, so the task was skipped as "the reference fails its own tests".
-    shadow = {
-        "task_id": 126,
-        "text": "Write a python function to find the sum of common divisors of two given numbers.",
-        "code": "def sum(a,b):\n    sum = 0\n    for i in range (1,min(a,b)):\n"
-        "        if (a % i == 0 and b % i == 0):\n            sum += i\n    return sum",
-        "test_list": ["assert sum(10,15) == 6", "assert sum(100,150) == 93", "assert sum(4,6) == 3"],
-    }
+    shadow = mbpp_row(benchmarks_dir, 126)
     # a reference over its CPU limit is said to time out (after a second try), not to fail
     slow = {
         "task_id": 2,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _verify_helpers import mbpp_row
 
 import alignforge.verify as V
 
@@ -54,16 +55,11 @@ def test_verifier_classes_and_verifiability(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_raw_mbpp_row_whose_function_shadows_a_builtin(tmp_path):
+def test_a_raw_mbpp_row_whose_function_shadows_a_builtin(tmp_path, benchmarks_dir):
     # MBPP task 126 as its own file has it: no entry_point, and the tests call `sum`, which the solution
     # defines. The tests must call the solution's sum, not the builtin (which raised TypeError for all).
-    row = {
-        "task_id": 126,
-        "text": "Write a python function to find the sum of common divisors of two given numbers.",
-        "code": "def sum(a,b):\n    sum = 0\n    for i in range (1,min(a,b)):\n"
-        "        if (a % i == 0 and b % i == 0):\n            sum += i\n    return sum",
-        "test_list": ["assert sum(10,15) == 6", "assert sum(100,150) == 93", "assert sum(4,6) == 3"],
-    }
+    row = mbpp_row(benchmarks_dir, 126)
+    assert "entry_point" not in row and row["code"].startswith("def sum(a,b)")
     path = tmp_path / "mbpp.jsonl"
     path.write_text(json.dumps(row) + "\n")
     assert V.assess_rlvr_verifiability(path, workers=1).verified == 1
