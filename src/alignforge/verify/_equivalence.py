@@ -35,6 +35,7 @@ from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import Input, input_key
 from alignforge.verify._liveness import introspects
 from alignforge.verify._mutants import mutation_site
+from alignforge.verify._oracle import not_run
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
 from alignforge.verify._store_rules import (
@@ -225,27 +226,14 @@ def classify_survivors(
     return notes
 
 
-_PASSES = 5  # runs of a program over the inputs it has not been run on yet, each allowing a few timeouts
+_MAX_TIMEOUTS = 15  # the oracle's default of 3 would leave the rest of a slow mutant's inputs unanswered
 
 
 def _answers(oracle: Any, program: str, entry: str, inputs: list[Input], timeout_s: float) -> list[Any]:
-    """The oracle's result per input, None where the program was never run on it. The oracle stops a
-    run after a few timeouts and marks the rest not run; those are run again (up to :data:`_PASSES` runs),
-    so one slow input early in the list cannot leave the others unanswered, or counted as differences."""
-    results: list[Any] = [None] * len(inputs)
-    todo = list(range(len(inputs)))
-    for _ in range(_PASSES):
-        got = oracle.calls(program, entry, [inputs[j] for j in todo], timeout_s=timeout_s)["runs"][0]
-        rest = []
-        for j, r in zip(todo, got, strict=True):
-            if str(r.get("error", "")).startswith("not run"):
-                rest.append(j)
-            else:
-                results[j] = r
-        if not rest or len(rest) == len(todo):
-            break
-        todo = rest
-    return results
+    """The oracle's result per input, None where the program was never run on it (the oracle stops a
+    run after ``max_timeouts`` timeouts and marks the rest not run: they tell nothing either way)."""
+    got = oracle.calls(program, entry, inputs, timeout_s=timeout_s, max_timeouts=_MAX_TIMEOUTS)["runs"][0]
+    return [None if not_run(r) else r for r in got]
 
 
 def _tells(inp: Input, r: dict[str, Any]) -> str:

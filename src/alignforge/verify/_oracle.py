@@ -29,10 +29,18 @@ from typing import Any
 
 from alignforge.verify._pool import _ENV_KEEP, SandboxPool, _Worker
 
-__all__ = ["OraclePool", "PROBE"]
+__all__ = ["OraclePool", "PROBE", "not_run"]
 
 PROBE = "__af_hash_probe"
+_NOT_RUN = "not run: too many timeouts"
 _PROBE_SRC = f"\n\ndef {PROBE}():\n    return hash('alignforge: which hash secret?')\n"
+
+
+def not_run(result: dict[str, Any]) -> bool:
+    """The input was never run: the program's run stopped after ``max_timeouts`` timeouts before it."""
+    return result.get("error") == _NOT_RUN
+
+
 _WALL_FACTOR = 2.0
 
 
@@ -163,7 +171,7 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     i = timeouts = 0
     while i < len(inputs):
         if timeouts >= job["max_timeouts"]:  # it loops on most inputs: what it did so far is enough
-            results += [{"error": "not run: too many timeouts"}] * (len(inputs) - i)
+            results += [{"error": _NOT_RUN}] * (len(inputs) - i)
             break
         cpu = limit if job["per_input"] else limit * (len(inputs) - i) + 1
         meta, conn, spec = _spawn(zyg, cpu, mem, time.monotonic() + limit * _WALL_FACTOR + 0.5)

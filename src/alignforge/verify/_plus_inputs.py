@@ -21,6 +21,7 @@ from alignforge.verify._inputs_mutation import (
     is_literal,
     mutate_inputs,
 )
+from alignforge.verify._oracle import not_run
 from alignforge.verify._plus_tests import passes, render_plus_tests
 from alignforge.verify._stdio_inputs import StdioContract, stdio_contract
 
@@ -103,7 +104,7 @@ def _judge(r0: dict[str, Any], r1: dict[str, Any], slow_s: float) -> str | None:
         if "raised" in r:
             return "raises"
         if "error" in r:
-            return "not_run_after_timeouts" if str(r["error"]).startswith("not run") else "harness_error"
+            return "not_run_after_timeouts" if not_run(r) else "harness_error"
     if max(r0.get("cpu_s") or 0.0, r1.get("cpu_s") or 0.0) > slow_s:
         return "slow"
     v0, v1 = r0["ok"], r1["ok"]
