@@ -84,9 +84,14 @@ def _stat(pid: int) -> list[int]:
     return [int(x) for x in f[7:15]]
 
 
+def _children(pid: int) -> list[int]:
+    return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _pool_usage(pool: Any) -> dict[str, float]:
-    """CPU seconds and minor page faults so far: the pool's workers, their zygotes, and every candidate
-    process the zygotes reaped (a candidate's exit, its kernel teardown included, counts as its own)."""
+    """CPU seconds and minor page faults so far: the pool's workers, their zygotes (with each zygote's
+    forker), and every candidate process the forkers reaped (a candidate's exit, its kernel teardown
+    included, counts as its own)."""
     import os
 
     tck = os.sysconf("SC_CLK_TCK")
@@ -94,12 +99,14 @@ def _pool_usage(pool: Any) -> dict[str, float]:
     for w in pool._all:
         f = _stat(w.proc.pid)
         u["workers"] += (f[4] + f[5]) / tck
-        for kid in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split():
-            z = _stat(int(kid))
-            u["zygotes"] += (z[4] + z[5]) / tck
-            u["candidates"] += (z[6] + z[7]) / tck
-            u["zygote_faults"] += z[0]
-            u["candidate_faults"] += z[1]
+        for zygote in _children(w.proc.pid):
+            for pid in (zygote, *_children(zygote)):  # the zygote, then its forker
+                z = _stat(pid)
+                u["zygotes"] += (z[4] + z[5]) / tck
+                u["zygote_faults"] += z[0]
+                if pid != zygote:
+                    u["candidates"] += (z[6] + z[7]) / tck
+                    u["candidate_faults"] += z[1]
     return u
 
 

@@ -22,6 +22,8 @@ def probe():
     ignored, caught = int(status["SigIgn"], 16), int(status["SigCgt"], 16)
     bit = lambda mask, sig: bool(mask >> (int(sig) - 1) & 1)
     pdeath = ctypes.c_int(-1)
+    getenv = ctypes.CDLL(None).getenv
+    getenv.restype = ctypes.c_char_p
     ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(pdeath))  # PR_GET_PDEATHSIG
     return {
         "xfsz_ignored": bit(ignored, signal.SIGXFSZ),
@@ -29,6 +31,7 @@ def probe():
                     if bit(ignored, getattr(signal, s)) or bit(caught, getattr(signal, s))],
         "pdeathsig": pdeath.value,
         "home_tmpdir_cwd": [os.environ.get("HOME"), os.environ.get("TMPDIR")] == [os.getcwd()] * 2,
+        "c_home_tmpdir": [getenv(b"HOME"), getenv(b"TMPDIR")] == [os.getcwd().encode()] * 2,
         "uid": os.getuid(),
         "gc_frozen": gc.get_freeze_count() > 0,
         "loaded": sorted(m for m in ("shutil", "bz2", "lzma", "zlib") if m in sys.modules),
@@ -40,6 +43,7 @@ CHECKS = [
     "assert probe()['handled'] == []",
     "assert probe()['pdeathsig'] == 9",
     "assert probe()['home_tmpdir_cwd'] is True",
+    "assert probe()['c_home_tmpdir'] is True",
     "assert probe()['gc_frozen'] is True",
     "assert probe()['loaded'] == []",
 ]

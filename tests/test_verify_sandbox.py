@@ -44,8 +44,9 @@ def _no_zombie_after_each_test(request):
 
 
 def _describe(pids: list[int], pool) -> list[str]:
-    """Each zombie's name and whose child it is (a worker or a zygote), for a failure message."""
+    """Each zombie's name and whose child it is (a worker, a zygote or a forker), for a failure message."""
     workers = {w.proc.pid for w in pool._all}
+    zygotes = {int(x) for w in workers for x in Path(f"/proc/{w}/task/{w}/children").read_text().split()}
     out = []
     for pid in pids:
         try:
@@ -56,7 +57,7 @@ def _describe(pids: list[int], pool) -> list[str]:
             out.append(f"{pid} (gone)")
             continue
         ppid = int(fields.get("PPid", "0"))
-        parent = "worker" if ppid in workers else "zygote"
+        parent = "worker" if ppid in workers else "zygote" if ppid in zygotes else "forker"
         out.append(f"{pid} {fields.get('Name')} child of {parent} {ppid}, threads {fields.get('Threads')}")
     return out
 
@@ -78,7 +79,7 @@ def _start_time(pid: int) -> str | None:
 
 
 def _pool_procs(pool) -> dict[int, str | None]:
-    """Every worker, zygote and candidate of the pool, with its start time (pids get reused)."""
+    """Every worker, zygote, forker and candidate of the pool, with its start time (pids get reused)."""
     pids = _pool_pids(pool)
     for pid in list(pids):
         with contextlib.suppress(OSError):
@@ -133,13 +134,12 @@ def _zombies(parents: set[int] | None = None) -> list[int]:
 
 
 def _pool_pids(pool) -> set[int]:
-    pids = set()
-    for w in pool._all:
-        pids.add(w.proc.pid)
-        with contextlib.suppress(OSError):
-            pids.update(
-                int(x) for x in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split()
-            )
+    """The pool's harness processes: its workers, their zygotes and the zygotes' forkers."""
+    pids = {w.proc.pid for w in pool._all}
+    for _ in range(2):  # workers -> zygotes -> forkers
+        for pid in list(pids):
+            with contextlib.suppress(OSError):
+                pids.update(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
     return pids
 
 

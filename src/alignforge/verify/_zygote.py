@@ -8,6 +8,14 @@ tmpfs for /tmp); every child inherits that and then drops to its own uid, limits
 and working directory. Children are reaped and swept (process group, then every
 process of the child's uid) when the worker says the job is over; then the private
 /tmp, /var/tmp and /dev/shm are emptied, so nothing one sample wrote reaches the next.
+
+Two processes share the work. The *forker*, forked once from the warmed zygote, does
+nothing but fork candidates (in their own PID namespace) and reap them; everything else
+(working directories, pipes, sweeps, wiping /tmp, talking to the worker) stays in the
+zygote, which never forks again. Every fork write-protects the forking process's whole
+heap, and each page it then writes costs a fault and a copy while a child still shares
+it: the single process took about 185 such faults a job, the forker now takes about 105
+and the zygote none (bench/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -72,16 +80,16 @@ def _isolate(tmpfs_mb: int) -> dict[str, Any]:
         info["network"] = f"NOT isolated: unshare failed ({exc.strerror}); use --isolation bwrap"
         return info
     info["filesystem"], info["private_tmp"] = _private_mounts(tmpfs_mb)
-    info["pid_namespace"] = _pid_namespace()
     return info
 
 
 def _pid_namespace() -> bool:
-    """Put every candidate in a new PID namespace whose init dies with this zygote.
+    """Put every candidate in a new PID namespace whose init dies with this process (the forker).
 
     The kernel kills every process of a namespace when its init exits, so candidates (forked
     grandchildren included) cannot outlive the harness, even when it is killed with SIGKILL and
-    never gets to sweep their uid. The init only reaps orphans. False when unshare is refused.
+    never gets to sweep their uid: the forker dies with the zygote, the init with the forker. The
+    init only reaps orphans. False when unshare is refused.
     """
     try:
         _call(_libc.unshare, _CLONE_NEWPID)
@@ -120,10 +128,10 @@ def _sweep_uid(uid: int) -> None:
         os.setresuid(0, 0, 0)
 
 
-def _run_child(req_r: int, resp_w: int, workdir: str, spec: dict[str, Any], uid: int) -> None:
+def _run_child(req_r: int, resp_w: int, workdir: bytes, spec: dict[str, Any], uid: int) -> None:
     """The forked child: limits, its own uid and working directory, then :func:`serve` (never returns).
 
-    HOME and TMPDIR already name ``workdir``: the zygote set them just before the fork.
+    HOME and TMPDIR already name ``workdir``: the forker set them just before the fork.
     """
     try:
         # The zygote's wakeup pipe (closed below): a candidate's handler must not write to it.
@@ -192,13 +200,6 @@ def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
                 continue
         os.chmod(_ROOT, 0o711)
     info["root"] = _ROOT
-    signal.signal(signal.SIGCHLD, _on_sigchld)
-    # A SIGCHLD that lands between the interpreter's last signal check and the blocking recv() would
-    # run its handler only at the next message, leaving the exited child a zombie while the zygote
-    # idles. The C handler also writes to this pipe, and _recv waits on it with the socket: no race.
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    _wake[0] = wake_r
     import gc
 
     # The first compile() in a process builds the AST node types (about 120 classes): do it here once,
@@ -206,10 +207,11 @@ def main(sock_fd: int, tmpfs_mb: int, uid_base: int) -> None:
     exec(compile("def _w(a):\n    return [a, (a,), {a: a}]\n_w(1)\n", "<warm>", "exec"), {})
     gc.collect()
     gc.freeze()  # keep the collector from touching (and copying) the zygote's pages in every child
-    sock.send(pickle.dumps(info))
     try:
+        info["pid_namespace"] = _start_forker(sock)
+        sock.send(pickle.dumps(info))
         _serve(sock, info, uids)
-    except OSError:  # the worker went away
+    except OSError:  # the worker or the forker went away
         os._exit(0)
 
 
@@ -228,7 +230,7 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
             if spare is not None and spare["spec"] != spec:
                 _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
                 spare = None
-            job = spare or _fork(sock, spec, uids[0], info["uid_switch"])
+            job = spare or _fork(spec, uids[0], info["uid_switch"])
             socket.send_fds(
                 sock,
                 [pickle.dumps({"pid": job["pid"], "workdir": job["workdir"], "uid": job["uid"]})],
@@ -237,7 +239,7 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
             for fd in job["fds"]:
                 os.close(fd)
             other = uids[1] if job["uid"] == uids[0] else uids[0]
-            spare = _fork(sock, spec, other, info["uid_switch"])
+            spare = _fork(spec, other, info["uid_switch"])
         elif msg["op"] == "finish":
             out = _finish(
                 msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
@@ -249,30 +251,111 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
 
 
 def _recv(sock: socket.socket) -> bytes:
-    """The worker's next message; children that exit meanwhile are reaped at once."""
+    """The worker's next message; the forker's exit reports that arrive meanwhile are noted at once."""
     import select
 
-    fd = sock.fileno()
+    fd, forker = sock.fileno(), _forker[0].fileno()
     while True:
-        ready, _, _ = select.select([fd, _wake[0]], [], [])
-        if _wake[0] in ready:
-            with contextlib.suppress(BlockingIOError):
-                while os.read(_wake[0], 4096):
-                    pass
-            _on_sigchld(0, None)
+        ready, _, _ = select.select([fd, forker], [], [])
+        if forker in ready:
+            _read_reports()
         if fd in ready:
             return sock.recv(1 << 16)
 
 
 _ROOT = "/tmp/af-sandbox"
-_wake = [-1]  # the read end of the signal wakeup pipe
 _seq = [0]
-_jobs: set[int] = set()
-_exited: dict[int, tuple[int, float]] = {}
+_jobs: set[int] = set()  # candidates whose exit the zygote still wants to hear of
+_exited: dict[int, tuple[int, float]] = {}  # pid -> (wait status, CPU seconds), from the forker
+_forker: list[socket.socket] = []  # the zygote's end of the forker's socket
 
 
-def _on_sigchld(signum: int, frame: Any) -> None:
-    """Reap every exited child at once (candidates and re-parented orphans): no zombies stay."""
+def _start_forker(sock: socket.socket) -> bool:
+    """Fork the forker (see the module's docstring); True when its children get a PID namespace."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sock.close()  # the forker never talks to the worker
+            ours.close()
+            _forker_main(theirs, zygote)
+        finally:
+            os._exit(0)
+    theirs.close()
+    _forker.append(ours)
+    ready = ours.recv(16)
+    if not ready:
+        raise OSError("the forker died at start")
+    return ready == b"r1"
+
+
+def _forker_main(sock: socket.socket, zygote: int) -> None:
+    """The forker's life: a PID namespace for its children, then fork each candidate it is sent.
+
+    Per job it runs a short, fixed path (receive, fork, close, answer) and per exit it reaps and
+    reports, so few of its pages are written between two forks. Its candidates' exits go back to
+    the zygote as ``x<pid> <status> <cpu s>``; a fork's answer is ``p<pid>``.
+    """
+    _libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL)  # it dies with the zygote
+    if os.getppid() != zygote:  # the zygote died before the line above took effect
+        return
+    # Orphans of candidates outside a PID namespace come back here, to be reaped with the rest.
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    pid_ns = _pid_namespace()
+    # A SIGCHLD that lands between the interpreter's last signal check and the blocking select() would
+    # run a Python handler only at the next job, leaving the exited child a zombie while the forker
+    # idles. The C handler writes to this pipe, and the loop waits on it with the socket: no race.
+    signal.signal(signal.SIGCHLD, _ignore)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    sock.send(b"r1" if pid_ns else b"r0")
+    _fork_loop(sock, wake_r)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    return None
+
+
+_putenv = os.putenv
+_environ: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
+
+
+def _fork_loop(sock: socket.socket, wake_r: int) -> None:
+    import pickle
+    import select
+
+    fd, loads, fds_space = sock.fileno(), pickle.loads, socket.CMSG_SPACE(8)
+    while True:
+        ready = select.select([fd, wake_r], [], [])[0]
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(wake_r, 4096):
+                    pass
+            _reap(sock)
+        if fd in ready:
+            data, anc, _flags, _addr = sock.recvmsg(4096, fds_space)
+            if not data:
+                return
+            fds = anc[0][2]  # the zygote always sends exactly the child's two pipe ends
+            req_r, resp_w = int.from_bytes(fds[:4], sys.byteorder), int.from_bytes(fds[4:8], sys.byteorder)
+            workdir, uid, spec = loads(data)
+            # The child's HOME and TMPDIR, in C's environment and in os.environ's own copy of it: what
+            # ``os.environ[k] = v`` does, without os.py's Python frames (about 20 of the forker's page
+            # copies a job). The forker itself never reads them.
+            _putenv(b"HOME", workdir)
+            _putenv(b"TMPDIR", workdir)
+            _environ[b"HOME"] = _environ[b"TMPDIR"] = workdir
+            pid = os.fork()
+            if pid == 0:  # the socket, the wake pipe, the pipes' other ends: closed by its closerange
+                _run_child(req_r, resp_w, workdir, spec, uid)
+            os.close(req_r)
+            os.close(resp_w)
+            sock.send(b"p%d" % pid)
+
+
+def _reap(sock: socket.socket) -> None:
+    """Reap every exited child at once (candidates and re-parented orphans) and report each."""
     while True:
         try:
             pid, status, usage = os.wait3(os.WNOHANG)
@@ -280,11 +363,34 @@ def _on_sigchld(signum: int, frame: Any) -> None:
             return
         if pid == 0:
             return
-        if pid in _jobs:
-            _exited[pid] = (status, usage.ru_utime + usage.ru_stime)
+        sock.send(b"x%d %d %r" % (pid, status, usage.ru_utime + usage.ru_stime))
 
 
-def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool) -> dict[str, Any]:
+def _note(msg: bytes) -> int | None:
+    """Record one of the forker's messages; a fork's answer returns the new child's pid."""
+    if not msg:
+        raise OSError("the forker died")
+    if msg[:1] == b"p":
+        return int(msg[1:])
+    pid, status, cpu = msg[1:].split()
+    if int(pid) in _jobs:
+        _exited[int(pid)] = (int(status), float(cpu))
+    return None
+
+
+def _read_reports(timeout: float | None = 0.0) -> None:
+    """Note the forker's pending exit reports (waiting up to ``timeout`` seconds for the first)."""
+    import select
+
+    fd = _forker[0].fileno()
+    while select.select([fd], [], [], timeout)[0]:
+        _note(_forker[0].recv(256))
+        timeout = 0.0
+
+
+def _fork(spec: dict[str, Any], uid: int, uid_switch: bool) -> dict[str, Any]:
+    import pickle
+
     _seq[0] += 1
     workdir = f"{_ROOT}/job{_seq[0]}"
     os.mkdir(workdir, 0o700)
@@ -292,13 +398,12 @@ def _fork(sock: socket.socket, spec: dict[str, Any], uid: int, uid_switch: bool)
         os.chown(workdir, uid, uid)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
-    os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # the child's; the zygote never reads them
-    pid = os.fork()
-    if pid == 0:  # the socket and the pipes' other ends are closed by the child's closerange
-        _run_child(req_r, resp_w, workdir, spec, uid)
-    _jobs.add(pid)
+    socket.send_fds(_forker[0], [pickle.dumps((os.fsencode(workdir), uid, spec))], [req_r, resp_w])
     os.close(req_r)
     os.close(resp_w)
+    while (pid := _note(_forker[0].recv(256))) is None:
+        pass
+    _jobs.add(pid)
     return {"pid": pid, "workdir": workdir, "uid": uid, "spec": spec, "fds": [req_w, resp_r]}
 
 
@@ -314,12 +419,11 @@ def _finish(pid: int, workdir: str, uid: int, uid_switch: bool, *, want_status: 
     status, cpu = 0, 0.0
     if want_status:
         deadline = time.monotonic() + 5
-        while pid not in _exited and time.monotonic() < deadline:
-            time.sleep(0.001)
-            _on_sigchld(0, None)
+        while pid not in _exited and (left := deadline - time.monotonic()) > 0:
+            _read_reports(left)
     if pid in _exited:
         status, cpu = _exited.pop(pid)
-        _jobs.discard(pid)
+    _jobs.discard(pid)  # an exit reported later is not wanted
     _remove(workdir)
     return {"status": status, "cpu_s": cpu}
 
