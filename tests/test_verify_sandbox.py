@@ -161,6 +161,30 @@ def test_correct_and_wrong_solutions(pool):
     assert v["status"] == "failed" and not v["passed"] and v["reward"] == 0.0
 
 
+def test_a_candidate_that_does_not_compile_is_an_error_naming_the_compiler_s_complaint(pool):
+    v = _run(pool, "add", "def add(a, b):\n    return a +\n")
+    assert v["status"] == "error" and "SyntaxError" in v["detail"], v
+    v = _run(pool, "add", "def add(a, b):\n    return a + b  \x00\n")
+    assert v["status"] == "error" and "null bytes" in v["detail"], v
+
+
+def test_a_program_over_the_worker_s_compile_cap_is_compiled_by_its_child(pool):
+    """Programs over 64 Ki characters are compiled in the child, under its limits, not in the worker."""
+    filler = "# " + "x" * 98 + "\n"
+    assert _run(pool, "add", filler * 700 + _add("return a + b"))["status"] == "passed"
+    v = _run(pool, "add", filler * 700 + "def add(a, b):\n    return a +\n")
+    assert v["status"] == "error" and "SyntaxError" in v["detail"], v
+
+
+def test_a_candidate_s_compiler_warnings_stay_out_of_the_harness_output(capfd):
+    """The worker compiles candidates; their SyntaxWarnings and DeprecationWarnings are not its output."""
+    code = _add('assert (a is 1) or True, "\\d"\nreturn a + b') + 'PATTERN = "\\d+"\n'
+    with SandboxPool(1) as p:  # started under capfd, so its workers' stderr is captured
+        assert _run(p, "add", code)["status"] == "passed"
+    err = capfd.readouterr().err
+    assert "Warning" not in err, err
+
+
 def test_partial_reward_counts_tests(pool):
     v = _run(pool, "add", _add("return 3 if a == 1 else 0"), partial=True)
     assert v["status"] == "failed"

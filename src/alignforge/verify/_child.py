@@ -15,6 +15,7 @@ import decimal
 import fractions
 import io
 import json
+import marshal
 import os
 import pickle
 import sys
@@ -28,6 +29,7 @@ _str = str
 _repr = repr
 _isinstance = isinstance
 _loads = pickle.loads
+_code_loads = marshal.loads
 _getattr = getattr
 _BUILTIN_EQ_TYPES = (int, float, str, bytes, bool, list, tuple, dict, set, frozenset, complex, type(None))
 _Counter, _OrderedDict, _defaultdict, _deque = (
@@ -251,10 +253,16 @@ def serve(req_fd: int, resp_fd: int) -> None:
         reply: dict[str, Any]
         try:
             if op == "load":
+                # Compiled by the worker when it compiles (marshalled: see _worker._code); else here,
+                # where a syntax error becomes this reply.
+                code = msg.get("code")
+                code = (
+                    _code_loads(code) if code is not None else compile(msg["program"], "<candidate>", "exec")
+                )
                 if msg.get("stdio"):
-                    stdio_code = compile(msg["program"], "<candidate>", "exec")
+                    stdio_code = code
                 else:
-                    exec(compile(msg["program"], "<candidate>", "exec"), ns)
+                    exec(code, ns)
                     if msg.get("setup"):
                         exec(compile(msg["setup"], "<setup>", "exec"), ns)
                 reply = {"ok": True}
