@@ -181,6 +181,9 @@ class _Zygote:
     def __init__(self, tmpfs_mb: int, prefix: list[str]) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH", "LANG") if k in os.environ}
+        # Every library symbol resolved at load, in the zygote: children then never resolve one lazily
+        # (and copy the GOT page it lives on) on a first call. Not secret: like PATH, a child can still
+        # read it in /proc/self/environ after the zygote clears its environment.
         env["LD_BIND_NOW"] = "1"
         uid_base = 1_500_000_000 + 2 * os.getpid()  # host pid: unique even when the zygote has its own pid ns
         cmd = [
@@ -253,14 +256,17 @@ def _verdict_status(rec: _Recorder, abort: Abort | None, exit_info: dict[str, An
     return "failed"
 
 
-# Larger programs are compiled by their child, under its CPU and memory limits (this process has none).
-_COMPILE_HERE_MAX_CHARS = 1 << 16
+# Larger programs are compiled by their child, under its CPU and memory limits (this process has none);
+# so are programs whose code is much larger than their source (folded constants: ``"\U0001F300" * 4096``
+# is 17 characters of source and 16 KiB of code), which could pass the child's 32 MiB frame limit.
+_COMPILE_HERE_MAX_CHARS = 1 << 15
+_CODE_MAX_BYTES = 1 << 20
 
 
 def _code(program: str) -> bytes | None:
     """The candidate's program compiled here, as marshal bytes for the child to load; None when it does
-    not compile (or is over 64 Ki characters): the child then compiles the source itself, and a syntax
-    error is its load reply, as before.
+    not compile, is over 32 Ki characters or compiles to over 1 MiB: the child then compiles the source
+    itself, and a syntax error is its load reply, as before.
 
     Compiling is parsing, never running: here, in a warm process, it costs a fraction of what it costs
     in a fresh forked child, where every parser and compiler page it touches is copied (about 0.4 ms of
@@ -275,9 +281,10 @@ def _code(program: str) -> bytes | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return marshal.dumps(compile(program, "<candidate>", "exec"))
+            code = marshal.dumps(compile(program, "<candidate>", "exec"))
     except Exception:  # SyntaxError, ValueError (a NUL byte), RecursionError, MemoryError
         return None
+    return code if len(code) <= _CODE_MAX_BYTES else None
 
 
 def run_job(

@@ -227,7 +227,9 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
         msg = pickle.loads(raw)
         if msg["op"] == "spawn":
             spec = {k: msg[k] for k in ("cpu_s", "memory_mb", "fsize_mb", "nproc")}
-            if spare is not None and spare["spec"] != spec:
+            if spare is not None and spare["spec"] != spec:  # other limits: that child goes, its pipes too
+                for fd in spare["fds"]:
+                    os.close(fd)
                 _finish(spare["pid"], spare["workdir"], spare["uid"], info["uid_switch"], want_status=False)
                 spare = None
             job = spare or _fork(spec, uids[0], info["uid_switch"])
