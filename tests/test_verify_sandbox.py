@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -46,7 +45,7 @@ def _no_zombie_after_each_test(request):
 def _describe(pids: list[int], pool) -> list[str]:
     """Each zombie's name and whose child it is (a worker, a zygote or a forker), for a failure message."""
     workers = {w.proc.pid for w in pool._all}
-    zygotes = {int(x) for w in workers for x in Path(f"/proc/{w}/task/{w}/children").read_text().split()}
+    zygotes = {z for w in workers for z in _children(w)}
     out = []
     for pid in pids:
         try:
@@ -82,8 +81,7 @@ def _pool_procs(pool) -> dict[int, str | None]:
     """Every worker, zygote, forker and candidate of the pool, with its start time (pids get reused)."""
     pids = _pool_pids(pool)
     for pid in list(pids):
-        with contextlib.suppress(OSError):
-            pids.update(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        pids.update(_children(pid))
     return {pid: _start_time(pid) for pid in pids}
 
 
@@ -138,9 +136,16 @@ def _pool_pids(pool) -> set[int]:
     pids = {w.proc.pid for w in pool._all}
     for _ in range(2):  # workers -> zygotes -> forkers
         for pid in list(pids):
-            with contextlib.suppress(OSError):
-                pids.update(int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+            pids.update(_children(pid))
     return pids
+
+
+def _children(pid: int) -> list[int]:
+    """The children of ``pid`` (none once it has exited)."""
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _uid_procs(uid: int) -> list[int]:
@@ -201,9 +206,7 @@ def test_programs_over_the_worker_s_caps_are_verified_as_before(pool):
 def test_a_spare_child_dropped_for_other_limits_takes_its_pipes_along():
     """A job with other limits than the pre-forked spare's replaces it; the zygote closes its pipes."""
     with SandboxPool(1) as p:
-        zygote = int(
-            Path(f"/proc/{p._all[0].proc.pid}/task/{p._all[0].proc.pid}/children").read_text().split()[0]
-        )
+        [zygote] = _children(p._all[0].proc.pid)
 
         def fds() -> int:  # once the zygote is idle: it finishes each job after the verdict is out
             seen = [len(os.listdir(f"/proc/{zygote}/fd"))]
@@ -225,12 +228,7 @@ def test_a_killed_forker_costs_at_most_one_job(pool):
     import signal
 
     assert _run(pool, "add", _add("return a + b"))["passed"]
-    forkers = [
-        int(f)
-        for w in pool._all
-        for z in Path(f"/proc/{w.proc.pid}/task/{w.proc.pid}/children").read_text().split()
-        for f in Path(f"/proc/{z}/task/{z}/children").read_text().split()
-    ]
+    forkers = [f for w in pool._all for z in _children(w.proc.pid) for f in _children(z)]
     assert len(forkers) == len(pool._all)
     for pid in forkers:
         os.kill(pid, signal.SIGKILL)

@@ -428,9 +428,10 @@ def _statuses(run: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_demo_killed_between_raft_cycles_resumes_and_ends_with_pass_at_k_per_cycle(tmp_path: Path) -> None:
     """rlvr_demo.yaml on the embedded model, with 48 new tokens a sample instead of 96, 2 samples a
-    prompt instead of 4 and one training step a cycle (the same stages at a fraction of the work): SIGKILL once cycle 1's checkpoint is complete, then a rerun resumes RAFT at
-    cycle 2 (prepare, tasks, the base benchmark and cycle 1 untouched) and ends with pass@k for base,
-    cycle_1 and cycle_2 in the manifest and the dashboard; a third run reuses all."""
+    prompt instead of 4 and one training step a cycle (the same stages at a fraction of the work):
+    SIGKILL once cycle 1's checkpoint is complete, then a rerun resumes RAFT at cycle 2 (prepare, tasks,
+    the base benchmark and cycle 1 untouched) and ends with pass@k for base, cycle_1 and cycle_2 in the
+    manifest and the dashboard; a third run reuses all."""
     spec = yaml.safe_load(DEMO.read_text())
     spec["raft"]["max_new_tokens"] = 48
     spec["benchmark"]["max_tokens"] = 48

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import marshal
 import os
 import pickle
 import signal
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from typing import Any
 
 from alignforge.verify._calls import Abort, Conn, Remote
@@ -273,9 +275,6 @@ def _code(program: str) -> bytes | None:
     the child's CPU a sample; bench/BENCHMARKS.md). Same flags as the child's own ``compile`` (both
     modules inherit ``from __future__ import annotations``); warnings are the candidate's, not ours.
     """
-    import marshal
-    import warnings
-
     if len(program) > _COMPILE_HERE_MAX_CHARS:
         return None
     try:

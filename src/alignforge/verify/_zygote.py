@@ -380,7 +380,7 @@ def _note(msg: bytes) -> int | None:
     return None
 
 
-def _read_reports(timeout: float | None = 0.0) -> None:
+def _read_reports(timeout: float = 0.0) -> None:
     """Note the forker's pending exit reports (waiting up to ``timeout`` seconds for the first)."""
     import select
 
