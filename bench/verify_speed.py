@@ -186,7 +186,7 @@ def run_ours(
         t1 = time.perf_counter()
         again = list(verify_completions(tasks_path, rows, pool=pool, timeout_s=timeout, cache=cache))
         cached_wall = time.perf_counter() - t1
-        info = pool.info
+        info = {**pool.info, "pinned_cpus": pool.cpus}
     lat = [v["duration_s"] for v in out]
     return {
         "n": len(out),

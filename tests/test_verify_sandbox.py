@@ -668,3 +668,88 @@ def test_candidates_die_with_a_harness_killed_by_sigkill(tmp_path):
     assert _wait(lambda: not [p for u in uids for p in _uid_procs(u)], seconds=10), (
         f"{sum(len(_uid_procs(u)) for u in uids)} candidate processes outlived the killed harness"
     )
+
+
+def test_a_pool_with_a_worker_per_cpu_pins_each_worker_s_processes_to_its_own_cpu():
+    """Each worker, its zygote, its forker and its candidates run on the worker's CPU, and a worker that
+    replaces a lost one takes its CPU; a pool that cannot give every CPU as many workers pins nothing."""
+    import signal
+
+    from alignforge.verify._pool import cpu_plan
+
+    mine = os.sched_getaffinity(0)
+    cpus = sorted(mine)[:2]
+    os.sched_setaffinity(0, cpus)  # the plan follows this thread's CPUs: two at most, whatever the host
+    try:
+        assert cpu_plan(len(cpus)) == cpus and cpu_plan(2 * len(cpus)) == cpus * 2
+        if len(cpus) == 2:
+            assert cpu_plan(3) is None
+            with SandboxPool(3) as p:
+                assert p.cpus is None and all(os.sched_getaffinity(w.proc.pid) == set(cpus) for w in p._all)
+
+        def pinned(p) -> dict[int, list[set[int]]]:
+            return {w.cpu: [os.sched_getaffinity(pid) for pid in _pool_pids_of(w.proc.pid)] for w in p._all}
+
+        single_cpu = _add("import os\nreturn a + b if len(os.sched_getaffinity(0)) == 1 else 0")
+        with SandboxPool(len(cpus)) as p:
+            assert p.cpus == cpus and sorted(w.cpu for w in p._all) == cpus
+            for _ in range(2 * len(cpus)):
+                assert _run(p, "add", single_cpu)["passed"]
+            seen = pinned(p)
+            assert all(len(sets) == 3 and sets == [{cpu}] * 3 for cpu, sets in seen.items()), seen
+            os.kill(p._all[0].proc.pid, signal.SIGKILL)
+            verdicts = [_run(p, "add", single_cpu) for _ in range(2 * len(cpus))]
+            assert any("worker lost" in v.get("detail", "") for v in verdicts), verdicts
+            assert sorted(w.cpu for w in p._all) == cpus
+            for _ in range(2 * len(cpus)):  # one at a time: the idle workers take turns, the new one too
+                assert _run(p, "add", single_cpu)["passed"]
+            assert _wait(lambda: all(s == [{c}] * 3 for c, s in pinned(p).items())), pinned(p)
+    finally:
+        os.sched_setaffinity(0, mine)
+
+
+def _pool_pids_of(worker: int) -> list[int]:
+    """A worker, its zygote and the zygote's forker (the forker's children, the candidates, are not
+    listed: a spare may be forked or reaped while this reads)."""
+    pids = [worker]
+    for _ in range(2):
+        kids = _children(pids[-1])
+        if len(kids) != 1:
+            break
+        pids.append(kids[0])
+    return pids
+
+
+def test_a_slow_sample_does_not_hold_back_the_samples_queued_behind_it():
+    """Verdicts come out in input order, and the pool goes on past a slow one: here the first sample's
+    job waits until the 60 behind it are verified. With 4 samples taken ahead per worker they could not
+    be, and the wait gave up after 60 s."""
+    rows = [
+        {"task_id": "add", "completion": _add("return a + b") + f"# {i}\n", "completion_style": "full"}
+        for i in range(61)
+    ]
+
+    class HeldFirst:
+        """The real pool; its first job is held until the others are done."""
+
+        def __init__(self, pool: SandboxPool) -> None:
+            self.pool, self.size = pool, pool.size
+            self.done, self.released = 0, False
+            self.cond = threading.Condition()
+
+        def run(self, job: dict) -> dict:
+            if job["program"].endswith("# 0\n"):
+                with self.cond:
+                    self.released = self.cond.wait_for(lambda: self.done == 60, timeout=60)
+                return self.pool.run(job)
+            verdict = self.pool.run(job)
+            with self.cond:
+                self.done += 1
+                self.cond.notify_all()
+            return verdict
+
+    with SandboxPool(2) as p:
+        held = HeldFirst(p)
+        out = list(verify_completions(tasks(), rows, pool=held, timeout_s=2.0))
+    assert held.released
+    assert [v["sample_index"] for v in out] == list(range(61)) and all(v["passed"] for v in out)

@@ -68,9 +68,12 @@ class _OracleWorker(_Worker):
 
 
 class OraclePool(SandboxPool):
-    """Sandbox workers that return values; :meth:`calls` is thread-safe."""
+    """Sandbox workers that return values; :meth:`calls` is thread-safe. Not pinned to CPUs: it runs
+    beside a pinned :class:`SandboxPool` when tests are strengthened."""
 
-    def _add(self) -> None:
+    pin = False
+
+    def _add(self, cpu: int | None) -> None:
         w = _OracleWorker(self.config)
         with self._lock:
             self._all.append(w)

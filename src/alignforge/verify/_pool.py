@@ -3,6 +3,11 @@
 Workers start as fresh interpreters with a scrubbed environment (no API keys or
 tokens are passed on). The pool holds a backstop deadline per job on top of the
 worker's own limits, so even a hung test file cannot stall a run.
+
+A pool with one worker per CPU it may use (or a multiple) pins each worker to a CPU; its
+zygote, forker and candidates inherit the pin. A worker and its candidate answer each other
+call by call, and left to itself the scheduler queues both on one CPU while another idles
+(bench/BENCHMARKS.md, 2026-12-05 second entry). A pin is a scheduling hint, not isolation.
 """
 
 from __future__ import annotations
@@ -70,10 +75,20 @@ def _bwrap_prefix() -> list[str]:
     ]
 
 
+def cpu_plan(size: int) -> list[int] | None:
+    """The CPU of each of ``size`` workers, round robin over the CPUs this process may use; None
+    (no pins) unless every CPU gets the same number of workers."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if size % len(cpus):
+        return None
+    return [cpus[i % len(cpus)] for i in range(size)]
+
+
 class _Worker:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], cpu: int | None = None) -> None:
         import json
 
+        self.cpu = cpu
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -83,7 +98,7 @@ class _Worker:
                 "-P",  # not the caller's cwd on sys.path: an inspect.py there would run in the worker
                 "-m",
                 "alignforge.verify._worker",
-                json.dumps({**config, "parent_pid": os.getpid()}),
+                json.dumps({**config, "parent_pid": os.getpid(), "cpu": cpu}),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -119,6 +134,8 @@ class _Worker:
 class SandboxPool:
     """``workers`` sandbox workers; :meth:`run` is thread-safe and blocks until a verdict."""
 
+    pin = True  # pin the workers to CPUs when :func:`cpu_plan` can
+
     def __init__(
         self, workers: int | None = None, *, isolation: str = "process", tmpfs_mb: int = 256
     ) -> None:
@@ -127,20 +144,21 @@ class SandboxPool:
         self.size = workers or os.cpu_count() or 1
         self.config = {"tmpfs_mb": tmpfs_mb, "prefix": _bwrap_prefix() if isolation == "bwrap" else []}
         self.isolation = isolation
+        self.cpus = cpu_plan(self.size) if self.pin else None
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
         try:
-            for _ in range(self.size):
-                self._add()
+            for i in range(self.size):
+                self._add(self.cpus[i] if self.cpus else None)
             self.info = self._info()
         except BaseException:  # a worker that cannot start: leave no process behind
             self.close()
             raise
 
-    def _add(self) -> None:
-        w = _Worker(self.config)
+    def _add(self, cpu: int | None) -> None:
+        w = _Worker(self.config, cpu)
         with self._lock:
             self._all.append(w)
         self._idle.put(w)
@@ -184,7 +202,7 @@ class SandboxPool:
             with self._lock:
                 self._all.remove(w)
             if not self._closed:
-                self._add()
+                self._add(w.cpu)  # the replacement takes the lost worker's CPU
             status = "timeout" if isinstance(exc, ChannelTimeout) else "error"
             return {
                 "passed": False,

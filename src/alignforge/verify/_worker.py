@@ -381,6 +381,11 @@ def _die_with_parent(parent: int | None) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     _die_with_parent(config.get("parent_pid"))
+    if config.get("cpu") is not None:  # before the zygote starts: it and every candidate inherit the pin
+        # A CPU taken away since the pool planned (a cpuset change) leaves this worker unpinned, as it
+        # would be with no plan: the pin only helps the scheduler.
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {config["cpu"]})
     chan_in, chan_out = 0, os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
