@@ -150,8 +150,7 @@ def _spawn(zyg: Any, cpu_s: float, memory_mb: int, deadline: float) -> tuple[Any
 def _close(zyg: Any, meta: dict[str, Any], conn: Any, spec: dict[str, Any], want: bool) -> dict[str, Any]:
     os.close(conn.req_w)
     os.close(conn.resp_r)
-    info: dict[str, Any] = zyg.finish(meta, want_status=want)
-    zyg.request_spawn(spec)
+    info: dict[str, Any] = zyg.finish(meta, want_status=want, then_spawn=spec)
     return info
 
 

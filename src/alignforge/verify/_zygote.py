@@ -225,6 +225,17 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
         if not raw:
             os._exit(0)
         msg = pickle.loads(raw)
+        if msg["op"] == "finish":
+            out = _finish(
+                msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
+            )
+            if wipe:
+                _wipe_tmp(spare["workdir"] if spare is not None else None)
+            if msg["want_status"]:
+                sock.send(pickle.dumps(out))
+            msg = msg.get("then_spawn")  # the next child, asked for with this job's end: after the wipe
+            if msg is None:
+                continue
         if msg["op"] == "spawn":
             spec = {k: msg[k] for k in ("cpu_s", "memory_mb", "fsize_mb", "nproc")}
             if spare is not None and spare["spec"] != spec:  # other limits: that child goes, its pipes too
@@ -242,14 +253,6 @@ def _serve(sock: socket.socket, info: dict[str, Any], uids: list[int]) -> None:
                 os.close(fd)
             other = uids[1] if job["uid"] == uids[0] else uids[0]
             spare = _fork(spec, other, info["uid_switch"])
-        elif msg["op"] == "finish":
-            out = _finish(
-                msg["pid"], msg["workdir"], msg["uid"], info["uid_switch"], want_status=msg["want_status"]
-            )
-            if wipe:
-                _wipe_tmp(spare["workdir"] if spare is not None else None)
-            if msg["want_status"]:
-                sock.send(pickle.dumps(out))
 
 
 def _recv(sock: socket.socket) -> bytes:
