@@ -753,3 +753,17 @@ def test_a_slow_sample_does_not_hold_back_the_samples_queued_behind_it():
         out = list(verify_completions(tasks(), rows, pool=held, timeout_s=2.0))
     assert held.released
     assert [v["sample_index"] for v in out] == list(range(61)) and all(v["passed"] for v in out)
+
+
+def test_a_task_whose_tests_do_not_compile_is_an_error_verdict_saying_so(pool):
+    """Tests that parse but do not compile: the pool cannot compile them for the workers, the worker
+    tries, and its verdict names the compiler's complaint."""
+    from alignforge.verify.tasks import normalize_task
+
+    tests = "def check(c):\n    assert c(1, 2) == 3\nreturn 5\n"
+    broken = {
+        "bad": normalize_task({"task_id": "bad", "prompt": ADD_PROMPT, "entry_point": "add", "tests": tests})
+    }
+    v = _run(pool, "bad", _add("return a + b"), task_map=broken)
+    assert v["status"] == "error" and "the task's tests cannot be compiled: SyntaxError" in v["detail"], v
+    assert "outside function" in v["detail"], v

@@ -237,3 +237,40 @@ def test_an_assert_on_a_false_constant_is_a_failing_test_not_dropped():
     checks = "def check(candidate):\n    assert True, 'debug'\n    assert candidate(1) == 1\n    assert 0\n"
     he = compile_task({"style": "humaneval", "tests": checks, "entry_point": "f", "prompt": ""})
     assert he.units == ["candidate(1) == 1", "0"]
+
+
+def test_tasks_compiled_once_for_every_worker_load_as_the_worker_would_compile_them():
+    """The pool compiles each task once and ships marshal bytes; a worker loads exactly what it would
+    have compiled. Tasks whose compiling runs code (MBPP setup) or fails are left to the worker."""
+    import dataclasses
+
+    from _verify_helpers import more_tasks, tasks
+
+    from alignforge.verify._suites import compile_for_workers, compile_task, load_compiled
+    from alignforge.verify.tasks import normalize_task
+
+    rows = {**tasks(), **more_tasks()}
+    mbpp_plain = normalize_task(
+        {
+            "task_id": "m",
+            "prompt": "Write f.",
+            "entry_point": "f",
+            "tests": ["assert f([1, 2], {'a': (3, 4.5)}) == {1, 2}", "assert math.isclose(f(0j, b'x'), 1)"],
+        }
+    )
+    shipped = 0
+    for task in [*rows.values(), mbpp_plain]:
+        if task.get("domain") != "code":
+            continue
+        task = {k: v for k, v in task.items() if k != "_key"}
+        data = compile_for_workers(task)
+        if task["style"] == "mbpp" and task.get("test_setup_code"):
+            assert data is None, task["task_id"]
+            continue
+        assert data is not None, task["task_id"]
+        shipped += 1
+        loaded, compiled = load_compiled(data), compile_task(task)
+        assert loaded == compiled, task["task_id"]  # code objects compare by their contents
+        assert [f.name for f in dataclasses.fields(loaded)] == [f.name for f in dataclasses.fields(compiled)]
+    assert shipped >= 5
+    assert compile_for_workers({**mbpp_plain, "tests": ["assert f(1) =="]}) is None

@@ -145,6 +145,7 @@ class SandboxPool:
         self.config = {"tmpfs_mb": tmpfs_mb, "prefix": _bwrap_prefix() if isolation == "bwrap" else []}
         self.isolation = isolation
         self.cpus = cpu_plan(self.size) if self.pin else None
+        self._compiled: dict[str, bytes | None] = {}  # task key -> its tests compiled, for every worker
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -194,6 +195,12 @@ class SandboxPool:
         key = str(job.get("task_key"))
         if key in w.sent:
             job = {**job, "task": None}
+        elif job.get("task") is not None:
+            if key not in self._compiled:  # two threads may both compile a new task: the same bytes
+                from alignforge.verify._suites import compile_for_workers
+
+                self._compiled[key] = compile_for_workers(job["task"])
+            job = {**job, "compiled": self._compiled[key]}
         try:
             verdict = w.call(job, backstop)
             w.sent.add(key)

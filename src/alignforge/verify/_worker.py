@@ -24,7 +24,7 @@ from typing import Any
 
 from alignforge.verify._calls import Abort, Conn, Remote
 from alignforge.verify._protocol import ChannelClosed, RemoteRef, read_frame, write_frame
-from alignforge.verify._suites import Compiled, StopRun, compile_task, normalize_output
+from alignforge.verify._suites import Compiled, StopRun, compile_task, load_compiled, normalize_output
 
 _DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
 
@@ -299,9 +299,10 @@ def run_job(
     zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]
 ) -> dict[str, Any]:
     key = job["task_key"]
-    if key not in cache:  # the pool sends each task to a worker once
+    if key not in cache:  # the pool sends each task to a worker once, compiled when it could
         try:
-            cache[key] = (job["task"], compile_task(job["task"]))
+            compiled = job.get("compiled")
+            cache[key] = (job["task"], load_compiled(compiled) if compiled else compile_task(job["task"]))
         except Exception as exc:  # the task's own tests do not compile
             return _error_verdict(f"the task's tests cannot be compiled: {type(exc).__name__}: {exc}"[:400])
     task, comp = cache[key]
