@@ -4,7 +4,7 @@ Workers start as fresh interpreters with a scrubbed environment (no API keys or
 tokens are passed on). The pool holds a backstop deadline per job on top of the
 worker's own limits, so even a hung test file cannot stall a run.
 
-A pool with one worker per CPU it may use (or a multiple) pins each worker to a CPU; its
+A pool with one worker per CPU it may use pins each worker to a CPU; its
 zygote, forker and candidates inherit the pin. A worker and its candidate answer each other
 call by call, and left to itself the scheduler queues both on one CPU while another idles
 (bench/BENCHMARKS.md, 2026-12-05 second entry). A pin is a scheduling hint, not isolation.
@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,25 @@ def _bwrap_prefix() -> list[str]:
 
 
 def cpu_plan(size: int) -> list[int] | None:
-    """The CPU of each of ``size`` workers, round robin over the CPUs this process may use; None
-    (no pins) unless every CPU gets the same number of workers."""
+    """The CPU of each of ``size`` workers: one each of the CPUs this process may use, when there are
+    exactly ``size``; else None (no pins). With two or more workers on a CPU a pinned one could not move
+    to a CPU left idle, and its candidates would reach the wall-clock limit before their CPU limit."""
     cpus = sorted(os.sched_getaffinity(0))
-    if size % len(cpus):
-        return None
-    return [cpus[i % len(cpus)] for i in range(size)]
+    return cpus if size == len(cpus) else None
+
+
+_COMPILED_KEEP = 4096  # tasks whose compiled tests the pool keeps for workers that have not had them
+
+
+def _lost(detail: str, status: str, duration_s: float) -> dict[str, Any]:
+    return {
+        "passed": False,
+        "reward": 0.0,
+        "status": status,
+        "tests": [],
+        "duration_s": duration_s,
+        "detail": detail,
+    }
 
 
 class _Worker:
@@ -145,7 +159,7 @@ class SandboxPool:
         self.config = {"tmpfs_mb": tmpfs_mb, "prefix": _bwrap_prefix() if isolation == "bwrap" else []}
         self.isolation = isolation
         self.cpus = cpu_plan(self.size) if self.pin else None
-        self._compiled: dict[str, bytes | None] = {}  # task key -> its tests compiled, for every worker
+        self._compiled: OrderedDict[str, bytes | None] = OrderedDict()  # task key -> compiled tests
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -189,36 +203,50 @@ class SandboxPool:
             f"process with {kept}CPU, memory and file-size limits and a scrubbed environment"
         )
 
+    def _compiled_for(self, key: str, task: dict[str, Any] | None) -> bytes | None:
+        """The task's tests compiled once for every worker (:func:`compile_for_workers`); the last
+        ``_COMPILED_KEEP`` tasks are kept, and a task compiled again after that is the same bytes."""
+        if task is None:
+            return None
+        with self._lock:
+            if key in self._compiled:
+                self._compiled.move_to_end(key)
+                return self._compiled[key]
+        from alignforge.verify._suites import compile_for_workers
+
+        data = compile_for_workers(task)  # outside the lock; two threads may both compile one task
+        with self._lock:
+            self._compiled[key] = data
+            while len(self._compiled) > _COMPILED_KEEP:
+                self._compiled.popitem(last=False)
+        return data
+
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         backstop = job["timeout_s"] * (job["wall_factor"] + 1) + 20
-        w = self._idle.get()
         key = str(job.get("task_key"))
+        compiled = self._compiled_for(key, job.get("task"))  # before taking a worker: none waits on it
+        w = self._idle.get()
+        if self._closed:  # closed while this job waited: it ends here, and so does the next waiting one
+            self._idle.put(w)
+            return _lost("the sandbox pool was closed before this job ran", "error", 0.0)
         if key in w.sent:
             job = {**job, "task": None}
         elif job.get("task") is not None:
-            if key not in self._compiled:  # two threads may both compile a new task: the same bytes
-                from alignforge.verify._suites import compile_for_workers
-
-                self._compiled[key] = compile_for_workers(job["task"])
-            job = {**job, "compiled": self._compiled[key]}
+            job = {**job, "compiled": compiled}
         try:
             verdict = w.call(job, backstop)
             w.sent.add(key)
         except (ChannelClosed, ChannelTimeout, BrokenPipeError, OSError, EOFError) as exc:
             w.kill()
             with self._lock:
-                self._all.remove(w)
-            if not self._closed:
+                if w in self._all:  # close() may have taken the list already
+                    self._all.remove(w)
+            if self._closed:
+                self._idle.put(w)  # dead: the next waiting job takes it and finds the pool closed
+            else:
                 self._add(w.cpu)  # the replacement takes the lost worker's CPU
             status = "timeout" if isinstance(exc, ChannelTimeout) else "error"
-            return {
-                "passed": False,
-                "reward": 0.0,
-                "status": status,
-                "tests": [],
-                "duration_s": backstop,
-                "detail": f"worker lost ({type(exc).__name__}); restarted",
-            }
+            return _lost(f"worker lost ({type(exc).__name__}); restarted", status, backstop)
         self._idle.put(w)
         return verdict
 

@@ -173,7 +173,7 @@ class _Rewriter(ast.NodeTransformer):
 
 def _rewrite(source: str, units: list[str], filename: str) -> Any:
     tree = _Rewriter(units).visit(ast.parse(source))
-    return compile(ast.fix_missing_locations(tree), filename, "exec")
+    return compile(ast.fix_missing_locations(tree), filename, "exec", optimize=0)
 
 
 def _called_names(sources: list[str]) -> set[str]:
@@ -194,14 +194,16 @@ def _assigned_names(source: str) -> list[str]:
 
 
 def compile_task(task: dict[str, Any]) -> Compiled:
+    """A task's tests compiled for the worker. Always with ``optimize=0``: a harness started with
+    ``python -O`` must not strip the tests' asserts (the pool compiles in the caller's process)."""
     style = task["style"]
     units: list[str] = []
     if style == "humaneval":
         code = _rewrite(task["tests"], units, "<tests>")
         try:
-            prompt_code = compile(task.get("prompt") or "", "<prompt>", "exec")
+            prompt_code = compile(task.get("prompt") or "", "<prompt>", "exec", optimize=0)
         except SyntaxError:
-            prompt_code = compile("", "<prompt>", "exec")
+            prompt_code = compile("", "<prompt>", "exec", optimize=0)
         tree = ast.parse(task["tests"])
         check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
         param = check.args.args[0].arg if check is not None and check.args.args else "candidate"
@@ -218,7 +220,7 @@ def compile_task(task: dict[str, Any]) -> Compiled:
         setup = task.get("test_setup_code") or ""
         if setup.strip():
             try:
-                exec(compile(setup, "<setup>", "exec"), {})
+                exec(compile(setup, "<setup>", "exec", optimize=0), {})
             except NameError:  # built from the candidate's own classes: build it in the child
                 comp.setup_in_child = setup
                 comp.remote_names = _assigned_names(setup)
@@ -239,7 +241,7 @@ def compile_task(task: dict[str, Any]) -> Compiled:
                 f"{', '.join(needs_args[:5])} take arguments: this runner calls test_* functions without "
                 "fixtures or parametrize"
             )
-        return Compiled(style, units, [compile(tree, "<tests>", "exec")], unsupported=unsupported)
+        return Compiled(style, units, [compile(tree, "<tests>", "exec", optimize=0)], unsupported=unsupported)
     if style == "stdio":
         return Compiled(style, [f"case {i}" for i in range(len(task["tests"]))])
     raise ValueError(f"unknown test style {style!r}")
@@ -253,12 +255,12 @@ def compile_for_workers(task: dict[str, Any]) -> bytes | None:
     ``test_setup_code`` is run to see whether it needs the candidate's classes, and that runs in the
     worker only. None too when the tests do not compile: the worker's error verdict says why.
     """
-    if task["style"] == "mbpp" and (task.get("test_setup_code") or "").strip():
-        return None
     try:
+        if task["style"] == "mbpp" and (task.get("test_setup_code") or "").strip():
+            return None
         comp = compile_task(task)
         return marshal.dumps(tuple(getattr(comp, f.name) for f in fields(Compiled)))
-    except Exception:  # SyntaxError and the like, or a literal marshal cannot hold
+    except Exception:  # SyntaxError, a malformed task, a literal marshal cannot hold: the worker says
         return None
 
 

@@ -296,16 +296,19 @@ def _code(program: str) -> bytes | None:
 
 
 def run_job(
-    zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled]]
+    zyg: _Zygote, job: dict[str, Any], cache: dict[str, tuple[dict[str, Any], Compiled] | str]
 ) -> dict[str, Any]:
     key = job["task_key"]
     if key not in cache:  # the pool sends each task to a worker once, compiled when it could
         try:
             compiled = job.get("compiled")
             cache[key] = (job["task"], load_compiled(compiled) if compiled else compile_task(job["task"]))
-        except Exception as exc:  # the task's own tests do not compile
-            return _error_verdict(f"the task's tests cannot be compiled: {type(exc).__name__}: {exc}"[:400])
-    task, comp = cache[key]
+        except Exception as exc:  # the task's own tests do not compile: every sample of it is told so
+            cache[key] = f"the task's tests cannot be compiled: {type(exc).__name__}: {exc}"[:400]
+    entry = cache[key]
+    if isinstance(entry, str):
+        return _error_verdict(entry)
+    task, comp = entry
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
     spec = {
@@ -401,7 +404,7 @@ def main() -> None:
     os.dup2(null, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     zyg: _Zygote | None = None
-    cache: dict[str, tuple[dict[str, Any], Compiled]] = {}
+    cache: dict[str, tuple[dict[str, Any], Compiled] | str] = {}
     while True:
         try:
             job = pickle.loads(read_frame(chan_in, max_bytes=1 << 30))
