@@ -855,3 +855,44 @@ def test_a_harness_run_with_python_o_still_runs_every_assert(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.splitlines()[-1]) == ["failed"], proc.stdout
+
+
+def _in_thread(fn, seconds: float = 60.0):
+    """``fn()``'s result; its exception is raised here, and a hang past ``seconds`` is a failure."""
+    out: list = []
+
+    def call() -> None:
+        try:
+            out.append(("ok", fn()))
+        except BaseException as exc:
+            out.append(("raised", exc))
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert out, f"did not return within {seconds:g} s"
+    kind, value = out[0]
+    if kind == "raised":
+        raise value
+    return value
+
+
+def test_a_malformed_task_is_an_error_verdict_and_the_pool_goes_on():
+    """A task the pool cannot compile for its workers (setup code that is not text) is the worker's to
+    report; no worker is lost, and the good task after it is verified."""
+    from alignforge.verify.tasks import normalize_task
+
+    bad = tasks()["mbpp_tree"] | {"task_id": "odd", "test_setup_code": 7}
+    task_map = {**tasks(), "odd": normalize_task(bad)}
+    with SandboxPool(1) as p:
+        for i in range(3):
+            v = _in_thread(lambda i=i: _run(p, "odd", TREE_SOLUTION + f"# {i}\n", task_map=task_map))
+            assert v["status"] == "error" and "cannot be compiled" in v["detail"], v
+        assert _in_thread(lambda: _run(p, "add", _add("return a + b")))["passed"]
+
+
+def test_a_job_that_reaches_a_closed_pool_ends_with_an_error_verdict():
+    p = SandboxPool(1)
+    p.close()
+    v = _in_thread(lambda: _run(p, "add", _add("return a + b")))
+    assert v["status"] == "error" and "pool was closed" in v["detail"], v
