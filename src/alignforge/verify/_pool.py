@@ -25,7 +25,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from alignforge.verify._protocol import ChannelClosed, ChannelTimeout, read_frame, write_frame
+from alignforge.verify._protocol import (
+    ChannelClosed,
+    ChannelTimeout,
+    error_verdict,
+    read_frame,
+    write_frame,
+)
 
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "AF_VERIFY_CHILD_CPU")
 ISOLATIONS = ("process", "bwrap")
@@ -85,17 +91,6 @@ def cpu_plan(size: int) -> list[int] | None:
 
 
 _COMPILED_KEEP = 4096  # tasks whose compiled tests the pool keeps for workers that have not had them
-
-
-def _lost(detail: str, status: str, duration_s: float) -> dict[str, Any]:
-    return {
-        "passed": False,
-        "reward": 0.0,
-        "status": status,
-        "tests": [],
-        "duration_s": duration_s,
-        "detail": detail,
-    }
 
 
 class _Worker:
@@ -228,7 +223,7 @@ class SandboxPool:
         w = self._idle.get()
         if self._closed:  # closed while this job waited: it ends here, and so does the next waiting one
             self._idle.put(w)
-            return _lost("the sandbox pool was closed before this job ran", "error", 0.0)
+            return error_verdict("the sandbox pool was closed before this job ran")
         if key in w.sent:
             job = {**job, "task": None}
         elif job.get("task") is not None:
@@ -246,7 +241,7 @@ class SandboxPool:
             else:
                 self._add(w.cpu)  # the replacement takes the lost worker's CPU
             status = "timeout" if isinstance(exc, ChannelTimeout) else "error"
-            return _lost(f"worker lost ({type(exc).__name__}); restarted", status, backstop)
+            return error_verdict(f"worker lost ({type(exc).__name__}); restarted", status, backstop)
         self._idle.put(w)
         return verdict
 

@@ -19,6 +19,19 @@ MAX_REPLY_BYTES = 32 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 
 
+def error_verdict(detail: str, status: str = "error", duration_s: float = 0.0) -> dict[str, Any]:
+    """The verdict of a job that ran no test (the worker's or the pool's own failure, a task that
+    cannot be compiled): never passed, reward 0."""
+    return {
+        "passed": False,
+        "reward": 0.0,
+        "status": status,
+        "tests": [],
+        "duration_s": duration_s,
+        "detail": detail,
+    }
+
+
 class ChannelClosed(Exception):
     """The other end closed the pipe (the process died or exited)."""
 

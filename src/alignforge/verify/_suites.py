@@ -193,6 +193,12 @@ def _assigned_names(source: str) -> list[str]:
     return out
 
 
+def _runs_setup(task: dict[str, Any]) -> bool:
+    """Whether compiling the task runs its MBPP ``test_setup_code`` (to see whether it is built from
+    the candidate's own classes)."""
+    return task["style"] == "mbpp" and bool((task.get("test_setup_code") or "").strip())
+
+
 def compile_task(task: dict[str, Any]) -> Compiled:
     """A task's tests compiled for the worker. Always with ``optimize=0``: a harness started with
     ``python -O`` must not strip the tests' asserts (the pool compiles in the caller's process)."""
@@ -217,8 +223,8 @@ def compile_task(task: dict[str, Any]) -> Compiled:
     if style == "mbpp":
         codes = [_rewrite(t, units, f"<test {i}>") for i, t in enumerate(task["tests"])]
         comp = Compiled(style, units, codes)
-        setup = task.get("test_setup_code") or ""
-        if setup.strip():
+        if _runs_setup(task):
+            setup = task["test_setup_code"]
             try:
                 exec(compile(setup, "<setup>", "exec", optimize=0), {})
             except NameError:  # built from the candidate's own classes: build it in the child
@@ -256,7 +262,7 @@ def compile_for_workers(task: dict[str, Any]) -> bytes | None:
     worker only. None too when the tests do not compile: the worker's error verdict says why.
     """
     try:
-        if task["style"] == "mbpp" and (task.get("test_setup_code") or "").strip():
+        if _runs_setup(task):
             return None
         comp = compile_task(task)
         return marshal.dumps(tuple(getattr(comp, f.name) for f in fields(Compiled)))

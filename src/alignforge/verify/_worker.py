@@ -23,7 +23,7 @@ import warnings
 from typing import Any
 
 from alignforge.verify._calls import Abort, Conn, Remote
-from alignforge.verify._protocol import ChannelClosed, RemoteRef, read_frame, write_frame
+from alignforge.verify._protocol import ChannelClosed, RemoteRef, error_verdict, read_frame, write_frame
 from alignforge.verify._suites import Compiled, StopRun, compile_task, load_compiled, normalize_output
 
 _DEBUG_CPU = bool(os.environ.get("AF_VERIFY_CHILD_CPU"))
@@ -307,7 +307,7 @@ def run_job(
             cache[key] = f"the task's tests cannot be compiled: {type(exc).__name__}: {exc}"[:400]
     entry = cache[key]
     if isinstance(entry, str):
-        return _error_verdict(entry)
+        return error_verdict(entry)
     task, comp = entry
     rec = _Recorder(comp.units, job["partial"])
     t0 = time.monotonic()
@@ -369,17 +369,6 @@ def run_job(
     return out
 
 
-def _error_verdict(detail: str, status: str = "error") -> dict[str, Any]:
-    return {
-        "passed": False,
-        "reward": 0.0,
-        "status": status,
-        "tests": [],
-        "duration_s": 0.0,
-        "detail": detail,
-    }
-
-
 def _die_with_parent(parent: int | None) -> None:
     """SIGKILL this worker when the harness dies, even mid-job (its zygote, and with it the
     candidates' PID namespace, follow)."""
@@ -422,11 +411,11 @@ def main() -> None:
         except (ConnectionError, OSError) as exc:  # the zygote died under us: a candidate killed its parent
             zyg.close()
             zyg = None
-            verdict = _error_verdict(f"sandbox parent lost: {exc}", "hack_suspected")
+            verdict = error_verdict(f"sandbox parent lost: {exc}", "hack_suspected")
         except Exception as exc:  # a harness bug: this job errors, the worker lives on with a fresh zygote
             zyg.close()
             zyg = None
-            verdict = _error_verdict(f"harness error: {type(exc).__name__}: {str(exc)[:300]}")
+            verdict = error_verdict(f"harness error: {type(exc).__name__}: {str(exc)[:300]}")
         write_frame(chan_out, pickle.dumps(verdict))
     if zyg is not None:
         zyg.close()
