@@ -336,6 +336,71 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [("aaa",)],
     ),
+    # -- unread_cells: a dict whose keys are read, never its values ---------------------------------
+    (  # "the first repeated character": h[ch] = 0 only marks ch as seen
+        "def f(s):\n    h = {}\n    for ch in s:\n        if ch in h:\n            return ch\n        else:\n"
+        "            h[ch] = 0\n    return None\n",
+        "off_by_one",
+        "unread_cells",
+        [(w,) for w in ("", "a", "aab", "abcabd", "zzz", "abba")],
+    ),
+    (  # `not in`, and a dict() made fresh
+        "def f(xs):\n    seen = dict()\n    out = []\n    for x in xs:\n        if x not in seen:\n"
+        "            seen[x] = 0\n            out.append(x)\n    return out\n",
+        "off_by_one",
+        "unread_cells",
+        [(xs,) for xs in _LISTS],
+    ),
+    (  # a cell read: the value shows
+        "def f(s):\n    h = {}\n    for ch in s:\n        h[ch] = 0\n    return [h[c] for c in s]\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
+    (  # the values read through a method
+        "def f(s):\n    h = {}\n    for ch in s:\n        h[ch] = 0\n    return sum(h.values())\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
+    (  # the dict returned
+        "def f(s):\n    h = {}\n    for ch in s:\n        h[ch] = 0\n    return h\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
+    (  # stepped: += reads the cell
+        "def f(s):\n    h = {}\n    for ch in s:\n        if ch not in h:\n            h[ch] = 0\n"
+        "        h[ch] += 1\n    return [h[c] for c in s]\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
+    (  # a dict passed in: what it holds is the caller's to read
+        "def f(s, h):\n    for ch in s:\n        h[ch] = 0\n    return h\n",
+        "off_by_one",
+        None,
+        [("a", {})],
+    ),
+    (  # aliased: the other name reads the cells
+        "def f(s):\n    h = {}\n    g = h\n    for ch in s:\n        h[ch] = 0\n    return g\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
+    (  # a closure reads the cells
+        "def f(s):\n    h = {}\n    for ch in s:\n        h[ch] = 0\n    get = lambda c: h[c]\n"
+        "    return [get(c) for c in s]\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
+    (  # the constant is the cell's key, which a key test reads
+        "def f(s):\n    h = {}\n    h[0] = s\n    return 1 in h\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
     (  # a dict passed in may hold any count already
         "def f(s, seen):\n    for c in s:\n        if c in seen:\n            seen[c] += 1\n        else:\n"
         "            seen[c] = 1\n    return [c for c in s if seen[c] == 1]\n",

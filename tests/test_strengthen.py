@@ -567,3 +567,33 @@ def test_a_raw_mbpp_row_shadowing_a_builtin_is_strengthened_and_a_slow_reference
     by_id = {r.task_id: r for r in reports}
     assert by_id["126"].status == "strengthened" and by_id["126"].reference_passes, by_id["126"].line()
     assert by_id["2"].status == "skipped: the reference times out on its own tests (0.3 CPU s, twice)"
+
+
+@pytest.mark.slow
+def test_the_reference_s_constants_kill_what_the_tests_inputs_never_reach_and_no_test_needs_a_sentinel(
+    benchmarks_dir: Path,
+) -> None:
+    """MBPP survivors no step from the tests' own inputs told apart: 159 (``days > 19`` for March: needs
+    March 20), 387 (a hex string ending in '0'), 958 (``int_to_roman`` tested up to 50; 1000 is in its
+    own table) and 222 (a 1-tuple, where the tests' tuples have 3 to 6 elements). The reference's
+    constants are steps now, one of them exempt from the magnitude rule, and a tuple seen at several
+    lengths is a sequence: all four are killed. 763's mutant (``diff = 11 ** 20``) differs only on
+    arrays of one element, which the reference answers with its sentinel 10 ** 20: no test requires
+    that value, and the survivor is outside the contract."""
+    rows = [mbpp_row(benchmarks_dir, n) for n in (159, 387, 958, 222, 763)]
+    out, reports = strengthen_tasks(rows, workers=2, seed=0)
+    by_id = {int(r.task_id): r for r in reports}
+    for tid in (159, 387, 958, 222):
+        rep = by_id[tid]
+        assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+        assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
+    plus = {int(r["task_id"]): "\n".join(r.get("plus_tests") or []) for r in out}
+    assert "month_season('March', 20)" in plus[159] or "month_season('March', 21)" in plus[159]
+    assert any(f"int_to_roman({n})" in plus[958] for n in (999, 1000, 1001))
+    rep = by_id[763]
+    assert rep.survivors == ["off_by_one"] and rep.dropped["sentinel_answer"] > 0, rep.line()
+    assert rep.survivor_notes["off_by_one"]["kind"] == "outside_contract"
+    assert str(10**20) not in plus[763] and str(11**20) not in plus[763]
+    plus_rows = [{**plus_task(r), "task_id": str(r["task_id"])} for r in out]
+    refs = {str(r["task_id"]): reference_program(normalize_task(r)) or "" for r in out}
+    assert all(v["passed"] for v in _verdicts(plus_rows, refs).values())

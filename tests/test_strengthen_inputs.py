@@ -3,14 +3,21 @@ and the syntactic rules that (with a differential run) call a surviving mutant e
 
 from __future__ import annotations
 
+import math
 import random
+import sys
 from typing import Any
 
 import pytest
 
 from alignforge.verify._contract import infer_contract, loosened
 from alignforge.verify._equivalence import equivalence_rule
-from alignforge.verify._inputs_mutation import Input, extract_doc_inputs, mutate_inputs
+from alignforge.verify._inputs_mutation import (
+    Input,
+    extract_doc_inputs,
+    harvest_constants,
+    mutate_inputs,
+)
 from alignforge.verify._mutants import mutants
 from alignforge.verify._plus_inputs import reseeded
 
@@ -29,6 +36,66 @@ def test_mutation_reaches_boundaries_signs_cases_repeats_and_larger_sizes() -> N
     assert [-3, -1, -2] in lists and [3, 2, 1] in lists and [1, 2, 3] in lists  # signs, sorted both ways
     assert [1, 1, 1] in lists or [3, 3, 3] in lists or [2, 2, 2] in lists  # repeated elements
     assert any(len(v) == 12 for v in lists) and [] in lists and any(len(v) == 1 for v in lists)
+
+
+_SEASON = '''def month_season(month, days):
+    """Northern seasons: 'March' from the 20th is spring."""
+    if month in ('January', 'February', 'March'):
+        season = 'winter'
+    else:
+        season = 'autumn'
+    if month == 'March' and days > 19:
+        season = 'spring'
+    return season
+'''
+
+
+def test_the_reference_s_constants_are_harvested_with_both_sides_of_each_bound() -> None:
+    got = harvest_constants(_SEASON)
+    assert got.strs == ("January", "February", "March", "winter", "autumn", "spring")  # no docstring
+    assert got.ints == (18, 19, 20) and got.floats == () and got.sentinels == ()
+    code = (
+        "import sys\nfrom sys import maxsize\nimport math\n"
+        "def f(a):\n    d = 10 ** 20\n    e = -sys.maxsize - 1\n    g = float('-inf')\n"
+        "    m = math.inf\n    k = -maxsize\n    mod = 10 ** 9 + 7\n    return -3.5\n"
+    )
+    got = harvest_constants(code)
+    assert got.sentinels == (-math.inf, -sys.maxsize - 1, -sys.maxsize, sys.maxsize, 10**20, math.inf)
+    assert not got.is_sentinel(10**9 + 7) and got.is_sentinel(10**20) and not got.is_sentinel(True)
+    assert got.floats == (-3.5,) and {0, 1, 2, 6, 7, 8, 9, 10, 11, 19, 20, 21} == set(got.ints)
+    assert harvest_constants("def f(:") == harvest_constants("")
+
+
+def test_the_reference_s_constants_reach_a_branch_no_step_from_the_tests_inputs_makes() -> None:
+    """``month == 'March' and days > 19``: the tests' own inputs (January 4, October 28) never make
+    'March' nor 20; with the reference's constants among the steps, March 20 is one chain away."""
+    seeds: list[Input] = [(("January", 4), {}), (("October", 28), {})]
+    plain = mutate_inputs(seeds, random.Random(0), limit=300)
+    seeded = mutate_inputs(seeds, random.Random(0), limit=300, constants=harvest_constants(_SEASON))
+    assert not any(a[0] == "March" for a, _ in plain)
+    assert (("March", 20), {}) in seeded or (("March", 19), {}) in seeded
+    assert any(a[0] == "January" + "spring" for a, _ in seeded)  # a constant appended to a string
+
+
+def test_a_reference_constant_is_exempt_from_the_magnitude_rule_only() -> None:
+    """``int_to_roman``'s tests stop at 50; its ``val = [1000, ...]`` makes 1000 an input it handles.
+    The exemption is for the constants and their neighbours, and for magnitude only."""
+    seeds: list[Input] = [((1,), {}), ((50,), {}), ((4,), {})]
+    plain = infer_contract(seeds, "Convert an integer into a roman numeral.")
+    marked = infer_contract(seeds, "Convert an integer into a roman numeral.", marks=(999, 1000, 1001))
+    assert plain.violation(((1000,), {})) is not None and marked.violation(((1000,), {})) is None
+    assert (marked.violation(((5000,), {})) or "").startswith("range")
+    counted = infer_contract(seeds, "Count the digits of a natural number.", marks=(-2, -1, 0))
+    assert (counted.violation(((-2,), {})) or "").startswith("range")  # the sign rule still holds
+
+
+def test_a_tuple_keeps_its_length_only_where_every_observed_one_has_the_same() -> None:
+    pairs = infer_contract([(((1, 2),), {}), (((3, 4),), {}), (((5, 6),), {})])
+    assert (pairs.violation((((1,),), {})) or "").startswith("length")
+    seqs = infer_contract([(((5, 6, 7, 3, 5, 6),), {}), (((1, 2, 3),), {}), (((3, 2, 1, 4, 5),), {})])
+    assert seqs.violation((((5,),), {})) is None and seqs.violation((((5, 6),), {})) is None
+    shorter = _values([(((5, 6, 7),), {})])
+    assert (5,) in shorter and (5, 6) in shorter
 
 
 def test_contract_relaxed_where_the_text_does_not_ask_for_a_rule() -> None:

@@ -6,9 +6,11 @@ inputs share, and dropped with a named rule when it differs:
 
 - ``type``: the same types at every position (element types of containers included; bool is no int);
 - ``range``: non-negative (positive) numbers where every observed one is; at most about twice the
-  largest observed magnitude;
+  largest observed magnitude, unless the int is one of the reference's own constants (or next to one:
+  ``val = [1000, 900, ...]`` makes 1000 a number ``int_to_roman`` handles, though its tests stop at 50);
 - ``empty`` / ``length``: non-empty where none observed is empty; at most twice the longest observed
-  length; tuples keep an observed length;
+  length; a tuple keeps its length where every observed one has the same (a record such as a pair),
+  and is a sequence of any length where they differ;
 - ``sorted``: sorted (ascending or descending) where every observed sequence of three or more is;
 - ``alphabet``: strings keep to the observed characters when those are few (``'01'``), else to the
   observed character classes (lowercase, digits, ...);
@@ -29,6 +31,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,19 +123,22 @@ def _class_of(c: str) -> int:
     return next((i for i, cls in enumerate(_CLASSES) if c in cls), len(_CLASSES))
 
 
-def _check(shape: _Shape, v: Any, where: str, loose: frozenset[str]) -> str | None:
+def _check(
+    shape: _Shape, v: Any, where: str, loose: frozenset[str], marks: frozenset[int] = frozenset()
+) -> str | None:
     t = type(v).__name__
     if t not in shape.types and not (t == "int" and "float" in shape.types):
         return f"type: {where} is {t}, observed {'/'.join(sorted(shape.types))}"
     if isinstance(v, int | float) and not isinstance(v, bool) and shape.nums:
         lo, hi = min(shape.nums), max(shape.nums)
         top = max(abs(lo), abs(hi))
+        marked = type(v) is int and v in marks  # the reference's own scale: no magnitude rule
         if "sign" in loose:
-            if v < 0 and lo >= 0 and abs(v) > top + 2:
+            if v < 0 and lo >= 0 and abs(v) > top + 2 and not marked:
                 return f"range: {where} = {v!r}, a negative beyond the largest observed magnitude ({top!r})"
         elif (lo > 0 and v <= 0 and not (v == 0 and "zero" in loose)) or (lo >= 0 and v < 0):
             return f"range: {where} = {v!r}, every observed one is {'positive' if lo > 0 else 'non-negative'}"
-        if abs(v) > 2 * top + 2:
+        if abs(v) > 2 * top + 2 and not marked:
             return f"range: {where} = {v!r}, beyond twice the largest observed ({top!r})"
     if isinstance(v, str | list | tuple | set | dict) and shape.lens:
         if len(v) == 0 and min(shape.lens) > 0 and "empty" not in loose:
@@ -141,7 +147,7 @@ def _check(shape: _Shape, v: Any, where: str, loose: frozenset[str]) -> str | No
             return (
                 f"length: {where} has {len(v)} items, over 4 times the longest observed ({max(shape.lens)})"
             )
-        if isinstance(v, tuple) and len(v) not in shape.lens:
+        if isinstance(v, tuple) and len(set(shape.lens)) == 1 and len(v) not in shape.lens:
             return f"length: {where} is a tuple of {len(v)}, observed lengths {sorted(set(shape.lens))}"
     if isinstance(v, str) and shape.chars:
         seen = set(shape.chars)
@@ -173,7 +179,7 @@ def _check(shape: _Shape, v: Any, where: str, loose: frozenset[str]) -> str | No
         sub = shape.kids.get(name)
         if sub is None:
             return f"type: {where}{name} was never observed"
-        why = _check(sub, x, f"{where}{name}", loose)
+        why = _check(sub, x, f"{where}{name}", loose, marks)
         if why:
             return why
     return None
@@ -202,6 +208,7 @@ class Contract:
     kw_shapes: dict[str, _Shape]
     relations: list[tuple[str, str, str]]
     loose: frozenset[str] = frozenset()
+    marks: frozenset[int] = frozenset()  # ints the magnitude rule lets through (:func:`infer_contract`)
 
     def repair(self, inp: Input) -> Input:
         """The input with each int argument that equals another argument or a length in every
@@ -222,11 +229,11 @@ class Contract:
         if (len(args), tuple(sorted(kwargs))) not in self.arities:
             return f"type: {len(args)} arguments {sorted(kwargs)}, never observed"
         for i, a in enumerate(args):
-            why = _check(self.shapes[i], a, f"arg{i}", self.loose)
+            why = _check(self.shapes[i], a, f"arg{i}", self.loose, self.marks)
             if why:
                 return why
         for k, v in kwargs.items():
-            why = _check(self.kw_shapes[k], v, k, self.loose)
+            why = _check(self.kw_shapes[k], v, k, self.loose, self.marks)
             if why:
                 return why
         feats = _features(args)
@@ -236,9 +243,11 @@ class Contract:
         return None
 
 
-def infer_contract(seeds: list[Input], doc: str | None = None) -> Contract:
+def infer_contract(seeds: list[Input], doc: str | None = None, marks: Iterable[int] = ()) -> Contract:
     """The contract every one of ``seeds`` (a task's observed inputs) meets; with the task's text
-    (``doc``), the rules it does not ask for are relaxed (:func:`loosened`); without it, none is."""
+    (``doc``), the rules it does not ask for are relaxed (:func:`loosened`); without it, none is. The ints
+    ``marks`` (the reference's constants and their neighbours) are exempt from the magnitude rule only:
+    sign, type and relations still hold for them."""
     width = max((len(a) for a, _ in seeds), default=0)
     shapes = [_Shape() for _ in range(width)]
     kw_shapes: dict[str, _Shape] = {}
@@ -268,4 +277,5 @@ def infer_contract(seeds: list[Input], doc: str | None = None) -> Contract:
         kw_shapes=kw_shapes,
         relations=relations,
         loose=loosened(doc) if doc is not None else frozenset(),
+        marks=frozenset(m for m in marks if type(m) is int),
     )

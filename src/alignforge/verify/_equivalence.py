@@ -15,8 +15,12 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    value where the code after it writes every cell before any is read (``overwritten_table``:
    ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``; ``filled_in_order``: ``dp[0]``, ``dp[1]``,
    then ``dp[i]`` from ``dp[i - 1]`` and ``dp[i - 2]``); or a dict's count cells, set to s at first sight
-   and stepped by one statement, read only as ``== s`` (``cell_counter``: "seen once"). These four are in
-   :mod:`alignforge.verify._store_rules`.
+   and stepped by one statement, read only as ``== s`` (``cell_counter``: "seen once"); or the value stored
+   in a dict's cell when no cell of it is ever read, only its keys by ``in`` (``unread_cells``:
+   ``h[ch] = 0`` marks ``ch`` seen). These five are in :mod:`alignforge.verify._store_rules`.
+
+An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
+its value for "no answer") is outside the contract, like one the contract refuses.
 
 Every other survivor is reported as what it is, never hidden: ``outside_contract`` (an input the task's
 contract refuses tells it apart; the input and the rule it breaks are named), ``missed`` (an input within
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alignforge.verify._contract import Contract
-from alignforge.verify._inputs_mutation import Input, input_key
+from alignforge.verify._inputs_mutation import NO_CONSTANTS, Constants, Input, input_key
 from alignforge.verify._liveness import introspects
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._oracle import not_run
@@ -46,6 +50,7 @@ from alignforge.verify._store_rules import (
     overwritten_table,
     parents,
     rebound,
+    unread_cells,
 )
 
 __all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
@@ -157,6 +162,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "overwritten_table": (("off_by_one",), overwritten_table),
     "filled_in_order": (("off_by_one",), filled_in_order),
     "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
+    "unread_cells": (("off_by_one",), unread_cells),
 }
 
 
@@ -179,13 +185,16 @@ def classify_survivors(
     *,
     timeout_s: float,
     found: dict[str, list[Input]] | None = None,
+    sentinels: Constants = NO_CONSTANTS,
     source: tuple[str, str | None] | None = None,
 ) -> dict[str, SurvivorNote]:
     """A :class:`SurvivorNote` per surviving mutant (``name -> program``), from the reference's and each
     mutant's answers on ``inputs`` (the differential set) and :func:`equivalence_rule`. With ``found``,
     the inputs within the contract that tell a ``missed`` mutant apart are put there, by mutant name.
     ``source``: the program and entry point the mutants were made from, for the syntactic rules, when
-    the oracle runs another form of it (a stdio program with its calling function appended)."""
+    the oracle runs another form of it (a stdio program with its calling function appended). An input
+    the reference answers with one of its ``sentinels`` (:class:`Constants`: ``10 ** 20``, ``inf``) is
+    one it has no answer for, outside the contract as much as one the contract refuses."""
     ref = _answers(oracle, reference, entry, inputs, timeout_s)
     answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if r is not None and "ok" in r]
     notes: dict[str, SurvivorNote] = {}
@@ -194,13 +203,13 @@ def classify_survivors(
         # An input the mutant was never run on (its run stopped after repeated timeouts) tells nothing.
         compared = sum(r is not None for r in got)
         differ = [
-            (inp, r)
+            (inp, want, r)
             for (inp, want), r in zip(answered, got, strict=True)
             if r is not None and not ("ok" in r and passes(r["ok"], want))
         ]
         unrun = f" ({len(got) - compared} not run after repeated timeouts)" if compared < len(got) else ""
         if differ:
-            outside = [(i, r, contract.violation(i)) for i, r in differ]
+            outside = [(i, r, contract.violation(i) or _no_answer(want, sentinels)) for i, want, r in differ]
             inside = [(i, r) for i, r, why in outside if why is None]
             if inside:
                 if found is not None:
@@ -224,6 +233,12 @@ def classify_survivors(
                 f"same answers on {compared} inputs{unrun}; no rule proves it equivalent",
             )
     return notes
+
+
+def _no_answer(want: Any, sentinels: Constants) -> str | None:
+    if sentinels.is_sentinel(want):
+        return f"sentinel: the reference answers {want!r}, its value for no answer"
+    return None
 
 
 _MAX_TIMEOUTS = 15  # the oracle's default of 3 would leave the rest of a slow mutant's inputs unanswered

@@ -2,8 +2,9 @@
 
 An input is ``(args, kwargs)``: a tuple of positional arguments and a dict of keyword arguments,
 all Python literals (so a test can state them as source). Mutation changes one or two arguments of
-an observed input by a step that keeps each value's type (a bool stays a bool, a tuple keeps its
-length); whether the result still meets the task's input contract is :mod:`._contract`'s business.
+an observed input by a step that keeps each value's type (a bool stays a bool); the reference's own
+constants are among the steps. Whether the result still meets the task's input contract is
+:mod:`._contract`'s business.
 """
 
 from __future__ import annotations
@@ -11,14 +12,27 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import itertools
 import math
 import random
 import re
 import string
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Input", "extract_inputs", "extract_doc_inputs", "mutate_inputs", "input_key", "is_literal"]
+__all__ = [
+    "Constants",
+    "Input",
+    "NO_CONSTANTS",
+    "extract_inputs",
+    "extract_doc_inputs",
+    "harvest_constants",
+    "mutate_inputs",
+    "input_key",
+    "is_literal",
+]
 
 Input = tuple[tuple[Any, ...], dict[str, Any]]
 _MAX_REPR = 1000  # longer inputs make unreadable tests (and slow ones): not generated
@@ -139,7 +153,128 @@ def extract_doc_inputs(doc: str, entry: str) -> list[Input]:
     return list(out.values())
 
 
+# --- the reference's own constants ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constants:
+    """Values the reference's source spells out, for mutation steps (search-based test generators such as
+    EvoSuite and Pynguin seed their inputs with the program's constants the same way): a branch on
+    ``month == 'March' and days > 19`` is reached by ``'March'`` and 20, which no step from the tests'
+    own inputs (``'January'``, 4) makes."""
+
+    ints: tuple[int, ...] = ()  # each int literal c, with c - 1 and c + 1 (the two sides of a bound)
+    floats: tuple[float, ...] = ()
+    strs: tuple[str, ...] = ()
+    # "No answer" values: constant expressions of 2**31 or more in magnitude (``10 ** 20``,
+    # ``-sys.maxsize - 1``, ``float('inf')``). A reference that returns one has no answer for the input
+    # (``find_Min_Diff`` of one element): the task's text leaves it open, so no test may require it.
+    sentinels: tuple[int | float, ...] = ()
+
+    def is_sentinel(self, value: Any) -> bool:
+        return type(value) in (int, float) and value in self.sentinels
+
+
+NO_CONSTANTS = Constants()
+_MAX_CONSTANTS = 24  # per type, the first in source order
+_MAX_CONSTANT_STR = 24
+_SENTINEL = 2**31
+_CONSTANT_STEPS = 8  # a step draws at most this many of a type's constants, so they do not crowd out the rest
+
+
+def harvest_constants(code: str) -> Constants:
+    """The int, float and string literals of ``code`` (docstrings, bools and ``None`` aside; a negative
+    number's sign included), in source order, at most :data:`_MAX_CONSTANTS` of each type."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return NO_CONSTANTS
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    negated = {
+        id(n.operand) for n in ast.walk(tree) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)
+    }
+    found = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    ints: dict[int, None] = {}
+    floats: dict[float, None] = {}
+    strs: dict[str, None] = {}
+    for node in found:
+        v: Any = node.value
+        sign = -1 if id(node) in negated else 1
+        if type(v) is int and len(ints) < 3 * _MAX_CONSTANTS:
+            ints.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
+        elif type(v) is float and math.isfinite(v) and len(floats) < _MAX_CONSTANTS:
+            floats[sign * v] = None
+        elif type(v) is str and 0 < len(v) <= _MAX_CONSTANT_STR and len(strs) < _MAX_CONSTANTS:
+            strs[v] = None
+    sentinels = {
+        v
+        for n in ast.walk(tree)
+        if (v := _constant_value(n)) is not None and (abs(v) >= _SENTINEL or math.isinf(v))
+    }
+    return Constants(tuple(ints), tuple(floats), tuple(strs), tuple(sorted(sentinels)))
+
+
+_INFINITE = {"inf": math.inf, "-inf": -math.inf, "infinity": math.inf, "-infinity": -math.inf}
+
+
+def _constant_value(node: ast.AST, depth: int = 0) -> int | float | None:
+    """The number a constant expression of the reference evaluates to: numbers, signs, ``+ - * // **``
+    (small exponents), ``sys.maxsize`` / ``maxsize``, ``math.inf`` and ``float('inf')``; None otherwise."""
+    if depth > 20:
+        return None
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, int | float) and type(node.value) is not bool else None
+    if isinstance(node, ast.Name | ast.Attribute):
+        name = node.id if isinstance(node, ast.Name) else node.attr
+        owner = (
+            node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+        )
+        if name == "maxsize" and owner in (None, "sys"):
+            return sys.maxsize
+        return math.inf if name == "inf" and owner == "math" else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float":
+        arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return _INFINITE.get(arg.value.strip().lower())
+        return None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        v = _constant_value(node.operand, depth + 1)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    if isinstance(node, ast.BinOp):
+        a, b = _constant_value(node.left, depth + 1), _constant_value(node.right, depth + 1)
+        if a is None or b is None:
+            return None
+        try:
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            if isinstance(node.op, ast.FloorDiv):
+                return a // b
+            if isinstance(node.op, ast.Pow) and type(b) is int and 0 <= b <= 128 and abs(a) <= 2**64:
+                return a**b
+        except (ArithmeticError, ValueError):
+            return None
+    return None
+
+
 # --- one mutation step per type ----------------------------------------------------------------
+
+
+def _some(values: tuple[Any, ...], rng: random.Random) -> list[Any]:
+    return list(values) if len(values) <= _CONSTANT_STEPS else rng.sample(values, _CONSTANT_STEPS)
 
 
 def _int_steps(v: int, rng: random.Random) -> list[int]:
@@ -181,9 +316,10 @@ def _float_steps(v: float, rng: random.Random) -> list[float]:
     return [x for x in out if math.isfinite(x)]
 
 
-def _str_steps(v: str, rng: random.Random, alphabet: str) -> list[str]:
+def _str_steps(v: str, rng: random.Random, alphabet: str, consts: Constants) -> list[str]:
     chars = alphabet or v or string.ascii_lowercase
     out = ["", v.swapcase(), v.upper(), v.lower(), v.title(), v[::-1], v + v, rng.choice(chars) + v]
+    out += [x for c in _some(consts.strs, rng) for x in (c, v + c)]  # the reference's, alone and appended
     out += [v + c for c in rng.sample(chars, min(12, len(chars)))]  # appended characters, a dozen at most
     if v:
         i = rng.randrange(len(v))
@@ -194,15 +330,15 @@ def _str_steps(v: str, rng: random.Random, alphabet: str) -> list[str]:
     return out
 
 
-def _list_steps(v: list[Any], rng: random.Random, alphabet: str) -> list[list[Any]]:
+def _list_steps(v: list[Any], rng: random.Random, alphabet: str, consts: Constants) -> list[list[Any]]:
     out: list[list[Any]] = [[], v[::-1], v + v]
     if v:
         i = rng.randrange(len(v))
         out += [[v[i]], v[:i] + v[i + 1 :], v[:i] + [v[i]] + v[i:], v[1:] + v[:1], rng.sample(v, len(v))]
         out += [[v[i]] * len(v), [v[0], v[0]], v[:-1], v * 4]  # repeated elements, a larger size
-        out.append(v[:i] + [rng.choice(_steps(v[i], rng, alphabet) or [v[i]])] + v[i + 1 :])
-        out.append(v + [rng.choice(_steps(v[-1], rng, alphabet) or [v[-1]])])
-        out.append([rng.choice(_steps(v[0], rng, alphabet) or [v[0]])] + v)
+        out.append(v[:i] + [rng.choice(_steps(v[i], rng, alphabet, consts) or [v[i]])] + v[i + 1 :])
+        out.append(v + [rng.choice(_steps(v[-1], rng, alphabet, consts) or [v[-1]])])
+        out.append([rng.choice(_steps(v[0], rng, alphabet, consts) or [v[0]])] + v)
         if all(type(x) in (int, float) for x in v):  # sign flips: all, one
             out += [[-x for x in v], v[:i] + [-v[i]] + v[i + 1 :]]
         with contextlib.suppress(TypeError):
@@ -210,45 +346,53 @@ def _list_steps(v: list[Any], rng: random.Random, alphabet: str) -> list[list[An
     return out
 
 
-def _tuple_steps(v: tuple[Any, ...], rng: random.Random, alphabet: str) -> list[tuple[Any, ...]]:
+def _tuple_steps(
+    v: tuple[Any, ...], rng: random.Random, alphabet: str, consts: Constants
+) -> list[tuple[Any, ...]]:
+    """One element changed, the order reversed, and (for a tuple used as a sequence: the contract refuses
+    these where every observed tuple has one length) the first element alone or the last one dropped."""
     if not v:
         return []
     i = rng.randrange(len(v))
-    return [v[:i] + (s,) + v[i + 1 :] for s in _steps(v[i], rng, alphabet)] + [v[::-1]]
+    out = [v[:i] + (s,) + v[i + 1 :] for s in _steps(v[i], rng, alphabet, consts)] + [v[::-1]]
+    return out + [v[:1], v[:-1]] if len(v) > 1 else out
 
 
-def _dict_steps(v: dict[Any, Any], rng: random.Random, alphabet: str) -> list[dict[Any, Any]]:
+def _dict_steps(
+    v: dict[Any, Any], rng: random.Random, alphabet: str, consts: Constants
+) -> list[dict[Any, Any]]:
     out: list[dict[Any, Any]] = [{}]
     if v:
         keys = list(v)
         k = rng.choice(keys)
         out.append({kk: vv for kk, vv in v.items() if kk != k})
-        out += [{**v, k: s} for s in _steps(v[k], rng, alphabet)[:4]]
-        new_keys = [s for s in _steps(k, rng, alphabet) if s not in v]
+        out += [{**v, k: s} for s in _steps(v[k], rng, alphabet, consts)[:4]]
+        new_keys = [s for s in _steps(k, rng, alphabet, consts) if s not in v]
         if new_keys:
             out.append({**v, rng.choice(new_keys): copy.deepcopy(v[k])})
     return out
 
 
-def _steps(v: Any, rng: random.Random, alphabet: str = "") -> list[Any]:
-    """Every one-step, type-keeping mutation of ``v`` (some steps pick their position at random)."""
+def _steps(v: Any, rng: random.Random, alphabet: str = "", consts: Constants = NO_CONSTANTS) -> list[Any]:
+    """Every one-step, type-keeping mutation of ``v`` (some steps pick their position at random), the
+    reference's constants of ``v``'s type included."""
     t = type(v)
     if t is bool:
         return [not v]
     if t is int:
-        return _int_steps(v, rng)
+        return _int_steps(v, rng) + _some(consts.ints, rng)
     if t is float:
-        return _float_steps(v, rng)
+        return _float_steps(v, rng) + _some(consts.floats, rng)
     if t is str:
-        return _str_steps(v, rng, alphabet)
+        return _str_steps(v, rng, alphabet, consts)
     if t is list:
-        return _list_steps(v, rng, alphabet)
+        return _list_steps(v, rng, alphabet, consts)
     if t is tuple:
-        return _tuple_steps(v, rng, alphabet)
+        return _tuple_steps(v, rng, alphabet, consts)
     if t is dict:
-        return _dict_steps(v, rng, alphabet)
+        return _dict_steps(v, rng, alphabet, consts)
     if t is set:
-        return [set(x) for x in _list_steps(sorted(v, key=repr), rng, alphabet)]
+        return [set(x) for x in _list_steps(sorted(v, key=repr), rng, alphabet, consts)]
     return []
 
 
@@ -273,10 +417,32 @@ def _alphabets(seeds: list[Input]) -> dict[int, str]:
     return {i: "".join(sorted(s)) for i, s in out.items()}
 
 
-def mutate_inputs(seeds: list[Input], rng: random.Random, *, limit: int) -> list[Input]:
+_PAIRS = 32  # per pair of arguments, at most this many combinations of their constants
+
+
+def _constant_pairs(args: tuple[Any, ...], consts: Constants, rng: random.Random) -> list[tuple[Any, ...]]:
+    """``args`` with two of them set to constants of their types at once: a branch on two comparisons
+    (``month == 'March' and days > 19``) needs both, and two random steps seldom make both."""
+    pools = {int: consts.ints, float: consts.floats, str: consts.strs}
+    slots = [(i, pools[type(a)]) for i, a in enumerate(args) if type(a) in pools and pools[type(a)]]
+    out = []
+    for (i, xs), (j, ys) in itertools.combinations(slots, 2):
+        combos = list(itertools.product(xs, ys))
+        for x, y in combos if len(combos) <= _PAIRS else rng.sample(combos, _PAIRS):
+            new = list(args)
+            new[i], new[j] = x, y
+            out.append(tuple(new))
+    return out
+
+
+def mutate_inputs(
+    seeds: list[Input], rng: random.Random, *, limit: int, constants: Constants = NO_CONSTANTS
+) -> list[Input]:
     """Distinct new inputs (none equal to a seed), shuffled by ``rng``: every one-step mutation of each
     argument of each seed, then ``3 * limit`` tries at random chains of two or three steps (some
-    starting from a seed with one argument taken from another seed of the same arity)."""
+    starting from a seed with one argument taken from another seed of the same arity). ``constants``
+    (the reference's, :func:`harvest_constants`) join the steps of values of their type, one argument
+    at a time and two at once."""
     alphabets = _alphabets(seeds)
     seen = {input_key(s) for s in seeds}
     out: dict[str, Input] = {}
@@ -289,8 +455,10 @@ def mutate_inputs(seeds: list[Input], rng: random.Random, *, limit: int) -> list
 
     for args, kwargs in seeds:
         for i, a in enumerate(args):
-            for s in _steps(a, rng, alphabets.get(i, "")):
+            for s in _steps(a, rng, alphabets.get(i, ""), constants):
                 add(args[:i] + (s,) + args[i + 1 :], kwargs)
+        for pair in _constant_pairs(args, constants, rng):
+            add(pair, kwargs)
     chained: dict[str, Input] = {}
     for _ in range(limit * 3):
         args, kwargs = rng.choice(seeds)
@@ -303,7 +471,7 @@ def mutate_inputs(seeds: list[Input], rng: random.Random, *, limit: int) -> list
                 args = args[:i] + (other[i],) + args[i + 1 :]
         for _ in range(rng.randint(2, 3)):
             i = rng.randrange(len(args))
-            steps = _steps(args[i], rng, alphabets.get(i, ""))
+            steps = _steps(args[i], rng, alphabets.get(i, ""), constants)
             if steps:
                 args = args[:i] + (rng.choice(steps),) + args[i + 1 :]
         key = input_key((args, kwargs))

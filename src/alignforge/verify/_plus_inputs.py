@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from alignforge.verify._contract import Contract, infer_contract
 from alignforge.verify._inputs_mutation import (
+    NO_CONSTANTS,
+    Constants,
     Input,
     extract_doc_inputs,
     extract_inputs,
+    harvest_constants,
     input_key,
     is_literal,
     mutate_inputs,
@@ -66,6 +69,7 @@ class Work:
     found: dict[str, list[Input]] = field(default_factory=dict)  # missed mutant -> inputs that tell it apart
     from_differential: set[str] = field(default_factory=set)  # input keys of the cases add_found added
     base_survivors: list[str] = field(default_factory=list)  # the mutants the original tests let through
+    constants: Constants = NO_CONSTANTS  # the reference's literals, steps of the mutation (oracle_task)
 
     def runs(self, program: str) -> str:
         """``program`` as the oracle calls it: a stdio program gets its :data:`ENTRY` function."""
@@ -147,7 +151,7 @@ def _candidates(
     rep, contract = w.report, w.contract
     assert contract is not None
     inputs: list[Input] = []
-    for cand in first + mutate_inputs(pool, rng, limit=n):
+    for cand in first + mutate_inputs(pool, rng, limit=n, constants=w.constants):
         cand = contract.repair(cand)
         key = input_key(cand)
         if key in seen:
@@ -208,6 +212,8 @@ def _answered(w: Work, oracle: Any, opts: dict[str, Any], inputs: list[Input]) -
     new: list[tuple[Input, Any]] = []
     for inp, r0, r1 in zip(inputs, runs[0], runs[1], strict=True):
         why = _judge(r0, r1, opts["slow_s"])
+        if why is None and w.constants.is_sentinel(r0["ok"]):
+            why = "sentinel_answer"  # the reference's "no answer" value (10 ** 20, -sys.maxsize - 1, inf)
         if why:
             w.report.dropped[why] += 1
         else:
@@ -231,7 +237,8 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     known = {input_key(s) for s in seeds}
     seeds += [d for d in extract_doc_inputs(doc, w.entry) if input_key(d) not in known]
     rep.seeds = len(seeds)
-    w.seeds, w.contract = seeds, infer_contract(seeds, doc)
+    w.constants = harvest_constants(w.ref)
+    w.seeds, w.contract = seeds, infer_contract(seeds, doc, marks=w.constants.ints)
     if w.task.get("style") == "stdio":  # the text form's own rules: tokens read back, counts kept
         w.contract = stdio_contract(w.contract, seeds)
     rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
@@ -277,7 +284,8 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
     rng = random.Random(f"{opts['seed']}:{w.task['task_id']}:differential")
     pool = w.seeds + [i for i, _ in w.kept]
     inputs = {input_key(i): i for i in pool}
-    for cand in mutate_inputs(rng.sample(pool, min(len(pool), 60)), rng, limit=opts["differential"]):
+    sample = rng.sample(pool, min(len(pool), 60))
+    for cand in mutate_inputs(sample, rng, limit=opts["differential"], constants=w.constants):
         for c in (cand, w.contract.repair(cand)):
             inputs.setdefault(input_key(c), c)
         if len(inputs) >= opts["differential"] + len(pool):
@@ -292,6 +300,7 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
         oracle,
         timeout_s=opts["mutant_timeout_s"],
         found=w.found,
+        sentinels=w.constants,
         source=(w.ref, None) if w.task.get("style") == "stdio" else None,  # stdio mutants: the whole program
     )
     rep.survivor_notes = {n: note.as_dict() for n, note in notes.items()}

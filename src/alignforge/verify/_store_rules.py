@@ -637,6 +637,59 @@ def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
     return len(set_to) == 1 and read_as <= set_to
 
 
+def unread_cells(tree: ast.Module, node: ast.AST) -> bool:
+    """An int constant stored whole as a cell, ``d[k] = 0``, of a dict made in the function whose cells are
+    never read: ``d`` is only ever bound to a new empty dict, written by ``d[e] = ...`` and tested by
+    ``e in d`` / ``e not in d``, so only its keys show, and they are the same in both programs ("the first
+    repeated character": ``h[ch] = 0`` marks ``ch`` seen). ``d`` is never a parameter, passed on, returned,
+    iterated, aliased or reached by a closure."""
+    func, stmt, _chain = _statement_of(tree, node)
+    if (
+        func is None
+        or not isinstance(stmt, ast.Assign)
+        or stmt.value is not node
+        or len(stmt.targets) != 1
+        or not isinstance(stmt.targets[0], ast.Subscript)
+        or not isinstance(stmt.targets[0].value, ast.Name)
+    ):
+        return False
+    d = stmt.targets[0].value.id
+    if (
+        d in _params(func)
+        or d in binds_not_by_name(func)
+        or introspects(tree)
+        or not _plain_locals(func, {d})
+    ):
+        return False
+    up = parents(func)
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == d):
+            continue
+        above = up.get(id(n))
+        if not isinstance(n.ctx, ast.Load):
+            if not (
+                isinstance(above, ast.Assign) and above.targets == [n] and _fresh_dict(tree, above.value)
+            ):
+                return False  # bound only to a new, empty dict
+            continue
+        if (
+            isinstance(above, ast.Compare)
+            and above.comparators == [n]
+            and len(above.ops) == 1
+            and isinstance(above.ops[0], ast.In | ast.NotIn)
+        ):
+            continue  # a key test
+        if not (
+            isinstance(above, ast.Subscript)
+            and above.value is n
+            and isinstance(above.ctx, ast.Store)
+            and isinstance(use := up.get(id(above)), ast.Assign)
+            and use.targets == [above]
+        ):
+            return False  # a cell read (d[k], d[k] += 1, d.get, d.values(), len(d), return d, f(d), ...)
+    return True
+
+
 def _fresh_dict(tree: ast.Module, value: ast.AST) -> bool:
     if isinstance(value, ast.Dict):
         return not value.keys

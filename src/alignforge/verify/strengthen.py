@@ -3,11 +3,12 @@ original tests let through, kept apart from the originals in ``plus_tests``.
 
 Per task (:mod:`._plus_inputs`): the literal inputs of its tests and of the examples in its text are
 mutated type by type (:mod:`._inputs_mutation`: boundaries, sign and case flips, repeats, sorted and
-reversed lists, larger sizes); inputs that break the contract inferred from the observed ones, relaxed
-where the task's text does not ask for a rule, are dropped (:mod:`._contract`); the reference runs on
-the rest in the sandbox, each input in a fresh child under a CPU-time limit, twice, under two different
-hash secrets (:mod:`._oracle`), and inputs where it raises, times out, runs slow, returns something
-that is no literal, or disagrees with itself are dropped. The reference's mutants (the ones calibration
+reversed lists, larger sizes, the reference's own constants); inputs that break the contract inferred
+from the observed ones, relaxed where the task's text does not ask for a rule, are dropped
+(:mod:`._contract`); the reference runs on the rest in the sandbox, each input in a fresh child under a
+CPU-time limit, twice, under two different hash secrets (:mod:`._oracle`), and inputs where it raises,
+times out, runs slow, returns something that is no literal or one of its sentinels (``10 ** 20``: no
+answer), or disagrees with itself are dropped. The reference's mutants (the ones calibration
 uses) run on the kept inputs; while a mutant the original tests let survive is killed by none, another
 round mutates the kept inputs too. Greedy set cover picks the few inputs that kill the most mutants the
 original tests let survive, plus a few that kill mutants a second time. The chosen inputs become
