@@ -395,6 +395,14 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [("a",)],
     ),
+    (  # found by review: `dict` rebound through globals() to a class that sees the values
+        "class D(dict):\n    def __contains__(self, k):\n        return sum(self.values()) > 0\n"
+        "def f(s):\n    globals()['dict'] = D\n    h = dict()\n    for ch in s:\n        if ch in h:\n"
+        "            return ch\n        h[ch] = 0\n    return None\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
     (  # the constant is the cell's key, which a key test reads
         "def f(s):\n    h = {}\n    h[0] = s\n    return 1 in h\n",
         "off_by_one",

@@ -60,10 +60,39 @@ def test_the_reference_s_constants_are_harvested_with_both_sides_of_each_bound()
         "    m = math.inf\n    k = -maxsize\n    mod = 10 ** 9 + 7\n    return -3.5\n"
     )
     got = harvest_constants(code)
-    assert got.sentinels == (-math.inf, -sys.maxsize - 1, -sys.maxsize, sys.maxsize, 10**20, math.inf)
+    assert got.sentinels == (-math.inf, -sys.maxsize - 1, -sys.maxsize, 10**20, math.inf)
     assert not got.is_sentinel(10**9 + 7) and got.is_sentinel(10**20) and not got.is_sentinel(True)
+    assert not got.is_sentinel(1e20)  # a float answer is no int sentinel
     assert got.floats == (-3.5,) and {0, 1, 2, 6, 7, 8, 9, 10, 11, 19, 20, 21} == set(got.ints)
     assert harvest_constants("def f(:") == harvest_constants("")
+
+
+@pytest.mark.parametrize(
+    "code,sentinels",
+    [
+        ("def f(n):\n    return n & 0xFFFFFFFF\n", ()),  # an operand, not a value of its own
+        ("def f(n):\n    return n * 6.022e23\n", ()),
+        ("def f(n):\n    maxsize = 10\n    m = -maxsize\n    return m\n", ()),  # not sys's
+        ("def f(xs):\n    if not xs:\n        return float('inf')\n    return min(xs)\n", (math.inf,)),
+        ("from math import inf as INF\ndef f(xs):\n    best = (INF, None)\n    return best\n", (math.inf,)),
+        ("def f(xs):\n    lo = float('+Inf')\n    return lo\n", (math.inf,)),
+    ],
+)
+def test_a_sentinel_is_a_large_value_stored_or_returned_whole(code: str, sentinels: tuple[Any, ...]) -> None:
+    assert harvest_constants(code).sentinels == sentinels
+
+
+def test_only_a_table_s_or_a_comparison_s_ints_are_of_scale() -> None:
+    """``int_to_roman``'s table and ``n > 1000`` name inputs the reference handles; ``maxi = -100000`` is a
+    stand-in for minus infinity (below it the reference is wrong), ``mod = 10 ** 9 + 7`` a modulus."""
+    roman = "def f(num):\n    val = [1000, 900, 500]\n    return val\n"
+    assert {999, 1000, 1001, 900, 500} <= set(harvest_constants(roman).scale)
+    assert 1000 in harvest_constants("def f(n):\n    return n > 1000\n").scale
+    start = (
+        "def f(xs):\n    maxi = -100000\n    a, b, c = 0, 0, 7000\n    mod = 10 ** 9 + 7\n    return maxi\n"
+    )
+    got = harvest_constants(start)
+    assert got.scale == () and -100000 in got.ints and 7000 in got.ints
 
 
 def test_the_reference_s_constants_reach_a_branch_no_step_from_the_tests_inputs_makes() -> None:

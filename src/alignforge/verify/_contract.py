@@ -6,8 +6,9 @@ inputs share, and dropped with a named rule when it differs:
 
 - ``type``: the same types at every position (element types of containers included; bool is no int);
 - ``range``: non-negative (positive) numbers where every observed one is; at most about twice the
-  largest observed magnitude, unless the int is one of the reference's own constants (or next to one:
-  ``val = [1000, 900, ...]`` makes 1000 a number ``int_to_roman`` handles, though its tests stop at 50);
+  largest observed magnitude, unless the int is one of the reference's constants of scale (or next to
+  one: ``val = [1000, 900, ...]`` makes 1000 a number ``int_to_roman`` handles, though its tests stop at
+  50; :attr:`Constants.scale`);
 - ``empty`` / ``length``: non-empty where none observed is empty; at most twice the longest observed
   length; a tuple keeps its length where every observed one has the same (a record such as a pair),
   and is a sequence of any length where they differ;

@@ -166,13 +166,20 @@ class Constants:
     ints: tuple[int, ...] = ()  # each int literal c, with c - 1 and c + 1 (the two sides of a bound)
     floats: tuple[float, ...] = ()
     strs: tuple[str, ...] = ()
-    # "No answer" values: constant expressions of 2**31 or more in magnitude (``10 ** 20``,
-    # ``-sys.maxsize - 1``, ``float('inf')``). A reference that returns one has no answer for the input
-    # (``find_Min_Diff`` of one element): the task's text leaves it open, so no test may require it.
+    # The ints (with c - 1 and c + 1) of a table (``val = [1000, 900, ...]``) or compared with something
+    # (``n > 1000``): values the reference handles as inputs, which the contract lets past its magnitude
+    # rule. Not a start value (``maxi = -100000``: a stand-in for minus infinity) nor a modulus.
+    scale: tuple[int, ...] = ()
+    # "No answer" values: 2**31 or more in magnitude (``10 ** 20``, ``-sys.maxsize - 1``,
+    # ``float('inf')``), stored whole in a name or returned. A reference that returns one has no answer
+    # for the input (``find_Min_Diff`` of one element): the task's text leaves it open, so no test may
+    # require it.
     sentinels: tuple[int | float, ...] = ()
 
     def is_sentinel(self, value: Any) -> bool:
-        return type(value) in (int, float) and value in self.sentinels
+        return type(value) in (int, float) and any(
+            type(value) is type(s) and value == s for s in self.sentinels
+        )
 
 
 NO_CONSTANTS = Constants()
@@ -204,7 +211,9 @@ def harvest_constants(code: str) -> Constants:
         (n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings),
         key=lambda n: (n.lineno, n.col_offset),
     )
+    up = {id(kid): node for node in ast.walk(tree) for kid in ast.iter_child_nodes(node)}
     ints: dict[int, None] = {}
+    scale: dict[int, None] = {}
     floats: dict[float, None] = {}
     strs: dict[str, None] = {}
     for node in found:
@@ -212,46 +221,81 @@ def harvest_constants(code: str) -> Constants:
         sign = -1 if id(node) in negated else 1
         if type(v) is int and len(ints) < 3 * _MAX_CONSTANTS:
             ints.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
+            whole = up.get(id(node)) if sign < 0 else node
+            if _of_scale(up.get(id(whole)), up):
+                scale.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
         elif type(v) is float and math.isfinite(v) and len(floats) < _MAX_CONSTANTS:
             floats[sign * v] = None
         elif type(v) is str and 0 < len(v) <= _MAX_CONSTANT_STR and len(strs) < _MAX_CONSTANTS:
             strs[v] = None
+    names = _imported_names(tree)
+    stored = [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign | ast.AnnAssign | ast.Return) and n.value is not None
+    ]
+    stored += [e for v in stored if isinstance(v, ast.Tuple) for e in v.elts]  # best = (inf, None)
     sentinels = {
         v
-        for n in ast.walk(tree)
-        if (v := _constant_value(n)) is not None and (abs(v) >= _SENTINEL or math.isinf(v))
+        for n in stored
+        if (v := _constant_value(n, names)) is not None and (abs(v) >= _SENTINEL or math.isinf(v))
     }
-    return Constants(tuple(ints), tuple(floats), tuple(strs), tuple(sorted(sentinels)))
+    return Constants(tuple(ints), tuple(floats), tuple(strs), tuple(scale), tuple(sorted(sentinels)))
 
 
-_INFINITE = {"inf": math.inf, "-inf": -math.inf, "infinity": math.inf, "-infinity": -math.inf}
+def _of_scale(parent: ast.AST | None, up: dict[int, ast.AST]) -> bool:
+    """A constant whose ``parent`` is a comparison, or a table of three or more values (not the right
+    side of ``a, b, c = 0, 0, -100000``: start values)."""
+    if isinstance(parent, ast.Compare):
+        return True
+    if not isinstance(parent, ast.List | ast.Tuple | ast.Set) or len(parent.elts) < 3:
+        return False
+    stmt = up.get(id(parent))
+    return not (
+        isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Tuple | ast.List) for t in stmt.targets)
+    )
 
 
-def _constant_value(node: ast.AST, depth: int = 0) -> int | float | None:
+def _imported_names(tree: ast.AST) -> dict[str, str]:
+    """``name -> module.attr`` for ``from sys import maxsize`` / ``from math import inf as INF``."""
+    return {
+        a.asname or a.name: f"{n.module}.{a.name}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module in ("sys", "math")
+        for a in n.names
+    }
+
+
+_INFINITE = {"inf": math.inf, "infinity": math.inf}
+_KNOWN = {"sys.maxsize": sys.maxsize, "math.inf": math.inf}
+
+
+def _constant_value(node: ast.AST, names: dict[str, str], depth: int = 0) -> int | float | None:
     """The number a constant expression of the reference evaluates to: numbers, signs, ``+ - * // **``
-    (small exponents), ``sys.maxsize`` / ``maxsize``, ``math.inf`` and ``float('inf')``; None otherwise."""
+    (small exponents), ``sys.maxsize``, ``math.inf`` (also imported by name: ``from sys import maxsize``)
+    and ``float('inf')``; None otherwise."""
     if depth > 20:
         return None
     if isinstance(node, ast.Constant):
         return node.value if isinstance(node.value, int | float) and type(node.value) is not bool else None
-    if isinstance(node, ast.Name | ast.Attribute):
-        name = node.id if isinstance(node, ast.Name) else node.attr
-        owner = (
-            node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
-        )
-        if name == "maxsize" and owner in (None, "sys"):
-            return sys.maxsize
-        return math.inf if name == "inf" and owner == "math" else None
+    if isinstance(node, ast.Name):
+        return _KNOWN.get(names.get(node.id, ""))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return _KNOWN.get(f"{node.value.id}.{node.attr}")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float":
         arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            return _INFINITE.get(arg.value.strip().lower())
+            text = arg.value.strip().lower()
+            sign = -1 if text.startswith("-") else 1
+            found = _INFINITE.get(text.lstrip("+-"))
+            return None if found is None else sign * found
         return None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        v = _constant_value(node.operand, depth + 1)
+        v = _constant_value(node.operand, names, depth + 1)
         return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
     if isinstance(node, ast.BinOp):
-        a, b = _constant_value(node.left, depth + 1), _constant_value(node.right, depth + 1)
+        a = _constant_value(node.left, names, depth + 1)
+        b = _constant_value(node.right, names, depth + 1)
         if a is None or b is None:
             return None
         try:
@@ -417,7 +461,7 @@ def _alphabets(seeds: list[Input]) -> dict[int, str]:
     return {i: "".join(sorted(s)) for i, s in out.items()}
 
 
-_PAIRS = 32  # per pair of arguments, at most this many combinations of their constants
+_PAIRS = 48  # per seed, at most this many inputs with two arguments set to constants
 
 
 def _constant_pairs(args: tuple[Any, ...], consts: Constants, rng: random.Random) -> list[tuple[Any, ...]]:
@@ -425,13 +469,16 @@ def _constant_pairs(args: tuple[Any, ...], consts: Constants, rng: random.Random
     (``month == 'March' and days > 19``) needs both, and two random steps seldom make both."""
     pools = {int: consts.ints, float: consts.floats, str: consts.strs}
     slots = [(i, pools[type(a)]) for i, a in enumerate(args) if type(a) in pools and pools[type(a)]]
+    combos = [
+        (i, x, j, y)
+        for (i, xs), (j, ys) in itertools.combinations(slots, 2)
+        for x, y in itertools.product(xs, ys)
+    ]
     out = []
-    for (i, xs), (j, ys) in itertools.combinations(slots, 2):
-        combos = list(itertools.product(xs, ys))
-        for x, y in combos if len(combos) <= _PAIRS else rng.sample(combos, _PAIRS):
-            new = list(args)
-            new[i], new[j] = x, y
-            out.append(tuple(new))
+    for i, x, j, y in combos if len(combos) <= _PAIRS else rng.sample(combos, _PAIRS):
+        new = list(args)
+        new[i], new[j] = x, y
+        out.append(tuple(new))
     return out
 
 

@@ -51,6 +51,11 @@ _INTROSPECTION = frozenset(
         "get_referrers",
         "builtins",
         "__builtins__",
+        "globals",
+        "setattr",
+        "__dict__",
+        "modules",
+        "getrefcount",
     }
 )
 
@@ -66,12 +71,10 @@ def introspects(tree: ast.AST) -> bool:
             return True
         if isinstance(n, ast.alias) and set(n.name.split(".")) & _INTROSPECTION:
             return True
-        if (
-            isinstance(n, ast.Constant)
-            and isinstance(n.value, str)
-            and any(w in n.value for w in _LONG_WORDS)
-        ):
-            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes):
+            text = n.value if isinstance(n.value, str) else n.value.decode("latin-1")
+            if any(w in text for w in _LONG_WORDS):
+                return True
     return False
 
 

@@ -238,7 +238,7 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     seeds += [d for d in extract_doc_inputs(doc, w.entry) if input_key(d) not in known]
     rep.seeds = len(seeds)
     w.constants = harvest_constants(w.ref)
-    w.seeds, w.contract = seeds, infer_contract(seeds, doc, marks=w.constants.ints)
+    w.seeds, w.contract = seeds, infer_contract(seeds, doc, marks=w.constants.scale)
     if w.task.get("style") == "stdio":  # the text form's own rules: tokens read back, counts kept
         w.contract = stdio_contract(w.contract, seeds)
     rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
@@ -285,7 +285,10 @@ def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
     pool = w.seeds + [i for i, _ in w.kept]
     inputs = {input_key(i): i for i in pool}
     sample = rng.sample(pool, min(len(pool), 60))
-    for cand in mutate_inputs(sample, rng, limit=opts["differential"], constants=w.constants):
+    # every one-step mutation of the observed inputs first (the empty value, 0, one element, ...), then
+    # random ones up to the limit: a boundary input must not depend on the draw
+    steps = mutate_inputs(w.seeds, rng, limit=0, constants=w.constants)
+    for cand in steps + mutate_inputs(sample, rng, limit=opts["differential"], constants=w.constants):
         for c in (cand, w.contract.repair(cand)):
             inputs.setdefault(input_key(c), c)
         if len(inputs) >= opts["differential"] + len(pool):
