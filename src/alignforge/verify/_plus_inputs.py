@@ -239,6 +239,7 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     rep.seeds = len(seeds)
     w.constants = harvest_constants(w.ref)
     w.seeds, w.contract = seeds, infer_contract(seeds, doc, marks=w.constants.scale)
+    _drop_symmetric_relations(w, oracle, opts)
     if w.task.get("style") == "stdio":  # the text form's own rules: tokens read back, counts kept
         w.contract = stdio_contract(w.contract, seeds)
     rng = random.Random(f"{opts['seed']}:{w.task['task_id']}")
@@ -269,6 +270,51 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     sizes = [len(input_key(i)) for i, _ in w.kept]
     chosen = select(kills, survivors, sizes, opts["max_tests"], opts["extra"])
     w.cases = [w.kept[j] for j in chosen]
+
+
+def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
+    """An order between two int arguments that every observed input has (``a <= b`` in ``minimum(1, 2)``,
+    ``minimum(-5, -4)``, ``minimum(0, 0)``) is a coincidence of the examples when the reference treats the
+    two alike: swapped, every observed input gets the same answer. Such a relation is dropped, so
+    ``minimum(2, 1)`` is tried. (``binomial(5, 2)`` against ``binomial(2, 5)``: the order stays.)"""
+    contract = w.contract
+    if not isinstance(contract, Contract):
+        return
+    pairs = sorted(
+        {
+            (int(a[3:]), int(b[3:]))
+            for a, op, b in contract.relations
+            if op in ("<", "<=") and a.startswith("arg") and b.startswith("arg")
+        }
+    )
+    if not pairs:
+        return
+    inputs = list(w.seeds)
+    for i, j in pairs:
+        for args, kwargs in w.seeds:
+            new = list(args)
+            new[i], new[j] = new[j], new[i]
+            inputs.append((tuple(new), kwargs))
+    got = oracle.calls(w.runs(w.ref), w.entry, inputs, timeout_s=opts["timeout_s"])["runs"][0]
+    n = len(w.seeds)
+    base, rest = got[:n], got[n:]
+    alike = {
+        pair
+        for k, pair in enumerate(pairs)
+        if all(
+            "ok" in r and "ok" in s and _same(r["ok"], s["ok"])
+            for r, s in zip(base, rest[k * n : (k + 1) * n], strict=True)
+        )
+    }
+    contract.relations = [
+        (a, op, b)
+        for a, op, b in contract.relations
+        if not (op in ("<", "<=") and a.startswith("arg") and b.startswith("arg") and _pair(a, b) in alike)
+    ]
+
+
+def _pair(a: str, b: str) -> tuple[int, int]:
+    return int(a[3:]), int(b[3:])
 
 
 def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
