@@ -403,6 +403,15 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [("ab",)],
     ),
+    (  # found by review: builtins reached through importlib with a name built at run time
+        "import importlib\nclass D(dict):\n    def __contains__(self, k):\n        return sum(self.values()) > 0\n"
+        "def f(s):\n    b = importlib.import_module('built' + 'ins')\n    old = b.dict\n    b.dict = D\n"
+        "    try:\n        h = dict()\n        for ch in s:\n            if ch in h:\n                return ch\n"
+        "            h[ch] = 0\n        return None\n    finally:\n        b.dict = old\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
     (  # the constant is the cell's key, which a key test reads
         "def f(s):\n    h = {}\n    h[0] = s\n    return 1 in h\n",
         "off_by_one",

@@ -605,13 +605,15 @@ def test_the_reference_s_constants_kill_what_the_tests_inputs_never_reach_and_no
 def test_an_order_between_arguments_the_reference_treats_alike_is_dropped(benchmarks_dir: Path) -> None:
     """Every observed input of MBPP 404 (``minimum(1, 2)``, ``(-5, -4)``, ``(0, 0)``) has a <= b, and of 227
     (minimum of three) c < a, so ``return a`` and a flipped comparison survived as "outside the contract".
-    Swapped, each observed input gets the same answer from the reference: the order is a coincidence of
-    the examples, and is dropped. 76 (squares in an m x n rectangle) likewise. 28's binomial(n, k) answers
-    otherwise swapped, so k < n stays a rule and no new test asks for a k above n."""
-    rows = [mbpp_row(benchmarks_dir, n) for n in (404, 227, 76, 28)]
+    Swapped, each observed input, and each of some generated ones, gets the same answer from the
+    reference: the order is a coincidence of the examples, and is dropped. 28's binomial(n, k) answers
+    otherwise swapped, so k < n stays a rule; 225's ``find_Min(arr, low, high)`` is answered alike both
+    ways (an interval), but its names say range, so low < high stays too: no new test of either breaks
+    its order."""
+    rows = [mbpp_row(benchmarks_dir, n) for n in (404, 227, 28, 225)]
     out, reports = strengthen_tasks(rows, workers=2, seed=0)
     by_id = {int(r.task_id): r for r in reports}
-    for tid in (404, 227, 76):
+    for tid in (404, 227):
         rep = by_id[tid]
         assert rep.reference_passes is True and rep.killed_before < rep.mutants == rep.killed_after, (
             rep.line()
@@ -619,3 +621,4 @@ def test_an_order_between_arguments_the_reference_treats_alike_is_dropped(benchm
     plus = {int(r["task_id"]): r.get("plus_tests") or [] for r in out}
     assert any(a > b for a, b in map(_mbpp_args, plus[404]))
     assert by_id[28].survivors and all(k < n for n, k in map(_mbpp_args, plus[28])), plus[28]
+    assert all(low < high for _, low, high in map(_mbpp_args, plus[225])), plus[225]

@@ -93,6 +93,13 @@ def test_only_a_table_s_or_a_comparison_s_ints_are_of_scale() -> None:
     )
     got = harvest_constants(start)
     assert got.scale == () and -100000 in got.ints and 7000 in got.ints
+    # found by review: a start value tested later, a tuple of start values, a modulus compared with
+    later = (
+        "def f(xs):\n    maxi = -100000\n    if maxi == -100000:\n        return None\n"
+        "    best = [-100000, -100000, -100000]\n    top: tuple = (-100000, 0, 7)\n"
+        "    if xs[0] >= 1000000007:\n        return 1\n    return best\n"
+    )
+    assert harvest_constants(later).scale == ()
 
 
 def test_the_reference_s_constants_reach_a_branch_no_step_from_the_tests_inputs_makes() -> None:

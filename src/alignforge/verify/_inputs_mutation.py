@@ -166,9 +166,10 @@ class Constants:
     ints: tuple[int, ...] = ()  # each int literal c, with c - 1 and c + 1 (the two sides of a bound)
     floats: tuple[float, ...] = ()
     strs: tuple[str, ...] = ()
-    # The ints (with c - 1 and c + 1) of a table (``val = [1000, 900, ...]``) or compared with something
-    # (``n > 1000``): values the reference handles as inputs, which the contract lets past its magnitude
-    # rule. Not a start value (``maxi = -100000``: a stand-in for minus infinity) nor a modulus.
+    # The ints (with c - 1 and c + 1) of a lookup table (``val = [1000, 900, ...]``) or compared with
+    # something (``n > 1000``), up to 10**6: values the reference handles as inputs, which the contract
+    # lets past its magnitude rule. Not a start value stored in a name (``maxi = -100000``: a stand-in for
+    # minus infinity, even where ``maxi == -100000`` is tested later) nor a modulus.
     scale: tuple[int, ...] = ()
     # "No answer" values: 2**31 or more in magnitude (``10 ** 20``, ``-sys.maxsize - 1``,
     # ``float('inf')``), stored whole in a name or returned. A reference that returns one has no answer
@@ -186,6 +187,7 @@ NO_CONSTANTS = Constants()
 _MAX_CONSTANTS = 24  # per type, the first in source order
 _MAX_CONSTANT_STR = 24
 _SENTINEL = 2**31
+_MAX_SCALE = 10**6  # a constant of scale at most this large (a modulus such as 10**9 + 7 is none)
 _CONSTANT_STEPS = 8  # a step draws at most this many of a type's constants, so they do not crowd out the rest
 
 
@@ -222,12 +224,20 @@ def harvest_constants(code: str) -> Constants:
         if type(v) is int and len(ints) < 3 * _MAX_CONSTANTS:
             ints.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
             whole = up.get(id(node)) if sign < 0 else node
-            if _of_scale(up.get(id(whole)), up):
+            if abs(v) <= _MAX_SCALE and _of_scale(up.get(id(whole))):
                 scale.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
         elif type(v) is float and math.isfinite(v) and len(floats) < _MAX_CONSTANTS:
             floats[sign * v] = None
         elif type(v) is str and 0 < len(v) <= _MAX_CONSTANT_STR and len(strs) < _MAX_CONSTANTS:
             strs[v] = None
+    starts = {  # stored whole in a name (``maxi = -100000``): a start value, even where also compared
+        c
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign | ast.AnnAssign)
+        and n.value is not None
+        and type(c := _constant_value(n.value, {})) is int
+    }
+    scale = {k: None for k in scale if not starts & {k - 1, k, k + 1}}
     names = _imported_names(tree)
     stored = [
         n.value
@@ -243,17 +253,16 @@ def harvest_constants(code: str) -> Constants:
     return Constants(tuple(ints), tuple(floats), tuple(strs), tuple(scale), tuple(sorted(sentinels)))
 
 
-def _of_scale(parent: ast.AST | None, up: dict[int, ast.AST]) -> bool:
-    """A constant whose ``parent`` is a comparison, or a table of three or more values (not the right
-    side of ``a, b, c = 0, 0, -100000``: start values)."""
+def _of_scale(parent: ast.AST | None) -> bool:
+    """A constant whose ``parent`` is a comparison, or a list or set of three or more distinct int
+    constants (a lookup table: ``[1000, 900, 500, ...]``; a tuple such as ``(-100000, 0, 0)`` holds start
+    values)."""
     if isinstance(parent, ast.Compare):
         return True
-    if not isinstance(parent, ast.List | ast.Tuple | ast.Set) or len(parent.elts) < 3:
+    if not isinstance(parent, ast.List | ast.Set) or len(parent.elts) < 3:
         return False
-    stmt = up.get(id(parent))
-    return not (
-        isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Tuple | ast.List) for t in stmt.targets)
-    )
+    values = [_constant_value(e, {}) for e in parent.elts]
+    return all(type(v) is int for v in values) and len(set(values)) == len(values)
 
 
 def _imported_names(tree: ast.AST) -> dict[str, str]:

@@ -56,6 +56,9 @@ _INTROSPECTION = frozenset(
         "__dict__",
         "modules",
         "getrefcount",
+        "importlib",
+        "import_module",
+        "getattr",
     }
 )
 

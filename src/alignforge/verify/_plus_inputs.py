@@ -6,6 +6,7 @@ same way twice, scored by the mutants they kill, chosen by greedy set cover; and
 
 from __future__ import annotations
 
+import ast
 import random
 import re
 from collections import Counter
@@ -272,38 +273,62 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     w.cases = [w.kept[j] for j in chosen]
 
 
+_RANGE_NAME = re.compile(
+    r"^(?:l|r)$|low|high|^lo|^hi|start|end|begin|left|right|first|last|min|max|from|^to$"
+)
+_RANGE_TEXT = re.compile(r"interval|\brange\b|\bbetween\b|\bfrom\b.*\bto\b", re.I)
+_SYMMETRY_PROBES = 30  # generated inputs (within the contract) the swap is also checked on
+_DIFFERING = 2  # observed inputs where the two arguments differ, at least
+
+
 def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
     """An order between two int arguments that every observed input has (``a <= b`` in ``minimum(1, 2)``,
     ``minimum(-5, -4)``, ``minimum(0, 0)``) is a coincidence of the examples when the reference treats the
-    two alike: swapped, every observed input gets the same answer. Such a relation is dropped, so
-    ``minimum(2, 1)`` is tried. (``binomial(5, 2)`` against ``binomial(2, 5)``: the order stays.)"""
+    two alike: swapped, every observed input, and every one of some inputs generated within the contract,
+    gets the same answer. Such a relation is dropped, so ``minimum(2, 1)`` is tried. It stays where the
+    evidence is thin (fewer than two observed inputs with the two apart), where the two name a range
+    (``low``/``high``, ``start``/``end``, ``l``/``r``, ...: an interval is answered alike both ways by
+    design, yet ``low > high`` is no input the task promises), and where the text speaks of an interval,
+    a range or "between". (``binomial(5, 2)`` against ``binomial(2, 5)``: the order stays.)"""
     contract = w.contract
-    if not isinstance(contract, Contract):
+    if not isinstance(contract, Contract) or _RANGE_TEXT.search(
+        str(w.task.get("prompt") or w.task.get("text") or "")
+    ):
         return
+    names = _param_names(w.ref, w.entry)
     pairs = sorted(
         {
-            (int(a[3:]), int(b[3:]))
+            (i, j)
             for a, op, b in contract.relations
             if op in ("<", "<=") and a.startswith("arg") and b.startswith("arg")
+            for i, j in [_pair(a, b)]
+            if sum(args[i] != args[j] for args, _ in w.seeds if len(args) > max(i, j)) >= _DIFFERING
+            and not any(_RANGE_NAME.search(names.get(k, "")) for k in (i, j))
         }
     )
     if not pairs:
         return
-    inputs = list(w.seeds)
+    rng = random.Random(f"{opts['seed']}:{w.task['task_id']}:symmetry")
+    probes = [
+        i
+        for i in mutate_inputs(w.seeds, rng, limit=0, constants=w.constants)
+        if contract.violation(i) is None
+    ]
+    base = list(w.seeds) + probes[:_SYMMETRY_PROBES]
+    inputs = list(base)
     for i, j in pairs:
-        for args, kwargs in w.seeds:
+        for args, kwargs in base:
             new = list(args)
             new[i], new[j] = new[j], new[i]
             inputs.append((tuple(new), kwargs))
     got = oracle.calls(w.runs(w.ref), w.entry, inputs, timeout_s=opts["timeout_s"])["runs"][0]
-    n = len(w.seeds)
-    base, rest = got[:n], got[n:]
+    n = len(base)
     alike = {
         pair
         for k, pair in enumerate(pairs)
         if all(
             "ok" in r and "ok" in s and _same(r["ok"], s["ok"])
-            for r, s in zip(base, rest[k * n : (k + 1) * n], strict=True)
+            for r, s in zip(got[:n], got[n + k * n : n + (k + 1) * n], strict=True)
         )
     }
     contract.relations = [
@@ -315,6 +340,19 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
 
 def _pair(a: str, b: str) -> tuple[int, int]:
     return int(a[3:]), int(b[3:])
+
+
+def _param_names(code: str, entry: str) -> dict[int, str]:
+    """Position -> lower-cased name of the entry point's positional parameters (none for a stdio program)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry:
+            params = [*node.args.posonlyargs, *node.args.args]
+            return {k: a.arg.lower() for k, a in enumerate(params)}
+    return {}
 
 
 def classify(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
