@@ -583,36 +583,12 @@ def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
         or not isinstance(target.value, ast.Name)
     ):
         return False
-    d = target.value.id
-    if (
-        d in _params(func)
-        or d in binds_not_by_name(func)
-        or introspects(tree)
-        or not _plain_locals(func, {d})
-    ):
-        return False  # (a match capture or an import could bind it to a dict that already holds counts)
-    up = parents(func)
+    uses = _cell_uses(tree, func, target.value.id)
+    if uses is None:
+        return False
     set_to: set[int] = set()
     read_as: set[int] = set()
-    for n in ast.walk(func):
-        if not (isinstance(n, ast.Name) and n.id == d):
-            continue
-        above = up.get(id(n))
-        if not isinstance(n.ctx, ast.Load):
-            if not (
-                isinstance(above, ast.Assign) and above.targets == [n] and _fresh_dict(tree, above.value)
-            ):
-                return False  # bound only to a new, empty dict
-            continue
-        if (
-            isinstance(above, ast.Compare)
-            and above.comparators == [n]
-            and isinstance(above.ops[0], ast.In | ast.NotIn)
-        ):
-            continue  # a key test: the keys are the same in both programs
-        if not (isinstance(above, ast.Subscript) and above.value is n):
-            return False
-        use = up.get(id(above))
+    for above, use in uses:
         if isinstance(above.ctx, ast.Store) and isinstance(use, ast.Assign) and use.targets == [above]:
             value = _int_const(use.value)
             if value is None:
@@ -653,15 +629,30 @@ def unread_cells(tree: ast.Module, node: ast.AST) -> bool:
         or not isinstance(stmt.targets[0].value, ast.Name)
     ):
         return False
-    d = stmt.targets[0].value.id
+    uses = _cell_uses(tree, func, stmt.targets[0].value.id)
+    return uses is not None and all(  # every cell only written: d[k], d[k] += 1 would read one
+        isinstance(above.ctx, ast.Store) and isinstance(use, ast.Assign) and use.targets == [above]
+        for above, use in uses
+    )
+
+
+def _cell_uses(
+    tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, d: str
+) -> list[tuple[ast.Subscript, ast.AST | None]] | None:
+    """Each ``d[...]`` in ``func`` with the node above it, for a dict ``d`` made there: a plain local (no
+    parameter, match capture, closure or introspection; an import could bind it to a dict that already
+    holds cells) bound only to new, empty dicts, and otherwise used only by key tests (``e in d``,
+    ``e not in d``: the keys are the same in both programs). None where any of that fails (``d.get``,
+    ``d.values()``, ``len(d)``, ``return d``, ``f(d)``, ``g = d``, ...)."""
     if (
         d in _params(func)
         or d in binds_not_by_name(func)
         or introspects(tree)
         or not _plain_locals(func, {d})
     ):
-        return False
+        return None
     up = parents(func)
+    out: list[tuple[ast.Subscript, ast.AST | None]] = []
     for n in ast.walk(func):
         if not (isinstance(n, ast.Name) and n.id == d):
             continue
@@ -670,24 +661,18 @@ def unread_cells(tree: ast.Module, node: ast.AST) -> bool:
             if not (
                 isinstance(above, ast.Assign) and above.targets == [n] and _fresh_dict(tree, above.value)
             ):
-                return False  # bound only to a new, empty dict
+                return None
             continue
         if (
             isinstance(above, ast.Compare)
             and above.comparators == [n]
-            and len(above.ops) == 1
             and isinstance(above.ops[0], ast.In | ast.NotIn)
         ):
-            continue  # a key test
-        if not (
-            isinstance(above, ast.Subscript)
-            and above.value is n
-            and isinstance(above.ctx, ast.Store)
-            and isinstance(use := up.get(id(above)), ast.Assign)
-            and use.targets == [above]
-        ):
-            return False  # a cell read (d[k], d[k] += 1, d.get, d.values(), len(d), return d, f(d), ...)
-    return True
+            continue
+        if not (isinstance(above, ast.Subscript) and above.value is n):
+            return None
+        out.append((above, up.get(id(above))))
+    return out
 
 
 def _fresh_dict(tree: ast.Module, value: ast.AST) -> bool:
