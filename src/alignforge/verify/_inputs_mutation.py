@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from alignforge.verify._store_rules import parents
+
 __all__ = [
     "Constants",
     "Input",
@@ -178,9 +180,7 @@ class Constants:
     sentinels: tuple[int | float, ...] = ()
 
     def is_sentinel(self, value: Any) -> bool:
-        return type(value) in (int, float) and any(
-            type(value) is type(s) and value == s for s in self.sentinels
-        )
+        return any(type(value) is type(s) and value == s for s in self.sentinels)  # a bool is none
 
 
 NO_CONSTANTS = Constants()
@@ -206,25 +206,23 @@ def harvest_constants(code: str) -> Constants:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    negated = {
-        id(n.operand) for n in ast.walk(tree) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)
-    }
     found = sorted(
         (n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docstrings),
         key=lambda n: (n.lineno, n.col_offset),
     )
-    up = {id(kid): node for node in ast.walk(tree) for kid in ast.iter_child_nodes(node)}
+    up = parents(tree)
     ints: dict[int, None] = {}
     scale: dict[int, None] = {}
     floats: dict[float, None] = {}
     strs: dict[str, None] = {}
     for node in found:
         v: Any = node.value
-        sign = -1 if id(node) in negated else 1
+        above = up.get(id(node))
+        negated = isinstance(above, ast.UnaryOp) and isinstance(above.op, ast.USub)
+        sign = -1 if negated else 1
         if type(v) is int and len(ints) < 3 * _MAX_CONSTANTS:
             ints.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
-            whole = up.get(id(node)) if sign < 0 else node
-            if abs(v) <= _MAX_SCALE and _of_scale(up.get(id(whole))):
+            if abs(v) <= _MAX_SCALE and _of_scale(up.get(id(above)) if negated else above):
                 scale.update(dict.fromkeys((sign * v - 1, sign * v, sign * v + 1)))
         elif type(v) is float and math.isfinite(v) and len(floats) < _MAX_CONSTANTS:
             floats[sign * v] = None
@@ -478,16 +476,19 @@ def _constant_pairs(args: tuple[Any, ...], consts: Constants, rng: random.Random
     (``month == 'March' and days > 19``) needs both, and two random steps seldom make both."""
     pools = {int: consts.ints, float: consts.floats, str: consts.strs}
     slots = [(i, pools[type(a)]) for i, a in enumerate(args) if type(a) in pools and pools[type(a)]]
-    combos = [
-        (i, x, j, y)
-        for (i, xs), (j, ys) in itertools.combinations(slots, 2)
-        for x, y in itertools.product(xs, ys)
-    ]
+    pairs = list(itertools.combinations(slots, 2))
+    total = sum(len(xs) * len(ys) for (_, xs), (_, ys) in pairs)
+    # the k-th combination in order, without listing them all (tens of thousands for four int arguments)
+    picks = range(total) if total <= _PAIRS else rng.sample(range(total), _PAIRS)
     out = []
-    for i, x, j, y in combos if len(combos) <= _PAIRS else rng.sample(combos, _PAIRS):
-        new = list(args)
-        new[i], new[j] = x, y
-        out.append(tuple(new))
+    for k in picks:
+        for (i, xs), (j, ys) in pairs:
+            if k < len(xs) * len(ys):
+                new = list(args)
+                new[i], new[j] = xs[k // len(ys)], ys[k % len(ys)]
+                out.append(tuple(new))
+                break
+            k -= len(xs) * len(ys)
     return out
 
 

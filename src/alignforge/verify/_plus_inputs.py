@@ -296,11 +296,15 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
     ):
         return
     names = _param_names(w.ref, w.entry)
+    orders = [
+        (a, op, b)
+        for a, op, b in contract.relations
+        if op in ("<", "<=") and a.startswith("arg") and b.startswith("arg")
+    ]
     pairs = sorted(
         {
             (i, j)
-            for a, op, b in contract.relations
-            if op in ("<", "<=") and a.startswith("arg") and b.startswith("arg")
+            for a, _, b in orders
             for i, j in [_pair(a, b)]
             if sum(args[i] != args[j] for args, _ in w.seeds if len(args) > max(i, j)) >= _DIFFERING
             and not any(_RANGE_NAME.search(names.get(k, "")) for k in (i, j))
@@ -331,11 +335,7 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
             for r, s in zip(got[:n], got[n + k * n : n + (k + 1) * n], strict=True)
         )
     }
-    contract.relations = [
-        (a, op, b)
-        for a, op, b in contract.relations
-        if not (op in ("<", "<=") and a.startswith("arg") and b.startswith("arg") and _pair(a, b) in alike)
-    ]
+    contract.relations = [r for r in contract.relations if not (r in orders and _pair(r[0], r[2]) in alike)]
 
 
 def _pair(a: str, b: str) -> tuple[int, int]:
