@@ -17,6 +17,7 @@ import pytest
 from alignforge.verify._equivalence import equivalence_rule
 from alignforge.verify._liveness import live_after
 from alignforge.verify._mutants import mutants
+from alignforge.verify._store_rules import rebound
 
 _LISTS = [[], [3], [1, 2], [5, -1, 4], [0, 0, 7, 2]]
 _INTS = list(range(-3, 7))
@@ -197,6 +198,177 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(2,)],
     ),
+    # overwritten_table with a chain of stores: each branch stores the cell, reading only earlier ones
+    (  # sequences of length n, each at least twice the one before: T[i - 1][j], T[i // 2][j - 1]
+        "def f(m, n):\n    T = [[0 for i in range(n + 1)] for i in range(m + 1)]\n    for i in range(m + 1):\n"
+        "        for j in range(n + 1):\n            if i == 0 or j == 0:\n                T[i][j] = 0\n"
+        "            elif i < j:\n                T[i][j] = 0\n            elif j == 1:\n                T[i][j] = i\n"
+        "            else:\n                T[i][j] = T[i - 1][j] + T[i // 2][j - 1]\n    return T[m][n]\n",
+        "off_by_one",
+        "overwritten_table",
+        [(m, n) for m in range(-1, 12) for n in range(-1, 5)],
+    ),
+    (  # LCS of three strings, 3-D
+        "def f(X, Y, Z):\n    m, n, o = len(X), len(Y), len(Z)\n"
+        "    L = [[[0 for i in range(o + 1)] for j in range(n + 1)] for k in range(m + 1)]\n"
+        "    for i in range(m + 1):\n        for j in range(n + 1):\n            for k in range(o + 1):\n"
+        "                if i == 0 or j == 0 or k == 0:\n                    L[i][j][k] = 0\n"
+        "                elif X[i - 1] == Y[j - 1] and X[i - 1] == Z[k - 1]:\n"
+        "                    L[i][j][k] = L[i - 1][j - 1][k - 1] + 1\n                else:\n"
+        "                    L[i][j][k] = max(L[i - 1][j][k], L[i][j - 1][k], L[i][j][k - 1])\n    return L[m][n][o]\n",
+        "off_by_one",
+        "overwritten_table",
+        [(a, b, c) for a in ("", "ab", "abc") for b in ("", "b", "acb") for c in ("b", "cab")],
+    ),
+    (  # a branch's own test says i >= 1
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if i >= 1:\n                T[i][j] = T[i - 1][j] + j\n            else:\n"
+        "                T[i][j] = 1\n    return T\n",
+        "off_by_one",
+        "overwritten_table",
+        [(n,) for n in range(-1, 5)],
+    ),
+    (  # `j == 0` says nothing of i: T[-1][j] is the last row, unwritten
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if j == 0:\n                T[i][j] = 1\n            else:\n"
+        "                T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # an `and` failing says neither is 0
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if i == 0 and j == 0:\n                T[i][j] = 1\n            else:\n"
+        "                T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # a later cell read
+        "def f(n):\n    T = [[0] * (n + 1) for _ in range(n)]\n    for i in range(n):\n"
+        "        for j in range(n + 1):\n            if j == n:\n                T[i][j] = 1\n            else:\n"
+        "                T[i][j] = T[i][j + 1] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # no `else`: a cell neither branch stores
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if i == 0:\n                T[i][j] = 1\n            elif j > 1:\n"
+        "                T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # a test reads the cell itself
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if T[i][j] == 0:\n                T[i][j] = 1\n            else:\n                T[i][j] = 2\n"
+        "    return T\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # a whole row read: the current one, half written
+        "def f(n):\n    T = [[0] * n for _ in range(n)]\n    for i in range(n):\n        for j in range(n):\n"
+        "            if i == 0:\n                T[i][j] = 1\n            else:\n                T[i][j] = sum(T[i])\n"
+        "    return T\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    # -- filled_by_rows: a 2-D table's first rows and columns written whole, then the rest row by row ----
+    (  # edit distance
+        "def f(a, b):\n    m, n = len(a), len(b)\n    dp = [[0] * (n + 1) for _ in range(m + 1)]\n"
+        "    for i in range(m + 1):\n        dp[i][0] = i\n    for j in range(n + 1):\n        dp[0][j] = j\n"
+        "    for i in range(1, m + 1):\n        for j in range(1, n + 1):\n            if a[i - 1] == b[j - 1]:\n"
+        "                dp[i][j] = dp[i - 1][j - 1]\n            else:\n"
+        "                dp[i][j] = 1 + min(dp[i - 1][j], dp[i][j - 1], dp[i - 1][j - 1])\n    return dp\n",
+        "off_by_one",
+        "filled_by_rows",
+        [(x, y) for x in ("", "a", "kitten", "abc") for y in ("", "b", "sitting", "cab")],
+    ),
+    (  # row 0 by a loop of its own (a chain), then rows from 1 reading any cell of the row above, in tests too
+        "def f(a, k):\n    n = len(a)\n    dp = [[0 for i in range(n)] for i in range(n)]\n    for i in range(n):\n"
+        "        if a[i] > a[0]:\n            dp[0][i] = a[i] + a[0]\n        else:\n            dp[0][i] = a[i]\n"
+        "    for i in range(1, n):\n        for j in range(n):\n            if a[j] > a[i] and j > i:\n"
+        "                if dp[i - 1][i] + a[j] > dp[i - 1][j]:\n                    dp[i][j] = dp[i - 1][i] + a[j]\n"
+        "                else:\n                    dp[i][j] = dp[i - 1][j]\n            else:\n"
+        "                dp[i][j] = dp[i - 1][j]\n    return dp[k][k]\n",
+        "off_by_one",
+        "filled_by_rows",
+        [
+            (xs, k)
+            for xs in ([1, 101, 2, 3, 100, 4, 5], [11, 15, 19, 21, 26, 28, 31], [3], [2, 1])
+            for k in (0, 1, 3)
+        ],
+    ),
+    (  # a single cell, then the edges from 1, the nest reading T[0][...] and T[...][0] by constants
+        "def f(a, b):\n    m, n = len(a), len(b)\n    dp = [[0] * (n + 1) for _ in range(m + 1)]\n    dp[0][0] = 5\n"
+        "    for i in range(1, m + 1):\n        dp[i][0] = dp[i - 1][0] + 1\n    for j in range(1, n + 1):\n"
+        "        dp[0][j] = dp[0][j - 1] + 2\n    for i in range(1, m + 1):\n        for j in range(1, n + 1):\n"
+        "            dp[i][j] = dp[i - 1][j] + dp[i][j - 1] + dp[0][j] + dp[i][0]\n    return dp\n",
+        "off_by_one",
+        "filled_by_rows",
+        [(x, y) for x in ("", "a", "abc") for y in ("", "b", "cab")],
+    ),
+    (  # the column from 1 and no dp[0][0]: the nest reads it
+        "def f(a, b):\n    m, n = len(a), len(b)\n    dp = [[0] * (n + 1) for _ in range(m + 1)]\n"
+        "    for i in range(1, m + 1):\n        dp[i][0] = i\n    for j in range(1, n + 1):\n        dp[0][j] = j\n"
+        "    for i in range(1, m + 1):\n        for j in range(1, n + 1):\n            dp[i][j] = dp[i - 1][j - 1] + 1\n"
+        "    return dp[m][n]\n",
+        "off_by_one",
+        None,
+        [("a", "b")],
+    ),
+    (  # row 0 stops one short of the table's width: dp[0][n] is read unwritten
+        "def f(a, b):\n    m, n = len(a), len(b)\n    dp = [[0] * (n + 1) for _ in range(m + 1)]\n"
+        "    for i in range(m + 1):\n        dp[i][0] = i\n    for j in range(n):\n        dp[0][j] = j\n"
+        "    for i in range(1, m + 1):\n        for j in range(1, n + 1):\n            dp[i][j] = dp[i - 1][j] + 1\n"
+        "    return dp[m][n]\n",
+        "off_by_one",
+        None,
+        [("a", "b")],
+    ),
+    (  # a cell ahead in the same row
+        "def f(a, b):\n    m, n = len(a), len(b)\n    dp = [[0] * (n + 1) for _ in range(m + 1)]\n"
+        "    for i in range(m + 1):\n        dp[i][0] = i\n    for j in range(n + 1):\n        dp[0][j] = j\n"
+        "    for i in range(1, m + 1):\n        for j in range(1, n):\n            dp[i][j] = dp[i][j + 1] + 1\n"
+        "    return dp\n",
+        "off_by_one",
+        None,
+        [("ab", "abc")],
+    ),
+    (  # the nest from row 0 reads the row above without knowing i >= 1: T[-1] is the last row
+        "def f(m, n):\n    T = [[0] * n for _ in range(m)]\n    for i in range(m):\n        T[i][0] = 1\n"
+        "    for i in range(0, m):\n        for j in range(1, n):\n            T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3, 3)],
+    ),
+    (  # a line read ahead of itself
+        "def f(m, n):\n    T = [[0] * n for _ in range(m)]\n    T[0][0] = 1\n    for i in range(1, m):\n"
+        "        T[i][0] = T[i + 1][0] if i + 1 < m else 1\n    for j in range(1, n):\n        T[0][j] = 1\n"
+        "    for i in range(1, m):\n        for j in range(1, n):\n            T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3, 2)],
+    ),
+    (  # a line from 0 reading its cell before x: T[-1][0], the last row's, unwritten
+        "def f(m, n):\n    T = [[0] * n for _ in range(m)]\n    for i in range(m):\n        T[i][0] = T[i - 1][0] + 1\n"
+        "    for j in range(n):\n        T[0][j] = 1\n    for i in range(1, m):\n        for j in range(1, n):\n"
+        "            T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3, 2)],
+    ),
+    (  # the size rebound after the table: the lines and the nest stop a row short
+        "def f(m, n):\n    T = [[0] * n for _ in range(m)]\n    m = m - 1\n    for i in range(m):\n        T[i][0] = 1\n"
+        "    for j in range(n):\n        T[0][j] = 1\n    for i in range(1, m):\n        for j in range(1, n):\n"
+        "            T[i][j] = T[i - 1][j] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(3, 2)],
+    ),
     # -- filled_in_order: a 1-D table filled from its start before any cell is read ----------------------
     (  # Jacobsthal-Lucas: dp[0], dp[1], then dp[i] from dp[i-1], dp[i-2]
         "def f(n):\n    dp = [0] * (n + 1)\n    dp[0] = 2\n    dp[1] = 1\n    for i in range(2, n + 1):\n"
@@ -295,6 +467,175 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [(0,)],
+    ),
+    # filled_in_order, widened: guards, shrinking and inner-loop indices, downward loops
+    (  # breakSum: dp[i // 2], dp[int(i / 3)] are below i once i >= 1
+        "def f(n):\n    dp = [0] * (n + 1)\n    dp[0] = 0\n    dp[1] = 1\n    for i in range(2, n + 1):\n"
+        "        dp[i] = max(dp[i // 2] + dp[int(i / 3)] + dp[int(i / 4)], i)\n    return dp[n]\n",
+        "off_by_one",
+        "filled_in_order",
+        [(n,) for n in range(-2, 30)],
+    ),
+    (  # a read two back under `if i >= 2`, and T[i] read and stored again after the pass's store
+        "def f(xs, k):\n    n = len(xs)\n    dp = [0] * n\n    dp[0] = 0\n    for i in range(1, n):\n"
+        "        dp[i] = dp[i - 1]\n        if xs[i] - xs[i - 1] < k:\n            if i >= 2:\n"
+        "                dp[i] = max(dp[i], dp[i - 2] + xs[i] + xs[i - 1])\n            else:\n"
+        "                dp[i] = max(dp[i], xs[i] + xs[i - 1])\n    return dp[n - 1]\n",
+        "off_by_one",
+        "filled_in_order",
+        [(xs, k) for xs in _LISTS + [[1, 2, 3, 9, 10]] for k in (0, 2, 5)],
+    ),
+    (  # cells written under `if n > k` (exactly when they exist), then from cell 3 on
+        "def f(a, n):\n    s = [0 for _ in range(n)]\n    if n >= 1:\n        s[0] = a[0]\n    if n >= 2:\n"
+        "        s[1] = a[0] + a[1]\n    if n > 2:\n        s[2] = max(s[1], a[1] + a[2], a[0] + a[2])\n"
+        "    for i in range(3, n):\n        s[i] = max(s[i - 1], s[i - 2] + a[i], a[i] + a[i - 1] + s[i - 3])\n"
+        "    return s[n - 1]\n",
+        "off_by_one",
+        "filled_in_order",
+        [(xs, len(xs)) for xs in _LISTS + [[1, 2, 3, 9, 10], [4, -2, 6, 1, 1, 8]]],
+    ),
+    (  # min jumps: T[j] for j in range(i), a break of the inner loop, a return before the writes
+        "def f(a):\n    n = len(a)\n    jumps = [0 for _ in range(n)]\n    if n == 0 or a[0] == 0:\n"
+        "        return -1\n    jumps[0] = 0\n    for i in range(1, n):\n        jumps[i] = 99\n"
+        "        for j in range(i):\n            if i <= j + a[j] and jumps[j] != 99:\n"
+        "                jumps[i] = min(jumps[i], jumps[j] + 1)\n                break\n    return jumps[n - 1]\n",
+        "off_by_one",
+        "filled_in_order",
+        [(xs,) for xs in _LISTS + [[1, 3, 0, 1, 4], [2, 0, 0, 1], [1, 0, 3]]],
+    ),
+    (  # downward from n - 2 after dp[n - 1]: T[j] for j in range(i + 1, n), the store last; max(dp) after
+        "def f(a):\n    n = len(a)\n    dp = [0 for _ in range(n)]\n    dp[n - 1] = 1\n"
+        "    for i in range(n - 2, -1, -1):\n        best = 0\n        for j in range(i + 1, n):\n"
+        "            if a[j] % a[i] == 0 or a[i] % a[j] == 0:\n                best = max(best, dp[j])\n"
+        "        dp[i] = 1 + best\n    return max(dp)\n",
+        "off_by_one",
+        "filled_in_order",
+        [(xs,) for xs in ([3], [1, 2], [1, 3, 6, 13, 17, 18], [10, 5, 3, 15, 20], [2, 4, 8])],
+    ),
+    (  # downward: T[i] from T[i + 1], then read and stored again; every cell read after
+        "def f(arr):\n    n = len(arr)\n    z = [0] * n\n    z[n - 1] = 1 - arr[n - 1]\n"
+        "    for i in range(n - 2, -1, -1):\n        z[i] = z[i + 1]\n        if arr[i] == 0:\n"
+        "            z[i] = z[i] + 1\n    count = 0\n    for i in range(n):\n        if arr[i] == 1:\n"
+        "            count = count + z[i]\n    return count\n",
+        "off_by_one",
+        "filled_in_order",
+        [(xs,) for xs in ([], [0], [1], [1, 0, 1, 0], [0, 0, 1, 1, 0], [1, 1, 0])],
+    ),
+    (  # `if i >= 1` does not keep T[i - 2] from index -1, the table's last, unwritten cell
+        "def f(n):\n    dp = [0] * n\n    dp[0] = 1\n    for i in range(1, n):\n        dp[i] = dp[i - 1] + 1\n"
+        "        if i >= 1:\n            dp[i] = dp[i] + dp[i - 2]\n    return dp\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # an inner loop up to i + 1 reads T[i] before the pass stores it
+        "def f(n):\n    dp = [0] * n\n    dp[0] = 1\n    for i in range(1, n):\n        s = 0\n"
+        "        for j in range(i + 1):\n            s = s + dp[j]\n        dp[i] = s\n    return dp\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # a break in an inner loop's `else` ends the outer loop: cells left unwritten
+        "def f(n):\n    dp = [0] * n\n    dp[0] = 1\n    for i in range(1, n):\n        dp[i] = dp[i - 1] + 1\n"
+        "        for j in range(i):\n            pass\n        else:\n            break\n    return dp\n",
+        "off_by_one",
+        None,
+        [(4,)],
+    ),
+    (  # `if n > 1` is not when cell 0 exists: n == 1 leaves it unwritten
+        "def f(n):\n    dp = [0] * n\n    if n > 1:\n        dp[0] = 1\n    for i in range(1, n):\n"
+        "        dp[i] = dp[i - 1] + 1\n    return dp\n",
+        "off_by_one",
+        None,
+        [(1,)],
+    ),
+    (  # downward without the last cell written first
+        "def f(n):\n    dp = [0] * n\n    for i in range(n - 2, -1, -1):\n        dp[i] = dp[i + 1] + 1\n"
+        "    return dp\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # downward from n - 3 with only dp[n - 1] written: dp[n - 2] is read unwritten
+        "def f(n):\n    dp = [0] * n\n    dp[n - 1] = 1\n    for i in range(n - 3, -1, -1):\n"
+        "        dp[i] = dp[i + 1] + 1\n    return dp\n",
+        "off_by_one",
+        None,
+        [(4,)],
+    ),
+    (  # the pass's store under an `if`: a pass may leave its cell unwritten
+        "def f(xs):\n    n = len(xs)\n    dp = [0] * n\n    dp[0] = 1\n    for i in range(1, n):\n"
+        "        if xs[i]:\n            dp[i] = dp[i - 1] + 1\n    return dp\n",
+        "off_by_one",
+        None,
+        [([1, 0, 1],)],
+    ),
+    (  # `int` is not the builtin: int(i / 2) is i here, read before the pass stores it
+        "def int(x):\n    return round(x * 2)\ndef f(n):\n    dp = [0] * (n + 1)\n    dp[0] = 1\n"
+        "    for i in range(1, n + 1):\n        dp[i] = dp[int(i / 2)] + 1\n    return dp[n]\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a write under `if E > k` is skipped when the table is short, so T[X] is unwritten
+        "def f(n):\n    T = [0] * (n + 1)\n    if n + 1 > 2:\n        T[2] = 5\n"
+        "    for i in range(3, n + 1):\n        T[i] = T[i - 1] + 1\n    return T[n]\n",
+        "off_by_one",
+        None,
+        [(0,), (1,)],
+    ),
+    (  # found by review: a closure moves the inner loop's j past the cells written
+        "def f(n):\n    T = [0] * n\n    j = 0\n    done = False\n    def bump():\n"
+        "        nonlocal j, done\n        if not done:\n            j = j + 2\n"
+        "            done = True\n    total = 0\n    for i in range(n):\n        T[i] = i\n"
+        "        for j in range(i):\n            bump()\n            total = total + T[j]\n"
+        "    return total\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: the same, downward: T[i] read before the pass stores it
+        "def f(n):\n    T = [0] * n\n    T[n - 1] = 1\n    flag = [True]\n    def skip():\n"
+        "        nonlocal j\n        if flag[0]:\n            flag[0] = False\n"
+        "            j = j - 1\n    for i in range(n - 2, -1, -1):\n        best = 0\n"
+        "        for j in range(i + 1, n):\n            skip()\n"
+        "            best = best + T[j]\n        T[i] = best + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    # -- parity: a running sum only ever read mod 2 --------------------------------------------------------
+    (  # MBPP 134: the sum's parity decides
+        "def f(arr, p):\n    s = 0\n    for i in range(len(arr)):\n        s = s + arr[i]\n    if p == 1:\n"
+        "        if s % 2 == 0:\n            return 'ODD'\n        else:\n            return 'EVEN'\n    return 'EVEN'\n",
+        "swap_add_sub",
+        "parity",
+        [(xs, p) for xs in _LISTS + [[1, 2, 3, 7]] for p in (0, 1)],
+    ),
+    (  # `+=` steps and the reset to a constant keep it a parity
+        "def f(xs):\n    s = 0\n    out = []\n    for x in xs:\n        s = s + x * 3\n        s += 1\n"
+        "        out.append((s + 1) % 2)\n        if x == 0:\n            s = 7\n    return out\n",
+        "swap_add_sub",
+        "parity",
+        [(xs,) for xs in _LISTS],
+    ),
+    (  # the sum itself returned
+        "def f(xs):\n    s = 0\n    for x in xs:\n        s = s + x\n    return s % 2, s\n",
+        "swap_add_sub",
+        None,
+        [([1, 2],)],
+    ),
+    (  # read mod 4: more than the parity shows
+        "def f(xs):\n    s = 0\n    for x in xs:\n        s = s + x\n    return s % 4\n",
+        "swap_add_sub",
+        None,
+        [([1, 2],)],
+    ),
+    (  # doubled into another name, and compared
+        "def f(xs):\n    s = 0\n    for x in xs:\n        s = s + x\n        t = s * 2 + 1\n    return t % 2, s > 1\n",
+        "swap_add_sub",
+        None,
+        [([1, 2],)],
     ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
@@ -453,6 +794,12 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         [("a", {"a": 0})],
     ),
 ]
+
+
+def test_a_star_import_may_rebind_any_builtin() -> None:
+    """``from m import *`` can bind ``max`` or ``range`` (audioop's ``max``): the rules may not take the builtin."""
+    assert rebound(ast.parse("from os.path import *\ndef f(xs):\n    return max(xs)\n"), "max")
+    assert not rebound(ast.parse("from os.path import join\ndef f(xs):\n    return max(xs)\n"), "max")
 
 
 def _answers(program: str, calls: list[tuple[Any, ...]]) -> list[Any]:

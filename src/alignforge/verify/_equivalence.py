@@ -13,8 +13,9 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    value stored to a local that no path reads afterwards (``dead_store``, by the liveness analysis of
    :mod:`alignforge.verify._liveness`: ``total = 0`` right before ``total = ...``); or a table's initial
    value where the code after it writes every cell before any is read (``overwritten_table``:
-   ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``; ``filled_in_order``: ``dp[0]``, ``dp[1]``,
-   then ``dp[i]`` from ``dp[i - 1]`` and ``dp[i - 2]``); or a dict's count cells, set to s at first sight
+   ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``, or a loop nest whose every branch stores
+   the cell from earlier ones; ``filled_in_order``: ``dp[0]``, ``dp[1]``, then ``dp[i]`` from
+   ``dp[i - 1]``, ``dp[i // 2]``, ``dp[j]`` for j below i, or downward from the end); or a dict's count cells, set to s at first sight
    and stepped by one statement, read only as ``== s`` (``cell_counter``: "seen once"); or the value stored
    in a dict's cell when no cell of it is ever read, only its keys by ``in`` (``unread_cells``:
    ``h[ch] = 0`` marks ``ch`` seen). These five are in :mod:`alignforge.verify._store_rules`.
@@ -46,6 +47,7 @@ from alignforge.verify._store_rules import (
     binds_not_by_name,
     cell_counter,
     dead_store,
+    filled_by_rows,
     filled_in_order,
     overwritten_table,
     parents,
@@ -72,26 +74,90 @@ class SurvivorNote:
 
 
 def _parity(tree: ast.Module, node: ast.AST) -> bool:
-    """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b.
+    """``a + b`` <-> ``a - b`` where the value is only read as ``(...) % 2``: a+b and a-b differ by 2b. Or
+    stored to a running sum only ever read that way (``s = s + x`` ... ``s % 2``): by induction over its
+    stores, s has the same parity in both programs.
 
     For int operands (floats and strings differ): the rule only ever backs the differential run, which
     calls both programs on the task's own input types."""
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
         return False
     parent_of = parents(tree)
-    cur: ast.AST = node
-    while True:
-        up = parent_of.get(id(cur))
-        if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub):
-            cur = up  # (a + b - c) % 2: still a sum of the same terms, signs aside
+    top = _sum_top(parent_of, node)
+    above = parent_of.get(id(top))
+    if _mod_two(above, top):
+        return True
+    if not (
+        isinstance(above, ast.Assign)
+        and above.value is top
+        and len(above.targets) == 1
+        and isinstance(above.targets[0], ast.Name)
+    ):
+        return False
+    return _parity_only(tree, parent_of, above.targets[0].id)
+
+
+def _sum_top(parent_of: dict[int, ast.AST], node: ast.AST) -> ast.AST:
+    """The whole sum ``node`` is a term of: up through ``+`` and ``-`` (a + b - c: the same terms, signs
+    aside)."""
+    cur = node
+    while isinstance(up := parent_of.get(id(cur)), ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub):
+        cur = up
+    return cur
+
+
+def _mod_two(above: ast.AST | None, value: ast.AST) -> bool:
+    return (
+        isinstance(above, ast.BinOp)
+        and isinstance(above.op, ast.Mod)
+        and above.left is value
+        and isinstance(above.right, ast.Constant)
+        and type(above.right.value) is int
+        and above.right.value == 2
+    )
+
+
+def _parity_only(tree: ast.Module, parent_of: dict[int, ast.AST], var: str) -> bool:
+    """Every read of ``var`` (anywhere in the program) is a term of a sum that is read ``% 2`` or stored
+    back to ``var`` (``var = var + x``, ``var += x``), and every store to it is a plain ``var = ...`` or
+    ``var += / -= ...``: only its parity ever shows. No parameter, ``global``, ``nonlocal``, match capture,
+    other binding or introspection."""
+    if introspects(tree) or var in binds_not_by_name(tree):
+        return False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.arg) and n.arg == var:
+            return False
+        if isinstance(n, ast.Global | ast.Nonlocal) and var in n.names:
+            return False
+        if not (isinstance(n, ast.Name) and n.id == var):
             continue
-        return (
-            isinstance(up, ast.BinOp)
-            and isinstance(up.op, ast.Mod)
-            and up.left is cur
-            and isinstance(up.right, ast.Constant)
-            and up.right.value == 2
-        )
+        up = parent_of.get(id(n))
+        if isinstance(n.ctx, ast.Load):
+            top = _sum_top(parent_of, n)
+            above = parent_of.get(id(top))
+            if _mod_two(above, top) or _stored_to(above, top, var):
+                continue
+            return False
+        if isinstance(up, ast.Assign) and up.targets == [n]:
+            continue  # its value's reads of var are checked as reads
+        if not (isinstance(up, ast.AugAssign) and up.target is n and isinstance(up.op, ast.Add | ast.Sub)):
+            return False  # a tuple target, a loop variable, del, `var *= 3`, ...
+    return True
+
+
+def _stored_to(above: ast.AST | None, value: ast.AST, var: str) -> bool:
+    """``var = value`` or ``var += value`` / ``var -= value``."""
+    if isinstance(above, ast.Assign):
+        return above.value is value and [ast.dump(t) for t in above.targets] == [
+            ast.dump(ast.Name(id=var, ctx=ast.Store()))
+        ]
+    return (
+        isinstance(above, ast.AugAssign)
+        and above.value is value
+        and isinstance(above.op, ast.Add | ast.Sub)
+        and isinstance(above.target, ast.Name)
+        and above.target.id == var
+    )
 
 
 def _sign_blind_read(parent_of: dict[int, ast.AST], name: ast.Name, *, abs_is_builtin: bool) -> bool:
@@ -161,6 +227,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
     "filled_in_order": (("off_by_one",), filled_in_order),
+    "filled_by_rows": (("off_by_one",), filled_by_rows),
     "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
     "unread_cells": (("off_by_one",), unread_cells),
 }

@@ -13,13 +13,15 @@ answer no.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Sequence
 
-from alignforge.verify._liveness import introspects, live_after, nested_scopes, reads
+from alignforge.verify._liveness import NESTED_SCOPES, introspects, live_after, nested_scopes, reads
 
 __all__ = [
     "dead_store",
     "overwritten_table",
     "filled_in_order",
+    "filled_by_rows",
     "cell_counter",
     "parents",
     "pure",
@@ -68,7 +70,10 @@ _PURE_NODES = (
 def rebound(tree: ast.Module, name: str) -> bool:
     """Whether the program binds ``name`` anywhere, by any statement or as a parameter (so a builtin of
     that name may not be the builtin)."""
-    return name in _binds_in(tree) or any(isinstance(n, ast.arg) and n.arg == name for n in ast.walk(tree))
+    return name in _binds_in(tree) or any(
+        (isinstance(n, ast.arg) and n.arg == name) or (isinstance(n, ast.alias) and n.name == "*")
+        for n in ast.walk(tree)
+    )  # `from m import *` may bind any name (audioop's `max`)
 
 
 def _modules(tree: ast.Module) -> set[str]:
@@ -289,7 +294,13 @@ def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
 
     The store is the first statement of the innermost loop, so it runs for every index; nothing else in
     the loops mentions T (so no cell is read before it is written) or any size (so the sizes are those
-    the table was built with), and no ``break``, ``return`` or ``yield`` leaves the loops early. Outside
+    the table was built with), and no ``break``, ``return`` or ``yield`` leaves the loops early.
+
+    The store may also be a chain, ``if``/``elif``/``else`` with one store of T[r][k] in each branch
+    (:func:`_chain_of_stores`), whose values read cells that come earlier in the loops' order: each index
+    the loop variable, the variable less a constant it is known to reach (``elif`` after
+    ``if r == 0 or k == 0`` knows r, k >= 1), or the variable floor-divided, one of them smaller
+    (``T[r - 1][k] + T[r // 2][k - 1]``). Those cells are already written, whatever the initial value. Outside
     any ``try`` or ``with`` (a handler could read a half-written table); T is a local no nested scope
     or introspection reaches (:func:`live_after`'s conditions)."""
     site = _table_at(tree, node)
@@ -322,10 +333,8 @@ def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
     # size, or a closure the index while the stored value is evaluated, before the index is).
     if introspects(tree) or not _plain_locals(func, sizes | set(index)):
         return False
-    store = loop
-    if not (
-        isinstance(store, ast.Assign) and len(store.targets) == 1 and _cells(store.targets[0], table, index)
-    ):
+    allowed = _chain_of_stores(loop, table, index)
+    if allowed is None:
         return False
     loop_targets = set()
     cur: ast.AST = outer
@@ -338,9 +347,385 @@ def overwritten_table(tree: ast.Module, node: ast.AST) -> bool:
     for n in ast.walk(outer):
         if isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await):
             return False
-        if isinstance(n, ast.Name) and n.id == table and n is not _base(store.targets[0]):
+        if isinstance(n, ast.Name) and n.id == table and id(n) not in allowed:
             return False
     return True
+
+
+def _chain_of_stores(
+    stmt: ast.stmt, table: str, index: list[str], known: dict[str, int] | None = None
+) -> set[int] | None:
+    """For the innermost statement of a loop nest over every cell of T, in order: ``T[i][j] = v`` with no T
+    in v, or an ``if``/``elif``/``else`` chain whose every branch is one such store, v reading only cells
+    before T[i][j] in the nest's order (:func:`_earlier_in_nest`, with what the tests passed so far say of
+    the loop variables) and no test mentioning T. The ids of the T names in those stores and reads; None
+    for anything else. ``known``: loop variable -> the least it can be there (else 0, range's start)."""
+    return _stores_on_every_path(
+        stmt,
+        table,
+        lambda target: _cells(target, table, index),
+        lambda read, floors: _earlier_in_nest(read, index, floors),
+        tests_read=False,
+        known=known or {},
+    )
+
+
+def _stores_on_every_path(
+    stmt: ast.stmt,
+    table: str,
+    is_target: Callable[[ast.AST], bool],
+    read_ok: Callable[[ast.Subscript, dict[str, int]], bool],
+    *,
+    tests_read: bool,
+    known: dict[str, int],
+) -> set[int] | None:
+    """``stmt`` is one store ``T[..] = v`` whose target ``is_target``, or an ``if``/``else`` (``elif``)
+    chain of them, one statement a branch, so every path through it stores that cell once. Every cell
+    read, whole (``T[a][b]``, not the row ``T[a]``), in a value (or, ``tests_read``, a test) must be
+    ``read_ok`` with what the tests passed so far say of the names (:func:`_floors`). The ids of the T
+    names in it; None for anything else."""
+    if isinstance(stmt, ast.Assign):
+        if not (len(stmt.targets) == 1 and is_target(stmt.targets[0])):
+            return None
+        found = _whole_reads(stmt.value, table)
+        if found is None or any(not read_ok(r, known) for r in found):
+            return None
+        return {id(_base(stmt.targets[0]))} | {id(_base(r)) for r in found}
+    if not (isinstance(stmt, ast.If) and len(stmt.body) == 1 and len(stmt.orelse) == 1):
+        return None
+    in_test = _whole_reads(stmt.test, table)
+    if in_test is None or (in_test and not tests_read) or any(not read_ok(r, known) for r in in_test):
+        return None
+    taken = {**known}
+    for name, least in _floors(stmt.test, negated=False).items():
+        taken[name] = max(taken.get(name, 0), least)
+    failed = {**known}
+    for name, least in _floors(stmt.test, negated=True).items():
+        failed[name] = max(failed.get(name, 0), least)
+    body = _stores_on_every_path(stmt.body[0], table, is_target, read_ok, tests_read=tests_read, known=taken)
+    rest = _stores_on_every_path(
+        stmt.orelse[0], table, is_target, read_ok, tests_read=tests_read, known=failed
+    )
+    if body is None or rest is None:
+        return None
+    return body | rest | {id(_base(r)) for r in in_test}
+
+
+def _whole_reads(node: ast.AST, table: str) -> list[ast.Subscript] | None:
+    """The cells of T that ``node`` loads, each as its outermost subscript (``T[a][b]``, where
+    :func:`_cell_reads` gives ``T[a]``); None when T appears any other way."""
+    found = _cell_reads(node, table)
+    if found is None:
+        return None
+    up = parents(node)
+    out = []
+    for r in found:
+        whole: ast.Subscript = r
+        while isinstance(above := up.get(id(whole)), ast.Subscript) and above.value is whole:
+            whole = above
+        out.append(whole)
+    return out
+
+
+def _floors(test: ast.AST, *, negated: bool) -> dict[str, int]:
+    """What ``test`` (or, ``negated``, its failing) says of names that are never negative here: the least
+    each can be. Passed, ``x >= g`` and ``x > g`` (``and`` of them); failed, ``x == 0`` (``or`` of them)
+    gives x >= 1."""
+    joiner = ast.Or if negated else ast.And
+    parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joiner) else [test]
+    out: dict[str, int] = {}
+    for t in parts:
+        if not (isinstance(t, ast.Compare) and len(t.ops) == 1):
+            continue
+        left, op, right = t.left, t.ops[0], t.comparators[0]
+        if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+            left, right = right, left
+            op = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE(), ast.Eq: ast.Eq()}.get(type(op), op)
+        g = _int_const(right)
+        if not isinstance(left, ast.Name) or g is None:
+            continue
+        if negated and isinstance(op, ast.Eq) and g == 0:
+            least = 1
+        elif not negated and isinstance(op, ast.GtE):
+            least = g
+        elif not negated and isinstance(op, ast.Gt):
+            least = g + 1
+        else:
+            continue
+        out[left.id] = max(out.get(left.id, 0), least)
+    return out
+
+
+def _earlier_in_nest(read: ast.Subscript, index: list[str], known: dict[str, int]) -> bool:
+    """``read`` is ``T[e1][e2]..`` to full depth, each e_k ``x_k``, ``x_k - a`` (a >= 1, and x_k >= a is
+    known: never a negative index) or ``x_k // c`` (c >= 2), at least one of them below its x_k. Every
+    index is then at most the current one and one is smaller: the cell comes earlier in the nest's order
+    (lexicographic), so it is already written."""
+    parts: list[ast.AST] = []
+    node: ast.AST = read
+    while isinstance(node, ast.Subscript):
+        parts.append(node.slice)
+        node = node.value
+    parts.reverse()
+    if len(parts) != len(index):
+        return False
+    smaller = False
+    for e, x in zip(parts, index, strict=True):
+        d = _back_step(e, x)
+        if d is not None:
+            if d < 0 or known.get(x, 0) < d:
+                return False
+            smaller = smaller or d > 0
+            continue
+        if (
+            isinstance(e, ast.BinOp)
+            and isinstance(e.op, ast.FloorDiv)
+            and isinstance(e.left, ast.Name)
+            and e.left.id == x
+            and (_int_const(e.right) or 0) >= 2
+        ):
+            smaller = smaller or known.get(x, 0) >= 1  # x // c < x once x >= 1
+            continue
+        return False
+    return smaller
+
+
+def filled_by_rows(tree: ast.Module, node: ast.AST) -> bool:
+    """A 2-D table's initial value, when its first rows and columns are written whole, then the rest row by
+    row, before any cell is read (edit distance, LCS with its edges set by loops):
+
+        T = [[c] * C for _ in range(R)]         # or [[c for _ in range(C)] for _ in range(R)]
+        ...                                     # statements that do not mention T or rebind R's, C's names
+        T[a][b] = v                             # single cells, int constants a, b
+        for x in range(lo, R): T[x][b] = v      # a whole column b (from lo, cells above it single ones)
+        for x in range(lo, C): T[a][x] = v      # a whole row a
+        for i in range(Li, R):                  # every row above Li and column left of Lj written whole
+            for j in range(Lj, C):
+                T[i][j] = v                     # or an if/elif/else chain storing T[i][j] in every branch
+
+    In the loops, v (and a chain's tests) read only T[i - a][e] (a >= 1, i - a >= 0 known: a row before i,
+    written whole, e any column), T[i][j - b] (b >= 1, j - b >= 0 known: before j in this row, or in a
+    column written whole), T[r][e] for a row r < Li, T[e][k] for a column k < Lj. A line loop's value reads
+    only cells written before it: single cells, or the line's cell before x when that one is written.
+    After the loops every cell is written, whatever reads come after. No ``break``, ``continue``,
+    ``return`` or ``yield`` in the loops, no ``try``/``with`` around, T a local no closure or introspection
+    reaches; indices and sizes only the function's own statements rebind, and none of them in the loops."""
+    site = _table_at(tree, node)
+    if site is None or len(site[3]) != 2:
+        return False
+    func, stmt, table, (rows, cols), block = site
+    dims = (ast.dump(rows), ast.dump(cols))
+    if any(not isinstance(n, _SIZE_NODES) for s in (rows, cols) for n in ast.walk(s)):
+        return False
+    size_names = {n.id for s in (rows, cols) for n in ast.walk(s) if isinstance(n, ast.Name)}
+    if table in size_names or introspects(tree) or not _plain_locals(func, size_names):
+        return False
+    points: set[tuple[int, int]] = set()
+    lines: dict[tuple[str, int], int] = {}  # ("row", a) / ("col", b) -> lo: written from lo to the end
+    for s in block[block.index(stmt) + 1 :]:
+        if _binds_in(s) & (size_names | {table}):
+            return False
+        if any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
+            return False  # an enclosing loop left (or restarted) before the table is filled
+        if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
+            continue
+        if isinstance(s, ast.For) and len(s.body) == 1 and isinstance(s.body[0], ast.For):
+            return _rows_nest(tree, func, s, table, dims, size_names, points, lines)
+        if isinstance(s, ast.Assign):
+            target = s.targets[0] if len(s.targets) == 1 else None
+            cell = _const_cell(target, table)
+            found = _whole_reads(s.value, table)
+            if cell is None or found is None or any(_const_cell(r, table) not in points for r in found):
+                return False
+            points.add(cell)
+            continue
+        line = _line_loop(tree, func, s, table, dims, size_names, points)
+        if line is None:
+            return False
+        key, lo = line
+        lines[key] = min(lo, lines.get(key, lo))
+    return False
+
+
+def _two_deep(read: ast.Subscript, table: str) -> bool:
+    """``read`` is ``T[a][b]``: a cell of the 2-D table, not a row nor a cell's element."""
+    return (
+        isinstance(read.value, ast.Subscript)
+        and isinstance(read.value.value, ast.Name)
+        and read.value.value.id == table
+    )
+
+
+def _const_cell(target: ast.AST | None, table: str) -> tuple[int, int] | None:
+    """(a, b) for ``T[a][b]``, int constants >= 0."""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Subscript)):
+        return None
+    a, b = _int_const(target.value.slice), _int_const(target.slice)
+    base = target.value.value
+    ok = (
+        isinstance(base, ast.Name)
+        and base.id == table
+        and a is not None
+        and b is not None
+        and a >= 0
+        and b >= 0
+    )
+    return (a, b) if ok else None  # type: ignore[return-value]
+
+
+def _range_from(tree: ast.Module, call: ast.AST) -> tuple[int, str] | None:
+    """(lo, dump of E) for ``range(lo, E)`` (lo an int constant >= 0) or ``range(E)``."""
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not rebound(tree, "range")
+        and not call.keywords
+        and 1 <= len(call.args) <= 2
+    ):
+        return None
+    lo = 0 if len(call.args) == 1 else _int_const(call.args[0])
+    return None if lo is None or lo < 0 else (lo, ast.dump(call.args[-1]))
+
+
+def _line_loop(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    loop: ast.stmt,
+    table: str,
+    dims: tuple[str, str],
+    size_names: set[str],
+    points: set[tuple[int, int]],
+) -> tuple[tuple[str, int], int] | None:
+    """For ``for x in range(lo, R): T[x][b] = v`` (a column) or ``for x in range(lo, C): T[a][x] = v`` (a
+    row), the body one store or a chain of them: the line and lo. v reads single cells already written,
+    or the line's cell before x when lo >= 1 and the cell before lo is one of them."""
+    if not (
+        isinstance(loop, ast.For)
+        and isinstance(loop.target, ast.Name)
+        and not loop.orelse
+        and len(loop.body) == 1
+    ):
+        return None
+    x = loop.target.id
+    span = _range_from(tree, loop.iter)
+    if span is None or x == table or x in size_names or not _plain_locals(func, {x}):
+        return None
+    if _binds_in(loop, {id(loop.target)}) & (size_names | {x, table}):
+        return None
+    lo, end = span
+    found_key: list[tuple[str, int]] = []
+
+    def is_target(target: ast.AST) -> bool:
+        key = _line_of(target, table, x)
+        if key is None or (found_key and found_key[0] != key):
+            return False
+        found_key.append(key)
+        return end == dims[0 if key[0] == "col" else 1]
+
+    def read_ok(read: ast.Subscript, _floors_: dict[str, int]) -> bool:
+        if _const_cell(read, table) in points:
+            return True
+        if not found_key or not _two_deep(read, table):
+            return False
+        assert isinstance(read.value, ast.Subscript)
+        kind, at = found_key[0]
+        outer, inner = read.value.slice, read.slice
+        moving, fixed = (outer, inner) if kind == "col" else (inner, outer)
+        before = (lo - 1, at) if kind == "col" else (at, lo - 1)
+        return _int_const(fixed) == at and _back_step(moving, x) == 1 and lo >= 1 and before in points
+
+    first = loop.body[0]
+    if isinstance(first, ast.Assign) and len(first.targets) == 1:
+        is_target(first.targets[0])  # the line, known before any read is judged
+    if (
+        _stores_on_every_path(first, table, is_target, read_ok, tests_read=True, known={}) is None
+        or not found_key
+    ):
+        return None
+    return found_key[0], lo
+
+
+def _line_of(target: ast.AST, table: str, x: str) -> tuple[str, int] | None:
+    """("col", b) for ``T[x][b]``, ("row", a) for ``T[a][x]`` (a, b int constants >= 0)."""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Subscript)):
+        return None
+    base = target.value.value
+    if not (isinstance(base, ast.Name) and base.id == table):
+        return None
+    outer, inner = target.value.slice, target.slice
+    if isinstance(outer, ast.Name) and outer.id == x and (b := _int_const(inner)) is not None and b >= 0:
+        return "col", b
+    if isinstance(inner, ast.Name) and inner.id == x and (a := _int_const(outer)) is not None and a >= 0:
+        return "row", a
+    return None
+
+
+def _rows_nest(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    outer: ast.For,
+    table: str,
+    dims: tuple[str, str],
+    size_names: set[str],
+    points: set[tuple[int, int]],
+    lines: dict[tuple[str, int], int],
+) -> bool:
+    """The last part of :func:`filled_by_rows`: the nest over rows Li.. and columns Lj.., with every row above
+    Li and every column left of Lj written whole before it."""
+    inner = outer.body[0]
+    assert isinstance(inner, ast.For)
+    down, across = _range_from(tree, outer.iter), _range_from(tree, inner.iter)
+    if down is None or across is None or (down[1], across[1]) != dims:
+        return False
+    li, lj = down[0], across[0]
+    if outer.orelse or inner.orelse or len(inner.body) != 1:
+        return False
+    if not (isinstance(outer.target, ast.Name) and isinstance(inner.target, ast.Name)):
+        return False
+    i, j = outer.target.id, inner.target.id
+    if len({i, j, table}) != 3 or {i, j} & size_names or not _plain_locals(func, {i, j}):
+        return False
+    if _binds_in(outer, {id(outer.target), id(inner.target)}) & (size_names | {i, j, table}):
+        return False
+    if not _leaves_only_by_its_end(outer) or any(
+        isinstance(n, ast.Break | ast.Continue) for n in ast.walk(outer)
+    ):
+        return False
+    if any(isinstance(n, NESTED_SCOPES) and table in reads(n) for n in ast.walk(outer)):
+        return False
+
+    def written(r: int, c: int) -> bool:
+        return (r, c) in points or lines.get(("row", r), c + 1) <= c or lines.get(("col", c), r + 1) <= r
+
+    for r in range(li):  # rows above the nest written whole: the row's line, and single cells before it
+        lo = lines.get(("row", r))
+        if lo is None or not all(written(r, c) for c in range(lo)):
+            return False
+    for c in range(lj):
+        lo = lines.get(("col", c))
+        if lo is None or not all(written(r, c) for r in range(lo)):
+            return False
+
+    def read_ok(read: ast.Subscript, known: dict[str, int]) -> bool:
+        if not _two_deep(read, table):
+            return False
+        assert isinstance(read.value, ast.Subscript)
+        row, col = read.value.slice, read.slice
+        if (r := _int_const(row)) is not None:
+            return 0 <= r < li
+        if (c := _int_const(col)) is not None and 0 <= c < lj:
+            return True
+        a = _back_step(row, i)
+        if a is not None and a >= 1:
+            return max(li, known.get(i, 0)) - a >= 0
+        b = _back_step(col, j)
+        return a == 0 and b is not None and b >= 1 and max(lj, known.get(j, 0)) - b >= 0
+
+    chain = _stores_on_every_path(
+        inner.body[0], table, lambda t: _cells(t, table, [i, j]), read_ok, tests_read=True, known={}
+    )
+    return chain is not None
 
 
 _SIZE_NODES = (ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
@@ -442,23 +827,31 @@ def _cell_reads(node: ast.AST, table: str, store_at: str | None = None) -> list[
 
 
 def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
-    """A 1-D table's initial value, when the code after it fills the table in order before reading it:
+    """A 1-D table's initial value, when the code after it writes every cell before reading it:
 
         T = [c] * E                     # or [c for _ in range(E)]; E names and int arithmetic only
         ...                             # statements that do not mention T or rebind E's names
-        T[k] = <T[k'] for k' written>   # writes at int constants K, in any order among those statements
-        for i in range(L, E):           # L an int constant; E as written above
-            T[i] = <T[i - d] only, d >= 1>
-            ...                         # T only as T[i] or T[i - d], stored only as T[i]
-        <after the loop: any use of T when K holds 0 .. L-1, else only T[E - 1]>
+        T[k] = <T[k'] for k' written>   # low writes at int constants k (also under `if E > k:`, which
+                                        # holds exactly when cell k exists), or high writes T[E - k]
+        for i in range(L, E):           # upward from an int constant L (or range(E))
+            ...                         # reads of cells below i only: T[i - d], T[j] for an inner
+            T[i] = <cells below i>      # `for j in range(c, i)`, T[i // c] and T[int(i / c)]
+            ...                         # T[i] too, and stores only to T[i]
+        <after the loop: any use of T when every cell below L is written, else only T[E - 1]>
 
-    Each read ``T[i - d]`` finds a cell written before: an earlier pass of the loop, or one of K when
-    ``i - d < L`` (required: L-d .. L-1 all in K, so the index is never negative). After the loop every
-    cell from L on is written, and below L those of K. When K misses some cells below L, the only read
+    or downward, ``for i in range(E - s, -1, -1)`` after the high writes T[E - 1] .. T[E - s + 1], reading
+    only cells above i (T[i + d], T[j] for an inner ``for j in range(i + c, ...)``, c >= 1).
+
+    Each read finds a cell written before: by an earlier pass of the loop, or before it. The low writes
+    must hold every cell an upward read can reach below L; a read ``T[i - d]`` under ``if i >= g`` starts
+    from max(L, g), and never reaches a negative index (which would wrap to an unwritten cell). The top
+    level of the loop's body stores T[i] unconditionally; what runs before that store reads no T[i]. A
+    cell beyond the table raises IndexError in both programs alike. After the loop every cell from L on
+    is written (upward), or every cell (downward). When the low writes miss cells below L, the only read
     allowed after the loop is ``T[X]`` with E written as ``X + 1``: the constant writes succeed only when
-    X >= max(K) (else IndexError, in the mutant too), and every cell from max(K) to L-1 must be in K.
-    No ``break``/``return``/``yield`` in the loop, no ``try``/``with`` around, T a local no closure or
-    introspection reaches."""
+    X >= max(k) (else IndexError, in the mutant too), and every cell from max(k) to L-1 must be written.
+    No ``break`` or ``continue`` of the loop itself, no ``return``/``yield`` in it, no nested scope that
+    mentions T, no ``try``/``with`` around, T a local no closure or introspection reaches."""
     site = _table_at(tree, node)
     if site is None or len(site[3]) != 1:
         return False
@@ -468,84 +861,50 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
     size_names = {n.id for n in ast.walk(size) if isinstance(n, ast.Name)}
     if table in size_names or introspects(tree) or not _plain_locals(func, size_names):
         return False  # (a global size could change under a call; `not T` means another list at the loop)
-    written: set[int] = set()
-    rest = iter(block[block.index(stmt) + 1 :])
-    loop: ast.For | None = None
-    for s in rest:
-        if isinstance(s, ast.For):
-            loop = s
-            break
-        if _binds_in(s) & (size_names | {table}):
-            return False
-        if any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
-            return False  # an enclosing loop left (or restarted) before the table is filled
-        if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
-            continue
-        if not (
-            isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Subscript)
-        ):
-            return False
-        target = s.targets[0]
-        k = _int_const(target.slice)
-        reads_ = _cell_reads(s.value, table)
-        if not (isinstance(target.value, ast.Name) and target.value.id == table) or k is None or k < 0:
-            return False
-        if reads_ is None or any(_int_const(r.slice) not in written for r in reads_):
-            return False
-        if table in reads(target.slice):
-            return False
-        written.add(k)
-    if loop is None or loop.orelse or not isinstance(loop.target, ast.Name):
+    before = _writes_before_loop(tree, block[block.index(stmt) + 1 :], table, size, size_names)
+    if before is None:
         return False
+    low, high, loop, guarded = before
+    shape = _fill_loop(tree, loop, size)
+    if shape is None or not isinstance(loop.target, ast.Name) or loop.orelse or not loop.body:
+        return False
+    upward, start = shape
     var = loop.target.id
-    call = loop.iter
-    if not (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not rebound(tree, "range")
-        and not call.keywords
-        and len(call.args) == 2
-        and ast.dump(call.args[1]) == ast.dump(size)
-    ):
+    if var == table or var in size_names or not _plain_locals(func, {var}):
         return False
-    start = _int_const(call.args[0])
-    if start is None or start < 0 or var == table or var in size_names or not loop.body:
-        return False
-    if not _plain_locals(func, {var}) or _binds_in(loop, {id(loop.target)}) & (size_names | {var, table}):
+    if _binds_in(loop, {id(loop.target)}) & (size_names | {var, table}):
         return False  # the index (or a size, or the table) rebound in the loop, or by a closure
-    first = loop.body[0]
-    if not (
-        isinstance(first, ast.Assign)
-        and len(first.targets) == 1
-        and isinstance(first.targets[0], ast.Subscript)
-        and isinstance(first.targets[0].value, ast.Name)
-        and first.targets[0].value.id == table
-        and _back_step(first.targets[0].slice, var) == 0
+    if not _leaves_only_by_its_end(loop) or any(
+        isinstance(n, NESTED_SCOPES) and table in reads(n) for n in ast.walk(loop)
     ):
         return False
-    steps: set[int] = set()
+    store_at = next(
+        (
+            k
+            for k, s in enumerate(loop.body)
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and _cells(s.targets[0], table, [var])
+        ),
+        None,
+    )
+    if store_at is None:
+        return False
+    up = parents(loop)
     for k, part in enumerate(loop.body):
-        # the first statement's value may not read T[i] (not yet written); later statements may store it
-        found = _cell_reads(part.value, table) if k == 0 else _cell_reads(part, table, store_at=var)  # type: ignore[attr-defined]
+        # up to the store's value, no T[i] (not yet written); after it, T[i] may be read and stored again
+        found = _cell_reads(part.value if k == store_at else part, table, None if k <= store_at else var)  # type: ignore[attr-defined]
         if found is None:
             return False
         for r in found:
-            d = _back_step(r.slice, var)
-            if d is None or (k == 0 and d == 0) or d < 0:
+            if not _earlier_cell(tree, func, r, loop, up, upward, start, low, high, k > store_at):
                 return False
-            steps.add(d)
-    if any(
-        isinstance(n, ast.Break | ast.Return | ast.Yield | ast.YieldFrom | ast.Await) for n in ast.walk(loop)
-    ):
-        return False
-    if any(not set(range(start - d, start)) <= written for d in steps if d > 0):
-        return False
+    if not upward:
+        return set(range(1, start)) <= high  # every cell above the first pass written before the loop
     after = block[block.index(loop) + 1 :]
-    if set(range(start)) <= written:
+    if set(range(start)) <= low:
         return True  # every cell below L written: the loop writes the rest (E == its end)
-    if not written or not set(range(max(written), start)) <= written or block is not func.body:
-        return False  # (in a nested block, code after the block could read an unwritten cell)
+    if guarded or not low or not set(range(max(low), start)) <= low or block is not func.body:
+        return False  # (in a nested block, code after the block could read an unwritten cell; a write
+        # under `if E > k` proves nothing of X >= k, it is skipped when the table is short)
     last = _minus_one(size)
     if any(_binds_in(s) & size_names for s in after):
         return False  # X must still be E - 1 where it is read
@@ -554,6 +913,286 @@ def filled_in_order(tree: ast.Module, node: ast.AST) -> bool:
         if found is None or any(last is None or ast.dump(r.slice) != ast.dump(last) for r in found):
             return False
     return True
+
+
+def _writes_before_loop(
+    tree: ast.Module, rest: list[ast.stmt], table: str, size: ast.AST, size_names: set[str]
+) -> tuple[set[int], set[int], ast.For, bool] | None:
+    """The cells written between a table and the first ``for`` after it: ``low`` k for ``T[k] = v`` (also
+    under ``if E > k:``, true exactly when cell k exists; v reads only cells already in ``low``), ``high``
+    k for ``T[E - k] = v`` (v reads no cell); that loop; and whether a low write is under an ``if``. None when anything else there mentions T,
+    rebinds T or a size, or leaves an enclosing loop."""
+    low: set[int] = set()
+    high: set[int] = set()
+    guarded = False
+    for s in rest:
+        if isinstance(s, ast.For):
+            return low, high, s, guarded
+        if _binds_in(s) & (size_names | {table}):
+            return None
+        if any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
+            return None  # an enclosing loop left (or restarted) before the table is filled
+        if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
+            continue
+        write = s
+        if isinstance(s, ast.If) and not s.orelse and len(s.body) == 1:
+            write = s.body[0]
+            if table in reads(s.test):
+                return None
+        if not (
+            isinstance(write, ast.Assign)
+            and len(write.targets) == 1
+            and isinstance(write.targets[0], ast.Subscript)
+            and isinstance(write.targets[0].value, ast.Name)
+            and write.targets[0].value.id == table
+        ):
+            return None
+        index = write.targets[0].slice
+        found = _cell_reads(write.value, table)
+        k = _int_const(index)
+        if k is not None and k >= 0 and (write is s or _exists_guard(s.test, size, k)):  # type: ignore[attr-defined]
+            if found is None or any(_int_const(r.slice) not in low for r in found):
+                return None
+            low.add(k)
+            guarded = guarded or write is not s
+            continue
+        if (
+            write is s
+            and isinstance(index, ast.BinOp)
+            and isinstance(index.op, ast.Sub)
+            and ast.dump(index.left) == ast.dump(size)
+            and (back := _int_const(index.right)) is not None
+            and back >= 1
+            and found == []
+        ):
+            high.add(back)
+            continue
+        return None
+    return None
+
+
+def _exists_guard(test: ast.AST, size: ast.AST, k: int) -> bool:
+    """``test`` is ``E > k``, ``E >= k + 1``, ``k < E`` or ``k + 1 <= E``: true exactly when cell k exists."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if ast.dump(left) == ast.dump(size):
+        bound = _int_const(right)
+        return (isinstance(op, ast.Gt) and bound == k) or (isinstance(op, ast.GtE) and bound == k + 1)
+    if ast.dump(right) == ast.dump(size):
+        bound = _int_const(left)
+        return (isinstance(op, ast.Lt) and bound == k) or (isinstance(op, ast.LtE) and bound == k + 1)
+    return False
+
+
+def _signed_int(node: ast.AST) -> int | None:
+    """An int constant, ``-1`` (a unary minus on one) included."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_const(node.operand)
+        return None if inner is None else -inner
+    return _int_const(node)
+
+
+def _fill_loop(tree: ast.Module, loop: ast.For, size: ast.AST) -> tuple[bool, int] | None:
+    """``(True, L)`` for ``for i in range(L, E)`` (or ``range(E)``), L an int constant >= 0; ``(False, s)``
+    for ``for i in range(E - s, -1, -1)``, s >= 1; None for any other loop."""
+    call = loop.iter
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not rebound(tree, "range")
+        and not call.keywords
+    ):
+        return None
+    args = call.args
+    if len(args) == 1 and ast.dump(args[0]) == ast.dump(size):
+        return True, 0
+    if len(args) == 2 and ast.dump(args[1]) == ast.dump(size):
+        start = _int_const(args[0])
+        return None if start is None or start < 0 else (True, start)
+    if len(args) == 3 and _signed_int(args[1]) == -1 and _signed_int(args[2]) == -1:
+        first = args[0]
+        if ast.dump(first) == ast.dump(size):
+            return None  # the first pass would store past the end
+        if (
+            isinstance(first, ast.BinOp)
+            and isinstance(first.op, ast.Sub)
+            and ast.dump(first.left) == ast.dump(size)
+            and (s := _int_const(first.right)) is not None
+            and s >= 1
+        ):
+            return False, s
+    return None
+
+
+def _leaves_only_by_its_end(loop: ast.For) -> bool:
+    """No ``return``, ``yield`` or ``await`` in the loop, and no ``break`` or ``continue`` of the loop itself
+    (those of a loop inside it only end that one): every pass runs to the end of the body."""
+
+    def walk(nodes: Sequence[ast.AST], inner: bool) -> bool:
+        for node in nodes:
+            if isinstance(node, ast.Return | ast.Yield | ast.YieldFrom | ast.Await):
+                return False
+            if isinstance(node, ast.Break | ast.Continue) and not inner:
+                return False
+            if isinstance(node, NESTED_SCOPES):
+                continue
+            if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+                # a break in the inner loop's body ends that loop; one in its `else` ends the outer one
+                head: list[ast.AST] = [node.test] if isinstance(node, ast.While) else [node.target, node.iter]
+                if not (walk([*head, *node.body], True) and walk(node.orelse, inner)):
+                    return False
+            elif not walk(list(ast.iter_child_nodes(node)), inner):
+                return False
+        return True
+
+    return walk(loop.body, False)
+
+
+def _earlier_cell(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    read: ast.Subscript,
+    loop: ast.For,
+    up: dict[int, ast.AST],
+    upward: bool,
+    start: int,
+    low: set[int],
+    high: set[int],
+    after_store: bool,
+) -> bool:
+    """Whether ``read`` (a ``T[...]`` in the loop) reads a cell written before it, for an upward loop from
+    ``start`` (cells below it written before the loop: ``low``) or a downward one from ``E - start``
+    (cells above it: ``E - k`` for k in ``high``). ``after_store``: the read comes after this pass's store
+    of T[i]."""
+    var = loop.target.id  # type: ignore[attr-defined]
+    index = read.slice
+    if upward:
+        d = _back_step(index, var)
+        floor = max(start, _guard_floor(read, loop, up, var))
+        if d is not None:
+            if d < 0 or (d == 0 and not after_store):
+                return False
+            return d == 0 or (floor - d >= 0 and set(range(floor - d, start)) <= low)
+        c = _shrunk(tree, index, var)
+        if c is not None:  # i // c, int(i / c): from floor // c up to i - 1 when i >= 1
+            return floor >= 1 and set(range(floor // c, start)) <= low
+        first = _inner_index(tree, func, read, loop, up, var, upward)
+        return first is not None and set(range(first, start)) <= low
+    d = _forward_step(index, var)
+    if d is not None:
+        if d < 0 or (d == 0 and not after_store):
+            return False
+        return d == 0 or set(range(max(1, start - d), start)) <= high
+    return _inner_index(tree, func, read, loop, up, var, upward) is not None and set(range(1, start)) <= high
+
+
+def _guard_floor(read: ast.AST, loop: ast.For, up: dict[int, ast.AST], var: str) -> int:
+    """The least ``var`` can be where ``read`` runs, from the ``if var >= g`` (``var > g``, ``g <= var``,
+    ``g < var``, or an ``and`` of them) whose body holds it, inside the loop; 0 when none says."""
+    floor = 0
+    child: ast.AST = read
+    node = up.get(id(read))
+    while node is not None and node is not loop:
+        if isinstance(node, ast.If) and child in node.body:
+            tests = (
+                node.test.values
+                if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)
+                else [node.test]
+            )
+            for t in tests:
+                if isinstance(t, ast.Compare) and len(t.ops) == 1:
+                    left, op, right = t.left, t.ops[0], t.comparators[0]
+                    if isinstance(left, ast.Name) and left.id == var and (g := _int_const(right)) is not None:
+                        floor = max(
+                            floor, g if isinstance(op, ast.GtE) else g + 1 if isinstance(op, ast.Gt) else 0
+                        )
+                    elif (
+                        isinstance(right, ast.Name)
+                        and right.id == var
+                        and (g := _int_const(left)) is not None
+                    ):
+                        floor = max(
+                            floor, g if isinstance(op, ast.LtE) else g + 1 if isinstance(op, ast.Lt) else 0
+                        )
+        child, node = node, up.get(id(node))
+    return floor
+
+
+def _forward_step(index: ast.AST, var: str) -> int | None:
+    """d for ``var + d`` or ``d + var`` (d an int constant), 0 for ``var`` itself; None otherwise."""
+    if isinstance(index, ast.Name) and index.id == var:
+        return 0
+    if isinstance(index, ast.BinOp) and isinstance(index.op, ast.Add):
+        for a, b in ((index.left, index.right), (index.right, index.left)):
+            if isinstance(a, ast.Name) and a.id == var:
+                return _int_const(b)
+    return None
+
+
+def _shrunk(tree: ast.Module, index: ast.AST, var: str) -> int | None:
+    """c for ``var // c`` or ``int(var / c)``, c an int constant >= 2 (``int`` the builtin)."""
+    if (
+        isinstance(index, ast.Call)
+        and isinstance(index.func, ast.Name)
+        and index.func.id == "int"
+        and not rebound(tree, "int")
+        and len(index.args) == 1
+        and not index.keywords
+        and isinstance(index.args[0], ast.BinOp)
+        and isinstance(index.args[0].op, ast.Div)
+    ):
+        index = index.args[0]
+    elif not (isinstance(index, ast.BinOp) and isinstance(index.op, ast.FloorDiv)):
+        return None
+    c = _int_const(index.right)  # type: ignore[attr-defined]
+    left = index.left  # type: ignore[attr-defined]
+    return c if c is not None and c >= 2 and isinstance(left, ast.Name) and left.id == var else None
+
+
+def _inner_index(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    read: ast.Subscript,
+    loop: ast.For,
+    up: dict[int, ast.AST],
+    var: str,
+    upward: bool,
+) -> int | None:
+    """For ``T[j]`` in the body of an inner ``for j in range(c, var)`` (or ``range(var)``: c = 0) of an
+    upward loop, c >= 0; of a downward one, ``for j in range(var + c, X)``, c >= 1: the least index it
+    reads (c). None for any other read, or when the inner loop rebinds j."""
+    if not isinstance(read.slice, ast.Name) or read.slice.id == var:
+        return None
+    j = read.slice.id
+    child: ast.AST = read
+    node = up.get(id(read))
+    while node is not None and node is not loop:
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id == j:
+            if child not in node.body or j in _binds_in(node, {id(node.target)}):
+                return None
+            if not _plain_locals(func, {j}):
+                return None  # a closure (`nonlocal j`) or `global j` could move j under the read
+            call = node.iter
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id == "range"
+                and not rebound(tree, "range")
+                and not call.keywords
+                and 1 <= len(call.args) <= 2
+            ):
+                return None
+            if upward:
+                first = 0 if len(call.args) == 1 else _int_const(call.args[0])
+                end = call.args[-1]
+                ok = first is not None and first >= 0 and isinstance(end, ast.Name) and end.id == var
+                return first if ok else None
+            step = _forward_step(call.args[0], var) if len(call.args) == 2 else None
+            return step if step is not None and step >= 1 else None
+        child, node = node, up.get(id(node))
+    return None
 
 
 def _minus_one(size: ast.AST) -> ast.AST | None:
