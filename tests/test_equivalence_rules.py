@@ -637,6 +637,57 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2],)],
     ),
+    # -- zero_test: x == x + y and x == x - y both say y == 0 --------------------------------------------
+    (  # MBPP 826
+        "def f(a, b, c):\n    sqa, sqb, sqc = a * a, b * b, c * c\n    if sqa == sqa + sqb or sqc == sqa + sqb:\n"
+        "        return 'right'\n    return 'other'\n",
+        "swap_add_sub",
+        "zero_test",
+        [(a, b, c) for a in (-2, 0, 3) for b in (0, 4) for c in (0, 5)],
+    ),
+    (  # y + x == x is not x - ... : y - x == x says y == 2x
+        "def f(a, b):\n    return a == b + a\n",
+        "swap_add_sub",
+        None,
+        [(1, 2)],
+    ),
+    # -- empty_extra_passes: passes one program makes and the other not, on which the inner loop is empty -
+    (  # MBPP 916: range(0, n - 2) -> range(0, n + 2); the inner range(i + 1, n - 1) is empty from i = n - 2
+        "def f(A, s):\n    n = len(A)\n    for i in range(0, n - 2):\n        for j in range(i + 1, n - 1):\n"
+        "            for k in range(j + 1, n):\n                if A[i] + A[j] + A[k] == s:\n"
+        "                    return (A[i], A[j], A[k])\n    return False\n",
+        "swap_add_sub",
+        "empty_extra_passes",
+        [(xs, t) for xs in _LISTS + [[1, 4, 45, 6, 10, 8]] for t in (0, 5, 22, 99)],
+    ),
+    (  # range(n - 1) -> range(n - 2): the pass dropped, i = n - 2, has range(n, n) inside
+        "def f(xs):\n    n = len(xs)\n    c = []\n    for i in range(n - 1):\n        for j in range(i + 2, n):\n"
+        "            c.append(xs[i] * xs[j])\n    return c\n",
+        "off_by_one",
+        "empty_extra_passes",
+        [(xs,) for xs in _LISTS],
+    ),
+    (  # range(n - 2) -> range(n - 3): the pass dropped, i = n - 3, still has j = n - 2
+        "def f(xs):\n    n = len(xs)\n    c = []\n    for i in range(n - 2):\n        for j in range(i + 1, n - 1):\n"
+        "            c.append(xs[i] * xs[j])\n    return c\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3, 4],)],
+    ),
+    (  # the outer index read after the loop
+        "def f(xs):\n    n = len(xs)\n    i = None\n    for i in range(n - 1):\n        for j in range(i + 2, n):\n"
+        "            pass\n    return i\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3],)],
+    ),
+    (  # the outer body does more than the inner loop
+        "def f(xs):\n    n = len(xs)\n    c = []\n    for i in range(n - 1):\n        for j in range(i + 2, n):\n"
+        "            c.append(j)\n        c.append(i)\n    return c\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3],)],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"

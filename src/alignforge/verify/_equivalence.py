@@ -7,18 +7,31 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
 1. *differential*: on a large set of inputs (type-aware mutants of the observed and kept inputs, under
    no contract but the arity: negative, empty, other-case and larger values included), the mutant
    answers every input the reference answers, the same way (floats by ``isclose``);
-2. *a syntactic rule* says why it cannot differ (:data:`RULES`): a ``+``/``-`` swap whose result is only
-   read modulo 2 (``(a - b) % 2``); a counter stepped by one ``+= k`` / ``-= k`` statement from 0, only ever
-   read where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``); a change inside a side-effect-free
-   value stored to a local that no path reads afterwards (``dead_store``, by the liveness analysis of
-   :mod:`alignforge.verify._liveness`: ``total = 0`` right before ``total = ...``); or a table's initial
-   value where the code after it writes every cell before any is read (``overwritten_table``:
-   ``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``, or a loop nest whose every branch stores
-   the cell from earlier ones; ``filled_in_order``: ``dp[0]``, ``dp[1]``, then ``dp[i]`` from
-   ``dp[i - 1]``, ``dp[i // 2]``, ``dp[j]`` for j below i, or downward from the end); or a dict's count cells, set to s at first sight
-   and stepped by one statement, read only as ``== s`` (``cell_counter``: "seen once"); or the value stored
-   in a dict's cell when no cell of it is ever read, only its keys by ``in`` (``unread_cells``:
-   ``h[ch] = 0`` marks ``ch`` seen). These five are in :mod:`alignforge.verify._store_rules`.
+2. *a syntactic rule* says why it cannot differ (:data:`RULES`):
+
+   - ``parity``: a ``+``/``-`` swap whose result is only read modulo 2 (``(a - b) % 2``), or is stored to
+     a running sum only ever read that way (``s = s + x`` ... ``s % 2``);
+   - ``zero_test``: ``x == x + y`` against ``x == x - y`` (both say y == 0);
+   - ``sign_blind_counter``: a counter stepped by one ``+= k`` / ``-= k`` statement from 0, only ever read
+     where its sign cannot show (``== 0``, ``if``, ``% 2``, ``abs``);
+   - ``empty_extra_passes``: an outer loop's end moved where its whole body is an inner loop that is empty
+     on the passes one program makes and the other does not (``range(n - 2)`` around
+     ``range(i + 1, n - 1)``), its index unread after it;
+   - ``dead_store``: a change inside a side-effect-free value stored to a local that no path reads
+     afterwards (by the liveness analysis of :mod:`alignforge.verify._liveness`: ``total = 0`` right
+     before ``total = ...``);
+   - a table's initial value where the code after it writes every cell before any is read:
+     ``overwritten_table`` (``T = [0] * n`` then ``for i in range(n): T[i] = <no T>``, or a loop nest
+     whose every branch stores the cell from earlier ones); ``filled_in_order`` (``dp[0]``, ``dp[1]``,
+     then ``dp[i]`` from ``dp[i - 1]``, ``dp[i // 2]``, ``dp[j]`` for j below i, or downward from the
+     end); ``filled_by_rows`` (a 2-D table's first rows and columns written whole, then the rest row by
+     row: edit distance);
+   - ``cell_counter``: a dict's count cells, set to s at first sight and stepped by one statement, read
+     only as ``== s`` ("seen once");
+   - ``unread_cells``: the value stored in a dict's cell when no cell of it is ever read, only its keys by
+     ``in`` (``h[ch] = 0`` marks ``ch`` seen).
+
+   The store and table rules are in :mod:`alignforge.verify._store_rules`.
 
 An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
 its value for "no answer") is outside the contract, like one the contract refuses.
@@ -38,12 +51,15 @@ from typing import Any
 
 from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import NO_CONSTANTS, Constants, Input, input_key
-from alignforge.verify._liveness import introspects
+from alignforge.verify._liveness import introspects, live_after
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._oracle import not_run
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
 from alignforge.verify._store_rules import (
+    _binds_in,
+    _plain_locals,
+    _statement_of,
     binds_not_by_name,
     cell_counter,
     dead_store,
@@ -220,9 +236,107 @@ def _sign_blind_counter(tree: ast.Module, node: ast.AST) -> bool:
     return True
 
 
+def _zero_test(tree: ast.Module, node: ast.AST) -> bool:
+    """``x == x + y`` <-> ``x == x - y`` (or ``!=``): both say y == 0. ``x`` is names and constants only,
+    the same value both times it is evaluated. For int operands, as :func:`_parity` (with floats,
+    rounding can make ``x + y == x`` and ``x - y == x`` differ)."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+        return False
+    up = parents(tree).get(id(node))
+    if not (isinstance(up, ast.Compare) and len(up.ops) == 1 and isinstance(up.ops[0], ast.Eq | ast.NotEq)):
+        return False
+    other = up.comparators[0] if up.left is node else up.left
+    return ast.dump(other) == ast.dump(node.left) and all(
+        isinstance(n, ast.Name | ast.Load | ast.Constant) for n in ast.walk(other)
+    )
+
+
+def _empty_extra_passes(tree: ast.Module, node: ast.AST) -> bool:
+    """The end of an outer loop moved (``range(a, E - 2)`` -> ``range(a, E + 2)``, or ``E - 3``), where the
+    outer loop's whole body is an inner ``for j in range(i + d, E + k3)``: on every pass one program makes
+    and the other does not, i >= E + min(k, k'), the inner range is empty (i + d >= E + k3), so the pass
+    does nothing. The outer index is not read after the loop (liveness); E and i are locals only the
+    function's own statements rebind, and neither is rebound in the loop."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.For) or node not in chain or stmt.iter not in chain:
+        return False
+    outer = stmt
+    end = outer.iter.args[-1] if isinstance(outer.iter, ast.Call) and outer.iter.args else None
+    if end is None or not (end is node or (isinstance(end, ast.BinOp) and end.right is node)):
+        return False
+    bound = _name_plus(end)
+    if bound is None or not _plain_range(tree, outer.iter, (1, 2)):
+        return False
+    e, k_ref = bound
+    if isinstance(node, ast.BinOp):
+        k_mut = -k_ref
+    elif isinstance(end, ast.BinOp) and isinstance(end.op, ast.Sub):
+        k_mut = -(k_ref * -1 + 1)
+    else:
+        k_mut = k_ref + 1
+    if not (isinstance(outer.target, ast.Name) and not outer.orelse and len(outer.body) == 1):
+        return False
+    i = outer.target.id
+    inner = outer.body[0]
+    if not (isinstance(inner, ast.For) and not inner.orelse and _plain_range(tree, inner.iter, (2,))):
+        return False
+    assert isinstance(inner.iter, ast.Call)
+    start, stop = inner.iter.args
+    d = 0 if isinstance(start, ast.Name) and start.id == i else None
+    if isinstance(start, ast.BinOp) and isinstance(start.op, ast.Add) and isinstance(start.left, ast.Name):
+        d = start.right.value if start.left.id == i and _is_int(start.right) else None  # type: ignore[attr-defined]
+    stop_bound = _name_plus(stop)
+    if d is None or d < 0 or stop_bound is None or stop_bound[0] != e:
+        return False
+    if min(k_ref, k_mut) < stop_bound[1] - d:
+        return False
+    if i == e or introspects(tree) or not _plain_locals(func, {i, e}):
+        return False
+    if _binds_in(outer, {id(outer.target)}) & {i, e}:
+        return False
+    return live_after(func, outer, i) is False
+
+
+def _is_int(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def _name_plus(node: ast.AST) -> tuple[str, int] | None:
+    """(E, k) for ``E``, ``E + k`` or ``E - k`` (E a name, k an int constant; ``E - k`` gives -k)."""
+    if isinstance(node, ast.Name):
+        return node.id, 0
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Add | ast.Sub)
+        and isinstance(node.left, ast.Name)
+        and _is_int(node.right)
+    ):
+        k = node.right.value  # type: ignore[attr-defined]
+        return node.left.id, k if isinstance(node.op, ast.Add) else -k
+    return None
+
+
+def _plain_range(tree: ast.Module, call: ast.AST, arities: tuple[int, ...]) -> bool:
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not rebound(tree, "range")
+        and not call.keywords
+        and len(call.args) in arities
+        and all(
+            isinstance(n, ast.Name | ast.Load | ast.Constant | ast.BinOp | ast.operator)
+            for a in call.args
+            for n in ast.walk(a)
+        )
+    )
+
+
 # rule name -> (the mutation operators it applies to, the check on the reference's tree and the site)
 RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] = {
     "parity": (("swap_add_sub",), _parity),
+    "zero_test": (("swap_add_sub",), _zero_test),
+    "empty_extra_passes": (("swap_add_sub", "off_by_one"), _empty_extra_passes),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
