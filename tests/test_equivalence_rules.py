@@ -688,6 +688,71 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2, 3],)],
     ),
+    # -- noop_guard: `if len(ys) > 0: xs.extend(ys)` without its test -------------------------------------
+    (  # MBPP 859: all sublists
+        "from itertools import combinations\ndef f(my_list):\n    subs = []\n    for i in range(0, len(my_list) + 1):\n"
+        "        temp = [list(x) for x in combinations(my_list, i)]\n        if len(temp) > 0:\n"
+        "            subs.extend(temp)\n    return subs\n",
+        "first_branch",
+        "noop_guard",
+        [(xs,) for xs in _LISTS],
+    ),
+    (
+        "def f(xs, k):\n    out = []\n    for x in xs:\n        part = [y for y in xs if y > x + k]\n        if part:\n"
+        "            out += part\n    return out\n",
+        "first_branch",
+        "noop_guard",
+        [(xs, k) for xs in _LISTS for k in (0, 2)],
+    ),
+    (  # len(ys) > 1 fails on one element too
+        "def f(xs):\n    out = []\n    for x in xs:\n        part = [y for y in xs if y > x]\n        if len(part) > 1:\n"
+        "            out.extend(part)\n    return out\n",
+        "first_branch",
+        None,
+        [([1, 2],)],
+    ),
+    (  # appending an empty list is not nothing
+        "def f(xs):\n    out = []\n    for x in xs:\n        part = [y for y in xs if y > x]\n        if part:\n"
+        "            out.append(part)\n    return out\n",
+        "first_branch",
+        None,
+        [([1, 2],)],
+    ),
+    (  # the caller's object: falsy, and not a list
+        "def f(xs, part):\n    out = []\n    if part:\n        out.extend(part)\n    return out\n",
+        "first_branch",
+        None,
+        [([1], None)],
+    ),
+    # -- scaled_counter: counts stepped by c or c + 1 keep their order ----------------------------------
+    (  # MBPP 326: the word with most occurrences
+        "from collections import defaultdict\ndef f(test_list):\n    temp = defaultdict(int)\n    for sub in test_list:\n"
+        "        for wrd in sub.split():\n            temp[wrd] += 1\n    res = max(temp, key=temp.get)\n    return str(res)\n",
+        "off_by_one",
+        "scaled_counter",
+        [(ws,) for ws in (["a b a"], ["x y", "y x z"], ["UTS is best", "best UTS is", "UTS"], ["q"], [])],
+    ),
+    (
+        "import collections\ndef f(xs):\n    c = collections.defaultdict(int)\n    for x in xs:\n        c[x] += 2\n"
+        "    return sorted(c, key=c.get), min(c, key=c.get)\n",
+        "off_by_one",
+        "scaled_counter",
+        [(xs,) for xs in _LISTS[1:] + [[1, 4, 1, 2, 4, 1]]],
+    ),
+    (  # the counts themselves read
+        "from collections import defaultdict\ndef f(xs):\n    c = defaultdict(int)\n    for x in xs:\n        c[x] += 1\n"
+        "    best = max(c, key=c.get)\n    return best, c[best]\n",
+        "off_by_one",
+        None,
+        [([1, 1, 2],)],
+    ),
+    (  # a step of 0 made 1: every count was 0, a tie the first key won
+        "from collections import defaultdict\ndef f(xs):\n    c = defaultdict(int)\n    for x in xs:\n        c[x] += 0\n"
+        "    return max(c, key=c.get)\n",
+        "off_by_one",
+        None,
+        [([1, 2, 2],)],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"

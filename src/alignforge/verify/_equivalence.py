@@ -29,7 +29,11 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    - ``cell_counter``: a dict's count cells, set to s at first sight and stepped by one statement, read
      only as ``== s`` ("seen once");
    - ``unread_cells``: the value stored in a dict's cell when no cell of it is ever read, only its keys by
-     ``in`` (``h[ch] = 0`` marks ``ch`` seen).
+     ``in`` (``h[ch] = 0`` marks ``ch`` seen);
+   - ``scaled_counter``: ``d[k] += c`` made ``+= c + 1`` (c >= 1) for a ``defaultdict(int)`` read only by
+     ``max(d, key=d.get)`` (``min``, ``sorted``): the counts keep their order and ties;
+   - ``noop_guard``: ``if len(ys) > 0: xs.extend(ys)`` run without its test, ys and xs lists the function
+     made: when the test fails, extending by the empty list does nothing.
 
    The store and table rules are in :mod:`alignforge.verify._store_rules`.
 
@@ -68,6 +72,7 @@ from alignforge.verify._store_rules import (
     overwritten_table,
     parents,
     rebound,
+    scaled_counter,
     unread_cells,
 )
 
@@ -297,6 +302,102 @@ def _empty_extra_passes(tree: ast.Module, node: ast.AST) -> bool:
     return live_after(func, outer, i) is False
 
 
+def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
+    """``if len(ys) > 0: xs.extend(ys)`` (or ``if ys:``, ``xs += ys``) run without its test: when the test
+    fails ys is the empty list and extending by it changes nothing. ``ys`` is only ever bound to a new
+    list (a display or a list comprehension), ``xs`` to a new list too; both are locals no closure,
+    ``global`` or introspection reaches; ``len`` is the builtin."""
+    if not (isinstance(node, ast.If) and not node.orelse and len(node.body) == 1):
+        return False
+    func, _stmt, _chain = _statement_of(tree, node.body[0])
+    body = node.body[0]
+    if func is None or introspects(tree):
+        return False
+    if isinstance(body, ast.Expr) and isinstance(call := body.value, ast.Call):
+        if not (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "extend"
+            and isinstance(call.func.value, ast.Name)
+            and len(call.args) == 1
+            and not call.keywords
+        ):
+            return False
+        xs, ys = call.func.value, call.args[0]
+    elif (
+        isinstance(body, ast.AugAssign) and isinstance(body.op, ast.Add) and isinstance(body.target, ast.Name)
+    ):
+        xs, ys = body.target, body.value
+    else:
+        return False
+    if not isinstance(ys, ast.Name) or ys.id == xs.id or not _empty_when_false(tree, node.test, ys.id):
+        return False
+    return all(_only_new_lists(func, name) for name in (xs.id, ys.id)) and _plain_locals(func, {xs.id, ys.id})
+
+
+def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:
+    """``test`` fails only when the list ``name`` is empty: ``name``, ``len(name)``, ``len(name) > 0``,
+    ``len(name) != 0``, ``len(name) >= 1``, ``0 < len(name)``."""
+    if isinstance(test, ast.Name):
+        return test.id == name
+
+    def is_len(n: ast.AST) -> bool:
+        return (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == "len"
+            and not rebound(tree, "len")
+            and len(n.args) == 1
+            and not n.keywords
+            and isinstance(n.args[0], ast.Name)
+            and n.args[0].id == name
+        )
+
+    if is_len(test):
+        return True
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if is_len(left):
+        k = right.value if _is_int(right) else None  # type: ignore[attr-defined]
+        return (isinstance(op, ast.Gt | ast.NotEq) and k == 0) or (isinstance(op, ast.GtE) and k == 1)
+    if is_len(right):
+        k = left.value if _is_int(left) else None  # type: ignore[attr-defined]
+        return (isinstance(op, ast.Lt | ast.NotEq) and k == 0) or (isinstance(op, ast.LtE) and k == 1)
+    return False
+
+
+def _only_new_lists(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Every binding of ``name`` in ``func`` is ``name = [...]`` or ``name = [.. for ..]`` (or ``name +=``):
+    it is always a list the function made. Not a parameter."""
+    if name in _params_of(func) or name in binds_not_by_name(func):
+        return False
+    for n in ast.walk(func):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            up = next(
+                (
+                    p
+                    for p in ast.walk(func)
+                    if n in getattr(p, "targets", []) or getattr(p, "target", None) is n
+                ),
+                None,
+            )
+            if (
+                isinstance(up, ast.Assign)
+                and len(up.targets) == 1
+                and isinstance(up.value, ast.List | ast.ListComp)
+            ):
+                continue
+            if isinstance(up, ast.AugAssign) and isinstance(up.op, ast.Add):
+                continue
+            return False
+    return True
+
+
+def _params_of(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    a = func.args
+    return {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x}
+
+
 def _is_int(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) is int
 
@@ -337,6 +438,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "parity": (("swap_add_sub",), _parity),
     "zero_test": (("swap_add_sub",), _zero_test),
     "empty_extra_passes": (("swap_add_sub", "off_by_one"), _empty_extra_passes),
+    "noop_guard": (("first_branch",), _noop_guard),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
@@ -344,6 +446,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "filled_by_rows": (("off_by_one",), filled_by_rows),
     "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
     "unread_cells": (("off_by_one",), unread_cells),
+    "scaled_counter": (("off_by_one",), scaled_counter),
 }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "filled_in_order",
     "filled_by_rows",
     "cell_counter",
+    "scaled_counter",
     "parents",
     "pure",
     "rebound",
@@ -1250,6 +1251,117 @@ def cell_counter(tree: ast.Module, node: ast.AST) -> bool:
         else:
             return False
     return len(set_to) == 1 and read_as <= set_to
+
+
+def scaled_counter(tree: ast.Module, node: ast.AST) -> bool:
+    """``d[k] += c`` changed to ``d[k] += c + 1`` (c >= 1), for ``d = defaultdict(int)`` made in the function
+    and read only by ``max(d, key=d.get)`` (``min``, ``sorted``): every count is c (or c + 1) times the
+    number of steps, so the counts keep their order and their ties, and the key picked is the same ("the
+    most frequent word"). ``d`` is stepped by that one statement only, never a parameter, passed on,
+    aliased or reached by a closure or introspection."""
+    func, stmt, _chain = _statement_of(tree, node)
+    if (
+        func is None
+        or not isinstance(stmt, ast.AugAssign)
+        or stmt.value is not node
+        or not isinstance(stmt.op, ast.Add)
+        or (_int_const(node) or 0) < 1
+        or not isinstance(stmt.target, ast.Subscript)
+        or not isinstance(stmt.target.value, ast.Name)
+    ):
+        return False
+    d = stmt.target.value.id
+    if (
+        d in _params(func)
+        or d in binds_not_by_name(func)
+        or introspects(tree)
+        or not _plain_locals(func, {d})
+    ):
+        return False
+    up = parents(func)
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == d):
+            continue
+        above = up.get(id(n))
+        if not isinstance(n.ctx, ast.Load):
+            if not (
+                isinstance(above, ast.Assign) and above.targets == [n] and _int_counter(tree, above.value)
+            ):
+                return False
+        elif isinstance(above, ast.Subscript) and above.value is n:
+            if up.get(id(above)) is not stmt:
+                return False  # read, or stepped elsewhere
+        elif not _ordered_by_count(tree, n, above, up, d):
+            return False
+    return True
+
+
+def _int_counter(tree: ast.Module, value: ast.AST) -> bool:
+    """``defaultdict(int)`` or ``collections.defaultdict(int)``: a new dict whose missing cells are 0."""
+    if not (
+        isinstance(value, ast.Call)
+        and len(value.args) == 1
+        and not value.keywords
+        and isinstance(value.args[0], ast.Name)
+        and value.args[0].id == "int"
+        and not rebound(tree, "int")
+    ):
+        return False
+    fn = value.func
+    if isinstance(fn, ast.Attribute):
+        return (
+            fn.attr == "defaultdict"
+            and isinstance(fn.value, ast.Name)
+            and fn.value.id == "collections"
+            and "collections" in _modules(tree)
+        )
+    imported = any(
+        isinstance(n, ast.ImportFrom)
+        and n.module == "collections"
+        and any(a.name == "defaultdict" and a.asname is None for a in n.names)
+        for n in ast.walk(tree)
+    )
+    binds = sum(
+        1
+        for n in ast.walk(tree)
+        if (isinstance(n, ast.Name) and n.id == "defaultdict" and not isinstance(n.ctx, ast.Load))
+        or (isinstance(n, ast.alias) and (n.asname or n.name) == "defaultdict")
+        or (isinstance(n, ast.arg) and n.arg == "defaultdict")
+    )
+    return isinstance(fn, ast.Name) and fn.id == "defaultdict" and imported and binds == 1
+
+
+def _ordered_by_count(
+    tree: ast.Module, n: ast.Name, above: ast.AST | None, up: dict[int, ast.AST], d: str
+) -> bool:
+    """``n`` (a load of d) is the iterable or the ``key=d.get`` of ``max(d, key=d.get)``, ``min(...)`` or
+    ``sorted(...)``, the builtins, with no other argument."""
+    call = above
+    if isinstance(above, ast.Attribute):  # d.get
+        if above.attr != "get":
+            return False
+        kw = up.get(id(above))
+        call = up.get(id(kw)) if isinstance(kw, ast.keyword) and kw.arg == "key" else None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in ("max", "min", "sorted")
+        and not rebound(tree, call.func.id)
+        and len(call.args) == 1
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id == d
+        and len(call.keywords) == 1
+        and call.keywords[0].arg == "key"
+    ):
+        return False
+    key = call.keywords[0].value
+    return (
+        isinstance(key, ast.Attribute)
+        and key.attr == "get"
+        and isinstance(key.value, ast.Name)
+        and key.value.id == d
+        and (n is call.args[0] or n is key.value)
+    )
 
 
 def unread_cells(tree: ast.Module, node: ast.AST) -> bool:
