@@ -369,6 +369,39 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(3, 2)],
     ),
+    (  # found by review: `3 >= i` read as i >= 3 (the sides swapped, the operator not)
+        "def f(n):\n    T = [0] * n\n    for i in range(n):\n        if 3 >= i:\n"
+        "            T[i] = T[i - 3] + 1\n        else:\n            T[i] = i\n    return T\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: the same in 2-D, `1 > i`
+        "def f(n, m):\n    T = [[0] * m for _ in range(n)]\n    for i in range(n):\n"
+        "        for j in range(m):\n            if 1 > i:\n"
+        "                T[i][j] = T[i - 2][j] + 1\n            else:\n"
+        "                T[i][j] = i + j\n    return T[0][0]\n",
+        "off_by_one",
+        None,
+        [(2, 1)],
+    ),
+    (  # found by review: the same under filled_by_rows, `2 > i`
+        "def f(n, m):\n    T = [[0] * m for _ in range(n)]\n    for x in range(m):\n"
+        "        T[0][x] = 7\n    for i in range(1, n):\n        for j in range(m):\n"
+        "            if 2 > i:\n                T[i][j] = T[i - 3][j] + 1\n"
+        "            else:\n                T[i][j] = T[i - 1][j] + 1\n    return T[1][0]\n",
+        "off_by_one",
+        None,
+        [(3, 1)],
+    ),
+    (  # found by review: T[:][0] is a whole row, not column 0's cell
+        "def f(n, m):\n    T = [[0] * m for _ in range(n)]\n    for x in range(n):\n"
+        "        T[x][0] = 1\n    for i in range(n):\n        for j in range(1, m):\n"
+        "            T[i][j] = sum(T[:][0])\n    return T[0][1]\n",
+        "off_by_one",
+        None,
+        [(1, 3)],
+    ),
     # -- filled_in_order: a 1-D table filled from its start before any cell is read ----------------------
     (  # Jacobsthal-Lucas: dp[0], dp[1], then dp[i] from dp[i-1], dp[i-2]
         "def f(n):\n    dp = [0] * (n + 1)\n    dp[0] = 2\n    dp[1] = 1\n    for i in range(2, n + 1):\n"

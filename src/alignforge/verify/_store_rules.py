@@ -441,7 +441,8 @@ def _floors(test: ast.AST, *, negated: bool) -> dict[str, int]:
         left, op, right = t.left, t.ops[0], t.comparators[0]
         if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
             left, right = right, left
-            op = {ast.Lt: ast.Gt(), ast.LtE: ast.GtE(), ast.Eq: ast.Eq()}.get(type(op), op)
+            mirror = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Eq: ast.Eq}
+            op = mirror[type(op)]() if type(op) in mirror else ast.NotEq()  # g > x is x < g (found by review)
         g = _int_const(right)
         if not isinstance(left, ast.Name) or g is None:
             continue
@@ -546,6 +547,18 @@ def filled_by_rows(tree: ast.Module, node: ast.AST) -> bool:
         key, lo = line
         lines[key] = min(lo, lines.get(key, lo))
     return False
+
+
+def _int_index(e: ast.AST, names: set[str]) -> bool:
+    """``e`` is an int: the loop variables ``names``, int constants, and ``+``, ``-``, ``*``, ``//`` of them
+    (never a slice, nor a name that could hold one)."""
+    if isinstance(e, ast.Name):
+        return e.id in names
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv):
+        return _int_index(e.left, names) and _int_index(e.right, names)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _int_index(e.operand, names)
+    return _int_const(e) is not None
 
 
 def _two_deep(read: ast.Subscript, table: str) -> bool:
@@ -716,7 +729,7 @@ def _rows_nest(
         if (r := _int_const(row)) is not None:
             return 0 <= r < li
         if (c := _int_const(col)) is not None and 0 <= c < lj:
-            return True
+            return _int_index(row, {i, j})  # T[:][0] would be a whole row (found by review)
         a = _back_step(row, i)
         if a is not None and a >= 1:
             return max(li, known.get(i, 0)) - a >= 0
