@@ -786,6 +786,70 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2, 2],)],
     ),
+    # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
+    (  # MBPP 437: remove odd characters
+        "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"
+        "    return out\n",
+        "off_by_one",
+        "first_pass_idle",
+        [(w,) for w in ("", "a", "python", "program", "ab")],
+    ),
+    (  # the test holds at the start
+        "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 1:\n            out = out + s[i - 1]\n"
+        "    return out\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
+    (  # the index read after the loop
+        "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"
+        "    return out, i\n",
+        "off_by_one",
+        None,
+        [("a",)],
+    ),
+    (  # an else that runs on the first pass
+        "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"
+        "        else:\n            out = out + '.'\n    return out\n",
+        "off_by_one",
+        None,
+        [("ab",)],
+    ),
+    # -- inert_body: an if whose body only evaluates what its test read -----------------------------------
+    (  # MBPP 101: a swap typed as a comparison, so the sort does nothing
+        "def f(arr, n, k):\n    for i in range(n):\n        for j in range(0, n - i - 1):\n            if arr[j] > arr[j + 1]:\n"
+        "                (arr[j], arr[j + 1] == arr[j + 1], arr[j])\n    return arr[k - 1]\n",
+        "flip_compare",
+        "inert_body",
+        [(xs, len(xs), k) for xs in _LISTS[1:] for k in (1, len(xs))],
+    ),
+    (
+        "def f(arr, n, k):\n    for i in range(n):\n        for j in range(0, n - i - 1):\n            if arr[j] > arr[j + 1]:\n"
+        "                (arr[j], arr[j + 1] == arr[j + 1], arr[j])\n    return arr[k - 1]\n",
+        "first_branch",
+        "inert_body",
+        [(xs, len(xs), k) for xs in _LISTS[1:] for k in (1, len(xs))],
+    ),
+    (  # the real swap
+        "def f(arr, n, k):\n    for i in range(n):\n        for j in range(0, n - i - 1):\n"
+        "            if arr[j] > arr[j + 1]:\n                arr[j], arr[j + 1] = arr[j + 1], arr[j]\n    return arr[k - 1]\n",
+        "flip_compare",
+        None,
+        [([3, 1, 2], 3, 1)],
+    ),
+    (  # the body reads a cell the test did not: it can raise where the test passed
+        "def f(a):\n    for j in range(len(a) - 1):\n        if a[j] > a[j + 1]:\n            (a[j + 2],)\n    return a\n",
+        "flip_compare",
+        None,
+        [([2, 1],)],
+    ),
+    (  # the test removed reads a cell the body does not: only the reference raises
+        "def f(a):\n    for j in range(len(a) - 1):\n        if a[j] > a[j + 1] + a[j + 2]:\n            (a[j], a[j + 1])\n"
+        "    return a\n",
+        "first_branch",
+        None,
+        [([2, 1],)],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"

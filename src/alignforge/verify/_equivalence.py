@@ -32,6 +32,10 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
      ``in`` (``h[ch] = 0`` marks ``ch`` seen);
    - ``scaled_counter``: ``d[k] += c`` made ``+= c + 1`` (c >= 1) for a ``defaultdict(int)`` read only by
      ``max(d, key=d.get)`` (``min``, ``sorted``): the counts keep their order and ties;
+   - ``first_pass_idle``: ``range(a, E)`` made ``range(a + 1, E)`` where the body is one ``if`` whose test
+     (of the index and constants) is false at a (``range(1, n)`` around ``if i % 2 == 0``);
+   - ``inert_body``: an ``if`` whose body only evaluates and drops values its test already read
+     (``(a[j], a[j + 1] == a[j + 1], a[j])``), its test flipped or removed;
    - ``noop_guard``: ``if len(ys) > 0: xs.extend(ys)`` run without its test, ys and xs lists the function
      made: when the test fails, extending by the empty list does nothing.
 
@@ -302,6 +306,113 @@ def _empty_extra_passes(tree: ast.Module, node: ast.AST) -> bool:
     return live_after(func, outer, i) is False
 
 
+def _first_pass_idle(tree: ast.Module, node: ast.AST) -> bool:
+    """``for i in range(a, E)`` made ``range(a + 1, E)``, where the loop's whole body is one ``if`` (no
+    ``else``) whose test, made of i and int constants only, is false at i = a: the pass dropped did
+    nothing. ``i`` is a local not read after the loop (liveness), not rebound in it."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.For) or stmt.iter not in chain:
+        return False
+    call = stmt.iter
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "range"
+        and not rebound(tree, "range")
+        and not call.keywords
+        and len(call.args) == 2
+        and call.args[0] is node
+    ):
+        return False  # (E, evaluated once in both programs, may be anything)
+    if not (isinstance(stmt.target, ast.Name) and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.If)):
+        return False
+    i = stmt.target.id
+    guard = stmt.body[0]
+    if guard.orelse or _int_value(guard.test, i, node.value) is not False:  # type: ignore[attr-defined]
+        return False
+    if introspects(tree) or not _plain_locals(func, {i}) or i in _binds_in(stmt, {id(stmt.target)}):
+        return False
+    return live_after(func, stmt, i) is False
+
+
+def _int_value(expr: ast.AST, name: str, value: int) -> int | bool | None:
+    """The value of ``expr`` with ``name`` = value, for an expression of that name, int constants,
+    ``+ - * // %`` and comparisons; None for anything else (or a division by 0)."""
+    if isinstance(expr, ast.Name):
+        return value if expr.id == name else None
+    if _is_int(expr):
+        return expr.value  # type: ignore[attr-defined, no-any-return]
+    if isinstance(expr, ast.BinOp):
+        left, right = _int_value(expr.left, name, value), _int_value(expr.right, name, value)
+        if type(left) is not int or type(right) is not int:
+            return None
+        ops = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__}
+        if type(expr.op) in ops:
+            return ops[type(expr.op)](left, right)  # type: ignore[no-any-return]
+        if isinstance(expr.op, ast.FloorDiv | ast.Mod) and right != 0:
+            return left // right if isinstance(expr.op, ast.FloorDiv) else left % right
+        return None
+    if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
+        left, right = _int_value(expr.left, name, value), _int_value(expr.comparators[0], name, value)
+        if type(left) is not int or type(right) is not int:
+            return None
+        compare = {
+            ast.Eq: int.__eq__,
+            ast.NotEq: int.__ne__,
+            ast.Lt: int.__lt__,
+            ast.LtE: int.__le__,
+            ast.Gt: int.__gt__,
+            ast.GtE: int.__ge__,
+        }
+        return compare[type(expr.ops[0])](left, right) if type(expr.ops[0]) in compare else None  # type: ignore[no-any-return]
+    return None
+
+
+def _inert_body(tree: ast.Module, node: ast.AST) -> bool:
+    """An ``if`` (no ``else``) whose body only evaluates expressions and drops them (``(a[j], a[j + 1] ==
+    a[j + 1], a[j])``, a typo for a swap): with its test flipped, or removed, nothing changes. The body
+    holds tuples, names, constants, ``==``/``!=`` comparisons and subscripts, each subscript one the
+    test also reads, so it cannot raise once the test has run; with the test removed, the test must
+    read no other subscript (so both raise alike) and call nothing. For the task's own input types, as
+    :func:`_parity` (``==`` of builtin values never raises, and ``<`` of ints never does)."""
+    up = parents(tree)
+    guard = node if isinstance(node, ast.If) else up.get(id(node))
+    if not (isinstance(guard, ast.If) and not guard.orelse and (guard is node or guard.test is node)):
+        return False
+    test_reads = {ast.dump(n) for n in ast.walk(guard.test) if isinstance(n, ast.Subscript)}
+    body_reads: set[str] = set()
+    for stmt in guard.body:
+        if not isinstance(stmt, ast.Expr):
+            return False
+        for n in ast.walk(stmt.value):
+            if isinstance(n, ast.Compare) and not all(isinstance(op, ast.Eq | ast.NotEq) for op in n.ops):
+                return False
+            if isinstance(n, ast.Subscript):
+                body_reads.add(ast.dump(n))
+            elif not isinstance(n, _INERT_NODES):
+                return False
+    if not body_reads <= test_reads:
+        return False
+    # the test removed: it may not raise (or do) anything the body does not
+    return guard is not node or (
+        body_reads == test_reads
+        and all(isinstance(n, (*_INERT_NODES, ast.Subscript)) for n in ast.walk(guard.test))
+    )
+
+
+_INERT_NODES = (
+    ast.Tuple,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Compare,
+    ast.cmpop,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+)
+
+
 def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
     """``if len(ys) > 0: xs.extend(ys)`` (or ``if ys:``, ``xs += ys``) run without its test: when the test
     fails ys is the empty list and extending by it changes nothing. ``ys`` is only ever bound to a new
@@ -439,6 +550,8 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "zero_test": (("swap_add_sub",), _zero_test),
     "empty_extra_passes": (("swap_add_sub", "off_by_one"), _empty_extra_passes),
     "noop_guard": (("first_branch",), _noop_guard),
+    "first_pass_idle": (("off_by_one",), _first_pass_idle),
+    "inert_body": (("flip_compare", "first_branch"), _inert_body),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
