@@ -850,6 +850,46 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([2, 1],)],
     ),
+    # found by a review of the rules above
+    (  # parity: the sum stored in a class body and read as an attribute
+        "def f(a, b):\n    class R:\n        s = a + b\n    return R.s\n",
+        "swap_add_sub",
+        None,
+        [(1, 2)],
+    ),
+    (  # parity: int inputs, float terms
+        "def f(a, b):\n    return (a + b / 2) % 2\n",
+        "swap_add_sub",
+        None,
+        [(0, 1)],
+    ),
+    (  # zero_test: past 2**53, m + 1 rounds back to m, m - 1 does not
+        "def f(n, k):\n    m = n / 2\n    return m == m + k\n",
+        "swap_add_sub",
+        None,
+        [(2**54, 1)],
+    ),
+    (  # zero_test: x rebound by a walrus between its two reads
+        "def f(a, b):\n    return a + (a := b) == a\n",
+        "swap_add_sub",
+        None,
+        [(0, 1)],
+    ),
+    (  # noop_guard: xs bound only in a loop that may not run
+        "def f(a):\n    ys = [x for x in a if x > 1]\n    for x in a:\n        out = [x]\n    if ys:\n"
+        "        out.extend(ys)\n    return len(ys)\n",
+        "first_branch",
+        None,
+        [([],)],
+    ),
+    (  # scaled_counter: defaultdict shadowed by a class of the program
+        "from collections import defaultdict\nclass defaultdict(dict):\n    def __init__(self, t):\n        pass\n"
+        "    def __missing__(self, k):\n        return k\ndef f(xs):\n    d = defaultdict(int)\n    for x in xs:\n"
+        "        d[x] += 1\n    return max(d, key=d.get)\n",
+        "off_by_one",
+        None,
+        [([3, 0, 0, 0],)],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"

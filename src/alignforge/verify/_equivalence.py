@@ -104,8 +104,9 @@ def _parity(tree: ast.Module, node: ast.AST) -> bool:
     stores, s has the same parity in both programs.
 
     For int operands (floats and strings differ): the rule only ever backs the differential run, which
-    calls both programs on the task's own input types."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+    calls both programs on the task's own input types, and only in a program where no float can arise
+    from ints (:func:`_float_free`)."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)) or not _float_free(tree):
         return False
     parent_of = parents(tree)
     top = _sum_top(parent_of, node)
@@ -120,6 +121,36 @@ def _parity(tree: ast.Module, node: ast.AST) -> bool:
     ):
         return False
     return _parity_only(tree, parent_of, above.targets[0].id)
+
+
+_FLOAT_NAMES = frozenset(
+    {"float", "complex", "math", "cmath", "decimal", "fractions", "statistics", "numpy", "np"}
+)
+
+
+def _float_free(tree: ast.Module) -> bool:
+    """No float can arise in the program from int inputs: no true division, no float or complex
+    constant, no ``float()``, ``math``, ``decimal`` and the like, no power (or ``pow``) but by a
+    non-negative int constant. (Found by review: ``a + b / 2`` read ``% 2``, ``m == m + k`` past
+    2**53.) The int-operand rules hold only in such a program, on the task's int inputs."""
+    for n in ast.walk(tree):
+        if isinstance(n, ast.BinOp | ast.AugAssign) and isinstance(n.op, ast.Div):
+            return False
+        if isinstance(n, ast.Constant) and isinstance(n.value, float | complex):
+            return False
+        if isinstance(n, ast.Name) and n.id in _FLOAT_NAMES:
+            return False
+        if isinstance(n, ast.alias) and set(n.name.split(".")) & _FLOAT_NAMES:
+            return False
+        if isinstance(n, ast.BinOp | ast.AugAssign) and isinstance(n.op, ast.Pow):
+            exponent: ast.AST | None = n.right if isinstance(n, ast.BinOp) else n.value
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "pow":
+            exponent = n.args[1] if len(n.args) == 2 and not n.keywords and not rebound(tree, "pow") else None
+        else:
+            continue
+        if not (exponent is not None and _is_int(exponent) and exponent.value >= 0):  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def _sum_top(parent_of: dict[int, ast.AST], node: ast.AST) -> ast.AST:
@@ -152,6 +183,8 @@ def _parity_only(tree: ast.Module, parent_of: dict[int, ast.AST], var: str) -> b
     for n in ast.walk(tree):
         if isinstance(n, ast.arg) and n.arg == var:
             return False
+        if isinstance(n, ast.Attribute) and n.attr == var:
+            return False  # a class body's name read as an attribute (found by review)
         if isinstance(n, ast.Global | ast.Nonlocal) and var in n.names:
             return False
         if not (isinstance(n, ast.Name) and n.id == var):
@@ -249,12 +282,14 @@ def _zero_test(tree: ast.Module, node: ast.AST) -> bool:
     """``x == x + y`` <-> ``x == x - y`` (or ``!=``): both say y == 0. ``x`` is names and constants only,
     the same value both times it is evaluated. For int operands, as :func:`_parity` (with floats,
     rounding can make ``x + y == x`` and ``x - y == x`` differ)."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)) or not _float_free(tree):
         return False
     up = parents(tree).get(id(node))
     if not (isinstance(up, ast.Compare) and len(up.ops) == 1 and isinstance(up.ops[0], ast.Eq | ast.NotEq)):
         return False
     other = up.comparators[0] if up.left is node else up.left
+    if any(isinstance(n, ast.NamedExpr) for n in ast.walk(up)):
+        return False  # `a + (a := b) == a`: x is not the same value twice (found by review)
     return ast.dump(other) == ast.dump(node.left) and all(
         isinstance(n, ast.Name | ast.Load | ast.Constant) for n in ast.walk(other)
     )
@@ -442,7 +477,20 @@ def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
         return False
     if not isinstance(ys, ast.Name) or ys.id == xs.id or not _empty_when_false(tree, node.test, ys.id):
         return False
-    return all(_only_new_lists(func, name) for name in (xs.id, ys.id)) and _plain_locals(func, {xs.id, ys.id})
+    if not (
+        all(_only_new_lists(func, name) for name in (xs.id, ys.id)) and _plain_locals(func, {xs.id, ys.id})
+    ):
+        return False
+    # xs bound before the guard on every path (found by review: bound only in a loop that may not run,
+    # the mutant's xs.extend raises where the reference's test just fails): a list made by a statement
+    # of the function's own body that comes before the one holding the guard
+    top = next(k for k, st in enumerate(func.body) if any(n is node for n in ast.walk(st)))
+    return any(
+        isinstance(st, ast.Assign)
+        and [ast.dump(t) for t in st.targets] == [ast.dump(ast.Name(id=xs.id, ctx=ast.Store()))]
+        and isinstance(st.value, ast.List | ast.ListComp)
+        for st in func.body[:top]
+    )
 
 
 def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:

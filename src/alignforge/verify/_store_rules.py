@@ -85,13 +85,27 @@ def _modules(tree: ast.Module) -> set[str]:
         if isinstance(n, ast.Import)
         for a in n.names
     }
-    return {
-        m
-        for m in imported
-        if not any(
-            isinstance(n, ast.Name) and n.id == m and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)
-        )
-    }
+    return {m for m in imported if not _bound_beside_imports(tree, m)}
+
+
+def _bound_beside_imports(tree: ast.Module, name: str) -> bool:
+    """Whether anything but an import binds ``name``: an assignment or loop target, ``def``/``class``
+    (found by review: a module-level ``class defaultdict``), a parameter, ``except .. as``, a match
+    capture, a star import."""
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name == name:
+            return True
+        if isinstance(n, ast.arg) and n.arg == name:
+            return True
+        if isinstance(n, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and n.name == name:
+            return True
+        if isinstance(n, ast.MatchMapping) and n.rest == name:
+            return True
+        if isinstance(n, ast.alias) and n.name == "*":
+            return True
+    return False
 
 
 def pure(tree: ast.Module, expr: ast.AST) -> bool:
@@ -1322,26 +1336,35 @@ def _int_counter(tree: ast.Module, value: ast.AST) -> bool:
         return False
     fn = value.func
     if isinstance(fn, ast.Attribute):
+        aliases = [a for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names]
         return (
             fn.attr == "defaultdict"
             and isinstance(fn.value, ast.Name)
             and fn.value.id == "collections"
             and "collections" in _modules(tree)
+            and all(a.name == "collections" for a in aliases if (a.asname or a.name) == "collections")
+        )  # (not `import foo as collections`)
+    imported = [
+        a
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+        if (a.asname or a.name) == "defaultdict"
+    ]
+    single = (
+        len(imported) == 1
+        and imported[0].name == "defaultdict"
+        and any(
+            isinstance(n, ast.ImportFrom) and n.module == "collections" and imported[0] in n.names
+            for n in ast.walk(tree)
         )
-    imported = any(
-        isinstance(n, ast.ImportFrom)
-        and n.module == "collections"
-        and any(a.name == "defaultdict" and a.asname is None for a in n.names)
-        for n in ast.walk(tree)
     )
-    binds = sum(
-        1
-        for n in ast.walk(tree)
-        if (isinstance(n, ast.Name) and n.id == "defaultdict" and not isinstance(n.ctx, ast.Load))
-        or (isinstance(n, ast.alias) and (n.asname or n.name) == "defaultdict")
-        or (isinstance(n, ast.arg) and n.arg == "defaultdict")
+    return (
+        isinstance(fn, ast.Name)
+        and fn.id == "defaultdict"
+        and single
+        and not _bound_beside_imports(tree, "defaultdict")
     )
-    return isinstance(fn, ast.Name) and fn.id == "defaultdict" and imported and binds == 1
 
 
 def _ordered_by_count(
