@@ -890,6 +890,43 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([3, 0, 0, 0],)],
     ),
+    # found by a review of first_pass_idle and inert_body
+    (  # the loop's else reads the index
+        "def f(n):\n    for i in range(0, n):\n        if i > 5:\n            break\n    else:\n        return i\n    return -1\n",
+        "off_by_one",
+        None,
+        [(1,)],
+    ),
+    (  # a body of a bare name, bound only later
+        "def f(x):\n    if x == 0:\n        y\n    y = 1\n    return x\n",
+        "flip_compare",
+        None,
+        [(1,)],
+    ),
+    (  # a body adding across types
+        "def f(x, s):\n    if s[0] == 'a':\n        x + s[0]\n    return x\n",
+        "flip_compare",
+        None,
+        [(0, "b")],
+    ),
+    (  # a chained test: flipping its first link changes which cells it reads
+        "def f(a):\n    if a[0] == 1 == a[3]:\n        a[3]\n    return a[0]\n",
+        "flip_compare",
+        None,
+        [([2],)],
+    ),
+    (  # a comprehension in the test reads nothing
+        "def f(a):\n    if [a[5] for _ in ()] == []:\n        a[5]\n    return 0\n",
+        "flip_compare",
+        None,
+        [([],)],
+    ),
+    (  # the test removed orders values of two types: only the reference raises
+        "def f(x, s):\n    if x < s:\n        x\n    return 0\n",
+        "first_branch",
+        None,
+        [(1, "a")],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"

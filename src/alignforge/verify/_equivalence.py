@@ -363,8 +363,8 @@ def _first_pass_idle(tree: ast.Module, node: ast.AST) -> bool:
         return False
     i = stmt.target.id
     guard = stmt.body[0]
-    if guard.orelse or _int_value(guard.test, i, node.value) is not False:  # type: ignore[attr-defined]
-        return False
+    if stmt.orelse or guard.orelse or _int_value(guard.test, i, node.value) is not False:  # type: ignore[attr-defined]
+        return False  # (the loop's `else` may read i, and liveness looks after the whole statement)
     if introspects(tree) or not _plain_locals(func, {i}) or i in _binds_in(stmt, {id(stmt.target)}):
         return False
     return live_after(func, stmt, i) is False
@@ -404,48 +404,68 @@ def _int_value(expr: ast.AST, name: str, value: int) -> int | bool | None:
 
 
 def _inert_body(tree: ast.Module, node: ast.AST) -> bool:
-    """An ``if`` (no ``else``) whose body only evaluates expressions and drops them (``(a[j], a[j + 1] ==
-    a[j + 1], a[j])``, a typo for a swap): with its test flipped, or removed, nothing changes. The body
-    holds tuples, names, constants, ``==``/``!=`` comparisons and subscripts, each subscript one the
-    test also reads, so it cannot raise once the test has run; with the test removed, the test must
-    read no other subscript (so both raise alike) and call nothing. For the task's own input types, as
-    :func:`_parity` (``==`` of builtin values never raises, and ``<`` of ints never does)."""
+    """An ``if`` (no ``else``) whose body only evaluates cells its test read and drops them (``(a[j],
+    a[j + 1] == a[j + 1], a[j])``, a typo for a swap): with its test flipped, or removed, nothing changes.
+
+    The test is one comparison (no chain, so no short cut) of subscripts, names and constants, so every
+    subscript in it is evaluated; the body holds only tuples, constants, ``==``/``!=`` and those same
+    subscripts, so it cannot raise once the test has run (``==`` of builtin values never raises). With
+    the test removed it must not have raised where the body does not: it reads exactly the body's
+    subscripts and no bare name, and compares with ``==``/``!=``, or orders two cells of the same
+    sequence (the task's lists are of one comparable type, as :func:`_parity` takes ints). Subscript
+    indices are names, constants and ``+``/``-`` of them. (Found by review: bare names and ``+`` in the
+    body, chains and comprehensions in the test, ``x < s`` across types.)"""
     up = parents(tree)
     guard = node if isinstance(node, ast.If) else up.get(id(node))
     if not (isinstance(guard, ast.If) and not guard.orelse and (guard is node or guard.test is node)):
         return False
-    test_reads = {ast.dump(n) for n in ast.walk(guard.test) if isinstance(n, ast.Subscript)}
+    test = guard.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    sides = (test.left, test.comparators[0])
+    if not all(isinstance(x, ast.Name | ast.Constant) or _plain_cell(x) for x in sides):
+        return False
+    test_reads = {ast.dump(x) for x in sides if isinstance(x, ast.Subscript)}
     body_reads: set[str] = set()
     for stmt in guard.body:
         if not isinstance(stmt, ast.Expr):
             return False
-        for n in ast.walk(stmt.value):
-            if isinstance(n, ast.Compare) and not all(isinstance(op, ast.Eq | ast.NotEq) for op in n.ops):
-                return False
-            if isinstance(n, ast.Subscript):
+        todo = [stmt.value]
+        while todo:
+            n = todo.pop()
+            if isinstance(n, ast.Tuple):
+                todo.extend(n.elts)
+            elif isinstance(n, ast.Compare) and all(isinstance(op, ast.Eq | ast.NotEq) for op in n.ops):
+                todo.extend([n.left, *n.comparators])
+            elif _plain_cell(n):
                 body_reads.add(ast.dump(n))
-            elif not isinstance(n, _INERT_NODES):
+            elif not isinstance(n, ast.Constant):
                 return False
     if not body_reads <= test_reads:
         return False
-    # the test removed: it may not raise (or do) anything the body does not
-    return guard is not node or (
-        body_reads == test_reads
-        and all(isinstance(n, (*_INERT_NODES, ast.Subscript)) for n in ast.walk(guard.test))
+    if guard is not node:
+        return True  # flipped: the test runs as before, the body cannot raise after it
+    if body_reads != test_reads or not all(isinstance(x, ast.Subscript | ast.Constant) for x in sides):
+        return False
+    if isinstance(test.ops[0], ast.Eq | ast.NotEq):
+        return True
+    left, right = sides
+    return (
+        isinstance(test.ops[0], ast.Lt | ast.LtE | ast.Gt | ast.GtE)
+        and isinstance(left, ast.Subscript)
+        and isinstance(right, ast.Subscript)
+        and ast.dump(left.value) == ast.dump(right.value)
     )
 
 
-_INERT_NODES = (
-    ast.Tuple,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.Compare,
-    ast.cmpop,
-    ast.BinOp,
-    ast.Add,
-    ast.Sub,
-)
+def _plain_cell(n: ast.AST) -> bool:
+    """``a[i]``, ``a[i + 1]``: a name subscripted by names, int constants and ``+``/``-`` of them."""
+    if not (isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Load)):
+        return False
+    return all(
+        isinstance(m, ast.Name | ast.Load | ast.BinOp | ast.Add | ast.Sub) or _is_int(m)
+        for m in ast.walk(n.slice)
+    )
 
 
 def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
