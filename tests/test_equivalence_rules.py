@@ -1198,3 +1198,45 @@ def test_inputs_a_mutant_was_never_run_on_tell_nothing() -> None:
     note = notes["slow"]
     assert note.kind == "outside_contract" and "times out on" in note.detail, note
     assert not found
+
+
+@pytest.mark.slow
+def test_a_rule_s_proof_outweighs_a_mutant_s_timeouts() -> None:
+    """On a loaded machine a proven-equivalent mutant can time out where the reference just made it (MBPP
+    416's table, 4,999,990 cells, was called outside the contract for it). The real oracle runs both;
+    the clock is simulated by marking the mutant's largest inputs timed out. A proof outweighs the
+    clock: the survivor is equivalent, and the note says how many inputs timed out. Without a rule the
+    timeouts still count (``test_inputs_a_mutant_was_never_run_on_tell_nothing``)."""
+    from alignforge.verify._contract import infer_contract
+    from alignforge.verify._equivalence import classify_survivors
+    from alignforge.verify._oracle import OraclePool
+
+    reference = (
+        "def f(n):\n    dp = [0] * (n + 1)\n    dp[0] = 0\n    dp[1] = 1\n    for i in range(2, n + 1):\n"
+        "        dp[i] = max(dp[i // 2] + dp[i // 3] + dp[i // 4], i)\n    return dp[n]\n"
+    )
+    mutant = dict(mutants(reference, "f"))["off_by_one"]
+    assert equivalence_rule(reference, "f", "off_by_one") == "filled_in_order"
+    inputs = [((n,), {}) for n in (2, 5, 12, 24, 60, 5000)]
+
+    class LoadedOracle:
+        def __init__(self, real: OraclePool) -> None:
+            self.real = real
+
+        def calls(self, program: str, entry: str, inputs: list[Any], **kw: Any) -> dict[str, Any]:
+            out = self.real.calls(program, entry, inputs, **kw)
+            if program == mutant:
+                runs = out["runs"][0]
+                out["runs"][0] = [
+                    {"timeout": True} if i[0][0] >= 5000 else r for i, r in zip(inputs, runs, strict=True)
+                ]
+            return out
+
+    contract = infer_contract([((12,), {}), ((24,), {})])
+    with OraclePool(1) as pool:
+        notes = classify_survivors(
+            reference, "f", {"off_by_one": mutant}, inputs, contract, LoadedOracle(pool), timeout_s=2.0
+        )
+    note = notes["off_by_one"]
+    assert note.kind == "equivalent" and note.rule == "filled_in_order", note
+    assert "same answers on 5 inputs, 1 more timed out" in note.detail, note

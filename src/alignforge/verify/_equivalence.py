@@ -673,6 +673,19 @@ def classify_survivors(
             if r is not None and not ("ok" in r and passes(r["ok"], want))
         ]
         unrun = f" ({len(got) - compared} not run after repeated timeouts)" if compared < len(got) else ""
+        rule = None
+        if differ and all(r.get("timeout") for _, _, r in differ):
+            # Only the clock tells them apart (a loaded machine, a mutant a little slower): a rule's
+            # proof outweighs it; without one the timeouts stand as a difference.
+            rule = equivalence_rule(*(source or (reference, entry)), name)
+            if rule:
+                notes[name] = SurvivorNote(
+                    "equivalent",
+                    f"rule {rule}; same answers on {compared - len(differ)} inputs, "
+                    f"{len(differ)} more timed out{unrun}",
+                    rule,
+                )
+                continue
         if differ:
             outside = [(i, r, contract.violation(i) or _no_answer(want, sentinels)) for i, want, r in differ]
             inside = [(i, r) for i, r, why in outside if why is None]
