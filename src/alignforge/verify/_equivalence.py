@@ -69,6 +69,7 @@ from alignforge.verify._store_rules import (
     _plain_locals,
     _statement_of,
     binds_not_by_name,
+    builtin_call,
     cell_counter,
     dead_store,
     filled_by_rows,
@@ -349,15 +350,7 @@ def _first_pass_idle(tree: ast.Module, node: ast.AST) -> bool:
     if func is None or not isinstance(stmt, ast.For) or stmt.iter not in chain:
         return False
     call = stmt.iter
-    if not (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not rebound(tree, "range")
-        and not call.keywords
-        and len(call.args) == 2
-        and call.args[0] is node
-    ):
+    if not (builtin_call(tree, call, "range", (2,)) and isinstance(call, ast.Call) and call.args[0] is node):
         return False  # (E, evaluated once in both programs, may be anything)
     if not (isinstance(stmt.target, ast.Name) and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.If)):
         return False
@@ -521,12 +514,8 @@ def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:
 
     def is_len(n: ast.AST) -> bool:
         return (
-            isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Name)
-            and n.func.id == "len"
-            and not rebound(tree, "len")
-            and len(n.args) == 1
-            and not n.keywords
+            builtin_call(tree, n, "len", (1,))
+            and isinstance(n, ast.Call)
             and isinstance(n.args[0], ast.Name)
             and n.args[0].id == name
         )
@@ -598,12 +587,8 @@ def _name_plus(node: ast.AST) -> tuple[str, int] | None:
 
 def _plain_range(tree: ast.Module, call: ast.AST, arities: tuple[int, ...]) -> bool:
     return (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not rebound(tree, "range")
-        and not call.keywords
-        and len(call.args) in arities
+        builtin_call(tree, call, "range", arities)
+        and isinstance(call, ast.Call)
         and all(
             isinstance(n, ast.Name | ast.Load | ast.Constant | ast.BinOp | ast.operator)
             for a in call.args

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from alignforge.verify._liveness import NESTED_SCOPES, introspects, live_after, nested_scopes, reads
 
 __all__ = [
+    "builtin_call",
     "dead_store",
     "overwritten_table",
     "filled_in_order",
@@ -75,6 +76,19 @@ def rebound(tree: ast.Module, name: str) -> bool:
         (isinstance(n, ast.arg) and n.arg == name) or (isinstance(n, ast.alias) and n.name == "*")
         for n in ast.walk(tree)
     )  # `from m import *` may bind any name (audioop's `max`)
+
+
+def builtin_call(tree: ast.Module, node: ast.AST, name: str, arities: tuple[int, ...]) -> bool:
+    """``node`` calls the builtin ``name`` (the program never rebinds it) with positional arguments only,
+    as many as one of ``arities``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and not rebound(tree, name)
+        and not node.keywords
+        and len(node.args) in arities
+    )
 
 
 def _modules(tree: ast.Module) -> set[str]:
@@ -258,14 +272,9 @@ def _table_dims(tree: ast.Module, value: ast.AST, site: ast.AST) -> list[ast.AST
 
 def _range_size(tree: ast.Module, call: ast.AST) -> ast.AST | None:
     """E for ``range(E)`` or ``range(0, E)`` with E side-effect free; None otherwise."""
-    if not (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not call.keywords
-        and not rebound(tree, "range")
-    ):
+    if not builtin_call(tree, call, "range", (1, 2)):
         return None
+    assert isinstance(call, ast.Call)
     args = call.args
     if (
         len(args) == 2
@@ -603,15 +612,9 @@ def _const_cell(target: ast.AST | None, table: str) -> tuple[int, int] | None:
 
 def _range_from(tree: ast.Module, call: ast.AST) -> tuple[int, str] | None:
     """(lo, dump of E) for ``range(lo, E)`` (lo an int constant >= 0) or ``range(E)``."""
-    if not (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not rebound(tree, "range")
-        and not call.keywords
-        and 1 <= len(call.args) <= 2
-    ):
+    if not builtin_call(tree, call, "range", (1, 2)):
         return None
+    assert isinstance(call, ast.Call)
     lo = 0 if len(call.args) == 1 else _int_const(call.args[0])
     return None if lo is None or lo < 0 else (lo, ast.dump(call.args[-1]))
 
@@ -1025,14 +1028,9 @@ def _fill_loop(tree: ast.Module, loop: ast.For, size: ast.AST) -> tuple[bool, in
     """``(True, L)`` for ``for i in range(L, E)`` (or ``range(E)``), L an int constant >= 0; ``(False, s)``
     for ``for i in range(E - s, -1, -1)``, s >= 1; None for any other loop."""
     call = loop.iter
-    if not (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and call.func.id == "range"
-        and not rebound(tree, "range")
-        and not call.keywords
-    ):
+    if not builtin_call(tree, call, "range", (1, 2, 3)):
         return None
+    assert isinstance(call, ast.Call)
     args = call.args
     if len(args) == 1 and ast.dump(args[0]) == ast.dump(size):
         return True, 0
@@ -1162,12 +1160,8 @@ def _forward_step(index: ast.AST, var: str) -> int | None:
 def _shrunk(tree: ast.Module, index: ast.AST, var: str) -> int | None:
     """c for ``var // c`` or ``int(var / c)``, c an int constant >= 2 (``int`` the builtin)."""
     if (
-        isinstance(index, ast.Call)
-        and isinstance(index.func, ast.Name)
-        and index.func.id == "int"
-        and not rebound(tree, "int")
-        and len(index.args) == 1
-        and not index.keywords
+        builtin_call(tree, index, "int", (1,))
+        and isinstance(index, ast.Call)
         and isinstance(index.args[0], ast.BinOp)
         and isinstance(index.args[0].op, ast.Div)
     ):
@@ -1203,15 +1197,9 @@ def _inner_index(
             if not _plain_locals(func, {j}):
                 return None  # a closure (`nonlocal j`) or `global j` could move j under the read
             call = node.iter
-            if not (
-                isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Name)
-                and call.func.id == "range"
-                and not rebound(tree, "range")
-                and not call.keywords
-                and 1 <= len(call.args) <= 2
-            ):
+            if not builtin_call(tree, call, "range", (1, 2)):
                 return None
+            assert isinstance(call, ast.Call)
             if upward:
                 first = 0 if len(call.args) == 1 else _int_const(call.args[0])
                 end = call.args[-1]
@@ -1298,29 +1286,11 @@ def scaled_counter(tree: ast.Module, node: ast.AST) -> bool:
     ):
         return False
     d = stmt.target.value.id
-    if (
-        d in _params(func)
-        or d in binds_not_by_name(func)
-        or introspects(tree)
-        or not _plain_locals(func, {d})
-    ):
-        return False
-    up = parents(func)
-    for n in ast.walk(func):
-        if not (isinstance(n, ast.Name) and n.id == d):
-            continue
-        above = up.get(id(n))
-        if not isinstance(n.ctx, ast.Load):
-            if not (
-                isinstance(above, ast.Assign) and above.targets == [n] and _int_counter(tree, above.value)
-            ):
-                return False
-        elif isinstance(above, ast.Subscript) and above.value is n:
-            if up.get(id(above)) is not stmt:
-                return False  # read, or stepped elsewhere
-        elif not _ordered_by_count(tree, n, above, up, d):
-            return False
-    return True
+    uses = _cell_uses(
+        tree, func, d, _int_counter, lambda n, above, up: _ordered_by_count(tree, n, above, up, d)
+    )
+    # every cell use is the one step: nothing reads a count, nothing else moves one
+    return uses is not None and all(use is stmt for _, use in uses)
 
 
 def _int_counter(tree: ast.Module, value: ast.AST) -> bool:
@@ -1424,13 +1394,19 @@ def unread_cells(tree: ast.Module, node: ast.AST) -> bool:
 
 
 def _cell_uses(
-    tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, d: str
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    d: str,
+    made: Callable[[ast.Module, ast.AST], bool] | None = None,
+    other_use: Callable[[ast.Name, ast.AST | None, dict[int, ast.AST]], bool] | None = None,
 ) -> list[tuple[ast.Subscript, ast.AST | None]] | None:
     """Each ``d[...]`` in ``func`` with the node above it, for a dict ``d`` made there: a plain local (no
     parameter, match capture, closure or introspection; an import could bind it to a dict that already
-    holds cells) bound only to new, empty dicts, and otherwise used only by key tests (``e in d``,
-    ``e not in d``: the keys are the same in both programs). None where any of that fails (``d.get``,
-    ``d.values()``, ``len(d)``, ``return d``, ``f(d)``, ``g = d``, ...)."""
+    holds cells) bound only to new dicts (``made``: by default empty ones, ``{}``, ``dict()``), and
+    otherwise used only by key tests (``e in d``, ``e not in d``: the keys are the same in both programs)
+    or where ``other_use`` (the name, the node above it, the parent map) allows. None where any of that
+    fails (``d.get``, ``d.values()``, ``len(d)``, ``return d``, ``f(d)``, ``g = d``, ...)."""
+    made = made or _fresh_dict
     if (
         d in _params(func)
         or d in binds_not_by_name(func)
@@ -1445,9 +1421,7 @@ def _cell_uses(
             continue
         above = up.get(id(n))
         if not isinstance(n.ctx, ast.Load):
-            if not (
-                isinstance(above, ast.Assign) and above.targets == [n] and _fresh_dict(tree, above.value)
-            ):
+            if not (isinstance(above, ast.Assign) and above.targets == [n] and made(tree, above.value)):
                 return None
             continue
         if (
@@ -1456,9 +1430,10 @@ def _cell_uses(
             and isinstance(above.ops[0], ast.In | ast.NotIn)
         ):
             continue
-        if not (isinstance(above, ast.Subscript) and above.value is n):
+        if isinstance(above, ast.Subscript) and above.value is n:
+            out.append((above, up.get(id(above))))
+        elif other_use is None or not other_use(n, above, up):
             return None
-        out.append((above, up.get(id(above))))
     return out
 
 
