@@ -113,6 +113,32 @@ def test_the_reference_s_constants_reach_a_branch_no_step_from_the_tests_inputs_
     assert any(a[0] == "January" + "spring" for a, _ in seeded)  # a constant appended to a string
 
 
+_PASSWORD = """
+import re
+def pass_validity(p):
+    if len(p) < 6 or len(p) > 12:
+        return False
+    return all(re.search(k, p) for k in ('[a-z]', '[0-9]', '[A-Z]', '[$#@]'))
+"""
+
+
+def test_a_string_is_cut_to_the_lengths_the_reference_compares_with() -> None:
+    """MBPP 822: ``len(p) < 7`` for ``< 6`` survives unless a valid password of exactly six characters is
+    tried. No one-step mutation of 'Password@10' made one (a random chain sometimes did); cut to six
+    with its head and tail kept, it is 'Pas@10', one step away, in every run."""
+    seeds: list[Input] = [(("Password@10",), {})]
+    for seed in range(3):
+        got = {
+            a[0]
+            for a, _ in mutate_inputs(
+                seeds, random.Random(seed), limit=0, constants=harvest_constants(_PASSWORD)
+            )
+        }
+        assert "Pas@10" in got and "Pass@10" in got  # 6 and 7 characters, the two sides of the bound
+    plain = {a[0] for a, _ in mutate_inputs(seeds, random.Random(0), limit=0)}
+    assert "Pas@10" not in plain
+
+
 def test_a_reference_constant_is_exempt_from_the_magnitude_rule_only() -> None:
     """``int_to_roman``'s tests stop at 50; its ``val = [1000, ...]`` makes 1000 an input it handles.
     The exemption is for the constants and their neighbours, and for magnitude only."""

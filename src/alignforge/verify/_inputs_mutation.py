@@ -378,6 +378,11 @@ def _str_steps(v: str, rng: random.Random, alphabet: str, consts: Constants) -> 
         out += [v[:1], v[-1:], v[: len(v) // 2], "".join(rng.sample(v, len(v)))]
         out += [v[:i] + v[i].swapcase() + v[i + 1 :], v[i] * len(v), v[:i] + v[i] + v[i:], v * 4]
         out += ["".join(sorted(v)), " " + v, v + " "]
+        # cut to a length the reference compares with (`len(p) < 6`), its head and tail kept: the
+        # characters a rule on kinds looks for often sit at the ends ('Password@10' -> 'Pas@10')
+        out += [v[: (k + 1) // 2] + v[len(v) - k // 2 :] for k in sorted(set(consts.ints)) if 0 < k < len(v)][
+            :8
+        ]
     return out
 
 
