@@ -66,6 +66,8 @@ from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
 from alignforge.verify._store_rules import (
     _binds_in,
+    _int_const,
+    _params,
     _plain_locals,
     _statement_of,
     binds_not_by_name,
@@ -149,7 +151,8 @@ def _float_free(tree: ast.Module) -> bool:
             exponent = n.args[1] if len(n.args) == 2 and not n.keywords and not rebound(tree, "pow") else None
         else:
             continue
-        if not (exponent is not None and _is_int(exponent) and exponent.value >= 0):  # type: ignore[attr-defined]
+        power = None if exponent is None else _int_const(exponent)
+        if power is None or power < 0:
             return False
     return True
 
@@ -315,10 +318,8 @@ def _empty_extra_passes(tree: ast.Module, node: ast.AST) -> bool:
     e, k_ref = bound
     if isinstance(node, ast.BinOp):
         k_mut = -k_ref
-    elif isinstance(end, ast.BinOp) and isinstance(end.op, ast.Sub):
-        k_mut = -(k_ref * -1 + 1)
-    else:
-        k_mut = k_ref + 1
+    else:  # the constant c made c + 1: E - c moves down one, E + c up one
+        k_mut = k_ref - 1 if isinstance(end, ast.BinOp) and isinstance(end.op, ast.Sub) else k_ref + 1
     if not (isinstance(outer.target, ast.Name) and not outer.orelse and len(outer.body) == 1):
         return False
     i = outer.target.id
@@ -329,7 +330,7 @@ def _empty_extra_passes(tree: ast.Module, node: ast.AST) -> bool:
     start, stop = inner.iter.args
     d = 0 if isinstance(start, ast.Name) and start.id == i else None
     if isinstance(start, ast.BinOp) and isinstance(start.op, ast.Add) and isinstance(start.left, ast.Name):
-        d = start.right.value if start.left.id == i and _is_int(start.right) else None  # type: ignore[attr-defined]
+        d = _int_const(start.right) if start.left.id == i else None
     stop_bound = _name_plus(stop)
     if d is None or d < 0 or stop_bound is None or stop_bound[0] != e:
         return False
@@ -368,8 +369,8 @@ def _int_value(expr: ast.AST, name: str, value: int) -> int | bool | None:
     ``+ - * // %`` and comparisons; None for anything else (or a division by 0)."""
     if isinstance(expr, ast.Name):
         return value if expr.id == name else None
-    if _is_int(expr):
-        return expr.value  # type: ignore[attr-defined, no-any-return]
+    if (c := _int_const(expr)) is not None:
+        return c
     if isinstance(expr, ast.BinOp):
         left, right = _int_value(expr.left, name, value), _int_value(expr.right, name, value)
         if type(left) is not int or type(right) is not int:
@@ -456,7 +457,7 @@ def _plain_cell(n: ast.AST) -> bool:
     if not (isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Load)):
         return False
     return all(
-        isinstance(m, ast.Name | ast.Load | ast.BinOp | ast.Add | ast.Sub) or _is_int(m)
+        isinstance(m, ast.Name | ast.Load | ast.BinOp | ast.Add | ast.Sub) or _int_const(m) is not None
         for m in ast.walk(n.slice)
     )
 
@@ -526,10 +527,10 @@ def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:
         return False
     left, op, right = test.left, test.ops[0], test.comparators[0]
     if is_len(left):
-        k = right.value if _is_int(right) else None  # type: ignore[attr-defined]
+        k = _int_const(right)
         return (isinstance(op, ast.Gt | ast.NotEq) and k == 0) or (isinstance(op, ast.GtE) and k == 1)
     if is_len(right):
-        k = left.value if _is_int(left) else None  # type: ignore[attr-defined]
+        k = _int_const(left)
         return (isinstance(op, ast.Lt | ast.NotEq) and k == 0) or (isinstance(op, ast.LtE) and k == 1)
     return False
 
@@ -537,18 +538,12 @@ def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:
 def _only_new_lists(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
     """Every binding of ``name`` in ``func`` is ``name = [...]`` or ``name = [.. for ..]`` (or ``name +=``):
     it is always a list the function made. Not a parameter."""
-    if name in _params_of(func) or name in binds_not_by_name(func):
+    if name in _params(func) or name in binds_not_by_name(func):
         return False
+    parent_of = parents(func)
     for n in ast.walk(func):
         if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
-            up = next(
-                (
-                    p
-                    for p in ast.walk(func)
-                    if n in getattr(p, "targets", []) or getattr(p, "target", None) is n
-                ),
-                None,
-            )
+            up = parent_of.get(id(n))
             if (
                 isinstance(up, ast.Assign)
                 and len(up.targets) == 1
@@ -561,15 +556,6 @@ def _only_new_lists(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> 
     return True
 
 
-def _params_of(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    a = func.args
-    return {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x}
-
-
-def _is_int(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) is int
-
-
 def _name_plus(node: ast.AST) -> tuple[str, int] | None:
     """(E, k) for ``E``, ``E + k`` or ``E - k`` (E a name, k an int constant; ``E - k`` gives -k)."""
     if isinstance(node, ast.Name):
@@ -578,9 +564,8 @@ def _name_plus(node: ast.AST) -> tuple[str, int] | None:
         isinstance(node, ast.BinOp)
         and isinstance(node.op, ast.Add | ast.Sub)
         and isinstance(node.left, ast.Name)
-        and _is_int(node.right)
+        and (k := _int_const(node.right)) is not None
     ):
-        k = node.right.value  # type: ignore[attr-defined]
         return node.left.id, k if isinstance(node.op, ast.Add) else -k
     return None
 

@@ -1122,26 +1122,7 @@ def _guard_floor(read: ast.AST, loop: ast.For, up: dict[int, ast.AST], var: str)
     node = up.get(id(read))
     while node is not None and node is not loop:
         if isinstance(node, ast.If) and child in node.body:
-            tests = (
-                node.test.values
-                if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)
-                else [node.test]
-            )
-            for t in tests:
-                if isinstance(t, ast.Compare) and len(t.ops) == 1:
-                    left, op, right = t.left, t.ops[0], t.comparators[0]
-                    if isinstance(left, ast.Name) and left.id == var and (g := _int_const(right)) is not None:
-                        floor = max(
-                            floor, g if isinstance(op, ast.GtE) else g + 1 if isinstance(op, ast.Gt) else 0
-                        )
-                    elif (
-                        isinstance(right, ast.Name)
-                        and right.id == var
-                        and (g := _int_const(left)) is not None
-                    ):
-                        floor = max(
-                            floor, g if isinstance(op, ast.LtE) else g + 1 if isinstance(op, ast.Lt) else 0
-                        )
+            floor = max(floor, _floors(node.test, negated=False).get(var, 0))
         child, node = node, up.get(id(node))
     return floor
 
