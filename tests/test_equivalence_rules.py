@@ -22,6 +22,29 @@ from alignforge.verify._store_rules import rebound
 _LISTS = [[], [3], [1, 2], [5, -1, 4], [0, 0, 7, 2]]
 _INTS = list(range(-3, 7))
 
+_BELL = (
+    "def f(n):\n    bell = [[0 for i in range(n + 1)] for j in range(n + 1)]\n    bell[0][0] = 1\n"
+    "    for i in range(1, n + 1):\n        bell[i][0] = bell[i - 1][i - 1]\n"
+    "        for j in range(1, i + 1):\n            bell[i][j] = bell[i - 1][j - 1] + bell[i][j - 1]\n"
+    "    return bell[n][0]\n"
+)
+
+_ARGMAX = (
+    "def f(nums):\n    max_val = 0\n    result = nums[0]\n    for i in nums:\n        occu = nums.count(i)\n"
+    "        if occu > max_val:\n            max_val = occu\n            result = i\n"
+    "    return (result, max_val)\n"
+)
+_COUNTED = [[], [4], [1, 2], [2, 2], [1, 2, 2], [3, 1, 3, 1], "abca", (5, 6, 6)]
+
+_CORNERS = (
+    "def f(arr, n):\n    g = 0\n    for i in range(1, n):\n        if arr[i] - arr[i - 1] > 0 and g == 1:\n"
+    "            return False\n        if arr[i] - arr[i] < 0:\n            g = 1\n    return True\n"
+)
+_CORNER_CALLS = [
+    (xs, len(xs))
+    for xs in ([], [1], [3, 2, 1, 2, 3, 4], [2, 1, 2], [1, float("nan"), 5, 9], [0.5, float("inf"), -1.0])
+] + [([1, 2], 5)]
+
 CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
     # -- dead_store: the value stored is never read -------------------------------------------------
     (
@@ -393,6 +416,55 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [(3, 1)],
+    ),
+    # -- filled_as_triangle: row i from row i - 1, at columns 0 to i; only column 0 read after --------------
+    (  # Bell's triangle (MBPP 67, 608)
+        _BELL,
+        "off_by_one",
+        "filled_as_triangle",
+        [(n,) for n in range(-2, 9)],
+    ),
+    (  # a chain in the row, the row's start from T[i - 1][0], the diagonal read as a bound's column 0
+        _BELL.replace("bell[i][0] = bell[i - 1][i - 1]", "bell[i][0] = bell[i - 1][0] + i")
+        .replace(
+            "bell[i][j] = bell[i - 1][j - 1] + bell[i][j - 1]",
+            "if j % 2:\n                bell[i][j] = bell[i][0] - bell[i - 1][j - 1]\n"
+            "            else:\n                bell[i][j] = bell[i][j - 1] * 2",
+        )
+        .replace("return bell[n][0]", "return bell[n - 1][0] + bell[-1][0]"),
+        "off_by_one",
+        "filled_as_triangle",
+        [(n,) for n in range(-2, 9)],
+    ),
+    (  # a cell beyond row i - 1's end: T[i - 1][j] for j = i was never written
+        _BELL.replace("bell[i - 1][j - 1] + bell[i][j - 1]", "bell[i - 1][j] + bell[i][j - 1]"),
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # column 1 of row 0 read after the loop
+        _BELL.replace("return bell[n][0]", "return bell[n][0] + bell[0][1]"),
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # a whole row read after the loop: its columns past i were never written
+        _BELL.replace("return bell[n][0]", "return sum(bell[1])"),
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # rows from 2: row 1 is read unwritten
+        _BELL.replace("range(1, n + 1):\n        bell[i][0]", "range(2, n + 1):\n        bell[i][0]"),
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # no (0, 0) before the loop
+        _BELL.replace("    bell[0][0] = 1\n", ""),
+        "off_by_one",
+        None,
+        [(3,)],
     ),
     (  # found by review: T[:][0] is a whole row, not column 0's cell
         "def f(n, m):\n    T = [[0] * m for _ in range(n)]\n    for x in range(n):\n"
@@ -785,6 +857,90 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [([1, 2, 2],)],
+    ),
+    # -- first_pass_settles: an arg-max of counts, its answer starting as the first element -------------
+    (  # MBPP 362 and 658, best read after the loop too
+        _ARGMAX,
+        "off_by_one",
+        "first_pass_settles",
+        [(xs,) for xs in _COUNTED],
+    ),
+    (  # a negative start, the count in the test itself, a statement before the test
+        _ARGMAX.replace("max_val = 0", "max_val = -1")
+        .replace("        occu = nums.count(i)\n", "        seen.append(i)\n")
+        .replace(
+            "if occu > max_val:\n            max_val = occu",
+            "if nums.count(i) > max_val:\n            max_val = nums.count(i)",
+        )
+        .replace("    result = nums[0]\n", "    result = nums[0]\n    seen = []\n")
+        .replace("return (result, max_val)", "return (result, max_val, seen)"),
+        "off_by_one",
+        "first_pass_settles",
+        [(xs,) for xs in _COUNTED],
+    ),
+    (  # a start of 1 made 2: a count of 2 no longer beats it
+        _ARGMAX.replace("max_val = 0", "max_val = 1"),
+        "off_by_one",
+        None,
+        [([1, 2, 2],)],
+    ),
+    (  # the answer starts as None, not the first element
+        _ARGMAX.replace("result = nums[0]", "result = None"),
+        "off_by_one",
+        None,
+        [([1, 2],)],
+    ),
+    (  # sorted after the answer's start: the first pass sees another element
+        _ARGMAX.replace("    result = nums[0]\n", "    result = nums[0]\n    nums.sort()\n"),
+        "off_by_one",
+        None,
+        [([3, 1],)],
+    ),
+    (  # the first element skipped
+        _ARGMAX.replace(
+            "        occu = nums.count(i)\n",
+            "        if i == nums[0]:\n            continue\n        occu = nums.count(i)\n",
+        ),
+        "off_by_one",
+        None,
+        [([1, 2],)],
+    ),
+    (  # counted in another list: a count of 0 on the first pass
+        _ARGMAX.replace("def f(nums):", "def f(nums, other):").replace("nums.count(i)", "other.count(i)"),
+        "off_by_one",
+        None,
+        [([1, 2], [2])],
+    ),
+    # -- dead_conjunct: `A and g == 1` where g is only set to 1 under an always-false test ---------------
+    (  # MBPP 899: `arr[i] - arr[i] < 0` never holds
+        _CORNERS,
+        "flip_compare",
+        "dead_conjunct",
+        _CORNER_CALLS,
+    ),
+    (
+        _CORNERS,
+        "swap_add_sub",
+        "dead_conjunct",
+        _CORNER_CALLS,
+    ),
+    (  # the test the author meant: g is set
+        _CORNERS.replace("arr[i] - arr[i] < 0", "arr[i] - arr[i - 1] < 0"),
+        "flip_compare",
+        None,
+        [([2, 1, 2], 3)],
+    ),
+    (  # g never set before the loop: `g == 1` raises where A holds
+        _CORNERS.replace("    g = 0\n", ""),
+        "flip_compare",
+        None,
+        [([1, 2], 2)],
+    ),
+    (  # `x - x != 0` holds for NaN
+        _CORNERS.replace("arr[i] - arr[i] < 0", "arr[i] - arr[i] != 0"),
+        "flip_compare",
+        None,
+        [([1, float("nan"), 5, 9], 4)],
     ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters

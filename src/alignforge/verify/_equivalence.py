@@ -25,7 +25,8 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
      whose every branch stores the cell from earlier ones); ``filled_in_order`` (``dp[0]``, ``dp[1]``,
      then ``dp[i]`` from ``dp[i - 1]``, ``dp[i // 2]``, ``dp[j]`` for j below i, or downward from the
      end); ``filled_by_rows`` (a 2-D table's first rows and columns written whole, then the rest row by
-     row: edit distance);
+     row: edit distance); ``filled_as_triangle`` (row i from row i - 1, at columns 0 to i, only column 0
+     read after: Bell's triangle);
    - ``cell_counter``: a dict's count cells, set to s at first sight and stepped by one statement, read
      only as ``== s`` ("seen once");
    - ``unread_cells``: the value stored in a dict's cell when no cell of it is ever read, only its keys by
@@ -34,8 +35,12 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
      ``max(d, key=d.get)`` (``min``, ``sorted``): the counts keep their order and ties;
    - ``first_pass_idle``: ``range(a, E)`` made ``range(a + 1, E)`` where the body is one ``if`` whose test
      (of the index and constants) is false at a (``range(1, n)`` around ``if i % 2 == 0``);
+   - ``first_pass_settles``: a best-so-far's start 0 made 1 before an arg-max of ``xs.count(x)`` over xs
+     whose answer starts as ``xs[0]``: after the first pass both programs hold ``(count, xs[0])``;
    - ``inert_body``: an ``if`` whose body only evaluates and drops values its test already read
      (``(a[j], a[j + 1] == a[j + 1], a[j])``), its test flipped or removed;
+   - ``dead_conjunct``: a change in A of ``A and g == k`` where g is only ever set to k under an
+     always-false test (``x - x < 0``), A of int cells, ``+``/``-`` and one comparison;
    - ``noop_guard``: ``if len(ys) > 0: xs.extend(ys)`` run without its test, ys and xs lists the function
      made: when the test fails, extending by the empty list does nothing.
 
@@ -74,6 +79,7 @@ from alignforge.verify._store_rules import (
     builtin_call,
     cell_counter,
     dead_store,
+    filled_as_triangle,
     filled_by_rows,
     filled_in_order,
     overwritten_table,
@@ -364,6 +370,199 @@ def _first_pass_idle(tree: ast.Module, node: ast.AST) -> bool:
     return live_after(func, stmt, i) is False
 
 
+def _first_pass_settles(tree: ast.Module, node: ast.AST) -> bool:
+    """A best-so-far's start ``best = c`` made ``c + 1``, both at most 1, before an arg-max over a
+    sequence's own counts, whose first element is the answer's start:
+
+        best = c                    # in the function's own body
+        res = xs[0]                 # xs unmentioned from here to the loop: it is not empty, and x's
+        for x in xs:                # first value is xs[0]
+            k = xs.count(x)         # (or the call in the test): at least 1, x being in xs
+            if k > best:
+                best = k
+                res = x
+
+    On the first pass k >= 1 >= best in both programs: either both take the branch, or one keeps
+    ``best == 1 == k`` and ``res == xs[0] == x``, what the branch would store. After that pass the two
+    programs are in the same state. The loop has no ``break``, ``continue``, ``return`` or ``else``,
+    nothing else in it mentions best or res, nor binds xs or x, and nothing between the start and the
+    loop mentions best; all four are locals no closure or introspection reaches. For a list, tuple or
+    string xs (the task's input types: ``count`` and indexing are theirs)."""
+    func, stmt, _ = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.Assign) or stmt not in func.body or len(stmt.targets) != 1:
+        return False
+    value = stmt.value
+    negated = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+    c = _int_const(node)
+    if (value.operand if isinstance(value, ast.UnaryOp) and negated else value) is not node or c is None:
+        return False
+    if not isinstance(stmt.targets[0], ast.Name) or (not negated and c + 1 > 1):
+        return False  # the starts c and c + 1 (or -c and -(c + 1)) at most 1
+    best = stmt.targets[0].id
+    rest = func.body[func.body.index(stmt) + 1 :]
+    loop = next((s for s in rest if best in _names_in(s)), None)
+    if not (
+        isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Name)
+    ):
+        return False
+    x, xs = loop.target.id, loop.iter.id
+    before = rest[: rest.index(loop)]
+    start = next(
+        (
+            k
+            for k, s in enumerate(before)
+            if isinstance(s, ast.Assign)
+            and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name)
+            and ast.dump(s.value)
+            == ast.dump(ast.Subscript(ast.Name(xs, ast.Load()), ast.Constant(0), ast.Load()))
+        ),
+        None,
+    )
+    if start is None:
+        return False
+    res = before[start].targets[0].id  # type: ignore[attr-defined]
+    if any({xs, res} & _names_in(s) for s in before[start + 1 :]):
+        return False
+    if (
+        loop.orelse
+        or len({best, res, x, xs}) != 4
+        or introspects(tree)
+        or not _plain_locals(func, {best, res, x, xs})
+    ):
+        return False
+    if any(
+        isinstance(n, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom)
+        for n in ast.walk(loop)
+    ):
+        return False
+    guard = next((s for s in loop.body if isinstance(s, ast.If)), None)
+    if guard is None or guard.orelse or _binds_in(loop, {id(loop.target)}) & {xs, x}:
+        return False
+    count = ast.dump(
+        ast.Call(ast.Attribute(ast.Name(xs, ast.Load()), "count", ast.Load()), [ast.Name(x, ast.Load())], [])
+    )
+    k = guard.test.left if isinstance(guard.test, ast.Compare) else None
+    at = loop.body.index(guard)
+    if isinstance(k, ast.Name):  # k = xs.count(x) right before the test
+        prior = loop.body[at - 1] if at else None
+        if not (
+            isinstance(prior, ast.Assign)
+            and len(prior.targets) == 1
+            and isinstance(prior.targets[0], ast.Name)
+            and prior.targets[0].id == k.id
+            and ast.dump(prior.value) == count
+            and k.id not in {best, res, x, xs}
+        ):
+            return False
+    elif k is None or ast.dump(k) != count:
+        return False
+    test = guard.test
+    assert isinstance(test, ast.Compare)
+    if not (
+        len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Gt)
+        and isinstance(test.comparators[0], ast.Name)
+        and test.comparators[0].id == best
+    ):
+        return False
+    stores = {
+        (s.targets[0].id, ast.dump(s.value))
+        for s in guard.body
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+    }
+    if len(guard.body) != 2 or stores != {(best, ast.dump(k)), (res, ast.dump(ast.Name(x, ast.Load())))}:
+        return False
+    return not any({best, res} & _names_in(s) for s in loop.body if s is not guard)
+
+
+def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
+    """A change in A of a test ``A and g == k`` where g is never k: g is bound only by ``g = c`` (int
+    constants), one of them (c != k) in the function's own body before the test's statement, and those
+    with c == k only under a test that is always false, ``E - E < 0`` (or ``> 0``: 0, or NaN for an
+    infinite float, compares false). So the test is false in both programs and its body never runs;
+    A, made of plain cells, names, int constants, ``+``/``-`` and one order comparison, is evaluated in
+    both and, for int or float operands (the task's input types), raises in neither. (MBPP 899, whose
+    ``arr[i] - arr[i] < 0`` is a typo for ``arr[i] - arr[i - 1] < 0``.)"""
+    up = parents(tree)
+    test = next((a for a in _ancestors(up, node) if isinstance(a, ast.BoolOp)), None)
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and len(test.values) == 2):
+        return False
+    left, right = test.values
+    if not any(n is node for n in ast.walk(left)) or not (
+        isinstance(left, ast.Compare)
+        and len(left.ops) == 1
+        and isinstance(left.ops[0], ast.Lt | ast.LtE | ast.Gt | ast.GtE)
+        and all(
+            isinstance(n, ast.Name | ast.Load | ast.BinOp | ast.Add | ast.Sub | ast.Compare | ast.cmpop)
+            or _plain_cell(n)
+            or _int_const(n) is not None
+            or isinstance(up.get(id(n)), ast.Subscript)  # inside a plain cell's index
+            for n in ast.walk(left)
+        )
+    ):
+        return False
+    if not (
+        isinstance(right, ast.Compare)
+        and isinstance(right.left, ast.Name)
+        and len(right.ops) == 1
+        and isinstance(right.ops[0], ast.Eq)
+        and (k := _int_const(right.comparators[0])) is not None
+    ):
+        return False
+    g = right.left.id
+    func, stmt, _ = _statement_of(tree, test)
+    if func is None or stmt is None or introspects(tree) or not _plain_locals(func, {g}):
+        return False
+    stores = [
+        n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == g and not isinstance(n.ctx, ast.Load)
+    ]
+    if g in binds_not_by_name(func):
+        return False
+    for n in stores:
+        bind = up.get(id(n))
+        if not (
+            isinstance(bind, ast.Assign) and bind.targets == [n] and (c := _int_const(bind.value)) is not None
+        ):
+            return False
+        if c == k and not _never_runs(up, bind):
+            return False
+    top = next((a for a in [stmt, *_ancestors(up, stmt)] if a in func.body), None)
+    return top is not None and any(
+        isinstance(s, ast.Assign) and s.targets[0] in stores and _int_const(s.value) != k
+        for s in func.body[: func.body.index(top)]
+    )
+
+
+def _never_runs(up: dict[int, ast.AST], stmt: ast.stmt) -> bool:
+    """``stmt`` is in the body of an ``if E - E < 0`` (or ``> 0``), E a plain cell or a name."""
+    guard = up.get(id(stmt))
+    if not (isinstance(guard, ast.If) and stmt in guard.body):
+        return False
+    t = guard.test
+    return (
+        isinstance(t, ast.Compare)
+        and len(t.ops) == 1
+        and isinstance(t.ops[0], ast.Lt | ast.Gt)
+        and _int_const(t.comparators[0]) == 0
+        and isinstance(t.left, ast.BinOp)
+        and isinstance(t.left.op, ast.Sub)
+        and ast.dump(t.left.left) == ast.dump(t.left.right)
+        and (isinstance(t.left.left, ast.Name) or _plain_cell(t.left.left))
+    )
+
+
+def _ancestors(up: dict[int, ast.AST], node: ast.AST) -> list[ast.AST]:
+    out = []
+    while (node := up.get(id(node))) is not None:  # type: ignore[assignment]
+        out.append(node)
+    return out
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 def _int_value(expr: ast.AST, name: str, value: int) -> int | bool | None:
     """The value of ``expr`` with ``name`` = value, for an expression of that name, int constants,
     ``+ - * // %`` and comparisons; None for anything else (or a division by 0)."""
@@ -589,12 +788,15 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "empty_extra_passes": (("swap_add_sub", "off_by_one"), _empty_extra_passes),
     "noop_guard": (("first_branch",), _noop_guard),
     "first_pass_idle": (("off_by_one",), _first_pass_idle),
+    "first_pass_settles": (("off_by_one",), _first_pass_settles),
     "inert_body": (("flip_compare", "first_branch"), _inert_body),
+    "dead_conjunct": (("flip_compare", "swap_add_sub"), _dead_conjunct),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
     "dead_store": (("off_by_one",), dead_store),
     "overwritten_table": (("off_by_one",), overwritten_table),
     "filled_in_order": (("off_by_one",), filled_in_order),
     "filled_by_rows": (("off_by_one",), filled_by_rows),
+    "filled_as_triangle": (("off_by_one",), filled_as_triangle),
     "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
     "unread_cells": (("off_by_one",), unread_cells),
     "scaled_counter": (("off_by_one",), scaled_counter),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from alignforge.verify._liveness import NESTED_SCOPES, introspects, live_after, nested_scopes, reads
 
@@ -23,6 +24,7 @@ __all__ = [
     "overwritten_table",
     "filled_in_order",
     "filled_by_rows",
+    "filled_as_triangle",
     "cell_counter",
     "scaled_counter",
     "parents",
@@ -535,41 +537,66 @@ def filled_by_rows(tree: ast.Module, node: ast.AST) -> bool:
     After the loops every cell is written, whatever reads come after. No ``break``, ``continue``,
     ``return`` or ``yield`` in the loops, no ``try``/``with`` around, T a local no closure or introspection
     reaches; indices and sizes only the function's own statements rebind, and none of them in the loops."""
+    found = _edges_first(tree, node)
+    return found is not None and len(found.nest.body) == 1 and _rows_nest(tree, found)
+
+
+class _Edges(NamedTuple):
+    """A 2-D table up to its nest (:func:`_edges_first`): where it is made, its sizes, and what is written
+    before the nest: single cells (``points``) and whole lines (``lines``: ("row", a) / ("col", b) -> the
+    index the line is written from)."""
+
+    func: ast.FunctionDef | ast.AsyncFunctionDef
+    table: str
+    dims: tuple[str, str]
+    size_names: set[str]
+    points: set[tuple[int, int]]
+    lines: dict[tuple[str, int], int]
+    nest: ast.For
+    block: list[ast.stmt]
+
+
+def _edges_first(tree: ast.Module, node: ast.AST) -> _Edges | None:
+    """For the initial value of a fresh 2-D table: the single cells and whole lines written before the first
+    loop nest that mentions it (a ``for`` whose last statement is a ``for``), and that nest. Statements
+    before it that do not mention T must not rebind T or a size name, nor ``break`` or ``continue`` an
+    enclosing loop; those that do must be single cells or lines reading only cells written before them.
+    None for anything else."""
     site = _table_at(tree, node)
     if site is None or len(site[3]) != 2:
-        return False
+        return None
     func, stmt, table, (rows, cols), block = site
     dims = (ast.dump(rows), ast.dump(cols))
     if any(not isinstance(n, _SIZE_NODES) for s in (rows, cols) for n in ast.walk(s)):
-        return False
+        return None
     size_names = {n.id for s in (rows, cols) for n in ast.walk(s) if isinstance(n, ast.Name)}
     if table in size_names or introspects(tree) or not _plain_locals(func, size_names):
-        return False
+        return None
     points: set[tuple[int, int]] = set()
-    lines: dict[tuple[str, int], int] = {}  # ("row", a) / ("col", b) -> lo: written from lo to the end
+    lines: dict[tuple[str, int], int] = {}
     for s in block[block.index(stmt) + 1 :]:
         if _binds_in(s) & (size_names | {table}):
-            return False
+            return None
         if any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
-            return False  # an enclosing loop left (or restarted) before the table is filled
+            return None  # an enclosing loop left (or restarted) before the table is filled
         if table not in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}:
             continue
-        if isinstance(s, ast.For) and len(s.body) == 1 and isinstance(s.body[0], ast.For):
-            return _rows_nest(tree, func, s, table, dims, size_names, points, lines)
+        if isinstance(s, ast.For) and len(s.body) in (1, 2) and isinstance(s.body[-1], ast.For):
+            return _Edges(func, table, dims, size_names, points, lines, s, block)
         if isinstance(s, ast.Assign):
             target = s.targets[0] if len(s.targets) == 1 else None
             cell = _const_cell(target, table)
-            found = _whole_reads(s.value, table)
-            if cell is None or found is None or any(_const_cell(r, table) not in points for r in found):
-                return False
+            reads_ = _whole_reads(s.value, table)
+            if cell is None or reads_ is None or any(_const_cell(r, table) not in points for r in reads_):
+                return None
             points.add(cell)
             continue
         line = _line_loop(tree, func, s, table, dims, size_names, points)
         if line is None:
-            return False
+            return None
         key, lo = line
         lines[key] = min(lo, lines.get(key, lo))
-    return False
+    return None
 
 
 def _int_index(e: ast.AST, names: set[str]) -> bool:
@@ -692,39 +719,20 @@ def _line_of(target: ast.AST, table: str, x: str) -> tuple[str, int] | None:
     return None
 
 
-def _rows_nest(
-    tree: ast.Module,
-    func: ast.FunctionDef | ast.AsyncFunctionDef,
-    outer: ast.For,
-    table: str,
-    dims: tuple[str, str],
-    size_names: set[str],
-    points: set[tuple[int, int]],
-    lines: dict[tuple[str, int], int],
-) -> bool:
+def _rows_nest(tree: ast.Module, found: _Edges) -> bool:
     """The last part of :func:`filled_by_rows`: the nest over rows Li.. and columns Lj.., with every row above
     Li and every column left of Lj written whole before it."""
+    func, table, dims, size_names, points, lines, outer, _ = found
     inner = outer.body[0]
     assert isinstance(inner, ast.For)
     down, across = _range_from(tree, outer.iter), _range_from(tree, inner.iter)
     if down is None or across is None or (down[1], across[1]) != dims:
         return False
     li, lj = down[0], across[0]
-    if outer.orelse or inner.orelse or len(inner.body) != 1:
+    names = _nest_names(found, inner)
+    if names is None:
         return False
-    if not (isinstance(outer.target, ast.Name) and isinstance(inner.target, ast.Name)):
-        return False
-    i, j = outer.target.id, inner.target.id
-    if len({i, j, table}) != 3 or {i, j} & size_names or not _plain_locals(func, {i, j}):
-        return False
-    if _binds_in(outer, {id(outer.target), id(inner.target)}) & (size_names | {i, j, table}):
-        return False
-    if not _leaves_only_by_its_end(outer) or any(
-        isinstance(n, ast.Break | ast.Continue) for n in ast.walk(outer)
-    ):
-        return False
-    if any(isinstance(n, NESTED_SCOPES) and table in reads(n) for n in ast.walk(outer)):
-        return False
+    i, j = names
 
     def written(r: int, c: int) -> bool:
         return (r, c) in points or lines.get(("row", r), c + 1) <= c or lines.get(("col", c), r + 1) <= r
@@ -757,6 +765,125 @@ def _rows_nest(
         inner.body[0], table, lambda t: _cells(t, table, [i, j]), read_ok, tests_read=True, known={}
     )
     return chain is not None
+
+
+def _nest_names(found: _Edges, inner: ast.For) -> tuple[str, str] | None:
+    """i and j of the nest ``for i ...: ... for j ...: <one statement>``: two plain locals, neither T nor
+    a size name, none of them (nor T) rebound in the nest, which runs every pass to its end (no
+    ``break``, ``continue``, ``return``, no ``else``) and whose nested scopes do not read T."""
+    outer, table, size_names = found.nest, found.table, found.size_names
+    if outer.orelse or inner.orelse or len(inner.body) != 1:
+        return None
+    if not (isinstance(outer.target, ast.Name) and isinstance(inner.target, ast.Name)):
+        return None
+    i, j = outer.target.id, inner.target.id
+    if len({i, j, table}) != 3 or {i, j} & size_names or not _plain_locals(found.func, {i, j}):
+        return None
+    if _binds_in(outer, {id(outer.target), id(inner.target)}) & (size_names | {i, j, table}):
+        return None
+    if not _leaves_only_by_its_end(outer) or any(
+        isinstance(n, ast.Break | ast.Continue) for n in ast.walk(outer)
+    ):
+        return None
+    if any(isinstance(n, NESTED_SCOPES) and table in reads(n) for n in ast.walk(outer)):
+        return None
+    return i, j
+
+
+def filled_as_triangle(tree: ast.Module, node: ast.AST) -> bool:
+    """A 2-D table's initial value, when it is filled as a triangle, each row from the one above (Bell's
+    triangle), and only its first column is read after:
+
+        T = [[c for _ in range(C)] for _ in range(R)]
+        T[0][0] = v                            # single cells before the loop, (0, 0) among them
+        for i in range(1, R):                  # every row after the first
+            T[i][0] = <reads T[i - 1][0], T[i - 1][i - 1]>
+            for j in range(1, i + 1):          # columns 1 to i
+                T[i][j] = <reads those, T[i - 1][j - 1], T[i][0], T[i][j - 1]>
+        ...                                    # T only as T[X][0], X ints of constants and R's names
+
+    When row i is made, row i - 1 is written at columns 0 to i - 1, so every cell read is written (by
+    induction from (0, 0)); after the loop column 0 is written in every row. A cell beyond the table's
+    bounds raises in both programs alike: their shapes are the same. The table is made in the function's
+    own body (so the statements after the loop are all that follow it), with :func:`_edges_first`'s
+    conditions before the loop and :func:`_nest_names`' in it; a store may be an ``if``/``else`` chain."""
+    found = _edges_first(tree, node)
+    if found is None or len(found.nest.body) != 2 or found.block is not found.func.body:
+        return False
+    func, table, dims, size_names, points, _, outer, block = found
+    start, inner = outer.body
+    assert isinstance(inner, ast.For)
+    if (0, 0) not in points or _range_from(tree, outer.iter) != (1, dims[0]):
+        return False
+    if not (
+        builtin_call(tree, inner.iter, "range", (2,))
+        and isinstance(inner.iter, ast.Call)
+        and _int_const(inner.iter.args[0]) == 1
+        and _forward_step(inner.iter.args[1], getattr(outer.target, "id", "")) == 1
+    ):
+        return False
+    names = _nest_names(found, inner)
+    if names is None:
+        return False
+    i, j = names
+
+    def above(read: ast.Subscript) -> bool:  # T[i - 1][0] or T[i - 1][i - 1]
+        assert isinstance(read.value, ast.Subscript)
+        row, col = read.value.slice, read.slice
+        return _back_step(row, i) == 1 and (_int_const(col) == 0 or _back_step(col, i) == 1)
+
+    def start_ok(read: ast.Subscript, _known: dict[str, int]) -> bool:
+        return _two_deep(read, table) and above(read)
+
+    def cell_ok(read: ast.Subscript, _known: dict[str, int]) -> bool:
+        if not _two_deep(read, table):
+            return False
+        assert isinstance(read.value, ast.Subscript)
+        row, col = read.value.slice, read.slice
+        back = _back_step(col, j)
+        return (
+            above(read)
+            or (_back_step(row, i) == 1 and back == 1)
+            or (_back_step(row, i) == 0 and (_int_const(col) == 0 or back == 1))
+        )
+
+    def first_column(target: ast.AST) -> bool:
+        return (
+            isinstance(target, ast.Subscript)
+            and _int_const(target.slice) == 0
+            and isinstance(target.value, ast.Subscript)
+            and _back_step(target.value.slice, i) == 0
+            and isinstance(target.value.value, ast.Name)
+            and target.value.value.id == table
+        )
+
+    kept = (
+        _stores_on_every_path(start, table, first_column, start_ok, tests_read=True, known={}),
+        _stores_on_every_path(
+            inner.body[0], table, lambda t: _cells(t, table, [i, j]), cell_ok, tests_read=True, known={}
+        ),
+    )
+    if None in kept:
+        return False
+    after = block[block.index(outer) + 1 :]
+    for s in after:
+        if _binds_in(s) & (size_names | {table}):
+            return False
+        up = parents(s)
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id == table:
+                row = up.get(id(n))
+                cell = up.get(id(row))
+                if not (
+                    isinstance(row, ast.Subscript)
+                    and isinstance(cell, ast.Subscript)
+                    and cell.value is row
+                    and isinstance(cell.ctx, ast.Load)
+                    and _int_const(cell.slice) == 0
+                    and _int_index(row.slice, size_names)
+                ):
+                    return False
+    return True
 
 
 _SIZE_NODES = (ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
