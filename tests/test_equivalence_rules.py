@@ -45,6 +45,12 @@ _CORNER_CALLS = [
     for xs in ([], [1], [3, 2, 1, 2, 3, 4], [2, 1, 2], [1, float("nan"), 5, 9], [0.5, float("inf"), -1.0])
 ] + [([1, 2], 5)]
 
+_ODD_DAYS = (
+    "def f(N):\n    hund1 = N // 100\n    hund4 = N // 400\n    leap = N >> 2\n    ordd = N - leap\n"
+    "    if hund1:\n        ordd += hund1\n        leap -= hund1\n    if hund4:\n        ordd -= hund4\n"
+    "        leap += hund4\n    days = ordd + leap * 2\n    odd = days % 7\n    return odd\n"
+)
+
 CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
     # -- dead_store: the value stored is never read -------------------------------------------------
     (
@@ -792,6 +798,31 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [([1, 2, 3],)],
+    ),
+    # -- noop_guard on ints: `if v: a += v` without its test (v is then 0) -------------------------------
+    (  # MBPP 289: odd days in N years
+        _ODD_DAYS,
+        "first_branch",
+        "noop_guard",
+        [(n,) for n in (*range(-450, 451, 25), 0, 1, 99, 100, 399, 400, 2000)],
+    ),
+    (  # `if v > 0` fails for a negative v too, which the mutant steps by
+        _ODD_DAYS.replace("if hund1:", "if hund1 > 0:"),
+        "first_branch",
+        None,
+        [(-150,)],
+    ),
+    (  # the stepped name is bound after the guard: `a += 0` raises where the test just failed
+        "def f(n):\n    v = n // 10\n    if v:\n        a += v\n    a = 1\n    return a\n",
+        "first_branch",
+        None,
+        [(5,)],
+    ),
+    (  # a string stepped by 0 raises
+        "def f(n):\n    v = n // 10\n    a = 'x'\n    if v:\n        a += v\n    return a\n",
+        "first_branch",
+        None,
+        [(5,)],
     ),
     # -- noop_guard: `if len(ys) > 0: xs.extend(ys)` without its test -------------------------------------
     (  # MBPP 859: all sublists

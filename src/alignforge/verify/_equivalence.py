@@ -42,7 +42,8 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    - ``dead_conjunct``: a change in A of ``A and g == k`` where g is only ever set to k under an
      always-false test (``x - x < 0``), A of int cells, ``+``/``-`` and one comparison;
    - ``noop_guard``: ``if len(ys) > 0: xs.extend(ys)`` run without its test, ys and xs lists the function
-     made: when the test fails, extending by the empty list does nothing.
+     made: when the test fails, extending by the empty list does nothing; likewise ``if v: a += v``
+     for int-valued locals (v is then 0).
 
    The store and table rules are in :mod:`alignforge.verify._store_rules`.
 
@@ -666,6 +667,8 @@ def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
     fails ys is the empty list and extending by it changes nothing. ``ys`` is only ever bound to a new
     list (a display or a list comprehension), ``xs`` to a new list too; both are locals no closure,
     ``global`` or introspection reaches; ``len`` is the builtin."""
+    if isinstance(node, ast.If) and not node.orelse and _zero_steps(tree, node):
+        return True
     if not (isinstance(node, ast.If) and not node.orelse and len(node.body) == 1):
         return False
     func, _stmt, _chain = _statement_of(tree, node.body[0])
@@ -704,6 +707,111 @@ def _noop_guard(tree: ast.Module, node: ast.AST) -> bool:
         and isinstance(st.value, ast.List | ast.ListComp)
         for st in func.body[:top]
     )
+
+
+def _zero_steps(tree: ast.Module, guard: ast.If) -> bool:
+    """``if v: a += v; b -= v`` (or ``if v != 0:``) run without its test: when the test fails v is 0, and
+    stepping an int by 0 changes nothing. In a program where no float arises from the task's int inputs
+    (:func:`_float_free`), v and every a are int-valued locals (:func:`_int_valued`), each a bound by a
+    statement of the function's own body before the one holding the guard (so ``a += 0`` cannot raise
+    where the test just failed)."""
+    func, _, _ = _statement_of(tree, guard)
+    test = guard.test
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotEq):
+        sides = [test.left, test.comparators[0]]
+        test = (
+            next((x for x in sides if _int_const(x) is None), test) if 0 in map(_int_const, sides) else test
+        )
+    if func is None or not isinstance(test, ast.Name) or not _float_free(tree) or introspects(tree):
+        return False
+    v = test.id
+    steps = [
+        st.target.id
+        for st in guard.body
+        if isinstance(st, ast.AugAssign)
+        and isinstance(st.op, ast.Add | ast.Sub)
+        and isinstance(st.target, ast.Name)
+        and isinstance(st.value, ast.Name)
+        and st.value.id == v
+        and st.target.id != v
+    ]
+    if len(steps) != len(guard.body) or not _plain_locals(func, {v, *steps}):
+        return False
+    if not all(_int_valued(func, name, set()) for name in {v, *steps}):
+        return False
+    top = next(k for k, st in enumerate(func.body) if any(n is guard for n in ast.walk(st)))
+    bound = {
+        t.id
+        for st in func.body[:top]
+        if isinstance(st, ast.Assign)
+        for t in st.targets
+        if isinstance(t, ast.Name)
+    }
+    return set(steps) <= bound
+
+
+_INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.RShift, ast.LShift)
+
+
+def _int_valued(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, seen: set[str]) -> bool:
+    """Every binding of ``name`` in ``func`` stores an int, given int parameters: ``name = E`` or
+    ``name op= E`` with E made of int constants, parameters, ``+ - * // % >> <<`` (never a bool out of
+    them: ``True + 0`` is 1), unary minus and names that are themselves int-valued."""
+    if name in seen:
+        return True  # (a cycle: each of its bindings is checked where it is first met)
+    seen.add(name)
+    params = _params(func)
+    binds = [
+        n
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+    ]
+    if name in params:
+        return not binds or all(_int_bind(func, n, params, seen) for n in binds)
+    return (
+        bool(binds)
+        and all(_int_bind(func, n, params, seen) for n in binds)
+        and name not in binds_not_by_name(func)
+    )
+
+
+def _int_bind(
+    func: ast.FunctionDef | ast.AsyncFunctionDef, target: ast.Name, params: set[str], seen: set[str]
+) -> bool:
+    stmt = next(
+        (
+            s
+            for s in ast.walk(func)
+            if isinstance(s, ast.Assign | ast.AugAssign)
+            and (target in getattr(s, "targets", []) or getattr(s, "target", None) is target)
+        ),
+        None,
+    )
+    if stmt is None or (isinstance(stmt, ast.AugAssign) and not isinstance(stmt.op, _INT_OPS)):
+        return False
+    value = stmt.value
+    if (
+        isinstance(stmt, ast.Assign)
+        and value is not None
+        and not isinstance(value, ast.BinOp | ast.UnaryOp | ast.Constant)
+    ):
+        return False  # a bare name or constant could be a bool
+    for n in ast.walk(value):
+        if isinstance(n, ast.Name):
+            if n.id not in params and not _int_valued(func, n.id, seen):
+                return False
+        elif isinstance(n, ast.Constant):
+            if type(n.value) is not int:
+                return False
+        elif isinstance(n, ast.BinOp):
+            if not isinstance(n.op, _INT_OPS):
+                return False
+        elif isinstance(n, ast.UnaryOp):
+            if not isinstance(n.op, ast.USub):
+                return False
+        elif not isinstance(n, ast.Load | ast.operator | ast.unaryop):
+            return False
+    return True
 
 
 def _empty_when_false(tree: ast.Module, test: ast.AST, name: str) -> bool:
