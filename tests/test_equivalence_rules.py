@@ -973,6 +973,89 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, float("nan"), 5, 9], 4)],
     ),
+    (  # found by review: a swapped index in A reads another cell, or raises
+        _CORNERS.replace("arr[i] - arr[i - 1] > 0", "arr[i - 1] > arr[i]"),
+        "swap_add_sub",
+        None,
+        [([1, 2], 2)],
+    ),
+    (  # found by review: the list changed in place in the loop
+        _ARGMAX.replace(
+            "        occu = nums.count(i)\n", "        nums.pop(0)\n        occu = nums.count(i)\n"
+        ),
+        "off_by_one",
+        None,
+        [([1, 2, 3],)],
+    ),
+    (  # found by review: ... or through an alias before the loop
+        _ARGMAX.replace(
+            "    result = nums[0]\n", "    other = nums\n    result = nums[0]\n    other.clear()\n"
+        ),
+        "off_by_one",
+        None,
+        [([1],)],
+    ),
+    # -- grown_table: a table one cell longer at its end, indexed only where it is never negative --------
+    (  # MBPP 685: a sieve of n + 1 cells made n + 2
+        "def f(n):\n    prime = [True] * (n + 1)\n    p = 2\n    while p * p <= n:\n        if prime[p] == True:\n"
+        "            i = p * 2\n            while i <= n:\n                prime[i] = False\n                i += p\n"
+        "        p += 1\n    sum = 0\n    for i in range(2, n + 1):\n        if prime[i]:\n            sum += i\n"
+        "    return sum\n",
+        "off_by_one",
+        "grown_table",
+        [(n,) for n in range(-3, 40)],
+    ),
+    (  # MBPP 480: the size a name bound once, the index ord(c)
+        "def f(s):\n    SIZE = 256\n    ctr = [0] * SIZE\n    best = -1\n    ch = ''\n    for c in s:\n"
+        "        ctr[ord(c)] += 1\n    for c in s:\n        if best < ctr[ord(c)]:\n            best = ctr[ord(c)]\n"
+        "            ch = c\n    return ch\n",
+        "off_by_one",
+        "grown_table",
+        [(x,) for x in ("", "data", "create", "brilliant girl", "\xff\xfe\xff")],
+    ),
+    (  # MBPP 469: a row more, read at i - 1 after `if i == 0 or j == 0`, and at k (k + 1 rows)
+        "def f(price, k):\n    n = len(price)\n    P = [[None for x in range(n)] for y in range(k + 1)]\n"
+        "    for i in range(k + 1):\n        for j in range(n):\n            if i == 0 or j == 0:\n"
+        "                P[i][j] = 0\n            else:\n                best = 0\n                for x in range(j):\n"
+        "                    cur = price[j] - price[x] + P[i - 1][x]\n                    if best < cur:\n"
+        "                        best = cur\n                P[i][j] = max(P[i][j - 1], best)\n"
+        "    return P[k][n - 1]\n",
+        "off_by_one",
+        "grown_table",
+        [(p, k) for p in ([1], [1, 5, 2, 3, 7, 6, 4, 5], [10, 6, 8, 4, 2]) for k in (-2, 0, 1, 2, 3)],
+    ),
+    (  # a negative index reads the last cell: the extra one in the mutant
+        "def f(n):\n    T = [None] * (n + 1)\n    T[n] = 5\n    return T[-1]\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # its length is read
+        "def f(n):\n    T = [None] * (n + 1)\n    s = 0\n    for v in T:\n        s += 1\n    return s\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # an IndexError caught: the mutant writes where the reference fails
+        "def f(n):\n    T = [None] * (n + 1)\n    try:\n        T[n + 1] = 1\n    except IndexError:\n"
+        "        return -1\n    return 0\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # a floor the branch rebinds: i - 1 is -1
+        "def f(n):\n    T = [None] * (n + 1)\n    T[n] = 7\n    i = 3\n    if i >= 1:\n        i = 0\n"
+        "        return T[i - 1]\n    return 0\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # a table made shorter, not longer
+        "def f(n):\n    T = [None] * (n - 1)\n    T[n - 2] = 1\n    return T[n - 2]\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

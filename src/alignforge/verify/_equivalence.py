@@ -27,6 +27,9 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
      end); ``filled_by_rows`` (a 2-D table's first rows and columns written whole, then the rest row by
      row: edit distance); ``filled_as_triangle`` (row i from row i - 1, at columns 0 to i, only column 0
      read after: Bell's triangle);
+   - ``grown_table``: a fresh table one cell (or row) longer at its end (``[c] * (n + 1)`` made
+     ``n + 2``), only ever indexed by indices never negative: where the reference answers, it never
+     reached past its end, and the mutant never touches the extra cell;
    - ``cell_counter``: a dict's count cells, set to s at first sight and stepped by one statement, read
      only as ``== s`` ("seen once");
    - ``unread_cells``: the value stored in a dict's cell when no cell of it is ever read, only its keys by
@@ -83,6 +86,7 @@ from alignforge.verify._store_rules import (
     filled_as_triangle,
     filled_by_rows,
     filled_in_order,
+    grown_table,
     overwritten_table,
     parents,
     rebound,
@@ -437,12 +441,21 @@ def _first_pass_settles(tree: ast.Module, node: ast.AST) -> bool:
         for n in ast.walk(loop)
     ):
         return False
+    # xs read only as xs[0] at the start, by the loop and by xs.count(x) in it: no alias, no method, no
+    # store can change it in place (found by review: nums.pop(0) in the loop, other = nums; other.clear())
+    xs_loads = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == xs]
+    up = parents(func)
+    allowed = {id(loop.iter), id(before[start].value.value)}  # type: ignore[attr-defined]
+    for n in xs_loads:
+        call = up.get(id(up.get(id(n))))
+        if id(n) in allowed:
+            continue
+        if not (isinstance(call, ast.Call) and ast.dump(call) == _count_dump(xs, x)):
+            return False
     guard = next((s for s in loop.body if isinstance(s, ast.If)), None)
     if guard is None or guard.orelse or _binds_in(loop, {id(loop.target)}) & {xs, x}:
         return False
-    count = ast.dump(
-        ast.Call(ast.Attribute(ast.Name(xs, ast.Load()), "count", ast.Load()), [ast.Name(x, ast.Load())], [])
-    )
+    count = _count_dump(xs, x)
     k = guard.test.left if isinstance(guard.test, ast.Compare) else None
     at = loop.body.index(guard)
     if isinstance(k, ast.Name):  # k = xs.count(x) right before the test
@@ -490,6 +503,10 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and len(test.values) == 2):
         return False
     left, right = test.values
+    if any(
+        n is node for sub in ast.walk(left) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)
+    ):
+        return False  # an index changed reads another cell, or none (found by review: IndexError)
     if not any(n is node for n in ast.walk(left)) or not (
         isinstance(left, ast.Compare)
         and len(left.ops) == 1
@@ -558,6 +575,13 @@ def _ancestors(up: dict[int, ast.AST], node: ast.AST) -> list[ast.AST]:
     while (node := up.get(id(node))) is not None:  # type: ignore[assignment]
         out.append(node)
     return out
+
+
+def _count_dump(xs: str, x: str) -> str:
+    """The dump of ``xs.count(x)``."""
+    return ast.dump(
+        ast.Call(ast.Attribute(ast.Name(xs, ast.Load()), "count", ast.Load()), [ast.Name(x, ast.Load())], [])
+    )
 
 
 def _names_in(node: ast.AST) -> set[str]:
@@ -905,6 +929,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "filled_in_order": (("off_by_one",), filled_in_order),
     "filled_by_rows": (("off_by_one",), filled_by_rows),
     "filled_as_triangle": (("off_by_one",), filled_as_triangle),
+    "grown_table": (("off_by_one",), grown_table),
     "cell_counter": (("off_by_one", "swap_add_sub"), cell_counter),
     "unread_cells": (("off_by_one",), unread_cells),
     "scaled_counter": (("off_by_one",), scaled_counter),

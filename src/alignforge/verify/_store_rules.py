@@ -25,6 +25,7 @@ __all__ = [
     "filled_in_order",
     "filled_by_rows",
     "filled_as_triangle",
+    "grown_table",
     "cell_counter",
     "scaled_counter",
     "parents",
@@ -765,6 +766,172 @@ def _rows_nest(tree: ast.Module, found: _Edges) -> bool:
         inner.body[0], table, lambda t: _cells(t, table, [i, j]), read_ok, tests_read=True, known={}
     )
     return chain is not None
+
+
+def grown_table(tree: ast.Module, node: ast.AST) -> bool:
+    """A fresh table made one cell (or row) longer at its end, ``T = [c] * (E + 1)`` made ``E + 2`` (or
+    ``[c] * 256`` made 257; the size may be a name bound once to the constant and read only there; rows:
+    ``[.. for _ in range(E + 1)]``), where T is only ever indexed (never its length, an iteration, a
+    slice, a method, a call with it), by indices never negative (:func:`_non_negative`) or by E itself
+    (if E + 1 <= 0 the table is empty and the access raises).
+
+    Where the reference answers, each of its accesses fell within its table: one beyond would have raised
+    IndexError, and nothing in the function can catch it (no ``try``, ``with`` or ``yield``). The mutant
+    makes the same accesses to the same cells, which hold the same values, and never touches the extra
+    one. T is a local bound once, no nested scope or introspection reaches it, and the table's element
+    (or row) is side-effect free, built once more in the mutant."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or stmt is None or _int_const(node) is None or introspects(tree):
+        return False
+    up = parents(tree)
+    size: ast.AST = node
+    if isinstance(stmt, ast.Assign) and stmt.value is node:  # SIZE = 256, read once, as a table's size
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            return False
+        name = stmt.targets[0].id
+        uses = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == name]
+        if len(uses) != 2 or not _plain_locals(func, {name}) or name in binds_not_by_name(func):
+            return False
+        size = next(n for n in uses if isinstance(n.ctx, ast.Load))
+        _, stmt, _ = _statement_of(tree, size)
+    elif isinstance(above := up.get(id(node)), ast.BinOp) and isinstance(above.op, ast.Add):
+        size = above
+    found = _grown(tree, stmt, size)
+    if found is None:
+        return False
+    table, minus_one = found
+    if any(isinstance(n, _CATCHERS) for n in ast.walk(tree)):
+        return False  # (in the whole program: a caller of the function could catch the IndexError)
+    if not _plain_locals(func, {table}) or table in binds_not_by_name(func):
+        return False
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == table):
+            continue
+        if not isinstance(n.ctx, ast.Load):
+            if up.get(id(n)) is not stmt:
+                return False  # bound again
+            continue
+        sub = up.get(id(n))
+        if not (isinstance(sub, ast.Subscript) and sub.value is n and not isinstance(sub.ctx, ast.Del)):
+            return False
+        if not (
+            (minus_one is not None and ast.dump(sub.slice) == minus_one)
+            or _non_negative(tree, func, sub.slice, up, set())
+        ):
+            return False
+    return True
+
+
+def _grown(tree: ast.Module, stmt: ast.stmt | None, size: ast.AST) -> tuple[str, str | None] | None:
+    """For ``T = [e] * S`` (or ``S * [e]``) or ``T = [e for _ in range(S)]`` (e side-effect free): T, and
+    the dump of X where S is ``X + 1`` (an index equal to the reference's size less one)."""
+    if not (
+        isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+    ):
+        return None
+    value = stmt.value
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
+        one = value.left if value.right is size else value.right if value.left is size else None
+        if not (isinstance(one, ast.List) and len(one.elts) == 1 and pure(tree, one.elts[0])):
+            return None
+    elif isinstance(value, ast.ListComp) and len(value.generators) == 1:
+        gen = value.generators[0]
+        if gen.ifs or gen.is_async or not pure(tree, value.elt) or _range_size(tree, gen.iter) is not size:
+            return None
+    else:
+        return None
+    if not pure(tree, size):
+        return None
+    minus_one = None
+    if isinstance(size, ast.BinOp) and isinstance(size.op, ast.Add) and _int_const(size.right) == 1:
+        minus_one = ast.dump(size.left)
+    return stmt.targets[0].id, minus_one
+
+
+def _non_negative(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    e: ast.AST,
+    up: dict[int, ast.AST],
+    seen: set[str],
+) -> bool:
+    """``e`` is an int that is never negative: an int constant >= 0, ``len(..)``, ``ord(..)``, ``+``, ``*``,
+    ``//``, ``%`` of such, a local every binding of which is such (:func:`_never_negative_name`), or
+    ``x - d`` (d an int constant) where a test around it says x >= d (``elif`` after ``if i == 0`` says
+    i >= 1, x being never negative itself)."""
+    if (c := _int_const(e)) is not None:
+        return c >= 0
+    if builtin_call(tree, e, "len", (1,)) or builtin_call(tree, e, "ord", (1,)):
+        return True
+    if isinstance(e, ast.Name):
+        return _never_negative_name(tree, func, e.id, up, seen)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Mult | ast.FloorDiv | ast.Mod):
+        return _non_negative(tree, func, e.left, up, seen) and _non_negative(tree, func, e.right, up, seen)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Sub) and isinstance(e.left, ast.Name):
+        d = _int_const(e.right)
+        if d is None or not _never_negative_name(tree, func, e.left.id, up, seen):
+            return False
+        child: ast.AST = e
+        while (parent := up.get(id(child))) is not None and parent is not func:
+            if isinstance(parent, ast.If) and child is not parent.test:
+                branch = parent.orelse if child in parent.orelse else parent.body
+                floors = _floors(parent.test, negated=branch is parent.orelse)
+                rebinds = set().union(*(_binds_in(st) for st in branch))
+                if floors.get(e.left.id, 0) >= d and e.left.id not in rebinds:
+                    return True
+            child = parent
+    return False
+
+
+_CATCHERS = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.Yield, ast.YieldFrom, ast.Await)
+
+
+def _never_negative_name(
+    tree: ast.Module,
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    name: str,
+    up: dict[int, ast.AST],
+    seen: set[str],
+) -> bool:
+    """Every binding of the local ``name`` stores a never-negative int: ``name = e``, ``name += e`` or
+    ``name *= e`` (e :func:`_non_negative`, assuming ``name`` is: by induction over the run), or a ``for``
+    over ``range(a, ..)`` (a never negative, a positive step) or ``range(a, b, -s)`` with b >= -1. Not a
+    parameter."""
+    if name in seen:
+        return True
+    if name in _params(func) or name in binds_not_by_name(func) or not _plain_locals(func, {name}):
+        return False
+    seen.add(name)
+    binds = [
+        n
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+    ]
+    for n in binds:
+        where = up.get(id(n))
+        if (isinstance(where, ast.Assign) and where.targets == [n]) or (
+            isinstance(where, ast.AugAssign) and isinstance(where.op, ast.Add | ast.Mult)
+        ):
+            ok = _non_negative(tree, func, where.value, up, seen)
+        elif (
+            isinstance(where, ast.For)
+            and where.target is n
+            and builtin_call(tree, where.iter, "range", (1, 2, 3))
+        ):
+            assert isinstance(where.iter, ast.Call)
+            args = where.iter.args
+            start = args[0] if len(args) > 1 else ast.Constant(0)
+            step = _signed_int(args[2]) if len(args) == 3 else 1
+            if step is not None and step > 0:
+                ok = _non_negative(tree, func, start, up, seen)
+            else:
+                stop = _signed_int(args[1]) if len(args) == 3 else None
+                ok = step is not None and stop is not None and stop >= -1
+        else:
+            ok = False
+        if not ok:
+            return False
+    return bool(binds)
 
 
 def _nest_names(found: _Edges, inner: ast.For) -> tuple[str, str] | None:
