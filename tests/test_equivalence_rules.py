@@ -51,6 +51,11 @@ _ODD_DAYS = (
     "        leap += hund4\n    days = ordd + leap * 2\n    odd = days % 7\n    return odd\n"
 )
 
+_TOP3 = (
+    "def f(nums):\n    import heapq\n    a, b = (heapq.nlargest(3, nums), heapq.nsmallest(2, nums))\n"
+    "    return max(a[0] * a[1] * a[2], a[0] * b[0] * b[1])\n"
+)
+
 CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
     # -- dead_store: the value stored is never read -------------------------------------------------
     (
@@ -1055,6 +1060,31 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [(3,)],
+    ),
+    # -- top_k_prefix: nlargest(k) made k + 1, only items below k read ------------------------------------
+    (  # MBPP 911
+        _TOP3,
+        "off_by_one",
+        "top_k_prefix",
+        [(xs,) for xs in ([], [1, 2], [3, 1, 2], [12, 74, 9, 50, 61, 41], [-5, -4, 3, 3, 2, -9, 1])],
+    ),
+    (  # from heapq import nlargest, a name alone
+        "from heapq import nlargest\n\ndef f(xs):\n    a = nlargest(2, xs)\n    return a[0] - a[1]\n",
+        "off_by_one",
+        "top_k_prefix",
+        [(xs,) for xs in ([], [1], [3, 1, 2], [5, 5, 1, 9])],
+    ),
+    (  # the last item read
+        _TOP3.replace("a[0] * a[1] * a[2], a[0] * b[0] * b[1]", "a[-1], b[0]"),
+        "off_by_one",
+        None,
+        [([1, 2, 3, 4],)],
+    ),
+    (  # the whole list returned
+        "import heapq\n\ndef f(xs):\n    a = heapq.nlargest(2, xs)\n    return a\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3],)],
     ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters

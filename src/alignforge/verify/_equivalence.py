@@ -40,6 +40,7 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
      (of the index and constants) is false at a (``range(1, n)`` around ``if i % 2 == 0``);
    - ``first_pass_settles``: a best-so-far's start 0 made 1 before an arg-max of ``xs.count(x)`` over xs
      whose answer starts as ``xs[0]``: after the first pass both programs hold ``(count, xs[0])``;
+   - ``top_k_prefix``: ``heapq.nlargest(k, xs)`` made ``k + 1`` where only items below k are read;
    - ``inert_body``: an ``if`` whose body only evaluates and drops values its test already read
      (``(a[j], a[j + 1] == a[j + 1], a[j])``), its test flipped or removed;
    - ``dead_conjunct``: a change in A of ``A and g == k`` where g is only ever set to k under an
@@ -80,6 +81,7 @@ from alignforge.verify._store_rules import (
     _plain_locals,
     _statement_of,
     binds_not_by_name,
+    bound_beside_imports,
     builtin_call,
     cell_counter,
     dead_store,
@@ -87,6 +89,7 @@ from alignforge.verify._store_rules import (
     filled_by_rows,
     filled_in_order,
     grown_table,
+    modules_of,
     overwritten_table,
     parents,
     rebound,
@@ -577,6 +580,64 @@ def _ancestors(up: dict[int, ast.AST], node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _top_k_prefix(tree: ast.Module, node: ast.AST) -> bool:
+    """``a = heapq.nlargest(k, xs)`` made ``nlargest(k + 1, xs)`` (or ``nsmallest``; also as one element
+    of ``a, b = (.., ..)``), where a is only ever read as ``a[c]``, 0 <= c < k: both are
+    ``sorted(xs, reverse=True)`` cut after k or k + 1 items (the documented equivalent), so their first k
+    items are the same. a is a local bound once, no closure or introspection reaches it; the call has
+    no ``key``. For items of a total order (the task's ints or strings; NaN aside)."""
+    up = parents(tree)
+    call = up.get(id(node))
+    k = _int_const(node)
+    if not (isinstance(call, ast.Call) and k is not None and call.args[:1] == [node] and len(call.args) == 2):
+        return False
+    if call.keywords or not _heapq_top(tree, call.func):
+        return False
+    holder = up.get(id(call))
+    target: ast.AST | None = None
+    if isinstance(holder, ast.Assign) and len(holder.targets) == 1:
+        target = holder.targets[0]
+    elif isinstance(holder, ast.Tuple) and isinstance(stmt := up.get(id(holder)), ast.Assign):
+        outer = stmt.targets[0] if len(stmt.targets) == 1 else None
+        if isinstance(outer, ast.Tuple | ast.List) and len(outer.elts) == len(holder.elts):
+            target = outer.elts[holder.elts.index(call)]
+    if not isinstance(target, ast.Name):
+        return False
+    a = target.id
+    func, _, _ = _statement_of(tree, call)
+    if func is None or introspects(tree) or not _plain_locals(func, {a}) or a in binds_not_by_name(func):
+        return False
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == a) or n is target:
+            continue
+        sub = up.get(id(n))
+        if not isinstance(n.ctx, ast.Load) or not (
+            isinstance(sub, ast.Subscript)
+            and sub.value is n
+            and isinstance(sub.ctx, ast.Load)
+            and (c := _int_const(sub.slice)) is not None
+            and 0 <= c < k
+        ):
+            return False
+    return True
+
+
+def _heapq_top(tree: ast.Module, f: ast.AST) -> bool:
+    """``f`` is heapq's ``nlargest`` or ``nsmallest``: ``heapq.nlargest`` (heapq a module) or the name
+    imported from heapq and bound by nothing else."""
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        return f.attr in ("nlargest", "nsmallest") and f.value.id == "heapq" and "heapq" in modules_of(tree)
+    if isinstance(f, ast.Name) and f.id in ("nlargest", "nsmallest"):
+        imported = any(
+            isinstance(n, ast.ImportFrom)
+            and n.module == "heapq"
+            and any(al.name == f.id and al.asname is None for al in n.names)
+            for n in ast.walk(tree)
+        )
+        return imported and not bound_beside_imports(tree, f.id)
+    return False
+
+
 def _count_dump(xs: str, x: str) -> str:
     """The dump of ``xs.count(x)``."""
     return ast.dump(
@@ -921,6 +982,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "noop_guard": (("first_branch",), _noop_guard),
     "first_pass_idle": (("off_by_one",), _first_pass_idle),
     "first_pass_settles": (("off_by_one",), _first_pass_settles),
+    "top_k_prefix": (("off_by_one",), _top_k_prefix),
     "inert_body": (("flip_compare", "first_branch"), _inert_body),
     "dead_conjunct": (("flip_compare", "swap_add_sub"), _dead_conjunct),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),

@@ -32,6 +32,8 @@ __all__ = [
     "pure",
     "rebound",
     "binds_not_by_name",
+    "bound_beside_imports",
+    "modules_of",
 ]
 
 
@@ -94,7 +96,7 @@ def builtin_call(tree: ast.Module, node: ast.AST, name: str, arities: tuple[int,
     )
 
 
-def _modules(tree: ast.Module) -> set[str]:
+def modules_of(tree: ast.Module) -> set[str]:
     """Names bound only by ``import x`` / ``import x as y`` (``x.attr`` then reads a module attribute)."""
     imported = {
         (a.asname or a.name).split(".")[0]
@@ -102,10 +104,10 @@ def _modules(tree: ast.Module) -> set[str]:
         if isinstance(n, ast.Import)
         for a in n.names
     }
-    return {m for m in imported if not _bound_beside_imports(tree, m)}
+    return {m for m in imported if not bound_beside_imports(tree, m)}
 
 
-def _bound_beside_imports(tree: ast.Module, name: str) -> bool:
+def bound_beside_imports(tree: ast.Module, name: str) -> bool:
     """Whether anything but an import binds ``name``: an assignment or loop target, ``def``/``class``
     (found by review: a module-level ``class defaultdict``), a parameter, ``except .. as``, a match
     capture, a star import."""
@@ -127,7 +129,7 @@ def _bound_beside_imports(tree: ast.Module, name: str) -> bool:
 
 def pure(tree: ast.Module, expr: ast.AST) -> bool:
     """The expression has no side effect, and changing an int constant in it changes only its value."""
-    modules = _modules(tree)
+    modules = modules_of(tree)
     for node in ast.walk(expr):
         if isinstance(node, ast.BinOp):
             if not isinstance(node.op, _PURE_BINOPS):
@@ -1586,7 +1588,7 @@ def _int_counter(tree: ast.Module, value: ast.AST) -> bool:
             fn.attr == "defaultdict"
             and isinstance(fn.value, ast.Name)
             and fn.value.id == "collections"
-            and "collections" in _modules(tree)
+            and "collections" in modules_of(tree)
             and all(a.name == "collections" for a in aliases if (a.asname or a.name) == "collections")
         )  # (not `import foo as collections`)
     imported = [
@@ -1608,7 +1610,7 @@ def _int_counter(tree: ast.Module, value: ast.AST) -> bool:
         isinstance(fn, ast.Name)
         and fn.id == "defaultdict"
         and single
-        and not _bound_beside_imports(tree, "defaultdict")
+        and not bound_beside_imports(tree, "defaultdict")
     )
 
 
