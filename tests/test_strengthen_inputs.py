@@ -139,6 +139,31 @@ def test_a_string_is_cut_to_the_lengths_the_reference_compares_with() -> None:
     assert "Pas@10" not in plain
 
 
+_ANGLES = """
+def is_triangleexists(a, b, c):
+    if a != 0 and b != 0 and c != 0 and (a + b + c == 180):
+        return a + b >= c or b + c >= a or a + c >= b
+    return False
+"""
+
+
+def test_an_argument_is_solved_for_a_sum_the_reference_compares_with() -> None:
+    """MBPP 850: ``a != 1`` for ``a != 0`` survives unless some angles sum to exactly 180 with a == 1;
+    no random step makes a sum land on 180. The reference compares a + b + c with 180, so one angle is
+    solved for it, after another is set to one of the reference's ints: (1, 60, 119)."""
+    consts = harvest_constants(_ANGLES)
+    assert consts.sums == ((((0, 1), (1, 1), (2, 1)), 180),)
+    assert harvest_constants("def f(a, b):\n    return a - b > 3 or a + a == 4 or a + 1 == 2\n").sums == (
+        (((0, 1), (1, -1)), 3),
+    )
+    seeds: list[Input] = [((50, 60, 70), {}), ((90, 45, 45), {}), ((150, 30, 70), {})]
+    for seed in range(3):
+        got = [a for a, _ in mutate_inputs(seeds, random.Random(seed), limit=0, constants=consts)]
+        assert any(a[0] == 1 and sum(a) == 180 for a in got)
+    plain = [a for a, _ in mutate_inputs(seeds, random.Random(0), limit=300)]
+    assert not any(a[0] == 1 and sum(a) == 180 for a in plain)
+
+
 def test_a_reference_constant_is_exempt_from_the_magnitude_rule_only() -> None:
     """``int_to_roman``'s tests stop at 50; its ``val = [1000, ...]`` makes 1000 an input it handles.
     The exemption is for the constants and their neighbours, and for magnitude only."""

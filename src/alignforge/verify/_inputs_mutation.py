@@ -178,6 +178,9 @@ class Constants:
     # for the input (``find_Min_Diff`` of one element): the task's text leaves it open, so no test may
     # require it.
     sentinels: tuple[int | float, ...] = ()
+    # Sums of int arguments the reference compares with an int (``a + b + c == 180``), as
+    # ((argument index, sign), ...) and the int: :func:`_solved` makes inputs on the bound.
+    sums: tuple[tuple[tuple[tuple[int, int], ...], int], ...] = ()
 
     def is_sentinel(self, value: Any) -> bool:
         return any(type(value) is type(s) and value == s for s in self.sentinels)  # a bool is none
@@ -248,7 +251,44 @@ def harvest_constants(code: str) -> Constants:
         for n in stored
         if (v := _constant_value(n, names)) is not None and (abs(v) >= _SENTINEL or math.isinf(v))
     }
-    return Constants(tuple(ints), tuple(floats), tuple(strs), tuple(scale), tuple(sorted(sentinels)))
+    return Constants(
+        tuple(ints), tuple(floats), tuple(strs), tuple(scale), tuple(sorted(sentinels)), _compared_sums(tree)
+    )
+
+
+def _compared_sums(tree: ast.Module) -> tuple[tuple[tuple[tuple[int, int], ...], int], ...]:
+    """The sums of two or more distinct positional parameters of a function (``a + b - c``) that one of
+    its comparisons sets against an int constant (``a + b + c == 180``): a branch only an input exactly
+    on that bound reaches, which no random step makes."""
+    found: dict[tuple[tuple[tuple[int, int], ...], int], None] = {}
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = {a.arg: k for k, a in enumerate([*func.args.posonlyargs, *func.args.args])}
+        for n in ast.walk(func):
+            if not (isinstance(n, ast.Compare) and len(n.ops) == 1):
+                continue
+            for side, other in ((n.left, n.comparators[0]), (n.comparators[0], n.left)):
+                terms = _param_sum(side, params)
+                bound = _constant_value(other, {})
+                if (
+                    terms
+                    and len(terms) >= 2
+                    and len({k for k, _ in terms}) == len(terms)
+                    and type(bound) is int
+                ):
+                    found[(tuple(terms), bound)] = None
+    return tuple(found)[:_MAX_CONSTANTS]
+
+
+def _param_sum(e: ast.AST, params: dict[str, int], sign: int = 1) -> list[tuple[int, int]] | None:
+    if isinstance(e, ast.Name) and e.id in params:
+        return [(params[e.id], sign)]
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub):
+        left = _param_sum(e.left, params, sign)
+        right = _param_sum(e.right, params, -sign if isinstance(e.op, ast.Sub) else sign)
+        return None if left is None or right is None else left + right
+    return None
 
 
 def _of_scale(parent: ast.AST | None) -> bool:
@@ -497,6 +537,25 @@ def _constant_pairs(args: tuple[Any, ...], consts: Constants, rng: random.Random
     return out
 
 
+def _solved(args: tuple[Any, ...], consts: Constants, rng: random.Random) -> list[tuple[Any, ...]]:
+    """``args`` put on each bound of :attr:`Constants.sums`: one term solved for (``c = 180 - a - b``), as
+    they are and with another term first set to one of the reference's ints (``a = 1``: a branch on
+    ``a != 0 and a + b + c == 180`` needs both)."""
+    out = []
+    for terms, bound in consts.sums:
+        if any(k >= len(args) or type(args[k]) is not int for k, _ in terms):
+            continue
+        for k, sign in terms:
+            starts = [args]
+            for q, _ in terms:
+                if q != k:
+                    starts += [args[:q] + (c,) + args[q + 1 :] for c in _some(consts.ints, rng)]
+            for start in starts:
+                rest = sum(sg * start[q] for q, sg in terms if q != k)
+                out.append(start[:k] + (sign * (bound - rest),) + start[k + 1 :])
+    return out if len(out) <= _PAIRS else rng.sample(out, _PAIRS)
+
+
 def mutate_inputs(
     seeds: list[Input], rng: random.Random, *, limit: int, constants: Constants = NO_CONSTANTS
 ) -> list[Input]:
@@ -504,7 +563,7 @@ def mutate_inputs(
     argument of each seed, then ``3 * limit`` tries at random chains of two or three steps (some
     starting from a seed with one argument taken from another seed of the same arity). ``constants``
     (the reference's, :func:`harvest_constants`) join the steps of values of their type, one argument
-    at a time and two at once."""
+    at a time and two at once, and put int arguments on the sums the reference compares with an int."""
     alphabets = _alphabets(seeds)
     seen = {input_key(s) for s in seeds}
     out: dict[str, Input] = {}
@@ -521,6 +580,8 @@ def mutate_inputs(
                 add(args[:i] + (s,) + args[i + 1 :], kwargs)
         for pair in _constant_pairs(args, constants, rng):
             add(pair, kwargs)
+        for solved in _solved(args, constants, rng):
+            add(solved, kwargs)
     chained: dict[str, Input] = {}
     for _ in range(limit * 3):
         args, kwargs = rng.choice(seeds)
