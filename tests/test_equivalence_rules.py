@@ -1086,6 +1086,41 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2, 3],)],
     ),
+    (  # found by review: the size's name rebound, T[n] is no longer the last cell
+        "def f(n):\n    t = [None] * (n + 1)\n    for i in range(n + 1):\n        t[i] = i\n    n = n - 3\n"
+        "    return t[n]\n",
+        "off_by_one",
+        None,
+        [(1,)],
+    ),
+    (  # found by review: an old-style iteration (__getitem__, no __iter__) ends on the IndexError
+        "class S:\n    def __init__(self, n):\n        self.n = n\n\n    def __getitem__(self, i):\n"
+        "        return f(self.n, 'x' * i)\n\n\ndef f(n, s):\n    t = [s] * (n + 1)\n    if s == 'go':\n"
+        "        return len(list(S(n)))\n    return t[len(s)]\n",
+        "off_by_one",
+        None,
+        [(0, "go")],
+    ),
+    (  # found by review: a parameter rebound to a list
+        "def f(n, p):\n    p = []\n    v = p * n\n    a = n + 0\n    if v:\n        a += v\n    return a\n",
+        "first_branch",
+        None,
+        [(1, 0)],
+    ),
+    (  # found by review: a parameter rebound by `import .. as`
+        "def f(a, v):\n    a = a * 2\n    import os as a\n    if v:\n        a += v\n    return v\n",
+        "first_branch",
+        None,
+        [(1, 0)],
+    ),
+    (  # found by review: E - E of an object whose __sub__ says -1
+        "class Z:\n    def __sub__(self, other):\n        return -1\n\n\ndef f(n, c):\n    g = 0\n    z = Z()\n"
+        "    for _ in range(2):\n        if n + 1 < c and g == 1:\n            return 1\n        if z - z < 0:\n"
+        "            g = 1\n    return 0\n",
+        "swap_add_sub",
+        None,
+        [(5, 5)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

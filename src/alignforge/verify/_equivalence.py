@@ -535,6 +535,15 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
     func, stmt, _ = _statement_of(tree, test)
     if func is None or stmt is None or introspects(tree) or not _plain_locals(func, {g}):
         return False
+    # The values A computes with are the task's numbers: cells of parameters, parameters and range
+    # indices, never rebound (found by review: a local holding an object whose __sub__ says anything).
+    indices = {id(n) for sub in ast.walk(left) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)}
+    for n in ast.walk(left):
+        if isinstance(n, ast.Name) and id(n) not in indices:
+            cell = up.get(id(n))
+            base = isinstance(cell, ast.Subscript) and cell.value is n
+            if not (_input_name(func, n.id) or (not base and _range_var(tree, func, n.id))):
+                return False
     stores = [
         n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == g and not isinstance(n.ctx, ast.Load)
     ]
@@ -548,10 +557,51 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
             return False
         if c == k and not _never_runs(up, bind):
             return False
+    for n in stores:
+        bind = up.get(id(n))
+        if isinstance(bind, ast.stmt) and _never_runs(up, bind):
+            side = up[id(bind)].test.left.left  # type: ignore[attr-defined]
+            held = side.value if isinstance(side, ast.Subscript) else side
+            if not (isinstance(held, ast.Name) and _input_name(func, held.id)):
+                return False  # E - E of the task's numbers only (found by review: a class's __sub__)
     top = next((a for a in [stmt, *_ancestors(up, stmt)] if a in func.body), None)
     return top is not None and any(
         isinstance(s, ast.Assign) and s.targets[0] in stores and _int_const(s.value) != k
         for s in func.body[: func.body.index(top)]
+    )
+
+
+def _input_name(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """``name`` is a parameter the function never rebinds: it holds the task's input."""
+    return (
+        name in _params(func)
+        and _plain_locals(func, {name})
+        and name not in binds_not_by_name(func)
+        and not any(
+            isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+            for n in ast.walk(func)
+        )
+    )
+
+
+def _range_var(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Every binding of the local ``name`` is a ``for`` over the builtin ``range``: it holds ints."""
+    up = parents(func)
+    binds = [
+        n
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+    ]
+    return (
+        bool(binds)
+        and _plain_locals(func, {name})
+        and name not in binds_not_by_name(func)
+        and all(
+            isinstance(loop := up.get(id(n)), ast.For)
+            and loop.target is n
+            and builtin_call(tree, loop.iter, "range", (1, 2, 3))
+            for n in binds
+        )
     )
 
 
@@ -851,13 +901,11 @@ def _int_valued(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, seen: s
         for n in ast.walk(func)
         if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
     ]
+    if name in binds_not_by_name(func):
+        return False  # (found by review: a parameter rebound by `import .. as`, `except .. as`, `case`)
     if name in params:
         return not binds or all(_int_bind(func, n, params, seen) for n in binds)
-    return (
-        bool(binds)
-        and all(_int_bind(func, n, params, seen) for n in binds)
-        and name not in binds_not_by_name(func)
-    )
+    return bool(binds) and all(_int_bind(func, n, params, seen) for n in binds)
 
 
 def _int_bind(
@@ -883,7 +931,7 @@ def _int_bind(
         return False  # a bare name or constant could be a bool
     for n in ast.walk(value):
         if isinstance(n, ast.Name):
-            if n.id not in params and not _int_valued(func, n.id, seen):
+            if not _int_valued(func, n.id, seen):  # (a parameter rebound to a list is none: found by review)
                 return False
         elif isinstance(n, ast.Constant):
             if type(n.value) is not int:

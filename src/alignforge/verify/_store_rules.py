@@ -802,8 +802,23 @@ def grown_table(tree: ast.Module, node: ast.AST) -> bool:
     if found is None:
         return False
     table, minus_one = found
-    if any(isinstance(n, _CATCHERS) for n in ast.walk(tree)):
-        return False  # (in the whole program: a caller of the function could catch the IndexError)
+    if (
+        minus_one is not None
+        and any(
+            isinstance(n, ast.Name)
+            and not isinstance(n.ctx, ast.Load)
+            and n.id in {m.id for m in ast.walk(size) if isinstance(m, ast.Name)}
+            for n in ast.walk(func)
+        )
+        or {m.id for m in ast.walk(size) if isinstance(m, ast.Name)} & binds_not_by_name(func)
+    ):
+        minus_one = None  # the size's names rebound: T[E] may no longer be the last cell (found by review)
+    if any(
+        isinstance(n, _CATCHERS) or (isinstance(n, ast.FunctionDef) and n.name == "__getitem__")
+        for n in ast.walk(tree)
+    ):
+        return False  # anywhere in the program: a caller could catch the IndexError, or an old-style
+        # iteration (a class's __getitem__ and no __iter__) end on it (found by review)
     if not _plain_locals(func, {table}) or table in binds_not_by_name(func):
         return False
     for n in ast.walk(func):
