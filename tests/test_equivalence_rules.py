@@ -903,7 +903,7 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
     ),
     (  # a negative start, the count in the test itself, a statement before the test
         _ARGMAX.replace("max_val = 0", "max_val = -1")
-        .replace("        occu = nums.count(i)\n", "        seen.append(i)\n")
+        .replace("        occu = nums.count(i)\n", "        seen = seen + [i]\n")
         .replace(
             "if occu > max_val:\n            max_val = occu",
             "if nums.count(i) > max_val:\n            max_val = nums.count(i)",
@@ -1120,6 +1120,69 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "swap_add_sub",
         None,
         [(5, 5)],
+    ),
+    (  # found by review: nlargest(0, it) never reads it, nlargest(1, it) reads it all
+        "import heapq\n\ndef f(xs):\n    a = heapq.nlargest(0, (1 // x for x in xs))\n    return len(xs)\n",
+        "off_by_one",
+        None,
+        [([1, 0, 2],)],
+    ),
+    (  # found by review: the name nlargest rebound by another import
+        "from heapq import nlargest\nfrom builtins import divmod as nlargest\n\ndef f(n):\n"
+        "    a = nlargest(1, n)\n    return a[0]\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # found by review: heapq's function replaced
+        "import heapq\nheapq.nlargest = divmod\n\ndef f(n):\n    a = heapq.nlargest(1, n)\n    return a[0]\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # found by review: T[E] where E's value changes in place
+        "def f(xs, ys):\n    t = [None] * (len(xs) - len(ys) + 1)\n    t[len(xs) - len(ys)] = 5\n"
+        "    ys.extend(xs)\n    ys.extend(xs)\n    return t[len(xs) - len(ys)]\n",
+        "off_by_one",
+        None,
+        [([1], [])],
+    ),
+    (  # found by review: a __getitem__ bound by assignment ends an old-style iteration on the IndexError
+        "def f(n):\n    t = [n] * (N + 1)\n    if n >= 0:\n        return len(list(C()))\n"
+        "    return t[len(range(-n - 1))]\n\n\nclass C:\n    __getitem__ = lambda self, i: f(-i - 1)\n\n\nN = 2\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
+    (  # found by review: xs aliased to a global through recursion, changed by a helper before the loop
+        "G = [1, 2]\nD = []\n\n\ndef h():\n    if G[0] != 5:\n        G.insert(0, 5)\n\n\ndef f(xs):\n"
+        "    r = None\n    if not D:\n        D.append(None)\n        r = f(G)\n    best = 0\n    res = xs[0]\n"
+        "    h()\n    for x in xs:\n        k = xs.count(x)\n        if k > best:\n            best = k\n"
+        "            res = x\n    return (res, best, r)\n",
+        "off_by_one",
+        None,
+        [([3],)],
+    ),
+    (  # found by review: a parameter with a default is no int the task supplies
+        "def f(n, v=None):\n    a = n + 0\n    if v:\n        a += v\n    return a\n",
+        "first_branch",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: ... nor in A of `A and g == 1`
+        "def f(n, a=frozenset({1}), b=frozenset()):\n    g = 0\n    if a - b > b and g == 1:\n        return 1\n"
+        "    return n\n",
+        "swap_add_sub",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a recursive call passes sets
+        "def f(arr, x):\n    g = 0\n    for i in range(1, len(arr)):\n        if arr[i] - arr[i - 1] > x and g == 1:\n"
+        "            return False\n    if x == 0:\n"
+        "        return f([{1}, {1, 2}], set())\n    return True\n",
+        "swap_add_sub",
+        None,
+        [([1, 2], 0)],
     ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters

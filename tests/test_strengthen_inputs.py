@@ -16,6 +16,7 @@ from alignforge.verify._inputs_mutation import (
     Input,
     extract_doc_inputs,
     harvest_constants,
+    input_key,
     mutate_inputs,
 )
 from alignforge.verify._mutants import mutants
@@ -162,6 +163,21 @@ def test_an_argument_is_solved_for_a_sum_the_reference_compares_with() -> None:
         assert any(a[0] == 1 and sum(a) == 180 for a in got)
     plain = [a for a, _ in mutate_inputs(seeds, random.Random(0), limit=300)]
     assert not any(a[0] == 1 and sum(a) == 180 for a in plain)
+
+
+def test_huge_ints_and_long_sums_never_crash_the_steps() -> None:
+    """Found by review: a bound of 2**16384, a hex literal or a seed past Python's 4300-digit limit for
+    decimal text made ``repr`` raise in the inputs' keys, and a sum of 1500 terms overflowed the stack.
+    Such values are never generated (their text is over the length cap), yet nothing raises."""
+    huge = "def f(a, b):\n    if a + b == 18446744073709551616**128 * 18446744073709551616**128:\n        return 1\n"
+    hexa = "def f(a, b):\n    if a + b == 0x" + "f" * 4000 + ":\n        return 1\n"
+    long = "def f(a, b):\n    if a + " + " + ".join(["b"] * 1500) + " == 5:\n        return 1\n"
+    for code in (huge, hexa, long):
+        got = mutate_inputs([((1, 2), {})], random.Random(0), limit=20, constants=harvest_constants(code))
+        assert got and all(len(input_key(i)) <= 1000 for i in got)
+    seeds: list[Input] = [((int("f" * 4000, 16), 1), {})]
+    assert input_key(seeds[0]).startswith("hex:")
+    assert all(len(input_key(i)) <= 1000 for i in mutate_inputs(seeds, random.Random(0), limit=20))
 
 
 def test_a_reference_constant_is_exempt_from_the_magnitude_rule_only() -> None:

@@ -89,7 +89,6 @@ from alignforge.verify._store_rules import (
     filled_by_rows,
     filled_in_order,
     grown_table,
-    modules_of,
     overwritten_table,
     parents,
     rebound,
@@ -455,6 +454,13 @@ def _first_pass_settles(tree: ast.Module, node: ast.AST) -> bool:
             continue
         if not (isinstance(call, ast.Call) and ast.dump(call) == _count_dump(xs, x)):
             return False
+    # No call from the start to the loop's end but xs.count(x): a callee could change xs in place
+    # through another name (found by review: a global list xs was passed as, changed by a helper).
+    span = [*before[start:], loop]
+    if any(
+        isinstance(n, ast.Call) and ast.dump(n) != _count_dump(xs, x) for st in span for n in ast.walk(st)
+    ):
+        return False
     guard = next((s for s in loop.body if isinstance(s, ast.If)), None)
     if guard is None or guard.orelse or _binds_in(loop, {id(loop.target)}) & {xs, x}:
         return False
@@ -574,7 +580,7 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
 def _input_name(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
     """``name`` is a parameter the function never rebinds: it holds the task's input."""
     return (
-        name in _params(func)
+        name in _required_params(func)
         and _plain_locals(func, {name})
         and name not in binds_not_by_name(func)
         and not any(
@@ -582,6 +588,17 @@ def _input_name(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool
             for n in ast.walk(func)
         )
     )
+
+
+def _required_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The positional parameters without a default: the ones the task's inputs fill (a default, ``*args``,
+    ``**kw`` or a keyword-only one may hold anything: found by review). None at all where the function
+    calls itself (a recursive call may pass other values)."""
+    if any(isinstance(n, ast.Name) and n.id == func.name for n in ast.walk(func)):
+        return set()
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    return {a.arg for a in positional[: len(positional) - len(args.defaults)]}
 
 
 def _range_var(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
@@ -641,6 +658,8 @@ def _top_k_prefix(tree: ast.Module, node: ast.AST) -> bool:
     k = _int_const(node)
     if not (isinstance(call, ast.Call) and k is not None and call.args[:1] == [node] and len(call.args) == 2):
         return False
+    if k < 1:
+        return False  # nlargest(0, it) never reads it, nlargest(1, it) reads it all (found by review)
     if call.keywords or not _heapq_top(tree, call.func):
         return False
     holder = up.get(id(call))
@@ -675,17 +694,36 @@ def _top_k_prefix(tree: ast.Module, node: ast.AST) -> bool:
 def _heapq_top(tree: ast.Module, f: ast.AST) -> bool:
     """``f`` is heapq's ``nlargest`` or ``nsmallest``: ``heapq.nlargest`` (heapq a module) or the name
     imported from heapq and bound by nothing else."""
-    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-        return f.attr in ("nlargest", "nsmallest") and f.value.id == "heapq" and "heapq" in modules_of(tree)
-    if isinstance(f, ast.Name) and f.id in ("nlargest", "nsmallest"):
-        imported = any(
-            isinstance(n, ast.ImportFrom)
-            and n.module == "heapq"
-            and any(al.name == f.id and al.asname is None for al in n.names)
-            for n in ast.walk(tree)
-        )
-        return imported and not bound_beside_imports(tree, f.id)
-    return False
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "heapq":
+        name = "heapq" if f.attr in ("nlargest", "nsmallest") else ""
+    else:
+        name = f.id if isinstance(f, ast.Name) and f.id in ("nlargest", "nsmallest") else ""
+    if not name:
+        return False
+    # every import binding the name is heapq's own (found by review: `import x as heapq`,
+    # `from builtins import divmod as nlargest`), nothing else binds it, nothing stores into heapq
+    found = False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import | ast.ImportFrom):
+            for al in n.names:
+                if (al.asname or al.name).split(".")[0] != name:
+                    continue
+                mine = (
+                    (isinstance(n, ast.Import) and al.name == "heapq")
+                    if name == "heapq"
+                    else (isinstance(n, ast.ImportFrom) and n.module == "heapq" and al.name == name)
+                )
+                if not mine:
+                    return False
+                found = True
+        if (
+            isinstance(n, ast.Attribute | ast.Subscript)
+            and not isinstance(n.ctx, ast.Load)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == "heapq"
+        ):
+            return False  # heapq.nlargest = ... (found by review)
+    return found and not bound_beside_imports(tree, name)
 
 
 def _count_dump(xs: str, x: str) -> str:
@@ -904,7 +942,8 @@ def _int_valued(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, seen: s
     if name in binds_not_by_name(func):
         return False  # (found by review: a parameter rebound by `import .. as`, `except .. as`, `case`)
     if name in params:
-        return not binds or all(_int_bind(func, n, params, seen) for n in binds)
+        required = name in _required_params(func)
+        return required and (not binds or all(_int_bind(func, n, params, seen) for n in binds))
     return bool(binds) and all(_int_bind(func, n, params, seen) for n in binds)
 
 

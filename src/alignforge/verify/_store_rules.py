@@ -802,23 +802,11 @@ def grown_table(tree: ast.Module, node: ast.AST) -> bool:
     if found is None:
         return False
     table, minus_one = found
-    if (
-        minus_one is not None
-        and any(
-            isinstance(n, ast.Name)
-            and not isinstance(n.ctx, ast.Load)
-            and n.id in {m.id for m in ast.walk(size) if isinstance(m, ast.Name)}
-            for n in ast.walk(func)
-        )
-        or {m.id for m in ast.walk(size) if isinstance(m, ast.Name)} & binds_not_by_name(func)
-    ):
-        minus_one = None  # the size's names rebound: T[E] may no longer be the last cell (found by review)
-    if any(
-        isinstance(n, _CATCHERS) or (isinstance(n, ast.FunctionDef) and n.name == "__getitem__")
-        for n in ast.walk(tree)
-    ):
+    if minus_one is not None and not _fixed_param(func, size):
+        minus_one = None  # T[E] is the last cell only while E keeps its value (found by review)
+    if any(isinstance(n, _CATCHERS) for n in ast.walk(tree)) or "__getitem__" in ast.dump(tree):
         return False  # anywhere in the program: a caller could catch the IndexError, or an old-style
-        # iteration (a class's __getitem__ and no __iter__) end on it (found by review)
+        # iteration (a class's __getitem__, however bound, and no __iter__) end on it (found by review)
     if not _plain_locals(func, {table}) or table in binds_not_by_name(func):
         return False
     for n in ast.walk(func):
@@ -837,6 +825,22 @@ def grown_table(tree: ast.Module, node: ast.AST) -> bool:
         ):
             return False
     return True
+
+
+def _fixed_param(func: ast.FunctionDef | ast.AsyncFunctionDef, size: ast.AST) -> bool:
+    """``size`` is ``p + 1`` for a parameter p the function never rebinds (no call, global or subscript in
+    it whose value could change between the table and its read)."""
+    p = size.left if isinstance(size, ast.BinOp) else None
+    return (
+        isinstance(p, ast.Name)
+        and p.id in _params(func)
+        and _plain_locals(func, {p.id})
+        and p.id not in binds_not_by_name(func)
+        and not any(
+            isinstance(n, ast.Name) and n.id == p.id and not isinstance(n.ctx, ast.Load)
+            for n in ast.walk(func)
+        )
+    )
 
 
 def _grown(tree: ast.Module, stmt: ast.stmt | None, size: ast.AST) -> tuple[str, str | None] | None:
