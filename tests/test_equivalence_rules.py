@@ -1184,6 +1184,80 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2], 0)],
     ),
+    (  # found by review: a nested function, where the mutation lands, called with sets
+        "def f(n):\n    def h(arr, x):\n        g = 0\n        for i in range(1, len(arr)):\n            if arr[i] - arr[i - 1] > x and g == 1:\n                return False\n        return True\n    return h([{1}, {1, 2}], set())\n",
+        "swap_add_sub",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a nested function called with a list
+        "def f(n):\n    def h(m, v):\n        a = m + 0\n        if v:\n            a += v\n        return a\n    return h(n, [])\n",
+        "first_branch",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a default parameter whose __index__ is -1
+        "class C:\n    def __add__(self, k):\n        return k + 2\n    def __index__(self):\n        return -1\n\ndef f(n, p=C()):\n    t = [None] * (p + 1)\n    t[2] = n\n    return t[p]\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a __getitem__ made by type() ends an old-style iteration on the IndexError
+        "def f(n):\n    t = [n] * (N + 1)\n    if n >= 0:\n        return len(list(C()))\n    return t[len(range(-n - 1))]\n\n\nC = type('C', (), {'__GETITEM__'.lower(): lambda self, i: f(-i - 1)})\nN = 2\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
+    (  # found by review: assertRaises catches the IndexError
+        "import unittest\n\ndef f(n):\n    t = [n] * (N + 1)\n    if n >= 0:\n        unittest.TestCase().assertRaises(IndexError, f, -4)\n        return n\n    return t[len(range(-n - 1))]\n\n\nN = 2\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
+    (  # found by review: a thread's future catches the IndexError
+        "import concurrent.futures\n\ndef f(n):\n    t = [n] * (N + 1)\n    if n >= 0:\n        return concurrent.futures.ThreadPoolExecutor(1).submit(f, -4).exception() is None\n    return t[len(range(-n - 1))]\n\n\nN = 2\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
+    (  # found by review: heapq's function replaced under an alias
+        "import heapq\nimport heapq as hq\nhq.nlargest = lambda k, xs: [k]\n\ndef f(xs):\n    a = heapq.nlargest(1, xs)\n    return a[0]\n",
+        "off_by_one",
+        None,
+        [([5, 3],)],
+    ),
+    (  # found by review: a property read changes the global list xs aliases
+        "G = [1, 2]\nD = []\n\n\nclass H:\n    @property\n    def p(self):\n        if G[0] != 5:\n            G.insert(0, 5)\n        return 0\n\n\nh = H()\n\n\ndef f(xs):\n    r = None\n    if not D:\n        D.append(None)\n        r = f(G)\n    best = 0\n    res = xs[0]\n    z = h.p\n    for x in xs:\n        k = xs.count(x)\n        if k > best:\n            best = k\n            res = x\n    return (res, best, r)\n",
+        "off_by_one",
+        None,
+        [([3],)],
+    ),
+    (  # found by review: an index that is a slice: arr[k] is a list
+        "def f(arr, x):\n    g = 0\n    k = slice(None)\n    if arr[k] + arr[k] > arr[k] and g == 1:\n        return 1\n    return x\n",
+        "swap_add_sub",
+        None,
+        [([1, 2], 0)],
+    ),
+    (  # found by review: a nested function rebinds a local by nonlocal
+        "class W:\n    def __add__(self, o):\n        return self\n\n    def __bool__(self):\n        return False\n\n\ndef f(n):\n    m = n + 0\n\n    def h(n):\n        nonlocal m\n        m = n + 0\n\n    h(W())\n    v = m + 0\n    a = n + 0\n    if v:\n        a += v\n    return a\n",
+        "first_branch",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: a helper rebinds a global to a float
+        "def g():\n    global m\n    m = (0).__truediv__(1)\n\n\ndef f(n):\n    global m\n    m = n + 0\n    g()\n    v = m + 0\n    a = n + 0\n    if v:\n        a += v\n    return 'x' * a\n",
+        "first_branch",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: mutual recursion passes sets
+        "def h():\n    return f([{1}, {1, 2}], set())\n\n\ndef f(arr, x):\n    g = 0\n"
+        "    for i in range(1, len(arr)):\n        if arr[i] - arr[i - 1] > x and g == 1:\n            return False\n"
+        "    if x == 0:\n        return h()\n    return True\n",
+        "swap_add_sub",
+        None,
+        [([1, 2], 0)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

@@ -93,6 +93,7 @@ from alignforge.verify._store_rules import (
     parents,
     rebound,
     scaled_counter,
+    self_contained,
     unread_cells,
 )
 
@@ -152,6 +153,8 @@ def _float_free(tree: ast.Module) -> bool:
     for n in ast.walk(tree):
         if isinstance(n, ast.BinOp | ast.AugAssign) and isinstance(n.op, ast.Div):
             return False
+        if isinstance(n, ast.Attribute) and n.attr.startswith("__"):
+            return False  # (0).__truediv__(1) (found by review)
         if isinstance(n, ast.Constant) and isinstance(n.value, float | complex):
             return False
         if isinstance(n, ast.Name) and n.id in _FLOAT_NAMES:
@@ -398,6 +401,8 @@ def _first_pass_settles(tree: ast.Module, node: ast.AST) -> bool:
     func, stmt, _ = _statement_of(tree, node)
     if func is None or not isinstance(stmt, ast.Assign) or stmt not in func.body or len(stmt.targets) != 1:
         return False
+    if not self_contained(tree, func):
+        return False
     value = stmt.value
     negated = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
     c = _int_const(node)
@@ -541,10 +546,20 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
     func, stmt, _ = _statement_of(tree, test)
     if func is None or stmt is None or introspects(tree) or not _plain_locals(func, {g}):
         return False
+    if not self_contained(tree, func):
+        return False
     # The values A computes with are the task's numbers: cells of parameters, parameters and range
-    # indices, never rebound (found by review: a local holding an object whose __sub__ says anything).
+    # indices, never rebound (found by review: a local holding an object whose __sub__ says anything);
+    # an index is int arithmetic of those (found by review: arr[k] for k = slice(None) is a list).
     indices = {id(n) for sub in ast.walk(left) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)}
     for n in ast.walk(left):
+        if id(n) in indices and not (
+            isinstance(n, ast.Load | ast.Add | ast.Sub)
+            or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add | ast.Sub))
+            or _int_const(n) is not None
+            or (isinstance(n, ast.Name) and (_input_name(func, n.id) or _range_var(tree, func, n.id)))
+        ):
+            return False
         if isinstance(n, ast.Name) and id(n) not in indices:
             cell = up.get(id(n))
             base = isinstance(cell, ast.Subscript) and cell.value is n
@@ -674,7 +689,13 @@ def _top_k_prefix(tree: ast.Module, node: ast.AST) -> bool:
         return False
     a = target.id
     func, _, _ = _statement_of(tree, call)
-    if func is None or introspects(tree) or not _plain_locals(func, {a}) or a in binds_not_by_name(func):
+    if (
+        func is None
+        or not self_contained(tree, func)
+        or introspects(tree)
+        or not _plain_locals(func, {a})
+        or a in binds_not_by_name(func)
+    ):
         return False
     for n in ast.walk(func):
         if not (isinstance(n, ast.Name) and n.id == a) or n is target:
@@ -889,6 +910,8 @@ def _zero_steps(tree: ast.Module, guard: ast.If) -> bool:
     statement of the function's own body before the one holding the guard (so ``a += 0`` cannot raise
     where the test just failed)."""
     func, _, _ = _statement_of(tree, guard)
+    if func is None or not self_contained(tree, func):
+        return False
     test = guard.test
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotEq):
         sides = [test.left, test.comparators[0]]

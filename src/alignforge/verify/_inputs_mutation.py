@@ -41,26 +41,34 @@ _MAX_REPR = 1000  # longer inputs make unreadable tests (and slow ones): not gen
 
 
 def input_key(inp: Input) -> str:
-    """A canonical text for an input (its source form): equal inputs have equal keys. An int past
-    Python's digit limit for decimal text (a hex literal in a test, a step from it) is written in hex
-    there: such a key is too long for any generated input (:data:`_MAX_REPR`), yet never raises."""
+    """A canonical text for an input (its source form): equal inputs have equal keys. Where ``repr``
+    cannot write it (an int past Python's 4300-digit limit for decimal text, from a hex literal in a
+    test or a step from one; nesting past the stack), the key is ``~`` and its text with such ints in
+    hex (:func:`_text`): too long for any generated input (:data:`_MAX_REPR`), and never raising."""
     args, kwargs = inp
     try:
         return repr((args, sorted(kwargs.items())))
+    except (ValueError, RecursionError):
+        try:
+            return "~" + _text((args, sorted(kwargs.items())))
+        except RecursionError:
+            return f"~deep {id(inp)}"  # (not literal source either way: never kept)
+
+
+def _text(v: Any) -> str:
+    """``repr(v)`` with each int past the decimal digit limit written as ``0x..`` (the same int in
+    Python source); containers written element by element (a set's elements in order of their text)."""
+    if isinstance(v, list | tuple) and type(v) in (list, tuple):
+        inner = ", ".join(_text(x) for x in v)
+        return f"[{inner}]" if type(v) is list else f"({inner}{',' if len(v) == 1 else ''})"
+    if type(v) is dict:
+        return "{" + ", ".join(f"{_text(k)}: {_text(x)}" for k, x in v.items()) + "}"
+    if type(v) in (set, frozenset):
+        return f"{type(v).__name__}([{', '.join(sorted(_text(x) for x in v))}])"
+    try:
+        return repr(v)
     except ValueError:
-        return "hex:" + repr(_hex_ints((args, sorted(kwargs.items()))))
-
-
-def _hex_ints(v: Any) -> Any:
-    if type(v) is int:
-        return ("int", hex(v))
-    if isinstance(v, list | tuple):
-        return type(v)(_hex_ints(x) for x in v)
-    if isinstance(v, dict):
-        return [("dict",), *((_hex_ints(k), _hex_ints(x)) for k, x in v.items())]
-    if isinstance(v, set | frozenset):
-        return (type(v).__name__, sorted((_hex_ints(x) for x in v), key=repr))
-    return v
+        return hex(v) if type(v) is int else f"<{type(v).__name__} past the digit limit>"
 
 
 def is_literal(value: Any) -> bool:

@@ -26,6 +26,7 @@ __all__ = [
     "filled_by_rows",
     "filled_as_triangle",
     "grown_table",
+    "self_contained",
     "cell_counter",
     "scaled_counter",
     "parents",
@@ -770,6 +771,57 @@ def _rows_nest(tree: ast.Module, found: _Edges) -> bool:
     return chain is not None
 
 
+def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The function runs only as the task calls it, and nothing but its own statements runs while it
+    does: the module holds only imports, undecorated top-level functions and names bound to constants
+    (no statement runs a call at import, no class exists: no property, no ``__getitem__``, no dunder a
+    value could bring); no function of the module is named inside ``func`` (no recursion, no helper,
+    no passing itself to something that calls it), none names ``func`` (nobody else calls it); ``func``
+    has no nested function or lambda, no ``global``/``nonlocal``, no store into an attribute (a module's
+    function replaced: ``heapq.nlargest = ..``). The newer rules' threat model (found by review:
+    module-level calls, mutual recursion, ``type('C', (), {..})``, ``assertRaises(IndexError, f)``, a
+    property changing a global list, a helper rebinding a global)."""
+    defs = set()
+    for st in tree.body:
+        if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef) and not st.decorator_list:
+            defs.add(st.name)
+        elif isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
+            if not all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(st.value)):
+                return False
+        elif not isinstance(st, ast.Import | ast.ImportFrom):
+            return False
+    if func not in tree.body:
+        return False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ClassDef | ast.Global | ast.Nonlocal):
+            return False
+        if isinstance(n, ast.Name) and n.id == func.name:
+            return False  # (a def's name is no Name node: only a use of it)
+    for n in ast.walk(func):
+        if n is not func and isinstance(
+            n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
+            return False
+        if isinstance(n, ast.Name) and n.id in defs:
+            return False
+        if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load):
+            return False
+    return True
+
+
+_CONSTANT_NODES = (
+    ast.Constant,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Load,
+    ast.UnaryOp,
+    ast.unaryop,
+    ast.BinOp,
+    ast.operator,
+)
+
+
 def grown_table(tree: ast.Module, node: ast.AST) -> bool:
     """A fresh table made one cell (or row) longer at its end, ``T = [c] * (E + 1)`` made ``E + 2`` (or
     ``[c] * 256`` made 257; the size may be a name bound once to the constant and read only there; rows:
@@ -784,6 +836,8 @@ def grown_table(tree: ast.Module, node: ast.AST) -> bool:
     (or row) is side-effect free, built once more in the mutant."""
     func, stmt, chain = _statement_of(tree, node)
     if func is None or stmt is None or _int_const(node) is None or introspects(tree):
+        return False
+    if not self_contained(tree, func):
         return False
     up = parents(tree)
     size: ast.AST = node
@@ -831,9 +885,12 @@ def _fixed_param(func: ast.FunctionDef | ast.AsyncFunctionDef, size: ast.AST) ->
     """``size`` is ``p + 1`` for a parameter p the function never rebinds (no call, global or subscript in
     it whose value could change between the table and its read)."""
     p = size.left if isinstance(size, ast.BinOp) else None
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    required = {a.arg for a in positional[: len(positional) - len(args.defaults)]}
     return (
         isinstance(p, ast.Name)
-        and p.id in _params(func)
+        and p.id in required  # (a default may hold anything: found by review)
         and _plain_locals(func, {p.id})
         and p.id not in binds_not_by_name(func)
         and not any(
