@@ -1258,6 +1258,36 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2], 0)],
     ),
+    (  # found by review: a frame reached by attrgetter and a built string reads the table's length
+        'import operator, sys\ndef f(n):\n    T = [None] * (n + 1)\n    fr = operator.attrgetter("_get" + "frame")(sys)()\n    loc = operator.attrgetter("f_loc" + "als")(fr)\n    return len(loc["T"])\n',
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: ... or by __getattribute__
+        'import sys\ndef f(n):\n    T = [None] * (n + 1)\n    fr = sys.__getattribute__("_get" + "frame")()\n    return len(fr.__getattribute__("f_loc" + "als")["T"])\n',
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: the function reached through its frame's globals and called with a list
+        'import operator, sys\ndef f(n):\n    a = 0\n    if n:\n        a += n\n    if a == 7:\n        g = operator.attrgetter("f_glob" + "als")(operator.attrgetter("_get" + "frame")(sys)())["f"]\n        return g([])\n    return a\n',
+        "first_branch",
+        None,
+        [(7,), (3,)],
+    ),
+    (  # found by review: a match binds an alias of xs, changed in the loop
+        "def f(arr):\n    ys = list(arr)\n    match ys:\n        case xs:\n            pass\n    best = 0\n    res = xs[0]\n    for x in xs:\n        ys[0] = -1\n        k = xs.count(x)\n        if k > best:\n            best = k\n            res = x\n    return res\n",
+        "off_by_one",
+        None,
+        [([5, 7],), ([1, 2, 2],)],
+    ),
+    (  # found by review: a cell of the parameter stored into
+        'def f(arr):\n    g = 0\n    arr[0] = "a"\n    if arr[0] + arr[0] < arr[0] and g == 1:\n        return 1\n    return 0\n',
+        "swap_add_sub",
+        None,
+        [([5],), ([1, 2, 3],)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"
@@ -1584,6 +1614,19 @@ def test_the_rule_fires_exactly_where_the_mutant_cannot_differ(
     assert equivalence_rule(reference, "f", operator) == rule
     same = _answers(reference, calls) == _answers(mutant, calls)
     assert same is (rule is not None), (reference, mutant)
+
+
+def test_a_module_changed_from_inside_the_function_is_not_heapq_s() -> None:
+    """Found by review: ``heapq.__setattr__("nlargest", ..)`` replaces heapq's function for the whole
+    process, so this case is only judged, never run."""
+    code = (
+        "import heapq\ndef f(xs):\n    heapq.__setattr__('nlargest', '{0}{1}'.format)\n"
+        "    a = heapq.nlargest(3, xs)\n    return a[0]\n"
+    )
+    assert equivalence_rule(code, "f", "off_by_one") is None
+    assert equivalence_rule(
+        code.replace("    heapq.__setattr__('nlargest', '{0}{1}'.format)\n", ""), "f", "off_by_one"
+    )
 
 
 def _func_and_stmt(code: str, line: int) -> tuple[ast.FunctionDef, ast.stmt]:

@@ -593,7 +593,16 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
 
 
 def _input_name(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
-    """``name`` is a parameter the function never rebinds: it holds the task's input."""
+    """``name`` is a parameter the function never rebinds, and only reads: as a cell's base
+    (``arr[i]``, never stored into: found by review), in ``len(..)`` or whole; it holds the task's input."""
+    up = parents(func)
+    for n in ast.walk(func):
+        if isinstance(n, ast.Name) and n.id == name:
+            above = up.get(id(n))
+            if isinstance(above, ast.Subscript) and above.value is n and not isinstance(above.ctx, ast.Load):
+                return False
+            if isinstance(above, ast.Attribute):
+                return False  # arr.append(..), arr.sort(): changed in place
     return (
         name in _required_params(func)
         and _plain_locals(func, {name})
