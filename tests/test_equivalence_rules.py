@@ -1616,16 +1616,41 @@ def test_the_rule_fires_exactly_where_the_mutant_cannot_differ(
     assert same is (rule is not None), (reference, mutant)
 
 
-def test_a_module_changed_from_inside_the_function_is_not_heapq_s() -> None:
-    """Found by review: ``heapq.__setattr__("nlargest", ..)`` replaces heapq's function for the whole
-    process, so this case is only judged, never run."""
-    code = (
-        "import heapq\ndef f(xs):\n    heapq.__setattr__('nlargest', '{0}{1}'.format)\n"
-        "    a = heapq.nlargest(3, xs)\n    return a[0]\n"
-    )
-    assert equivalence_rule(code, "f", "off_by_one") is None
+_ZERO_STEP = "def f(n):\n    a = 0\n    if n:\n        a += n\n    return a\n"
+
+
+@pytest.mark.parametrize(
+    "code,operator",
+    [
+        (  # found by review: heapq's function replaced for the whole process (so only judged, never run)
+            "import heapq\ndef f(xs):\n    heapq.__setattr__('nlargest', '{0}{1}'.format)\n"
+            "    a = heapq.nlargest(3, xs)\n    return a[0]\n",
+            "off_by_one",
+        ),
+        (  # the function reached through the main module, by a name with underscores
+            _ZERO_STEP.replace(
+                "    return a\n", "    import sys\n    sys.modules['__main__'].f([])\n    return a\n"
+            ),
+            "first_branch",
+        ),
+        (  # ... or through a format string's attribute chain
+            _ZERO_STEP.replace("    return a\n", "    s = '{0.__globals__}'.format(len)\n    return a\n"),
+            "first_branch",
+        ),
+        (  # a module beyond the plain ones may run anything
+            "import unittest\n" + _ZERO_STEP,
+            "first_branch",
+        ),
+    ],
+)
+def test_reflection_and_foreign_modules_void_the_newer_rules(code: str, operator: str) -> None:
+    """``self_contained``: what reaches the function's frame, its globals or a module's functions by a
+    string, or runs a module's code the rule cannot see, makes the newer rules answer no. The same program
+    without it is proven."""
+    assert equivalence_rule(code, "f", operator) is None
+    assert equivalence_rule(_ZERO_STEP, "f", "first_branch") == "noop_guard"
     assert equivalence_rule(
-        code.replace("    heapq.__setattr__('nlargest', '{0}{1}'.format)\n", ""), "f", "off_by_one"
+        "import heapq\ndef f(xs):\n    a = heapq.nlargest(3, xs)\n    return a[0]\n", "f", "off_by_one"
     )
 
 

@@ -795,8 +795,10 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
     for n in ast.walk(tree):
         if isinstance(n, ast.ClassDef | ast.Global | ast.Nonlocal | ast.Match):
             return False  # (a match binds names without Name nodes: found by review)
-        if isinstance(n, ast.Name) and (n.id == func.name or n.id in _REFLECTIVE):
-            return False  # (a def's name is no Name node: only a use of it)
+        if isinstance(n, ast.Name) and (n.id == func.name or n.id in _REFLECTIVE or n.id.startswith("__")):
+            return False  # (a def's name is no Name node: only a use of it; __name__, __builtins__)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) and "__" in str(n.value):
+            return False  # "{0.__class__.__init__.__globals__}".format(..), sys.modules["__main__"]
         if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _REFLECTIVE):
             return False  # sys._getframe, x.__setattr__, attrgetter (found by review)
         if isinstance(n, ast.Import | ast.ImportFrom):
@@ -821,6 +823,7 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
 _REFLECTIVE = frozenset(
     {
         "getattr",
+        "modules",
         "setattr",
         "delattr",
         "hasattr",
