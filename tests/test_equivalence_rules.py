@@ -1641,6 +1641,18 @@ _ZERO_STEP = "def f(n):\n    a = 0\n    if n:\n        a += n\n    return a\n"
             "import unittest\n" + _ZERO_STEP,
             "first_branch",
         ),
+        (  # found by review: a default aliases a global list the loop changes
+            "G = [5, 7, 8]\n\ndef f(n, xs=G):\n    best = 0\n    G[:] = [n, n + 1, n + 2]\n    res = xs[0]\n    for x in xs:\n        G[0] = n + 5\n        k = xs.count(x)\n        if k > best:\n            best = k\n            res = x\n    return res\n",
+            "off_by_one",
+        ),
+        (  # found by review: a walrus in another function's default binds a helper at import
+            "import heapq\nimport functools\nCNT = []\n\ndef cmp(p, q):\n    CNT.append(p)\n    return p - q\n\ndef g(a=(c := cmp)):\n    return a\n\ndef f(n):\n    CNT.clear()\n    a = heapq.nlargest(1, [functools.cmp_to_key(c)(v) for v in range(n)])\n    return (a[0].obj, len(CNT))\n",
+            "off_by_one",
+        ),
+        (  # found by review: string.Formatter().get_field reads attributes by a built string
+            'import sys\nimport string\n\ndef f(n):\n    t = [False] * (n + 1)\n    t[n] = True\n    g, k = string.Formatter().get_field("0._get" + "frame", (sys,), {})\n    loc, k = string.Formatter().get_field("0.f_loc" + "als", (g(),), {})\n    return len(loc["t"])\n',
+            "off_by_one",
+        ),
     ],
 )
 def test_reflection_and_foreign_modules_void_the_newer_rules(code: str, operator: str) -> None:

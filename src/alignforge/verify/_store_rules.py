@@ -785,6 +785,16 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
     for st in tree.body:
         if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef) and not st.decorator_list:
             defs.add(st.name)
+            a = st.args
+            heads = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+            notes = [x.annotation for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x]
+            if any(not isinstance(n, _CONSTANT_NODES) for h in heads for n in ast.walk(h)) or any(
+                isinstance(n, ast.Call | ast.NamedExpr | ast.Lambda)
+                for h in [*notes, st.returns]
+                if h
+                for n in ast.walk(h)
+            ):
+                return False  # a default or annotation runs at import: `a=(c := helper)` (found by review)
         elif isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
             if not all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(st.value)):
                 return False
@@ -801,6 +811,12 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
             return False  # "{0.__class__.__init__.__globals__}".format(..), sys.modules["__main__"]
         if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _REFLECTIVE):
             return False  # sys._getframe, x.__setattr__, attrgetter (found by review)
+        if (
+            isinstance(n, ast.Attribute)
+            and n.attr == "format"
+            and not (isinstance(n.value, ast.Constant) and isinstance(n.value.value, str))
+        ):
+            return False  # a format string built at run time reads attributes by name
         if isinstance(n, ast.Import | ast.ImportFrom):
             relative = isinstance(n, ast.ImportFrom) and bool(n.level)
             mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
@@ -824,6 +840,11 @@ _REFLECTIVE = frozenset(
     {
         "getattr",
         "modules",
+        "Formatter",
+        "get_field",
+        "get_value",
+        "format_map",
+        "vformat",
         "setattr",
         "delattr",
         "hasattr",
@@ -846,7 +867,7 @@ _REFLECTIVE = frozenset(
     }
 )
 _PLAIN_MODULES = frozenset(
-    {"heapq", "math", "cmath", "collections", "itertools", "re", "string", "bisect", "sys", "functools"}
+    {"heapq", "math", "cmath", "collections", "itertools", "re", "bisect", "sys", "functools"}
 )
 _CONSTANT_NODES = (
     ast.Constant,
