@@ -1288,6 +1288,30 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([5],), ([1, 2, 3],)],
     ),
+    (  # found by review: the mutant builds one element more, and building it raises
+        "def f(n):\n    T = [min(range(-~n - i)) for i in range(n + 1)]\n    return T[0]\n",
+        "off_by_one",
+        None,
+        [(3,), (0,)],
+    ),
+    (  # found by review: ... even where the reference builds none
+        "def f(n, m):\n    T = [m // m for _ in range(n + 1)]\n    if n < 0:\n        return 0\n    return T[0]\n",
+        "off_by_one",
+        None,
+        [(-1, 0)],
+    ),
+    (  # found by review: range(*xs) may start below 0
+        "def f(n, xs):\n    T = [None] * (n + 1)\n    for i in range(*xs):\n        T[i] = 5\n    return T[n]\n",
+        "off_by_one",
+        None,
+        [(3, [-1, 0])],
+    ),
+    (  # found by review: a bare parameter in A may be a list: + joins, - raises
+        "def f(xs, ys):\n    g = 0\n    if xs + ys < xs and g == 1:\n        return 1\n    return len(xs)\n",
+        "swap_add_sub",
+        None,
+        [([1, 2], [3]), ([], [])],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

@@ -567,7 +567,8 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
         if isinstance(n, ast.Name) and id(n) not in indices:
             cell = up.get(id(n))
             base = isinstance(cell, ast.Subscript) and cell.value is n
-            if not (_input_name(func, n.id) or (not base and _range_var(tree, func, n.id))):
+            # a bare parameter may be a list (xs + ys < xs: found by review): cells of parameters only
+            if not ((base and _input_name(func, n.id)) or (not base and _range_var(tree, func, n.id))):
                 return False
     stores = [
         n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == g and not isinstance(n.ctx, ast.Load)

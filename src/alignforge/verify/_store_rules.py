@@ -86,7 +86,8 @@ def rebound(tree: ast.Module, name: str) -> bool:
 
 def builtin_call(tree: ast.Module, node: ast.AST, name: str, arities: tuple[int, ...]) -> bool:
     """``node`` calls the builtin ``name`` (the program never rebinds it) with positional arguments only,
-    as many as one of ``arities``."""
+    as many as one of ``arities``, none of them starred (``range(*xs)`` may start below 0: found by
+    review)."""
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -94,6 +95,7 @@ def builtin_call(tree: ast.Module, node: ast.AST, name: str, arities: tuple[int,
         and not rebound(tree, name)
         and not node.keywords
         and len(node.args) in arities
+        and not any(isinstance(a, ast.Starred) for a in node.args)
     )
 
 
@@ -974,7 +976,11 @@ def _grown(tree: ast.Module, stmt: ast.stmt | None, size: ast.AST) -> tuple[str,
             return None
     elif isinstance(value, ast.ListComp) and len(value.generators) == 1:
         gen = value.generators[0]
-        if gen.ifs or gen.is_async or not pure(tree, value.elt) or _range_size(tree, gen.iter) is not size:
+        if gen.ifs or gen.is_async or _range_size(tree, gen.iter) is not size:
+            return None
+        # the mutant builds one element more (even where the reference builds none): it must not raise
+        # (found by review: `[min(range(n - i)) for i in range(n + 1)]`)
+        if not _never_raises(tree, stmt, value.elt):
             return None
     else:
         return None
@@ -984,6 +990,50 @@ def _grown(tree: ast.Module, stmt: ast.stmt | None, size: ast.AST) -> tuple[str,
     if isinstance(size, ast.BinOp) and isinstance(size.op, ast.Add) and _int_const(size.right) == 1:
         minus_one = ast.dump(size.left)
     return stmt.targets[0].id, minus_one
+
+
+def _never_raises(tree: ast.Module, stmt: ast.stmt, e: ast.AST) -> bool:
+    """``e`` is a constant, or a row ``[c] * S`` / ``[c for _ in range(S)]`` (c a constant) with S an int
+    for sure when ``stmt`` runs (:func:`_int_for_sure`)."""
+    if isinstance(e, ast.Constant):
+        return True
+    func, _, _ = _statement_of(tree, stmt)
+    if func is None:
+        return False
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+        one, size = (e.left, e.right) if isinstance(e.left, ast.List) else (e.right, e.left)
+        ok = isinstance(one, ast.List) and len(one.elts) == 1 and isinstance(one.elts[0], ast.Constant)
+        return ok and _int_for_sure(tree, func, size, stmt)
+    if isinstance(e, ast.ListComp) and len(e.generators) == 1 and isinstance(e.elt, ast.Constant):
+        gen = e.generators[0]
+        count = _range_size(tree, gen.iter)
+        return (
+            not gen.ifs and not gen.is_async and count is not None and _int_for_sure(tree, func, count, stmt)
+        )
+    return False
+
+
+def _int_for_sure(
+    tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, e: ast.AST, before: ast.stmt
+) -> bool:
+    """``e`` is an int when ``before`` (a statement of ``func``'s own body) runs: int constants, ``+``/``-``,
+    and names bound once, by ``name = len(..)`` (the builtin) earlier in the function's own body."""
+    if _int_const(e) is not None:
+        return True
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub):
+        return _int_for_sure(tree, func, e.left, before) and _int_for_sure(tree, func, e.right, before)
+    if not isinstance(e, ast.Name) or not _plain_locals(func, {e.id}) or e.id in binds_not_by_name(func):
+        return False
+    binds = [
+        n
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and n.id == e.id and not isinstance(n.ctx, ast.Load)
+    ]
+    earlier = func.body[: func.body.index(before)] if before in func.body else []
+    return len(binds) == 1 and any(
+        isinstance(st, ast.Assign) and st.targets == binds and builtin_call(tree, st.value, "len", (1,))
+        for st in earlier
+    )
 
 
 def _non_negative(
