@@ -52,7 +52,7 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    The store and table rules are in :mod:`alignforge.verify._store_rules`. ``grown_table``,
    ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix`` and ``noop_guard`` on ints also need a
    self-contained program (:func:`~alignforge.verify._store_rules.self_contained`: nothing but the
-   function's own statements runs while it does, and only the task calls it); six reviews broke them
+   function's own statements runs while it does, and only the task calls it); seven reviews broke them
    with programs that did otherwise.
 
 An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
