@@ -1312,6 +1312,18 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2], [3]), ([], [])],
     ),
+    (  # found by review: the list parameter passed on and changed: its cell is a string
+        'def f(arr):\n    g = 0\n    list.append(arr, "ab")\n    if arr[0] + arr[0] > arr[0] and g == 1:\n        return 1\n    return 0\n',
+        "swap_add_sub",
+        None,
+        [([],)],
+    ),
+    (  # found by review: ... or changed through an alias
+        "def f(arr, n):\n    g = 0\n    b = arr\n    b.append([n])\n    if arr[0] + arr[0] > arr[0] and g == 1:\n        return 1\n    return 0\n",
+        "swap_add_sub",
+        None,
+        [([], 1)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

@@ -52,7 +52,7 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    The store and table rules are in :mod:`alignforge.verify._store_rules`. ``grown_table``,
    ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix`` and ``noop_guard`` on ints also need a
    self-contained program (:func:`~alignforge.verify._store_rules.self_contained`: nothing but the
-   function's own statements runs while it does, and only the task calls it); seven reviews broke them
+   function's own statements runs while it does, and only the task calls it); eight reviews broke them
    with programs that did otherwise.
 
 An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
@@ -561,14 +561,17 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
             isinstance(n, ast.Load | ast.Add | ast.Sub)
             or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add | ast.Sub))
             or _int_const(n) is not None
-            or (isinstance(n, ast.Name) and (_input_name(func, n.id) or _range_var(tree, func, n.id)))
+            or (isinstance(n, ast.Name) and (_input_name(tree, func, n.id) or _range_var(tree, func, n.id)))
         ):
             return False
         if isinstance(n, ast.Name) and id(n) not in indices:
             cell = up.get(id(n))
             base = isinstance(cell, ast.Subscript) and cell.value is n
             # a bare parameter may be a list (xs + ys < xs: found by review): cells of parameters only
-            if not ((base and _input_name(func, n.id)) or (not base and _range_var(tree, func, n.id))):
+            if not (
+                (base and _input_name(tree, func, n.id, cells=True))
+                or (not base and _range_var(tree, func, n.id))
+            ):
                 return False
     stores = [
         n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == g and not isinstance(n.ctx, ast.Load)
@@ -588,7 +591,8 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
         if isinstance(bind, ast.stmt) and _never_runs(up, bind):
             side = up[id(bind)].test.left.left  # type: ignore[attr-defined]
             held = side.value if isinstance(side, ast.Subscript) else side
-            if not (isinstance(held, ast.Name) and _input_name(func, held.id)):
+            cells = isinstance(side, ast.Subscript)
+            if not (isinstance(held, ast.Name) and _input_name(tree, func, held.id, cells=cells)):
                 return False  # E - E of the task's numbers only (found by review: a class's __sub__)
     top = next((a for a in [stmt, *_ancestors(up, stmt)] if a in func.body), None)
     return top is not None and any(
@@ -597,17 +601,20 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
     )
 
 
-def _input_name(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
-    """``name`` is a parameter the function never rebinds, and only reads: as a cell's base
-    (``arr[i]``, never stored into: found by review), in ``len(..)`` or whole; it holds the task's input."""
+def _input_name(
+    tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, *, cells: bool = False
+) -> bool:
+    """``name`` is a required parameter the function never rebinds: it holds the task's input. With
+    ``cells`` (a list whose cells are read), it is only ever read as a cell's base (``arr[i]``) or in
+    ``len(arr)``: never stored into, given a method, passed on or aliased (``list.append(arr, 'ab')``,
+    ``b = arr; b.append(..)``: found by review), so its cells stay the task's numbers."""
     up = parents(func)
     for n in ast.walk(func):
-        if isinstance(n, ast.Name) and n.id == name:
+        if cells and isinstance(n, ast.Name) and n.id == name:
             above = up.get(id(n))
-            if isinstance(above, ast.Subscript) and above.value is n and not isinstance(above.ctx, ast.Load):
+            cell = isinstance(above, ast.Subscript) and above.value is n and isinstance(above.ctx, ast.Load)
+            if not (cell or (above is not None and builtin_call(tree, above, "len", (1,)))):
                 return False
-            if isinstance(above, ast.Attribute):
-                return False  # arr.append(..), arr.sort(): changed in place
     return (
         name in _required_params(func)
         and _plain_locals(func, {name})
