@@ -1324,6 +1324,36 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([], 1)],
     ),
+    (  # found by review: Bell's triangle read through the frame, by names built at run time
+        'import operator, sys\ndef f(n):\n    bell = [[0 for i in range(n + 1)] for j in range(n + 1)]\n    bell[0][0] = 1\n    for i in range(1, n + 1):\n        bell[i][0] = bell[i - 1][i - 1]\n        for j in range(1, i + 1):\n            bell[i][j] = bell[i - 1][j - 1] + bell[i][j - 1]\n    fr = operator.attrgetter("_get" + "frame")(sys)()\n    loc = operator.attrgetter("f_loc" + "als")(fr)\n    return loc["be" + "ll"][0][n]\n',
+        "off_by_one",
+        None,
+        [(1,), (3,)],
+    ),
+    (  # found by review: nlargest over sets, ordered by subset only
+        "import heapq\ndef f(xs):\n    a = heapq.nlargest(1, ({x} for x in xs))\n    return a[0]\n",
+        "off_by_one",
+        None,
+        [([1, 2],)],
+    ),
+    (  # found by review: a size whose __index__ changes between the table and the loop
+        "class C:\n    def __init__(self):\n        self.k = 0\n\n    def __index__(self):\n        self.k += 1\n        return 4 if self.k == 1 else 2\n\n\ndef f(n):\n    R = C()\n    T = [[0 for _ in range(4)] for _ in range(R)]\n    T[0][0] = n\n    for i in range(1, R):\n        T[i][0] = T[i - 1][i - 1]\n        for j in range(1, i + 1):\n            T[i][j] = T[i - 1][j - 1] + T[i][j - 1]\n    return T[3][0]\n",
+        "off_by_one",
+        None,
+        [(0,)],
+    ),
+    (  # found by review: filled_in_order fooled by a frame read
+        'import operator, sys\ndef f(n):\n    T = [0] * n\n    fr = operator.attrgetter("_get" + "frame")(sys)()\n    loc = operator.attrgetter("f_loc" + "als")(fr)\n    x = loc["T"][0]\n    for i in range(n):\n        T[i] = i\n    return x\n',
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
+    (  # found by review: dead_store fooled by a frame read
+        'import operator, sys\ndef f(n):\n    t = 0\n    fr = operator.attrgetter("_get" + "frame")(sys)()\n    loc = operator.attrgetter("f_loc" + "als")(fr)\n    t = n\n    return loc["t"]\n',
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

@@ -27,6 +27,7 @@ __all__ = [
     "filled_as_triangle",
     "grown_table",
     "self_contained",
+    "reflective",
     "cell_counter",
     "scaled_counter",
     "parents",
@@ -802,23 +803,13 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
                 return False
         elif not isinstance(st, ast.Import | ast.ImportFrom):
             return False
-    if func not in tree.body:
+    if func not in tree.body or reflective(tree):
         return False
     for n in ast.walk(tree):
         if isinstance(n, ast.ClassDef | ast.Global | ast.Nonlocal | ast.Match):
             return False  # (a match binds names without Name nodes: found by review)
-        if isinstance(n, ast.Name) and (n.id == func.name or n.id in _REFLECTIVE or n.id.startswith("__")):
-            return False  # (a def's name is no Name node: only a use of it; __name__, __builtins__)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) and "__" in str(n.value):
-            return False  # "{0.__class__.__init__.__globals__}".format(..), sys.modules["__main__"]
-        if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _REFLECTIVE):
-            return False  # sys._getframe, x.__setattr__, attrgetter (found by review)
-        if (
-            isinstance(n, ast.Attribute)
-            and n.attr == "format"
-            and not (isinstance(n.value, ast.Constant) and isinstance(n.value.value, str))
-        ):
-            return False  # a format string built at run time reads attributes by name
+        if isinstance(n, ast.Name) and n.id == func.name:
+            return False  # (a def's name is no Name node: only a use of it)
         if isinstance(n, ast.Import | ast.ImportFrom):
             relative = isinstance(n, ast.ImportFrom) and bool(n.level)
             mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
@@ -834,6 +825,32 @@ def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDe
         if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load):
             return False
     return True
+
+
+def reflective(tree: ast.Module) -> bool:
+    """Whether the program may reach an object by a name it builds at run time (its frame, its locals, a
+    module's functions): a reflective name (``getattr``, ``attrgetter``, ``type``, ``vars``, ..), a
+    name or attribute with underscores (``sys._getframe``, ``x.__setattr__``, ``__builtins__``), a
+    string holding ``__`` (``sys.modules['__main__']``, ``'{0.__class__}'.format``), ``.format`` on a
+    string built at run time, or ``string.Formatter``'s field getters. Every equivalence rule refuses
+    such a program (found by review: ``operator.attrgetter('_get' + 'frame')(sys)()`` read a table's
+    initial cells through the frame's locals)."""
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and (n.id in _REFLECTIVE or n.id.startswith("__")):
+            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) and "__" in str(n.value):
+            return True
+        if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _REFLECTIVE):
+            return True
+        if (
+            isinstance(n, ast.Attribute)
+            and n.attr == "format"
+            and not (isinstance(n.value, ast.Constant) and isinstance(n.value.value, str))
+        ):
+            return True
+        if isinstance(n, ast.alias) and n.name.split(".")[0] in ("operator", "string", "inspect", "ctypes"):
+            return True
+    return False
 
 
 # Names and attributes that reach objects by a string or change them from afar; modules whose functions
@@ -863,9 +880,6 @@ _REFLECTIVE = frozenset(
         "methodcaller",
         "operator",
         "breakpoint",
-        "open",
-        "input",
-        "id",
     }
 )
 _PLAIN_MODULES = frozenset(
@@ -1165,6 +1179,8 @@ def filled_as_triangle(tree: ast.Module, node: ast.AST) -> bool:
     found = _edges_first(tree, node)
     if found is None or len(found.nest.body) != 2 or found.block is not found.func.body:
         return False
+    if not self_contained(tree, found.func):
+        return False  # (found by review: a frame read, a size whose __index__ changes)
     func, table, dims, size_names, points, _, outer, block = found
     start, inner = outer.body
     assert isinstance(inner, ast.For)
