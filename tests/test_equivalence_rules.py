@@ -1134,12 +1134,6 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(2,)],
     ),
-    (  # found by review: heapq's function replaced
-        "import heapq\nheapq.nlargest = divmod\n\ndef f(n):\n    a = heapq.nlargest(1, n)\n    return a[0]\n",
-        "off_by_one",
-        None,
-        [(2,)],
-    ),
     (  # found by review: T[E] where E's value changes in place
         "def f(xs, ys):\n    t = [None] * (len(xs) - len(ys) + 1)\n    t[len(xs) - len(ys)] = 5\n"
         "    ys.extend(xs)\n    ys.extend(xs)\n    return t[len(xs) - len(ys)]\n",
@@ -1219,12 +1213,6 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [(0,)],
-    ),
-    (  # found by review: heapq's function replaced under an alias
-        "import heapq\nimport heapq as hq\nhq.nlargest = lambda k, xs: [k]\n\ndef f(xs):\n    a = heapq.nlargest(1, xs)\n    return a[0]\n",
-        "off_by_one",
-        None,
-        [([5, 3],)],
     ),
     (  # found by review: a property read changes the global list xs aliases
         "G = [1, 2]\nD = []\n\n\nclass H:\n    @property\n    def p(self):\n        if G[0] != 5:\n            G.insert(0, 5)\n        return 0\n\n\nh = H()\n\n\ndef f(xs):\n    r = None\n    if not D:\n        D.append(None)\n        r = f(G)\n    best = 0\n    res = xs[0]\n    z = h.p\n    for x in xs:\n        k = xs.count(x)\n        if k > best:\n            best = k\n            res = x\n    return (res, best, r)\n",
@@ -1353,6 +1341,30 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         "off_by_one",
         None,
         [(2,)],
+    ),
+    (  # found by review: the comprehension's target is stored once more in the mutant
+        "def f(n):\n    last = [None]\n    T = [None for last[False] in range(n + 1)]\n    return last[False]\n",
+        "off_by_one",
+        None,
+        [(3,), (-1,)],
+    ),
+    (  # found by review: ... into a parameter's cell
+        "def f(n, xs):\n    T = [False for xs[n - n] in range(n + 1)]\n    T[n] = True\n    return xs\n",
+        "off_by_one",
+        None,
+        [(0, [7, 8])],
+    ),
+    (  # found by review: ... in a row's comprehension
+        "def f(n, s):\n    m = len(s)\n    last = [None]\n    T = [[None for last[False] in range(m)] for _ in range(n + 1)]\n    return last[False]\n",
+        "off_by_one",
+        None,
+        [(-1, [1, 2])],
+    ),
+    (  # found by review: `a += 0` makes a new int object: `is` tells
+        "def f(p, v):\n    a = p * 1000\n    b = a\n    if v:\n        a += v\n    return a is b\n",
+        "first_branch",
+        None,
+        [(1, 0)],
     ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
@@ -1706,6 +1718,20 @@ _ZERO_STEP = "def f(n):\n    a = 0\n    if n:\n        a += n\n    return a\n"
         (  # a module beyond the plain ones may run anything
             "import unittest\n" + _ZERO_STEP,
             "first_branch",
+        ),
+        (  # found by review: heapq's function replaced (judged only: it would change heapq for the process)
+            "import heapq\nheapq.nlargest = divmod\n\ndef f(n):\n    a = heapq.nlargest(1, n)\n    return a[0]\n",
+            "off_by_one",
+        ),
+        (  # found by review: ... under an alias
+            "import heapq\nimport heapq as hq\nhq.nlargest = lambda k, xs: [k]\n\ndef f(xs):\n"
+            "    a = heapq.nlargest(1, xs)\n    return a[0]\n",
+            "off_by_one",
+        ),
+        (  # found by review: the extra row shows in sys.getallocatedblocks() (judged only: it counts the heap)
+            "import sys\ndef f(n, s):\n    m = len(s)\n    b0 = sys.getallocatedblocks()\n"
+            "    T = [[None] * m for _ in range(n + 1)]\n    return sys.getallocatedblocks() - b0\n",
+            "off_by_one",
         ),
         (  # found by review: a default aliases a global list the loop changes
             "G = [5, 7, 8]\n\ndef f(n, xs=G):\n    best = 0\n    G[:] = [n, n + 1, n + 2]\n    res = xs[0]\n    for x in xs:\n        G[0] = n + 5\n        k = xs.count(x)\n        if k > best:\n            best = k\n            res = x\n    return res\n",

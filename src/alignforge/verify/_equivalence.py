@@ -54,7 +54,7 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    ``filled_as_triangle``, ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix`` and ``noop_guard``
    on ints also need a
    self-contained program (:func:`~alignforge.verify._store_rules.self_contained`: nothing but the
-   function's own statements runs while it does, and only the task calls it); nine reviews broke them
+   function's own statements runs while it does, and only the task calls it); ten reviews broke them
    with programs that did otherwise.
 
 An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
@@ -947,6 +947,13 @@ def _zero_steps(tree: ast.Module, guard: ast.If) -> bool:
         )
     if func is None or not isinstance(test, ast.Name) or not _float_free(tree) or introspects(tree):
         return False
+    if any(
+        isinstance(op, ast.Is | ast.IsNot)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Compare)
+        for op in n.ops
+    ):
+        return False  # `a += 0` makes a new int object past the small ones: `a is b` tells (found by review)
     v = test.id
     steps = [
         st.target.id

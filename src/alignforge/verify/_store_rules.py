@@ -880,6 +880,9 @@ _REFLECTIVE = frozenset(
         "methodcaller",
         "operator",
         "breakpoint",
+        "getsizeof",
+        "getallocatedblocks",
+        "getrefcount",
     }
 )
 _PLAIN_MODULES = frozenset(
@@ -990,8 +993,13 @@ def _grown(tree: ast.Module, stmt: ast.stmt | None, size: ast.AST) -> tuple[str,
             return None
     elif isinstance(value, ast.ListComp) and len(value.generators) == 1:
         gen = value.generators[0]
-        if gen.ifs or gen.is_async or _range_size(tree, gen.iter) is not size:
-            return None
+        if (
+            gen.ifs
+            or gen.is_async
+            or _range_size(tree, gen.iter) is not size
+            or not isinstance(gen.target, ast.Name)
+        ):
+            return None  # (a target such as last[0] is stored once more in the mutant: found by review)
         # the mutant builds one element more (even where the reference builds none): it must not raise
         # (found by review: `[min(range(n - i)) for i in range(n + 1)]`)
         if not _never_raises(tree, stmt, value.elt):
@@ -1021,9 +1029,8 @@ def _never_raises(tree: ast.Module, stmt: ast.stmt, e: ast.AST) -> bool:
     if isinstance(e, ast.ListComp) and len(e.generators) == 1 and isinstance(e.elt, ast.Constant):
         gen = e.generators[0]
         count = _range_size(tree, gen.iter)
-        return (
-            not gen.ifs and not gen.is_async and count is not None and _int_for_sure(tree, func, count, stmt)
-        )
+        plain = isinstance(gen.target, ast.Name) and not gen.ifs and not gen.is_async
+        return plain and count is not None and _int_for_sure(tree, func, count, stmt)
     return False
 
 
