@@ -1366,6 +1366,90 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(1, 0)],
     ),
+    (  # found by review: an __index__ that changes between the table and its loop (overwritten_table)
+        "class W:\n    def __init__(self):\n        self.k = 0\n    def __index__(self):\n        self.k += 1\n        return 3 if self.k == 1 else 2\ndef f(n):\n    E = W()\n    T = [0] * E\n    for i in range(E):\n        T[i] = i + n\n    return T\n",
+        "off_by_one",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+        "def f(n):\n    class C:\n        v = 0\n        if n > 0:\n            v += 1\n    return C.v\n",
+        "swap_add_sub",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+        "x = 0\ndef g(n):\n    global x\n    x = n\n    return n\ndef f(n):\n    return x + g(n) == x\n",
+        "swap_add_sub",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+        "def f(n):\n    x = 0\n    def g():\n        nonlocal x\n        x = n\n        return n\n    return x + g() == x\n",
+        "swap_add_sub",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+        "def f(n):\n    return ('%d' + str(n)) % 2\n",
+        "swap_add_sub",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: a class body's running sum read by a metaclass (parity)
+        "def meta(name, bases, ns):\n    return ns['s']\ndef f(xs):\n    class C(metaclass=meta):\n        s = 0\n        for x in xs:\n            s = s + x\n    return C\n",
+        "swap_add_sub",
+        None,
+        [([1, 2, 3],)],
+    ),
+    (  # found by review: a class's __index__ / __rmul__ sees the changed constant (filled_in_order, dead_store)
+        "seen = []\nclass W:\n    def __rmul__(self, other):\n        seen.append(other[0])\n        return other\ndef f(n):\n    w = W()\n    x = [0] * w\n    x = n\n    return seen[-1] + x\n",
+        "off_by_one",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: a class's __index__ / __rmul__ sees the changed constant (filled_in_order, dead_store)
+        "class W:\n    def __init__(self):\n        self.k = 0\n    def __index__(self):\n        self.k += 1\n        return 4 if self.k == 1 else 3\ndef f(n):\n    E = W()\n    T = [0] * E\n    T[0] = n\n    for i in range(1, E):\n        T[i] = T[i - 1] + 1\n    return T\n",
+        "off_by_one",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: a class's __index__ / __rmul__ sees the changed constant (filled_in_order, dead_store)
+        "class W:\n    def __sub__(self, k):\n        return 2\n    def __add__(self, k):\n        return 4\ndef f(n):\n    E = W()\n    c = 0\n    for i in range(E - 1):\n        for j in range(i, E + 1):\n            c += 1\n    return c\n",
+        "swap_add_sub",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: a class's __sub__ and __add__ (empty_extra_passes)
+        "class W:\n    def __sub__(self, k):\n        return 2\n    def __add__(self, k):\n        return 10\ndef f(n):\n    E = W()\n    c = 0\n    for i in range(E - 1):\n        for j in range(i + 2, E + 1):\n            c += 1\n    return c\n",
+        "swap_add_sub",
+        None,
+        [(5,)],
+    ),
+    (  # found by review: id(a) == id(b) tells the new int a += 0 makes
+        "def f(n, v):\n    a = n * 1000000000000\n    b = a\n    if v:\n        a += v\n    return id(a) == id(b)\n",
+        "first_branch",
+        None,
+        [(5, 0)],
+    ),
+    (  # found by review: a class without __le__ (inert_body), a metaclass reading a class body (sign_blind_counter)
+        "cnt = [0]\nclass W:\n    def __init__(self, v):\n        self.v = v\n    def __gt__(self, o):\n        return self.v > o.v\n    def __eq__(self, o):\n        cnt[0] += 1\n        return self.v == o.v\ndef f(xs):\n    a = [W(x) for x in xs]\n    for j in range(len(a) - 1):\n        if a[j] > a[j + 1]:\n            a[j], a[j + 1] == a[j + 1], a[j]\n    return cnt[0]\n",
+        "flip_compare",
+        None,
+        [([3, 1, 2],)],
+    ),
+    (  # found by review: a class without __le__ (inert_body), a metaclass reading a class body (sign_blind_counter)
+        "def meta(name, bases, ns):\n    return ns['v']\ndef f(n):\n    class C(metaclass=meta):\n        v = 0\n        if n > 0:\n            v += 1\n    return C\n",
+        "swap_add_sub",
+        None,
+        [(3,)],
+    ),
+    (  # found by review: an __index__ that changes between the table and its loop (filled_by_rows)
+        "class W:\n    def __init__(self):\n        self.k = 0\n    def __index__(self):\n        self.k += 1\n        return 3 if self.k == 1 else 2\ndef f(n):\n    C = W()\n    T = [[0] * C for _ in range(n)]\n    for j in range(C):\n        T[0][j] = j\n    for i in range(n):\n        T[i][0] = i\n    for i in range(1, n):\n        for j in range(1, C):\n            T[i][j] = T[i - 1][j] + T[i][j - 1]\n    return T\n",
+        "off_by_one",
+        None,
+        [(2,)],
+    ),
     # -- first_pass_idle: the pass dropped from the start of a loop did nothing ------------------------
     (  # MBPP 437: remove odd characters
         "def f(s):\n    out = ''\n    for i in range(1, len(s) + 1):\n        if i % 2 == 0:\n            out = out + s[i - 1]\n"

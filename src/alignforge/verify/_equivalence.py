@@ -54,7 +54,7 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    ``filled_as_triangle``, ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix`` and ``noop_guard``
    on ints also need a
    self-contained program (:func:`~alignforge.verify._store_rules.self_contained`: nothing but the
-   function's own statements runs while it does, and only the task calls it); ten reviews broke them
+   function's own statements runs while it does, and only the task calls it); eleven reviews broke them
    with programs that did otherwise.
 
 An input the reference answers with one of its sentinels (``10 ** 20``, ``-sys.maxsize - 1``, ``inf``:
@@ -134,6 +134,14 @@ def _parity(tree: ast.Module, node: ast.AST) -> bool:
         return False
     parent_of = parents(tree)
     top = _sum_top(parent_of, node)
+    if any(
+        (isinstance(n, ast.Constant) and isinstance(n.value, str | bytes))
+        or (
+            isinstance(n, ast.Call) and not any(builtin_call(tree, n, f, (1,)) for f in ("int", "len", "abs"))
+        )
+        for n in ast.walk(top)
+    ):
+        return False  # a string's % is formatting: ('%d' + str(n)) % 2 (found by review)
     above = parent_of.get(id(top))
     if _mod_two(above, top):
         return True
@@ -317,8 +325,12 @@ def _zero_test(tree: ast.Module, node: ast.AST) -> bool:
     other = up.comparators[0] if up.left is node else up.left
     if any(isinstance(n, ast.NamedExpr) for n in ast.walk(up)):
         return False  # `a + (a := b) == a`: x is not the same value twice (found by review)
-    return ast.dump(other) == ast.dump(node.left) and all(
-        isinstance(n, ast.Name | ast.Load | ast.Constant) for n in ast.walk(other)
+    return (
+        ast.dump(other) == ast.dump(node.left)
+        and all(isinstance(n, ast.Name | ast.Load | ast.Constant) for n in ast.walk(other))
+        # y runs between x's two reads: a call in it could rebind x (found by review: `x + g(n) == x`)
+        and all(isinstance(n, ast.Name | ast.Load | ast.Constant) for n in ast.walk(node.right))
+        and not any(isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) for n in ast.walk(up))
     )
 
 
@@ -518,7 +530,9 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
     infinite float, compares false). So the test is false in both programs and its body never runs;
     A, made of plain cells, names, int constants, ``+``/``-`` and one order comparison, is evaluated in
     both and, for int or float operands (the task's input types), raises in neither. (MBPP 899, whose
-    ``arr[i] - arr[i] < 0`` is a typo for ``arr[i] - arr[i - 1] < 0``.)"""
+    ``arr[i] - arr[i] < 0`` is a typo for ``arr[i] - arr[i - 1] < 0``.) Like :func:`_parity`, it only
+    ever backs the differential run, which calls both programs on the task's own input types: a list
+    of strings there (``+`` joins, ``-`` raises) shows the difference before the rule is asked."""
     up = parents(tree)
     test = next((a for a in _ancestors(up, node) if isinstance(a, ast.BoolOp)), None)
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and len(test.values) == 2):
@@ -954,6 +968,8 @@ def _zero_steps(tree: ast.Module, guard: ast.If) -> bool:
         for op in n.ops
     ):
         return False  # `a += 0` makes a new int object past the small ones: `a is b` tells (found by review)
+    if any(isinstance(n, ast.Name) and n.id == "id" for n in ast.walk(tree)):
+        return False  # ... and so does id(a) == id(b) (found by review)
     v = test.id
     steps = [
         st.target.id

@@ -832,10 +832,14 @@ def reflective(tree: ast.Module) -> bool:
     module's functions): a reflective name (``getattr``, ``attrgetter``, ``type``, ``vars``, ..), a
     name or attribute with underscores (``sys._getframe``, ``x.__setattr__``, ``__builtins__``), a
     string holding ``__`` (``sys.modules['__main__']``, ``'{0.__class__}'.format``), ``.format`` on a
-    string built at run time, or ``string.Formatter``'s field getters. Every equivalence rule refuses
+    string built at run time, ``string.Formatter``'s field getters, or a class of its own (its dunders,
+    ``__index__``, ``__rmul__``, ``__eq__`` or a metaclass, run where no rule looks). Every equivalence
+    rule refuses
     such a program (found by review: ``operator.attrgetter('_get' + 'frame')(sys)()`` read a table's
     initial cells through the frame's locals)."""
     for n in ast.walk(tree):
+        if isinstance(n, ast.ClassDef):
+            return True  # its dunders (__index__, __rmul__, __eq__, a metaclass) run unseen (found by review)
         if isinstance(n, ast.Name) and (n.id in _REFLECTIVE or n.id.startswith("__")):
             return True
         if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) and "__" in str(n.value):
