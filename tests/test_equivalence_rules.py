@@ -1372,25 +1372,25 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(5,)],
     ),
-    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+    (  # found by review: a class body's counter, read as an attribute (sign_blind_counter)
         "def f(n):\n    class C:\n        v = 0\n        if n > 0:\n            v += 1\n    return C.v\n",
         "swap_add_sub",
         None,
         [(3,)],
     ),
-    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+    (  # found by review: zero_test's y rebinds a global x between its two reads
         "x = 0\ndef g(n):\n    global x\n    x = n\n    return n\ndef f(n):\n    return x + g(n) == x\n",
         "swap_add_sub",
         None,
         [(5,)],
     ),
-    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+    (  # found by review: ... or a nonlocal x
         "def f(n):\n    x = 0\n    def g():\n        nonlocal x\n        x = n\n        return n\n    return x + g() == x\n",
         "swap_add_sub",
         None,
         [(5,)],
     ),
-    (  # found by review: zero_test's y rebinds x between its two reads, or a class body's counter read by a metaclass
+    (  # found by review: parity over a string's % (formatting)
         "def f(n):\n    return ('%d' + str(n)) % 2\n",
         "swap_add_sub",
         None,
@@ -1432,13 +1432,13 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(5, 0)],
     ),
-    (  # found by review: a class without __le__ (inert_body), a metaclass reading a class body (sign_blind_counter)
+    (  # found by review: a class without __le__: the flipped test raises (inert_body)
         "cnt = [0]\nclass W:\n    def __init__(self, v):\n        self.v = v\n    def __gt__(self, o):\n        return self.v > o.v\n    def __eq__(self, o):\n        cnt[0] += 1\n        return self.v == o.v\ndef f(xs):\n    a = [W(x) for x in xs]\n    for j in range(len(a) - 1):\n        if a[j] > a[j + 1]:\n            a[j], a[j + 1] == a[j + 1], a[j]\n    return cnt[0]\n",
         "flip_compare",
         None,
         [([3, 1, 2],)],
     ),
-    (  # found by review: a class without __le__ (inert_body), a metaclass reading a class body (sign_blind_counter)
+    (  # found by review: a metaclass reads a class body's counter (sign_blind_counter)
         "def meta(name, bases, ns):\n    return ns['v']\ndef f(n):\n    class C(metaclass=meta):\n        v = 0\n        if n > 0:\n            v += 1\n    return C\n",
         "swap_add_sub",
         None,
