@@ -94,13 +94,16 @@ from alignforge.verify._store_rules import (
     filled_as_triangle,
     filled_by_rows,
     filled_in_order,
+    fixed_input,
     grown_table,
     overwritten_table,
     parents,
     rebound,
     reflective,
+    required_params,
     scaled_counter,
     self_contained,
+    stores_of,
     unread_cells,
 )
 
@@ -590,9 +593,7 @@ def _dead_conjunct(tree: ast.Module, node: ast.AST) -> bool:
                 or (not base and _range_var(tree, func, n.id))
             ):
                 return False
-    stores = [
-        n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == g and not isinstance(n.ctx, ast.Load)
-    ]
+    stores = stores_of(func, g)
     if g in binds_not_by_name(func):
         return False
     for n in stores:
@@ -632,36 +633,13 @@ def _input_name(
             cell = isinstance(above, ast.Subscript) and above.value is n and isinstance(above.ctx, ast.Load)
             if not (cell or (above is not None and builtin_call(tree, above, "len", (1,)))):
                 return False
-    return (
-        name in _required_params(func)
-        and _plain_locals(func, {name})
-        and name not in binds_not_by_name(func)
-        and not any(
-            isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-            for n in ast.walk(func)
-        )
-    )
-
-
-def _required_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The positional parameters without a default: the ones the task's inputs fill (a default, ``*args``,
-    ``**kw`` or a keyword-only one may hold anything: found by review). None at all where the function
-    calls itself (a recursive call may pass other values)."""
-    if any(isinstance(n, ast.Name) and n.id == func.name for n in ast.walk(func)):
-        return set()
-    args = func.args
-    positional = [*args.posonlyargs, *args.args]
-    return {a.arg for a in positional[: len(positional) - len(args.defaults)]}
+    return fixed_input(func, name)
 
 
 def _range_var(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
     """Every binding of the local ``name`` is a ``for`` over the builtin ``range``: it holds ints."""
     up = parents(func)
-    binds = [
-        n
-        for n in ast.walk(func)
-        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-    ]
+    binds = stores_of(func, name)
     return (
         bool(binds)
         and _plain_locals(func, {name})
@@ -1007,15 +985,11 @@ def _int_valued(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, seen: s
         return True  # (a cycle: each of its bindings is checked where it is first met)
     seen.add(name)
     params = _params(func)
-    binds = [
-        n
-        for n in ast.walk(func)
-        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-    ]
+    binds = stores_of(func, name)
     if name in binds_not_by_name(func):
         return False  # (found by review: a parameter rebound by `import .. as`, `except .. as`, `case`)
     if name in params:
-        required = name in _required_params(func)
+        required = name in required_params(func)
         return required and (not binds or all(_int_bind(func, n, params, seen) for n in binds))
     return bool(binds) and all(_int_bind(func, n, params, seen) for n in binds)
 

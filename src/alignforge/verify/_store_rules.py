@@ -28,6 +28,9 @@ __all__ = [
     "grown_table",
     "self_contained",
     "reflective",
+    "stores_of",
+    "required_params",
+    "fixed_input",
     "cell_counter",
     "scaled_counter",
     "parents",
@@ -968,18 +971,37 @@ def _fixed_param(func: ast.FunctionDef | ast.AsyncFunctionDef, size: ast.AST) ->
     """``size`` is ``p + 1`` for a parameter p the function never rebinds (no call, global or subscript in
     it whose value could change between the table and its read)."""
     p = size.left if isinstance(size, ast.BinOp) else None
+    return isinstance(p, ast.Name) and fixed_input(func, p.id)
+
+
+def stores_of(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[ast.Name]:
+    """Every ``name`` node of ``func`` that binds it (store or delete; :func:`binds_not_by_name` has the
+    other bindings)."""
+    return [
+        n
+        for n in ast.walk(func)
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+    ]
+
+
+def required_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The positional parameters without a default: the ones the task's inputs fill (a default, ``*args``,
+    ``**kw`` or a keyword-only one may hold anything: found by review). None at all where the function
+    calls itself (a recursive call may pass other values)."""
+    if any(isinstance(n, ast.Name) and n.id == func.name for n in ast.walk(func)):
+        return set()
     args = func.args
     positional = [*args.posonlyargs, *args.args]
-    required = {a.arg for a in positional[: len(positional) - len(args.defaults)]}
+    return {a.arg for a in positional[: len(positional) - len(args.defaults)]}
+
+
+def fixed_input(func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """``name`` is a required parameter that nothing in ``func`` rebinds: it holds the task's input."""
     return (
-        isinstance(p, ast.Name)
-        and p.id in required  # (a default may hold anything: found by review)
-        and _plain_locals(func, {p.id})
-        and p.id not in binds_not_by_name(func)
-        and not any(
-            isinstance(n, ast.Name) and n.id == p.id and not isinstance(n.ctx, ast.Load)
-            for n in ast.walk(func)
-        )
+        name in required_params(func)
+        and _plain_locals(func, {name})
+        and name not in binds_not_by_name(func)
+        and not stores_of(func, name)
     )
 
 
@@ -1049,11 +1071,7 @@ def _int_for_sure(
         return _int_for_sure(tree, func, e.left, before) and _int_for_sure(tree, func, e.right, before)
     if not isinstance(e, ast.Name) or not _plain_locals(func, {e.id}) or e.id in binds_not_by_name(func):
         return False
-    binds = [
-        n
-        for n in ast.walk(func)
-        if isinstance(n, ast.Name) and n.id == e.id and not isinstance(n.ctx, ast.Load)
-    ]
+    binds = stores_of(func, e.id)
     earlier = func.body[: func.body.index(before)] if before in func.body else []
     return len(binds) == 1 and any(
         isinstance(st, ast.Assign) and st.targets == binds and builtin_call(tree, st.value, "len", (1,))
@@ -1115,11 +1133,7 @@ def _never_negative_name(
     if name in _params(func) or name in binds_not_by_name(func) or not _plain_locals(func, {name}):
         return False
     seen.add(name)
-    binds = [
-        n
-        for n in ast.walk(func)
-        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-    ]
+    binds = stores_of(func, name)
     for n in binds:
         where = up.get(id(n))
         if (isinstance(where, ast.Assign) and where.targets == [n]) or (
