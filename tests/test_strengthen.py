@@ -307,7 +307,13 @@ def test_known_correct_alternatives_are_a_second_oracle(benchmarks_dir: Path) ->
 
 
 def _mbpp_args(assert_line: str) -> tuple[Any, ...]:
-    call = next(n for n in ast.walk(ast.parse(assert_line)) if isinstance(n, ast.Call))
+    """The arguments of the call a new test asserts on (after the float comparer's def, where it has one)."""
+    test = ast.parse(assert_line).body[-1]
+    call = next(
+        n
+        for n in ast.walk(test)
+        if isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id.startswith("__"))
+    )
     return tuple(ast.literal_eval(a) for a in call.args)
 
 
@@ -609,16 +615,19 @@ def test_an_order_between_arguments_the_reference_treats_alike_is_dropped(benchm
     reference: the order is a coincidence of the examples, and is dropped. 28's binomial(n, k) answers
     otherwise swapped, so k < n stays a rule; 225's ``find_Min(arr, low, high)`` is answered alike both
     ways (an interval), but its names say range, so low < high stays too: no new test of either breaks
-    its order."""
-    rows = [mbpp_row(benchmarks_dir, n) for n in (404, 227, 28, 225)]
+    its order. 76's ``count_Squares(4, 3)``, ``(2, 2)``, ``(1, 1)`` have the two apart only once: the
+    generated inputs, answered alike swapped, make the evidence, and a 2 x 5 rectangle kills "always
+    swap" (the mutant that drops ``if n < m``)."""
+    rows = [mbpp_row(benchmarks_dir, n) for n in (404, 227, 28, 225, 76)]
     out, reports = strengthen_tasks(rows, workers=2, seed=0)
     by_id = {int(r.task_id): r for r in reports}
-    for tid in (404, 227):
+    for tid in (404, 227, 76):
         rep = by_id[tid]
         assert rep.reference_passes is True and rep.killed_before < rep.mutants == rep.killed_after, (
             rep.line()
         )
     plus = {int(r["task_id"]): r.get("plus_tests") or [] for r in out}
     assert any(a > b for a, b in map(_mbpp_args, plus[404]))
+    assert any(m < n for m, n in map(_mbpp_args, plus[76])), plus[76]
     assert by_id[28].survivors and all(k < n for n, k in map(_mbpp_args, plus[28])), plus[28]
     assert all(low < high for _, low, high in map(_mbpp_args, plus[225])), plus[225]

@@ -278,7 +278,7 @@ _RANGE_NAME = re.compile(
 )
 _RANGE_TEXT = re.compile(r"interval|\brange\b|\bbetween\b|\bfrom\b.*\bto\b", re.I)
 _SYMMETRY_PROBES = 30  # generated inputs (within the contract) the swap is also checked on
-_DIFFERING = 2  # observed inputs where the two arguments differ, at least
+_DIFFERING = 2  # inputs (observed and generated) where the two arguments differ, at least
 
 
 def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> None:
@@ -286,7 +286,9 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
     ``minimum(-5, -4)``, ``minimum(0, 0)``) is a coincidence of the examples when the reference treats the
     two alike: swapped, every observed input, and every one of some inputs generated within the contract,
     gets the same answer. Such a relation is dropped, so ``minimum(2, 1)`` is tried. It stays where the
-    evidence is thin (fewer than two observed inputs with the two apart), where the two name a range
+    evidence is thin (no observed input with the two apart, or fewer than two among the observed and
+    generated ones: ``count_Squares(4, 3)``, ``(2, 2)``, ``(1, 1)`` have one, its generated inputs the
+    rest), where the two name a range
     (``low``/``high``, ``start``/``end``, ``l``/``r``, ...: an interval is answered alike both ways by
     design, yet ``low > high`` is no input the task promises), and where the text speaks of an interval,
     a range or "between". (``binomial(5, 2)`` against ``binomial(2, 5)``: the order stays.)"""
@@ -306,8 +308,7 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
             (i, j)
             for a, _, b in orders
             for i, j in [_pair(a, b)]
-            if sum(args[i] != args[j] for args, _ in w.seeds if len(args) > max(i, j)) >= _DIFFERING
-            and not any(_RANGE_NAME.search(names.get(k, "")) for k in (i, j))
+            if _apart(w.seeds, i, j) and not any(_RANGE_NAME.search(names.get(k, "")) for k in (i, j))
         }
     )
     if not pairs:
@@ -319,6 +320,9 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
         if contract.violation(i) is None
     ]
     base = list(w.seeds) + probes[:_SYMMETRY_PROBES]
+    pairs = [(i, j) for i, j in pairs if _apart(base, i, j) >= _DIFFERING]
+    if not pairs:
+        return
     inputs = list(base)
     for i, j in pairs:
         for args, kwargs in base:
@@ -336,6 +340,11 @@ def _drop_symmetric_relations(w: Work, oracle: Any, opts: dict[str, Any]) -> Non
         )
     }
     contract.relations = [r for r in contract.relations if not (r in orders and _pair(r[0], r[2]) in alike)]
+
+
+def _apart(inputs: list[Input], i: int, j: int) -> int:
+    """How many of ``inputs`` have arguments i and j apart: a swap of equal ones shows nothing."""
+    return sum(args[i] != args[j] for args, _ in inputs if len(args) > max(i, j))
 
 
 def _pair(a: str, b: str) -> tuple[int, int]:
