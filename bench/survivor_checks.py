@@ -1,0 +1,114 @@
+"""Brute-force checks of what bench/results/strengthen.md says by hand of some MBPP survivors.
+
+Each mutant the twelfth session calls "equivalent on the valid inputs" is run beside its reference on
+every small valid input (every input the reference answers, over the stated domain): a difference is
+printed and the script exits 1. The four "real differences" are shown on the input that tells each
+apart. Not a proof: small inputs only.
+
+    PYTHONPATH=src python bench/survivor_checks.py
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import itertools
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alignforge.verify._mutants import mutants
+from alignforge.verify.calibration import reference_program
+from alignforge.verify.tasks import normalize_task
+
+_MBPP = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mbpp" / "mbpp.jsonl.gz"
+Args = tuple[Any, ...]
+
+
+def _load(code: str, entry: str) -> Callable[..., Any]:
+    ns: dict[str, Any] = {}
+    exec(code, ns)  # the benchmark's own reference solutions, on this machine
+    fn: Callable[..., Any] = ns[entry]
+    return fn
+
+
+def _run(fn: Callable[..., Any], args: Args) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*copy.deepcopy(args))
+    except Exception as exc:  # the reference's own errors: such an input is not answered
+        return "raised", type(exc).__name__
+
+
+def _pair(
+    tasks: dict[str, dict[str, Any]], tid: str, op: str
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    task = tasks[tid]
+    ref, entry = reference_program(task) or "", str(task["entry_point"])
+    return _load(ref, entry), _load(dict(mutants(ref, entry))[op], entry)
+
+
+def _rotated() -> Iterator[Args]:
+    """Every rotation of every sorted list of 1 to 6 values in 0..3, with low = 0 and high = len - 1."""
+    for n in range(1, 7):
+        for values in itertools.product(range(4), repeat=n):
+            s = sorted(values)
+            for k in range(n):
+                yield s[k:] + s[:k], 0, n - 1
+
+
+_SAME: list[tuple[str, str, Callable[[], Iterable[Args]]]] = [
+    ("498", "off_by_one", lambda: ((x, y) for x in range(1, 60) for y in range(1, 60))),
+    ("876", "flip_compare", lambda: ((x, y) for x in range(1, 40) for y in range(1, 40))),
+    ("876", "first_branch", lambda: ((x, y) for x in range(1, 40) for y in range(1, 40))),
+    *(
+        ("952", op, lambda: ((n, r, p) for n in range(25) for r in range(n + 1) for p in range(2, 30)))
+        for op in ("flip_compare", "swap_add_sub", "first_branch")
+    ),
+    ("225", "off_by_one", _rotated),
+    ("550", "off_by_one", _rotated),
+    (
+        "54",
+        "off_by_one",
+        lambda: ((list(v),) for n in range(6) for v in itertools.product(range(4), repeat=n)),
+    ),
+    ("188", "first_branch", lambda: ((n,) for n in range(400))),
+]
+_APART: list[tuple[str, str, Args]] = [
+    ("28", "off_by_one", (3, 4)),
+    ("506", "off_by_one", (1, 3)),
+    ("968", "swap_add_sub", (11, 2, 9)),
+    ("799", "swap_add_sub", (99, 31)),
+]
+
+
+def main() -> int:
+    with gzip.open(_MBPP, "rt") as f:
+        tasks = {str(row["task_id"]): normalize_task(row) for row in map(json.loads, f)}
+    failed = False
+    for tid, op, inputs in _SAME:
+        ref, mut = _pair(tasks, tid, op)
+        answered = 0
+        for args in inputs():
+            want = _run(ref, args)
+            if want[0] != "ok":
+                continue
+            answered += 1
+            got = _run(mut, args)
+            if got != want:
+                print(
+                    f"MBPP {tid} {op}: DIFFERS on {args!r}: reference {want[1]!r}, mutant {got[1]!r} ({got[0]})"
+                )
+                failed = True
+                break
+        else:
+            print(f"MBPP {tid} {op}: same answers on all {answered} inputs the reference answers")
+    for tid, op, args in _APART:
+        ref, mut = _pair(tasks, tid, op)
+        print(f"MBPP {tid} {op}: {args!r}: reference {_run(ref, args)[1]!r}, mutant {_run(mut, args)[1]!r}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
