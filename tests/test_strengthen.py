@@ -385,6 +385,65 @@ def test_pytest_style_tasks_are_strengthened() -> None:
     assert not _verdicts([plus_task(out[0])], {"grade": off})["grade"]["passed"]
 
 
+def test_inputs_built_by_the_programs_own_class_are_strengthened(benchmarks_dir: Path) -> None:
+    """MBPP 601's tests pass chains of ``Pair(5, 24)``: no literal input, so the task was skipped and its
+    ``max = 0`` made 1 survived. The calls of the program's own class are inputs now, built in the
+    sandbox afresh for every call; mutation changes their arguments, and the empty chain kills the
+    mutant. The new tests build the pairs as the task's own tests do, and the real verifier passes the
+    reference on them and fails the mutant."""
+    from alignforge.verify._mutants import mutants
+
+    row = mbpp_row(benchmarks_dir, 601)
+    out, (rep,) = strengthen_tasks([row], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    assert rep.killed_before < rep.mutants == rep.killed_after, rep.line()
+    plus = out[0]["plus_tests"]
+    assert "assert max_chain_length([], 0) == 0" in plus, plus
+    assert any("Pair(" in t for t in plus) and not any(
+        "Pair(5, 24), Pair(15, 25), Pair(27, 40)" in t for t in plus
+    )
+    task = normalize_task(row)
+    ref = reference_program(task) or ""
+    off = dict(mutants(ref, task["entry_point"]))["off_by_one"]
+    plus_row = {**plus_task(out[0]), "task_id": task["task_id"]}
+    assert _verdicts([plus_row], {task["task_id"]: ref})[task["task_id"]]["passed"]
+    assert _verdicts([{**row, "task_id": task["task_id"]}], {task["task_id"]: off})[task["task_id"]]["passed"]
+    assert not _verdicts([plus_row], {task["task_id"]: off})[task["task_id"]]["passed"]
+
+
+_SEGMENT = {
+    "task_id": "seg",
+    "prompt": "Write length(seg): the length of a Segment (its fields a and b), never negative.",
+    "solution": (
+        "class Segment:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n\n\n"
+        "def length(seg):\n    if seg.b < seg.a:\n        return seg.a - seg.b\n    return seg.b - seg.a\n"
+    ),
+    "tests": (
+        "from solution import Segment, length\n\n\ndef test_length():\n"
+        "    assert length(Segment(1, 4)) == 3\n    assert length(Segment(2, 9)) == 7\n"
+        "    assert length(Segment(0, 5)) == 5\n"
+    ),
+}
+
+
+def test_a_pytest_style_task_builds_its_class_through_the_module() -> None:
+    """In a pytest-style task the new tests name the class through the module they import
+    (``__af_solution.Segment(4, 1)``): the test module has no ``Segment`` of its own. The mutant that
+    adds in the ``b < a`` branch passes the original tests (every segment there has a <= b) and fails
+    the new ones."""
+    from alignforge.verify._mutants import mutants
+
+    out, (rep,) = strengthen_tasks([_SEGMENT], workers=2, seed=0)
+    assert rep.status == "strengthened" and rep.reference_passes is True, rep.line()
+    plus = out[0]["plus_tests"]
+    assert "__af_solution.length(__af_solution.Segment(" in plus, plus
+    adds = dict(mutants(_SEGMENT["solution"], "length"))["swap_add_sub"]
+    assert "seg.a + seg.b" in adds
+    assert _verdicts([_SEGMENT], {"seg": adds})["seg"]["passed"]
+    assert not _verdicts([plus_task(out[0])], {"seg": adds})["seg"]["passed"]
+    assert _verdicts([plus_task(out[0])], {"seg": _SEGMENT["solution"]})["seg"]["passed"]
+
+
 def test_pytest_style_calls_are_found_by_name_alias_and_module() -> None:
     tests = (
         "import solution\nfrom solution import mean as avg\n\n\n"

@@ -327,3 +327,53 @@ def test_reseeded_tests_change_only_the_seeds() -> None:
         "def check(candidate):\n    rng = random.Random(5)\n    random.seed(5)\n    r = Random( 5 )\n"
     )
     assert reseeded("def check(candidate):\n    x = my.Random(4)\n    assert candidate(1) == 2\n", 5) is None
+
+
+def test_calls_of_the_programs_own_class_are_built_inputs() -> None:
+    """``Pair(5, 24)`` in a test is an input where the program defines ``Pair`` (at its top level), in a
+    list too; a call of anything else, a keyword argument of the class or a non-literal argument still
+    leaves the call out. Its ``repr`` is the call again, and mutation keeps the number of arguments."""
+    from alignforge.verify._inputs_mutation import Built, _steps, defined_classes, extract_inputs, is_literal
+    from alignforge.verify.tasks import normalize_task
+
+    program = "class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n\ndef f(xs, n):\n    return n\n"
+    assert defined_classes(program) == {"Pair"} and defined_classes("def Pair(): pass") == frozenset()
+    task = normalize_task(
+        {
+            "task_id": 1,
+            "text": "chains",
+            "code": program,
+            "test_list": [
+                "assert f([Pair(5, 24), Pair(15, 25)], 2) == 2",
+                "assert f([[Pair(1, 2)]], 1) == 1",
+                "assert f([Other(1, 2)], 1) == 1",
+                "assert f([Pair(a=1, b=2)], 1) == 1",
+                "assert f([Pair(x, 2)], 1) == 1",
+            ],
+        }
+    )
+    got = extract_inputs(task, "f", defined_classes(program))
+    assert got == [
+        (([Built("Pair", (5, 24)), Built("Pair", (15, 25))], 2), {}),
+        (([[Built("Pair", (1, 2))]], 1), {}),
+    ]
+    assert extract_inputs(task, "f") == []  # without the classes: no literal call, as before
+    assert repr(got[0][0][0]) == "[Pair(5, 24), Pair(15, 25)]" and is_literal(got[0][0][0])
+    steps = _steps(Built("Pair", (5, 24)), random.Random(0))
+    assert steps and all(type(s) is Built and s.cls == "Pair" and len(s.args) == 2 for s in steps)
+    assert Built("Pair", (6, 24)) in steps or Built("Pair", (5, 25)) in steps
+
+
+def test_the_contract_keeps_a_built_inputs_class_and_its_arguments_shape() -> None:
+    from alignforge.verify._inputs_mutation import Built
+
+    seeds: list[Input] = [
+        (([Built("Pair", (5, 24)), Built("Pair", (15, 25))], 2), {}),
+        (([Built("Pair", (1, 2))], 1), {}),
+        (([Built("Pair", (3, 4)), Built("Pair", (5, 6)), Built("Pair", (7, 8))], 3), {}),
+    ]
+    c = infer_contract(seeds, "Find the longest chain of pairs.")
+    assert c.violation((([Built("Pair", (2, 9))], 1), {})) is None
+    assert (c.violation((([Built("Other", (2, 9))], 1), {})) or "").startswith("type")
+    assert (c.violation((([Built("Pair", ("a", 9))], 1), {})) or "").startswith("type")
+    assert (c.violation((([Built("Pair", (2, 9))], 5), {})) or "").startswith("relation")  # n == len(arr)

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alignforge.verify._inputs_mutation import Input
+from alignforge.verify._inputs_mutation import Built, Input
 
 __all__ = ["Contract", "infer_contract", "loosened"]
 
@@ -87,10 +87,18 @@ class _Shape:
         return self.kids.setdefault(name, _Shape())
 
 
+def _type_name(v: Any) -> str:
+    """A value's type as the ``type`` rule compares it: an object the program builds by its class."""
+    return f"{v.cls}()" if type(v) is Built else type(v).__name__
+
+
 def _observe(shape: _Shape, v: Any) -> None:
     t = type(v)
-    shape.types.add(t.__name__)
-    if t in (int, float):
+    shape.types.add(_type_name(v))
+    if t is Built:  # its arguments by position, as a tuple's elements
+        for i, x in enumerate(v.args):
+            _observe(shape.kid(f"({i})"), x)
+    elif t in (int, float):
         shape.nums.append(v)
     elif t is str:
         shape.lens.append(len(v))
@@ -127,7 +135,7 @@ def _class_of(c: str) -> int:
 def _check(
     shape: _Shape, v: Any, where: str, loose: frozenset[str], marks: frozenset[int] = frozenset()
 ) -> str | None:
-    t = type(v).__name__
+    t = _type_name(v)
     if t not in shape.types and not (t == "int" and "float" in shape.types):
         return f"type: {where} is {t}, observed {'/'.join(sorted(shape.types))}"
     if isinstance(v, int | float) and not isinstance(v, bool) and shape.nums:
@@ -176,6 +184,8 @@ def _check(
         kids = [("[]", x) for x in v]
     elif isinstance(v, tuple):
         kids = [(f"[{i}]", x) for i, x in enumerate(v)]
+    elif isinstance(v, Built):
+        kids = [(f"({i})", x) for i, x in enumerate(v.args)]
     for name, x in kids:
         sub = shape.kids.get(name)
         if sub is None:

@@ -1,7 +1,8 @@
 """Call inputs for test strengthening: the literal ones in a task's tests, and type-aware mutants of them.
 
 An input is ``(args, kwargs)``: a tuple of positional arguments and a dict of keyword arguments,
-all Python literals (so a test can state them as source). Mutation changes one or two arguments of
+all Python literals (so a test can state them as source), or objects of a class the task's program
+defines, built from literals as its tests build them (:class:`Built`: ``Pair(5, 24)``). Mutation changes one or two arguments of
 an observed input by a step that keeps each value's type (a bool stays a bool); the reference's own
 constants are among the steps. Whether the result still meets the task's input contract is
 :mod:`._contract`'s business.
@@ -25,6 +26,7 @@ from typing import Any
 from alignforge.verify._store_rules import parents
 
 __all__ = [
+    "Built",
     "Constants",
     "Input",
     "NO_CONSTANTS",
@@ -34,9 +36,35 @@ __all__ = [
     "mutate_inputs",
     "input_key",
     "is_literal",
+    "defined_classes",
 ]
 
 Input = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+@dataclass(frozen=True, eq=True)
+class Built:
+    """An object of a class the task's program defines, built from literal arguments as the tests
+    build it (``Pair(5, 24)``; MBPP 601's chains of pairs). ``repr`` is that call, so a new test states
+    it as source; the oracle has the program build it in the sandbox, afresh for every call
+    (:mod:`._oracle`). Mutation changes its arguments and keeps their number."""
+
+    cls: str
+    args: tuple[Any, ...]
+
+    def __repr__(self) -> str:
+        return f"{self.cls}({', '.join(repr(a) for a in self.args)})"
+
+
+def defined_classes(code: str) -> frozenset[str]:
+    """The classes a program defines at its top level: the ones an input may be :class:`Built` of."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return frozenset()
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef))
+
+
 _MAX_REPR = 1000  # longer inputs make unreadable tests (and slow ones): not generated
 
 
@@ -73,7 +101,8 @@ def _text(v: Any) -> str:
 
 def is_literal(value: Any) -> bool:
     """True when ``repr(value)`` is Python source that rebuilds an equal value of the same types
-    (finite floats only; builtin containers of such values)."""
+    (finite floats only; builtin containers of such values; a :class:`Built` of such values, where
+    the program defines its class)."""
     t = type(value)
     if value is None or t in (bool, int, str, bytes):
         return True
@@ -85,6 +114,8 @@ def is_literal(value: Any) -> bool:
         return all(is_literal(v) for v in value)
     if t is dict:
         return all(is_literal(k) and is_literal(v) for k, v in value.items())
+    if t is Built:
+        return all(is_literal(v) for v in value.args)
     return False
 
 
@@ -116,13 +147,14 @@ def _calls_entry(node: ast.Call, names: set[str], module: str) -> bool:
     )
 
 
-def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
+def extract_inputs(task: Mapping[str, Any], entry: str, classes: frozenset[str] = frozenset()) -> list[Input]:
     """The distinct literal inputs the task's tests call the function under test with, in source order.
 
     HumanEval: calls of ``candidate`` (``check``'s parameter) or the entry point anywhere in the tests;
     MBPP: calls of the entry point in the assert lines; pytest: calls of the entry point (by its name, an
     alias it is imported as, or ``solution.f``) anywhere in the test module. Calls with a non-literal
-    argument are skipped.
+    argument are skipped, but for positional arguments that call one of ``classes`` (the program's own,
+    :func:`defined_classes`) with literal arguments, alone or in lists and tuples: :class:`Built` values.
     """
     if task.get("style") == "stdio":  # one argument per input line (see _stdio_inputs)
         from alignforge.verify._stdio_inputs import parse_stdio_inputs
@@ -142,7 +174,7 @@ def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
             ):
                 continue
             try:
-                args = tuple(ast.literal_eval(a) for a in node.args)
+                args = tuple(_value(a, classes) for a in node.args)
                 kwargs = {str(k.arg): ast.literal_eval(k.value) for k in node.keywords}
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 continue
@@ -152,6 +184,25 @@ def extract_inputs(task: Mapping[str, Any], entry: str) -> list[Input]:
     for *_, inp in sorted(found, key=lambda f: f[:3]):
         out.setdefault(input_key(inp), inp)
     return list(out.values())
+
+
+def _value(node: ast.AST, classes: frozenset[str]) -> Any:
+    """``ast.literal_eval`` of ``node``, with each call of one of ``classes`` by literal positional
+    arguments (in lists and tuples too) a :class:`Built`."""
+    if classes and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in classes:
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ValueError("a keyword or starred argument")
+        return Built(node.func.id, tuple(_value(a, classes) for a in node.args))
+    if (
+        classes
+        and isinstance(node, ast.List | ast.Tuple)
+        and any(isinstance(e, ast.Call) for e in ast.walk(node))
+    ):
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            raise ValueError("a starred element")
+        items = [_value(e, classes) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    return ast.literal_eval(node)
 
 
 def extract_doc_inputs(doc: str, entry: str) -> list[Input]:
@@ -521,6 +572,8 @@ def _steps(v: Any, rng: random.Random, alphabet: str = "", consts: Constants = N
         return _dict_steps(v, rng, alphabet, consts)
     if t is set:
         return [set(x) for x in _list_steps(sorted(v, key=repr), rng, alphabet, consts)]
+    if t is Built:  # its arguments changed, their number kept (the class's constructor takes so many)
+        return [Built(v.cls, a) for a in _tuple_steps(v.args, rng, alphabet, consts) if len(a) == len(v.args)]
     return []
 
 
@@ -533,6 +586,9 @@ def _alphabets(seeds: list[Input]) -> dict[int, str]:
             acc.update(v)
         elif isinstance(v, list | tuple | set):
             for x in v:
+                walk(x, acc)
+        elif isinstance(v, Built):
+            for x in v.args:
                 walk(x, acc)
         elif isinstance(v, dict):
             for k, x in v.items():

@@ -127,6 +127,8 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
 
     args, kwargs = copy.deepcopy(inp)  # a fresh copy for every call, whatever the last one did to it
     try:
+        if _has_built(args):  # objects of the program's classes: built in the sandbox, afresh, first
+            args = _build(conn, args)
         value = Remote(conn, entry)(*args, **kwargs)
     except Abort:
         raise
@@ -137,6 +139,29 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
     if isinstance(value, RemoteRef):
         return {"error": "returned an object of its own class"}
     return {"ok": value}
+
+
+def _has_built(v: Any) -> bool:
+    from alignforge.verify._inputs_mutation import Built
+
+    if type(v) is Built:
+        return True
+    if type(v) in (list, tuple):
+        return any(_has_built(x) for x in v)
+    return False
+
+
+def _build(conn: Any, v: Any) -> Any:
+    """``v`` with each :class:`~alignforge.verify._inputs_mutation.Built` made by the program's own class
+    in the sandbox (a handle to it comes back), inner ones first; lists and tuples of them too."""
+    from alignforge.verify._calls import Remote
+    from alignforge.verify._inputs_mutation import Built
+
+    if type(v) is Built:
+        return Remote(conn, v.cls)(*(_build(conn, a) for a in v.args))
+    if type(v) in (list, tuple) and _has_built(v):
+        return type(v)(_build(conn, x) for x in v)
+    return v
 
 
 def _spawn(zyg: Any, cpu_s: float, memory_mb: int, deadline: float) -> tuple[Any, Any, dict[str, Any]]:

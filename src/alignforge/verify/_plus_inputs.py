@@ -18,6 +18,7 @@ from alignforge.verify._inputs_mutation import (
     NO_CONSTANTS,
     Constants,
     Input,
+    defined_classes,
     extract_doc_inputs,
     extract_inputs,
     harvest_constants,
@@ -228,7 +229,7 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
     type-aware mutation grows its pool the same way), with more candidates each round, running only the
     mutants still alive."""
     rep = w.report
-    seeds = extract_inputs(w.task, w.entry)
+    seeds = extract_inputs(w.task, w.entry, defined_classes(w.ref))
     if (
         not seeds
     ):  # tests that check a property (find_zero): a fixed expected value could refuse a valid answer

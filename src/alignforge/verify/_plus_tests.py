@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alignforge.verify._inputs_mutation import Input
+from alignforge.verify._inputs_mutation import Built, Input
 
 __all__ = [
     "CLOSE",
@@ -67,16 +67,27 @@ def passes(actual: Any, expected: Any) -> bool:
         return False
 
 
-def _call(name: str, inp: Input) -> str:
+def _source(v: Any, module: str) -> str:
+    """``repr(v)``, with the class of each :class:`Built` named through ``module`` (``m.Pair(5, 24)``)."""
+    if type(v) is Built:
+        return f"{module}{v.cls}({', '.join(_source(a, module) for a in v.args)})"
+    if type(v) is list and any(type(x) in (Built, list, tuple) for x in v):
+        return f"[{', '.join(_source(x, module) for x in v)}]"
+    if type(v) is tuple and any(type(x) in (Built, list, tuple) for x in v):
+        return f"({', '.join(_source(x, module) for x in v)}{',' if len(v) == 1 else ''})"
+    return repr(v)
+
+
+def _call(name: str, inp: Input, module: str = "") -> str:
     args, kwargs = inp
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    parts = [_source(a, module) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 
-def _assert(name: str, inp: Input, expected: Any) -> str:
+def _assert(name: str, inp: Input, expected: Any, module: str = "") -> str:
     if has_float(expected):
-        return f"assert {CLOSE}({_call(name, inp)}, {expected!r})"
-    return f"assert {_call(name, inp)} == {expected!r}"
+        return f"assert {CLOSE}({_call(name, inp, module)}, {expected!r})"
+    return f"assert {_call(name, inp, module)} == {expected!r}"
 
 
 def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Input, Any]]) -> str | list[Any]:
@@ -95,7 +106,8 @@ def render_plus_tests(task: Mapping[str, Any], entry: str, cases: list[tuple[Inp
         module = str(task.get("module") or "solution")
         call = f"{PYTEST_MODULE}.{entry}"
         tests = "\n\n".join(
-            f"def {PYTEST_PREFIX}{k}():\n    {_assert(call, inp, e)}\n" for k, (inp, e) in enumerate(cases, 1)
+            f"def {PYTEST_PREFIX}{k}():\n    {_assert(call, inp, e, PYTEST_MODULE + '.')}\n"
+            for k, (inp, e) in enumerate(cases, 1)
         )
         return f"import {module} as {PYTEST_MODULE}\n\n" + (CLOSE_SRC + "\n\n" if floats else "") + tests
     return [(CLOSE_SRC + "\n" if has_float(e) else "") + _assert(entry, inp, e) for inp, e in cases]
