@@ -798,7 +798,9 @@ def _numbered(n: int) -> list[dict]:
 def test_a_verdict_comes_out_as_soon_as_it_and_those_before_it_are_done(pool):
     """The first verdict is out once its job is done, not once the read-ahead window is full: here the
     second row is read only after the first job's verdict is stored (its future is done by then), and
-    the first verdict comes right after."""
+    the first verdict comes right after. (Or right away, before the second row is read, where the
+    first job finishes before the loop looks at it again: a busy machine can hold the loop that long.
+    A stream that waited for the window would read past the second row first.)"""
     from alignforge.verify import VerdictCache
 
     first_done = threading.Event()
@@ -818,7 +820,7 @@ def test_a_verdict_comes_out_as_soon_as_it_and_those_before_it_are_done(pool):
 
     it = verify_completions(tasks(), rows(), pool=_Gate(pool), timeout_s=2.0, cache=Signals())
     first = next(it)
-    assert first["sample_index"] == 0 and first["passed"] and len(consumed) == 2, len(consumed)
+    assert first["sample_index"] == 0 and first["passed"] and len(consumed) <= 2, len(consumed)
     it.close()
 
 
