@@ -127,8 +127,7 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
 
     args, kwargs = copy.deepcopy(inp)  # a fresh copy for every call, whatever the last one did to it
     try:
-        if _has_built(args):  # objects of the program's classes: built in the sandbox, afresh, first
-            args = _build(conn, args)
+        args = _build(conn, args)  # objects of the program's classes: built in the sandbox, afresh, first
         value = Remote(conn, entry)(*args, **kwargs)
     except Abort:
         raise
@@ -153,7 +152,8 @@ def _has_built(v: Any) -> bool:
 
 def _build(conn: Any, v: Any) -> Any:
     """``v`` with each :class:`~alignforge.verify._inputs_mutation.Built` made by the program's own class
-    in the sandbox (a handle to it comes back), inner ones first; lists and tuples of them too."""
+    in the sandbox (a handle to it comes back), inner ones first; lists and tuples of them too. ``v``
+    itself where it holds none (one walk: the common case)."""
     from alignforge.verify._calls import Remote
     from alignforge.verify._inputs_mutation import Built
 
