@@ -99,6 +99,38 @@ def test_the_oracle_worker_does_not_import_from_the_callers_directory(tmp_path, 
     assert not marker.exists()
 
 
+@pytest.mark.slow
+def test_an_oracle_call_past_its_wall_clock_deadline_runs_once_more_alone():
+    """A call that needs no CPU but does not answer by the wall-clock deadline (here it sleeps; on a busy
+    machine it is starved) is run again, alone, in a fresh child: the first call of ``f`` sleeps only
+    before ``until``, which has passed when it runs again, so the input keeps its answer. One that does
+    so twice times out, and one that loops reaches its CPU limit alone."""
+    import time
+
+    from alignforge.verify._oracle import OraclePool
+
+    program = (
+        "import time\n"
+        "def f(x, until):\n"
+        "    if x == 1 and time.time() < until:\n"
+        "        time.sleep(30)\n"
+        "    if x == 3:\n"
+        "        while True:\n"
+        "            pass\n"
+        "    if x == 4:\n"
+        "        time.sleep(30)\n"
+        "    return x + 1\n"
+    )
+    with OraclePool(1) as oracle:
+        oracle.calls("def f(x):\n    return x\n", "f", [[[0], {}]], timeout_s=1)  # the worker is up
+        # the first call starts well before `until`; the deadline (2 x 0.4 + 0.5 s) passes after it
+        until = time.time() + 1.0
+        out = oracle.calls(
+            program, "f", [[[x, until], {}] for x in (1, 2, 3, 4, 5)], timeout_s=0.4, max_timeouts=5
+        )
+    assert out["runs"] == [[{"ok": 2}, {"ok": 3}, {"timeout": True}, {"timeout": True}, {"ok": 6}]], out
+
+
 @pytest.mark.parametrize(
     "value",
     [
