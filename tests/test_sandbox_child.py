@@ -101,10 +101,11 @@ def test_the_oracle_worker_does_not_import_from_the_callers_directory(tmp_path, 
 
 @pytest.mark.slow
 def test_an_oracle_call_past_its_wall_clock_deadline_runs_once_more_alone():
-    """A call that needs no CPU but does not answer by the wall-clock deadline (here it sleeps; on a busy
-    machine it is starved) is run again, alone, in a fresh child: the first call of ``f`` sleeps only
-    before ``until``, which has passed when it runs again, so the input keeps its answer. One that does
-    so twice times out, and one that loops reaches its CPU limit alone."""
+    """A call that uses less CPU than its limit but does not answer by the wall-clock deadline (here it
+    sleeps; on a busy machine it is starved) is run again, alone, in a fresh child: the first call of
+    ``f`` sleeps only before ``until``, which has passed when it runs again, so the input keeps its
+    answer. One that does so twice times out, and so does one that loops (its CPU time is past the
+    limit at the deadline: not run again)."""
     import time
 
     from alignforge.verify._oracle import OraclePool

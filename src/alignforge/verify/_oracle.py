@@ -221,10 +221,10 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             meta = None
             if probe is None:  # the program itself does not load (or loops at import)
                 return [{"error": f"{exc.status}: {exc.detail}"[:300]}] * len(inputs), probe
-            if exc.status == "timeout" and retry != i:
-                # Past the wall-clock deadline, not the CPU limit: a busy machine can starve a call
-                # that needs a millisecond. Once more alone, under its own CPU limit, which a loop
-                # reaches whatever the load; a second wall-clock timeout counts.
+            if exc.status == "timeout" and retry != i and (info.get("cpu_s") or 0.0) < limit:
+                # Past the wall-clock deadline with less CPU time than one call may use (the child's
+                # whole life, so this call's at most): a busy machine starved a call that may need a
+                # millisecond. Once more alone, under its own CPU limit; a second timeout counts.
                 retry = i
                 continue
             timed_out = _timed_out(exc, info, cpu)
