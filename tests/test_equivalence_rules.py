@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from alignforge.verify._equivalence import equivalence_rule
+from alignforge.verify._equivalence import boundary_inputs, equivalence_rule
 from alignforge.verify._liveness import live_after
 from alignforge.verify._mutants import mutants
 from alignforge.verify._store_rules import rebound
@@ -1591,6 +1591,48 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [(1, "a")],
     ),
+    # -- inert_passes: a loop whose passes change nothing, its first pass dropped -------------------------
+    (  # MBPP 101: the same sort that does nothing, its inner loop started at 1
+        "def f(arr, n, k):\n    for i in range(n):\n        for j in range(0, n - i - 1):\n            if arr[j] > arr[j + 1]:\n"
+        "                (arr[j], arr[j + 1] == arr[j + 1], arr[j])\n    return arr[k - 1]\n",
+        "off_by_one",
+        "inert_passes",
+        [(xs, len(xs), k) for xs in _LISTS[1:] for k in (1, len(xs))] + [([2, 1], 1, 1), (["b", "a"], 2, 2)],
+    ),
+    (  # the index is read after the loop: one pass, or none, leaves it apart
+        "def f(a, n):\n    j = None\n    for j in range(0, n):\n        if a[j] > 0:\n            (a[j], a[j] == a[j])\n"
+        "    return j\n",
+        "off_by_one",
+        None,
+        [([5], 1), ([5, 6], 2)],
+    ),
+    (  # a defaultdict grows a key where a cell is read: the pass dropped leaves one key fewer
+        "def f(n):\n    import collections\n    d = collections.defaultdict(int)\n    for j in range(0, n):\n"
+        "        if d[j] > 0:\n            (d[j], d[j] == d[j])\n    return len(d)\n",
+        "off_by_one",
+        None,
+        [(3,)],
+    ),
+    (  # ... and so does a parameter the function rebinds to one
+        "def f(a, n):\n    import collections\n    a = collections.defaultdict(int, a)\n    for j in range(0, n):\n"
+        "        if a[j] > 0:\n            (a[j], a[j] == a[j])\n    return len(a)\n",
+        "off_by_one",
+        None,
+        [({}, 3)],
+    ),
+    (  # the body changes the list
+        "def f(a, n):\n    for j in range(0, n):\n        if a[j] > 0:\n            (a.pop(),)\n    return len(a)\n",
+        "off_by_one",
+        None,
+        [([5, 6, 7], 2)],
+    ),
+    (  # the loop's else reads the index
+        "def f(a, n):\n    j = None\n    for j in range(0, n):\n        if a[j] > 0:\n            (a[j], a[j] == a[j])\n"
+        "    else:\n        return j\n",
+        "off_by_one",
+        None,
+        [([5], 1)],
+    ),
     # -- sign_blind_counter and cell_counter: one step statement, read only where the step cannot show
     (  # found by review: two step statements, only one of which the mutant flips, can cancel out
         "def f(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n            n += 1\n        else:\n"
@@ -1968,3 +2010,114 @@ def test_a_rule_s_proof_outweighs_a_mutant_s_timeouts() -> None:
     note = notes["off_by_one"]
     assert note.kind == "equivalent" and note.rule == "filled_in_order", note
     assert "same answers on 5 inputs, 1 more timed out" in note.detail, note
+
+
+_EDGE_711 = (  # MBPP 711's reference: n < 10 made n < 11 differs at n = 10 only, where both answer False
+    "def f(n):\n    if n < 10:\n        return False\n    prodOdd = 1\n    prodEven = 1\n    while n > 0:\n"
+    "        digit = n % 10\n        prodOdd *= digit\n        n = n // 10\n        if n == 0:\n            break\n"
+    "        digit = n % 10\n        prodEven *= digit\n        n = n // 10\n    return prodOdd == prodEven\n"
+)
+
+
+@pytest.mark.parametrize(
+    "code,edge",
+    [
+        (_EDGE_711, [10]),  # n is rebound later, but only after the test ran, once
+        ("def f(n):\n    return 10 > n\n", [10]),
+        ("def f(n):\n    if n <= -3:\n        return 0\n    return n\n", [-3]),  # -3 made -4: n = -3 apart
+        ("def f(n):\n    k = n != 2\n    return [n] * k\n", [2, 3]),
+        ("def f(x):\n    for i in range(x):\n        if x >= 5:\n            return i\n    return x\n", [5]),
+    ],
+)
+def test_the_boundary_point_is_where_the_two_comparisons_answer_otherwise(code: str, edge: list[int]) -> None:
+    ints = [((n,), {}) for n in range(-3, 20)]
+    assert boundary_inputs(code, "f", "off_by_one", ints) == [((x,), {}) for x in edge]
+    mutant = dict(mutants(code, "f"))["off_by_one"]
+    calls = [(n,) for n in range(-30, 60)]
+    apart = {
+        args[0]
+        for args, a, b in zip(calls, _answers(code, calls), _answers(mutant, calls), strict=True)
+        if a != b
+    }
+    assert apart <= set(edge), apart
+
+
+@pytest.mark.parametrize(
+    "code,inputs,calls",
+    [
+        (  # rebound before the test: the original n is not what the test compares
+            "def f(n):\n    n = -n\n    if n < -10:\n        return 0\n    return n\n",
+            [((n,), {}) for n in range(20)],
+            [(11,)],
+        ),
+        (  # a second parameter: the point is a line of inputs
+            "def f(n, m):\n    if n < 3:\n        return m\n    return 0\n",
+            [((n, 1), {}) for n in range(20)],
+            [(3, 5)],
+        ),
+        (  # floats: every n in [3, 4) is apart
+            "def f(n):\n    if n < 3:\n        return 0\n    return 1\n",
+            [((n + 0.5,), {}) for n in range(20)],
+            [(3.5,)],
+        ),
+        (  # in a loop that rebinds n: the test sees other values than the input
+            "def f(n):\n    while n < 10:\n        n += 4\n    return n\n",
+            [((n,), {}) for n in range(20)],
+            [(6,)],
+        ),
+        (  # a default: a caller may pass the second argument
+            "def f(n, m=None):\n    if n < 3:\n        return m\n    return 0\n",
+            [((n,), {}) for n in range(20)],
+            [(3, 5)],
+        ),
+        (  # a comparison with an expression of n, not n
+            "def f(n):\n    if n + n < 10:\n        return 0\n    return 1\n",
+            [((n,), {}) for n in range(20)],
+            [(5,)],
+        ),
+    ],
+)
+def test_the_boundary_point_is_refused_where_other_inputs_differ(
+    code: str, inputs: list[Any], calls: list[tuple[Any, ...]]
+) -> None:
+    assert boundary_inputs(code, "f", "off_by_one", inputs) is None
+    mutant = dict(mutants(code, "f"))["off_by_one"]
+    assert _answers(code, calls) != _answers(mutant, calls)
+
+
+@pytest.mark.slow
+def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
+    """``boundary_point``: the differential set never holds n = 10, so it tells nothing of 711's mutant;
+    run there (the real oracle), both answer False, and that is a proof. The same comparison where the
+    two answer otherwise at n = 10 is no proof: the input is offered as a new test."""
+    from alignforge.verify._contract import infer_contract
+    from alignforge.verify._equivalence import classify_survivors
+    from alignforge.verify._oracle import OraclePool
+
+    apart = "def f(n):\n    if n < 10:\n        return False\n    return True\n"
+    inputs = [((n,), {}) for n in (1, 5, 12, 21, 30, 99)]
+    contract = infer_contract([((5,), {}), ((21,), {}), ((30,), {})])
+    found: dict[str, list[Any]] = {}
+    with OraclePool(1) as oracle:
+        same = classify_survivors(
+            _EDGE_711,
+            "f",
+            {"off_by_one": dict(mutants(_EDGE_711, "f"))["off_by_one"]},
+            inputs,
+            contract,
+            oracle,
+            timeout_s=1.0,
+        )
+        told = classify_survivors(
+            apart,
+            "f",
+            {"off_by_one": dict(mutants(apart, "f"))["off_by_one"]},
+            inputs,
+            contract,
+            oracle,
+            timeout_s=1.0,
+            found=found,
+        )
+    assert same["off_by_one"].kind == "equivalent" and same["off_by_one"].rule == "boundary_point", same
+    assert told["off_by_one"].kind == "missed", told
+    assert found == {"off_by_one": [((10,), {})]}

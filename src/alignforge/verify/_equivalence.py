@@ -43,6 +43,12 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
    - ``top_k_prefix``: ``heapq.nlargest(k, xs)`` made ``k + 1`` where only items below k are read;
    - ``inert_body``: an ``if`` whose body only evaluates and drops values its test already read
      (``(a[j], a[j + 1] == a[j + 1], a[j])``), its test flipped or removed;
+   - ``inert_passes``: ``range(a, E)`` made ``range(a + 1, E)`` for a loop whose whole body is such an
+     inert ``if`` on the task's own lists: a pass changes nothing or raises, so where the reference
+     answers, the mutant's passes (its own less the first) change nothing either;
+   - ``boundary_point`` (not syntactic alone: :func:`boundary_inputs`): a constant compared with the one
+     int parameter of a self-contained function, where it still holds the input; the two programs can
+     differ only where ``n < c`` and ``n < c + 1`` answer otherwise (n = c), and are run there;
    - ``dead_conjunct``: a change in A of ``A and g == k`` where g is only ever set to k under an
      always-false test (``x - x < 0``), A of int cells, ``+``/``-`` and one comparison;
    - ``noop_guard``: ``if len(ys) > 0: xs.extend(ys)`` run without its test, ys and xs lists the function
@@ -107,7 +113,7 @@ from alignforge.verify._store_rules import (
     unread_cells,
 )
 
-__all__ = ["SurvivorNote", "RULES", "equivalence_rule", "classify_survivors", "KINDS"]
+__all__ = ["SurvivorNote", "RULES", "boundary_inputs", "equivalence_rule", "classify_survivors", "KINDS"]
 
 KINDS = ("equivalent", "outside_contract", "missed", "undistinguished", "unclassified")
 
@@ -824,34 +830,17 @@ def _inert_body(tree: ast.Module, node: ast.AST) -> bool:
     body, chains and comprehensions in the test, ``x < s`` across types.)"""
     up = parents(tree)
     guard = node if isinstance(node, ast.If) else up.get(id(node))
-    if not (isinstance(guard, ast.If) and not guard.orelse and (guard is node or guard.test is node)):
+    if not (isinstance(guard, ast.If) and (guard is node or guard.test is node)):
         return False
-    test = guard.test
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+    reads = _inert_if(guard)
+    if reads is None:
         return False
-    sides = (test.left, test.comparators[0])
-    if not all(isinstance(x, ast.Name | ast.Constant) or _plain_cell(x) for x in sides):
-        return False
-    test_reads = {ast.dump(x) for x in sides if isinstance(x, ast.Subscript)}
-    body_reads: set[str] = set()
-    for stmt in guard.body:
-        if not isinstance(stmt, ast.Expr):
-            return False
-        todo = [stmt.value]
-        while todo:
-            n = todo.pop()
-            if isinstance(n, ast.Tuple):
-                todo.extend(n.elts)
-            elif isinstance(n, ast.Compare) and all(isinstance(op, ast.Eq | ast.NotEq) for op in n.ops):
-                todo.extend([n.left, *n.comparators])
-            elif _plain_cell(n):
-                body_reads.add(ast.dump(n))
-            elif not isinstance(n, ast.Constant):
-                return False
-    if not body_reads <= test_reads:
-        return False
+    test_reads, body_reads = reads
     if guard is not node:
         return True  # flipped: the test runs as before, the body cannot raise after it
+    test = guard.test
+    assert isinstance(test, ast.Compare)
+    sides = (test.left, test.comparators[0])
     if body_reads != test_reads or not all(isinstance(x, ast.Subscript | ast.Constant) for x in sides):
         return False
     if isinstance(test.ops[0], ast.Eq | ast.NotEq):
@@ -863,6 +852,67 @@ def _inert_body(tree: ast.Module, node: ast.AST) -> bool:
         and isinstance(right, ast.Subscript)
         and ast.dump(left.value) == ast.dump(right.value)
     )
+
+
+def _inert_if(guard: ast.If) -> tuple[set[str], set[str]] | None:
+    """The cells an ``if`` (no ``else``) reads in its test and in its body (their dumps), when the test is
+    one comparison of names, constants and plain cells (:func:`_plain_cell`) and the body only evaluates
+    cells its test read, in tuples and ``==``/``!=``, and drops them: once its test has run, the ``if``
+    can neither raise nor change anything. None for anything else."""
+    test = guard.test
+    if guard.orelse or not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    sides = (test.left, test.comparators[0])
+    if not all(isinstance(x, ast.Name | ast.Constant) or _plain_cell(x) for x in sides):
+        return None
+    test_reads = {ast.dump(x) for x in sides if isinstance(x, ast.Subscript)}
+    body_reads: set[str] = set()
+    for stmt in guard.body:
+        if not isinstance(stmt, ast.Expr):
+            return None
+        todo = [stmt.value]
+        while todo:
+            n = todo.pop()
+            if isinstance(n, ast.Tuple):
+                todo.extend(n.elts)
+            elif isinstance(n, ast.Compare) and all(isinstance(op, ast.Eq | ast.NotEq) for op in n.ops):
+                todo.extend([n.left, *n.comparators])
+            elif _plain_cell(n):
+                body_reads.add(ast.dump(n))
+            elif not isinstance(n, ast.Constant):
+                return None
+    return (test_reads, body_reads) if body_reads <= test_reads else None
+
+
+def _inert_passes(tree: ast.Module, node: ast.AST) -> bool:
+    """``for j in range(a, E)`` made ``range(a + 1, E)`` (the mutant makes the same passes less the first)
+    where the loop's whole body is an inert ``if`` (:func:`_inert_if`: ``if a[j] > a[j + 1]: (a[j],
+    a[j + 1] == a[j + 1], a[j])``, a typo for a swap). A pass changes nothing, or raises in its test: where
+    the reference answers, none of its passes raised, so none of the mutant's does, and both end in the
+    same state. Test values are read without side effects: every cell is of a required parameter the
+    function never rebinds (the task's lists; a ``defaultdict`` made in the function would grow a key),
+    and the program has no class of its own (:func:`reflective`). ``j`` is a local not read after the
+    loop (liveness), which has no ``else``."""
+    func, stmt, chain = _statement_of(tree, node)
+    if func is None or not isinstance(stmt, ast.For) or stmt.iter not in chain:
+        return False
+    call = stmt.iter
+    if not (builtin_call(tree, call, "range", (2,)) and isinstance(call, ast.Call) and call.args[0] is node):
+        return False
+    if not (isinstance(stmt.target, ast.Name) and not stmt.orelse and len(stmt.body) == 1):
+        return False
+    guard = stmt.body[0]
+    if not isinstance(guard, ast.If) or _inert_if(guard) is None:
+        return False
+    bases = {
+        n.value.id for n in ast.walk(guard) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
+    }
+    if not all(fixed_input(func, b) for b in bases):
+        return False
+    j = stmt.target.id
+    if introspects(tree) or not _plain_locals(func, {j}) or j in _binds_in(stmt, {id(stmt.target)}):
+        return False
+    return live_after(func, stmt, j) is False
 
 
 def _plain_cell(n: ast.AST) -> bool:
@@ -1118,6 +1168,7 @@ RULES: dict[str, tuple[tuple[str, ...], Callable[[ast.Module, ast.AST], bool]]] 
     "first_pass_settles": (("off_by_one",), _first_pass_settles),
     "top_k_prefix": (("off_by_one",), _top_k_prefix),
     "inert_body": (("flip_compare", "first_branch"), _inert_body),
+    "inert_passes": (("off_by_one",), _inert_passes),
     "dead_conjunct": (("flip_compare", "swap_add_sub"), _dead_conjunct),
     "sign_blind_counter": (("swap_add_sub",), _sign_blind_counter),
     "dead_store": (("off_by_one",), dead_store),
@@ -1141,6 +1192,93 @@ def equivalence_rule(reference: str, entry: str | None, operator: str) -> str | 
     if reflective(tree):
         return None
     return next((rule for rule, (ops, check) in RULES.items() if operator in ops and check(tree, node)), None)
+
+
+_ORDERS: dict[type, Callable[[int, int], bool]] = {
+    ast.Lt: int.__lt__,
+    ast.LtE: int.__le__,
+    ast.Gt: int.__gt__,
+    ast.GtE: int.__ge__,
+    ast.Eq: int.__eq__,
+    ast.NotEq: int.__ne__,
+}
+
+
+def boundary_inputs(
+    reference: str, entry: str | None, operator: str, inputs: list[Input]
+) -> list[Input] | None:
+    """``boundary_point``: the only inputs on which the ``off_by_one`` mutant can differ, when they are
+    few enough to run; None where the rule does not apply.
+
+    It applies to a self-contained function (:func:`self_contained`: no recursion, nobody else calls it,
+    no class, no nested function) of one required parameter p and nothing else, that never rebinds p,
+    whose changed constant c (or ``-c``) is one side of a single comparison (``<``, ``<=``, ``>``, ``>=``,
+    ``==``, ``!=``) whose other side is p, when every input (the differential set, made from the task's
+    own) passes p as an int (the task's input type, as :func:`_parity` takes it). The two programs then
+    differ only in that comparison, which compares the same int p with c or c + 1 wherever it runs: for
+    any p but the one or two where the two comparisons answer otherwise, both run alike. Those inputs
+    are returned: run on them, the mutant answering every one the reference answers, the same way, is a
+    proof (``if n < 10: return False`` made ``n < 11``, where n = 10 gives False either way: MBPP 711)."""
+    if operator != "off_by_one" or not inputs:
+        return None
+    found = mutation_site(reference, entry, operator)
+    if found is None or reflective(found[0]):
+        return None
+    tree, node = found
+    func, _stmt, _chain = _statement_of(tree, node)
+    if func is None or func.name != entry or not self_contained(tree, func):
+        return None
+    a = func.args
+    if a.posonlyargs or a.vararg or a.kwarg or a.kwonlyargs or a.defaults or len(a.args) != 1:
+        return None
+    p = a.args[0].arg
+    if p not in required_params(func) or not _plain_locals(func, {p}):
+        return None
+    if not all(len(x) == 1 and not kw and type(x[0]) is int for x, kw in inputs):
+        return None
+    up = parents(tree)
+    side, sign = node, 1
+    if isinstance(up.get(id(node)), ast.UnaryOp) and isinstance(up[id(node)].op, ast.USub):  # type: ignore[attr-defined]
+        side, sign = up[id(node)], -1
+    test = up.get(id(side))
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _ORDERS):
+        return None
+    if not fixed_input(func, p) and not _read_first(func, test, p):
+        return None
+    first = test.left is side
+    other = test.comparators[0] if first else test.left
+    if not (first or test.comparators[0] is side) or not (isinstance(other, ast.Name) and other.id == p):
+        return None
+    order = _ORDERS[type(test.ops[0])]
+    c0, c1 = sign * node.value, sign * (node.value + 1)  # type: ignore[attr-defined]
+    apart = [
+        x
+        for x in range(min(c0, c1) - 2, max(c0, c1) + 3)
+        if (order(c0, x) if first else order(x, c0)) != (order(c1, x) if first else order(x, c1))
+    ]
+    return [((x,), {}) for x in apart]
+
+
+def _read_first(func: ast.FunctionDef | ast.AsyncFunctionDef, expr: ast.AST, p: str) -> bool:
+    """``expr`` runs once a call, before anything can rebind ``p``: it sits in the test of an ``if``, or the
+    value of a ``return``, an expression statement or an assignment, of a statement of the function's own
+    body that no statement before it binds p in, and nothing in that test or value binds a name or makes
+    a scope of its own (``:=``, a comprehension, a lambda)."""
+    k = next((k for k, st in enumerate(func.body) if any(n is expr for n in ast.walk(st))), None)
+    if k is None or any(p in _binds_in(st) for st in func.body[:k]):
+        return False
+    st = func.body[k]
+    head = (
+        st.test
+        if isinstance(st, ast.If)
+        else st.value
+        if isinstance(st, ast.Return | ast.Expr | ast.Assign)
+        else None
+    )
+    if head is None or not any(n is expr for n in ast.walk(head)):
+        return False
+    scoped = ast.NamedExpr | ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    return not any(isinstance(n, scoped) for n in ast.walk(head))
 
 
 def classify_survivors(
@@ -1167,12 +1305,20 @@ def classify_survivors(
     answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if r is not None and "ok" in r]
     notes: dict[str, SurvivorNote] = {}
     for name, program in survivors.items():
-        got = _answers(oracle, program, entry, [i for i, _ in answered], timeout_s)
+        edge = None if source else boundary_inputs(reference, entry, name, inputs)
+        checked, edge_known = answered, False
+        if edge:  # the reference raising there is no answer; timing out there leaves it unknown
+            ref_edge = _answers(oracle, reference, entry, edge, timeout_s)
+            edge_known = all(r is not None and ("ok" in r or "raised" in r) for r in ref_edge)
+            checked = answered + [
+                (i, r["ok"]) for i, r in zip(edge, ref_edge, strict=True) if r and "ok" in r
+            ]
+        got = _answers(oracle, program, entry, [i for i, _ in checked], timeout_s)
         # An input the mutant was never run on (its run stopped after repeated timeouts) tells nothing.
         compared = sum(r is not None for r in got)
         differ = [
             (inp, want, r)
-            for (inp, want), r in zip(answered, got, strict=True)
+            for (inp, want), r in zip(checked, got, strict=True)
             if r is not None and not ("ok" in r and passes(r["ok"], want))
         ]
         unrun = f" ({len(got) - compared} not run after repeated timeouts)" if compared < len(got) else ""
@@ -1204,6 +1350,8 @@ def classify_survivors(
                 )
             continue
         rule = equivalence_rule(*(source or (reference, entry)), name)
+        if rule is None and edge_known and all(r is not None for r in got[len(answered) :]):
+            rule = "boundary_point"  # every input it could differ on, run: the same answers
         if rule:
             notes[name] = SurvivorNote(
                 "equivalent", f"rule {rule}; same answers on {compared} inputs{unrun}", rule
