@@ -1626,6 +1626,36 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([5, 6, 7], 2)],
     ),
+    (  # found by review: the function catches what the first pass raises
+        "def f(a, k):\n    try:\n        for j in range(0, k):\n            if a[j] > a[k - j]:\n                ...\n"
+        "    except IndexError:\n        return -1\n    return sum(a[:k])\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3], 3)],
+    ),
+    (  # found by review: ... so does a context manager
+        "import contextlib\ndef f(a):\n    n = len(a)\n    with contextlib.suppress(IndexError):\n"
+        "        for j in range(0, n):\n            if a[j] > a[n - j]:\n                ...\n        return 1\n    return -1\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3],)],
+    ),
+    (  # found by review: a helper calls it with a defaultdict, which grows a key where a cell is read
+        "import collections\ndef g(n):\n    d = collections.defaultdict(int)\n    f(d, n, 1)\n    return len(d)\n"
+        "def f(a, n, inner):\n    for j in range(0, n):\n        if a[j] > 0:\n            ...\n    if inner:\n"
+        "        return 0\n    return g(n)\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3], 3, 0)],
+    ),
+    (  # found by review: a local Decimal, compared with a float, sets its context's flag
+        "import decimal\ndef f(a):\n    d = decimal.Decimal(len(a))\n    decimal.getcontext().clear_flags()\n"
+        "    for j in range(0, len(a)):\n        if a[j] > d:\n            ...\n"
+        "    return bool(decimal.getcontext().flags[decimal.FloatOperation])\n",
+        "off_by_one",
+        None,
+        [([1.5, 2, 3],)],
+    ),
     (  # the loop's else reads the index
         "def f(a, n):\n    j = None\n    for j in range(0, n):\n        if a[j] > 0:\n            (a[j], a[j] == a[j])\n"
         "    else:\n        return j\n",
@@ -2050,6 +2080,12 @@ def test_the_boundary_point_is_where_the_two_comparisons_answer_otherwise(code: 
             [((n,), {}) for n in range(20)],
             [(11,)],
         ),
+        (  # found by review: a module list carries what a call below the boundary did to the next call
+            "hist = []\ndef f(n):\n    if n < 10:\n        hist.append(n)\n        return 0\n    if n > 10:\n"
+            "        return len(hist)\n    return 0\n",
+            [((n,), {}) for n in range(20)],
+            [(10,), (20,)],
+        ),
         (  # a second parameter: the point is a line of inputs
             "def f(n, m):\n    if n < 3:\n        return m\n    return 0\n",
             [((n, 1), {}) for n in range(20)],
@@ -2121,3 +2157,21 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     assert same["off_by_one"].kind == "equivalent" and same["off_by_one"].rule == "boundary_point", same
     assert told["off_by_one"].kind == "missed", told
     assert found == {"off_by_one": [((10,), {})]}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f(n):\n    if n < 10:\n        open('seen', 'a').write('x')\n        return 0\n"
+        "    return len(open('seen', 'a+').read())\n",  # a file outlives the call
+        "import sys\ndef f(n):\n    if n < 10:\n        sys.argv.append(n)\n        return 0\n    return len(sys.argv)\n",
+        "T = (1, [])\ndef f(n):\n    if n < 10:\n        T[1].append(n)\n        return 0\n    return len(T[1])\n",
+    ],
+)
+def test_the_boundary_point_is_refused_where_a_call_can_leave_something_behind(code: str) -> None:
+    """Judged only (running them would leave a file, or change ``sys.argv`` for the test process): the
+    next call could read what a call below the boundary left, which running the boundary alone never
+    shows."""
+    ints = [((n,), {}) for n in range(20)]
+    assert boundary_inputs(code, "f", "off_by_one", ints) is None
+    assert boundary_inputs(_EDGE_711, "f", "off_by_one", ints) == [((10,), {})]
