@@ -65,6 +65,7 @@ class _OracleWorker(_Worker):
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         self.sent: set[str] = set()
+        self.cpu = None  # not pinned; the pool replaces a lost worker with one made the same way
 
 
 class OraclePool(SandboxPool):
@@ -108,8 +109,9 @@ class OraclePool(SandboxPool):
             "per_input": per_input,
             "memory_mb": memory_mb,
             "max_timeouts": max_timeouts,
-            # the pool's backstop for the whole job: every call of every run at its limit
-            "timeout_s": timeout_s * (len(inputs) + 2) * runs,
+            # the pool's backstop for the whole job: every call of every run at its limit, and each
+            # counted timeout run twice (a call past its wall-clock deadline runs again, alone)
+            "timeout_s": timeout_s * (len(inputs) + 2 + max_timeouts) * runs,
             "wall_factor": _WALL_FACTOR,
         }
         reply = self.run(job)
