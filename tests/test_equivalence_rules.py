@@ -1648,6 +1648,21 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2, 3], 3, 0)],
     ),
+    (  # found by a second review: the function replaces its input's cells with objects whose comparison writes
+        "import functools\ndef f(a, n):\n    d = {}\n    a[:] = map(functools.cmp_to_key(d.setdefault), a)\n"
+        "    for j in range(0, n):\n        if a[j] < a[j + 1]:\n            (a[j],)\n    return len(d)\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3], 2)],
+    ),
+    (  # ... through an alias, with collections only
+        "import collections\ndef f(a, n):\n    dd = collections.defaultdict(int)\n    b = a\n"
+        "    b[:] = [collections.ChainMap(dd, {x: x}) for x in a]\n    for j in range(0, n):\n"
+        "        if a[j] == a[j + 1]:\n            (a[j],)\n    return len(dd)\n",
+        "off_by_one",
+        None,
+        [([1, 2, 3], 2)],
+    ),
     (  # found by review: a local Decimal, compared with a float, sets its context's flag
         "import decimal\ndef f(a):\n    d = decimal.Decimal(len(a))\n    decimal.getcontext().clear_flags()\n"
         "    for j in range(0, len(a)):\n        if a[j] > d:\n            ...\n"
@@ -2131,6 +2146,8 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     from alignforge.verify._oracle import OraclePool
 
     apart = "def f(n):\n    if n < 10:\n        return False\n    return True\n"
+    # found by a second review: within a float's tolerance is no proof (the tests compare with ==)
+    close = "def f(n):\n    if n < 10:\n        return 1000000.0\n    return 1000000.0 + (n - 9) / 2\n"
     inputs = [((n,), {}) for n in (1, 5, 12, 21, 30, 99)]
     contract = infer_contract([((5,), {}), ((21,), {}), ((30,), {})])
     found: dict[str, list[Any]] = {}
@@ -2154,9 +2171,19 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
             timeout_s=1.0,
             found=found,
         )
+        near = classify_survivors(
+            close,
+            "f",
+            {"off_by_one": dict(mutants(close, "f"))["off_by_one"]},
+            inputs,
+            contract,
+            oracle,
+            timeout_s=1.0,
+        )
     assert same["off_by_one"].kind == "equivalent" and same["off_by_one"].rule == "boundary_point", same
     assert told["off_by_one"].kind == "missed", told
     assert found == {"off_by_one": [((10,), {})]}
+    assert near["off_by_one"].kind == "undistinguished", near
 
 
 @pytest.mark.parametrize(

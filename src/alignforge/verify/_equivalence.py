@@ -909,7 +909,7 @@ def _inert_passes(tree: ast.Module, node: ast.AST) -> bool:
     # Every name the passes read is the index or an input: a local could hold an object whose comparison
     # has an effect (a Decimal sets its context's flags: found by review).
     names = {n.id for n in ast.walk(guard) if isinstance(n, ast.Name)} - {j}
-    if not all(fixed_input(func, name) for name in names):
+    if not all(fixed_input(func, name) and _only_read(tree, func, name) for name in names):
         return False
     # No one catches what a pass raises, in the function or around a call of it (found by review: a
     # `try`, `contextlib.suppress`, a helper calling it with a defaultdict).
@@ -918,6 +918,26 @@ def _inert_passes(tree: ast.Module, node: ast.AST) -> bool:
     if introspects(tree) or not _plain_locals(func, {j}) or j in _binds_in(stmt, {id(stmt.target)}):
         return False
     return live_after(func, stmt, j) is False
+
+
+def _only_read(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Every mention of ``name`` in ``func`` reads it: a cell (``a[i]``, ``a[i][k]``) whose value is not
+    stored to, deleted, nor an object a method is called on, or ``len(a)``. Nothing aliases it, passes it
+    on, or replaces what it holds (found by review: ``a[:] = map(cmp_to_key(d.setdefault), a)`` made
+    every comparison of its cells write to d)."""
+    up = parents(tree)
+    for n in ast.walk(func):
+        if not (isinstance(n, ast.Name) and n.id == name):
+            continue
+        parent = up.get(id(n))
+        if isinstance(parent, ast.Call) and builtin_call(tree, parent, "len", (1,)) and parent.args[0] is n:
+            continue
+        top: ast.AST = n
+        while isinstance(up.get(id(top)), ast.Subscript) and up[id(top)].value is top:  # type: ignore[attr-defined]
+            top = up[id(top)]
+        if top is n or not isinstance(top.ctx, ast.Load) or isinstance(up.get(id(top)), ast.Attribute):  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def _plain_cell(n: ast.AST) -> bool:
@@ -1335,14 +1355,24 @@ def classify_survivors(
     notes: dict[str, SurvivorNote] = {}
     for name, program in survivors.items():
         edge = None if source else boundary_inputs(reference, entry, name, inputs)
-        checked, edge_known = answered, False
-        if edge:  # the reference raising there is no answer; timing out there leaves it unknown
-            ref_edge = _answers(oracle, reference, entry, edge, timeout_s)
-            edge_known = all(r is not None and ("ok" in r or "raised" in r) for r in ref_edge)
-            checked = answered + [
-                (i, r["ok"]) for i, r in zip(edge, ref_edge, strict=True) if r and "ok" in r
-            ]
-        got = _answers(oracle, program, entry, [i for i, _ in checked], timeout_s)
+        edge_proof = False
+        if edge:
+            # The points first, then the rest, in one run of each program: whatever a call at a point
+            # leaves behind, the calls after it show (found by review: a cycle's memory, held past the
+            # call). The reference raising at a point is no answer; timing out there leaves it unknown.
+            run = edge + [i for i, _ in answered]
+            ref_run = _answers(oracle, reference, entry, run, timeout_s)
+            got_run = _answers(oracle, program, entry, run, timeout_s)
+            keep = [k for k, r in enumerate(ref_run) if r is not None and "ok" in r]
+            checked = [(run[k], ref_run[k]["ok"]) for k in keep]
+            got = [got_run[k] for k in keep]
+            edge_proof = all(
+                r is not None and ("raised" in r or _exactly(got_run[k], r["ok"]))
+                for k, r in enumerate(ref_run[: len(edge)])
+            )
+        else:
+            checked = answered
+            got = _answers(oracle, program, entry, [i for i, _ in checked], timeout_s)
         # An input the mutant was never run on (its run stopped after repeated timeouts) tells nothing.
         compared = sum(r is not None for r in got)
         differ = [
@@ -1379,7 +1409,7 @@ def classify_survivors(
                 )
             continue
         rule = equivalence_rule(*(source or (reference, entry)), name)
-        if rule is None and edge_known and all(r is not None for r in got[len(answered) :]):
+        if rule is None and edge_proof:
             rule = "boundary_point"  # every input it could differ on, run: the same answers
         if rule:
             notes[name] = SurvivorNote(
@@ -1391,6 +1421,17 @@ def classify_survivors(
                 f"same answers on {compared} inputs{unrun}; no rule proves it equivalent",
             )
     return notes
+
+
+def _exactly(r: dict[str, Any] | None, want: Any) -> bool:
+    """The mutant answered ``want`` itself: ``==``, as the task's tests compare, not within a float's
+    tolerance (found by review: 1000000.0 against 1000000.5 passes ``isclose``)."""
+    if r is None or "ok" not in r:
+        return False
+    try:
+        return bool(r["ok"] == want)
+    except Exception:  # a value whose comparison raises is no proof
+        return False
 
 
 def _no_answer(want: Any, sentinels: Constants) -> str | None:
