@@ -1648,6 +1648,14 @@ CASES: list[tuple[str, str, str | None, list[tuple[Any, ...]]]] = [
         None,
         [([1, 2, 3], 3, 0)],
     ),
+    (  # found by a third review: a cell of the input (a list) bound to a name, its elements replaced
+        "from functools import cmp_to_key\ndef f(a):\n    d = {}\n    for i in range(len(a)):\n        x = a[i]\n"
+        "        x[:] = map(cmp_to_key(d.setdefault), x)\n    for j in range(0, len(a) - 1):\n"
+        "        if a[j] > a[j + 1]:\n            (a[j], a[j + 1] == a[j + 1], a[j])\n    return len(d)\n",
+        "off_by_one",
+        None,
+        [([[1], [2], [3]],)],
+    ),
     (  # found by a second review: the function replaces its input's cells with objects whose comparison writes
         "import functools\ndef f(a, n):\n    d = {}\n    a[:] = map(functools.cmp_to_key(d.setdefault), a)\n"
         "    for j in range(0, n):\n        if a[j] < a[j + 1]:\n            (a[j],)\n    return len(d)\n",
@@ -2146,6 +2154,10 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     from alignforge.verify._oracle import OraclePool
 
     apart = "def f(n):\n    if n < 10:\n        return False\n    return True\n"
+    # found by a third review: an answer that cannot be sent back (an int past 4,300 digits) is no raise,
+    # and a point where the reference times out or answers what cannot be compared proves nothing
+    big = "def f(n):\n    if n < 10:\n        return 0\n    return 7 ** (n * 600)\n"
+    unsafe = "def f(n):\n    if n == 10:\n        return range(3)\n    return 0\n"
     # found by a second review: within a float's tolerance is no proof (the tests compare with ==)
     close = "def f(n):\n    if n < 10:\n        return 1000000.0\n    return 1000000.0 + (n - 9) / 2\n"
     inputs = [((n,), {}) for n in (1, 5, 12, 21, 30, 99)]
@@ -2171,6 +2183,14 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
             timeout_s=1.0,
             found=found,
         )
+
+        def notes_of(code: str) -> dict[str, Any]:
+            mutant = dict(mutants(code, "f"))["off_by_one"]
+            return classify_survivors(
+                code, "f", {"off_by_one": mutant}, inputs, contract, oracle, timeout_s=1.0
+            )
+
+        by_code = {code: notes_of(code) for code in (big, unsafe)}
         near = classify_survivors(
             close,
             "f",
@@ -2184,6 +2204,8 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     assert told["off_by_one"].kind == "missed", told
     assert found == {"off_by_one": [((10,), {})]}
     assert near["off_by_one"].kind == "undistinguished", near
+    assert by_code[big]["off_by_one"].kind == "undistinguished", by_code[big]
+    assert by_code[unsafe]["off_by_one"].kind != "equivalent", by_code[unsafe]
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,32 @@ def test_an_oracle_call_past_its_wall_clock_deadline_runs_once_more_alone():
     assert out["runs"] == [[{"ok": 2}, {"ok": 3}, {"timeout": True}, {"timeout": True}, {"ok": 6}]], out
 
 
+@pytest.mark.slow
+def test_an_answer_that_cannot_be_sent_back_is_no_raise_of_the_program():
+    """An int past 4,300 digits, or a list nested past the stack, is an answer the sandbox cannot encode:
+    the oracle says so (an error: nothing known), where it used to say the program raised (no answer at
+    all, which an equivalence proof may rely on). The tests still see the exception, as before."""
+    from alignforge.verify._oracle import OraclePool
+
+    program = (
+        "def f(n):\n    if n == 1:\n        return 7 ** 6000\n    if n == 2:\n        x = []\n"
+        "        for _ in range(100000):\n            x = [x]\n        return x\n    if n == 3:\n"
+        "        raise ValueError('mine')\n    return n\n"
+    )
+    with OraclePool(1) as oracle:
+        out = oracle.calls(program, "f", [[[n], {}] for n in (1, 2, 3, 4)], timeout_s=2)
+    unsent = {"error": "the answer could not be sent back"}
+    assert out["runs"] == [[unsent, unsent, {"raised": "ValueError"}, {"ok": 4}]], out
+    task = {
+        "t": {"prompt": "", "entry_point": "f", "tests": ["assert f(1) == 7 ** 6000", "assert f(4) == 4"]}
+    }
+    rows = [{"task_id": "t", "completion": program, "completion_style": "full"}]
+    with SandboxPool(1) as pool:
+        v = next(iter(verify_completions(task, rows, pool=pool, partial=True, retry_timeouts=False)))
+    assert not v["passed"] and [t["outcome"] for t in v["tests"]] == ["error", "passed"], v
+    assert "ValueError" in v["tests"][0]["detail"], v
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -12,12 +12,13 @@ from _llm_helpers import FakeServer  # noqa: E402
 from alignforge.llm import get_llm  # noqa: E402
 from alignforge.verify.strengthen import strengthen_tasks  # noqa: E402
 
-# The mutant ``n == 38`` differs from ``n == 37`` only at 37 and 38: one mutated candidate per task
-# (``candidates=1``, one round) does not reach them; the LLM proposes them.
+# The mutant ``n in (38,)`` differs from ``n in (37,)`` only at 37 and 38: one mutated candidate per
+# task (``candidates=1``, one round) does not reach them; the LLM proposes them. (Written ``n == 37``,
+# the survivors' ``boundary_point`` check would run 37 and 38 itself and find the test.)
 ROW = {
     "task_id": "t/37",
     "text": "Return n, except 0 for the unlucky number 37.",
-    "code": "def f(n):\n    if n == 37:\n        return 0\n    return n\n",
+    "code": "def f(n):\n    if n in (37,):\n        return 0\n    return n\n",
     "test_list": ["assert f(10) == 10", "assert f(20) == 20", "assert f(30) == 30"],
 }
 
@@ -106,3 +107,12 @@ def test_cli_llm_option_asks_once_and_caches(tmp_path: Path, capsys: Any, monkey
     finally:
         srv.stop()
     assert len(calls) == 1 and (tmp_path / "plus.cache.sqlite").exists()
+
+
+def test_the_boundary_point_of_a_comparison_with_the_input_becomes_a_test_without_an_llm() -> None:
+    """Written ``n == 37``, the mutant ``n == 38`` is run where the two comparisons answer otherwise (37
+    and 38) before it is called undistinguished: 37 tells it apart, and becomes a new test."""
+    row = {**ROW, "code": "def f(n):\n    if n == 37:\n        return 0\n    return n\n"}
+    out, (rep,) = strengthen_tasks([row], workers=1, seed=0, candidates=1, rounds=1, differential=0)
+    assert rep.survivors == [] and rep.differential_tests >= 1, rep.line()
+    assert any("f(37)" in t or "f(38)" in t for t in out[0]["plus_tests"]), out[0]["plus_tests"]

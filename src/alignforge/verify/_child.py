@@ -200,20 +200,22 @@ def _run_stdio(code: Any, stdin_text: str, limit: int, null_fd: int) -> tuple[st
 
 
 def _call(ns: dict[str, Any], name: str, args: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    result: Any = None
     try:
         fn = ns.get(name)
         if fn is None:
             raise NameError(f"name '{name}' is not defined")
         result = fn(*_resolve(tuple(args), ns), **kwargs)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from candidate code included
+        return _exc_reply(exc)
+    try:
         return {"v": encode(result)}
     except Untrusted as u:
         if u.suspect:
             return {"untrusted": u.typename[:100], "suspect": True}
         _handles.append(result)  # a plain object of the candidate's own class: keep it, hand out a handle
         return {"ref": _len(_handles) - 1, "type": u.typename[:100]}
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt from candidate code included
-        return _exc_reply(exc)
+    except BaseException as exc:  # the answer cannot be sent (nested past the stack): no raise of the call
+        return {**_exc_reply(exc), "unsent": 1}
 
 
 def _not_json(obj: Any) -> Any:
@@ -229,8 +231,8 @@ def _dumps(obj: Any) -> str:
 def _dump(reply: dict[str, Any]) -> str:
     try:
         return _dumps(reply)
-    except BaseException as exc:
-        return _dumps(_exc_reply(exc))
+    except BaseException as exc:  # the answer itself cannot be sent: said so, apart from a raise
+        return _dumps({**_exc_reply(exc), "unsent": 1})
 
 
 def serve(req_fd: int, resp_fd: int) -> None:

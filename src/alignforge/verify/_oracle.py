@@ -133,9 +133,11 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
         value = Remote(conn, entry)(*args, **kwargs)
     except Abort:
         raise
-    except CandidateException as exc:
-        return {"raised": str(exc).split(":", 1)[0][:100]}
     except Exception as exc:
+        if getattr(exc, "af_unsent", False):
+            return {"error": "the answer could not be sent back"}
+        if isinstance(exc, CandidateException):
+            return {"raised": str(exc).split(":", 1)[0][:100]}
         return {"raised": type(exc).__name__}
     if isinstance(value, RemoteRef):
         return {"error": "returned an object of its own class"}
