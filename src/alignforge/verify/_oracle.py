@@ -29,11 +29,20 @@ from typing import Any
 
 from alignforge.verify._pool import _ENV_KEEP, SandboxPool, _Worker
 
-__all__ = ["OraclePool", "PROBE", "not_run"]
+__all__ = ["OraclePool", "PROBE", "not_run", "unsent"]
 
 PROBE = "__af_hash_probe"
 _NOT_RUN = "not run: too many timeouts"
 _PROBE_SRC = f"\n\ndef {PROBE}():\n    return hash('alignforge: which hash secret?')\n"
+
+
+_UNSENT = "the answer could not be sent back"
+
+
+def unsent(result: dict[str, Any]) -> bool:
+    """The call answered, but with a value the sandbox cannot encode (an int past 4,300 digits, a list
+    nested past the stack): not a raise of the program, and no answer a test can be written with."""
+    return result.get("error") == _UNSENT
 
 
 def not_run(result: dict[str, Any]) -> bool:
@@ -135,7 +144,7 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
         raise
     except Exception as exc:
         if getattr(exc, "af_unsent", False):
-            return {"error": "the answer could not be sent back"}
+            return {"error": _UNSENT}
         if isinstance(exc, CandidateException):
             return {"raised": str(exc).split(":", 1)[0][:100]}
         return {"raised": type(exc).__name__}

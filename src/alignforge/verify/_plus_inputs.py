@@ -26,7 +26,7 @@ from alignforge.verify._inputs_mutation import (
     is_literal,
     mutate_inputs,
 )
-from alignforge.verify._oracle import not_run
+from alignforge.verify._oracle import not_run, unsent
 from alignforge.verify._plus_tests import passes, render_plus_tests
 from alignforge.verify._stdio_inputs import StdioContract, stdio_contract
 
@@ -110,6 +110,8 @@ def _judge(r0: dict[str, Any], r1: dict[str, Any], slow_s: float) -> str | None:
         if "raised" in r:
             return "raises"
         if "error" in r:
+            if unsent(r):
+                return "output_too_large"
             return "not_run_after_timeouts" if not_run(r) else "harness_error"
     if max(r0.get("cpu_s") or 0.0, r1.get("cpu_s") or 0.0) > slow_s:
         return "slow"
