@@ -97,8 +97,10 @@ _SAME += [
     ("836", "swap_add_sub", _near_sentinel),
     ("955", "off_by_one", lambda: ((n,) for n in range(4000))),
 ]
-# Each survivor below has an input the reference answers and the mutant answers otherwise: no equivalence
-# proof can remove it, only a test on that input can kill it. Those found by the strengthening run itself
+# Each survivor below has an input the reference answers and the mutant answers otherwise (286's and
+# 763's reference with its own sentinel, -2 ** 31 and 10 ** 20, its value for "no answer", which the
+# strengthening keeps out of tests): no equivalence proof can remove it, only a test on that input can
+# kill it. Those found by the strengthening run itself
 # (its report's `survivor_notes`, kind `outside_contract`) are refused by the task's input contract; the
 # last three are beyond the magnitudes the contract keeps (past -sys.maxsize - 1, or a float past 2 ** 53,
 # where the reference's own loop never runs). 188's two are told apart only by a timeout, not run here.

@@ -2157,6 +2157,8 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     # found by a third review: an answer that cannot be sent back (an int past 4,300 digits) is no raise,
     # and a point where the reference times out or answers what cannot be compared proves nothing
     big = "def f(n):\n    if n < 10:\n        return 0\n    return 7 ** (n * 600)\n"
+    # the reference raising at the point is no answer: the mutant may answer there
+    raising = "def f(n):\n    if n < 10:\n        return 0\n    return 1 // (n - 10)\n"
     unsafe = "def f(n):\n    if n == 10:\n        return range(3)\n    return 0\n"
     # found by a second review: within a float's tolerance is no proof (the tests compare with ==)
     close = "def f(n):\n    if n < 10:\n        return 1000000.0\n    return 1000000.0 + (n - 9) / 2\n"
@@ -2190,7 +2192,7 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
                 code, "f", {"off_by_one": mutant}, inputs, contract, oracle, timeout_s=1.0
             )
 
-        by_code = {code: notes_of(code) for code in (big, unsafe)}
+        by_code = {code: notes_of(code) for code in (big, unsafe, raising)}
         near = classify_survivors(
             close,
             "f",
@@ -2206,6 +2208,7 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     assert near["off_by_one"].kind == "undistinguished", near
     assert by_code[big]["off_by_one"].kind == "undistinguished", by_code[big]
     assert by_code[unsafe]["off_by_one"].kind != "equivalent", by_code[unsafe]
+    assert by_code[raising]["off_by_one"].rule == "boundary_point", by_code[raising]
 
 
 @pytest.mark.parametrize(

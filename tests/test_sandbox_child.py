@@ -104,8 +104,8 @@ def test_an_oracle_call_past_its_wall_clock_deadline_runs_once_more_alone():
     """A call that uses less CPU than its limit but does not answer by the wall-clock deadline (here it
     sleeps; on a busy machine it is starved) is run again, alone, in a fresh child: the first call of
     ``f`` sleeps only before ``until``, which has passed when it runs again, so the input keeps its
-    answer. One that does so twice times out, and so does one that loops (its CPU time is past the
-    limit at the deadline: not run again)."""
+    answer (on a machine slow enough to start it after ``until``, it answers at once). One that sleeps
+    twice times out, and so does one that loops."""
     import time
 
     from alignforge.verify._oracle import OraclePool
@@ -129,7 +129,59 @@ def test_an_oracle_call_past_its_wall_clock_deadline_runs_once_more_alone():
         out = oracle.calls(
             program, "f", [[[x, until], {}] for x in (1, 2, 3, 4, 5)], timeout_s=0.4, max_timeouts=5
         )
-    assert out["runs"] == [[{"ok": 2}, {"ok": 3}, {"timeout": True}, {"timeout": True}, {"ok": 6}]], out
+    first, second, loop, sleep, last = out["runs"][0]
+    assert first["ok"] == 2 and second == {"ok": 3} and last == {"ok": 6}, out
+    # the sleeping call uses no CPU, whatever the load: run again, and a timeout the second time too
+    assert sleep == {"timeout": True, "retried": True} and loop["timeout"], out
+
+
+def test_a_call_is_run_again_only_where_its_child_used_less_cpu_than_the_limit():
+    """Starved (past the wall-clock deadline, little CPU used) or looping (past the CPU limit by then):
+    only the first runs again. A death at the CPU limit is a timeout as it stands."""
+    from alignforge.verify._oracle import _starved
+
+    assert _starved("timeout", 0.01, 1.0) and _starved("timeout", None, 1.0)
+    assert not _starved("timeout", 2.4, 1.0)  # a loop, at the deadline of 2 x 1 + 0.5 s
+    assert not _starved("died", 0.3, 1.0) and not _starved("hack_suspected", 0.0, 1.0)
+
+
+@pytest.mark.slow
+def test_a_lost_oracle_worker_is_an_error_for_its_job_and_is_replaced():
+    """The pool replaces a worker it lost with one made the same way (it read the lost one's ``cpu``,
+    which an oracle worker lacked: an AttributeError, and a pool of one left with none)."""
+    from alignforge.verify._oracle import OraclePool
+
+    with OraclePool(1) as oracle:
+        (worker,) = oracle._all
+        worker.proc.kill()
+        worker.proc.wait()
+        with pytest.raises(RuntimeError, match="oracle worker failed"):
+            oracle.calls("def f(x):\n    return x\n", "f", [[[1], {}]], timeout_s=1)
+        out = oracle.calls("def f(x):\n    return x + 1\n", "f", [[[1], {}]], timeout_s=1)
+    assert out["runs"] == [[{"ok": 2}]], out
+
+
+@pytest.mark.parametrize(
+    "raise_it,kind",
+    [
+        ("b'\\xff'.decode()", ValueError),  # UnicodeDecodeError: five arguments, not a message
+        ("raise ExceptionGroup('two', [ValueError(1), KeyError(2)])", Exception),
+        ("raise KeyError('k')", KeyError),
+    ],
+)
+def test_the_candidate_s_exception_reaches_the_tests_as_its_class_or_the_nearest_above(raise_it, kind):
+    """The tests' ``except`` sees the candidate's exception; one whose class cannot be made from a message
+    alone comes as the first class above it that can (it was a TypeError of the harness)."""
+    program = f"def f():\n    {raise_it}\n"
+    test = (
+        f"def check(candidate):\n    caught = None\n    try:\n        candidate()\n"
+        f"    except {kind.__name__} as exc:\n        caught = exc\n    assert caught is not None\n"
+    )
+    task = {"t": {"prompt": "", "entry_point": "f", "tests": test}}
+    rows = [{"task_id": "t", "completion": program, "completion_style": "full"}]
+    with SandboxPool(1) as pool:
+        v = next(iter(verify_completions(task, rows, pool=pool, partial=True, retry_timeouts=False)))
+    assert v["passed"], v
 
 
 @pytest.mark.slow

@@ -377,3 +377,24 @@ def test_the_contract_keeps_a_built_inputs_class_and_its_arguments_shape() -> No
     assert (c.violation((([Built("Other", (2, 9))], 1), {})) or "").startswith("type")
     assert (c.violation((([Built("Pair", ("a", 9))], 1), {})) or "").startswith("type")
     assert (c.violation((([Built("Pair", (2, 9))], 5), {})) or "").startswith("relation")  # n == len(arr)
+
+
+@pytest.mark.parametrize(
+    "r0,why",
+    [
+        ({"error": "the answer could not be sent back"}, "output_too_large"),
+        ({"raised": "ValueError"}, "raises"),
+        ({"timeout": True, "retried": True}, "timeout"),
+        ({"error": "not run: too many timeouts"}, "not_run_after_timeouts"),
+        ({"error": "died"}, "harness_error"),
+        ({"ok": 3, "retried": True}, None),
+    ],
+)
+def test_an_input_is_dropped_for_what_its_oracle_run_says(r0: dict[str, Any], why: str | None) -> None:
+    """An answer the sandbox could not encode (an int past 4,300 digits) is too large for a test, not a
+    raise of the reference; a call run again after starving keeps its answer."""
+    from alignforge.verify._oracle import unsent
+    from alignforge.verify._plus_inputs import _judge
+
+    assert _judge(r0, {"ok": 3}, 1.0) == why
+    assert unsent(r0) is (why == "output_too_large")

@@ -79,11 +79,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alignforge.verify._boundary import ORDERS, answers, boundary_inputs, run_with_points
 from alignforge.verify._contract import Contract
 from alignforge.verify._inputs_mutation import NO_CONSTANTS, Constants, Input, input_key
 from alignforge.verify._liveness import introspects, live_after
 from alignforge.verify._mutants import mutation_site
-from alignforge.verify._oracle import not_run
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._stdio_inputs import StdioContract
 from alignforge.verify._store_rules import (
@@ -805,15 +805,7 @@ def _int_value(expr: ast.AST, name: str, value: int) -> int | bool | None:
         left, right = _int_value(expr.left, name, value), _int_value(expr.comparators[0], name, value)
         if type(left) is not int or type(right) is not int:
             return None
-        compare = {
-            ast.Eq: int.__eq__,
-            ast.NotEq: int.__ne__,
-            ast.Lt: int.__lt__,
-            ast.LtE: int.__le__,
-            ast.Gt: int.__gt__,
-            ast.GtE: int.__ge__,
-        }
-        return compare[type(expr.ops[0])](left, right) if type(expr.ops[0]) in compare else None  # type: ignore[no-any-return]
+        return ORDERS[type(expr.ops[0])](left, right) if type(expr.ops[0]) in ORDERS else None
     return None
 
 
@@ -1229,117 +1221,6 @@ def equivalence_rule(reference: str, entry: str | None, operator: str) -> str | 
     return next((rule for rule, (ops, check) in RULES.items() if operator in ops and check(tree, node)), None)
 
 
-_ORDERS: dict[type, Callable[[int, int], bool]] = {
-    ast.Lt: int.__lt__,
-    ast.LtE: int.__le__,
-    ast.Gt: int.__gt__,
-    ast.GtE: int.__ge__,
-    ast.Eq: int.__eq__,
-    ast.NotEq: int.__ne__,
-}
-
-
-def boundary_inputs(
-    reference: str, entry: str | None, operator: str, inputs: list[Input]
-) -> list[Input] | None:
-    """``boundary_point``: the only inputs on which the ``off_by_one`` mutant can differ, when they are
-    few enough to run; None where the rule does not apply.
-
-    It applies to a self-contained function (:func:`self_contained`: no recursion, nobody else calls it,
-    no class, no nested function) of one required parameter p and nothing else, that never rebinds p,
-    whose changed constant c (or ``-c``) is one side of a single comparison (``<``, ``<=``, ``>``, ``>=``,
-    ``==``, ``!=``) whose other side is p, when every input (the differential set, made from the task's
-    own) passes p as an int (the task's input type, as :func:`_parity` takes it). The two programs then
-    differ only in that comparison, which compares the same int p with c or c + 1 wherever it runs: for
-    any p but the one or two where the two comparisons answer otherwise, both run alike. Those inputs
-    are returned: run on them, the mutant answering every one the reference answers, the same way, is a
-    proof (``if n < 10: return False`` made ``n < 11``, where n = 10 gives False either way: MBPP 711)."""
-    if operator != "off_by_one" or not inputs:
-        return None
-    found = mutation_site(reference, entry, operator)
-    if found is None or reflective(found[0]):
-        return None
-    tree, node = found
-    func, _stmt, _chain = _statement_of(tree, node)
-    if func is None or func.name != entry or not self_contained(tree, func):
-        return None
-    a = func.args
-    if a.posonlyargs or a.vararg or a.kwarg or a.kwonlyargs or a.defaults or len(a.args) != 1:
-        return None
-    p = a.args[0].arg
-    if p not in required_params(func) or not _plain_locals(func, {p}) or not _stateless(tree):
-        return None
-    if not all(len(x) == 1 and not kw and type(x[0]) is int for x, kw in inputs):
-        return None
-    up = parents(tree)
-    side, sign = node, 1
-    if isinstance(up.get(id(node)), ast.UnaryOp) and isinstance(up[id(node)].op, ast.USub):  # type: ignore[attr-defined]
-        side, sign = up[id(node)], -1
-    test = up.get(id(side))
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _ORDERS):
-        return None
-    if not fixed_input(func, p) and not _read_first(func, test, p):
-        return None
-    first = test.left is side
-    other = test.comparators[0] if first else test.left
-    if not (first or test.comparators[0] is side) or not (isinstance(other, ast.Name) and other.id == p):
-        return None
-    order = _ORDERS[type(test.ops[0])]
-    c0, c1 = sign * node.value, sign * (node.value + 1)  # type: ignore[attr-defined]
-    apart = [
-        x
-        for x in range(min(c0, c1) - 2, max(c0, c1) + 3)
-        if (order(c0, x) if first else order(x, c0)) != (order(c1, x) if first else order(x, c1))
-    ]
-    return [((x,), {}) for x in apart]
-
-
-_PURE_MODULES = frozenset({"math", "cmath"})
-_OUTSIDE = frozenset({"open", "input", "setattr", "delattr", "__import__", "exit", "quit"})
-
-
-def _stateless(tree: ast.Module) -> bool:
-    """No call can leave anything behind for the next one (the task's tests call the function one after
-    another in one process): the module binds no mutable value (only constants, tuples of them, imports
-    and functions), imports only ``math`` and ``cmath``, and names no builtin that reaches outside the
-    call (a file, standard input). Found by review: ``hist = []`` appended to below the boundary, read
-    above it, a difference only a later call shows."""
-    for st in tree.body:
-        value = st.value if isinstance(st, ast.Assign | ast.AnnAssign) else None
-        if value is not None and any(isinstance(n, ast.List | ast.Set | ast.Dict) for n in ast.walk(value)):
-            return False
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Import) and any(a.name not in _PURE_MODULES for a in n.names):
-            return False
-        if isinstance(n, ast.ImportFrom) and (n.level or n.module not in _PURE_MODULES):
-            return False
-        if isinstance(n, ast.Name) and n.id in _OUTSIDE:
-            return False
-    return True
-
-
-def _read_first(func: ast.FunctionDef | ast.AsyncFunctionDef, expr: ast.AST, p: str) -> bool:
-    """``expr`` runs once a call, before anything can rebind ``p``: it sits in the test of an ``if``, or the
-    value of a ``return``, an expression statement or an assignment, of a statement of the function's own
-    body that no statement before it binds p in, and nothing in that test or value binds a name or makes
-    a scope of its own (``:=``, a comprehension, a lambda)."""
-    k = next((k for k, st in enumerate(func.body) if any(n is expr for n in ast.walk(st))), None)
-    if k is None or any(p in _binds_in(st) for st in func.body[:k]):
-        return False
-    st = func.body[k]
-    head = (
-        st.test
-        if isinstance(st, ast.If)
-        else st.value
-        if isinstance(st, ast.Return | ast.Expr | ast.Assign)
-        else None
-    )
-    if head is None or not any(n is expr for n in ast.walk(head)):
-        return False
-    scoped = ast.NamedExpr | ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
-    return not any(isinstance(n, scoped) for n in ast.walk(head))
-
-
 def classify_survivors(
     reference: str,
     entry: str,
@@ -1360,29 +1241,18 @@ def classify_survivors(
     the oracle runs another form of it (a stdio program with its calling function appended). An input
     the reference answers with one of its ``sentinels`` (:class:`Constants`: ``10 ** 20``, ``inf``) is
     one it has no answer for, outside the contract as much as one the contract refuses."""
-    ref = _answers(oracle, reference, entry, inputs, timeout_s)
+    ref = answers(oracle, reference, entry, inputs, timeout_s)
     answered = [(i, r["ok"]) for i, r in zip(inputs, ref, strict=True) if r is not None and "ok" in r]
     notes: dict[str, SurvivorNote] = {}
     for name, program in survivors.items():
         edge = None if source else boundary_inputs(reference, entry, name, inputs)
-        edge_proof = False
         if edge:
-            # The points first, then the rest, in one run of each program: whatever a call at a point
-            # leaves behind, the calls after it show (found by review: a cycle's memory, held past the
-            # call). The reference raising at a point is no answer; timing out there leaves it unknown.
-            run = edge + [i for i, _ in answered]
-            ref_run = _answers(oracle, reference, entry, run, timeout_s)
-            got_run = _answers(oracle, program, entry, run, timeout_s)
-            keep = [k for k, r in enumerate(ref_run) if r is not None and "ok" in r]
-            checked = [(run[k], ref_run[k]["ok"]) for k in keep]
-            got = [got_run[k] for k in keep]
-            edge_proof = all(
-                r is not None and ("raised" in r or ("ok" in r and _exactly(got_run[k], r["ok"])))
-                for k, r in enumerate(ref_run[: len(edge)])
+            checked, got, edge_proof = run_with_points(
+                oracle, reference, program, entry, edge, answered, timeout_s
             )
         else:
-            checked = answered
-            got = _answers(oracle, program, entry, [i for i, _ in checked], timeout_s)
+            checked, edge_proof = answered, False
+            got = answers(oracle, program, entry, [i for i, _ in checked], timeout_s)
         # An input the mutant was never run on (its run stopped after repeated timeouts) tells nothing.
         compared = sum(r is not None for r in got)
         differ = [
@@ -1433,31 +1303,10 @@ def classify_survivors(
     return notes
 
 
-def _exactly(r: dict[str, Any] | None, want: Any) -> bool:
-    """The mutant answered ``want`` itself: ``==``, as the task's tests compare, not within a float's
-    tolerance (found by review: 1000000.0 against 1000000.5 passes ``isclose``)."""
-    if r is None or "ok" not in r:
-        return False
-    try:
-        return bool(r["ok"] == want)
-    except Exception:  # a value whose comparison raises is no proof
-        return False
-
-
 def _no_answer(want: Any, sentinels: Constants) -> str | None:
     if sentinels.is_sentinel(want):
         return f"sentinel: the reference answers {want!r}, its value for no answer"
     return None
-
-
-_MAX_TIMEOUTS = 15  # the oracle's default of 3 would leave the rest of a slow mutant's inputs unanswered
-
-
-def _answers(oracle: Any, program: str, entry: str, inputs: list[Input], timeout_s: float) -> list[Any]:
-    """The oracle's result per input, None where the program was never run on it (the oracle stops a
-    run after ``max_timeouts`` timeouts and marks the rest not run: they tell nothing either way)."""
-    got = oracle.calls(program, entry, inputs, timeout_s=timeout_s, max_timeouts=_MAX_TIMEOUTS)["runs"][0]
-    return [None if not_run(r) else r for r in got]
 
 
 def _tells(inp: Input, r: dict[str, Any]) -> str:

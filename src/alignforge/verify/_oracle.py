@@ -105,8 +105,11 @@ class OraclePool(SandboxPool):
 
         A result is ``{"ok": value}``, ``{"raised": exception name}``, ``{"timeout": True}`` or
         ``{"error": detail}`` (a harness failure, the program did not load, a value that cannot be
-        compared safely, or not run after ``max_timeouts`` timeouts), with ``cpu_s`` for ``per_input``
-        jobs. ``runs`` is 1 or 2.
+        compared safely, an answer that could not be sent back (:func:`unsent`), or not run after
+        ``max_timeouts`` timeouts), with ``cpu_s`` for ``per_input`` jobs. A call past its wall-clock
+        deadline that used less CPU time than ``timeout_s`` (starved by a busy machine) runs once more,
+        alone, in a fresh child, up to ``max_timeouts`` times a run: its result says ``"retried": True``.
+        ``runs`` is 1 or 2.
         """
         job = {
             "op": "calls",
@@ -133,7 +136,7 @@ class OraclePool(SandboxPool):
 
 
 def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
-    from alignforge.verify._calls import Abort, CandidateException, Remote
+    from alignforge.verify._calls import UNSENT, Abort, CandidateException, Remote
     from alignforge.verify._protocol import RemoteRef
 
     args, kwargs = copy.deepcopy(inp)  # a fresh copy for every call, whatever the last one did to it
@@ -143,7 +146,7 @@ def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
     except Abort:
         raise
     except Exception as exc:
-        if getattr(exc, "af_unsent", False):
+        if getattr(exc, UNSENT, False):
             return {"error": _UNSENT}
         if isinstance(exc, CandidateException):
             return {"raised": str(exc).split(":", 1)[0][:100]}
@@ -200,6 +203,13 @@ def _timed_out(exc: Any, info: dict[str, Any], limit: float) -> bool:
     return exc.status == "died" and (sig == signal.SIGXCPU or (info.get("cpu_s") or 0.0) >= limit)
 
 
+def _starved(status: str, cpu_s: float | None, limit: float) -> bool:
+    """A call stopped at its wall-clock deadline (``status`` "timeout", not a death at the CPU limit)
+    whose child used less CPU time than one call may (the child's whole life, so this call's at most):
+    a busy machine starved a call that may need a millisecond. A loop, past the limit by then, is not."""
+    return status == "timeout" and (cpu_s or 0.0) < limit
+
+
 def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     """One run of every input; returns (results, hash probe)."""
     from alignforge.verify._calls import Abort, Remote
@@ -208,7 +218,7 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
     inputs: list[Any] = job["inputs"]
     results: list[dict[str, Any]] = []
     probe: Any = None
-    i = timeouts = 0
+    i = timeouts = retries = 0
     retry = -1  # the input whose call ran out of wall-clock time: it runs again, alone, in a fresh child
     while i < len(inputs):
         if timeouts >= job["max_timeouts"]:  # it loops on most inputs: what it did so far is enough
@@ -226,6 +236,7 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             while i < len(inputs):
                 conn.deadline = time.monotonic() + limit * _WALL_FACTOR + 0.5
                 results.append(_one_call(conn, entry, inputs[i]))
+                results[-1].update({"retried": True} if retry == i else {})
                 i += 1
                 if alone:
                     break
@@ -234,15 +245,19 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             meta = None
             if probe is None:  # the program itself does not load (or loops at import)
                 return [{"error": f"{exc.status}: {exc.detail}"[:300]}] * len(inputs), probe
-            if exc.status == "timeout" and retry != i and (info.get("cpu_s") or 0.0) < limit:
-                # Past the wall-clock deadline with less CPU time than one call may use (the child's
-                # whole life, so this call's at most): a busy machine starved a call that may need a
-                # millisecond. Once more alone, under its own CPU limit; a second timeout counts.
-                retry = i
+            if (
+                _starved(exc.status, info.get("cpu_s"), limit)
+                and retry != i
+                and retries < job["max_timeouts"]
+            ):
+                # Once more alone, under its own CPU limit; a second timeout counts. At most
+                # max_timeouts of them a run, as the pool's backstop allows.
+                retry, retries = i, retries + 1
                 continue
             timed_out = _timed_out(exc, info, cpu)
             timeouts += timed_out
             results.append({"timeout": True} if timed_out else {"error": str(exc.status)})
+            results[-1].update({"retried": True} if retry == i else {})
             i += 1
         finally:
             if meta is not None:
