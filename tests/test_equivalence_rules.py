@@ -2166,49 +2166,23 @@ def test_a_mutant_is_proven_on_the_only_inputs_it_can_differ_on() -> None:
     contract = infer_contract([((5,), {}), ((21,), {}), ((30,), {})])
     found: dict[str, list[Any]] = {}
     with OraclePool(1) as oracle:
-        same = classify_survivors(
-            _EDGE_711,
-            "f",
-            {"off_by_one": dict(mutants(_EDGE_711, "f"))["off_by_one"]},
-            inputs,
-            contract,
-            oracle,
-            timeout_s=1.0,
-        )
-        told = classify_survivors(
-            apart,
-            "f",
-            {"off_by_one": dict(mutants(apart, "f"))["off_by_one"]},
-            inputs,
-            contract,
-            oracle,
-            timeout_s=1.0,
-            found=found,
-        )
 
-        def notes_of(code: str) -> dict[str, Any]:
+        def notes_of(code: str, found: dict[str, list[Any]] | None = None) -> Any:
             mutant = dict(mutants(code, "f"))["off_by_one"]
-            return classify_survivors(
-                code, "f", {"off_by_one": mutant}, inputs, contract, oracle, timeout_s=1.0
+            notes = classify_survivors(
+                code, "f", {"off_by_one": mutant}, inputs, contract, oracle, timeout_s=1.0, found=found
             )
+            return notes["off_by_one"]
 
-        by_code = {code: notes_of(code) for code in (big, unsafe, raising)}
-        near = classify_survivors(
-            close,
-            "f",
-            {"off_by_one": dict(mutants(close, "f"))["off_by_one"]},
-            inputs,
-            contract,
-            oracle,
-            timeout_s=1.0,
-        )
-    assert same["off_by_one"].kind == "equivalent" and same["off_by_one"].rule == "boundary_point", same
-    assert told["off_by_one"].kind == "missed", told
+        same, told = notes_of(_EDGE_711), notes_of(apart, found)
+        near, large, unsafe_note, raising_note = (notes_of(c) for c in (close, big, unsafe, raising))
+    assert same.kind == "equivalent" and same.rule == "boundary_point", same
+    assert told.kind == "missed", told
     assert found == {"off_by_one": [((10,), {})]}
-    assert near["off_by_one"].kind == "undistinguished", near
-    assert by_code[big]["off_by_one"].kind == "undistinguished", by_code[big]
-    assert by_code[unsafe]["off_by_one"].kind != "equivalent", by_code[unsafe]
-    assert by_code[raising]["off_by_one"].rule == "boundary_point", by_code[raising]
+    assert near.kind == "undistinguished", near
+    assert large.kind == "undistinguished", large
+    assert unsafe_note.kind != "equivalent", unsafe_note
+    assert raising_note.rule == "boundary_point", raising_note
 
 
 @pytest.mark.parametrize(
