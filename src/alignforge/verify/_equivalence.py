@@ -882,10 +882,11 @@ def _inert_passes(tree: ast.Module, node: ast.AST) -> bool:
     where the loop's whole body is an inert ``if`` (:func:`_inert_if`: ``if a[j] > a[j + 1]: (a[j],
     a[j + 1] == a[j + 1], a[j])``, a typo for a swap). A pass changes nothing, or raises in its test: where
     the reference answers, none of its passes raised, so none of the mutant's does, and both end in the
-    same state. Test values are read without side effects: every cell is of a required parameter the
-    function never rebinds (the task's lists; a ``defaultdict`` made in the function would grow a key),
-    and the program has no class of its own (:func:`reflective`). ``j`` is a local not read after the
-    loop (liveness), which has no ``else``."""
+    same state. Test values are read without side effects: every name the passes read but ``j`` is a
+    required parameter the function never rebinds and only reads (:func:`_only_read`: the task's lists;
+    a ``defaultdict`` made in the function would grow a key). The function is self-contained, with no
+    ``try`` or ``with`` to catch what a pass raises. ``j`` is a local not read after the loop (liveness),
+    which has no ``else``."""
     func, stmt, chain = _statement_of(tree, node)
     if func is None or not isinstance(stmt, ast.For) or stmt.iter not in chain:
         return False
@@ -920,6 +921,7 @@ def _only_read(
     of it, passes it on, or replaces what it holds (found by review: ``a[:] = map(cmp_to_key(
     d.setdefault), a)`` made every comparison of its cells write to d)."""
     up = parents(tree)
+    in_guard = {id(m) for m in ast.walk(guard)}
     for n in ast.walk(func):
         if not (isinstance(n, ast.Name) and n.id == name):
             continue
@@ -935,7 +937,7 @@ def _only_read(
         # or called a method of, where what it holds could change (found by review: `x = a[i]` then
         # `x[:] = map(cmp_to_key(d.setdefault), x)`, a list of lists)
         if not (
-            any(m is top for m in ast.walk(guard))
+            id(top) in in_guard
             or isinstance(up.get(id(top)), ast.Compare | ast.BinOp | ast.UnaryOp | ast.Return)
         ):
             return False

@@ -121,8 +121,8 @@ class OraclePool(SandboxPool):
             "per_input": per_input,
             "memory_mb": memory_mb,
             "max_timeouts": max_timeouts,
-            # the pool's backstop for the whole job: every call of every run at its limit, and each
-            # counted timeout run twice (a call past its wall-clock deadline runs again, alone)
+            # the pool's backstop for the whole job: every call of every run at its limit, and up to
+            # max_timeouts calls a run once more (a starved call runs again, alone)
             "timeout_s": timeout_s * (len(inputs) + 2 + max_timeouts) * runs,
             "wall_factor": _WALL_FACTOR,
         }
@@ -236,7 +236,8 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             while i < len(inputs):
                 conn.deadline = time.monotonic() + limit * _WALL_FACTOR + 0.5
                 results.append(_one_call(conn, entry, inputs[i]))
-                results[-1].update({"retried": True} if retry == i else {})
+                if retry == i:
+                    results[-1]["retried"] = True
                 i += 1
                 if alone:
                     break
@@ -257,7 +258,8 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
             timed_out = _timed_out(exc, info, cpu)
             timeouts += timed_out
             results.append({"timeout": True} if timed_out else {"error": str(exc.status)})
-            results[-1].update({"retried": True} if retry == i else {})
+            if retry == i:
+                results[-1]["retried"] = True
             i += 1
         finally:
             if meta is not None:
