@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from alignforge.verify._ast_facts import rebound
 from alignforge.verify._equivalence import boundary_inputs, equivalence_rule
 from alignforge.verify._liveness import live_after
 from alignforge.verify._mutants import mutants
-from alignforge.verify._store_rules import rebound
 
 _LISTS = [[], [3], [1, 2], [5, -1, 4], [0, 0, 7, 2]]
 _INTS = list(range(-3, 7))

@@ -16,10 +16,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from alignforge.verify._inputs_mutation import Input
-from alignforge.verify._mutants import mutation_site
-from alignforge.verify._oracle import not_run
-from alignforge.verify._store_rules import (
+from alignforge.verify._ast_facts import (
     _binds_in,
     _int_const,
     _plain_locals,
@@ -30,6 +27,9 @@ from alignforge.verify._store_rules import (
     required_params,
     self_contained,
 )
+from alignforge.verify._inputs_mutation import Input
+from alignforge.verify._mutants import mutation_site
+from alignforge.verify._oracle import not_run
 
 __all__ = ["ORDERS", "answers", "boundary_inputs", "run_with_points"]
 

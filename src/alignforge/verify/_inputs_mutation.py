@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alignforge.verify._store_rules import parents
+from alignforge.verify._ast_facts import parents
 
 __all__ = [
     "Built",
