@@ -1,18 +1,21 @@
-"""What the equivalence rules know of a program's text: the AST facts and helpers they share.
+"""What the equivalence rules know of who binds a name and how: the AST facts and helpers they share.
 
 Who binds a name and how (:func:`rebound`, :func:`binds_not_by_name`, :func:`_plain_locals`,
 :func:`fixed_input`), whether a call is the builtin (:func:`builtin_call`), whether a value is free of
-side effects (:func:`pure`), what a test says of a name's least value (:func:`_floors`), whether a float
-can arise from ints (:func:`_float_free`), and the two preconditions that guard the rules: none proves
-anything of a :func:`reflective` program, and the newer ones need a :func:`self_contained` one. Used by
-the rules that :mod:`alignforge.verify._equivalence` lists, and by :mod:`alignforge.verify._boundary`
-and :mod:`alignforge.verify._inputs_mutation`; nothing here is a rule.
+side effects (:func:`pure`), and the int constant a node holds (:func:`_int_const`). The int and range
+facts built on these are in :mod:`alignforge.verify._ast_ints`; the two preconditions that guard the
+rules (``reflective``, ``self_contained``) in :mod:`alignforge.verify._ast_preconditions`, re-exported
+here for :mod:`alignforge.verify._boundary`. Used by the rules that :mod:`alignforge.verify._equivalence`
+lists, and by :mod:`alignforge.verify._boundary` and :mod:`alignforge.verify._inputs_mutation`; nothing
+here is a rule.
 """
 
 from __future__ import annotations
 
 import ast
 
+from alignforge.verify._ast_preconditions import reflective as reflective  # (for _boundary)
+from alignforge.verify._ast_preconditions import self_contained as self_contained  # (for _boundary)
 from alignforge.verify._liveness import nested_scopes
 
 __all__ = [
@@ -26,8 +29,6 @@ __all__ = [
     "stores_of",
     "required_params",
     "fixed_input",
-    "self_contained",
-    "reflective",
 ]
 
 
@@ -275,249 +276,6 @@ def _input_name(
 
 def _int_const(node: ast.AST) -> int | None:
     return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
-
-
-def _signed_int(node: ast.AST) -> int | None:
-    """An int constant, ``-1`` (a unary minus on one) included."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _int_const(node.operand)
-        return None if inner is None else -inner
-    return _int_const(node)
-
-
-def _back_step(index: ast.AST, var: str) -> int | None:
-    """d for ``var - d`` (d an int constant), 0 for ``var`` itself; None for any other index."""
-    if isinstance(index, ast.Name) and index.id == var:
-        return 0
-    if (
-        isinstance(index, ast.BinOp)
-        and isinstance(index.op, ast.Sub)
-        and isinstance(index.left, ast.Name)
-        and index.left.id == var
-    ):
-        return _int_const(index.right)
-    return None
-
-
-def _forward_step(index: ast.AST, var: str) -> int | None:
-    """d for ``var + d`` or ``d + var`` (d an int constant), 0 for ``var`` itself; None otherwise."""
-    if isinstance(index, ast.Name) and index.id == var:
-        return 0
-    if isinstance(index, ast.BinOp) and isinstance(index.op, ast.Add):
-        for a, b in ((index.left, index.right), (index.right, index.left)):
-            if isinstance(a, ast.Name) and a.id == var:
-                return _int_const(b)
-    return None
-
-
-def _range_size(tree: ast.Module, call: ast.AST) -> ast.AST | None:
-    """E for ``range(E)`` or ``range(0, E)`` with E side-effect free; None otherwise."""
-    if not builtin_call(tree, call, "range", (1, 2)):
-        return None
-    assert isinstance(call, ast.Call)
-    args = call.args
-    if (
-        len(args) == 2
-        and isinstance(args[0], ast.Constant)
-        and type(args[0].value) is int
-        and args[0].value == 0
-    ):
-        args = args[1:]
-    return args[0] if len(args) == 1 and pure(tree, args[0]) else None
-
-
-def _floors(test: ast.AST, *, negated: bool) -> dict[str, int]:
-    """What ``test`` (or, ``negated``, its failing) says of names that are never negative here: the least
-    each can be. Passed, ``x >= g`` and ``x > g`` (``and`` of them); failed, ``x == 0`` (``or`` of them)
-    gives x >= 1."""
-    joiner = ast.Or if negated else ast.And
-    parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, joiner) else [test]
-    out: dict[str, int] = {}
-    for t in parts:
-        if not (isinstance(t, ast.Compare) and len(t.ops) == 1):
-            continue
-        left, op, right = t.left, t.ops[0], t.comparators[0]
-        if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
-            left, right = right, left
-            mirror = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Eq: ast.Eq}
-            op = mirror[type(op)]() if type(op) in mirror else ast.NotEq()  # g > x is x < g (found by review)
-        g = _int_const(right)
-        if not isinstance(left, ast.Name) or g is None:
-            continue
-        if negated and isinstance(op, ast.Eq) and g == 0:
-            least = 1
-        elif not negated and isinstance(op, ast.GtE):
-            least = g
-        elif not negated and isinstance(op, ast.Gt):
-            least = g + 1
-        else:
-            continue
-        out[left.id] = max(out.get(left.id, 0), least)
-    return out
-
-
-_FLOAT_NAMES = frozenset(
-    {"float", "complex", "math", "cmath", "decimal", "fractions", "statistics", "numpy", "np"}
-)
-
-
-def _float_free(tree: ast.Module) -> bool:
-    """No float can arise in the program from int inputs: no true division, no float or complex
-    constant, no ``float()``, ``math``, ``decimal`` and the like, no power (or ``pow``) but by a
-    non-negative int constant. (Found by review: ``a + b / 2`` read ``% 2``, ``m == m + k`` past
-    2**53.) The int-operand rules hold only in such a program, on the task's int inputs."""
-    for n in ast.walk(tree):
-        if isinstance(n, ast.BinOp | ast.AugAssign) and isinstance(n.op, ast.Div):
-            return False
-        if isinstance(n, ast.Attribute) and n.attr.startswith("__"):
-            return False  # (0).__truediv__(1) (found by review)
-        if isinstance(n, ast.Constant) and isinstance(n.value, float | complex):
-            return False
-        if isinstance(n, ast.Name) and n.id in _FLOAT_NAMES:
-            return False
-        if isinstance(n, ast.alias) and set(n.name.split(".")) & _FLOAT_NAMES:
-            return False
-        if isinstance(n, ast.BinOp | ast.AugAssign) and isinstance(n.op, ast.Pow):
-            exponent: ast.AST | None = n.right if isinstance(n, ast.BinOp) else n.value
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "pow":
-            exponent = n.args[1] if len(n.args) == 2 and not n.keywords and not rebound(tree, "pow") else None
-        else:
-            continue
-        power = None if exponent is None else _int_const(exponent)
-        if power is None or power < 0:
-            return False
-    return True
-
-
-def self_contained(tree: ast.Module, func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """The function runs only as the task calls it, and nothing but its own statements runs while it
-    does: the module holds only imports, undecorated top-level functions and names bound to constants
-    (no statement runs a call at import, no class exists: no property, no ``__getitem__``, no dunder a
-    value could bring); no function of the module is named inside ``func`` (no recursion, no helper,
-    no passing itself to something that calls it), none names ``func`` (nobody else calls it); ``func``
-    has no nested function or lambda, no ``global``/``nonlocal``, no store into an attribute (a module's
-    function replaced: ``heapq.nlargest = ..``). The newer rules' threat model (found by review:
-    module-level calls, mutual recursion, ``type('C', (), {..})``, ``assertRaises(IndexError, f)``, a
-    property changing a global list, a helper rebinding a global)."""
-    defs = set()
-    for st in tree.body:
-        if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef) and not st.decorator_list:
-            defs.add(st.name)
-            a = st.args
-            heads = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
-            notes = [x.annotation for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x]
-            if any(not isinstance(n, _CONSTANT_NODES) for h in heads for n in ast.walk(h)) or any(
-                isinstance(n, ast.Call | ast.NamedExpr | ast.Lambda)
-                for h in [*notes, st.returns]
-                if h
-                for n in ast.walk(h)
-            ):
-                return False  # a default or annotation runs at import: `a=(c := helper)` (found by review)
-        elif isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets):
-            if not all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(st.value)):
-                return False
-        elif not isinstance(st, ast.Import | ast.ImportFrom):
-            return False
-    if func not in tree.body or reflective(tree):
-        return False
-    for n in ast.walk(tree):
-        if isinstance(n, ast.ClassDef | ast.Global | ast.Nonlocal | ast.Match):
-            return False  # (a match binds names without Name nodes: found by review)
-        if isinstance(n, ast.Name) and n.id == func.name:
-            return False  # (a def's name is no Name node: only a use of it)
-        if isinstance(n, ast.Import | ast.ImportFrom):
-            relative = isinstance(n, ast.ImportFrom) and bool(n.level)
-            mods = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]
-            if relative or any(m.split(".")[0] not in _PLAIN_MODULES for m in mods):
-                return False
-    for n in ast.walk(func):
-        if n is not func and isinstance(
-            n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
-        ):
-            return False
-        if isinstance(n, ast.Name) and n.id in defs:
-            return False
-        if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load):
-            return False
-    return True
-
-
-def reflective(tree: ast.Module) -> bool:
-    """Whether the program may reach an object by a name it builds at run time (its frame, its locals, a
-    module's functions): a reflective name (``getattr``, ``attrgetter``, ``type``, ``vars``, ..), a
-    name or attribute with underscores (``sys._getframe``, ``x.__setattr__``, ``__builtins__``), a
-    string holding ``__`` (``sys.modules['__main__']``, ``'{0.__class__}'.format``), ``.format`` on a
-    string built at run time, ``string.Formatter``'s field getters, or a class of its own (its dunders,
-    ``__index__``, ``__rmul__``, ``__eq__`` or a metaclass, run where no rule looks). Every equivalence
-    rule refuses
-    such a program (found by review: ``operator.attrgetter('_get' + 'frame')(sys)()`` read a table's
-    initial cells through the frame's locals)."""
-    for n in ast.walk(tree):
-        if isinstance(n, ast.ClassDef):
-            return True  # its dunders (__index__, __rmul__, __eq__, a metaclass) run unseen (found by review)
-        if isinstance(n, ast.Name) and (n.id in _REFLECTIVE or n.id.startswith("__")):
-            return True
-        if isinstance(n, ast.Constant) and isinstance(n.value, str | bytes) and "__" in str(n.value):
-            return True
-        if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _REFLECTIVE):
-            return True
-        if (
-            isinstance(n, ast.Attribute)
-            and n.attr == "format"
-            and not (isinstance(n.value, ast.Constant) and isinstance(n.value.value, str))
-        ):
-            return True
-        if isinstance(n, ast.alias) and n.name.split(".")[0] in ("operator", "string", "inspect", "ctypes"):
-            return True
-    return False
-
-
-# Names and attributes that reach objects by a string or change them from afar; modules whose functions
-# run no code of the program's own (the newer rules' :func:`self_contained`).
-_REFLECTIVE = frozenset(
-    {
-        "getattr",
-        "modules",
-        "Formatter",
-        "get_field",
-        "get_value",
-        "format_map",
-        "vformat",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "vars",
-        "globals",
-        "locals",
-        "eval",
-        "exec",
-        "compile",
-        "type",
-        "object",
-        "super",
-        "attrgetter",
-        "methodcaller",
-        "operator",
-        "breakpoint",
-        "getsizeof",
-        "getallocatedblocks",
-        "getrefcount",
-    }
-)
-_PLAIN_MODULES = frozenset(
-    {"heapq", "math", "cmath", "collections", "itertools", "re", "bisect", "sys", "functools"}
-)
-_CONSTANT_NODES = (
-    ast.Constant,
-    ast.Tuple,
-    ast.List,
-    ast.Set,
-    ast.Load,
-    ast.UnaryOp,
-    ast.unaryop,
-    ast.BinOp,
-    ast.operator,
-)
 
 
 _CATCHERS = (ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.Yield, ast.YieldFrom, ast.Await)

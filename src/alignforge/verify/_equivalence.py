@@ -57,17 +57,21 @@ the tests are still weak. A survivor is called **equivalent** only when both of 
 
    Where each rule lives: ``parity``, ``zero_test`` and ``sign_blind_counter`` in
    :mod:`alignforge.verify._sign_rules`; ``empty_extra_passes``, ``first_pass_idle`` and
-   ``first_pass_settles`` in :mod:`alignforge.verify._loop_rules`; ``inert_body``, ``inert_passes``,
-   ``noop_guard`` and ``dead_conjunct`` in :mod:`alignforge.verify._guard_rules`; ``dead_store``,
-   ``grown_table``, ``cell_counter``, ``unread_cells``, ``scaled_counter`` and ``top_k_prefix`` in
-   :mod:`alignforge.verify._store_rules`; ``overwritten_table``, ``filled_by_rows`` and
-   ``filled_as_triangle`` in :mod:`alignforge.verify._table_rules`; ``filled_in_order`` in
+   ``first_pass_settles`` in :mod:`alignforge.verify._loop_rules`; ``inert_body`` and ``inert_passes``
+   in :mod:`alignforge.verify._guard_rules`; ``noop_guard`` in :mod:`alignforge.verify._noop_guard`;
+   ``dead_conjunct`` in :mod:`alignforge.verify._dead_conjunct`; ``dead_store`` and ``grown_table`` in
+   :mod:`alignforge.verify._store_rules`; ``cell_counter``, ``unread_cells`` and ``scaled_counter`` in
+   :mod:`alignforge.verify._dict_rules`; ``top_k_prefix`` in :mod:`alignforge.verify._top_k_prefix`;
+   ``overwritten_table`` in :mod:`alignforge.verify._table_rules`; ``filled_by_rows`` in
+   :mod:`alignforge.verify._filled_by_rows`; ``filled_as_triangle`` in
+   :mod:`alignforge.verify._filled_as_triangle`; ``filled_in_order`` in
    :mod:`alignforge.verify._filled_in_order`; ``boundary_point`` in :mod:`alignforge.verify._boundary`;
-   the AST facts they share in :mod:`alignforge.verify._ast_facts`. No rule proves anything of a
-   reflective program (:func:`~alignforge.verify._ast_facts.reflective`). ``grown_table``,
-   ``filled_as_triangle``, ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix`` and ``noop_guard``
-   on ints also need a
-   self-contained program (:func:`~alignforge.verify._ast_facts.self_contained`: nothing but the
+   the table machinery the table rules share in :mod:`alignforge.verify._table_cells`, the AST facts
+   they all share in :mod:`alignforge.verify._ast_facts` and :mod:`alignforge.verify._ast_ints`. No rule
+   proves anything of a reflective program (:func:`~alignforge.verify._ast_preconditions.reflective`).
+   ``grown_table``, ``filled_as_triangle``, ``first_pass_settles``, ``dead_conjunct``, ``top_k_prefix``
+   and ``noop_guard`` on ints also need a
+   self-contained program (:func:`~alignforge.verify._ast_preconditions.self_contained`: nothing but the
    function's own statements runs while it does, and only the task calls it); eleven reviews broke them
    with programs that did otherwise.
 
@@ -87,26 +91,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alignforge.verify._ast_facts import reflective
+from alignforge.verify._ast_preconditions import reflective
 from alignforge.verify._boundary import answers, boundary_inputs, run_with_points
 from alignforge.verify._contract import Contract
+from alignforge.verify._dead_conjunct import dead_conjunct
+from alignforge.verify._dict_rules import cell_counter, scaled_counter, unread_cells
+from alignforge.verify._filled_as_triangle import filled_as_triangle
+from alignforge.verify._filled_by_rows import filled_by_rows
 from alignforge.verify._filled_in_order import filled_in_order
-from alignforge.verify._guard_rules import dead_conjunct, inert_body, inert_passes, noop_guard
+from alignforge.verify._guard_rules import inert_body, inert_passes
 from alignforge.verify._inputs_mutation import NO_CONSTANTS, Constants, Input, input_key
 from alignforge.verify._loop_rules import empty_extra_passes, first_pass_idle, first_pass_settles
 from alignforge.verify._mutants import mutation_site
+from alignforge.verify._noop_guard import noop_guard
 from alignforge.verify._plus_tests import passes
 from alignforge.verify._sign_rules import parity, sign_blind_counter, zero_test
 from alignforge.verify._stdio_inputs import StdioContract
-from alignforge.verify._store_rules import (
-    cell_counter,
-    dead_store,
-    grown_table,
-    scaled_counter,
-    top_k_prefix,
-    unread_cells,
-)
-from alignforge.verify._table_rules import filled_as_triangle, filled_by_rows, overwritten_table
+from alignforge.verify._store_rules import dead_store, grown_table
+from alignforge.verify._table_rules import overwritten_table
+from alignforge.verify._top_k_prefix import top_k_prefix
 
 __all__ = ["SurvivorNote", "RULES", "boundary_inputs", "equivalence_rule", "classify_survivors", "KINDS"]
 

@@ -3,26 +3,17 @@
 ``dp[0]`` and ``dp[1]`` written, then ``dp[i]`` from ``dp[i - 1]``, ``dp[i // 2]`` or ``dp[j]`` for j
 below i (or downward from the end, from the cells above): every read finds a cell written before, so
 the table's initial value is never seen (:func:`filled_in_order`). On the table machinery of
-:mod:`alignforge.verify._table_rules`.
+:mod:`alignforge.verify._table_cells`.
 """
 
 from __future__ import annotations
 
 import ast
 
-from alignforge.verify._ast_facts import (
-    _back_step,
-    _binds_in,
-    _floors,
-    _forward_step,
-    _int_const,
-    _plain_locals,
-    _signed_int,
-    builtin_call,
-    parents,
-)
+from alignforge.verify._ast_facts import _binds_in, _int_const, _plain_locals, builtin_call, parents
+from alignforge.verify._ast_ints import _back_step, _floors, _forward_step, _signed_int
 from alignforge.verify._liveness import NESTED_SCOPES, introspects, reads
-from alignforge.verify._table_rules import (
+from alignforge.verify._table_cells import (
     _SIZE_NODES,
     _cell_reads,
     _cells,

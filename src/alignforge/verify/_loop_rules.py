@@ -19,8 +19,8 @@ from alignforge.verify._ast_facts import (
     _statement_of,
     builtin_call,
     parents,
-    self_contained,
 )
+from alignforge.verify._ast_preconditions import self_contained
 from alignforge.verify._boundary import ORDERS
 from alignforge.verify._liveness import introspects, live_after
 

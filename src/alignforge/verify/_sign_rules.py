@@ -4,14 +4,15 @@
 through a running sum); ``x == x + y`` and ``x == x - y`` both say y == 0 (:func:`zero_test`); a counter
 stepped from 0 by ``+= k`` or by ``-= k`` ends as ``c*k`` or ``-c*k``, the same where only ``== 0``,
 ``if``, ``% 2`` or ``abs`` read it (:func:`sign_blind_counter`). The first two hold for int operands, in
-a program where no float can arise from ints (:func:`~alignforge.verify._ast_facts._float_free`).
+a program where no float can arise from ints (:func:`~alignforge.verify._ast_ints._float_free`).
 """
 
 from __future__ import annotations
 
 import ast
 
-from alignforge.verify._ast_facts import _float_free, binds_not_by_name, builtin_call, parents, rebound
+from alignforge.verify._ast_facts import binds_not_by_name, builtin_call, parents, rebound
+from alignforge.verify._ast_ints import _float_free
 from alignforge.verify._liveness import introspects
 
 __all__ = ["parity", "zero_test", "sign_blind_counter"]
@@ -24,7 +25,7 @@ def parity(tree: ast.Module, node: ast.AST) -> bool:
 
     For int operands (floats and strings differ): the rule only ever backs the differential run, which
     calls both programs on the task's own input types, and only in a program where no float can arise
-    from ints (:func:`~alignforge.verify._ast_facts._float_free`)."""
+    from ints (:func:`~alignforge.verify._ast_ints._float_free`)."""
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)) or not _float_free(tree):
         return False
     parent_of = parents(tree)
