@@ -8,19 +8,27 @@ is counted, so nothing is dropped silently.
 Writing appends whole lines with one ``write`` on an ``O_APPEND`` descriptor,
 so a killed process leaves at most one partial last line, which
 :func:`repair_tail` removes before a resumed run appends again.
+
+The error type and skip-mode bookkeeping live in :mod:`alignforge._io_errors`, the per-row kind and
+shape check in :mod:`alignforge._io_row_check`, Parquet in :mod:`alignforge._io_parquet`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-from alignforge.records import FieldError, Kind, Shape, detect_kind, validate_row
+from alignforge._io_errors import DataError as DataError
+from alignforge._io_errors import OnError, _fail, _json_error, _SideFile
+from alignforge._io_errors import ReadStats as ReadStats
+from alignforge._io_errors import dumps as dumps
+from alignforge._io_parquet import _is_parquet, _iter_parquet_raw, _read_parquet, _write_parquet
+from alignforge._io_row_check import _row_validator
+from alignforge.records import FieldError, Kind, Shape, detect_kind
 
 __all__ = [
     "DataError",
@@ -38,82 +46,7 @@ __all__ = [
 ]
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-MAX_BLANK_LINES_KEPT = 200
 loads = orjson.loads
-OnError = Literal["raise", "skip"]
-
-
-class DataError(ValueError):
-    """Invalid input: ``path:line: field 'x': message`` in one line."""
-
-    def __init__(
-        self, path: str | os.PathLike[str], line: int | None, message: str, *, field: str | None = None
-    ):
-        self.path = str(path)
-        self.line = line
-        self.field = field
-        self.message = message
-        where = self.path if line is None else f"{self.path}:{line}"
-        super().__init__(f"{where}: {message}")
-
-
-@dataclass
-class ReadStats:
-    """What a read saw: rows yielded, lines skipped and why, blank lines passed over (counted, never silent).
-
-    ``blank_line_numbers`` keeps the first :data:`MAX_BLANK_LINES_KEPT`; ``blank_lines`` counts them all.
-    """
-
-    rows: int = 0
-    skipped: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    side_file: str | None = None
-    blank_lines: int = 0
-    blank_line_numbers: list[int] = field(default_factory=list)
-
-    def count(self, reason: str) -> None:
-        self.skipped += 1
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
-
-    def blank(self, line: int) -> None:
-        self.blank_lines += 1
-        if len(self.blank_line_numbers) < MAX_BLANK_LINES_KEPT:
-            self.blank_line_numbers.append(line)
-
-    def merge_blank(self, other: ReadStats, line_offset: int) -> None:
-        """Fold in the blank lines of the next byte range (its line numbers start after ``line_offset``)."""
-        self.blank_lines += other.blank_lines
-        room = max(0, MAX_BLANK_LINES_KEPT - len(self.blank_line_numbers))
-        self.blank_line_numbers.extend(x + line_offset for x in other.blank_line_numbers[:room])
-
-
-def dumps(obj: Any) -> bytes:
-    """One JSONL line (with its newline), non-ASCII kept as UTF-8."""
-    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _reason_key(message: str) -> str:
-    # "field 'chosen': is empty" -> "field 'chosen': is empty"; JSON details are too varied to count apart.
-    return "not valid JSON" if message.startswith("not valid JSON") else message.split(" (", 1)[0][:80]
-
-
-class _SideFile:
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._fh: Any = None
-
-    def write(self, line: int, reason: str, raw: bytes) -> None:
-        if self.path is None:
-            return
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab")
-        text = raw[:4096].decode("utf-8", "replace").rstrip("\r\n")
-        self._fh.write(dumps({"line": line, "error": reason, "raw": text, "truncated": len(raw) > 4096}))
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
 
 
 def iter_jsonl(
@@ -219,32 +152,6 @@ def iter_jsonl(
         side.close()
 
 
-def _json_error(raw: bytes, exc: Exception) -> str:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"invalid UTF-8 at byte {err.start}"
-    if not raw.endswith(b"\n"):  # readline() returns a line without its newline only at end of file
-        return "truncated last line (no newline and not complete JSON)"
-    return f"not valid JSON ({exc})"
-
-
-def _fail(
-    path: Path,
-    lineno: int,
-    msg: str,
-    fld: str | None,
-    on_error: OnError,
-    stats: ReadStats,
-    side: _SideFile,
-    raw: bytes,
-) -> None:
-    if on_error == "raise":
-        raise DataError(path, lineno, msg, field=fld)
-    stats.count(_reason_key(msg))
-    side.write(lineno, msg, raw)
-
-
 def detect_file_kind(path: str | os.PathLike[str], *, on_error: OnError = "raise") -> Kind:
     """The kind of the file's first row (``--kind`` overrides this).
 
@@ -275,10 +182,6 @@ def first_row(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     except DataError:
         return None
     return None
-
-
-def _is_parquet(path: str | os.PathLike[str]) -> bool:
-    return str(path).endswith(".parquet")
 
 
 def read_rows(
@@ -320,106 +223,6 @@ def read_rows(
         lines_seen=lines_seen,
         digest=digest,
     )
-
-
-_SIGNATURE = {Kind.DPO: "chosen", Kind.KTO: "label", Kind.RLVR: "tests"}
-
-
-_SHAPED = frozenset({Kind.SFT, Kind.DPO, Kind.KTO, Kind.GRPO})
-
-
-def _row_validator(kind: Kind, allow_mixed: bool, shape: Shape | None = None) -> Callable[[Any], None]:
-    signature = _SIGNATURE.get(kind)
-    shaped = kind in _SHAPED and not allow_mixed
-    # The file's shape as a bool (True: conversational), fixed by the first valid row unless given.
-    want: list[bool | None] = [None if shape is None else shape is Shape.CONVERSATIONAL]
-
-    def check(obj: Any) -> None:
-        if signature is not None and type(obj) is dict and signature in obj:
-            validate_row(obj, kind)  # the kind's own field is there: no other kind to suspect
-        else:
-            if not allow_mixed and isinstance(obj, dict):
-                try:
-                    other = detect_kind(obj)
-                except FieldError:
-                    other = kind  # no kind at all: validate_row names the missing field
-                if other is not kind and not _compatible(kind, other):
-                    raise FieldError(
-                        "<row>",
-                        f"mixed record kinds: this row looks like {other.value}, the file is {kind.value}",
-                    )
-            validate_row(obj, kind)
-        if shaped:
-            name = "messages" if "messages" in obj else "prompt"
-            conversational = type(obj[name]) is list
-            if want[0] is None:
-                want[0] = conversational
-            elif conversational is not want[0]:
-                raise FieldError(name, _mixed_shape(conversational))
-
-    return check
-
-
-def _mixed_shape(conversational: bool) -> str:
-    this, file = ("conversational", "standard") if conversational else ("standard", "conversational")
-    return (
-        f"mixed shapes: this row is {this} ({_SHAPE_WORDS[this]}), the file is {file} "
-        f"({_SHAPE_WORDS[file]}, from its first row); TRL trains on one shape per file"
-    )
-
-
-_SHAPE_WORDS = {"standard": "strings", "conversational": "lists of messages"}
-
-
-def _compatible(kind: Kind, other: Kind) -> bool:
-    # A prompt-only row in a DPO/SFT/KTO file is missing fields (validate_row names them), not another kind;
-    # an SFT prompt/completion row looks like KTO minus its label.
-    return other is Kind.GRPO or (kind, other) in {(Kind.GRPO, Kind.SFT), (Kind.KTO, Kind.SFT)}
-
-
-def _iter_parquet_raw(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    from alignforge._deps import require
-
-    pq = require("pyarrow.parquet", extra="parquet")
-    try:
-        pf = pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise DataError(path, None, "no such file") from None
-    except Exception as exc:  # pyarrow raises ArrowInvalid for a file that is not Parquet
-        raise DataError(path, None, f"not a readable Parquet file ({exc})") from None
-    n = 0
-    for batch in pf.iter_batches(batch_size=8192):
-        for row in batch.to_pylist():
-            n += 1
-            yield n, row
-    if n == 0:
-        raise DataError(path, None, "the file is empty (no rows)")
-
-
-def _read_parquet(
-    path: str | os.PathLike[str],
-    check: Callable[[Any], None],
-    *,
-    on_error: OnError,
-    side_file: str | os.PathLike[str] | None,
-    stats: ReadStats | None,
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    stats = stats if stats is not None else ReadStats()
-    side = _SideFile(Path(side_file) if side_file else None)
-    if side_file:
-        stats.side_file = str(side_file)
-    try:
-        for n, row in _iter_parquet_raw(path):
-            try:
-                check(row)
-            except FieldError as exc:
-                raw = dumps(row) if on_error == "skip" else b""
-                _fail(Path(path), n, str(exc), exc.field, on_error, stats, side, raw)
-                continue
-            stats.rows += 1
-            yield n, row
-    finally:
-        side.close()
 
 
 def repair_tail(path: str | os.PathLike[str]) -> int:
@@ -513,52 +316,3 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> int:
 def append_jsonl(path: str | os.PathLike[str], rows: Iterable[Any], *, fsync: bool = False) -> int:
     with JsonlWriter(path, append=True, fsync=fsync) as w:
         return w.write_many(rows)
-
-
-def _write_parquet(path: Path, rows: Iterable[Any], *, batch_rows: int = 8192) -> int:
-    """Write in record batches (memory bounded by one batch); the first batch fixes the schema."""
-    from alignforge._deps import require
-    from alignforge.records import record_to_dict
-
-    pa = require("pyarrow", extra="parquet")
-    pq = require("pyarrow.parquet", extra="parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    writer: Any = None
-    n = 0
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        nonlocal writer
-        if writer is None:
-            table = pa.Table.from_pylist(batch)
-            writer = pq.ParquetWriter(tmp, table.schema)
-        else:
-            extra = {k for r in batch for k in r} - set(writer.schema.names)
-            if extra:
-                raise DataError(
-                    path,
-                    n,
-                    f"field {sorted(extra)[0]!r} first appears after row {batch_rows}: "
-                    "Parquet needs every field in the first batch (write JSONL instead)",
-                )
-            table = pa.Table.from_pylist(batch, schema=writer.schema)
-        writer.write_table(table)
-        batch.clear()
-
-    try:
-        for row in rows:
-            batch.append(row if isinstance(row, dict) else record_to_dict(row))
-            n += 1
-            if len(batch) == batch_rows:
-                flush()
-        if batch or writer is None:
-            if not batch:
-                raise DataError(path, None, "no rows to write (Parquet needs at least one for its schema)")
-            flush()
-        writer.close()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return n
