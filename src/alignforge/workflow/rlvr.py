@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.stages import Stage
+from alignforge.workflow._dpo_steps import make_stage, stage_params, train_step
 from alignforge.workflow._rlvr_domains import check_reward, default_reward, raft_domains
-from alignforge.workflow.dpo import _make, _params, _train_step
 from alignforge.workflow.generic import check_step_inputs, launcher_of
 from alignforge.workflow.rlvr_stages import PassAtKTable, VerifiedTasks
 from alignforge.workflow.run import Launcher, Runner, Step
@@ -152,7 +152,7 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
     cycles = int(cfg.raft["cycles"])
     if cycles < 1:
         raise doc.error(("raft", "cycles"), "must be >= 1")
-    raft_step = _train_step("raft.train", f"RAFT: {cycles} cycles", "train.raft", cfg, raw)
+    raft_step = train_step("raft.train", f"RAFT: {cycles} cycles", "train.raft", cfg, raw)
 
     # The benchmark: base + every cycle (or benchmark.cycles), n samples per problem, pass@k.
     bench = _benchmark(doc, cycles, bool(cfg.logging["save_every_cycle"]))
@@ -161,7 +161,7 @@ def build_rlvr(doc: Doc, run_dir: Path) -> RLVRPlan:
     verdicts: list[str] = []
 
     def bench_step(label: str, cycle: int, spec: str) -> Step:
-        st = _make(
+        st = make_stage(
             "evaluate.checkpoint",
             spec,
             Path(bench_tasks.outputs()["out"]),
@@ -254,7 +254,7 @@ def _prepare(doc: Doc, bench_dir: Path | None, out: Path, steps: list[Step]) -> 
                 (*at, "datasets", i),
                 f"no {name} data at {source} (set benchmark_dir, or ALIGNFORGE_BENCHMARK_DIR)",
             )
-        st = _make(
+        st = make_stage(
             "prepare",
             name,
             out,
@@ -277,12 +277,12 @@ def _generate(doc: Doc, out: Path, steps: list[Step]) -> Path | None:
     if doc.get(("generate",)) is None:
         steps.append(Step("tasks.generate", "Generate RLVR tasks", None, skip_reason="no generate section"))
         return None
-    params = _params(doc, ("generate",), "generate.rlvr", {"output_file"})
+    params = stage_params(doc, ("generate",), "generate.rlvr", {"output_file"})
     if isinstance(params.get("input_file"), str):
         params["input_file"] = str(doc.file(("generate", "input_file")))
     params.setdefault("input_file", None)
     try:
-        st: Stage = _make("generate.rlvr", output_file=str(out), **params)
+        st: Stage = make_stage("generate.rlvr", output_file=str(out), **params)
     except Exception as exc:
         raise doc.error(("generate",), str(exc)) from None
     steps.append(Step("tasks.generate", "Generate RLVR tasks (generate.rlvr)", st))
