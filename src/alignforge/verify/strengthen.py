@@ -18,22 +18,27 @@ before and after are measured, not predicted, and a new test the reference fails
 mutant still alive is classified (:mod:`._equivalence`): equivalent (same answers on a differential
 input set *and* a syntactic rule), or not; the kill rate is reported raw and over the mutants not shown
 equivalent.
+
+The real verifier's runs (:func:`_engine`), the re-seeded tests and the check of the new tests are in
+:mod:`._strengthen_checks`; :class:`TaskReport` and :func:`format_totals` are in
+:mod:`._strengthen_report` (re-exported here).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alignforge.verify._inputs_mutation import input_key
-from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task, reseeded
+from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task
 from alignforge.verify._plus_tests import plus_task
 from alignforge.verify._stdio_inputs import ENTRY as STDIO_ENTRY
 from alignforge.verify._stdio_inputs import parse_stdio_inputs
+from alignforge.verify._strengthen_checks import _engine, _finish, _reseed
+from alignforge.verify._strengthen_report import TaskReport as TaskReport
+from alignforge.verify._strengthen_report import format_totals as format_totals
 from alignforge.verify.calibration import reference_program
 from alignforge.verify.tasks import entry_point_of, normalize_task
 
@@ -69,60 +74,6 @@ DROP_REASONS = (
 )
 
 
-@dataclass
-class TaskReport:
-    """One task's outcome: mutants killed before / after, inputs tried, kept, dropped (by reason), chosen."""
-
-    task_id: str
-    status: str = "strengthened"  # or "skipped: <why>"
-    seeds: int = 0
-    rounds: int = 1
-    candidates: int = 0
-    kept: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    contract_examples: list[str] = field(default_factory=list)
-    mutants: int = 0
-    killed_before: int = 0
-    killed_after: int = 0
-    plus_tests: int = 0
-    reference_passes: bool | None = None
-    removed_after_check: int = 0
-    alternatives: int = 0  # known-correct solutions given ...
-    alternatives_used: int = 0  # ... of which pass the original tests (the ones used as second oracles)
-    alternatives_failing: int = 0  # ... of those, failing original + new tests
-    llm_inputs: int = 0  # inputs an LLM proposed (before the contract and the oracle)
-    llm_error: str | None = None
-    reseeded: int | None = None  # new tests = the task's own tests under this seed (no literal calls)
-    survivors: list[str] = field(default_factory=list)  # mutants that pass original + new tests
-    survivor_notes: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {kind, detail}
-    differential_tests: int = 0  # new tests from inputs the survivors' differential run found (in plus_tests)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "dropped": dict(self.dropped)}
-
-    def line(self) -> str:
-        if self.status != "strengthened":
-            return f"{self.task_id}: {self.status}"
-        drops = ", ".join(f"{r} {n}" for r, n in sorted(self.dropped.items())) or "none"
-        ref = "reference passes" if self.reference_passes else "REFERENCE FAILS"
-        alive = "".join(
-            f"; survives: {m} ({(self.survivor_notes.get(m) or {'kind': 'unclassified'})['kind']})"
-            for m in self.survivors
-        )
-        return (
-            f"{self.task_id}: mutants killed {self.killed_before}/{self.mutants} -> {self.killed_after}/"
-            f"{self.mutants}; {self.plus_tests} new tests from {self.kept} kept of {self.candidates} inputs "
-            f"(dropped: {drops})"
-            + (
-                f"; {self.differential_tests} of the tests from the differential run"
-                if self.differential_tests
-                else ""
-            )
-            + f"; {ref}{alive}"
-            + (f"; new tests = its own tests under seed {self.reseeded}" if self.reseeded is not None else "")
-        )
-
-
 def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """``(row as given, normalised task)`` per line of a JSONL path (or per row of an iterable);
     a bad row raises ``DataError`` naming the file, line and field."""
@@ -151,32 +102,6 @@ def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     if not out:
         raise DataError(path, None, "no tasks")
     return out
-
-
-def _engine(
-    task_map: dict[str, Any],
-    items: list[tuple[str, str, str]],
-    pool: Any,
-    *,
-    timeout_s: float,
-    partial: bool,
-    retry_timeouts: bool = False,
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """Verdicts of the real verifier for ``(task_id, name, full program)``, by ``(task_id, name)``.
-    ``retry_timeouts``: a timed-out program runs once more (for the known-correct ones: a slow reference
-    near its limit on a busy machine is not a failing one)."""
-    from alignforge.verify.engine import verify_completions
-
-    if not items:
-        return {}
-    rows = [
-        {"task_id": t, "completion": c, "completion_style": "full", "sample_index": i}
-        for i, (t, _, c) in enumerate(items)
-    ]
-    verdicts = verify_completions(
-        task_map, rows, pool=pool, timeout_s=timeout_s, partial=partial, retry_timeouts=retry_timeouts
-    )
-    return {(t, n): v for (t, n, _), v in zip(items, verdicts, strict=True)}
 
 
 def _measure(
@@ -226,14 +151,6 @@ def _measure(
         if v["passed"]:
             survivors[t].add(n)
     return ok, survivors, units
-
-
-def _failing_plus(verdict: dict[str, Any], n_base: int) -> list[int]:
-    return [
-        i - n_base
-        for i, t in enumerate(verdict.get("tests") or [])
-        if i >= n_base and t["outcome"] != "passed"
-    ]
 
 
 def strengthen_tasks(
@@ -362,162 +279,3 @@ def _ask_llm(todo: list[Work], llm: Any, n: int) -> None:
         else:
             w.llm_inputs = got
             w.report.llm_inputs = len(got)
-
-
-def _test_key(row: dict[str, Any]) -> str:
-    return next((k for k in ("tests", "test", "test_list") if k in row), "tests")
-
-
-def _reseed(works: list[Work], pool: Any, opts: dict[str, Any], survivors: dict[str, set[str]]) -> None:
-    """Tasks whose tests draw their inputs from a seeded generator (no literal call to mutate): their own
-    tests under the seed (1..``reseeds``) that kills the most surviving mutants, if one kills any."""
-    variants: dict[str, Any] = {}
-    items: list[tuple[str, str, str]] = []
-    for w in works:
-        tid, tests = w.task["task_id"], w.row.get(_test_key(w.row))
-        if not survivors[tid] or not isinstance(tests, str) or reseeded(tests, 0) is None:
-            continue
-        programs = [("reference", w.ref)] + [(n, c) for n, c in w.mutants if n in survivors[tid]]
-        for s in range(1, opts["reseeds"] + 1):
-            key = f"{tid}#seed{s}"
-            variants[key] = normalize_task({**w.row, "task_id": key, _test_key(w.row): reseeded(tests, s)})
-            items += [(key, n, c) for n, c in programs]
-    if not items:
-        return
-    verdicts = _engine(variants, items, pool, timeout_s=opts["ref_timeout_s"], partial=False)
-    for w in works:
-        tid = w.task["task_id"]
-        scores = [
-            (sum(not verdicts[(f"{tid}#seed{s}", n)]["passed"] for n in survivors[tid]), -s)
-            for s in range(1, opts["reseeds"] + 1)
-            if (f"{tid}#seed{s}", "reference") in verdicts
-            and verdicts[(f"{tid}#seed{s}", "reference")]["passed"]
-        ]
-        if scores and max(scores)[0] > 0:
-            seed = -max(scores)[1]
-            w.plus_src = reseeded(w.row[_test_key(w.row)], seed)
-            w.report.status = "strengthened"
-            w.report.reseeded = seed
-
-
-def _finish(todo: list[Work], pool: Any, opts: dict[str, Any], n_base: dict[str, int]) -> None:
-    """Check the new tests with the real verifier: the reference must pass them (a new test it fails is
-    removed), then the kill rate after is measured on original + new tests."""
-    for _ in range(3):
-        made = [w for w in todo if w.plus()]
-        refs = _engine(
-            {w.task["task_id"]: normalize_task(plus_task({**w.row, "plus_tests": w.plus()})) for w in made},
-            [(w.task["task_id"], "reference", w.ref) for w in made]
-            + [(w.task["task_id"], f"alt{i}", a) for w in made for i, a in enumerate(w.alts)],
-            pool,
-            timeout_s=opts["ref_timeout_s"],
-            partial=True,
-        )
-        bad = False
-        for w in made:
-            tid = w.task["task_id"]
-            v = refs[(tid, "reference")]
-            w.report.reference_passes = bool(v["passed"])
-            failing = [
-                x for x in [v] + [refs[(tid, f"alt{i}")] for i in range(len(w.alts))] if not x["passed"]
-            ]
-            w.report.alternatives_failing = len(failing) - (not v["passed"])
-            if failing:  # a new test the reference or a known-correct alternative fails is removed
-                bad = True
-                if w.plus_src is not None:
-                    w.report.removed_after_check += 1
-                    w.plus_src = w.report.reseeded = None
-                    continue
-                drop = {k for x in failing for k in _failing_plus(x, n_base[tid])} or set(range(len(w.cases)))
-                w.report.removed_after_check += len(drop)
-                w.cases = [c for k, c in enumerate(w.cases) if k not in drop]
-        if not bad:
-            break
-    made = [w for w in todo if w.plus()]
-    muts = _engine(
-        {w.task["task_id"]: normalize_task(plus_task({**w.row, "plus_tests": w.plus()})) for w in made},
-        [(w.task["task_id"], n, c) for w in made for n, c in w.mutants],
-        pool,
-        timeout_s=opts["mutant_timeout_s"],
-        partial=False,
-    )
-    for w in todo:
-        w.report.plus_tests = len(w.cases) if w.plus_src is None else 1
-        if w.plus():
-            w.report.survivors = [n for n, _ in w.mutants if muts[(w.task["task_id"], n)]["passed"]]
-            w.report.killed_after = len(w.mutants) - len(w.report.survivors)
-        else:  # no new test (or every one removed): the original tests' figures stand
-            w.report.survivors = list(w.base_survivors)
-            w.report.killed_after = w.report.killed_before
-            if w.report.reference_passes is None:
-                w.report.reference_passes = True  # it passes its (original) tests, checked before
-
-
-def format_totals(reports: list[TaskReport]) -> list[str]:
-    """Total lines: tasks strengthened, mutant kill rate before -> after (raw, and over the mutants not
-    shown equivalent), why the survivors survive, new tests, drops by reason."""
-    done = [r for r in reports if r.status == "strengthened"]
-    measured = [r for r in reports if r.mutants]
-    n = sum(r.mutants for r in measured)
-    before = sum(r.killed_before for r in measured)
-    after = sum(r.killed_after for r in measured)
-    kinds: Counter[str] = Counter(
-        (r.survivor_notes.get(m) or {"kind": "unclassified"})["kind"] for r in measured for m in r.survivors
-    )
-    eq = kinds["equivalent"]
-    drops: Counter[str] = Counter()
-    for r in reports:
-        drops.update(r.dropped)
-    failing = [r.task_id for r in done if r.reference_passes is False]
-    skipped = Counter(r.status for r in reports if r.status != "strengthened")
-    lines = [
-        f"tasks {len(reports)}: strengthened {len(done)}, skipped {len(reports) - len(done)}"
-        + (
-            " (" + "; ".join(f"{s.removeprefix('skipped: ')} {k}" for s, k in skipped.most_common()) + ")"
-            if skipped
-            else ""
-        ),
-        f"mutant kill rate (raw, all mutants) {before}/{n} ({before / n:.2%}) -> {after}/{n} ({after / n:.2%})"
-        if n
-        else "no mutants",
-    ]
-    if n:
-        lines.append(
-            f"mutant kill rate over non-equivalent mutants (less {eq} shown equivalent) "
-            f"{before}/{n - eq} ({before / max(1, n - eq):.2%}) -> {after}/{n - eq} ({after / max(1, n - eq):.2%})"
-        )
-        lines.append(
-            f"surviving mutants {n - after}: "
-            + (", ".join(f"{k} {kinds[k]}" for k in sorted(kinds, key=lambda k: -kinds[k])) or "none")
-        )
-        rules: Counter[str] = Counter(
-            note.get("rule") or "?"
-            for r in measured
-            for m in r.survivors
-            if (note := r.survivor_notes.get(m) or {}).get("kind") == "equivalent"
-        )
-        if rules:
-            lines.append("equivalent by rule: " + ", ".join(f"{k} {v}" for k, v in rules.most_common()))
-    lines += [
-        f"new tests {sum(r.plus_tests for r in done)} (at most {max((r.plus_tests for r in done), default=0)} per task"
-        + (
-            f"; {diff} from inputs the differential run found"
-            if (diff := sum(r.differential_tests for r in done))
-            else ""
-        )
-        + "); "
-        f"inputs kept {sum(r.kept for r in done)} of {sum(r.candidates for r in done)}",
-        "inputs dropped: " + (", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"),
-        f"references failing their strengthened tests: {len(failing)}"
-        + (f" ({', '.join(failing[:10])})" if failing else ""),
-    ]
-    alt_n = sum(r.alternatives for r in reports)
-    if alt_n:
-        alt_used = sum(r.alternatives_used for r in reports)
-        alt_bad = [r.task_id for r in done if r.alternatives_failing]
-        lines.append(
-            f"known-correct alternatives: {alt_n} given, {alt_used} pass the original tests; "
-            f"of those, failing their strengthened tests: {sum(r.alternatives_failing for r in done)}"
-            + (f" ({', '.join(map(str, alt_bad[:10]))})" if alt_bad else "")
-        )
-    return lines
