@@ -21,6 +21,11 @@ exact power of ten: one IEEE rounding, so the same double as any correctly round
 anything else declines. Numbers in fields the figures
 ignore are only validated; one whose exponent or length could overflow a double marks its line for
 orjson to read (:data:`SUSPECT`).
+
+One module of about 750 lines, past STYLE's 500 on purpose: numba's on-disk cache (``cache=True``)
+checks only the source file of the function it compiled, so with the kernels ``_scan`` calls in other
+files an edit to one of them would leave the old compiled scanner in use, silently (numba issue 1833;
+reproduced on this file split in five).
 """
 
 from __future__ import annotations
