@@ -24,8 +24,8 @@ orjson to read (:data:`SUSPECT`).
 
 One module of about 750 lines, past STYLE's 500 on purpose: numba's on-disk cache (``cache=True``)
 checks only the source file of the function it compiled, so with the kernels ``_scan`` calls in other
-files an edit to one of them would leave the old compiled scanner in use, silently (numba issue 1833;
-reproduced on this file split in five).
+files an edit to one of them would leave the old compiled scanner in use, silently (a limitation
+numba's jit docs state, and reproduced on this file split in five).
 """
 
 from __future__ import annotations
