@@ -12,10 +12,10 @@ import pytest
 
 from alignforge.verify._contract import infer_contract, loosened
 from alignforge.verify._equivalence import equivalence_rule
+from alignforge.verify._inputs_constants import harvest_constants
 from alignforge.verify._inputs_mutation import (
     Input,
     extract_doc_inputs,
-    harvest_constants,
     input_key,
     mutate_inputs,
 )

@@ -4,18 +4,15 @@ Who binds a name and how (:func:`rebound`, :func:`binds_not_by_name`, :func:`_pl
 :func:`fixed_input`), whether a call is the builtin (:func:`builtin_call`), whether a value is free of
 side effects (:func:`pure`), and the int constant a node holds (:func:`_int_const`). The int and range
 facts built on these are in :mod:`alignforge.verify._ast_ints`; the two preconditions that guard the
-rules (``reflective``, ``self_contained``) in :mod:`alignforge.verify._ast_preconditions`, re-exported
-here for :mod:`alignforge.verify._boundary`. Used by the rules that :mod:`alignforge.verify._equivalence`
-lists, and by :mod:`alignforge.verify._boundary` and :mod:`alignforge.verify._inputs_mutation`; nothing
-here is a rule.
+rules (``reflective``, ``self_contained``) in :mod:`alignforge.verify._ast_preconditions`. Used by the
+rules that :mod:`alignforge.verify._equivalence` lists, and by :mod:`alignforge.verify._boundary` and
+:mod:`alignforge.verify._inputs_mutation`; nothing here is a rule.
 """
 
 from __future__ import annotations
 
 import ast
 
-from alignforge.verify._ast_preconditions import reflective as reflective  # (for _boundary)
-from alignforge.verify._ast_preconditions import self_contained as self_contained  # (for _boundary)
 from alignforge.verify._liveness import nested_scopes
 
 __all__ = [

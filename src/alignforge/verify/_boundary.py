@@ -23,10 +23,9 @@ from alignforge.verify._ast_facts import (
     _statement_of,
     fixed_input,
     parents,
-    reflective,
     required_params,
-    self_contained,
 )
+from alignforge.verify._ast_preconditions import reflective, self_contained
 from alignforge.verify._inputs_mutation import Input
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._oracle import not_run

@@ -100,7 +100,8 @@ from alignforge.verify._filled_as_triangle import filled_as_triangle
 from alignforge.verify._filled_by_rows import filled_by_rows
 from alignforge.verify._filled_in_order import filled_in_order
 from alignforge.verify._guard_rules import inert_body, inert_passes
-from alignforge.verify._inputs_mutation import NO_CONSTANTS, Constants, Input, input_key
+from alignforge.verify._inputs_constants import NO_CONSTANTS, Constants
+from alignforge.verify._inputs_mutation import Input, input_key
 from alignforge.verify._loop_rules import empty_extra_passes, first_pass_idle, first_pass_settles
 from alignforge.verify._mutants import mutation_site
 from alignforge.verify._noop_guard import noop_guard

@@ -8,8 +8,7 @@ constants are among the steps. Whether the result still meets the task's input c
 :mod:`._contract`'s business.
 
 The reference's constants and the inputs set on them live in :mod:`._inputs_constants`, the steps of
-ints, floats and strings in :mod:`._inputs_scalar_steps`; :class:`Constants`, :data:`NO_CONSTANTS` and
-:func:`harvest_constants` are re-exported here.
+ints, floats and strings in :mod:`._inputs_scalar_steps`.
 """
 
 from __future__ import annotations
@@ -24,20 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alignforge.verify._inputs_constants import NO_CONSTANTS as NO_CONSTANTS
-from alignforge.verify._inputs_constants import Constants as Constants
-from alignforge.verify._inputs_constants import _constant_pairs, _solved, _some
-from alignforge.verify._inputs_constants import harvest_constants as harvest_constants
+from alignforge.verify._inputs_constants import NO_CONSTANTS, Constants, _constant_pairs, _solved, _some
 from alignforge.verify._inputs_scalar_steps import _float_steps, _int_steps, _str_steps
 
 __all__ = [
     "Built",
-    "Constants",
     "Input",
-    "NO_CONSTANTS",
     "extract_inputs",
     "extract_doc_inputs",
-    "harvest_constants",
     "mutate_inputs",
     "input_key",
     "is_literal",

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alignforge.verify._contract import Contract, infer_contract
+from alignforge.verify._inputs_constants import NO_CONSTANTS, Constants, harvest_constants
 from alignforge.verify._inputs_mutation import (
-    NO_CONSTANTS,
-    Constants,
     Input,
     defined_classes,
     extract_doc_inputs,
     extract_inputs,
-    harvest_constants,
     input_key,
     is_literal,
     mutate_inputs,
