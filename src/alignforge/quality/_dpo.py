@@ -149,8 +149,10 @@ class DPOAccumulator(Accumulator):
             self.n_r_ok += r_ok
             self.n_gap_ok += g_ok
             self.n_all_ok += c_ok and r_ok and g_ok
-        else:
-            c_ok = r_ok = g_ok = False
+        else:  # each score gate judged on its own score, as pair_row_failures does; the gap needs both
+            c_ok = cs is not None and cs >= self.c_min
+            r_ok = rs is not None and rs <= self.r_max
+            g_ok = False
         if not c_ok and "chosen_score" in self.rules:
             fails.append("chosen_score")
         if not r_ok and "rejected_score" in self.rules:
@@ -218,8 +220,10 @@ class DPOAccumulator(Accumulator):
         scored = n_c = n_r = n_g = n_a = 0
         check_c, check_r, check_g = "chosen_score" in rules, "rejected_score" in rules, "score_gap" in rules
         for i, (a, b) in enumerate(zip(c_sc, r_sc, strict=True)):
-            if a is None or b is None:
-                c_ok = r_ok = g_ok = False
+            if a is None or b is None:  # judged on its own score, as in add()
+                c_ok = a is not None and a >= c_min
+                r_ok = b is not None and b <= r_max
+                g_ok = False
             else:
                 scored += 1
                 scored_c.append(a)
@@ -305,6 +309,12 @@ class DPOAccumulator(Accumulator):
         scored = ~(np.isnan(cs) | np.isnan(rs))
         a, b = cs[scored], rs[scored]
         gap = a - b
+        # A half-scored pair is judged on the score it has (NaN compares false: a missing score fails).
+        alone = {
+            "chosen_score": (cs >= self.c_min) & ~scored,
+            "rejected_score": (rs <= self.r_max) & ~scored,
+            "score_gap": np.zeros(len(lines), dtype=bool),
+        }
         self.scored += int(a.size)
         self.sum_c.extend(a)
         self.sum_r.extend(b)
@@ -321,7 +331,7 @@ class DPOAccumulator(Accumulator):
             ("rejected_score", b <= self.r_max),
             ("score_gap", gap >= self.g_min),
         ):
-            ok = np.zeros(len(lines), dtype=bool)
+            ok = alone[gate]
             ok[scored] = ok_scored
             oks.append(ok_scored)
             if gate in rules:

@@ -144,6 +144,8 @@ class SFTAccumulator(Accumulator):
             self.score_ok += ok
             if not ok and "score" in self.rules:
                 self.failures.add("score", line)
+        elif "score" in self.rules:  # an unscored row does not meet a score bound (fail closed)
+            self.failures.add("score", line)
         self.note_decontam(row, meta)
 
     def finish(self) -> dict[str, Any]:

@@ -17,8 +17,12 @@ spill costs one write and one read of the rows on disk and nothing in memory, an
 with the process even when the process is killed. Without such a gate, rows are routed as they
 are read.
 
-The kept and dropped files are written under a temporary name (``.NAME.partial``) and renamed when
-the pass ends: a killed run leaves no partial output, and its rerun writes the same files.
+The kept and dropped files, and in a failing-rows folder one file for every row gate of the run
+(empty when no row fails it), are written under a temporary name (``.NAME.partial``) and renamed
+when the pass ends: a failed or killed run leaves no partial output (a failed one leaves the last
+run's files as they were), and its rerun writes the same files. A finished run also removes the
+``<gate>.jsonl`` an earlier run wrote for a gate this run does not hold, so the folder holds this
+run's verdicts only.
 """
 
 from __future__ import annotations
@@ -52,6 +56,15 @@ _CHECK_TEXT = {
     "reward_spec": "names no answer, tests or verifier to reward against",
     "entry_point_in_prompt": "the function the tests call is not named in the prompt",
     "unique_task_id": "repeats an earlier row's task_id",
+}
+# Every name a failing-rows file can have: the checks above, the bounded gates, the caller's exclusions.
+_GATE_NAMES = frozenset(_CHECK_TEXT) | {
+    "chosen_score",
+    "rejected_score",
+    "score_gap",
+    "score",
+    "tests_per_task",
+    "excluded",
 }
 
 
@@ -157,6 +170,8 @@ class RowFilter:
             self._dropped = open(_partial(self.paths.dropped), "wb")
         if self.failing_dir is not None:
             self.failing_dir.mkdir(parents=True, exist_ok=True)
+            for g in dict.fromkeys([*self.rules, *self.extra]):
+                self._sides[g] = open(_partial(self._gate_file(g)), "wb")
         if self.late:
             where = self.paths.out.parent if self.paths else self.failing_dir
             self._spill = tempfile.TemporaryFile(dir=where, prefix=".alignforge-check-spill")
@@ -199,9 +214,11 @@ class RowFilter:
             self._dropped.write(dumps(copy))
         if self.failing_dir is not None:
             for g in fails:
-                if g not in self._sides:
-                    self._sides[g] = open(self.failing_dir / f"{g}.jsonl", "wb")
                 self._sides[g].write(dumps({"line": line, "gate": g, "row": row}))
+
+    def _gate_file(self, gate: str) -> Path:
+        assert self.failing_dir is not None
+        return self.failing_dir / f"{gate}.jsonl"
 
     def finish(self, acc: Accumulator) -> None:
         """Replay the spill with the whole-file gates (``acc.excluded_by``, known once ``acc`` has
@@ -232,13 +249,39 @@ class RowFilter:
         if self.paths is not None:
             os.replace(_partial(self.paths.out), self.paths.out)
             os.replace(_partial(self.paths.dropped), self.paths.dropped)
+        if self.failing_dir is not None:
+            for g in self._sides:
+                os.replace(_partial(self._gate_file(g)), self._gate_file(g))
+            self._remove_stale_gate_files()
+
+    def _remove_stale_gate_files(self) -> None:
+        """Remove the ``<gate>.jsonl`` of a row gate this run does not hold, left by an earlier run:
+        only an empty file or one whose first line is ``{"line", "gate": <gate>, "row"}`` (a file of
+        the user's that happens to share the name is left alone)."""
+        assert self.failing_dir is not None
+        for g in sorted(_GATE_NAMES - set(self._sides)):
+            path = self._gate_file(g)
+            try:
+                with open(path, "rb") as fh:
+                    first = fh.readline()
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            try:
+                head = orjson.loads(first) if first else {"gate": g}
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(head, dict) and head.get("gate") == g and set(head) <= {"line", "gate", "row"}:
+                path.unlink()
 
     def abort(self) -> None:
-        """Close everything and remove the partial files (the pass failed)."""
+        """Close everything and remove the partial files (the pass failed; the last run's files stay)."""
         self._close()
         if self.paths is not None:
             for p in (self.paths.out, self.paths.dropped):
                 _partial(p).unlink(missing_ok=True)
+        if self.failing_dir is not None:
+            for g in self._sides:
+                _partial(self._gate_file(g)).unlink(missing_ok=True)
 
     def _close(self) -> None:
         for fh in [self._out, self._dropped, self._spill, *self._sides.values()]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -9,12 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from alignforge.errors import ConfigError
+from alignforge.errors import AlignforgeError, ConfigError
 from alignforge.quality._decontam import seed_against
 from alignforge.quality.check import compute_figures
-from alignforge.quality.gates import UNMEASURED_DECONTAM, decontam_entry, evaluate, load_gates
+from alignforge.quality.gates import (
+    UNMEASURED_DECONTAM,
+    decontam_entry,
+    evaluate,
+    load_gates,
+    validate_gates,
+)
 from alignforge.records import Kind
 
 __all__ = ["DPOMetrics", "validate_dpo_pairs", "enforce_gates", "check_quality_gates"]
@@ -163,8 +169,15 @@ def enforce_gates(
     """
     from alignforge.quality.check import check_file
 
-    cfg = gates if isinstance(gates, dict) else load_gates(gates)
+    cfg = validate_gates(gates) if isinstance(gates, dict) else load_gates(gates)
     measured = dict(figures or {})
+    for arg, value in (
+        ("kl_divergence", kl_divergence),
+        ("reward_margin", reward_margin),
+        ("capability_retention", capability_retention),
+    ):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{arg} must be a number, got {value!r}")
     if stage == "preference_data":
         if dpo_pairs_path is None and not measured:
             raise ValueError("dpo_pairs_path is required for the preference_data stage")
@@ -231,8 +244,18 @@ def check_quality_gates(checkpoint_dir: str | os.PathLike[str], config: dict[str
     """Read ``checkpoint_dir/training_metrics.json`` and hold it to the config's ``constraints``.
 
     Returns the seed's dict: ``kl_divergence``, ``preference_gap``, ``gates_passed`` (and the
-    reasons). A missing file or figure fails the gate; it is never read as zero.
+    reasons). A missing file or figure fails the gate; it is never read as zero; so does a figure
+    that is not a finite number (NaN, Infinity). A file that is not a JSON object, a figure that is
+    not a number and a constraint that is not a number raise, naming the file (or key) and field.
     """
+    constraints = config.get("constraints") or {}
+    bounds = {}
+    for key, default in (("kl_target", 0.1), ("preference_gap_target", 0.15)):
+        bound = constraints.get(key, default)
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+            raise ConfigError(f"config constraints.{key} must be a finite number, got {bound!r}")
+        bounds[key] = bound
+    kl_max, gap_min = bounds["kl_target"], bounds["preference_gap_target"]
     results: dict[str, Any] = {
         "kl_divergence": None,
         "preference_gap": None,
@@ -243,21 +266,44 @@ def check_quality_gates(checkpoint_dir: str | os.PathLike[str], config: dict[str
     if not metrics_file.exists():
         results["reasons"].append(f"{metrics_file}: no such file")
         return results
-    metrics = orjson.loads(metrics_file.read_bytes())
-    constraints = config.get("constraints", {})
-    kl_max = constraints.get("kl_target", 0.1)
-    gap_min = constraints.get("preference_gap_target", 0.15)
+    metrics = _read_metrics(metrics_file)
     kl = metrics.get("kl_divergence")
-    gap = metrics.get("reward_margin", metrics.get("preference_gap"))
+    gap_field = "reward_margin" if "reward_margin" in metrics else "preference_gap"
+    gap = metrics.get(gap_field)
+    for field_name, value in (("kl_divergence", kl), (gap_field, gap)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise AlignforgeError(f"{metrics_file}: field '{field_name}' must be a number, got {value!r}")
     results["kl_divergence"] = kl
     results["preference_gap"] = gap
     if kl is None:
         results["reasons"].append("kl_divergence not in training_metrics.json")
+    elif not math.isfinite(kl):
+        results["reasons"].append(f"kl_divergence {kl} is not a finite number")
     elif kl > kl_max:
         results["reasons"].append(f"kl_divergence {kl:.4f} nats/token > {kl_max}")
     if gap is None:
         results["reasons"].append("reward_margin (preference gap) not in training_metrics.json")
+    elif not math.isfinite(gap):
+        results["reasons"].append(f"{gap_field} {gap} is not a finite number")
     elif gap < gap_min:
         results["reasons"].append(f"reward margin {gap:.4f} < {gap_min}")
     results["gates_passed"] = not results["reasons"]
     return results
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """``training_metrics.json`` as an object; NaN and Infinity are read (Python's json writes them)."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AlignforgeError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise AlignforgeError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    if not isinstance(metrics, dict):
+        raise AlignforgeError(
+            f"{path}: expected a JSON object of metrics (kl_divergence, reward_margin, ...), "
+            f"got {type(metrics).__name__}"
+        )
+    return metrics

@@ -290,16 +290,22 @@ def check_file(
     """
     path = Path(path)
     gate_cfg = gates if isinstance(gates, dict) else load_gates(gates)
+    gates_where = "the gates" if isinstance(gates, dict) else str(gates or "the default gates")
     entry = decontam_entry(gate_cfg)
     if not against and not decontam_report and entry is not None:
         against = entry[0]
         benchmark_dir = benchmark_dir if benchmark_dir is not None else entry[1]
+    if decontam_report and entry is not None and not against:
+        _require_report_covers(decontam_report, entry[0], gates_where, path)
     k = Kind(kind) if kind else detect_file_kind(path, on_error=on_error)  # type: ignore[arg-type]
-    stage = stage or stage_for_kind(k.value)
+    stage = _data_stage(stage, k, path)
     stats = ReadStats()
+    side: Path | None = None
     if on_error == "skip":
-        side_file = side_file or path.with_name(path.name + ".errors.jsonl")
-        Path(side_file).unlink(missing_ok=True)  # this run's skipped lines, not a rerun's on top
+        side = Path(side_file) if side_file else path.with_name(path.name + ".errors.jsonl")
+        inputs = {"data": path, "gates file": gates, "verdicts": verdicts, "report": decontam_report}
+        _refuse_side_file_on_input(side, inputs)
+        _partial(side).unlink(missing_ok=True)
     verdict_map = _load_verdicts(verdicts) if verdicts else None
     rules = row_rules(gate_cfg, stage)
     filt = None
@@ -312,7 +318,7 @@ def check_file(
             kind=k,
             rules=rules,
             on_error=on_error,
-            side_file=side_file,
+            side_file=_partial(side) if side is not None else side_file,
             tokenizer=tokenizer,
             verdicts=verdict_map,
             stats=stats,
@@ -322,9 +328,19 @@ def check_file(
             decontam_report=decontam_report,
             digest=digest,
         )
+    except BaseException:
+        if side is not None:
+            _partial(side).unlink(missing_ok=True)  # the last run's side file stays as it was
+        raise
     finally:
         if filt is not None:
             filt.abort()  # removes partial files (after finish() there are none)
+    if side is not None:  # this run's skipped lines replace the last run's, whole
+        if _partial(side).exists():
+            os.replace(_partial(side), side)
+        else:
+            side.unlink(missing_ok=True)
+        stats.side_file = str(side)
     figures["warnings"] = input_warnings(path, figures)
     if review:
         from alignforge.review import review_figures
@@ -336,6 +352,93 @@ def check_file(
     if filt is not None:
         result.kept, result.dropped, result.drop_reasons = filt.kept, filt.dropped, dict(filt.first_reasons)
     return result
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+_KIND_OF_STAGE = {
+    stage_for_kind(k.value): k.value for k in (Kind.DPO, Kind.SFT, Kind.KTO, Kind.GRPO, Kind.RLVR)
+}
+
+
+def _data_stage(stage: str | None, kind: Kind, path: Path) -> str:
+    """The gates stage to hold ``path`` to: ``stage``, or the kind's data stage. A data stage of
+    another kind is refused: its row gates read fields this kind's rows do not have, so they would
+    pass without being judged."""
+    own = stage_for_kind(kind.value)
+    other = _KIND_OF_STAGE.get(stage) if stage is not None else None
+    if stage is None or other is None or stage == own:
+        return stage or own
+    raise AlignforgeError(
+        f"{path}: --stage {stage} holds {other} data, but this is a {kind.value} file (stage {own}): "
+        f"its gates would not be judged on these rows; drop --stage, or give --kind {other} if the "
+        f"file really is {other} data"
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse_side_file_on_input(side: Path, inputs: dict[str, Any]) -> None:
+    """The side file of skipped lines is replaced by each run: one that is an input would destroy it."""
+    for role, p in inputs.items():
+        if isinstance(p, str | os.PathLike) and _same_file(side, Path(p)):
+            raise AlignforgeError(
+                f"{side}: the side file for skipped lines (--side-file) is the {role} {p}, which the run "
+                f"would overwrite; give --side-file another path (default: DATA.errors.jsonl)"
+            )
+
+
+def _benchmark_key(name: str) -> str:
+    """A benchmark as ``--against`` names it, compared: a registry name in any case, a file by its path."""
+    from alignforge.curate.benchmarks import _is_user_file
+
+    name = name.strip()
+    if _is_user_file(name):
+        return str(Path(name.removeprefix("jsonl:")).expanduser().resolve())
+    return name.lower()
+
+
+def _require_report_covers(
+    report: str | os.PathLike[str], names: list[str], gates_where: str, data: Path
+) -> None:
+    """Refuse a ``--decontam-report`` that did not scan every benchmark the gates file's
+    ``decontamination`` entry names (its figure would vouch for benchmarks never scanned).
+
+    A report that cannot be read, or is not a JSON object, is left to
+    :func:`~alignforge.quality._decontam.report_figures`, which refuses it before the pass."""
+    import orjson
+
+    try:
+        content = orjson.loads(Path(report).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return
+    if not isinstance(content, dict):
+        return
+    scanned = content.get("against")
+    if not isinstance(scanned, list) or not all(isinstance(x, str) for x in scanned):
+        raise AlignforgeError(
+            f"{report}: field 'against' does not list the benchmarks the report scanned, so it cannot "
+            f"vouch for the benchmarks {gates_where} names ({', '.join(names)}); re-run "
+            f"`alignforge decontaminate {data} --against {','.join(names)} --report {report}`"
+        )
+    have = {_benchmark_key(x) for x in scanned}
+    missing = [n for n in names if _benchmark_key(n) not in have]
+    if missing:
+        raise AlignforgeError(
+            f"{report}: a decontamination report against {', '.join(scanned) or 'nothing'}, given for "
+            f"{data}, but {gates_where} (decontamination.against) names {', '.join(names)}: it did not scan "
+            f"{', '.join(missing)}; re-run `alignforge decontaminate {data} --against {','.join(names)} "
+            f"--report {report}`, or check with --against {','.join(names)}"
+        )
 
 
 def _measure(path: Path, filt: RowFilter | None, **kwargs: Any) -> tuple[dict[str, Any], Accumulator]:

@@ -163,7 +163,7 @@ class CheckStage(Stage):
         result = check_file(
             self.data,
             kind=self.kind,
-            gates=self.gate_config(),
+            gates=self.gates,  # a path is named in the check's errors
             stage=self.gates_stage,
             on_error=self.on_error,
             side_file=self.side_file,
@@ -183,9 +183,7 @@ class CheckStage(Stage):
         if self.html_out is not None:
             from alignforge.quality.html import render_html
 
-            html = Path(self.html_out)
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(render_html(result), encoding="utf-8")
+            _write_atomic(Path(self.html_out), render_html(result).encode("utf-8"))
         return self._summary(result)
 
     def _summary(self, result: CheckResult) -> StageSummary:
@@ -215,15 +213,27 @@ class CheckStage(Stage):
         return s
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    """``path``'s bytes replaced whole: written as ``.NAME.partial`` beside it, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(result: CheckResult, path: Path) -> None:
     import orjson
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(
+    _write_atomic(
+        path,
         orjson.dumps(
             result.as_dict(),
             option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-        )
+        ),
     )
 
 

@@ -12,8 +12,12 @@ from rows' own ``contaminated`` flags.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+from decimal import Decimal
+from difflib import get_close_matches
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ __all__ = [
     "gates_init_yaml",
     "GateResult",
     "load_gates",
+    "validate_gates",
     "default_gates",
     "evaluate",
     "stage_for_kind",
@@ -64,6 +69,15 @@ UNMEASURED_DECONTAM = (
     "`alignforge check FILE --decontam-report R`"
 )
 _SCALES = ("0-10", "0-1")
+# Gates on figures on the judge's 0-10 scale whose bounds may be stated on 0-1 (`scale: "0-1"`):
+# the bounds are multiplied by 10 where the gate is read (row_rules, evaluate).
+_SCALED = frozenset(
+    f"preference_data.{name}"
+    for name in ("row_gates.chosen_score", "row_gates.rejected_score", "row_gates.score_gap")
+    + ("avg_chosen", "avg_rejected", "avg_gap")
+)
+# The SFT score gate's `scale` and `data_scale` are read by the SFT accumulator (rows may be on 0-1 too).
+_SCALE_READ_BY_ROWS = frozenset({"sft_data.row_gates.score"})
 # Row-level gates each stage knows: a bounded gate takes {min/max}; a check takes true/false.
 _ROW_GATES: dict[str, dict[str, str]] = {
     "preference_data": {
@@ -214,8 +228,7 @@ def _check_stage(path: str, stage: str, body: Any) -> None:
         if name == "row_gates":
             _check_row_gates(path, stage, spec)
             continue
-        if isinstance(spec, bool):
-            continue
+        _check_figure(path, stage, str(name))
         _check_bounds(path, f"{stage}.{name}", spec)
 
 
@@ -244,7 +257,8 @@ def _check_row_gates(path: str, stage: str, spec: Any) -> None:
 
 def _check_bounds(path: str, where: str, spec: Any) -> None:
     if not isinstance(spec, dict):
-        raise ConfigError(f"{path}: gate '{where}' must be a mapping like {{min: 9.0, unit: ...}}")
+        only = "" if ".row_gates." in where else " (only row gates, under row_gates:, are true/false checks)"
+        raise ConfigError(f"{path}: gate '{where}' must be a mapping like {{min: 9.0, unit: ...}}{only}")
     unknown = set(spec) - _GATE_KEYS
     if unknown:
         raise ConfigError(
@@ -253,14 +267,139 @@ def _check_bounds(path: str, where: str, spec: Any) -> None:
     if not ({"min", "max", "equals"} & set(spec)):
         raise ConfigError(f"{path}: gate '{where}' needs min, max or equals")
     for key in ("min", "max", "equals"):
-        value = spec.get(key)
-        if key in spec and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if key not in spec:
+            continue
+        value = spec[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: gate '{where}': {key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: gate '{where}': {key} must be a finite number, got {value!r}")
+    if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
+        raise ConfigError(
+            f"{path}: gate '{where}': min {spec['min']} is above max {spec['max']}, so nothing can pass"
+        )
+    if "optional" in spec and not isinstance(spec["optional"], bool):
+        raise ConfigError(f"{path}: gate '{where}': optional must be true or false, got {spec['optional']!r}")
+    for key in ("unit", "note"):
+        if key in spec and not isinstance(spec[key], str):
+            raise ConfigError(f"{path}: gate '{where}': {key} must be text, got {spec[key]!r}")
     if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
         raise ConfigError(f"{path}: gate '{where}': on_fail must be fail, flag or stop")
     for key in ("scale", "data_scale"):
         if key in spec and spec[key] not in _SCALES:
             raise ConfigError(f"{path}: gate '{where}': {key} must be one of {', '.join(_SCALES)}")
+    allowed = _SCALED | _SCALE_READ_BY_ROWS
+    if "scale" in spec and where not in allowed:
+        raise ConfigError(
+            f"{path}: gate '{where}': `scale` applies only to the judge-score gates "
+            f"({', '.join(sorted(allowed))}); state this bound in the figure's own unit and remove `scale`"
+        )
+    if "data_scale" in spec and where not in _SCALE_READ_BY_ROWS:
+        raise ConfigError(
+            f"{path}: gate '{where}': `data_scale` applies only to {', '.join(sorted(_SCALE_READ_BY_ROWS))}"
+            " (DPO judge scores are read on 0-10)"
+        )
+
+
+# --- The figures a stage's gates can read, derived from the code that computes them ---------------
+
+_KIND_OF_STAGE = {stage: kind for kind, stage in _STAGE_OF_KIND.items()}
+_NUMBER = "number"
+_ANY_KEYS = "mapping keyed by the data"
+_TYPE_WORDS = {"list": "a list", "str": "text"}
+
+
+def _shape(value: Any) -> Any:
+    """A figure's shape: a number (None is an unmeasured one), a dict of the shapes of a mapping with
+    fixed keys, :data:`_ANY_KEYS` for a mapping whose keys come from the rows, else the type's name."""
+    if isinstance(value, dict):
+        return {str(k): _shape(v) for k, v in value.items()} if value else _ANY_KEYS
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return _NUMBER
+    return type(value).__name__
+
+
+@cache
+def _figures_of(stage: str) -> dict[str, Any]:
+    """The figures ``stage``'s gates can read, with their shapes."""
+    if stage in ("dpo_training", "reward_model", "rl_training"):
+        from alignforge.train.gates import UNITS  # the metrics training writes and its gates read
+
+        return dict.fromkeys(UNITS, _NUMBER)
+    if stage == "evaluation":
+        from alignforge.evaluate.retention import capability_retention
+        from alignforge.evaluate.winrate import winrate_stats
+
+        figures = {**capability_retention({"b": 1.0}, {"b": 1.0}), **winrate_stats([2.0])}
+        figures["per_benchmark"] = {}  # keyed by the suites scored
+    else:
+        from alignforge.quality._check_scan import make_accumulator
+        from alignforge.quality._decontam import _section_figures
+        from alignforge.records import Kind
+
+        acc = make_accumulator(Kind(_KIND_OF_STAGE[stage]), {}, verdicts={})
+        try:
+            figures = acc.finish()  # an empty pass names every figure the kind computes
+        finally:
+            acc.cleanup()
+        figures.update(_section_figures("", {"decontamination_score": 1.0, "per_benchmark": {}}, ""))
+        # What check adds itself: the decontamination scan's and the review's figures, the reader's counts.
+        figures.update(
+            contaminated_rows=0,
+            decontamination_source={},
+            review_disagreement=None,
+            review_decided=0,
+            review_covered_share=None,
+            invalid_rows=0,
+            blank_lines=0,
+            blank_line_numbers=[],
+            warnings=[],
+        )
+    return {k: _shape(v) for k, v in figures.items()}
+
+
+def _unknown_figure(path: str, stage: str, name: str, dotted: str, siblings: dict[str, Any]) -> str:
+    close = get_close_matches(dotted.rsplit(".", 1)[-1], list(siblings), n=1)
+    prefix = dotted.rsplit(".", 1)[0] + "." if "." in dotted else ""
+    numbers = sorted(k for k, shape in siblings.items() if shape == _NUMBER)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; its numbers are {', '.join(numbers)}"
+    if stage in ("dpo_training", "reward_model", "rl_training"):
+        from alignforge.train.gates import _GATES_STAGE
+
+        who = " / ".join(k for k, v in _GATES_STAGE.items() if v == stage)
+        return f"{path}: {stage}.{name}: train {who} measures no such metric{hint}"
+    return f"{path}: unknown gate '{stage}.{name}': {stage} has no figure '{dotted}'{hint}"
+
+
+def _check_figure(path: str, stage: str, name: str) -> None:
+    """A dataset gate's name must be a number ``stage`` computes (dotted for an entry of a mapping)."""
+    known = _figures_of(stage)
+    node: Any = known
+    walked: list[str] = []
+    for part in name.split("."):
+        if node == _ANY_KEYS:
+            return  # an entry of a mapping keyed by the rows (flaw types, benchmarks, domains)
+        if not isinstance(node, dict):
+            what = "a number" if node == _NUMBER else _TYPE_WORDS.get(node, node)
+            raise ConfigError(
+                f"{path}: gate '{stage}.{name}': figure '{'.'.join(walked)}' is {what}; it has no entry '{part}'"
+            )
+        walked.append(part)
+        if part not in node:
+            raise ConfigError(_unknown_figure(path, stage, name, ".".join(walked), node))
+        node = node[part]
+    if node == _NUMBER:
+        return
+    if isinstance(node, dict) or node == _ANY_KEYS:
+        keys = node if isinstance(node, dict) else known.get(f"{name}_target")
+        example = next(iter(keys)) if isinstance(keys, dict) and keys else "NAME"
+        raise ConfigError(
+            f"{path}: gate '{stage}.{name}' reads figure '{name}', which is a mapping, not a number; "
+            f"gate one entry with a dotted name such as '{name}.{example}'"
+        )
+    raise ConfigError(
+        f"{path}: gate '{stage}.{name}' reads figure '{name}', which is {_TYPE_WORDS.get(node, node)}, not a number"
+    )
 
 
 def _check_decontam_entry(path: str, spec: Any) -> None:
@@ -329,9 +468,40 @@ def gates_init_yaml(available: list[str], folder: str) -> str:
     )
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first = key, line, first
+
+
+class _GatesLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(key, line, seen[key])
+                    seen[key] = line
+                except TypeError:  # an unhashable key: the base class says so
+                    pass
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse(text: str, path: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_GatesLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"{path}:{exc.line}: duplicate key '{exc.key}' (first on line {exc.first}); "
+            "YAML would keep only the last one"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -339,17 +509,12 @@ def _parse(text: str, path: str) -> dict[str, Any]:
     return data
 
 
-def load_gates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Gates from ``path`` (the defaults when None), validated: unknown stages and keys are errors."""
-    text, where = (DEFAULT_GATES_YAML, "<default gates>") if path is None else (None, str(path))
-    if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")  # type: ignore[arg-type]
-        except FileNotFoundError:
-            raise ConfigError(
-                f"{path}: no such gates file (create one with `alignforge gates init > {path}`)"
-            ) from None
-    gates = _parse(text, where)
+def validate_gates(gates: dict[str, Any], where: str = "<gates mapping>") -> dict[str, Any]:
+    """Check a gates mapping as :func:`load_gates` checks a file (``where`` names it in errors)."""
+    if "version" in gates and (type(gates["version"]) is not int or gates["version"] != 1):
+        raise ConfigError(
+            f"{where}: version {gates['version']!r} is not one this alignforge reads: write `version: 1`"
+        )
     for stage, body in gates.items():
         if stage == "version":
             continue
@@ -362,6 +527,20 @@ def load_gates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     return gates
 
 
+def load_gates(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Gates from ``path`` (the defaults when None), validated: unknown stages, figures and keys are
+    errors, as are duplicate keys and a ``version`` other than 1 (a file without one is version 1)."""
+    text, where = (DEFAULT_GATES_YAML, "<default gates>") if path is None else (None, str(path))
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")  # type: ignore[arg-type]
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{path}: no such gates file (create one with `alignforge gates init > {path}`)"
+            ) from None
+    return validate_gates(_parse(text, where), where)
+
+
 def default_gates() -> dict[str, Any]:
     return load_gates(None)
 
@@ -371,7 +550,27 @@ def stage_for_kind(kind: str) -> str:
 
 
 def row_rules(gates: dict[str, Any], stage: str) -> dict[str, Any]:
-    return dict((gates.get(stage) or {}).get("row_gates") or {})
+    """``stage``'s row gates, with bounds on the figures' own scale (a 0-1 judge-score bound times 10)."""
+    rules = (gates.get(stage) or {}).get("row_gates") or {}
+    return {name: _on_figure_scale(f"{stage}.row_gates.{name}", spec) for name, spec in rules.items()}
+
+
+def _on_figure_scale(where: str, spec: Any) -> Any:
+    """``spec`` with its bounds on the judge's 0-10 when it states them on 0-1 (``scale: "0-1"``)."""
+    if not isinstance(spec, dict) or spec.get("scale") != "0-1" or where not in _SCALED:
+        return spec
+    out = {k: v for k, v in spec.items() if k != "scale"}
+    for key in ("min", "max", "equals"):
+        if key in spec:  # scaled in decimal: 0.3 on 0-1 is 3.0, not 3.0000000000000004
+            out[key] = float(Decimal(repr(spec[key])) * 10)
+    return out
+
+
+def _held_to(where: str, spec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The bounds a figure is held to, and their text (saying what a 0-1 bound was stated as)."""
+    held = _on_figure_scale(where, spec)
+    text = bound_text(held)
+    return held, text if held is spec else f"{text} (stated as {bound_text(spec)} on 0-1)"
 
 
 def _lookup(figures: dict[str, Any], name: str) -> Any:
@@ -396,7 +595,9 @@ def bound_text(spec: dict[str, Any]) -> str:
 
 
 def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list[GateResult]:
-    """Hold ``figures`` against ``stage``'s gates; row gates report their failing rows."""
+    """Hold ``figures`` against ``stage``'s gates; row gates report their failing rows.
+
+    A figure that is not a finite number (NaN, infinity) fails its gate, optional or not."""
     body = gates.get(stage)
     if body is None:
         raise ConfigError(f"the gates file has no stage '{stage}'")
@@ -407,7 +608,7 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
             continue
         info = failures.get(name, {"rows": 0, "first_lines": []})
         unit = spec.get("unit", "") if isinstance(spec, dict) else ""
-        bound = bound_text(spec) if isinstance(spec, dict) else "every row"
+        bound = _held_to(f"{stage}.row_gates.{name}", spec)[1] if isinstance(spec, dict) else "every row"
         flag = isinstance(spec, dict) and spec.get("on_fail") == "flag"
         results.append(
             GateResult(
@@ -425,15 +626,19 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
     for name, spec in body.items():
         if name == "row_gates":
             continue
+        if not isinstance(spec, dict):
+            raise ConfigError(f"gate '{stage}.{name}' must be a mapping like {{min: 9.0, unit: ...}}")
         value = _lookup(figures, name)
         shown = name
         unit = spec.get("unit", "")
+        held, bound = _held_to(f"{stage}.{name}", spec)
+        flag = spec.get("on_fail") == "flag"
         if value is None:
             status = "pass" if spec.get("optional") else "not measured"
             note = "not measured (optional)" if spec.get("optional") else "not measured: gate fails closed"
             if name in _DECONTAM_FIGURES and not spec.get("optional"):
                 note = UNMEASURED_DECONTAM
-            results.append(GateResult(stage, shown, status, None, bound_text(spec), unit, note=note))
+            results.append(GateResult(stage, shown, status, None, bound, unit, note=note))
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "a mapping" if isinstance(value, dict) else type(value).__name__
@@ -445,13 +650,17 @@ def evaluate(figures: dict[str, Any], gates: dict[str, Any], stage: str) -> list
             raise ConfigError(
                 f"gate '{stage}.{name}' reads figure '{name}', which is {kind}, not a number{hint}"
             )
+        if not math.isfinite(value):
+            note = f"{value} is not a finite number: the gate fails"
+            results.append(GateResult(stage, shown, "flag" if flag else "fail", None, bound, unit, note=note))
+            continue
         ok = True
-        if "min" in spec and value < spec["min"]:
+        if "min" in held and value < held["min"]:
             ok = False
-        if "max" in spec and value > spec["max"]:
+        if "max" in held and value > held["max"]:
             ok = False
-        if "equals" in spec and abs(value - spec["equals"]) > 1e-9:
+        if "equals" in held and abs(value - held["equals"]) > 1e-9:
             ok = False
-        status = "pass" if ok else ("flag" if spec.get("on_fail") == "flag" else "fail")
-        results.append(GateResult(stage, shown, status, value, bound_text(spec), unit))
+        status = "pass" if ok else ("flag" if flag else "fail")
+        results.append(GateResult(stage, shown, status, value, bound, unit))
     return results
