@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["COMMANDS", "backend_options"]
+__all__ = ["COMMANDS", "backend_options", "exit_if_nothing_made"]
 
 _Opt = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -82,6 +82,20 @@ def _llm_args(kw: dict[str, Any]) -> dict[str, Any]:
 def _print(summary: Any) -> None:
     for line in summary.lines():
         click.echo(line)
+    exit_if_nothing_made(summary)
+
+
+def exit_if_nothing_made(summary: Any) -> None:
+    """Exit 4 when rows failed and the run made nothing (no request answered, or no row written or
+    dropped). Some rows failed beside rows written is a normal run: exit 0, the next run retries them."""
+    if summary.failed and not (summary.requests and summary.written + summary.dropped):
+        what = "every request failed" if not summary.requests else "every row it tried failed"
+        click.echo(
+            f"error: {summary.stage}: nothing was made, {what} ({summary.failed} rows; the errors are "
+            f"in {summary.outputs.get('failures')}); fix the cause and run the same command again",
+            err=True,
+        )
+        raise SystemExit(4)
 
 
 @click.group("generate", context_settings={"show_default": True})

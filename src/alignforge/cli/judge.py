@@ -58,6 +58,7 @@ def judge_cmd(
       alignforge judge pairs.jsonl --out judged.jsonl --model openai:my-judge \\
           --option base_url=http://127.0.0.1:8000/v1 --option price=[0,0] --max-cost 1
     """
+    from alignforge.cli.generate import exit_if_nothing_made
     from alignforge.judge import judge_file
     from alignforge.llm import parse_cli_options
 
@@ -76,6 +77,7 @@ def judge_cmd(
     )
     for line in summary.lines():
         click.echo(line)
+    exit_if_nothing_made(summary)
 
 
 COMMANDS = [judge_cmd]

@@ -30,6 +30,7 @@ from alignforge.stages import (
     add_drop_reason,
     compact_failures,
     done_ids,
+    drop_reasons_of,
     progress_bar,
     reason_text,
     side_paths,
@@ -189,6 +190,24 @@ def _passed_state(path: os.PathLike[str], *, strict: bool = True) -> tuple[set[s
     return prompts, flaws
 
 
+def _gate_failures(*paths: os.PathLike[str]) -> dict[str, int]:
+    """Every failed gate of the pairs already written (``out`` with ``--keep-all``, ``dropped``), once
+    per candidate: a resumed run's ``gate_failures`` then counts them with its own, as one uncut run would."""
+    counts: dict[str, int] = {}
+    seen: set[str] = set()
+    for path in paths:
+        if not (os.path.exists(path) and os.path.getsize(path) > 0):
+            continue
+        for _, row in iter_jsonl(path):
+            cid = str((row.get("metadata") or {}).get("candidate_id"))
+            if cid in seen:
+                continue
+            seen.add(cid)
+            for r in drop_reasons_of(row):
+                counts[str(r.get("reason"))] = counts.get(str(r.get("reason")), 0) + 1
+    return counts
+
+
 def _name(model: str | LLM) -> str:
     return model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
 
@@ -346,6 +365,7 @@ class DPOStage(GeneratorStage):
         )
         summary.resumed = len(done)
         tracker.passed, tracker.done = len(passed_prompts), len(done)
+        tracker.reasons = _gate_failures(paths.out, paths.dropped)
         finished = set(done)
         stopped = "every prompt was tried max_rounds times"
         out_w, drop_w, fail_w = paths.writers()

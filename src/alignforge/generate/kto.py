@@ -8,7 +8,8 @@ they come (a killed run resumes at its row); rows whose score did not parse go t
 lowest-evidence first (positives with the lowest scores, negatives with the highest). The left-out
 rows move to ``out.dropped.jsonl`` with the reason ``balance``; each run balances again over every
 scored row (kept or left out before), in input order, so the result does not depend on how the
-runs were cut.
+runs were cut. Scored rows of prompts no longer in the input are kept in ``out.dropped.jsonl`` with
+the reason ``not_in_input`` (detail: the item id), never deleted.
 """
 
 from __future__ import annotations
@@ -211,21 +212,28 @@ class KTOStage(GeneratorStage):
     def _rebalance(self, summary: StageSummary, order: dict[str, int]) -> None:
         """Balance every scored row (in ``out`` or left out to ``dropped`` before) again, in input order.
 
+        A scored row whose prompt is no longer in the input (a smaller ``limit``, an edited file) moves
+        to ``dropped`` with the reason ``not_in_input`` and comes back when its prompt does.
+
         ``dropped`` is written first, then ``out``, each atomically: a kill in between leaves a row in
         both, which the next run's balance sees once (by ``item_id``).
         """
         paths = side_paths(self.output_file)
         scored: dict[str, dict[str, Any]] = {}
+        not_in_input: dict[str, dict[str, Any]] = {}
         kept_drops: list[dict[str, Any]] = []
         for path in (paths.out, paths.dropped):
             for _, row in iter_jsonl(path) if path.exists() and path.stat().st_size else ():
-                if first_reason(drop_reasons_of(row)) not in (None, "balance"):
+                if first_reason(drop_reasons_of(row)) not in (None, "balance", "not_in_input"):
                     kept_drops.append(row)
                     continue
                 meta = row["metadata"]
                 meta.pop("drop_reasons", None)
-                if meta.get("item_id") in order:  # rows of prompts no longer in the input are left behind
-                    scored.setdefault(meta["item_id"], row)
+                item_id = meta.get("item_id")
+                if item_id in order:
+                    scored.setdefault(item_id, row)
+                elif item_id not in not_in_input:  # kept aside, back in the balance when its prompt is
+                    not_in_input[item_id] = add_drop_reason(row, "not_in_input", {"item_id": item_id})
         rows = sorted(scored.values(), key=lambda r: order[r["metadata"]["item_id"]])
         kept, left_out = balance(rows, self.min_positive, self.max_positive)
         n = len(kept)
@@ -236,7 +244,7 @@ class KTOStage(GeneratorStage):
                 "balance",
                 {"label": r["label"], "score": r["metadata"]["score"], "positive_share": round(share, 4)},
             )
-        dropped = [*kept_drops, *left_out]
+        dropped = [*kept_drops, *left_out, *not_in_input.values()]
         if dropped or paths.dropped.exists():
             write_jsonl(paths.dropped, dropped)
         summary.written = write_jsonl(paths.out, kept)

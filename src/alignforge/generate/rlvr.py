@@ -97,10 +97,18 @@ class RLVRStage(GeneratorStage):
     def execute(self) -> StageSummary:
         paths = side_paths(self.output_file)
         rows: list[dict[str, Any]] = []
+        drawn: dict[str, dict[str, int]] = {}  # generator / family -> tasks asked of it, distinct ones made
         for domain, vtype, n in self._plan():
             for spec in specs(self.input_file, domain, vtype, n, self.seed):
-                rows.extend(make_rows(domain, spec, vtype, self.input_file))
-        summary = self.summary(by_source={}, by_domain={})
+                made = make_rows(domain, spec, vtype, self.input_file)
+                rows.extend(made)
+                if "prompt" not in spec:  # a generator spec (a ready task is one row, always made)
+                    d = drawn.setdefault(
+                        str(spec.get("generator") or spec.get("family")), {"asked": 0, "made": 0}
+                    )
+                    d["asked"] += int(spec.get("count", 1))
+                    d["made"] += len(made)
+        summary = self.summary(by_source={}, by_domain={}, short_of={})
         bad: dict[str, tuple[str, Any]] = {}
         start = self._resume(rows, bad)
         summary.resumed = start
@@ -126,6 +134,17 @@ class RLVRStage(GeneratorStage):
                 summary.by_domain[r["domain"]] = summary.by_domain.get(r["domain"], 0) + 1
         counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.by_source.items()))
         summary.notes = [f"   tasks in {paths.out.name}: {sum(summary.by_source.values())} ({counts})"]
+        summary.figures["short_of"] = {k: v for k, v in sorted(drawn.items()) if v["made"] < v["asked"]}
+        if summary.short_of:
+            asked, distinct = (sum(v[f] for v in drawn.values()) for f in ("asked", "made"))
+            short = ", ".join(
+                f"{k} {v['made']} of {v['asked']}"
+                for k, v in sorted(summary.short_of.items(), key=lambda kv: kv[1]["made"] - kv[1]["asked"])
+            )
+            summary.notes.append(
+                f"   asked {asked} tasks, the generators gave {distinct} distinct ones (a small parameter space "
+                f"repeats itself; each generator draws at most 5 per task asked): {short}"
+            )
         if self.mix is not None:
             planned = plan_mix(self.n, self.mix)
             summary.notes.append(

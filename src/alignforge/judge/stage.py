@@ -125,6 +125,9 @@ class JudgeStage(Stage):
         if self.dry_run:
             return self._estimate(summary, todo, kind, cache)
         self._judge(summary, todo, kind, cache, {str(ln) for ln in done})
+        summary.figures.update(
+            _tally(paths.out, score_items([], kind)[0], {ln for ln, _ in rows}, pairwise=self.pairwise)
+        )
         f = summary.figures
         means = ", ".join(f"mean {k} {v:.2f}" for k, v in f["mean"].items())
         summary.notes.append(
@@ -174,7 +177,6 @@ class JudgeStage(Stage):
             llm, max_tokens=self.max_tokens, retries=self.retries, on_usage=tracker.recorder(llm.name)
         )
         paths = side_paths(self.out)
-        sums: dict[str, list[float]] = {}
         with (
             JsonlWriter(paths.out) as out_w,
             JsonlWriter(paths.failures) as fail_w,
@@ -200,11 +202,6 @@ class JudgeStage(Stage):
                     meta = dict(row.get("metadata") or {})
                     for key, res in zip(keys, mine, strict=True):
                         set_score(meta, key, res, judge.name)
-                        if res.ok and res.score is not None:
-                            figures["scored"] += 1
-                            sums.setdefault(key, []).append(res.score)
-                        else:
-                            figures["parse_failed"] += 1
                         row.pop(key, None)  # a stale top-level score must not shadow the new one
                     if pairs:
                         p = pairs[k]
@@ -216,7 +213,6 @@ class JudgeStage(Stage):
                             "first_order": p.first,
                             "second_order": p.second,
                         }
-                        figures["disagreements"] += int(p.status is JudgeStatus.DISAGREE)
                     for side, ok in verified[k].items():  # correctness: the verifier's, not the judge's
                         meta["verified" if side == "response" else f"{side}_verified"] = ok
                     meta["source_line"] = ln
@@ -227,7 +223,6 @@ class JudgeStage(Stage):
                     tracker.done += 1
                     tracker.passed += int(all(m.ok for m in mine))
                 update()
-        figures["mean"] = {k: sum(v) / len(v) for k, v in sums.items() if v}
         tracker.fill(summary)
         compact_failures(paths.failures, finished, id_field="source_line")
 
@@ -267,6 +262,37 @@ def judge_file(
         dry_run=dry_run,
     )
     return run_stage(stage, reuse=not dry_run, record=not dry_run)
+
+
+def _tally(path: Path, keys: tuple[str, ...], lines: set[int], *, pairwise: bool) -> dict[str, Any]:
+    """``scored``, ``parse_failed``, ``disagreements`` and ``mean`` (per score key) over every judged row
+    in ``path`` whose input line is in ``lines``: the rows of earlier runs as well as this one's, so a
+    resumed run reports the same figures as one that was never cut."""
+    scored = parse_failed = disagreements = 0
+    sums: dict[str, list[float]] = {k: [] for k in keys}
+    seen: set[Any] = set()
+    for _, row in iter_jsonl(path) if path.exists() and path.stat().st_size else ():
+        meta = row.get("metadata") or {}
+        ln = meta.get("source_line")
+        if ln not in lines or ln in seen:
+            continue
+        seen.add(ln)
+        status = meta.get("judge_status") or {}
+        for key in keys:
+            score = meta.get(key)
+            if status.get(key) == JudgeStatus.OK and isinstance(score, int | float):
+                scored += 1
+                sums[key].append(float(score))
+            else:
+                parse_failed += 1
+        if pairwise:
+            disagreements += int((meta.get("pairwise") or {}).get("status") == JudgeStatus.DISAGREE)
+    return {
+        "scored": scored,
+        "parse_failed": parse_failed,
+        "disagreements": disagreements,
+        "mean": {k: sum(v) / len(v) for k, v in sums.items() if v},
+    }
 
 
 def _done_lines(path: Path, *, repair: bool = True) -> set[Any]:

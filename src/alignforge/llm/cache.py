@@ -4,7 +4,9 @@ Rows are keyed by the backend's name and :meth:`ChatRequest.key` (sha256 of the 
 the response text, finish reason and token usage. Each response is committed as it
 arrives, in WAL mode, so several processes can share one file and a process killed
 with SIGKILL loses only the calls still in flight. Errors are not cached: a rerun
-tries them again.
+tries them again. Nor is an empty answer (no text, or only whitespace: a 200 reply whose content
+was null), which a stage counts as a failure; a row holding one, stored by an earlier version, is
+not served either.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class ResponseCache:
                     chunk,
                 ).fetchall()
                 for key, model, text, finish, pt, ct in rows:
+                    if not _answered(text):
+                        continue
                     out[key] = ChatResponse(
                         text, model, finish, Usage(pt, ct, 0.0), cached=True, latency_s=0.0
                     )
@@ -156,7 +160,7 @@ class CachedLLM:
                     return
                 handled[j] = True
                 key = miss_keys[j]
-                if isinstance(res, ChatResponse):
+                if isinstance(res, ChatResponse) and _answered(res.text):
                     self.cache.put(key, res)
                     self.stats.stored += 1
                 for n, i in enumerate(todo[key]):
@@ -181,6 +185,11 @@ class CachedLLM:
         close = getattr(self.inner, "close", None)
         if close is not None:
             close()
+
+
+def _answered(text: str | None) -> bool:
+    """False for an empty answer: the stages treat it as a failure, so it must be asked again."""
+    return bool(text and text.strip())
 
 
 def _as_hit(res: ChatResponse) -> ChatResponse:
