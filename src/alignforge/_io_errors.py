@@ -17,6 +17,7 @@ import orjson
 __all__ = ["DataError", "ReadStats", "dumps"]
 
 MAX_BLANK_LINES_KEPT = 200
+RAW_KEPT = 4096  # bytes of a bad line the side file keeps
 OnError = Literal["raise", "skip"]
 
 
@@ -79,14 +80,17 @@ class _SideFile:
         self.path = path
         self._fh: Any = None
 
-    def write(self, line: int, reason: str, raw: bytes) -> None:
+    def write(self, line: int, reason: str, raw: bytes, *, truncated: bool | None = None) -> None:
+        """Record a bad line: its first :data:`RAW_KEPT` bytes; ``truncated`` says whether the line
+        was longer (by default, whether ``raw`` is; a caller that passes only the head says so)."""
         if self.path is None:
             return
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")
-        text = raw[:4096].decode("utf-8", "replace").rstrip("\r\n")
-        self._fh.write(dumps({"line": line, "error": reason, "raw": text, "truncated": len(raw) > 4096}))
+        text = raw[:RAW_KEPT].decode("utf-8", "replace").rstrip("\r\n")
+        cut = len(raw) > RAW_KEPT if truncated is None else truncated
+        self._fh.write(dumps({"line": line, "error": reason, "raw": text, "truncated": cut}))
 
     def close(self) -> None:
         if self._fh is not None:
@@ -98,9 +102,25 @@ def _json_error(raw: bytes, exc: Exception) -> str:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
         return f"invalid UTF-8 at byte {err.start}"
+    if _cr_separated(raw):
+        return (
+            "rows separated by a bare CR (\\r, old Mac line endings), read as one line: JSONL needs "
+            "\\n or \\r\\n after each row; convert with `tr '\\r' '\\n' < in.jsonl > out.jsonl`"
+        )
     if not raw.endswith(b"\n"):  # readline() returns a line without its newline only at end of file
         return "truncated last line (no newline and not complete JSON)"
     return f"not valid JSON ({exc})"
+
+
+def _cr_separated(raw: bytes) -> bool:
+    """Whether a line that is not JSON is JSON up to a bare CR inside it (rows split by CR alone)."""
+    if b"\r" not in raw.rstrip(b"\r\n"):
+        return False
+    try:
+        orjson.loads(raw.partition(b"\r")[0])
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _fail(
@@ -112,8 +132,10 @@ def _fail(
     stats: ReadStats,
     side: _SideFile,
     raw: bytes,
+    *,
+    truncated: bool | None = None,
 ) -> None:
     if on_error == "raise":
         raise DataError(path, lineno, msg, field=fld)
     stats.count(_reason_key(msg))
-    side.write(lineno, msg, raw)
+    side.write(lineno, msg, raw, truncated=truncated)

@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
+from alignforge._io_errors import RAW_KEPT, OnError, _fail, _json_error, _SideFile
 from alignforge._io_errors import DataError as DataError
-from alignforge._io_errors import OnError, _fail, _json_error, _SideFile
 from alignforge._io_errors import ReadStats as ReadStats
 from alignforge._io_errors import dumps as dumps
 from alignforge._io_parquet import _is_parquet, _iter_parquet_raw, _read_parquet, _write_parquet
@@ -108,16 +108,17 @@ def iter_jsonl(
             if lines_seen is not None:
                 lines_seen[0] = lineno
             if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-                # Skip the rest of the oversized line without holding it.
-                size = len(raw)
+                # Skip the rest of the oversized line without holding it (only its head, for the side file).
+                head, size = raw[:RAW_KEPT], len(raw)
                 while raw and not raw.endswith(b"\n"):
                     raw = fh.readline(1 << 20)
                     if digest is not None:
                         digest.update(raw)
+                    head += raw[: RAW_KEPT - len(head)]
                     size += len(raw)
                     pos += len(raw)
                 msg = f"line is {size / 2**20:.1f} MiB, over the {max_line_bytes / 2**20:g} MiB limit (max_line_bytes)"
-                _fail(path, lineno, msg, None, on_error, stats, side, b"")
+                _fail(path, lineno, msg, None, on_error, stats, side, head, truncated=size > len(head))
                 continue
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]

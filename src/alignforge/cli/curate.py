@@ -117,14 +117,18 @@ def dedup_cmd(
     help="Run the scan in-process or on Ray Data.",
 )
 @click.option(
-    "--min-score", type=float, default=0.9, show_default=True, help="Gate: minimum share of clean rows."
+    "--min-score",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.9,
+    show_default=True,
+    help="Gate: minimum share of clean rows (0 to 1).",
 )
 @click.option(
     "--max-share",
-    type=float,
+    type=click.FloatRange(0.0, 1.0),
     default=0.02,
     show_default=True,
-    help="Gate: maximum share of any benchmark's items overlapped.",
+    help="Gate: maximum share of any benchmark's items overlapped (0 to 1; 0.02 = 2 %).",
 )
 @click.option("--no-cache", is_flag=True, help="Rebuild the benchmark index instead of using the disk cache.")
 def decontaminate_cmd(

@@ -39,10 +39,10 @@ from alignforge.curate.dedup import iter_dedup_numbered
 from alignforge.errors import ConfigError
 from alignforge.stages import (
     Stage,
-    StageRecord,
     StageSummary,
     Tracker,
     add_drop_reason,
+    refuse_outputs_on_inputs,
     run_stage,
     side_paths,
 )
@@ -60,22 +60,6 @@ def _strs(paths: dict[str, Any]) -> dict[str, str]:
     return {role: os.fspath(p) for role, p in paths.items()}
 
 
-def _run(stage: Stage) -> StageSummary:
-    """``run_stage``; a run that raised (bad input) leaves neither output nor record behind.
-
-    Its outputs were never renamed into place, so a ``running`` record would only say that an
-    attempt failed: nothing resumes from it.
-    """
-    try:
-        return run_stage(stage)
-    except BaseException:
-        rec_path = stage.record_path()
-        rec = StageRecord.read(rec_path)
-        if rec is not None and rec.status == "running":
-            rec_path.unlink(missing_ok=True)
-        raise
-
-
 # --- dedup ----------------------------------------------------------------------------------
 
 
@@ -91,6 +75,7 @@ class DedupStage(Stage):
     num_perm: int = 128
 
     name = "dedup"
+    resumable = False  # a failed run renamed no output into place: it leaves no `running` record
 
     def __post_init__(self) -> None:
         self.data, self.out = Path(self.data), Path(self.out)
@@ -158,7 +143,7 @@ def dedup_file(
     """Run the ``dedup`` stage on ``data`` (JSONL): unique rows to ``out``, duplicates to ``dropped``
     (default ``out.dropped.jsonl``). Bad input raises :class:`~alignforge.io.DataError` (file, line)."""
     stage = DedupStage(Path(data), Path(out), _path(dropped), kind=kind, near=near, num_perm=num_perm)
-    return _run(stage)
+    return run_stage(stage)
 
 
 # --- decontaminate --------------------------------------------------------------------------
@@ -207,6 +192,7 @@ class DecontaminateStage(Stage):
     use_cache: bool = True
 
     name = "decontaminate"
+    resumable = False
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -217,6 +203,9 @@ class DecontaminateStage(Stage):
         elif self.out is not None:
             self.dropped = side_paths(self.out).dropped
         self.names = parse_against(self.against)
+        for gate, value in (("min_score", self.min_score), ("max_share", self.max_share)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{gate} is a share between 0 and 1 (0.9 = 90 %), got {value}")
         if self.judge_model and not self.embeddings:
             raise ConfigError("--judge-model reviews embedding matches: add --embeddings")
 
@@ -322,9 +311,10 @@ def decontaminate_file(
         executor=executor,
         use_cache=use_cache,
     )
-    if not stage.outputs():
-        return stage.execute()  # a scan that writes no file: nothing to record or reuse
-    return _run(stage)
+    if not stage.outputs():  # a scan with no file to record beside: nothing to record or reuse
+        refuse_outputs_on_inputs(stage.name, stage.inputs(), {"annotate": stage.annotate})
+        return stage.execute()
+    return run_stage(stage)
 
 
 def report_lines(rep: DecontamReport, *, report: Path | None, out: Path | None, data: Path) -> list[str]:

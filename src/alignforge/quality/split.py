@@ -31,9 +31,10 @@ def _group_key(row: dict, kind: Kind) -> bytes:
 
 @dataclass
 class SplitStage(Stage):
-    """``split`` as a stage: ``data`` into ``<stem>_train.jsonl`` (the main output) and
-    ``<stem>_val.jsonl`` in ``out_dir``. Both are written under temporary names and renamed at the
-    end: a killed split leaves neither half-written, and its rerun writes the same files."""
+    """``split`` as a stage: ``data`` (JSONL or Parquet) into ``<stem>_train.jsonl`` (the main
+    output) and ``<stem>_val.jsonl`` in ``out_dir``. Both are written under temporary names and
+    renamed at the end: a killed split leaves neither half-written, and its rerun writes the same
+    files; a split that fails on bad input leaves neither, nor a record (``resumable`` False)."""
 
     data: str | os.PathLike[str]
     out_dir: str | os.PathLike[str]
@@ -42,13 +43,15 @@ class SplitStage(Stage):
     kind: Kind | None = None
 
     name: ClassVar[str] = "split"
+    resumable: ClassVar[bool] = False  # a failed split renamed nothing into place: no record is left
 
     def __post_init__(self) -> None:
         if not 0.0 < self.validation < 1.0:
             raise ValueError("validation must be a share between 0 and 1, such as 0.1 or 0.2")
 
     def _paths(self) -> tuple[Path, Path]:
-        stem = Path(self.data).name.removesuffix(".jsonl")
+        data = Path(self.data)
+        stem = data.stem if data.suffix in (".jsonl", ".parquet") else data.name
         out = Path(self.out_dir)
         return out / f"{stem}_train.jsonl", out / f"{stem}_val.jsonl"
 
@@ -86,6 +89,7 @@ class SplitStage(Stage):
         s = StageSummary(
             self.name,
             written=counts["train"] + counts["validation"],
+            written_to={"out": counts["train"], "validation": counts["validation"]},
             outputs={"out": str(train_path), "validation": str(val_path)},
             figures={**counts, "train_file": str(train_path), "validation_file": str(val_path)},
         )

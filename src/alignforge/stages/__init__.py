@@ -4,7 +4,8 @@ split, prepare, train, evaluate), and the machinery they share.
 - :class:`Stage` declares inputs, outputs and parameters and has one ``execute()``;
   :func:`run_stage` runs it with a fingerprint (inputs' content hashes + parameters) recorded beside
   the outputs in ``<out>.stage.json``, so a finished stage is recognised and reused and a killed one
-  resumes at its row.
+  resumes at its row. An output that is the same file as an input is refused before the stage runs
+  (:func:`refuse_outputs_on_inputs`).
 - :class:`StageSummary` is the one summary: written / dropped / failed, drop reasons counted, cost,
   duration, output paths.
 - One side-file scheme (``out.dropped.jsonl``, ``out.failures.jsonl``: :func:`side_paths`) and one
@@ -18,7 +19,14 @@ How to add a stage: docs/stages.md. Importing this package is light.
 from __future__ import annotations
 
 from alignforge.stages import _builtin  # noqa: F401  (registers the built-in stages, lazily)
-from alignforge.stages.contract import Stage, get_stage, register_stage, run_stage, stage_names
+from alignforge.stages.contract import (
+    Stage,
+    get_stage,
+    refuse_outputs_on_inputs,
+    register_stage,
+    run_stage,
+    stage_names,
+)
 from alignforge.stages.dryrun import DryRun, cost_text, estimate_lines, stand_in
 from alignforge.stages.progress import ModelUsage, Tracker, progress_bar
 from alignforge.stages.record import StageRecord, canonical, file_sha256, fingerprint, record_path, short_hash
@@ -38,6 +46,7 @@ __all__ = [
     "StageSummary",
     "StageRecord",
     "run_stage",
+    "refuse_outputs_on_inputs",
     "register_stage",
     "get_stage",
     "stage_names",

@@ -17,6 +17,7 @@ import importlib
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ from alignforge.stages.record import (
 )
 from alignforge.stages.summary import StageSummary
 
-__all__ = ["Stage", "run_stage", "register_stage", "get_stage", "stage_names"]
+__all__ = ["Stage", "run_stage", "refuse_outputs_on_inputs", "register_stage", "get_stage", "stage_names"]
 
 
 class Stage(ABC):
@@ -45,6 +46,10 @@ class Stage(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: False for a stage that writes its outputs under temporary names and renames them when it
+    #: completes: a run that raises leaves nothing a rerun could resume from, so :func:`run_stage`
+    #: puts back the record it found (or none) rather than leave one ``running``.
+    resumable: ClassVar[bool] = True
     #: Input roles whose sha256 :meth:`execute_hashing` computes from the bytes its pass reads, so
     #: that :func:`run_stage` does not read those files a first time only to hash them.
     hashed_by_execute: ClassVar[tuple[str, ...]] = ()
@@ -99,10 +104,16 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
     first, unless its recorded hash still holds (same path, size, mtime, inode) or a finished run
     could be reused (whether it may depends on the hash). Its ``running`` record then has no
     fingerprint yet (``""``) and that input's ``sha256`` is null.
+
+    An output (or the record) that is the same file as an input is refused with a
+    :class:`~alignforge.errors.ConfigError` before anything is read or written
+    (:func:`refuse_outputs_on_inputs`). A stage that is not :attr:`Stage.resumable` and raises
+    leaves the record as it was found.
     """
     rec_path = stage.record_path()
-    previous = StageRecord.read(rec_path)
     inputs = dict(stage.inputs())
+    refuse_outputs_on_inputs(stage.name, inputs, {**stage.outputs(), "stage record": rec_path})
+    previous = StageRecord.read(rec_path)
     known = previous.inputs if previous is not None else None
     finished = reuse and previous is not None and previous.status == "finished"
     later = _hashed_later(stage, inputs, known, finished)
@@ -125,13 +136,18 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
     if record:
         rec.write(rec_path)
     t0 = time.perf_counter()
-    if later:
-        summary, hashed = stage.execute_hashing(frozenset(later))
-        for role in later:
-            digests[role]["sha256"] = hashed[role]
-        fp = rec.fingerprint = stage.fingerprint(digests=digests)
-    else:
-        summary = stage.execute()
+    try:
+        if later:
+            summary, hashed = stage.execute_hashing(frozenset(later))
+            for role in later:
+                digests[role]["sha256"] = hashed[role]
+            fp = rec.fingerprint = stage.fingerprint(digests=digests)
+        else:
+            summary = stage.execute()
+    except BaseException:
+        if record and not stage.resumable:
+            _put_back(rec_path, previous)
+        raise
     summary.duration_s = round(time.perf_counter() - t0, 3)
     summary.fingerprint = fp
     if record and summary.estimate is None:
@@ -145,6 +161,44 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
         rec.summary = summary.to_dict()
         rec.write(rec_path)
     return summary
+
+
+def refuse_outputs_on_inputs(
+    stage: str,
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+) -> None:
+    """Raise :class:`~alignforge.errors.ConfigError` (exit 2) when an output is the same file as
+    an input: writing it would destroy the input before (or while) the stage reads it. The same
+    file is the same resolved path, or the same file reached by another name (a link). The error
+    names the output's own role rather than ``out``, the alias of the main one."""
+    for out_role, out in sorted(outputs.items(), key=lambda kv: kv[0] == "out"):
+        if out is None:
+            continue
+        for in_role, src in inputs.items():
+            if src is not None and _same_file(out, src):
+                raise ConfigError(
+                    f"{stage}: output {out_role!r} ({os.fspath(out)}) is the same file as input "
+                    f"{in_role!r} ({os.fspath(src)}): writing it would overwrite the input; "
+                    "name another path"
+                )
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _put_back(rec_path: Path, previous: StageRecord | None) -> None:
+    """The record a failed run of a stage that does not resume found (none: no record)."""
+    if previous is not None:
+        previous.write(rec_path)
+    else:
+        rec_path.unlink(missing_ok=True)
 
 
 def _hashed_later(

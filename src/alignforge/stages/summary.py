@@ -33,7 +33,8 @@ class StageSummary:
     ``figures`` holds what is particular to the stage (a DPO run's target and flaw counts, a judge's
     parse failures, ...); they read as attributes too (``summary.passed``). ``notes`` are the stage's
     own summary lines, printed after the common ones. ``reused`` is True when a finished run with the
-    same fingerprint was recognised and nothing ran.
+    same fingerprint was recognised and nothing ran. ``written_to`` (output role -> rows) is for a
+    stage that writes its rows to more than one file: the summary line then says how many went where.
     """
 
     stage: str
@@ -53,6 +54,7 @@ class StageSummary:
     estimate: dict[str, Any] | None = None
     fingerprint: str = ""
     reused: bool = False
+    written_to: dict[str, int] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         figures = self.__dict__.get("figures")
@@ -90,7 +92,11 @@ class StageSummary:
             side.append(f"failed {self.failed} ({o['failures']})")
         elif self.failed:
             side.append(f"failed {self.failed}")
-        where = f" to {o['out']}" if "out" in o else ""
+        if self.written_to:
+            where = ", ".join(f"{n} to {o.get(role, role)}" for role, n in self.written_to.items())
+            where = f" ({where})"
+        else:
+            where = f" to {o['out']}" if "out" in o else ""
         lines = [f"{self.stage}: written {self.written}{where}" + (", " + ", ".join(side) if side else "")]
         if self.reused:
             lines.append(
