@@ -36,6 +36,7 @@ import orjson
 
 from alignforge.io import dumps
 from alignforge.quality._common import Accumulator, RowFailures, score_of
+from alignforge.quality._gate_names import ROW_GATES
 from alignforge.quality._kinds import count_tests
 from alignforge.quality.gates import bound_text
 from alignforge.records import Kind
@@ -58,14 +59,11 @@ _CHECK_TEXT = {
     "unique_task_id": "repeats an earlier row's task_id",
 }
 # Every name a failing-rows file can have: the checks above, the bounded gates, the caller's exclusions.
-_GATE_NAMES = frozenset(_CHECK_TEXT) | {
-    "chosen_score",
-    "rejected_score",
-    "score_gap",
-    "score",
-    "tests_per_task",
-    "excluded",
-}
+_GATE_NAMES = (
+    frozenset(_CHECK_TEXT)
+    | {name for known in ROW_GATES.values() for name, how in known.items() if how == "bounds"}
+    | {"excluded"}
+)
 
 
 def _row_value(gate: str, row: dict[str, Any]) -> Any:

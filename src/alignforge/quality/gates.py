@@ -8,6 +8,10 @@ A gate whose figure was not measured fails (fail closed) unless it says ``option
 A top-level ``decontamination: {against: [...], benchmark_dir: ...}`` entry makes ``check`` scan
 every file it measures against those benchmarks; the ``decontamination`` figure is never read
 from rows' own ``contaminated`` flags.
+
+A file's entries are checked in :mod:`alignforge.quality._gate_checks` (bounds, scales, duplicate
+keys) against the names in :mod:`alignforge.quality._gate_names` (the figures and row gates each
+stage knows).
 """
 
 from __future__ import annotations
@@ -16,14 +20,12 @@ import math
 import os
 from dataclasses import dataclass
 from decimal import Decimal
-from difflib import get_close_matches
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from alignforge.errors import ConfigError
+from alignforge.quality._gate_checks import _SCALED, _check_decontam_entry, _check_stage, _parse
+from alignforge.quality._gate_names import _STAGE_OF_KIND
 
 __all__ = [
     "DEFAULT_GATES_YAML",
@@ -52,15 +54,6 @@ STAGES = (
     "rl_training",
     "evaluation",
 )
-_STAGE_OF_KIND = {
-    "dpo": "preference_data",
-    "sft": "sft_data",
-    "kto": "kto_data",
-    "grpo": "grpo_data",
-    "rlvr": "rlvr_data",
-}
-_GATE_KEYS = {"min", "max", "equals", "unit", "optional", "on_fail", "note", "scale", "data_scale"}
-_DECONTAM_KEYS = {"against", "benchmark_dir"}
 _DECONTAM_FIGURES = ("decontamination", "max_benchmark_share")
 UNMEASURED_DECONTAM = (
     "not measured: gate fails closed (rows' own `contaminated` flags are not evidence); measure it with "
@@ -68,31 +61,6 @@ UNMEASURED_DECONTAM = (
     "{against: [...]}` entry in the gates file, or `alignforge decontaminate FILE --report R` then "
     "`alignforge check FILE --decontam-report R`"
 )
-_SCALES = ("0-10", "0-1")
-# Gates on figures on the judge's 0-10 scale whose bounds may be stated on 0-1 (`scale: "0-1"`):
-# the bounds are multiplied by 10 where the gate is read (row_rules, evaluate).
-_SCALED = frozenset(
-    f"preference_data.{name}"
-    for name in ("row_gates.chosen_score", "row_gates.rejected_score", "row_gates.score_gap")
-    + ("avg_chosen", "avg_rejected", "avg_gap")
-)
-# The SFT score gate's `scale` and `data_scale` are read by the SFT accumulator (rows may be on 0-1 too).
-_SCALE_READ_BY_ROWS = frozenset({"sft_data.row_gates.score"})
-# Row-level gates each stage knows: a bounded gate takes {min/max}; a check takes true/false.
-_ROW_GATES: dict[str, dict[str, str]] = {
-    "preference_data": {
-        "chosen_score": "bounds",
-        "rejected_score": "bounds",
-        "score_gap": "bounds",
-        "not_identical": "check",
-        "unique": "check",
-        "no_conflict": "check",
-    },
-    "sft_data": {"messages_valid": "check", "score": "bounds", "renders": "check"},
-    "kto_data": {},
-    "grpo_data": {"prompt_only": "check", "reward_spec": "check"},
-    "rlvr_data": {"tests_per_task": "bounds", "entry_point_in_prompt": "check", "unique_task_id": "check"},
-}
 
 DEFAULT_GATES_YAML = """\
 # alignforge quality gates. `alignforge check DATA --gates THIS_FILE` exits 1 when a gate fails.
@@ -221,218 +189,6 @@ class GateResult:
         return cls(**{"value": None, "bound": "", "unit": "", **data})
 
 
-def _check_stage(path: str, stage: str, body: Any) -> None:
-    if not isinstance(body, dict):
-        raise ConfigError(f"{path}: stage '{stage}' must be a mapping of gate names to bounds")
-    for name, spec in body.items():
-        if name == "row_gates":
-            _check_row_gates(path, stage, spec)
-            continue
-        _check_figure(path, stage, str(name))
-        _check_bounds(path, f"{stage}.{name}", spec)
-
-
-def _check_row_gates(path: str, stage: str, spec: Any) -> None:
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{path}: '{stage}.row_gates' must be a mapping")
-    known = _ROW_GATES.get(stage)
-    if known is None:
-        raise ConfigError(f"{path}: stage '{stage}' has no row-level gates (they belong to the data stages)")
-    for name, rule in spec.items():
-        where = f"{stage}.row_gates.{name}"
-        if name not in known:
-            raise ConfigError(
-                f"{path}: unknown row gate '{where}'; {stage} knows {', '.join(known) or 'none'}"
-            )
-        if known[name] == "check":
-            if not isinstance(rule, bool):
-                raise ConfigError(f"{path}: row gate '{where}' is a check: write `{name}: true` (or false)")
-        elif isinstance(rule, bool):
-            raise ConfigError(
-                f"{path}: row gate '{where}' needs bounds, like {{min: 9.0, unit: ...}}, not {rule}"
-            )
-        else:
-            _check_bounds(path, where, rule)
-
-
-def _check_bounds(path: str, where: str, spec: Any) -> None:
-    if not isinstance(spec, dict):
-        only = "" if ".row_gates." in where else " (only row gates, under row_gates:, are true/false checks)"
-        raise ConfigError(f"{path}: gate '{where}' must be a mapping like {{min: 9.0, unit: ...}}{only}")
-    unknown = set(spec) - _GATE_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{path}: gate '{where}' has unknown keys {sorted(unknown)}; allowed {sorted(_GATE_KEYS)}"
-        )
-    if not ({"min", "max", "equals"} & set(spec)):
-        raise ConfigError(f"{path}: gate '{where}' needs min, max or equals")
-    for key in ("min", "max", "equals"):
-        if key not in spec:
-            continue
-        value = spec[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: gate '{where}': {key} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{path}: gate '{where}': {key} must be a finite number, got {value!r}")
-    if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
-        raise ConfigError(
-            f"{path}: gate '{where}': min {spec['min']} is above max {spec['max']}, so nothing can pass"
-        )
-    if "optional" in spec and not isinstance(spec["optional"], bool):
-        raise ConfigError(f"{path}: gate '{where}': optional must be true or false, got {spec['optional']!r}")
-    for key in ("unit", "note"):
-        if key in spec and not isinstance(spec[key], str):
-            raise ConfigError(f"{path}: gate '{where}': {key} must be text, got {spec[key]!r}")
-    if spec.get("on_fail", "fail") not in ("fail", "flag", "stop"):
-        raise ConfigError(f"{path}: gate '{where}': on_fail must be fail, flag or stop")
-    for key in ("scale", "data_scale"):
-        if key in spec and spec[key] not in _SCALES:
-            raise ConfigError(f"{path}: gate '{where}': {key} must be one of {', '.join(_SCALES)}")
-    allowed = _SCALED | _SCALE_READ_BY_ROWS
-    if "scale" in spec and where not in allowed:
-        raise ConfigError(
-            f"{path}: gate '{where}': `scale` applies only to the judge-score gates "
-            f"({', '.join(sorted(allowed))}); state this bound in the figure's own unit and remove `scale`"
-        )
-    if "data_scale" in spec and where not in _SCALE_READ_BY_ROWS:
-        raise ConfigError(
-            f"{path}: gate '{where}': `data_scale` applies only to {', '.join(sorted(_SCALE_READ_BY_ROWS))}"
-            " (DPO judge scores are read on 0-10)"
-        )
-
-
-# --- The figures a stage's gates can read, derived from the code that computes them ---------------
-
-_KIND_OF_STAGE = {stage: kind for kind, stage in _STAGE_OF_KIND.items()}
-_NUMBER = "number"
-_ANY_KEYS = "mapping keyed by the data"
-_TYPE_WORDS = {"list": "a list", "str": "text"}
-
-
-def _shape(value: Any) -> Any:
-    """A figure's shape: a number (None is an unmeasured one), a dict of the shapes of a mapping with
-    fixed keys, :data:`_ANY_KEYS` for a mapping whose keys come from the rows, else the type's name."""
-    if isinstance(value, dict):
-        return {str(k): _shape(v) for k, v in value.items()} if value else _ANY_KEYS
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return _NUMBER
-    return type(value).__name__
-
-
-@cache
-def _figures_of(stage: str) -> dict[str, Any]:
-    """The figures ``stage``'s gates can read, with their shapes."""
-    if stage in ("dpo_training", "reward_model", "rl_training"):
-        from alignforge.train.gates import UNITS  # the metrics training writes and its gates read
-
-        return dict.fromkeys(UNITS, _NUMBER)
-    if stage == "evaluation":
-        from alignforge.evaluate.retention import capability_retention
-        from alignforge.evaluate.winrate import winrate_stats
-
-        figures = {**capability_retention({"b": 1.0}, {"b": 1.0}), **winrate_stats([2.0])}
-        figures["per_benchmark"] = {}  # keyed by the suites scored
-    else:
-        from alignforge.quality._check_scan import make_accumulator
-        from alignforge.quality._decontam import _section_figures
-        from alignforge.records import Kind
-
-        acc = make_accumulator(Kind(_KIND_OF_STAGE[stage]), {}, verdicts={})
-        try:
-            figures = acc.finish()  # an empty pass names every figure the kind computes
-        finally:
-            acc.cleanup()
-        figures.update(_section_figures("", {"decontamination_score": 1.0, "per_benchmark": {}}, ""))
-        # What check adds itself: the decontamination scan's and the review's figures, the reader's counts.
-        figures.update(
-            contaminated_rows=0,
-            decontamination_source={},
-            review_disagreement=None,
-            review_decided=0,
-            review_covered_share=None,
-            invalid_rows=0,
-            blank_lines=0,
-            blank_line_numbers=[],
-            warnings=[],
-        )
-    return {k: _shape(v) for k, v in figures.items()}
-
-
-def _unknown_figure(path: str, stage: str, name: str, dotted: str, siblings: dict[str, Any]) -> str:
-    close = get_close_matches(dotted.rsplit(".", 1)[-1], list(siblings), n=1)
-    prefix = dotted.rsplit(".", 1)[0] + "." if "." in dotted else ""
-    numbers = sorted(k for k, shape in siblings.items() if shape == _NUMBER)
-    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; its numbers are {', '.join(numbers)}"
-    if stage in ("dpo_training", "reward_model", "rl_training"):
-        from alignforge.train.gates import _GATES_STAGE
-
-        who = " / ".join(k for k, v in _GATES_STAGE.items() if v == stage)
-        return f"{path}: {stage}.{name}: train {who} measures no such metric{hint}"
-    return f"{path}: unknown gate '{stage}.{name}': {stage} has no figure '{dotted}'{hint}"
-
-
-def _check_figure(path: str, stage: str, name: str) -> None:
-    """A dataset gate's name must be a number ``stage`` computes (dotted for an entry of a mapping)."""
-    known = _figures_of(stage)
-    node: Any = known
-    walked: list[str] = []
-    for part in name.split("."):
-        if node == _ANY_KEYS:
-            return  # an entry of a mapping keyed by the rows (flaw types, benchmarks, domains)
-        if not isinstance(node, dict):
-            what = "a number" if node == _NUMBER else _TYPE_WORDS.get(node, node)
-            raise ConfigError(
-                f"{path}: gate '{stage}.{name}': figure '{'.'.join(walked)}' is {what}; it has no entry '{part}'"
-            )
-        walked.append(part)
-        if part not in node:
-            raise ConfigError(_unknown_figure(path, stage, name, ".".join(walked), node))
-        node = node[part]
-    if node == _NUMBER:
-        return
-    if isinstance(node, dict) or node == _ANY_KEYS:
-        keys = node if isinstance(node, dict) else known.get(f"{name}_target")
-        example = next(iter(keys)) if isinstance(keys, dict) and keys else "NAME"
-        raise ConfigError(
-            f"{path}: gate '{stage}.{name}' reads figure '{name}', which is a mapping, not a number; "
-            f"gate one entry with a dotted name such as '{name}.{example}'"
-        )
-    raise ConfigError(
-        f"{path}: gate '{stage}.{name}' reads figure '{name}', which is {_TYPE_WORDS.get(node, node)}, not a number"
-    )
-
-
-def _check_decontam_entry(path: str, spec: Any) -> None:
-    if not isinstance(spec, dict):
-        raise ConfigError(
-            f"{path}: 'decontamination' must be a mapping like {{against: [gsm8k, humaneval], benchmark_dir: DIR}}"
-        )
-    unknown = set(spec) - _DECONTAM_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{path}: 'decontamination' has unknown keys {sorted(unknown)}; allowed {sorted(_DECONTAM_KEYS)}"
-        )
-    against = spec.get("against")
-    if isinstance(against, str):
-        against = [a.strip() for a in against.split(",")]
-    if not isinstance(against, list) or not against or not all(isinstance(a, str) and a for a in against):
-        raise ConfigError(
-            f"{path}: 'decontamination.against' must be a non-empty list of benchmark names, got {spec.get('against')!r}"
-        )
-    from alignforge.curate.benchmarks import _is_user_file, benchmark_names
-
-    known = benchmark_names()
-    for name in against:
-        if name.lower() not in known and not _is_user_file(name):
-            raise ConfigError(
-                f"{path}: 'decontamination.against' names unknown benchmark '{name}'; known are "
-                f"{', '.join(known)}, or a path to a JSONL file of question/answer rows"
-            )
-    bdir = spec.get("benchmark_dir")
-    if bdir is not None and not isinstance(bdir, str):
-        raise ConfigError(f"{path}: 'decontamination.benchmark_dir' must be a folder path, got {bdir!r}")
-
-
 def decontam_entry(gates: dict[str, Any]) -> tuple[list[str], str | None] | None:
     """The gates file's ``decontamination`` entry as (benchmarks, benchmark_dir), or None."""
     spec = gates.get("decontamination")
@@ -466,47 +222,6 @@ def gates_init_yaml(available: list[str], folder: str) -> str:
 #   benchmark_dir: {folder}  # optional: the default is $ALIGNFORGE_BENCHMARK_DIR, else ~/.cache/alignforge/benchmarks
 """
     )
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: Any, line: int, first: int) -> None:
-        super().__init__(f"duplicate key {key!r}")
-        self.key, self.line, self.first = key, line, first
-
-
-class _GatesLoader(yaml.SafeLoader):
-    """safe_load that refuses a key given twice in one mapping (YAML keeps the last one silently)."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                try:
-                    if key in seen:
-                        raise _DuplicateKey(key, line, seen[key])
-                    seen[key] = line
-                except TypeError:  # an unhashable key: the base class says so
-                    pass
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse(text: str, path: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(text, Loader=_GatesLoader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as exc:
-        raise ConfigError(
-            f"{path}:{exc.line}: duplicate key '{exc.key}' (first on line {exc.first}); "
-            "YAML would keep only the last one"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of stages")
-    return data
 
 
 def validate_gates(gates: dict[str, Any], where: str = "<gates mapping>") -> dict[str, Any]:
