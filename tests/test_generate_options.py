@@ -179,6 +179,9 @@ def test_judge_cli_takes_backend_options(server, tmp_path, capsys):
     pt, ct = sum(p for _, p, _ in server.served), sum(c for *_, c in server.served)
     assert f"model openai:judge: 4 requests (0 from cache), {pt:,} prompt + {ct:,} completion tokens" in r.out
     r = run_cli(capsys, *args, "--option", f"base_url={server.base_url}", "--option", "temperature=0")
+    assert r.code == 2 and "parameter 'options'" in r.err  # not mixed with the other options' scores
+    (tmp_path / "j.jsonl").unlink()
+    r = run_cli(capsys, *args, "--option", f"base_url={server.base_url}", "--option", "temperature=0")
     assert r.code == 2 and "backend 'openai' has no option 'temperature'" in r.err
 
 

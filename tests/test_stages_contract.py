@@ -96,6 +96,7 @@ def test_a_run_that_died_is_not_taken_for_finished(tmp_path):
     st = Upper(_data(tmp_path, ["a"]), tmp_path / "out.jsonl")
 
     def boom() -> StageSummary:
+        st.out.write_text('{"text": "A"}\n')  # it had written a row when it died
         raise RuntimeError("killed")
 
     st.execute = boom  # type: ignore[method-assign]
@@ -138,3 +139,23 @@ def test_recognising_a_finished_stage_reads_no_unchanged_file(tmp_path, monkeypa
     assert run_stage(st).reused and hashed == []
     st.src.write_text(json.dumps({"text": "changed"}) + "\n")  # rewritten: hashed again, and rerun
     assert not run_stage(st).reused and str(st.src) in hashed
+
+
+@dataclass
+class KeyedUpper(Upper):
+    """Upper, declared as resuming by key: rows of another run's parameters must not pass for its own."""
+
+    resumes_by_key = True
+
+
+def test_a_keyed_stage_of_changed_parameters_is_refused_or_restarted_for_a_workflow(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "a"}\n{"text": "b"}\n')
+    out = tmp_path / "out.jsonl"
+    run_stage(KeyedUpper(src, out, suffix="!"))
+    with pytest.raises(ConfigError, match="parameter 'suffix'"):
+        run_stage(KeyedUpper(src, out, suffix="?"))
+    assert out.read_text() == '{"text": "A!"}\n{"text": "B!"}\n'  # refused: nothing touched
+    s = run_stage(KeyedUpper(src, out, suffix="?"), stale="restart")  # a workflow's own run dir
+    assert s.written == 2 and out.read_text() == '{"text": "A?"}\n{"text": "B?"}\n'
+    assert run_stage(KeyedUpper(src, out, suffix="?")).reused

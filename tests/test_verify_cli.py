@@ -101,6 +101,7 @@ def test_verify_then_passk(tmp_path):
     # a killed run resumes: keep 2 verdicts and half of the third line, run again
     lines = (tmp_path / "v.jsonl").read_text().splitlines(keepends=True)
     (tmp_path / "v.jsonl").write_text("".join(lines[:2]) + lines[2][:20])
+    (tmp_path / "v.jsonl.stage.json").unlink()  # a killed run leaves no finished record
     r = _cli(
         "verify",
         "--tasks",

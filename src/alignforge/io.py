@@ -227,7 +227,10 @@ def read_rows(
 
 
 def repair_tail(path: str | os.PathLike[str]) -> int:
-    """Cut a partial last line left by a killed writer; return the bytes removed."""
+    """Cut a partial last line left by a killed writer; return the bytes removed.
+
+    A last line that is a whole JSON object and lacks only its newline (a file written or edited
+    by another tool) is a complete row, not a torn one: it gets its newline and is kept."""
     p = Path(path)
     if not p.exists() or p.stat().st_size == 0:
         return 0
@@ -247,8 +250,20 @@ def repair_tail(path: str | os.PathLike[str]) -> int:
         else:
             cut = 0
         if cut < size:
+            fh.seek(cut)
+            if _is_object(fh.read(size - cut)):
+                fh.seek(size)
+                fh.write(b"\n")
+                return 0
             fh.truncate(cut)
         return size - cut
+
+
+def _is_object(line: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 class JsonlWriter:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
 from alignforge.generate._dpo_dryrun import estimate_dpo, estimate_lines_dpo
@@ -105,6 +105,10 @@ class DPOStage(GeneratorStage):
     """``generate dpo`` as a stage: the parameters of :func:`generate_dpo_pairs`, one ``execute()``."""
 
     name = "generate.dpo"
+    #: A rerun skips the rows already made (by prompt id): other inputs or parameters are refused by
+    #: run_stage, except these (a larger quota, budget or batch goes on where the last run stopped).
+    resumes_by_key: ClassVar[bool] = True
+    resume_may_change: ClassVar[frozenset[str]] = frozenset({"n", "max_candidates", "max_cost", "batch_size"})
 
     input_file: str | os.PathLike[str]
     output_file: str | os.PathLike[str]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
 from alignforge.generate._inputs import load_prompts
@@ -69,6 +69,12 @@ class KTOStage(GeneratorStage):
     """``generate kto`` as a stage: the parameters of :func:`generate_kto_data`, one ``execute()``."""
 
     name = "generate.kto"
+    #: A rerun skips the rows already made (by prompt id): other inputs or parameters are refused by
+    #: run_stage, except these (the rows of prompts left out move to dropped (not_in_input) and the mix is balanced again).
+    resumes_by_key: ClassVar[bool] = True
+    resume_may_change: ClassVar[frozenset[str]] = frozenset(
+        {"prompts", "limit", "min_positive", "max_positive", "max_cost", "batch_size"}
+    )
 
     input_file: str | os.PathLike[str]
     output_file: str | os.PathLike[str]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
 from alignforge.generate import templates
@@ -72,6 +72,10 @@ class SFTStage(GeneratorStage):
     """``generate sft`` as a stage: the parameters of :func:`generate_sft_data`, one ``execute()``."""
 
     name = "generate.sft"
+    #: A rerun skips the rows already made (by prompt id): other inputs or parameters are refused by
+    #: run_stage, except these (a larger limit, budget or batch goes on where the last run stopped).
+    resumes_by_key: ClassVar[bool] = True
+    resume_may_change: ClassVar[frozenset[str]] = frozenset({"limit", "max_cost", "batch_size"})
 
     output_file: str | os.PathLike[str]
     taxonomy: str | os.PathLike[str] | None = None

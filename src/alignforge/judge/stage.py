@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+import orjson
 
 from alignforge.io import DataError, JsonlWriter, iter_jsonl, read_rows, repair_tail
 from alignforge.judge._ask import JudgeStatus
@@ -73,6 +75,12 @@ class JudgeStage(Stage):
 
     name = "judge"
 
+    #: A rerun skips the input lines already judged, after checking each one's text against the
+    #: judged row (:func:`_done_lines`): rows added to the input are judged, an edited one is refused.
+    #: Another model, options or token limit is refused by :func:`~alignforge.stages.run_stage`.
+    resumes_by_key: ClassVar[bool] = True
+    resume_may_change: ClassVar[frozenset[str]] = frozenset({"data", "pairwise", "retries"})
+
     def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
         return {"data": self.data}
 
@@ -89,6 +97,17 @@ class JudgeStage(Stage):
             "max_tokens": self.max_tokens,
             "retries": self.retries,
         }
+
+    def stale_rows(self) -> str | None:
+        """The first input line whose judged row was made from other text (the input was edited)."""
+        out = side_paths(self.out).out
+        judged = _done_lines(out, repair=False)
+        if not judged:
+            return None
+        for ln, row in read_rows(self.data):
+            if ln in judged and judged[ln] != _text_key(row):
+                return f"{out} holds a judgement of {self.data} line {ln} made from other text (edited since)"
+        return None
 
     def finished_record(self, fp: str | None = None) -> StageRecord | None:
         rec = super().finished_record(fp)
@@ -110,7 +129,7 @@ class JudgeStage(Stage):
                 self.data, rows[0][0], f"cannot judge {kind.value} rows: give DPO, SFT or KTO data"
             )
         outputs = {k: str(v) for k, v in self.outputs().items()}
-        done = _done_lines(paths.out, repair=not self.dry_run)
+        done = set(_done_lines(paths.out, repair=not self.dry_run))
         todo = [(ln, r) for ln, r in rows if ln not in done]
         summary = StageSummary(self.name, resumed=len(rows) - len(todo), outputs=outputs)
         summary.figures = {
@@ -295,13 +314,21 @@ def _tally(path: Path, keys: tuple[str, ...], lines: set[int], *, pairwise: bool
     }
 
 
-def _done_lines(path: Path, *, repair: bool = True) -> set[Any]:
-    """``metadata.source_line`` of the rows already judged (a dry run repairs nothing: it skips a torn line)."""
+def _done_lines(path: Path, *, repair: bool = True) -> dict[Any, bytes]:
+    """``metadata.source_line`` of the rows already judged, each with the key of the text it was judged
+    from (:func:`_text_key`); a dry run repairs nothing: it skips a torn line."""
     if not path.exists():
-        return set()
+        return {}
     if repair:
         repair_tail(path)
     if path.stat().st_size == 0:
-        return set()
+        return {}
     rows = iter_jsonl(path, on_error="raise" if repair else "skip")
-    return {(row.get("metadata") or {}).get("source_line") for _, row in rows}
+    return {(row.get("metadata") or {}).get("source_line"): _text_key(row) for _, row in rows}
+
+
+def _text_key(row: dict[str, Any]) -> bytes:
+    """What a judgement was made from: the row less its metadata and top-level scores (which the judge
+    writes or removes), as canonical JSON."""
+    kept = {k: v for k, v in row.items() if k != "metadata" and k != "score" and not k.endswith("_score")}
+    return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)

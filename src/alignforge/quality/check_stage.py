@@ -26,7 +26,7 @@ from alignforge.errors import ConfigError
 from alignforge.quality._digest import FileDigest
 from alignforge.quality.check import CheckResult, check_file
 from alignforge.quality.gates import decontam_entry, load_gates
-from alignforge.stages import Stage, StageSummary, run_stage, side_paths
+from alignforge.stages import Stage, StageSummary, refuse_outputs_on_inputs, run_stage, side_paths
 
 __all__ = ["CheckStage", "run_check", "load_tokenizer"]
 
@@ -74,6 +74,9 @@ class CheckStage(Stage):
 
     name: ClassVar[str] = "check"
     hashed_by_execute: ClassVar[tuple[str, ...]] = ("data",)
+    # Every file is renamed into place when the pass ends: a check that fails (bad input) leaves
+    # nothing to resume from, so it leaves the record it found rather than one `running`.
+    resumable: ClassVar[bool] = False
 
     def gate_config(self) -> dict[str, Any]:
         return self.gates if isinstance(self.gates, dict) else load_gates(self.gates)
@@ -241,6 +244,15 @@ def run_check(stage: CheckStage, *, reuse: bool = False) -> tuple[StageSummary, 
     """Run a check: through :func:`~alignforge.stages.run_stage` (recorded beside its output) when it
     writes a file, else as a bare measurement. Not reused by default: a rerun measures again, since
     a check also reads what its fingerprint does not cover (the tokenizer behind a name, a
-    benchmark index). Returns the summary and the result it holds."""
-    summary = run_stage(stage, reuse=reuse) if stage.writes() else stage.execute()
+    benchmark index). Returns the summary and the result it holds.
+
+    An unrecorded check still refuses an ``html_out`` or ``failing_rows`` that is one of its inputs,
+    as :func:`~alignforge.stages.run_stage` does for a recorded one (the side file of skipped lines
+    is refused by :func:`~alignforge.quality.check_file` itself)."""
+    if stage.writes():
+        summary = run_stage(stage, reuse=reuse)
+    else:
+        outputs = {"html": stage.html_out, "failing_rows": stage.failing_rows}
+        refuse_outputs_on_inputs(stage.name, stage.inputs(), outputs)
+        summary = stage.execute()
     return summary, CheckResult.from_dict(summary.figures["result"])

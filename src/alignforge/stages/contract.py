@@ -5,7 +5,9 @@ files, its output files and its parameters, and has one :meth:`Stage.execute` th
 returns a :class:`~alignforge.stages.StageSummary`. :func:`run_stage` wraps it: it fingerprints the
 inputs and parameters, reuses a finished run with the same fingerprint whose outputs are intact,
 otherwise marks the run ``running``, executes (a killed run resumes at its row: that is each stage's
-own append-and-skip logic), times it and records it ``finished`` atomically beside the outputs.
+own append-and-skip logic), times it and records it ``finished`` atomically beside the outputs. A
+stage that resumes by key is refused outputs an earlier run made from other inputs or parameters
+(``_resume``).
 
 Modelled on datatrove's ``PipelineStep`` (records in, records out, every drop with a reason) and
 torchtune's recipes (one readable unit per stage).
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from alignforge.errors import ConfigError
+from alignforge.stages._resume import output_state, refuse_stale_outputs
 from alignforge.stages.record import (
     StageRecord,
     file_sha256,
@@ -53,6 +56,16 @@ class Stage(ABC):
     #: Input roles whose sha256 :meth:`execute_hashing` computes from the bytes its pass reads, so
     #: that :func:`run_stage` does not read those files a first time only to hash them.
     hashed_by_execute: ClassVar[tuple[str, ...]] = ()
+    #: True for a stage that resumes by appending to its outputs and skipping the rows already there
+    #: by key (a candidate id, an input line, a sample index) without checking what made them.
+    #: :func:`run_stage` then refuses outputs with rows that an earlier run made from other inputs or
+    #: parameters, or that were changed after a run finished: they would pass for this run's.
+    resumes_by_key: ClassVar[bool] = False
+    #: Input roles and parameter names such a stage's resume does handle when they change (each
+    #: documented: a larger quota goes on where the last run stopped, ``ks`` only re-counts pass@k).
+    resume_may_change: ClassVar[frozenset[str]] = frozenset()
+    #: The option that starts the stage over (verify's ``--fresh``), named when a resume is refused.
+    fresh_option: ClassVar[str | None] = None
 
     @abstractmethod
     def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
@@ -75,6 +88,15 @@ class Stage(ABC):
         from the bytes it read. A stage naming roles there overrides this."""
         raise NotImplementedError(f"{type(self).__name__} names hashed_by_execute but does not hash")
 
+    def stale_rows(self) -> str | None:
+        """For a stage that :attr:`resumes_by_key` and may resume on a changed input: why rows its
+        outputs hold were made from other text than the input now has (None: none were)."""
+        return None
+
+    def starts_over(self) -> bool:
+        """True when this run discards what its outputs hold (asked to with :attr:`fresh_option`)."""
+        return False
+
     def fingerprint(self, *, digests: dict[str, dict[str, Any]] | None = None) -> str:
         return fingerprint(self.name, dict(self.inputs()), self.params(), digests=digests)
 
@@ -93,7 +115,9 @@ class Stage(ABC):
         return rec if rec.outputs_intact() else None
 
 
-def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> StageSummary:
+def run_stage(
+    stage: Stage, *, reuse: bool = True, record: bool = True, stale: str = "refuse"
+) -> StageSummary:
     """Run ``stage`` through the contract and return its summary.
 
     ``reuse``: a finished run with the same fingerprint and intact outputs is not repeated (its
@@ -107,8 +131,12 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
 
     An output (or the record) that is the same file as an input is refused with a
     :class:`~alignforge.errors.ConfigError` before anything is read or written
-    (:func:`refuse_outputs_on_inputs`). A stage that is not :attr:`Stage.resumable` and raises
-    leaves the record as it was found.
+    (:func:`refuse_outputs_on_inputs`); so are, for a stage that :attr:`Stage.resumes_by_key`, outputs
+    left by a run of other inputs or parameters or changed after a run finished; with
+    ``stale="restart"`` (a workflow, which owns its steps' outputs) such outputs and their record are
+    removed instead and the stage starts over. A run that raises
+    leaves the record as it was found when it had not changed an output yet (bad input, an invalid
+    option), or always for a stage that is not :attr:`Stage.resumable`.
     """
     rec_path = stage.record_path()
     inputs = dict(stage.inputs())
@@ -128,6 +156,16 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
             summary.reused = True
             summary.fingerprint = fp
             return summary
+    try:
+        refuse_stale_outputs(stage, previous, fp, digests)
+    except ConfigError:
+        if stale != "restart":
+            raise
+        for path in stage.outputs().values():
+            Path(path).unlink(missing_ok=True)
+        rec_path.unlink(missing_ok=True)
+        previous = None
+    before = output_state(stage)
     rec = StageRecord(
         stage.name, fp, "running", params=_jsonable(stage.params()), inputs=digests, started=now()
     )
@@ -145,7 +183,7 @@ def run_stage(stage: Stage, *, reuse: bool = True, record: bool = True) -> Stage
         else:
             summary = stage.execute()
     except BaseException:
-        if record and not stage.resumable:
+        if record and (not stage.resumable or output_state(stage) == before):
             _put_back(rec_path, previous)
         raise
     summary.duration_s = round(time.perf_counter() - t0, 3)
@@ -194,7 +232,7 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
 
 
 def _put_back(rec_path: Path, previous: StageRecord | None) -> None:
-    """The record a failed run of a stage that does not resume found (none: no record)."""
+    """The record a failed run found (none: no record), when it left nothing to resume from."""
     if previous is not None:
         previous.write(rec_path)
     else:

@@ -171,15 +171,22 @@ class StageRecord:
     def outputs_intact(self) -> bool:
         """Every recorded output still exists with the content it had when the stage finished
         (unchanged size, mtime and inode stand for unchanged content, as for the inputs)."""
+        present = all(e.get("path") and Path(e["path"]).exists() for e in self.outputs.values())
+        return present and not self.changed_outputs()
+
+    def changed_outputs(self) -> list[str]:
+        """The recorded outputs that still exist but no longer have the content recorded (a
+        removed one is not listed: removing an output is how a run is started over)."""
+        changed = []
         for entry in self.outputs.values():
             path = entry.get("path")
             if not path or not Path(path).exists():
-                return False
+                continue
             if entry.get("stat") is not None and entry.get("stat") == stat_key(path):
                 continue
             if file_sha256(path) != entry.get("sha256"):
-                return False
-        return True
+                changed.append(str(path))
+        return changed
 
 
 def now() -> float:

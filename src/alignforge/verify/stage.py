@@ -68,6 +68,14 @@ class VerifyStage(Stage):
     ray_address: str | None = None
 
     name = "verify"
+    # Finished verdicts are kept by (task_id, sample_index): verdicts of other completions, tasks or
+    # limits are refused rather than kept; the ks only re-count pass@k over the whole file.
+    resumes_by_key = True
+    resume_may_change = frozenset({"ks"})
+    fresh_option = "--fresh"
+
+    def starts_over(self) -> bool:
+        return self.fresh
 
     def inputs(self) -> dict[str, str | os.PathLike[str] | None]:
         return {"tasks": self.tasks, "completions": self.completions}

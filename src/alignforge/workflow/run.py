@@ -417,7 +417,9 @@ class Runner:
             return self._launch(step)
         if step.kind == "data" and self.executor == "ray":
             return _on_ray(step.stage)
-        return run_stage(step.stage)
+        # The run directory is the workflow's own: a step whose inputs or parameters changed starts
+        # over rather than refusing the rows its earlier run left.
+        return run_stage(step.stage, stale="restart")
 
     def _launch(self, step: Step) -> StageSummary:
         """Run a training step under ``accelerate launch`` and read its summary from its stage record."""
