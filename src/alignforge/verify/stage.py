@@ -219,13 +219,44 @@ def _with_plus_tests(tasks: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The task rows with their ``plus_tests`` appended to their tests (rows without them unchanged);
     a file whose tasks carry no ``plus_tests`` at all is an error, not a silent base-only score."""
     from alignforge.errors import AlignforgeError
-    from alignforge.io import iter_jsonl
+    from alignforge.io import DataError, iter_jsonl
     from alignforge.verify._plus_tests import plus_task
 
-    rows = [row for _, row in iter_jsonl(tasks)]
-    if not any(isinstance(r, dict) and r.get("plus_tests") for r in rows):
+    rows = list(iter_jsonl(tasks))
+    if not any(isinstance(r, dict) and r.get("plus_tests") for _, r in rows):
         raise AlignforgeError(f"{tasks}: no task has plus_tests (make them with `alignforge strengthen`)")
-    return [plus_task(r) if isinstance(r, dict) else r for r in rows]
+    merged = []
+    for line, r in rows:
+        if isinstance(r, dict):
+            _check_plus_tests(tasks, line, r.get("plus_tests"))
+            try:
+                r = plus_task(r)
+            except ValueError as exc:  # plus_tests of the other shape than the row's tests
+                raise DataError(tasks, line, str(exc)) from None
+        merged.append(r)
+    return merged
+
+
+def _check_plus_tests(tasks: str | os.PathLike[str], line: int, plus: Any) -> None:
+    """A task row's ``plus_tests`` parse as Python on their own, so an error names them and their line
+    in the file, not a line of the merged tests."""
+    import ast
+
+    from alignforge.io import DataError
+
+    items = [plus] if isinstance(plus, str) else plus if isinstance(plus, list) else None
+    if plus is None:
+        return
+    if items is None or not all(isinstance(t, str) for t in items):
+        raise DataError(tasks, line, "field 'plus_tests': a string or a list of strings is expected")
+    for k, text in enumerate(items):
+        where = "plus_tests" if isinstance(plus, str) else f"plus_tests[{k}]"
+        try:
+            ast.parse(text)
+        except SyntaxError as exc:
+            raise DataError(
+                tasks, line, f"field {where!r}: does not parse as Python ({exc.msg}, line {exc.lineno})"
+            ) from None
 
 
 def _finished(out: Path) -> list[dict[str, Any]]:
