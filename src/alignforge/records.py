@@ -223,11 +223,13 @@ def _check_one_shape(row: dict[str, Any], names: tuple[str, ...]) -> None:
                     )
 
 
-def check_tests_parse(tests: Any) -> None:
-    """Raise :class:`FieldError` naming ``tests[i]`` (or ``tests``) when a test is not valid Python.
+def check_tests_parse(tests: Any, field: str = "tests") -> None:
+    """Raise :class:`FieldError` naming ``tests[i]`` (or ``tests``) when a test is not valid Python, or
+    ``tests[i].input`` / ``.output`` when a stdio case's text is not a string. ``field`` is the name the
+    row gives its tests (``test``, ``test_list``).
 
-    ``tests`` is a list of test snippets (MBPP's asserts; ``{input, output}`` cases are not code and
-    pass) or one test module (a ``check(candidate)`` or pytest source).
+    ``tests`` is a list of test snippets (MBPP's asserts; ``{input, output}`` cases are not code) or one
+    test module (a ``check(candidate)`` or pytest source).
     """
     import ast
     import warnings
@@ -236,12 +238,17 @@ def check_tests_parse(tests: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning (an invalid escape) is not our concern here
         for i, src in items:
+            if isinstance(src, dict):  # a stdio case: the program's stdin and its expected stdout, as text
+                for key in ("input", "output"):
+                    if key in src and not isinstance(src[key], str):
+                        got = type(src[key]).__name__
+                        raise FieldError(f"{field}[{i}].{key}", f"expected a string, got {got}")
             if not isinstance(src, str):
                 continue
             try:
                 ast.parse(src)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-                where = "tests" if i is None else f"tests[{i}]"
+                where = field if i is None else f"{field}[{i}]"
                 if isinstance(exc, SyntaxError):
                     why = f"SyntaxError: {exc.msg} (line {exc.lineno} of the test)"
                 else:

@@ -79,6 +79,11 @@ def strengthen_cmd(
     from alignforge.io import write_jsonl
     from alignforge.verify.strengthen import format_totals, strengthen_tasks
 
+    if report_path:  # as --out does; before the run, so a folder that cannot be made loses no work
+        try:
+            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot make its folder: {exc}", param_hint="--report") from None
     llm = None
     if llm_spec:
         from alignforge.llm import resolve_llm

@@ -1,10 +1,10 @@
 """The oracle: one program's function called on many inputs in the sandbox, the values sent back.
 
 :class:`OraclePool` is a :class:`~alignforge.verify._pool.SandboxPool` whose workers run this module
-(``python -m alignforge.verify._oracle CONFIG``) instead of the test runner. The second run of a
-two-run job gets a fresh zygote, so the two runs see two different hash secrets (every zygote is a
-fresh interpreter with hash randomisation on and the environment scrubbed, PYTHONHASHSEED included;
-a probe function appended to the program checks that the two differ). Candidates run exactly as under verification: forked from the zygote into their own uid and
+(``python -m alignforge.verify._oracle CONFIG``) instead of the test runner. Each run of a job after
+the first gets a fresh zygote, so the runs see different hash secrets (every zygote is a fresh
+interpreter with hash randomisation on and the environment scrubbed, PYTHONHASHSEED included; a probe
+function appended to the program checks that each differs from the ones before). Candidates run exactly as under verification: forked from the zygote into their own uid and
 namespaces with CPU, memory and file-size limits, answering over the same channel, so what comes back
 is only ever rebuilt builtin values.
 
@@ -29,20 +29,58 @@ from typing import Any
 
 from alignforge.verify._pool import _ENV_KEEP, SandboxPool, _Worker
 
-__all__ = ["OraclePool", "PROBE", "not_run", "unsent"]
+__all__ = ["OraclePool", "PROBE", "not_run", "too_large", "unsent"]
 
 PROBE = "__af_hash_probe"
 _NOT_RUN = "not run: too many timeouts"
-_PROBE_SRC = f"\n\ndef {PROBE}():\n    return hash('alignforge: which hash secret?')\n"
+# The builtin, imported in the probe: a program may define a ``hash`` of its own.
+_PROBE_SRC = (
+    f"\n\ndef {PROBE}():\n    import builtins\n    return builtins.hash('alignforge: which hash secret?')\n"
+)
 
 
 _UNSENT = "the answer could not be sent back"
+_TOO_LARGE = "the answer is too large to send back"
+_NO_ROOM = "no room left in the job's reply for the answer"
+# One answer may take this much (pickled), and the answers of one job (all its runs) this much together:
+# past either, an answer is no answer (:func:`unsent`), so a job's reply stays far below the pool's limit
+# on a reply (1 GiB) whatever the program returns; the others come back as they are.
+_MAX_ANSWER_BYTES = 16 << 20
+_MAX_JOB_ANSWER_BYTES = 256 << 20
 
 
 def unsent(result: dict[str, Any]) -> bool:
     """The call answered, but with a value the sandbox cannot encode (an int past 4,300 digits, a list
-    nested past the stack): not a raise of the program, and no answer a test can be written with."""
-    return result.get("error") == _UNSENT
+    nested past the stack) or one too large to send back (past 16 MiB, or past 256 MiB for the job's
+    answers together): not a raise of the program, and no answer a test can be written with."""
+    return result.get("error") in (_UNSENT, _TOO_LARGE, _NO_ROOM)
+
+
+def too_large(result: dict[str, Any]) -> bool:
+    """The answer alone was past 16 MiB: no value a test was written with (their repr is at most 1,000
+    characters) is that large, so it differs from every expected value."""
+    return result.get("error") == _TOO_LARGE
+
+
+class _Budget:
+    """What is left of a job's answer bytes (trusted side: sizes are measured here, on rebuilt values)."""
+
+    def __init__(self, total: int = _MAX_JOB_ANSWER_BYTES, each: int = _MAX_ANSWER_BYTES) -> None:
+        self.left, self.each = total, each
+
+    def admit(self, result: dict[str, Any]) -> dict[str, Any]:
+        if "ok" not in result:
+            return result
+        try:
+            size = len(pickle.dumps(result["ok"]))
+        except Exception:  # RecursionError, MemoryError: the reply could not carry it either
+            return {"error": _UNSENT}
+        if size > self.each:
+            return {"error": _TOO_LARGE}
+        if size > self.left:
+            return {"error": _NO_ROOM}
+        self.left -= size
+        return result
 
 
 def not_run(result: dict[str, Any]) -> bool:
@@ -100,6 +138,7 @@ class OraclePool(SandboxPool):
         per_input: bool = False,
         memory_mb: int = 1024,
         max_timeouts: int = 3,
+        fresh: bool = False,
     ) -> dict[str, Any]:
         """``{"runs": [[result per input] per run], "probes": [hash probe per run]}``.
 
@@ -109,7 +148,8 @@ class OraclePool(SandboxPool):
         ``max_timeouts`` timeouts), with ``cpu_s`` for ``per_input`` jobs. A call past its wall-clock
         deadline that used less CPU time than ``timeout_s`` (starved by a busy machine) runs once more,
         alone, in a fresh child, up to ``max_timeouts`` times a run: its result says ``"retried": True``.
-        ``runs`` is 1 or 2.
+        ``runs`` (1 or more): each run after the first in a fresh zygote, under a hash secret no run
+        before it had; ``fresh``: the first too (no secret of an earlier job's run).
         """
         job = {
             "op": "calls",
@@ -121,6 +161,7 @@ class OraclePool(SandboxPool):
             "per_input": per_input,
             "memory_mb": memory_mb,
             "max_timeouts": max_timeouts,
+            "fresh": fresh,
             # the pool's backstop for the whole job: every call of every run at its limit, and up to
             # max_timeouts calls a run once more (a starved call runs again, alone)
             "timeout_s": timeout_s * (len(inputs) + 2 + max_timeouts) * runs,
@@ -135,7 +176,11 @@ class OraclePool(SandboxPool):
 # --- the worker process ----------------------------------------------------------------------
 
 
-def _one_call(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
+def _one_call(conn: Any, entry: str, inp: Any, budget: _Budget) -> dict[str, Any]:
+    return budget.admit(_answer(conn, entry, inp))
+
+
+def _answer(conn: Any, entry: str, inp: Any) -> dict[str, Any]:
     from alignforge.verify._calls import UNSENT, Abort, CandidateException, Remote
     from alignforge.verify._protocol import RemoteRef
 
@@ -210,7 +255,7 @@ def _starved(status: str, cpu_s: float | None, limit: float) -> bool:
     return status == "timeout" and (cpu_s or 0.0) < limit
 
 
-def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+def _run(zyg: Any, job: dict[str, Any], budget: _Budget) -> tuple[list[dict[str, Any]], Any]:
     """One run of every input; returns (results, hash probe)."""
     from alignforge.verify._calls import Abort, Remote
 
@@ -235,7 +280,7 @@ def _run(zyg: Any, job: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
                 probe = Remote(conn, PROBE)()
             while i < len(inputs):
                 conn.deadline = time.monotonic() + limit * _WALL_FACTOR + 0.5
-                results.append(_one_call(conn, entry, inputs[i]))
+                results.append(_one_call(conn, entry, inputs[i], budget))
                 if retry == i:
                     results[-1]["retried"] = True
                 i += 1
@@ -299,14 +344,19 @@ def main() -> None:
             write_frame(chan_out, pickle.dumps(zygote().info))
             continue
         try:
-            runs = [_run(zygote(), job)]
-            for _ in range(3 if job["runs"] == 2 else 0):
-                again = _run(zygote(fresh=True), job)
-                if again[1] is None or again[1] != runs[0][1]:  # a different hash secret (or no probe)
-                    runs.append(again)
-                    break
-            else:
-                if job["runs"] == 2:
+            budget = _Budget()
+            runs = [_run(zygote(fresh=bool(job.get("fresh"))), job, budget)]
+            while len(runs) < job["runs"]:
+                for _ in range(3):
+                    left = budget.left
+                    again = _run(zygote(fresh=True), job, budget)
+                    if again[1] is None or all(
+                        again[1] != p for _, p in runs
+                    ):  # a new hash secret (or no probe)
+                        runs.append(again)
+                        break
+                    budget.left = left  # a run thrown away takes none of the reply's room
+                else:
                     raise RuntimeError(
                         "three fresh zygotes had the same hash secret: is PYTHONHASHSEED fixed?"
                     )

@@ -1,5 +1,6 @@
 """Per task, the inputs of the new tests: mutated in rounds, kept where the reference answers them the
-same way twice, scored by the mutants they kill, chosen by greedy set cover; and the survivors classified.
+same way twice, scored by the mutants they kill, chosen by greedy set cover and confirmed under more hash
+secrets; and the survivors classified.
 
 :mod:`alignforge.verify.strengthen` runs these per task and checks the result with the real verifier.
 """
@@ -24,7 +25,7 @@ from alignforge.verify._inputs_mutation import (
     is_literal,
     mutate_inputs,
 )
-from alignforge.verify._oracle import not_run, unsent
+from alignforge.verify._oracle import not_run, too_large, unsent
 from alignforge.verify._plus_tests import passes, render_plus_tests
 from alignforge.verify._stdio_inputs import StdioContract, stdio_contract
 
@@ -47,6 +48,12 @@ def reseeded(tests: str, seed: int) -> str | None:
 
 
 _MAX_OUTPUT_REPR = 1000
+# Two runs that agree can agree by chance (a set's order, a random draw): the inputs set cover chooses
+# run this many times more, each run in a fresh zygote under a hash secret of its own, and one answered
+# otherwise is dropped; set cover then chooses again without it, at most _RECHOOSE times.
+_CONFIRM_RUNS = 5
+_RECHOOSE = 5
+INTERNAL_ERROR = "skipped: internal error"
 
 
 @dataclass
@@ -84,6 +91,20 @@ class Work:
         if self.plus_src is not None:
             return self.plus_src
         return render_plus_tests(self.task, self.entry, self.cases) if self.cases else None
+
+    def fail(self, phase: str, exc: BaseException) -> None:
+        """An unexpected error in one of this task's phases: the task is skipped, saying so, with no new
+        test and the original tests' figures; the other tasks go on."""
+        rep = self.report
+        why = f"{INTERNAL_ERROR} in {phase}: {type(exc).__name__}: {exc}"[:300]
+        rep.status = why
+        self.cases, self.plus_src, self.found, self.kept = [], None, {}, []
+        rep.plus_tests = rep.differential_tests = 0
+        rep.reseeded = None
+        rep.survivors = list(self.base_survivors)
+        rep.killed_after = rep.killed_before
+        detail = why.removeprefix("skipped: ")
+        rep.survivor_notes = {n: {"kind": "unclassified", "detail": detail} for n in rep.survivors}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -175,7 +196,8 @@ def _candidates(
 def _kills(
     w: Work, oracle: Any, opts: dict[str, Any], kept: list[tuple[Input, Any]], names: set[str]
 ) -> list[set[str]]:
-    """Per kept input, which of the mutants ``names`` it kills (the mutant raises, times out or differs)."""
+    """Per kept input, which of the mutants ``names`` it kills (the mutant raises, times out or differs,
+    an answer too large to send back included)."""
     kills: list[set[str]] = [set() for _ in kept]
     for name, code in w.mutants:
         if name not in names:
@@ -184,7 +206,12 @@ def _kills(
             "runs"
         ][0]
         for j, (r, (_, expected)) in enumerate(zip(res, kept, strict=True)):
-            if "timeout" in r or "raised" in r or ("ok" in r and not passes(r["ok"], expected)):
+            if (
+                "timeout" in r
+                or "raised" in r
+                or too_large(r)
+                or ("ok" in r and not passes(r["ok"], expected))
+            ):
                 kills[j].add(name)
     return kills
 
@@ -202,6 +229,62 @@ def _agreed(
         w.report.dropped["alternative_disagrees"] += agree.count(False)
         kept = [k for k, a in zip(kept, agree, strict=True) if a]
     return kept
+
+
+def _unsteady(w: Work, oracle: Any, opts: dict[str, Any], cases: list[tuple[Input, Any]]) -> set[int]:
+    """Which of ``cases`` the reference answers otherwise in :data:`_CONFIRM_RUNS` more runs (each input
+    in a fresh child, each run in a fresh zygote under a hash secret of its own): another value, a raise,
+    or an answer it cannot send back. A timeout, or an input not run, tells nothing and drops nothing."""
+    if not cases:
+        return set()
+    runs = oracle.calls(
+        w.runs(w.ref),
+        w.entry,
+        [i for i, _ in cases],
+        timeout_s=opts["timeout_s"],
+        runs=_CONFIRM_RUNS,
+        per_input=True,
+        max_timeouts=10,
+        fresh=True,
+    )["runs"]
+    return {
+        k
+        for run in runs
+        for k, (r, (_, want)) in enumerate(zip(run, cases, strict=True))
+        if "raised" in r or unsent(r) or ("ok" in r and not _same(r["ok"], want))
+    }
+
+
+def _choose(
+    w: Work,
+    oracle: Any,
+    opts: dict[str, Any],
+    kept: list[tuple[Input, Any]],
+    kills: list[set[str]],
+    targets: set[str],
+    room: int,
+    extra: int,
+) -> tuple[list[tuple[Input, Any]], list[tuple[Input, Any]]]:
+    """:func:`select` over ``kept``, each chosen input confirmed (:func:`_unsteady`); one answered
+    otherwise is dropped (``nondeterministic``) and set cover chooses again without it. Returns the chosen
+    cases, in the order chosen, and ``kept`` less the dropped inputs. A reference that answers alike every
+    time gets what :func:`select` chose, unchanged."""
+    sizes = [len(input_key(i)) for i, _ in kept]
+    live, sure, bad = list(range(len(kept))), set(), set()
+    pick: list[int] = []
+    for _ in range(_RECHOOSE):
+        pick = [
+            live[c] for c in select([kills[j] for j in live], targets, [sizes[j] for j in live], room, extra)
+        ]
+        new = [j for j in pick if j not in sure]
+        found = {new[k] for k in _unsteady(w, oracle, opts, [kept[j] for j in new])}
+        sure |= set(new) - found
+        if not found:
+            break
+        w.report.dropped["nondeterministic"] += len(found)
+        bad |= found
+        live = [j for j in live if j not in found]
+    return [kept[j] for j in pick if j in sure], [k for j, k in enumerate(kept) if j not in bad]
 
 
 def _answered(w: Work, oracle: Any, opts: dict[str, Any], inputs: list[Input]) -> list[tuple[Input, Any]]:
@@ -269,9 +352,10 @@ def oracle_task(w: Work, oracle: Any, opts: dict[str, Any], survivors: set[str])
             else "skipped: every generated input breaks the inferred contract"
         )
         return
-    sizes = [len(input_key(i)) for i, _ in w.kept]
-    chosen = select(kills, survivors, sizes, opts["max_tests"], opts["extra"])
-    w.cases = [w.kept[j] for j in chosen]
+    w.cases, w.kept = _choose(w, oracle, opts, w.kept, kills, survivors, opts["max_tests"], opts["extra"])
+    rep.kept = len(w.kept)
+    if not w.kept:
+        rep.status = "skipped: no generated input survived the reference's runs"
 
 
 _RANGE_NAME = re.compile(
@@ -407,7 +491,8 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     """Tests from the inputs the differential run found to tell a surviving mutant apart within the
     contract (``w.found``): they go through the oracle as every other input does (two runs under two hash
     secrets, the known-correct alternatives), and greedy set cover adds the fewest that kill the most of
-    those mutants, up to ``max_tests`` tests in all. Returns how many tests were added."""
+    those mutants, up to ``max_tests`` tests in all, each confirmed under more secrets (:func:`_choose`).
+    Returns how many tests were added."""
     found, w.found = w.found, {}
     room = opts["max_tests"] - len(w.cases)
     if not found or room <= 0 or w.plus_src is not None or w.report.status != "strengthened":
@@ -419,9 +504,9 @@ def add_found(w: Work, oracle: Any, opts: dict[str, Any]) -> int:
     if not new:
         return 0
     kills = _kills(w, oracle, opts, new, set(found))
-    chosen = select(kills, set(found), [len(input_key(i)) for i, _ in new], room, 0)
+    chosen, new = _choose(w, oracle, opts, new, kills, set(found), room, 0)
     w.kept += new
     rep.kept = len(w.kept)
-    w.cases += [new[j] for j in chosen]
-    w.from_differential |= {input_key(new[j][0]) for j in chosen}
+    w.cases += chosen
+    w.from_differential |= {input_key(i) for i, _ in chosen}
     return len(chosen)

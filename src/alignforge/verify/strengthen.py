@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.verify._inputs_mutation import input_key
-from alignforge.verify._plus_inputs import NO_LITERAL, Work, add_found, classify, oracle_task
+from alignforge.verify._plus_inputs import INTERNAL_ERROR, NO_LITERAL, Work, add_found, classify, oracle_task
 from alignforge.verify._plus_tests import plus_task
 from alignforge.verify._stdio_inputs import ENTRY as STDIO_ENTRY
 from alignforge.verify._stdio_inputs import parse_stdio_inputs
@@ -76,7 +76,7 @@ DROP_REASONS = (
 
 def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """``(row as given, normalised task)`` per line of a JSONL path (or per row of an iterable);
-    a bad row raises ``DataError`` naming the file, line and field."""
+    a bad row, or a task_id given twice, raises ``DataError`` naming the file, line and field."""
     from alignforge.io import DataError, iter_jsonl
 
     if isinstance(source, str | Path):
@@ -85,6 +85,7 @@ def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     else:
         path, rows = "<tasks>", enumerate(source, 1)
     out = []
+    lines: dict[str, int | None] = {}  # task_id -> the line it was first given on
     for line_no, row in rows:
         if not isinstance(row, Mapping):
             raise DataError(path, line_no, "expected a JSON object")
@@ -96,9 +97,13 @@ def read_task_rows(source: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         if not isinstance(alts, list) or not all(isinstance(a, str) and a.strip() for a in alts):
             raise DataError(path, line_no, f"field {ALTERNATIVES!r}: expected a list of programs (strings)")
         try:
-            out.append((dict(row), normalize_task(row)))
+            task = normalize_task(row)
         except ValueError as exc:
             raise DataError(path, line_no, str(exc)) from None
+        if task["task_id"] in lines:  # one task's mutants would be measured against the other's tests
+            raise DataError(path, line_no, f"field 'task_id': duplicate of line {lines[task['task_id']]}")
+        lines[task["task_id"]] = line_no
+        out.append((dict(row), task))
     if not out:
         raise DataError(path, None, "no tasks")
     return out
@@ -143,7 +148,7 @@ def _measure(
             w.report.status = (
                 f"skipped: the reference times out on its own tests ({opts['ref_timeout_s']:g} CPU s, twice)"
                 if v["status"] == "timeout"
-                else "skipped: the reference fails its own tests"
+                else f"skipped: the reference fails its own tests ({_why(v)})"
             )
     units = {t: len(v.get("tests") or []) for (t, _), v in refs.items()}
     survivors: dict[str, set[str]] = {w.task["task_id"]: set() for w in works}
@@ -151,6 +156,30 @@ def _measure(
         if v["passed"]:
             survivors[t].add(n)
     return ok, survivors, units
+
+
+def _why(verdict: dict[str, Any]) -> str:
+    """A failing verdict in a few words: its status and detail, or its first test that did not pass."""
+    if verdict.get("detail"):
+        return f"{verdict['status']}: {verdict['detail']}"[:200]
+    test = next((t for t in verdict.get("tests") or [] if t["outcome"] != "passed"), None)
+    if test is None:
+        return str(verdict["status"])
+    detail = f": {test['detail']}" if test.get("detail") else ""
+    return f"{test['name']} {test['outcome']}{detail}"[:200]
+
+
+def _guarded(phase: str, step: Any) -> Any:
+    """``step(w)`` for one task; an unexpected error in it fails that task alone (:meth:`Work.fail`)."""
+
+    def run(w: Work) -> Any:
+        try:
+            return step(w)
+        except Exception as exc:
+            w.fail(phase, exc)
+            return 0
+
+    return run
 
 
 def strengthen_tasks(
@@ -235,7 +264,10 @@ def strengthen_tasks(
             if llm is not None:  # an LLM writes calls; a stdio program takes text
                 _ask_llm([w for w in todo if w.entry != STDIO_ENTRY], llm, llm_inputs)
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
-                list(ex.map(lambda w: oracle_task(w, oracle, opts, survivors[w.task["task_id"]]), todo))
+                inputs = _guarded(
+                    "the oracle's runs", lambda w: oracle_task(w, oracle, opts, survivors[w.task["task_id"]])
+                )
+                list(ex.map(inputs, todo))
             # a pytest module re-seeded would redefine the module's own tests (same names): not re-seeded
             _reseed(
                 [w for w in todo if w.report.status == NO_LITERAL and w.task["style"] != "pytest"],
@@ -244,17 +276,25 @@ def strengthen_tasks(
                 survivors,
             )
             _finish([w for w in todo if w.report.status == "strengthened"], pool, opts, n_base)
-            left = [w for w in works if w.report.survivors and ok[w.task["task_id"]]]
+            left = [
+                w
+                for w in works
+                if w.report.survivors
+                and ok[w.task["task_id"]]
+                and not w.report.status.startswith(INTERNAL_ERROR)
+            ]
+            survivors_of = _guarded("the survivors' classification", lambda w: classify(w, oracle, opts))
+            found_by = _guarded("the differential run's tests", lambda w: add_found(w, oracle, opts))
             with ThreadPoolExecutor(max(1, oracle.size * 2)) as ex:
-                list(ex.map(lambda w: classify(w, oracle, opts), left))
+                list(ex.map(survivors_of, left))
                 # A survivor the differential run tells apart within the contract: its inputs become tests
                 # (through the same oracle), then the real verifier measures again and the rest is reclassified.
-                added = list(ex.map(lambda w: add_found(w, oracle, opts), left))
+                added = list(ex.map(found_by, left))
                 again = [w for w, n in zip(left, added, strict=True) if n]
                 _finish(again, pool, opts, n_base)
                 for w in again:  # what the verifier's check kept of them
                     w.report.differential_tests = sum(input_key(i) in w.from_differential for i, _ in w.cases)
-                list(ex.map(lambda w: classify(w, oracle, opts), [w for w in again if w.report.survivors]))
+                list(ex.map(survivors_of, [w for w in again if w.report.survivors]))
                 for w in again:
                     w.found = {}
                     if not w.report.survivors:

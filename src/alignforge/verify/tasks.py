@@ -138,20 +138,19 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("field 'task_id': is missing")
     task = dict(row)
     task["task_id"] = str(row["task_id"])
-    if "tests" not in task:
-        for alt in ("test", "test_list"):
-            if alt in task:
-                task["tests"] = task[alt]
-                break
+    given = next((k for k in ("tests", "test", "test_list") if k in task), "tests")  # errors name it
+    if given != "tests":
+        task["tests"] = task[given]
     domain = task_domain(task)
     task["domain"] = domain
     if domain == "code":
         try:
             task["style"] = detect_style(task)
         except ValueError as exc:
-            raise ValueError(f"field 'tests': {exc}") from None
-        # A test that does not parse is an invalid task, named here, never a model failure later.
-        check_tests_parse(task["tests"])  # FieldError (a ValueError): "field 'tests[2]': ..."
+            raise ValueError(f"field {given!r}: {exc}") from None
+        # A test that does not parse, or a stdio case whose text is no string, is an invalid task, named
+        # here, never a model failure later.
+        check_tests_parse(task["tests"], given)  # FieldError (a ValueError): "field 'tests[2]': ..."
         if task["style"] == "humaneval" and not task.get("entry_point"):
             raise ValueError("field 'entry_point': is missing (a check(candidate) test needs it)")
         # MBPP's own rows name no entry point; without one, a test's call of a function that shadows a
@@ -192,7 +191,8 @@ def normalize_task(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_tasks(tasks: Any) -> dict[str, dict[str, Any]]:
-    """task_id -> normalised task; bad rows raise ``DataError`` naming the file (or ``<tasks>``), line and field.
+    """task_id -> normalised task; bad rows, and a task_id given twice, raise ``DataError`` naming the file
+    (or ``<tasks>``), line and field.
 
     ``tasks`` is a JSONL path, a mapping task_id -> row, an iterable of rows (each with ``task_id``), or
     a generator's summary whose ``outputs["out"]`` names the file it wrote (what ``generate_rlvr_data``
@@ -222,6 +222,7 @@ def load_tasks(tasks: Any) -> dict[str, dict[str, Any]]:
             f"tasks: expected a JSONL path, rows, a mapping task_id -> row or a generator summary, "
             f"got {type(tasks).__name__}"
         )
+    lines: dict[str, int | None] = {}  # task_id -> the line it was first given on
     for line_no, row in rows:
         if not isinstance(row, Mapping):
             raise DataError(path, line_no, "expected a JSON object")
@@ -229,6 +230,9 @@ def load_tasks(tasks: Any) -> dict[str, dict[str, Any]]:
             task = normalize_task(row)
         except ValueError as exc:
             raise DataError(path, line_no, str(exc)) from None
+        if task["task_id"] in lines:  # which one would a verdict be graded by? neither, silently
+            raise DataError(path, line_no, f"field 'task_id': duplicate of line {lines[task['task_id']]}")
+        lines[task["task_id"]] = line_no
         out[task["task_id"]] = task
     if not out:
         raise DataError(path, None, "no tasks in file" if isinstance(path, Path) else "no tasks")
