@@ -67,6 +67,19 @@ def passes(actual: Any, expected: Any) -> bool:
         return False
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Two runs' values agree: same types all the way down, floats by isclose."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return passes(a, b)
+    return bool(a == b)
+
+
 def _source(v: Any, module: str) -> str:
     """``repr(v)``, with the class of each :class:`Built` named through ``module`` (``m.Pair(5, 24)``)."""
     if type(v) is Built:
