@@ -320,9 +320,27 @@ def validate_row(row: Any, kind: Kind) -> None:
 
 
 def text_of(value: Any) -> str:
-    """Plain text of a standard string or a conversational message list (contents joined)."""
+    """Plain text of a standard string or a conversational message list (contents joined).
+
+    A message's ``content`` may itself be a list of content parts (``{"type": "text", "text": ...}``,
+    the OpenAI chat form): their text parts are read and other parts (images, audio) skipped.
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "\n".join(m.get("content", "") for m in value if isinstance(m, dict))
+        return "\n".join(t for t in map(_item_text, value) if t is not None)
     return "" if value is None else str(value)
+
+
+def _item_text(item: Any) -> str | None:
+    """The text of one list item: a message (its ``content``), a text content part, or a string;
+    None for anything else (an image part, a number)."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict):
+        return None
+    if "content" in item or "role" in item:
+        content = item.get("content")
+        return "" if content is None else text_of(content)
+    text = item.get("text")
+    return text if isinstance(text, str) and item.get("type", "text") == "text" else None

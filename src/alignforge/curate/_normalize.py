@@ -85,7 +85,8 @@ def segments(norm: str) -> Iterator[list[str]]:
 
 
 def row_texts(row: Any) -> Iterator[tuple[str, str]]:
-    """``(field, text)`` for every text field of a training row; messages are read one by one."""
+    """``(field, text)`` for every non-empty text field of a training row; messages are read one by
+    one, a message whose content is a list of content parts by its text parts."""
     if isinstance(row, str):
         yield "text", row
         return
@@ -99,11 +100,9 @@ def row_texts(row: Any) -> Iterator[tuple[str, str]]:
             yield name, value
         elif isinstance(value, list):
             for i, msg in enumerate(value):
-                if isinstance(msg, dict):
-                    content = msg.get("content")
-                    if isinstance(content, str):
-                        yield f"{name}[{i}]", content
-                    elif content is not None:
-                        yield f"{name}[{i}]", text_of(content)
-                elif isinstance(msg, str):
-                    yield f"{name}[{i}]", msg
+                # A message (its content a string or a list of content parts), a bare text part, a string.
+                text = msg.get("content") if isinstance(msg, dict) else msg
+                if not isinstance(text, str):
+                    text = text_of([msg])
+                if text:
+                    yield f"{name}[{i}]", text

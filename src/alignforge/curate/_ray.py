@@ -1,7 +1,7 @@
 """Run the n-gram scan on Ray Data (``--executor ray``): same pure function, more machines.
 
 Rows go to Ray in windows of batches (memory stays bounded), each batch is scanned by
-:func:`scan_batch` in a Ray worker with the index shipped once per window, and results come
+:func:`~alignforge.curate._scan.scan_rows` in a Ray worker with the index shipped once per window, and results come
 back in input order. ``ray.init`` is called with defaults unless a cluster is already
 connected (``RAY_ADDRESS`` or an earlier ``ray.init``), so the same code runs locally and on
 a cluster.
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from alignforge.curate._index import NgramIndex
-from alignforge.curate._scan import ScanRules, scan_batch
+from alignforge.curate._scan import ScanRules, scan_rows
 
 __all__ = ["ray_scan"]
 
@@ -27,15 +27,20 @@ def _scan_fn(idx: NgramIndex, rules: ScanRules) -> Any:
         import numpy as np
 
         rows = [orjson.loads(x) for x in batch["row"]]
-        res = scan_batch(rows, idx, rules)
-        return {"i": batch["i"], "matches": np.array([orjson.dumps(r).decode() for r in res], dtype=object)}
+        res, texted = scan_rows(rows, idx, rules)
+        return {
+            "i": batch["i"],
+            "matches": np.array([orjson.dumps(r).decode() for r in res], dtype=object),
+            "texted": np.array(texted, dtype=bool),
+        }
 
     return fn
 
 
 def ray_scan(
     batches: Iterator[Batch], idx: NgramIndex, rules: ScanRules, *, window: int = 16
-) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
+) -> Iterator[list[tuple[list[dict[str, Any]], bool, tuple[int, dict[str, Any]]]]]:
+    """Per batch, ``(matches, texted, (line, row))`` for each row, as the local scan gives them."""
     from alignforge._deps import require
 
     ray = require("ray", extra="ray")
@@ -48,20 +53,22 @@ def ray_scan(
     fn = _scan_fn(idx, rules)
     pending: list[Batch] = []
 
-    def flush() -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
+    def flush() -> Iterator[list[tuple[list[dict[str, Any]], bool, tuple[int, dict[str, Any]]]]]:
         flat = [x for b in pending for x in b]
         size = max(len(b) for b in pending)
         items = [{"i": k, "row": orjson.dumps(row).decode()} for k, (_, row) in enumerate(flat)]
         ds = ray.data.from_items(items, override_num_blocks=len(pending))
         out = ds.map_batches(fn, batch_size=size, batch_format="numpy").take_all()
         matches: list[Any] = [None] * len(flat)
+        texted = [False] * len(flat)
         for rec in out:
             matches[int(rec["i"])] = orjson.loads(rec["matches"])
+            texted[int(rec["i"])] = bool(rec["texted"])
         if any(m is None for m in matches):
             raise RuntimeError("Ray returned fewer scan results than rows sent")
         k = 0
         for b in pending:
-            yield [(matches[k + j], x) for j, x in enumerate(b)]
+            yield [(matches[k + j], texted[k + j], x) for j, x in enumerate(b)]
             k += len(b)
 
     for batch in batches:

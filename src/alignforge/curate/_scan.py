@@ -22,7 +22,7 @@ from typing import Any
 from alignforge.curate._index import PARTS, NgramIndex, window_hashes
 from alignforge.curate._normalize import normalize, row_texts
 
-__all__ = ["scan_batch", "ScanRules"]
+__all__ = ["scan_batch", "scan_rows", "ScanRules"]
 
 _LABELS = frozenset({"question", "q", "problem", "input", "prompt", "task", "query", "user", "instruction"})
 _SPAN_CHARS = 300
@@ -40,6 +40,15 @@ def scan_batch(
     rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None = None
 ) -> list[list[dict[str, Any]]]:
     """For each row, the list of its matches (empty = clean). Each match names benchmark, item, method, span."""
+    return scan_rows(rows, index, rules)[0]
+
+
+def scan_rows(
+    rows: Sequence[Any], index: NgramIndex, rules: ScanRules | None = None
+) -> tuple[list[list[dict[str, Any]]], list[bool]]:
+    """:func:`scan_batch`, and for each row whether any text was scanned: a row with no token in
+    its text fields (``{"query": ...}``, empty strings) has no match because nothing was read, and is
+    not clean."""
     import numpy as np
 
     rules = rules or ScanRules()
@@ -89,11 +98,13 @@ def scan_batch(
                                     coverage=1.0,
                                 ),
                             )
+    ends = [*row_starts[1:], len(ids)]
+    texted = [end > start for start, end in zip(row_starts, ends, strict=True)]
     if ids:
         _ngram_matches(
             np.asarray(ids, np.int64), toks_all, row_starts, field_starts, field_names, index, rules, found
         )
-    return [list(f.values()) for f in found]
+    return [list(f.values()) for f in found], texted
 
 
 def _record(

@@ -3,10 +3,11 @@
 ``decontaminate`` streams rows in batches through :func:`scan_batch` (a pure function,
 so ``executor="ray"`` can run it on Ray Data), writes the clean / removed / annotated
 rows (a removed row carries ``metadata.drop_reasons``: one ``contamination`` entry per match,
-its detail the match), and returns a :class:`DecontamReport`. Gates: decontamination score
-(share of clean rows) >= 0.9 and no benchmark with more than 2 % of its items overlapped. The
-``decontaminate`` stage (:class:`alignforge.curate.stage.DecontaminateStage`) runs it on files
-under the stage contract.
+its detail the match), and returns a :class:`DecontamReport`. A row none of whose text fields holds
+text (``{"query": ...}``) is *unscanned*: kept, counted on its own, never clean. Gates:
+decontamination score (share of clean rows) >= 0.9 and no benchmark with more than 2 % of its items
+overlapped. The ``decontaminate`` stage (:class:`alignforge.curate.stage.DecontaminateStage`) runs
+it on files (JSONL or Parquet) under the stage contract.
 
 The report binds its figures to the bytes they were measured on: ``scanned`` holds the
 sha256 of the input (hashed while it streams) and ``output`` that of the clean file, with
@@ -27,9 +28,10 @@ from typing import Any
 
 import orjson
 
+from alignforge._io_parquet import _is_parquet, _iter_parquet_raw
 from alignforge.curate._index import NgramIndex, build_index
 from alignforge.curate._outputs import AtomicOutputs
-from alignforge.curate._scan import ScanRules, scan_batch
+from alignforge.curate._scan import ScanRules, scan_rows
 from alignforge.io import DataError, iter_jsonl
 from alignforge.stages.sidefiles import add_drop_reason
 
@@ -54,23 +56,33 @@ _FIRST_LINES = 200
 
 
 class OverlapTally:
-    """Exact counts of one scan: rows, clean rows, overlapped items per benchmark, rows per method.
+    """Exact counts of one scan: rows, clean, contaminated and unscanned rows, overlapped items per
+    benchmark, rows per method.
 
-    Holds no index, so a worker process can return it to be merged.
+    A row with no match is clean only when text was scanned (``texted``); one with no text in the
+    fields the scan reads is *unscanned*, which the score does not count as clean. Holds no index, so
+    a worker process can return it to be merged.
     """
 
     def __init__(self, benchmarks: dict[str, int]) -> None:
         self.benchmarks = dict(benchmarks)  # name -> number of items
         self.rows = 0
         self.clean_rows = 0
+        self.unscanned_rows = 0
         self.overlapped: dict[str, set[str]] = {b: set() for b in benchmarks}
         self.method_rows: dict[str, int] = {}
         self.first_lines: list[int] = []  # of contaminated rows, capped
+        self.unscanned_lines: list[int] = []  # of unscanned rows, capped
 
-    def add(self, line: int, matches: list[dict[str, Any]]) -> None:
+    def add(self, line: int, matches: list[dict[str, Any]], *, texted: bool = True) -> None:
         self.rows += 1
         if not matches:
-            self.clean_rows += 1
+            if texted:
+                self.clean_rows += 1
+            else:
+                self.unscanned_rows += 1
+                if len(self.unscanned_lines) < _FIRST_LINES:
+                    self.unscanned_lines.append(line)
             return
         if len(self.first_lines) < _FIRST_LINES:
             self.first_lines.append(line)
@@ -82,16 +94,23 @@ class OverlapTally:
     def merge(self, other: OverlapTally, line_offset: int) -> None:
         self.rows += other.rows
         self.clean_rows += other.clean_rows
+        self.unscanned_rows += other.unscanned_rows
         for b, ids in other.overlapped.items():
             self.overlapped.setdefault(b, set()).update(ids)
         for k, v in other.method_rows.items():
             self.method_rows[k] = self.method_rows.get(k, 0) + v
         room = max(0, _FIRST_LINES - len(self.first_lines))
         self.first_lines.extend(x + line_offset for x in other.first_lines[:room])
+        room = max(0, _FIRST_LINES - len(self.unscanned_lines))
+        self.unscanned_lines.extend(x + line_offset for x in other.unscanned_lines[:room])
+
+    @property
+    def contaminated_rows(self) -> int:
+        return self.rows - self.clean_rows - self.unscanned_rows
 
     @property
     def score(self) -> float:
-        """Share of rows with no detected overlap (1.0 for no rows: nothing leaked)."""
+        """Share of rows scanned and found with no overlap (1.0 for no rows: nothing leaked)."""
         return self.clean_rows / self.rows if self.rows else 1.0
 
     def per_benchmark(self) -> dict[str, dict[str, Any]]:
@@ -106,7 +125,8 @@ class OverlapTally:
         return {
             "rows": self.rows,
             "clean_rows": self.clean_rows,
-            "contaminated_rows": self.rows - self.clean_rows,
+            "contaminated_rows": self.contaminated_rows,
+            "unscanned_rows": self.unscanned_rows,
             "decontamination_score": self.score,
             "per_benchmark": per,
             "max_benchmark_share": max((b["share"] for b in per.values()), default=0.0),
@@ -122,8 +142,9 @@ class StreamScan:
         self.tally = OverlapTally(index.benchmarks)
 
     def add_batch(self, lines: list[int], rows: list[dict[str, Any]]) -> None:
-        for line, matches in zip(lines, scan_batch(rows, self.index, self.rules), strict=True):
-            self.tally.add(line, matches)
+        found, texted = scan_rows(rows, self.index, self.rules)
+        for line, matches, has_text in zip(lines, found, texted, strict=True):
+            self.tally.add(line, matches, texted=has_text)
 
 
 @dataclass
@@ -132,6 +153,8 @@ class DecontamReport:
 
     rows: int = 0
     clean_rows: int = 0
+    unscanned_rows: int = 0  # no text in the fields the scan reads: kept, not clean
+    unscanned_lines: list[int] = field(default_factory=list)  # the first 200
     n: int = 8
     per_benchmark: dict[str, dict[str, Any]] = field(default_factory=dict)
     methods: dict[str, Any] = field(default_factory=dict)
@@ -145,11 +168,12 @@ class DecontamReport:
 
     @property
     def contaminated_rows(self) -> int:
-        return self.rows - self.clean_rows
+        return self.rows - self.clean_rows - self.unscanned_rows
 
     @property
     def decontamination_score(self) -> float:
-        """Share of rows with no detected overlap (1.0 for an empty input: nothing leaked)."""
+        """Share of rows scanned and found with no overlap (1.0 for an empty input: nothing leaked);
+        an unscanned row is not clean."""
         return self.clean_rows / self.rows if self.rows else 1.0
 
     @property
@@ -182,6 +206,8 @@ class DecontamReport:
             "rows": self.rows,
             "clean_rows": self.clean_rows,
             "contaminated_rows": self.contaminated_rows,
+            "unscanned_rows": self.unscanned_rows,
+            "unscanned_lines": self.unscanned_lines,
             "n": self.n,
             "per_benchmark": self.per_benchmark,
             "max_benchmark_share": self.max_benchmark_share,
@@ -218,7 +244,25 @@ def dropped_row(row: dict[str, Any], matches: list[dict[str, Any]]) -> dict[str,
 
 
 def _iter_rows(rows_or_path: Any, digest: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    if isinstance(rows_or_path, str | os.PathLike):
+    """``(line, row)`` of a JSONL or Parquet file (row numbers for lines), or of an iterable of dicts.
+
+    ``digest`` is fed the file's bytes: a JSONL file's as it streams, a Parquet file's before its rows
+    are read (its rows are not its bytes)."""
+    if isinstance(rows_or_path, str | os.PathLike) and _is_parquet(rows_or_path):
+        path = rows_or_path
+        try:
+            before = os.stat(path)
+            if digest is not None:
+                with open(path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+        except FileNotFoundError:
+            raise DataError(path, None, "no such file") from None
+        yield from _iter_parquet_raw(path)
+        after = os.stat(path)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise DataError(path, None, "the file changed while it was read; run again on a finished file")
+    elif isinstance(rows_or_path, str | os.PathLike):
         path = rows_or_path
         for line, obj in iter_jsonl(path, digest=digest):
             if not isinstance(obj, dict):
@@ -262,7 +306,7 @@ def decontaminate(
     index: NgramIndex | None = None,
     use_cache: bool = True,
 ) -> DecontamReport:
-    """Scan rows (a JSONL path or an iterable of dicts) against benchmarks; see the module docstring.
+    """Scan rows (a JSONL or Parquet path, or an iterable of dicts) against benchmarks; see the module docstring.
 
     ``judge`` (an :class:`alignforge.llm.base.LLM`) reviews borderline embedding matches;
     an unanswered review keeps the row flagged. A missing benchmark raises
@@ -305,24 +349,27 @@ def decontaminate(
     ok = False
     try:
         for batch in _run(_batches(_iter_rows(rows_or_path, digest), batch_size), idx, rules, executor):
-            rows = [r for _, (_, r) in batch]
+            rows = [r for _, _, (_, r) in batch]
             if embedder is not None:
                 extra = embedder.scan(rows)
-                for (matches, _), more in zip(batch, extra, strict=True):
+                for (matches, _, _), more in zip(batch, extra, strict=True):
                     matches.extend(more)
-            for matches, (line, row) in batch:
-                tally.add(line, matches)
+            for matches, texted, (line, row) in batch:
+                tally.add(line, matches, texted=texted)
                 if matches:
                     report.removed.append({"row": tally.rows, "line": line, "contamination": matches})
                     outputs.write("removed", dropped_row(row, matches))
                 else:
                     outputs.write("out", row)
-                    out_tally.add(outputs.rows.get("out", 0), matches)
+                    out_tally.add(outputs.rows.get("out", 0), matches, texted=texted)
                 if annotate is not None:
                     meta = dict(row.get("metadata") or {})
-                    meta["contaminated"] = bool(matches)
+                    # An unscanned row is not called clean: no claim either way (null), and it says why.
+                    meta["contaminated"] = bool(matches) if matches or texted else None
                     if matches:
                         meta["contamination"] = matches
+                    elif not texted:
+                        meta["unscanned"] = True
                     outputs.write("annotate", {**row, "metadata": meta})
         ok = True
     finally:
@@ -332,6 +379,7 @@ def decontaminate(
     for key, count in tally.method_rows.items():
         report.methods.setdefault(key, {})["rows"] = count
     report.rows, report.clean_rows = tally.rows, tally.clean_rows
+    report.unscanned_rows, report.unscanned_lines = tally.unscanned_rows, tally.unscanned_lines
     report.per_benchmark = tally.per_benchmark()
     report.against = names
     if digest is not None:
@@ -353,11 +401,12 @@ def decontaminate(
 
 def _run(
     batches: Iterator[list[tuple[int, dict[str, Any]]]], idx: NgramIndex, rules: ScanRules, executor: str
-) -> Iterator[list[tuple[list[dict[str, Any]], tuple[int, dict[str, Any]]]]]:
+) -> Iterator[list[tuple[list[dict[str, Any]], bool, tuple[int, dict[str, Any]]]]]:
+    """Per batch, ``(matches, texted, (line, row))`` for each row (``texted``: some text was scanned)."""
     if executor == "local":
         for b in batches:
-            res = scan_batch([r for _, r in b], idx, rules)
-            yield list(zip(res, b, strict=True))
+            res, texted = scan_rows([r for _, r in b], idx, rules)
+            yield list(zip(res, texted, b, strict=True))
     elif executor == "ray":
         from alignforge.curate._ray import ray_scan
 
@@ -373,7 +422,8 @@ def calculate_decontamination(
     benchmark_dir: str | os.PathLike[str] | None = None,
     n: int = 8,
 ) -> float:
-    """Share of training rows with no detected benchmark overlap (the seed's API; gate >= 0.9).
+    """Share of training rows scanned and found with no benchmark overlap (the seed's API; gate >= 0.9);
+    a row with no text in the scanned fields is not clean.
 
     ``benchmark_dir`` defaults to :func:`~alignforge.curate.benchmarks.default_benchmark_dir`.
     """

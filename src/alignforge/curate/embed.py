@@ -19,6 +19,7 @@ from typing import Any
 
 from alignforge.curate._index import cache_dir
 from alignforge.curate.benchmarks import BenchmarkItem, load_benchmark
+from alignforge.records import text_of
 
 __all__ = ["EmbeddingMatcher", "DEFAULT_THRESHOLD", "SURE_THRESHOLD", "query_texts", "JUDGE_PROMPT"]
 
@@ -44,15 +45,17 @@ def query_texts(row: dict[str, Any]) -> list[str]:
         if isinstance(v, str) and v.strip():
             out.append(v)
         elif isinstance(v, list):
-            out.extend(
-                m["content"]
-                for m in v
-                if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str)
-            )
-    for m in row.get("messages") or []:
-        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
-            out.append(m["content"])
+            out.extend(_user_texts(v))
+    messages = row.get("messages")
+    if isinstance(messages, list):
+        out.extend(_user_texts(messages))
     return out
+
+
+def _user_texts(messages: list[Any]) -> list[str]:
+    """The text of each user message (a content-parts message by its text parts)."""
+    texts = (text_of([m]) for m in messages if isinstance(m, dict) and m.get("role") == "user")
+    return [t for t in texts if t.strip()]
 
 
 def _model() -> Any:

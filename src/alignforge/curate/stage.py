@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from alignforge.curate._index import source_files
+from alignforge.curate._normalize import TEXT_FIELDS
 from alignforge.curate._outputs import AtomicOutputs
 from alignforge.curate.benchmarks import DEFAULT_BENCHMARKS, resolve_benchmark_dir
 from alignforge.curate.decontam import (
@@ -65,7 +66,8 @@ def _strs(paths: dict[str, Any]) -> dict[str, str]:
 
 @dataclass
 class DedupStage(Stage):
-    """Exact (and, with ``near``, MinHash near-) duplicates within one JSONL file; the first row wins."""
+    """Exact (and, with ``near``, MinHash near-) duplicates within one JSONL or Parquet file; the first
+    row wins."""
 
     data: Path
     out: Path
@@ -140,8 +142,9 @@ def dedup_file(
     near: float | None = None,
     num_perm: int = 128,
 ) -> StageSummary:
-    """Run the ``dedup`` stage on ``data`` (JSONL): unique rows to ``out``, duplicates to ``dropped``
-    (default ``out.dropped.jsonl``). Bad input raises :class:`~alignforge.io.DataError` (file, line)."""
+    """Run the ``dedup`` stage on ``data`` (JSONL or Parquet; the outputs are JSONL): unique rows to
+    ``out``, duplicates to ``dropped`` (default ``out.dropped.jsonl``). Bad input raises
+    :class:`~alignforge.io.DataError` (file, line)."""
     stage = DedupStage(Path(data), Path(out), _path(dropped), kind=kind, near=near, num_perm=num_perm)
     return run_stage(stage)
 
@@ -167,7 +170,7 @@ class _CountingJudge:
 
 @dataclass
 class DecontaminateStage(Stage):
-    """Rows of one JSONL file that overlap evaluation benchmarks, dropped with the match; a report and gates.
+    """Rows of one JSONL or Parquet file that overlap evaluation benchmarks, dropped with the match; a report and gates.
 
     The main output is ``out`` (clean rows); with no ``out``, the ``report``. The benchmark files
     read are inputs, so a changed benchmark file changes the fingerprint. With neither ``out`` nor
@@ -265,7 +268,7 @@ class DecontaminateStage(Stage):
         if self.report is not None:
             rep.write_json(self.report)
         summary = StageSummary(self.name, outputs=_strs(self.outputs()))
-        summary.written = rep.clean_rows if self.out is not None else 0
+        summary.written = rep.clean_rows + rep.unscanned_rows if self.out is not None else 0
         if rep.contaminated_rows:
             summary.drop(CONTAMINATION, rep.contaminated_rows)
         summary.figures = {k: v for k, v in rep.to_dict().items() if k != "removed"}
@@ -291,8 +294,8 @@ def decontaminate_file(
     executor: str = "local",
     use_cache: bool = True,
 ) -> StageSummary:
-    """Run the ``decontaminate`` stage on ``data`` (JSONL). The gates' verdict is ``summary.passed``;
-    the report's figures are in ``summary.figures``. A missing benchmark raises
+    """Run the ``decontaminate`` stage on ``data`` (JSONL or Parquet; the outputs are JSONL). The gates'
+    verdict is ``summary.passed``; the report's figures are in ``summary.figures``. A missing benchmark raises
     :class:`~alignforge.curate.benchmarks.BenchmarkNotFound`, bad input :class:`~alignforge.io.DataError`."""
     stage = DecontaminateStage(
         Path(data),
@@ -319,7 +322,7 @@ def decontaminate_file(
 
 def report_lines(rep: DecontamReport, *, report: Path | None, out: Path | None, data: Path) -> list[str]:
     """The per-benchmark table, the counts, the gates and where the report is: the stage's own lines."""
-    return [*_table(rep), *_verdict(rep), *_bound(rep, report, out, data)]
+    return [*_table(rep), *_verdict(rep), *_unscanned(rep, out), *_bound(rep, report, out, data)]
 
 
 def _table(rep: DecontamReport) -> Iterator[str]:
@@ -334,11 +337,24 @@ def _table(rep: DecontamReport) -> Iterator[str]:
 def _verdict(rep: DecontamReport) -> Iterator[str]:
     methods = ", ".join(f"{k}: {v.get('rows', 0)} rows" for k, v in rep.methods.items())
     gate = "pass" if rep.decontamination_score >= rep.min_score else "FAIL"
-    yield f"rows {rep.rows}, clean {rep.clean_rows}, contaminated {rep.contaminated_rows} ({methods})"
+    unscanned = f", unscanned {rep.unscanned_rows}" if rep.unscanned_rows else ""
+    yield f"rows {rep.rows}, clean {rep.clean_rows}, contaminated {rep.contaminated_rows}{unscanned} ({methods})"
     yield (
         f"decontamination score {rep.decontamination_score:.4f} (gate >= {rep.min_score}) {gate}; "
         f"max benchmark share {rep.max_benchmark_share:.2%}; "
         f"index {rep.timings.get('index_s', 0):.2f}s, scan {rep.timings.get('scan_s', 0):.2f}s"
+    )
+
+
+def _unscanned(rep: DecontamReport, out: Path | None) -> Iterator[str]:
+    if not rep.unscanned_rows:
+        return
+    n = rep.unscanned_rows
+    lines = ", ".join(map(str, rep.unscanned_lines[:10])) + (", ..." if n > 10 else "")
+    kept = f"; kept in {out}" if out is not None else ""
+    yield (
+        f"warning: {n} row{'s' if n != 1 else ''} unscanned (line{'s' if n != 1 else ''} {lines}): no text "
+        f"in the fields the scan reads ({', '.join(TEXT_FIELDS)}), so not counted as clean{kept}"
     )
 
 

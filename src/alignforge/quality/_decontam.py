@@ -115,6 +115,7 @@ def report_figures(report_path: str | os.PathLike[str], data: str | os.PathLike[
         "measured_as": "output" if where else "scanned",
         "against": report.get("against"),
         "rows": measured.get("rows"),
+        "unscanned_rows": section.get("unscanned_rows"),  # None: a report from before they were counted
     }
     return figures
 
@@ -143,6 +144,9 @@ def scan_figures(scan: Any, against: Sequence[str], benchmark_dir: Any) -> dict[
             "n": scan.index.n,
             "rows": t["rows"],
             "contaminated_first_lines": scan.tally.first_lines[:20],
+            # Rows with no text in the fields the scan reads: not clean, so not in the figure's numerator.
+            "unscanned_rows": t["unscanned_rows"],
+            "unscanned_first_lines": scan.tally.unscanned_lines[:20],
         },
     }
 
