@@ -9,6 +9,34 @@ from typing import Any
 import orjson
 import pytest
 
+# Four scored DPO pairs (the QA report's p.jsonl): the last one's two answers differ only by a space.
+SCORED_PAIRS: list[dict[str, Any]] = [
+    {
+        "prompt": "What is 2+2?",
+        "chosen": "4",
+        "rejected": "5",
+        "metadata": {"chosen_score": 9, "rejected_score": 5},
+    },
+    {
+        "prompt": "Name a color.",
+        "chosen": "Blue is a color.",
+        "rejected": "Dog",
+        "metadata": {"chosen_score": 10, "rejected_score": 2},
+    },
+    {
+        "prompt": "Capital of France?",
+        "chosen": "Paris",
+        "rejected": "Lyon",
+        "metadata": {"chosen_score": 8, "rejected_score": 6},
+    },
+    {
+        "prompt": "Say hi",
+        "chosen": "hi",
+        "rejected": "hi ",
+        "metadata": {"chosen_score": 9, "rejected_score": 3},
+    },
+]
+
 SHARED_BENCHES = ["humaneval", "mbpp", "gsm8k", "math500", "truthfulqa"]
 
 

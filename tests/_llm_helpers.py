@@ -91,6 +91,21 @@ class FakeServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def cli_args(self, *options: str) -> list[str]:
+        """The CLI's model arguments for the openai backend on this server (no key), with ``options``
+        (``key=value``) and no progress bar."""
+        opts = [x for o in options for x in ("--option", o)]
+        return [
+            "--model",
+            "openai:fake",
+            "--option",
+            f"base_url={self.base_url}",
+            "--option",
+            "api_key=none",
+            *opts,
+            "--no-progress",
+        ]
+
     @property
     def anthropic_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

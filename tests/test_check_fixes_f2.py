@@ -15,34 +15,9 @@ import alignforge.quality.check as chk
 from alignforge.io import write_jsonl
 from alignforge.quality import check_file
 from tests._cli import run_cli
+from tests._curate_helpers import SCORED_PAIRS as P_ROWS
 
 # The hunter's 4-row DPO file (p.jsonl).
-P_ROWS = [
-    {
-        "prompt": "What is 2+2?",
-        "chosen": "4",
-        "rejected": "5",
-        "metadata": {"chosen_score": 9, "rejected_score": 5},
-    },
-    {
-        "prompt": "Name a color.",
-        "chosen": "Blue is a color.",
-        "rejected": "Dog",
-        "metadata": {"chosen_score": 10, "rejected_score": 2},
-    },
-    {
-        "prompt": "Capital of France?",
-        "chosen": "Paris",
-        "rejected": "Lyon",
-        "metadata": {"chosen_score": 8, "rejected_score": 6},
-    },
-    {
-        "prompt": "Say hi",
-        "chosen": "hi",
-        "rejected": "hi ",
-        "metadata": {"chosen_score": 9, "rejected_score": 3},
-    },
-]
 
 
 def pair(i: int, cs: float | None = 9.5, rs: float | None = 2.0) -> dict:

@@ -34,19 +34,7 @@ def server():  # type: ignore[no-untyped-def]
 
 def _opts(srv: FakeServer) -> list[str]:
     """The openai backend on the loopback server: no key, one attempt (a failure fails at once)."""
-    return [
-        "--model",
-        "openai:fake",
-        "--option",
-        f"base_url={srv.base_url}",
-        "--option",
-        "api_key=none",
-        "--option",
-        "max_attempts=1",
-        "--option",
-        "price=[0,0]",
-        "--no-progress",
-    ]
+    return srv.cli_args("max_attempts=1", "price=[0,0]")
 
 
 def _request(body: dict[str, Any]) -> ChatRequest:

@@ -155,17 +155,7 @@ def _dpo_reply(body: dict[str, Any], attempt: int) -> str:
 
 
 def _llm(srv: FakeServer, price: str = "[0,0]") -> list[str]:
-    return [
-        "--model",
-        "openai:fake",
-        "--option",
-        f"base_url={srv.base_url}",
-        "--option",
-        "api_key=none",
-        "--option",
-        f"price={price}",
-        "--no-progress",
-    ]
+    return srv.cli_args(f"price={price}")
 
 
 def test_an_invalid_option_keeps_the_finished_record(server, tmp_path, capsys):

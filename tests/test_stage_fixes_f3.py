@@ -23,27 +23,9 @@ from alignforge.errors import ConfigError
 from alignforge.io import ReadStats, iter_jsonl, write_jsonl
 from alignforge.stages import Stage, StageSummary, run_stage
 from tests._cli import run_cli
+from tests._curate_helpers import SCORED_PAIRS
 
-PAIRS = [
-    {
-        "prompt": "What is 2+2?",
-        "chosen": "4",
-        "rejected": "5",
-        "metadata": {"chosen_score": 9, "rejected_score": 5},
-    },
-    {
-        "prompt": "Name a color.",
-        "chosen": "Blue is a color.",
-        "rejected": "Dog",
-        "metadata": {"chosen_score": 10, "rejected_score": 2},
-    },
-    {
-        "prompt": "Capital of France?",
-        "chosen": "Paris",
-        "rejected": "Lyon",
-        "metadata": {"chosen_score": 8, "rejected_score": 6},
-    },
-]
+PAIRS = SCORED_PAIRS[:3]
 
 
 def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
