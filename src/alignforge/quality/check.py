@@ -32,6 +32,7 @@ from alignforge.quality.gates import (
     stage_for_kind,
 )
 from alignforge.records import Kind, detect_shape
+from alignforge.stages import same_file
 
 __all__ = [
     "CheckResult",
@@ -378,19 +379,10 @@ def _data_stage(stage: str | None, kind: Kind, path: Path) -> str:
     )
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _refuse_side_file_on_input(side: Path, inputs: dict[str, Any]) -> None:
     """The side file of skipped lines is replaced by each run: one that is an input would destroy it."""
     for role, p in inputs.items():
-        if isinstance(p, str | os.PathLike) and _same_file(side, Path(p)):
+        if isinstance(p, str | os.PathLike) and same_file(side, p):
             raise AlignforgeError(
                 f"{side}: the side file for skipped lines (--side-file) is the {role} {p}, which the run "
                 f"would overwrite; give --side-file another path (default: DATA.errors.jsonl)"

@@ -25,6 +25,7 @@ from alignforge.stages.contract import (
     refuse_outputs_on_inputs,
     register_stage,
     run_stage,
+    same_file,
     stage_names,
 )
 from alignforge.stages.dryrun import DryRun, cost_text, estimate_lines, stand_in
@@ -47,6 +48,7 @@ __all__ = [
     "StageRecord",
     "run_stage",
     "refuse_outputs_on_inputs",
+    "same_file",
     "register_stage",
     "get_stage",
     "stage_names",

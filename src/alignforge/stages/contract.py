@@ -214,7 +214,7 @@ def refuse_outputs_on_inputs(
         if out is None:
             continue
         for in_role, src in inputs.items():
-            if src is not None and _same_file(out, src):
+            if src is not None and same_file(out, src):
                 raise ConfigError(
                     f"{stage}: output {out_role!r} ({os.fspath(out)}) is the same file as input "
                     f"{in_role!r} ({os.fspath(src)}): writing it would overwrite the input; "
@@ -222,7 +222,8 @@ def refuse_outputs_on_inputs(
                 )
 
 
-def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """The same file: the same resolved path, or (both existing) one file reached by two names."""
     try:
         if os.path.exists(a) and os.path.exists(b):
             return os.path.samefile(a, b)
